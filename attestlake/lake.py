@@ -1,0 +1,138 @@
+"""The attestation lake: Delta tables on disk, read through DuckDB.
+
+Each table (:mod:`attestlake.tables`) is a Delta Lake table (Parquet data files plus a
+``_delta_log``) in ``LAKE/<table>/``, readable by any Delta or Parquet engine.
+:meth:`Lake.open` gives a DuckDB connection with one view per table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+
+from attestlake.errors import LakeError
+from attestlake.tables import TABLES, Table
+
+
+def table_path(root: Path, table: Table) -> Path:
+    return root / table.name
+
+
+def create_tables(root: Path) -> None:
+    """Create every table that does not exist yet (idempotent)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for table in TABLES:
+        path = table_path(root, table)
+        if not DeltaTable.is_deltatable(str(path)):
+            DeltaTable.create(
+                str(path),
+                table.schema,
+                mode="ignore",
+                partition_by=list(table.partition_by) or None,
+            )
+
+
+@contextlib.contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """Serialise writers of one lake (two crawls at once take turns, never interleave)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".writer.lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def append(root: Path, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    data = pa.Table.from_pylist(list(rows), schema=table.schema)
+    write_deltalake(
+        str(table_path(root, table)),
+        data,
+        mode="append",
+        partition_by=list(table.partition_by) or None,
+    )
+
+
+def column_values(root: Path, table: Table, column: str) -> set[str]:
+    path = table_path(root, table)
+    if not DeltaTable.is_deltatable(str(path)):
+        return set()
+    values = DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=[column]).column(column)
+    return {v for v in values.to_pylist() if v is not None}
+
+
+def delete_where_in(root: Path, table: Table, column: str, values: set[str]) -> None:
+    """Delete rows whose ``column`` is one of ``values`` (sha256 digests only)."""
+    if not values:
+        return
+    for v in values:
+        if (
+            not v.startswith("sha256:")
+            or not all(c in "0123456789abcdef" for c in v[7:])
+            or len(v) != 71
+        ):
+            raise LakeError(f"refusing to delete by a value that is not a digest: {v!r}")
+    listed = ", ".join(f"'{v}'" for v in sorted(values))
+    DeltaTable(str(table_path(root, table))).delete(f"{column} IN ({listed})")
+
+
+class Lake:
+    """A read view of a lake: a DuckDB connection with a view per table."""
+
+    def __init__(self, root: Path, con: duckdb.DuckDBPyConnection) -> None:
+        self.root = root
+        self.con = con
+
+    @classmethod
+    def open(cls, path: Path | str) -> Lake:
+        root = Path(path)
+        if not root.is_dir() or not any(
+            DeltaTable.is_deltatable(str(table_path(root, t))) for t in TABLES
+        ):
+            raise LakeError(
+                f"{root} is not an attestlake lake (no tables): run 'attestlake crawl --lake {root}' first"
+            )
+        con = duckdb.connect(":memory:")
+        for table in TABLES:
+            path_t = table_path(root, table)
+            if DeltaTable.is_deltatable(str(path_t)):
+                dataset = DeltaTable(str(path_t)).to_pyarrow_dataset()
+                con.register(f"_{table.name}_data", dataset)
+                con.sql(f'CREATE VIEW "{table.name}" AS SELECT * FROM "_{table.name}_data"')  # noqa: S608
+            else:
+                con.register(f"_{table.name}_data", table.schema.empty_table())
+                con.sql(f'CREATE VIEW "{table.name}" AS SELECT * FROM "_{table.name}_data"')  # noqa: S608
+        return cls(root, con)
+
+    def tables(self) -> list[str]:
+        return [t.name for t in TABLES]
+
+    def sql(self, query: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """Run SQL (parameters bound, never pasted in) and return an Arrow table."""
+        try:
+            rel = self.con.sql(query, params=params or None)
+            if rel is None:  # a statement with no result set
+                return pa.table({})
+            result = rel.arrow()
+        except duckdb.Error as exc:
+            raise LakeError(f"SQL error: {exc}") from None
+        return result if isinstance(result, pa.Table) else result.read_all()
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Lake:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

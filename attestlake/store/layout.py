@@ -1,0 +1,169 @@
+"""An OCI image-layout directory as a store (the embedded default: no server).
+
+Layout: ``oci-layout``, ``index.json`` (every manifest, tags in the
+``org.opencontainers.image.ref.name`` annotation) and ``blobs/sha256/<hex>``. Writes are atomic
+(temporary file + rename) and ``index.json`` is updated under an exclusive lock, so concurrent
+writers never lose each other's manifests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from attestlake.errors import ContentError, NotFound, StoreError
+from attestlake.store.interface import (
+    INDEX_MEDIA_TYPE,
+    MANIFEST_MEDIA_TYPE,
+    MAX_BLOB_SIZE,
+    Descriptor,
+    Manifest,
+    Store,
+    check_digest,
+    check_tag,
+    sha256_digest,
+    verify_content,
+)
+
+REF_NAME = "org.opencontainers.image.ref.name"
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class LayoutStore(Store):
+    def __init__(self, root: Path, *, max_blob_size: int = MAX_BLOB_SIZE) -> None:
+        self.root = root
+        self.ref = f"oci:{root}"
+        self.max_blob_size = max_blob_size
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"{root} exists and is not a directory")
+        if root.is_dir() and any(root.iterdir()) and not (root / "oci-layout").is_file():
+            raise StoreError(f"{root} is not an OCI layout directory (no oci-layout file)")
+
+    # -- plumbing -------------------------------------------------------------------------
+    def _blob_path(self, digest: str) -> Path:
+        return self.root / "blobs" / "sha256" / check_digest(digest).split(":", 1)[1]
+
+    def _ensure_layout(self) -> None:
+        if not (self.root / "oci-layout").is_file():
+            atomic_write(self.root / "oci-layout", b'{"imageLayoutVersion":"1.0.0"}')
+
+    def _read_index(self) -> dict[str, Any]:
+        path = self.root / "index.json"
+        if not path.is_file():
+            return {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": []}
+        try:
+            index = json.loads(path.read_bytes())
+        except ValueError as exc:
+            raise StoreError(f"{path} is not valid JSON: {exc}") from None
+        if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
+            raise StoreError(f"{path} is not an OCI image index")
+        return index
+
+    @contextlib.contextmanager
+    def _index_lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".index.lock", "a+b") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    # -- Store ----------------------------------------------------------------------------
+    def has_blob(self, digest: str) -> bool:
+        return self._blob_path(digest).is_file()
+
+    def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> Descriptor:
+        desc = Descriptor.for_bytes(media_type, data)
+        path = self._blob_path(desc.digest)
+        if not path.is_file():
+            self._ensure_layout()
+            atomic_write(path, data)
+        return desc
+
+    def get_blob(self, digest: str, *, max_size: int | None = None) -> bytes:
+        limit = self.max_blob_size if max_size is None else max_size
+        path = self._blob_path(digest)
+        try:
+            size = path.stat().st_size
+            if size > limit:
+                raise ContentError(f"blob {digest} is {size} bytes, over the {limit}-byte bound")
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFound(f"blob {digest} not found in {self.ref}") from None
+        return verify_content(data, digest, what=f"blob {digest}")
+
+    def put_manifest(self, manifest: Manifest, tag: str | None = None) -> Descriptor:
+        for desc in (manifest.config, *manifest.layers):
+            if not self.has_blob(desc.digest):
+                raise StoreError(f"manifest names blob {desc.digest} which is not in {self.ref}")
+        if tag is not None:
+            check_tag(tag)
+        self._ensure_layout()
+        path = self._blob_path(manifest.digest)
+        if not path.is_file():
+            atomic_write(path, manifest.raw)
+        with self._index_lock():
+            index = self._read_index()
+            entries = [
+                m
+                for m in index["manifests"]
+                if not (tag is not None and m.get("annotations", {}).get(REF_NAME) == tag)
+            ]
+            entry = manifest.descriptor().to_json()
+            entry["mediaType"] = MANIFEST_MEDIA_TYPE
+            entry["annotations"] = {REF_NAME: tag} if tag is not None else {}
+            if entry not in entries:
+                entries.append(entry)
+            index["manifests"] = entries
+            atomic_write(
+                self.root / "index.json", json.dumps(index, indent=1, sort_keys=True).encode()
+            )
+        return manifest.descriptor()
+
+    def get_manifest(self, reference: str) -> Manifest:
+        digest = reference if reference.startswith("sha256:") else self.resolve(reference)
+        return Manifest.parse(self.get_blob(digest), digest)
+
+    def tags(self) -> Iterator[str]:
+        for entry in self._read_index()["manifests"]:
+            tag = (entry.get("annotations") or {}).get(REF_NAME)
+            if isinstance(tag, str):
+                yield tag
+
+    def resolve(self, tag: str) -> str:
+        for entry in self._read_index()["manifests"]:
+            if (entry.get("annotations") or {}).get(REF_NAME) == tag:
+                return check_digest(str(entry.get("digest")))
+        raise NotFound(f"tag {tag!r} not found in {self.ref}")
+
+    def list_manifests(self) -> Iterator[tuple[str, str]]:
+        """(tag, digest) of every tagged manifest, read from index.json once."""
+        for entry in self._read_index()["manifests"]:
+            tag = (entry.get("annotations") or {}).get(REF_NAME)
+            if isinstance(tag, str):
+                yield tag, check_digest(str(entry.get("digest")))
+
+
+__all__ = ["LayoutStore", "atomic_write", "sha256_digest"]

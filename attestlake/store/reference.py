@@ -1,0 +1,71 @@
+"""Turn a store reference string into a :class:`~attestlake.store.Store`.
+
+Accepted forms:
+
+- ``oci:PATH`` or a filesystem path (``./store``, ``/var/lake/store``): an OCI image-layout
+  directory, created on first write.
+- ``http://HOST[:PORT]/REPO`` or ``https://HOST[:PORT]/REPO``: a repository in an OCI
+  distribution registry.
+- ``HOST[:PORT]/REPO``: the same over HTTPS, or plain HTTP for ``localhost``/``127.0.0.1``.
+
+Registry credentials come from ``ATTESTLAKE_REGISTRY_USERNAME`` and
+``ATTESTLAKE_REGISTRY_PASSWORD`` (basic auth); they are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from attestlake.errors import InputError
+from attestlake.store.interface import MAX_BLOB_SIZE, Store
+
+_REGISTRY_RE = re.compile(
+    r"^(?:(?P<scheme>https?)://)?(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/(?P<repo>[a-z0-9]+(?:[._/-][a-z0-9]+)*)$"
+)
+_LOCAL_HOSTS = ("localhost", "127.0.0.1")
+
+
+def _looks_like_registry(ref: str) -> bool:
+    if ref.startswith(("http://", "https://")):
+        return True
+    host = ref.split("/", 1)[0]
+    return (
+        "/" in ref
+        and ("." in host or ":" in host or host == "localhost")
+        and not ref.startswith(".")
+    )
+
+
+def open_store(ref: str, *, max_blob_size: int = MAX_BLOB_SIZE) -> Store:
+    """Open the store named by ``ref`` (see the module doc for the forms)."""
+    if not ref:
+        raise InputError(
+            "no store given: pass --to/--from with a directory or a registry reference"
+        )
+    if ref.startswith("oci:"):
+        from attestlake.store.layout import LayoutStore
+
+        return LayoutStore(Path(ref[4:]), max_blob_size=max_blob_size)
+    if _looks_like_registry(ref) and not Path(ref).exists():
+        match = _REGISTRY_RE.match(ref)
+        if not match:
+            raise InputError(
+                f"not a registry reference: {ref!r} (expected HOST[:PORT]/REPOSITORY, "
+                "lower-case repository name)"
+            )
+        host = match["host"]
+        scheme = match["scheme"] or ("http" if host.split(":")[0] in _LOCAL_HOSTS else "https")
+        from attestlake.store.registry import RegistryStore
+
+        return RegistryStore(
+            f"{scheme}://{host}",
+            match["repo"],
+            username=os.environ.get("ATTESTLAKE_REGISTRY_USERNAME"),
+            password=os.environ.get("ATTESTLAKE_REGISTRY_PASSWORD"),
+            max_blob_size=max_blob_size,
+        )
+    from attestlake.store.layout import LayoutStore
+
+    return LayoutStore(Path(ref), max_blob_size=max_blob_size)

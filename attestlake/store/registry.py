@@ -1,0 +1,348 @@
+"""A repository in an OCI distribution registry as a store (HTTP, via ``requests``).
+
+Speaks the OCI distribution spec: blobs are uploaded with POST + PUT, manifests are PUT with
+their exact bytes, everything read is bounded and verified against its digest. Basic auth and
+the Bearer token challenge are supported; the password never appears in a message or repr.
+Transient failures (connection errors, 429, 502, 503, 504) are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+
+from attestlake.errors import ContentError, NotFound, StoreError
+from attestlake.store.interface import (
+    INDEX_MEDIA_TYPE,
+    MANIFEST_MEDIA_TYPE,
+    MAX_BLOB_SIZE,
+    MAX_MANIFEST_SIZE,
+    Descriptor,
+    Manifest,
+    Store,
+    check_digest,
+    check_tag,
+    sha256_digest,
+    verify_content,
+)
+
+_ACCEPT = f"{MANIFEST_MEDIA_TYPE}, {INDEX_MEDIA_TYPE}"
+_TRANSIENT = frozenset({429, 502, 503, 504})
+_REPO_RE = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
+_CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
+_ENV_HINT = "ATTESTLAKE_REGISTRY_USERNAME and ATTESTLAKE_REGISTRY_PASSWORD"
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.netloc
+
+
+class _Auth(requests.auth.AuthBase):
+    """Adds Bearer (once obtained) or Basic credentials, only for requests to ``origin``."""
+
+    def __init__(self, origin: tuple[str, str] | None, basic: tuple[str, str] | None) -> None:
+        self.origin, self.basic = origin, basic
+        self.token: str | None = None
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self.origin is not None and _origin(str(r.url)) != self.origin:
+            return r
+        if self.token:
+            r.headers["Authorization"] = f"Bearer {self.token}"
+        elif self.basic:
+            r.prepare_auth(self.basic)
+        return r
+
+
+class RegistryStore(Store):
+    #: Page size asked for when listing tags and repositories.
+    page_size = 100
+
+    def __init__(
+        self,
+        base_url: str,
+        repository: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        max_blob_size: int = MAX_BLOB_SIZE,
+        timeout: float = 30.0,
+        retries: int = 3,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        if urlsplit(self.base_url).scheme not in ("http", "https"):
+            raise StoreError(f"registry URL must start with http:// or https://: {base_url!r}")
+        if not _REPO_RE.match(repository):
+            raise StoreError(f"not a valid repository name: {repository!r}")
+        self.repository = repository
+        self.ref = f"{self.base_url}/{repository}"
+        self.username = username
+        self.max_blob_size = max_blob_size
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self._password = password or None
+        creds = (username, password) if username and password else None
+        self._auth = _Auth(_origin(self.base_url), creds)
+        self._session = requests.Session()
+        self._session.auth = self._auth
+        self._session.headers["User-Agent"] = "attestlake"
+
+    def __repr__(self) -> str:
+        return f"RegistryStore({self.ref!r}, username={self.username!r})"
+
+    def close(self) -> None:
+        self._session.close()
+
+    # -- HTTP plumbing --------------------------------------------------------------------
+    def _error(self, message: str, cls: type[StoreError] = StoreError) -> StoreError:
+        if self._password:
+            message = message.replace(self._password, "***")
+        return cls(message)
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One request, retried on connection failures and transient statuses."""
+        failure = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(min(0.2 * 2 ** (attempt - 1), 2.0))
+            try:
+                resp = self._session.request(method, url, timeout=self.timeout, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                failure = _reason(exc, self.timeout)
+                continue
+            except requests.RequestException as exc:
+                raise self._error(f"request to registry {self.base_url}/ failed: {exc}") from None
+            if resp.status_code not in _TRANSIENT or attempt == self.retries:
+                return resp
+            resp.close()
+        tries = f"{self.retries + 1} attempt{'s' if self.retries else ''}"
+        raise self._error(
+            f"cannot reach registry {self.base_url}/ ({failure}, {tries}): is it running, "
+            "and are the host, port and scheme (http/https) right?"
+        )
+
+    def _request(
+        self, method: str, url: str, *, what: str, ok: tuple[int, ...] = (200,), **kwargs: Any
+    ) -> requests.Response:
+        if not url.startswith(("http://", "https://")):
+            url = f"{self.base_url}/v2/{self.repository}/{url}"
+        resp = self._send(method, url, **kwargs)
+        challenge = resp.headers.get("WWW-Authenticate", "")
+        if resp.status_code == 401 and challenge.lower().startswith("bearer "):
+            resp.close()
+            self._fetch_token(dict(_CHALLENGE_RE.findall(challenge)))
+            resp = self._send(method, url, **kwargs)
+        if resp.status_code in ok:
+            return resp
+        with resp:
+            raise self._fail(resp, what)
+
+    def _fetch_token(self, challenge: dict[str, str]) -> None:
+        realm = challenge.get("realm", "")
+        if not realm.startswith(("http://", "https://")):
+            raise self._error(f"registry {self.base_url}/ sent a Bearer challenge without realm")
+        scopes = [f"repository:{self.repository}:pull,push"]
+        if challenge.get("scope") and challenge["scope"] not in scopes:
+            scopes.append(challenge["scope"])
+        params = {"service": challenge.get("service", ""), "scope": scopes}
+        resp = self._send("GET", realm, params=params, auth=_Auth(None, self._auth.basic))
+        with resp:
+            if resp.status_code != 200:
+                raise self._fail(resp, "a token", server=f"token server {realm}")
+            try:
+                body = json.loads(_read_bounded(resp, 1024 * 1024, "token response"))
+                token = body.get("token") or body.get("access_token")
+            except (ValueError, AttributeError):
+                token = None
+        if not isinstance(token, str) or not token:
+            raise self._error(f"token server {realm} returned no token")
+        self._auth.token = token
+
+    def _fail(self, resp: requests.Response, what: str, server: str | None = None) -> StoreError:
+        status, errors = resp.status_code, _registry_errors(resp)
+        codes = {e.get("code") for e in errors}
+        detail = "; ".join(
+            f"{e.get('code')}: {e.get('message')}"
+            + (f" ({json.dumps(e['detail'])[:120]})" if e.get("detail") else "")
+            for e in errors
+        )[:400]
+        suffix = f": {detail}" if detail else ""
+        if status in (401, 403):
+            given = f"as user {self.username!r}" if self._auth.basic else "without credentials"
+            return self._error(
+                f"{server or f'registry {self.base_url}/'} refused {what} {given} (HTTP {status}): the "
+                f"credentials are missing or wrong; set {_ENV_HINT}{suffix}"
+            )
+        if "MANIFEST_BLOB_UNKNOWN" in codes:
+            blobs = [
+                str(e.get("detail")) for e in errors if e.get("code") == "MANIFEST_BLOB_UNKNOWN"
+            ]
+            return self._error(
+                f"registry {self.ref} refused {what}: it names blobs that are not in the "
+                f"repository ({', '.join(blobs)}); push every blob before the manifest"
+            )
+        if status == 404:
+            return self._error(f"{what} not found in {self.ref}{suffix}", NotFound)
+        again = f" (after {self.retries + 1} attempts)" if status in _TRANSIENT else ""
+        return self._error(f"registry {self.ref} answered HTTP {status} to {what}{again}{suffix}")
+
+    def _paginate(self, url: str, key: str, what: str) -> Iterator[str]:
+        next_url: str | None = f"{url}?n={self.page_size}"
+        seen: set[str] = set()
+        while next_url and next_url not in seen:
+            seen.add(next_url)
+            resp = self._request("GET", next_url, what=what, ok=(200, 404), stream=True)
+            with resp:
+                raw = _read_bounded(resp, MAX_MANIFEST_SIZE, what)
+                if resp.status_code == 404:
+                    if "NAME_UNKNOWN" in {e.get("code") for e in _errors_from(raw)}:
+                        return
+                    raise self._error(f"{what} not found at {self.base_url}/", NotFound)
+                link = resp.links.get("next", {}).get("url")
+            try:
+                items = json.loads(raw).get(key) or []
+            except (ValueError, AttributeError):
+                raise ContentError(f"{what} from {self.base_url}/ is not JSON") from None
+            if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+                raise ContentError(f"{what} from {self.base_url}/ has no list of names")
+            yield from items
+            next_url = urljoin(resp.url, link) if link else None
+
+    # -- Store ----------------------------------------------------------------------------
+    def has_blob(self, digest: str) -> bool:
+        url = f"blobs/{check_digest(digest)}"
+        with self._request("HEAD", url, what=f"blob {digest}", ok=(200, 404)) as resp:
+            return resp.status_code == 200
+
+    def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> Descriptor:
+        desc = Descriptor.for_bytes(media_type, data)
+        if self.has_blob(desc.digest):
+            return desc
+        what = f"upload of blob {desc.digest}"
+        with self._request("POST", "blobs/uploads/", what=what, ok=(202,)) as resp:
+            location = resp.headers.get("Location")
+            if not location:
+                raise self._error(f"registry {self.ref} started an upload without a Location")
+            parts = urlsplit(urljoin(resp.url, location))
+        query = urlencode([*parse_qsl(parts.query), ("digest", desc.digest)])
+        url = urlunsplit(parts._replace(query=query))
+        headers = {"Content-Type": "application/octet-stream"}
+        self._request("PUT", url, what=what, ok=(201, 204), data=data, headers=headers).close()
+        return desc
+
+    def get_blob(self, digest: str, *, max_size: int | None = None) -> bytes:
+        limit = self.max_blob_size if max_size is None else max_size
+        what = f"blob {check_digest(digest)}"
+        with self._request("GET", f"blobs/{digest}", what=what, stream=True) as resp:
+            data = _read_bounded(resp, limit, what)
+        return verify_content(data, digest, what=what)
+
+    def put_manifest(self, manifest: Manifest, tag: str | None = None) -> Descriptor:
+        reference = check_tag(tag) if tag is not None else manifest.digest
+        what = f"manifest {manifest.digest}" + (f" (tag {tag!r})" if tag else "")
+        headers = {"Content-Type": MANIFEST_MEDIA_TYPE}
+        with self._request(
+            "PUT",
+            f"manifests/{reference}",
+            what=what,
+            ok=(201,),
+            data=manifest.raw,
+            headers=headers,
+        ) as resp:
+            stored = resp.headers.get("Docker-Content-Digest")
+        if stored is not None and stored != manifest.digest:
+            raise ContentError(
+                f"registry {self.ref} stored {what} under digest {stored}: it changed the bytes"
+            )
+        if stored is None and tag is not None:
+            url = f"manifests/{manifest.digest}"
+            with self._request("HEAD", url, what=what, ok=(200, 404)) as head:
+                missing = head.status_code == 404
+            if missing:
+                self.put_manifest(manifest)
+        return manifest.descriptor()
+
+    def get_manifest(self, reference: str) -> Manifest:
+        is_digest = reference.startswith("sha256:")
+        ref = check_digest(reference) if is_digest else check_tag(reference)
+        what = f"manifest {ref}"
+        headers = {"Accept": _ACCEPT}
+        with self._request(
+            "GET", f"manifests/{ref}", what=what, stream=True, headers=headers
+        ) as resp:
+            raw = _read_bounded(resp, MAX_MANIFEST_SIZE, what)
+            digest = ref if is_digest else resp.headers.get("Docker-Content-Digest")
+        return Manifest.parse(raw, check_digest(digest) if digest else None)
+
+    def tags(self) -> Iterator[str]:
+        url = f"{self.base_url}/v2/{self.repository}/tags/list"
+        for tag in self._paginate(url, "tags", f"tag list of {self.repository}"):
+            yield check_tag(tag)
+
+    def resolve(self, tag: str) -> str:
+        what, headers = f"tag {check_tag(tag)!r}", {"Accept": _ACCEPT}
+        with self._request("HEAD", f"manifests/{tag}", what=what, headers=headers) as resp:
+            digest = resp.headers.get("Docker-Content-Digest")
+        if digest:
+            return check_digest(digest)
+        with self._request("GET", f"manifests/{tag}", what=what, stream=True, headers=headers) as r:
+            return sha256_digest(_read_bounded(r, MAX_MANIFEST_SIZE, what))
+
+    def catalog(self) -> Iterator[str]:
+        """Every repository the registry lists (``/v2/_catalog``)."""
+        yield from self._paginate(f"{self.base_url}/v2/_catalog", "repositories", "catalog")
+
+
+def _reason(exc: requests.RequestException, timeout: float | None = None) -> str:
+    text = str(exc)
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout}s" if timeout else "timed out"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "TLS handshake failed"
+    for needle, reason in (
+        ("refused", "connection refused"),
+        ("NameResolution", "host name does not resolve"),
+        ("Name or service not known", "host name does not resolve"),
+        ("reset by peer", "connection reset"),
+    ):
+        if needle in text:
+            return reason
+    return type(exc).__name__
+
+
+def _read_bounded(resp: requests.Response, limit: int, what: str) -> bytes:
+    """The response body, or ContentError as soon as it is longer than ``limit`` bytes."""
+    length = resp.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > limit:
+        raise ContentError(f"{what} is {length} bytes, over the {limit}-byte bound")
+    buf = bytearray()
+    try:
+        for chunk in resp.iter_content(chunk_size=min(65536, limit + 1)):
+            buf += chunk
+            if len(buf) > limit:
+                raise ContentError(f"{what} is over the {limit}-byte bound")
+    except requests.RequestException as exc:
+        raise StoreError(f"reading {what} from {resp.url} failed: {_reason(exc)}") from None
+    return bytes(buf)
+
+
+def _errors_from(raw: bytes) -> list[dict[str, Any]]:
+    try:
+        errors = json.loads(raw).get("errors")
+    except (ValueError, AttributeError):
+        return []
+    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+def _registry_errors(resp: requests.Response) -> list[dict[str, Any]]:
+    try:
+        return _errors_from(_read_bounded(resp, 65536, "error body"))
+    except StoreError:
+        return []
