@@ -168,7 +168,8 @@ def crawl(
             batch = Rows()
             for tag, digest in todo[start : start + batch_size]:
                 batch.extend(inspect_manifest(store, digest, tag, policy, now))
-            new_reqs, owner = [], {}  # one set of requirement rows per contract digest
+            new_reqs: list[dict[str, object]] = []
+            owner: dict[str, str] = {}  # one set of requirement rows per contract digest
             for row in batch.by_table.get(CONTRACT_REQUIREMENTS.name, []):
                 cdigest = row["contract_digest"]
                 if cdigest in contracts_seen:

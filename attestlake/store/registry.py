@@ -176,9 +176,10 @@ class RegistryStore(Store):
         suffix = f": {detail}" if detail else ""
         if status in (401, 403):
             given = f"as user {self.username!r}" if self._auth.basic else "without credentials"
+            server = server or f"registry {self.base_url}/"
             return self._error(
-                f"{server or f'registry {self.base_url}/'} refused {what} {given} (HTTP {status}): the "
-                f"credentials are missing or wrong; set {_ENV_HINT}{suffix}"
+                f"{server} refused access to {what} {given} (HTTP {status}): the credentials "
+                f"are missing or wrong; set {_ENV_HINT}{suffix}"
             )
         if "MANIFEST_BLOB_UNKNOWN" in codes:
             blobs = [
