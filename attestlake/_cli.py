@@ -57,7 +57,7 @@ LakeOpt = Annotated[Path, typer.Option("--lake", help="The lake directory.")]
 
 
 def _echo(text: str = "", err: bool = False) -> None:
-    typer.echo(text, err=err)
+    typer.echo(text, err=err, nl=not text.endswith("\n"))
 
 
 def _kv(values: list[str] | None, what: str) -> dict[str, str]:

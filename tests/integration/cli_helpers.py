@@ -1,0 +1,133 @@
+"""Run the real ``attestlake`` CLI in a subprocess, as CI would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+GITHUB_ENV = {
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_SERVER_URL": "https://github.com",
+    "GITHUB_REPOSITORY": "cyberdyne/skynet",
+    "GITHUB_RUN_ID": "4242",
+    "GITHUB_SHA": "a" * 40,
+    "GITHUB_REF": "refs/heads/main",
+    "GITHUB_ACTOR": "sarah",
+    "GITHUB_EVENT_NAME": "push",
+    "RUNNER_OS": "Linux",
+}
+SECRETS = {
+    "GITHUB_TOKEN": "ghs_SECRETtokenValue0123456789",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY",
+    "MY_CUSTOM_SECRET": "custom-secret-value-42",
+}
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(cwd),
+        "LANG": "C.UTF-8",
+        "COLUMNS": "200",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-m", "attestlake._cli", *args],
+        cwd=cwd,
+        env={**base, **(env or {})},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+CONTRACT = """\
+apiVersion: attestlake.dev/v1
+kind: Contract
+metadata:
+  name: skynet-build
+  revision: 1
+spec:
+  materials:
+    - type: CONTAINER_IMAGE
+      name: image
+      output: true
+    - type: SBOM_CYCLONEDX_JSON
+      name: sbom
+    - type: ARTIFACT
+      name: rootfs
+      optional: true
+  envAllowList:
+    - DEPLOY_ENV
+"""
+
+SBOM = {
+    "bomFormat": "CycloneDX",
+    "specVersion": "1.5",
+    "metadata": {"component": {"type": "application", "name": "skynet"}},
+    "components": [
+        {
+            "type": "library",
+            "name": "openssl",
+            "version": "3.0.13",
+            "purl": "pkg:deb/debian/openssl@3.0.13",
+        },
+        {
+            "type": "library",
+            "name": "zlib",
+            "version": "1.2.13",
+            "purl": "pkg:deb/debian/zlib@1.2.13",
+        },
+    ],
+}
+
+
+def image(n: int) -> str:
+    return f"registry.example.com/cyberdyne/skynet@sha256:{n:064x}"
+
+
+def setup_workspace(tmp: Path) -> None:
+    (tmp / "contract.yaml").write_text(CONTRACT)
+    (tmp / "sbom.json").write_text(json.dumps(SBOM))
+    (tmp / "trust.yaml").write_text("keys:\n  - path: ci.pub\n")
+    assert run_cli(tmp, "keys", "generate", "--out", "ci").code == 0
+
+
+def attest_run(tmp: Path, store: str, n: int, env: dict[str, str] | None = None) -> Result:
+    """init, add image + SBOM, push: one complete run."""
+    e = {**GITHUB_ENV, "GITHUB_RUN_ID": str(4242 + n), **(env or {})}
+    for args in (
+        (
+            "attest",
+            "init",
+            "--contract",
+            "contract.yaml",
+            "--workflow",
+            "build",
+            "--project",
+            "skynet",
+            "--team",
+            "ai",
+        ),
+        ("attest", "add", "--name", "image", "--value", image(n)),
+        ("attest", "add", "--name", "sbom", "--value", "sbom.json"),
+    ):
+        r = run_cli(tmp, *args, env=e)
+        assert r.code == 0, r.err
+    return run_cli(tmp, "attest", "push", "--key", "ci.key", "--to", store, env=e)
