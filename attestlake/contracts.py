@@ -94,9 +94,9 @@ class _Doc:
             self.data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark is not None else ""
+            where = f"{mark.line + 1}:" if mark is not None else ""
             problem = getattr(exc, "problem", None) or str(exc)
-            raise ContractError(f"{source}:{where.strip()}: not valid YAML: {problem}") from None
+            raise ContractError(f"{source}:{where} not valid YAML: {problem}") from None
 
     def line(self, path: tuple[str | int, ...]) -> int:
         node: Any = self.node

@@ -245,10 +245,10 @@ def run_demo(
 
     lake_dir = directory / "lake"
     shutil.rmtree(lake_dir, ignore_errors=True)
-    result = crawl(store, lake_dir, load_policy(directory / "trust.yaml"), now=now)
+    crawled = crawl(store, lake_dir, load_policy(directory / "trust.yaml"), now=now)
     say(
-        f"crawled {result.discovered} attestations: {result.verified} verified, "
-        f"{result.not_verified} not verified"
+        f"crawled {crawled.discovered} attestations: {crawled.verified} verified, "
+        f"{crawled.not_verified} not verified"
     )
     with Lake.open(lake_dir) as lake:
         report = run_report(lake, now=now)
@@ -261,6 +261,6 @@ def run_demo(
         report_path=report_path,
         runs_pushed=pushed,
         refused_pushes=refused,
-        crawl=result,
+        crawl=crawled,
         report=report,
     )

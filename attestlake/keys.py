@@ -98,15 +98,15 @@ def load_public_key(path: Path) -> PublicKey:
 
 def sign(key: PrivateKey, message: bytes) -> bytes:
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return key.sign(message, ec.ECDSA(hashes.SHA256()))
+        return key.sign(message, ec.ECDSA(_ecdsa_hash(key.curve)))
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(message)
     return key.sign(message, padding.PKCS1v15(), hashes.SHA256())
 
 
-def _ecdsa_hash(key: ec.EllipticCurvePublicKey) -> hashes.HashAlgorithm:
+def _ecdsa_hash(curve: ec.EllipticCurve) -> hashes.HashAlgorithm:
     return {256: hashes.SHA256(), 384: hashes.SHA384(), 521: hashes.SHA512()}.get(
-        key.curve.key_size, hashes.SHA256()
+        curve.key_size, hashes.SHA256()
     )
 
 
@@ -127,7 +127,7 @@ def verify_signature(key: PublicKey, message: bytes, sig: bytes) -> bool:
                 except InvalidSignature:
                     continue
             return False
-        algo = ec.ECDSA(_ecdsa_hash(key))
+        algo = ec.ECDSA(_ecdsa_hash(key.curve))
         size = (key.curve.key_size + 7) // 8
         candidates = [sig]
         if len(sig) == 2 * size:  # raw r||s (IEEE P1363)

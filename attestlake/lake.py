@@ -103,6 +103,7 @@ class Lake:
                 f"{root} is not an attestlake lake (no tables): run 'attestlake crawl --lake {root}' first"
             )
         con = duckdb.connect(":memory:")
+        con.sql("SET TimeZone = 'UTC'")
         for table in TABLES:
             path_t = table_path(root, table)
             if DeltaTable.is_deltatable(str(path_t)):
@@ -112,6 +113,8 @@ class Lake:
             else:
                 con.register(f"_{table.name}_data", table.schema.empty_table())
                 con.sql(f'CREATE VIEW "{table.name}" AS SELECT * FROM "_{table.name}_data"')  # noqa: S608
+        # Views read registered Arrow datasets; SQL itself gets no file or network access.
+        con.sql("SET enable_external_access = false")
         return cls(root, con)
 
     def tables(self) -> list[str]:

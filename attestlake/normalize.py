@@ -46,6 +46,10 @@ def _s(value: Any) -> str | None:
     return str(value) if isinstance(value, str) else None
 
 
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def as_object(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -83,9 +87,7 @@ def run_rows(outcome: Outcome, *, manifest_digest: str, envelope_digest: str, so
             "team": _s(wf.get("team")),
             "status": _s(run.get("status")),
             "contract_name": _s(contract.get("name")),
-            "contract_revision": contract.get("revision")
-            if isinstance(contract.get("revision"), int)
-            else None,
+            "contract_revision": _int(contract.get("revision")),
             "contract_digest": _s(contract.get("digest")),
             "runner_type": _s(runner.get("type")),
             "runner_url": _s(runner.get("url")),
@@ -135,15 +137,13 @@ def run_rows(outcome: Outcome, *, manifest_digest: str, envelope_digest: str, so
                 "filename": _s(m.get("filename")),
                 "digest": _digest(m.get("digest")),
                 "media_type": _s(m.get("mediaType")),
-                "size": m.get("size") if isinstance(m.get("size"), int) else None,
+                "size": _int(m.get("size")),
                 "output": bool(m.get("output")),
                 "sbom_format": _s(details.get("format"))
                 if str(m.get("type", "")).startswith("SBOM_")
                 else None,
                 "sbom_spec_version": _s(details.get("specVersion")),
-                "sbom_components": details.get("components")
-                if isinstance(details.get("components"), int)
-                else None,
+                "sbom_components": _int(details.get("components")),
                 "sbom_main_name": _s(main.get("name")),
                 "sbom_main_digest": ("sha256:" + sha) if sha else None,
                 "annotations": json.dumps(m.get("annotations") or {}, sort_keys=True),
@@ -157,9 +157,7 @@ def run_rows(outcome: Outcome, *, manifest_digest: str, envelope_digest: str, so
             "contract_requirements",
             {
                 "contract_name": _s(contract.get("name")),
-                "contract_revision": contract.get("revision")
-                if isinstance(contract.get("revision"), int)
-                else None,
+                "contract_revision": _int(contract.get("revision")),
                 "contract_digest": _s(contract.get("digest")),
                 "material_name": _s(req.get("name")),
                 "material_type": _s(req.get("type")),

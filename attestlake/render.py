@@ -140,9 +140,14 @@ def format_table(table: pa.Table, fmt: str) -> str:
     raise InputError(f"unknown output format {fmt!r}; one of: {', '.join(FORMATS)}")
 
 
-def markdown_cell(value: Any) -> str:
-    """A value as the text of one Markdown table cell (syntax and pipes escaped)."""
-    return _MARKDOWN.sub(r"\\\1", _escape_control(cell_text(value)))
+def markdown_cell(value: Any, *, trusted: bool = False) -> str:
+    """A value as Markdown text for a table cell: pipes and control characters escaped.
+
+    Untrusted values (from attestations) also have Markdown syntax escaped, so they cannot
+    become links, images or HTML; ``trusted`` text (titles, column names) keeps it.
+    """
+    text = _escape_control(cell_text(value))
+    return text.replace("|", "\\|") if trusted else _MARKDOWN.sub(r"\\\1", text)
 
 
 def markdown_table(table: pa.Table, *, limit: int | None = None) -> str:
@@ -151,7 +156,7 @@ def markdown_table(table: pa.Table, *, limit: int | None = None) -> str:
         return NO_ROWS
     shown = table if limit is None else table.slice(0, limit)
     out = [
-        "| " + " | ".join(markdown_cell(n) for n in table.column_names) + " |",
+        "| " + " | ".join(markdown_cell(n, trusted=True) for n in table.column_names) + " |",
         "|" + "|".join("---" for _ in table.column_names) + "|",
     ]
     out += [

@@ -96,16 +96,16 @@ def render_markdown(report: Report) -> str:
         q = result.query
         out += [
             "",
-            f"## {markdown_cell(q.title)}",
+            f"## {markdown_cell(q.title, trusted=True)}",
             "",
-            f"- Query: {markdown_cell(q.name)}",
+            f"- Query: `{q.name}`",
             f"- Severity: {q.severity}",
             f"- Findings: {result.count}",
         ]
         if result.params:
             given = ", ".join(f"{k}={v}" for k, v in result.params.items())
             out.append(f"- Parameters: {markdown_cell(given)}")
-        out += ["", markdown_cell(q.description), ""]
+        out += ["", markdown_cell(q.description, trusted=True), ""]
         out.append(markdown_table(result.table, limit=MAX_MARKDOWN_ROWS))
     return "\n".join(out) + "\n"
 

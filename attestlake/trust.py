@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from attestlake.errors import TrustPolicyError
+from attestlake.errors import KeyError_, TrustPolicyError
 from attestlake.keys import PublicKey, key_id, load_public_key
 
 
@@ -88,7 +88,10 @@ def load_policy(path: Path | str) -> TrustPolicy:
             if not Path(entry["path"]).is_absolute()
             else Path(entry["path"])
         )
-        key = load_public_key(key_path)
+        try:
+            key = load_public_key(key_path)
+        except KeyError_ as exc:
+            raise TrustPolicyError(f"{where}: {exc}") from None
         keys.append(
             TrustedKey(
                 path=entry["path"],

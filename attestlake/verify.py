@@ -75,30 +75,37 @@ def verify_envelope(raw: bytes, policy: TrustPolicy) -> Outcome:
     message = envelope.pae()
     project, workflow = _scope(statement)
     first_kid = envelope.signatures[0].keyid or None
+    out_of_scope: Outcome | None = None
     for sig in envelope.signatures:
         for trusted in policy.keys:
-            if verify_signature(trusted.key, message, sig.sig):
-                if not trusted.allows(project, workflow):
-                    return Outcome(
-                        NOT_VERIFIED,
-                        "untrusted_signer",
-                        f"signed by {trusted.path}, which is not trusted for project {project!r} workflow {workflow!r}",
-                        signer=trusted.path,
-                        key_id=trusted.key_id,
-                        predicate_type=predicate_type,
-                        statement=statement,
-                    )
-                if statement is None:
-                    return Outcome(
-                        NOT_VERIFIED,
-                        "unsupported",
-                        f"signature is valid but payload type {envelope.payload_type!r} is not an in-toto statement",
-                        signer=trusted.path,
-                        key_id=trusted.key_id,
-                    )
-                return Outcome(
-                    VERIFIED, None, None, trusted.path, trusted.key_id, predicate_type, statement
+            if not verify_signature(trusted.key, message, sig.sig):
+                continue
+            if not trusted.allows(project, workflow):
+                out_of_scope = out_of_scope or Outcome(
+                    NOT_VERIFIED,
+                    "untrusted_signer",
+                    f"signed by {trusted.path}, which is not trusted for project {project!r} "
+                    f"workflow {workflow!r}",
+                    signer=trusted.path,
+                    key_id=trusted.key_id,
+                    predicate_type=predicate_type,
+                    statement=statement,
                 )
+                continue
+            if statement is None:
+                return Outcome(
+                    NOT_VERIFIED,
+                    "unsupported",
+                    f"signature is valid but payload type {envelope.payload_type!r} is not an "
+                    "in-toto statement",
+                    signer=trusted.path,
+                    key_id=trusted.key_id,
+                )
+            return Outcome(
+                VERIFIED, None, None, trusted.path, trusted.key_id, predicate_type, statement
+            )
+    if out_of_scope is not None:
+        return out_of_scope
     named = next(
         (policy.key_by_id(s.keyid) for s in envelope.signatures if policy.key_by_id(s.keyid)), None
     )

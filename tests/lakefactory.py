@@ -52,8 +52,7 @@ def cyclonedx_sbom(path: Path, component: str = "app", components: int = 2) -> s
         "version": 1,
         "metadata": {"component": {"type": "application", "name": component, "version": "1.0"}},
         "components": [
-            {"type": "library", "name": f"lib{i}", "version": f"1.{i}.0"}
-            for i in range(components)
+            {"type": "library", "name": f"lib{i}", "version": f"1.{i}.0"} for i in range(components)
         ],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -124,7 +123,7 @@ def github_env(project: str, run_number: int) -> dict[str, str]:
         "GITHUB_SERVER_URL": "https://github.com",
         "GITHUB_REPOSITORY": f"acme/{project}",
         "GITHUB_RUN_ID": str(1000 + run_number),
-        "GITHUB_SHA": hashlib.sha1(f"{project}{run_number}".encode()).hexdigest(),  # noqa: S324
+        "GITHUB_SHA": hashlib.sha1(f"{project}{run_number}".encode()).hexdigest(),
         "GITHUB_REF": "refs/heads/main",
         "GITHUB_ACTOR": "octocat",
         "GITHUB_EVENT_NAME": "push",

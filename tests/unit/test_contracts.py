@@ -338,7 +338,9 @@ def test_runner_without_type() -> None:
 
 
 def test_env_allow_list_not_a_list() -> None:
-    raw = ATTESTLAKE.replace(b"  envAllowList:\n    - DEPLOY_ENV\n", b"  envAllowList: DEPLOY_ENV\n")
+    raw = ATTESTLAKE.replace(
+        b"  envAllowList:\n    - DEPLOY_ENV\n", b"  envAllowList: DEPLOY_ENV\n"
+    )
     msg = _error(raw)
     assert msg.startswith("c.yaml:20: spec.envAllowList: must be a list of environment variable")
 

@@ -1,0 +1,233 @@
+"""discover: which CI runner, what it says about the run, and that no secret is ever recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from attestlake.runners import GENERIC, RUNNER_TYPES, discover
+
+SHA = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
+
+GITHUB = {
+    "GITHUB_ACTIONS": "true",
+    "GITHUB_SERVER_URL": "https://github.com",
+    "GITHUB_REPOSITORY": "org/repo",
+    "GITHUB_RUN_ID": "123",
+    "GITHUB_RUN_ATTEMPT": "1",
+    "GITHUB_SHA": SHA,
+    "GITHUB_REF": "refs/heads/main",
+    "GITHUB_ACTOR": "octocat",
+    "GITHUB_EVENT_NAME": "push",
+    "RUNNER_OS": "Linux",
+}
+
+GITLAB = {
+    "GITLAB_CI": "true",
+    "CI_JOB_URL": "https://gitlab.com/org/repo/-/jobs/42",
+    "CI_PROJECT_URL": "https://gitlab.com/org/repo",
+    "CI_COMMIT_SHA": SHA,
+    "CI_COMMIT_REF_NAME": "main",
+    "GITLAB_USER_LOGIN": "alice",
+    "CI_PIPELINE_SOURCE": "merge_request_event",
+}
+
+AZURE = {
+    "TF_BUILD": "True",
+    "BUILD_BUILDURI": "vstfs:///Build/Build/77",
+    "BUILD_REPOSITORY_URI": "https://dev.azure.com/org/project/_git/repo",
+    "BUILD_SOURCEVERSION": SHA,
+    "BUILD_SOURCEBRANCH": "refs/heads/main",
+    "BUILD_REQUESTEDFOR": "Bob",
+    "BUILD_REASON": "IndividualCI",
+}
+
+JENKINS = {
+    "JENKINS_URL": "https://jenkins.example.com/",
+    "BUILD_URL": "https://jenkins.example.com/job/app/9/",
+    "GIT_URL": "https://git.example.com/org/repo.git",
+    "GIT_COMMIT": SHA,
+    "GIT_BRANCH": "origin/main",
+    "JOB_NAME": "app",
+}
+
+CIRCLECI = {
+    "CIRCLECI": "true",
+    "CIRCLE_BUILD_URL": "https://circleci.com/gh/org/repo/5",
+    "CIRCLE_REPOSITORY_URL": "git@github.com:org/repo.git",
+    "CIRCLE_SHA1": SHA,
+    "CIRCLE_BRANCH": "main",
+    "CIRCLE_USERNAME": "carol",
+}
+
+TEKTON = {
+    "TEKTON_PIPELINE_RUN": "build-run-abc",
+    "TEKTON_PIPELINE": "build",
+    "TEKTON_GIT_URL": "https://git.example.com/org/repo",
+    "TEKTON_GIT_REVISION": SHA,
+}
+
+SECRETS = {
+    "GITHUB_TOKEN": "ghs_SecretGitHubToken0123456789abcdef",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "MY_CUSTOM_SECRET": "hunter2-very-private-value",
+}
+
+
+def test_github_actions() -> None:
+    ctx = discover(GITHUB)
+
+    assert ctx.type == "GITHUB_ACTION"
+    assert ctx.url == "https://github.com/org/repo/actions/runs/123"
+    assert ctx.repository == "https://github.com/org/repo"
+    assert ctx.commit == SHA
+    assert ctx.ref == "refs/heads/main"
+    assert ctx.actor == "octocat"
+    assert ctx.event == "push"
+    assert ctx.environment["GITHUB_RUN_ID"] == "123"
+    assert ctx.environment["RUNNER_OS"] == "Linux"
+
+
+def test_github_enterprise_server_url() -> None:
+    env = {**GITHUB, "GITHUB_SERVER_URL": "https://github.example.com"}
+    ctx = discover(env)
+    assert ctx.url == "https://github.example.com/org/repo/actions/runs/123"
+    assert ctx.repository == "https://github.example.com/org/repo"
+
+
+def test_gitlab() -> None:
+    ctx = discover(GITLAB)
+    assert ctx.type == "GITLAB_PIPELINE"
+    assert ctx.url == "https://gitlab.com/org/repo/-/jobs/42"
+    assert ctx.repository == "https://gitlab.com/org/repo"
+    assert ctx.commit == SHA
+    assert ctx.ref == "main"
+    assert ctx.actor == "alice"
+    assert ctx.event == "merge_request_event"
+
+
+def test_azure() -> None:
+    ctx = discover(AZURE)
+    assert ctx.type == "AZURE_PIPELINE"
+    assert ctx.url == "vstfs:///Build/Build/77"
+    assert ctx.repository == "https://dev.azure.com/org/project/_git/repo"
+    assert ctx.commit == SHA
+    assert ctx.ref == "refs/heads/main"
+    assert ctx.actor == "Bob"
+    assert ctx.event == "IndividualCI"
+
+
+def test_jenkins() -> None:
+    ctx = discover(JENKINS)
+    assert ctx.type == "JENKINS_JOB"
+    assert ctx.url == "https://jenkins.example.com/job/app/9/"
+    assert ctx.repository == "https://git.example.com/org/repo.git"
+    assert ctx.commit == SHA
+    assert ctx.ref == "origin/main"
+    assert ctx.environment["JOB_NAME"] == "app"
+
+
+def test_circleci() -> None:
+    ctx = discover(CIRCLECI)
+    assert ctx.type == "CIRCLECI_BUILD"
+    assert ctx.url == "https://circleci.com/gh/org/repo/5"
+    assert ctx.repository == "git@github.com:org/repo.git"
+    assert ctx.commit == SHA
+    assert ctx.ref == "main"
+    assert ctx.actor == "carol"
+
+
+def test_circleci_tag_build_uses_the_tag_as_ref() -> None:
+    env = {k: v for k, v in CIRCLECI.items() if k != "CIRCLE_BRANCH"}
+    assert discover({**env, "CIRCLE_TAG": "v1.0.0"}).ref == "v1.0.0"
+
+
+def test_tekton() -> None:
+    ctx = discover(TEKTON)
+    assert ctx.type == "TEKTON_PIPELINE"
+    assert ctx.repository == "https://git.example.com/org/repo"
+    assert ctx.commit == SHA
+    assert ctx.environment["TEKTON_PIPELINE"] == "build"
+
+
+def test_generic_fallback_with_empty_env() -> None:
+    ctx = discover({})
+    assert ctx.type == GENERIC
+    assert ctx.to_json() == {
+        "type": "GENERIC",
+        "url": None,
+        "repository": None,
+        "commit": None,
+        "ref": None,
+        "actor": None,
+        "event": None,
+        "environment": {},
+    }
+
+
+def test_generic_fallback_ignores_unrelated_environment() -> None:
+    ctx = discover({"HOME": "/home/me", "PATH": "/usr/bin", "USER": "me"})
+    assert ctx.type == GENERIC
+    assert ctx.environment == {}
+
+
+def test_marker_variable_must_be_non_empty() -> None:
+    assert discover({**GITHUB, "GITHUB_ACTIONS": ""}).type == GENERIC
+
+
+def test_every_runner_type_is_known() -> None:
+    found = {discover(env).type for env in (GITHUB, GITLAB, AZURE, JENKINS, CIRCLECI, TEKTON)}
+    assert found | {GENERIC} == set(RUNNER_TYPES)
+
+
+def test_allow_list_adds_variables() -> None:
+    env = {**GITHUB, "DEPLOY_ENV": "prod", "REGION": "eu-west-1", "NOT_ALLOWED": "x"}
+    ctx = discover(env, ("DEPLOY_ENV", "REGION", "UNSET_VAR"))
+    assert ctx.environment["DEPLOY_ENV"] == "prod"
+    assert ctx.environment["REGION"] == "eu-west-1"
+    assert "UNSET_VAR" not in ctx.environment
+    assert "NOT_ALLOWED" not in ctx.environment
+
+
+def test_allow_list_applies_to_generic_runner() -> None:
+    ctx = discover({"DEPLOY_ENV": "staging", "OTHER": "x"}, ("DEPLOY_ENV",))
+    assert ctx.type == GENERIC
+    assert ctx.environment == {"DEPLOY_ENV": "staging"}
+
+
+def test_to_json_environment_is_sorted() -> None:
+    out = discover(GITHUB, ("AAA",)).to_json()
+    env = out["environment"]
+    assert isinstance(env, dict)
+    assert list(env) == sorted(env)
+
+
+@pytest.mark.parametrize(
+    "runner_env",
+    [GITHUB, GITLAB, AZURE, JENKINS, CIRCLECI, TEKTON, {}],
+    ids=["github", "gitlab", "azure", "jenkins", "circleci", "tekton", "generic"],
+)
+def test_secrets_never_recorded(runner_env: dict[str, str]) -> None:
+    env = {**runner_env, **SECRETS}
+
+    ctx = discover(env, ("DEPLOY_ENV",))
+    serialised = json.dumps(ctx.to_json())
+
+    for name, value in SECRETS.items():
+        assert value not in serialised, name
+        assert name not in serialised, name
+
+
+def test_secrets_never_recorded_from_the_real_process_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for key, value in {**GITHUB, **SECRETS}.items():
+        monkeypatch.setenv(key, value)
+
+    serialised = json.dumps(discover(os.environ).to_json())
+
+    assert "https://github.com/org/repo/actions/runs/123" in serialised
+    for value in SECRETS.values():
+        assert value not in serialised

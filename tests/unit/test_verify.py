@@ -1,0 +1,358 @@
+"""Trust policies and verify_envelope: every outcome and reason a crawler records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from attestlake.dsse import INTOTO_PAYLOAD_TYPE, Envelope
+from attestlake.errors import InputError, TrustPolicyError
+from attestlake.keys import KeySigner, generate_key, key_id, parse_public_key
+from attestlake.trust import TrustPolicy, load_policy
+from attestlake.verify import NOT_VERIFIED, REASONS, VERIFIED, verify_envelope
+
+PREDICATE_TYPE = "https://attestlake.dev/attestation/run/v1"
+
+
+def statement(project: str = "a", workflow: str = "build") -> bytes:
+    return json.dumps(
+        {
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "app", "digest": {"sha256": "0" * 64}}],
+            "predicateType": PREDICATE_TYPE,
+            "predicate": {"workflow": {"name": workflow, "project": project}},
+        }
+    ).encode()
+
+
+class Keys:
+    """A key pair written under ``dir/keys`` and a signer for it."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        private_pem, public_pem = generate_key()
+        (directory / "keys").mkdir(exist_ok=True)
+        self.rel_path = f"keys/{name}.pub.pem"
+        (directory / self.rel_path).write_bytes(public_pem)
+        self.key_id = key_id(parse_public_key(public_pem))
+        private = serialization.load_pem_private_key(private_pem, password=None)
+        assert isinstance(private, ec.EllipticCurvePrivateKey)
+        self.signer = KeySigner(private)
+
+    def sign(self, payload: bytes, payload_type: str = INTOTO_PAYLOAD_TYPE) -> bytes:
+        return self.signer.sign_envelope(payload_type, payload).to_json_bytes()
+
+
+def write_policy(directory: Path, text: str) -> Path:
+    path = directory / "policy.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> Keys:
+    return Keys(tmp_path, "team")
+
+
+@pytest.fixture
+def policy(tmp_path: Path, team: Keys) -> TrustPolicy:
+    return load_policy(write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n"))
+
+
+# --- policies ------------------------------------------------------------------------------
+
+
+def test_policy_key_paths_are_relative_to_the_policy_file(
+    tmp_path: Path, team: Keys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the working directory does not matter
+    policy = load_policy(write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n"))
+
+    assert not policy.empty
+    assert len(policy.keys) == 1
+    assert policy.keys[0].path == team.rel_path
+    assert policy.keys[0].key_id == team.key_id
+    assert policy.key_by_id(team.key_id) is policy.keys[0]
+    assert policy.key_by_id("sha256:" + "0" * 64) is None
+
+
+def test_policy_scopes_are_read(tmp_path: Path, team: Keys) -> None:
+    policy = load_policy(
+        write_policy(
+            tmp_path,
+            f"keys:\n  - path: {team.rel_path}\n    projects: [a, c]\n    workflows: [build]\n",
+        )
+    )
+    key = policy.keys[0]
+    assert key.projects == ("a", "c")
+    assert key.workflows == ("build",)
+    assert key.allows("a", "build")
+    assert not key.allows("b", "build")
+    assert not key.allows("a", "deploy")
+
+
+def test_policy_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(TrustPolicyError, match="no such trust policy file"):
+        load_policy(tmp_path / "absent.yaml")
+
+
+def test_policy_unknown_field(tmp_path: Path, team: Keys) -> None:
+    path = write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\nkeyz: []\n")
+    with pytest.raises(TrustPolicyError, match="unknown field 'keyz'"):
+        load_policy(path)
+
+
+def test_policy_unknown_field_in_a_key_entry(tmp_path: Path, team: Keys) -> None:
+    path = write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n    project: [a]\n")
+    with pytest.raises(TrustPolicyError, match=r"keys\[0\]: unknown field 'project'"):
+        load_policy(path)
+
+
+def test_policy_key_entry_without_path(tmp_path: Path) -> None:
+    path = write_policy(tmp_path, "keys:\n  - projects: [a]\n")
+    with pytest.raises(TrustPolicyError, match=r"keys\[0\] needs a 'path'"):
+        load_policy(path)
+
+
+def test_policy_key_file_missing(tmp_path: Path) -> None:
+    # The error is the key loader's (KeyError_, an InputError), naming the resolved key path.
+    path = write_policy(tmp_path, "keys:\n  - path: keys/absent.pub.pem\n")
+    with pytest.raises(InputError, match="no such key file") as info:
+        load_policy(path)
+    assert str(tmp_path / "keys" / "absent.pub.pem") in str(info.value)
+
+
+@pytest.mark.parametrize("text", ["- path: a.pem\n", "just a string\n", ""])
+def test_policy_not_a_mapping(tmp_path: Path, text: str) -> None:
+    with pytest.raises(TrustPolicyError, match="a trust policy is a YAML mapping"):
+        load_policy(write_policy(tmp_path, text))
+
+
+def test_policy_invalid_yaml(tmp_path: Path) -> None:
+    with pytest.raises(TrustPolicyError, match="cannot read trust policy"):
+        load_policy(write_policy(tmp_path, "keys: [\n"))
+
+
+def test_policy_scope_must_be_a_list_of_strings(tmp_path: Path, team: Keys) -> None:
+    path = write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n    projects: a\n")
+    with pytest.raises(TrustPolicyError, match="projects must be a list of strings"):
+        load_policy(path)
+
+
+# --- outcomes ------------------------------------------------------------------------------
+
+
+def test_verified(team: Keys, policy: TrustPolicy) -> None:
+    outcome = verify_envelope(team.sign(statement()), policy)
+
+    assert outcome.status == VERIFIED
+    assert outcome.verified
+    assert outcome.reason is None
+    assert outcome.signer == team.rel_path
+    assert outcome.key_id == team.key_id
+    assert outcome.predicate_type == PREDICATE_TYPE
+    assert outcome.statement is not None
+    assert outcome.statement["predicate"]["workflow"] == {"name": "build", "project": "a"}
+
+
+def test_tampered_payload_is_bad_signature(team: Keys, policy: TrustPolicy) -> None:
+    env = Envelope.parse(team.sign(statement()))
+    tampered = Envelope(env.payload_type, statement(project="evil"), env.signatures)
+
+    outcome = verify_envelope(tampered.to_json_bytes(), policy)
+
+    assert outcome.status == NOT_VERIFIED
+    assert not outcome.verified
+    assert outcome.reason == "bad_signature"
+    assert outcome.signer == team.rel_path
+    assert outcome.key_id == team.key_id
+    assert outcome.predicate_type == PREDICATE_TYPE
+
+
+def test_signed_by_another_key_is_untrusted_signer(tmp_path: Path, policy: TrustPolicy) -> None:
+    stranger = Keys(tmp_path, "stranger")
+
+    outcome = verify_envelope(stranger.sign(statement()), policy)
+
+    assert outcome.status == NOT_VERIFIED
+    assert outcome.reason == "untrusted_signer"
+    assert outcome.signer is None
+    assert outcome.key_id == stranger.key_id
+    assert outcome.predicate_type == PREDICATE_TYPE
+
+
+def test_no_signatures_is_no_trust_material(policy: TrustPolicy) -> None:
+    raw = Envelope(INTOTO_PAYLOAD_TYPE, statement(), ()).to_json_bytes()
+
+    outcome = verify_envelope(raw, policy)
+
+    assert outcome.status == NOT_VERIFIED
+    assert outcome.reason == "no_trust_material"
+    assert outcome.predicate_type == PREDICATE_TYPE
+
+
+def test_empty_policy_is_no_trust_material(tmp_path: Path, team: Keys) -> None:
+    empty = load_policy(write_policy(tmp_path, "keys: []\n"))
+    assert empty.empty
+
+    outcome = verify_envelope(team.sign(statement()), empty)
+
+    assert outcome.status == NOT_VERIFIED
+    assert outcome.reason == "no_trust_material"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"\x00\x01garbage\xff", b"", b"{}", b'{"payloadType":"t","payload":"!!","signatures":[]}'],
+    ids=["bytes", "empty", "empty-object", "bad-base64"],
+)
+def test_garbage_is_malformed(raw: bytes, policy: TrustPolicy) -> None:
+    outcome = verify_envelope(raw, policy)
+    assert outcome.status == NOT_VERIFIED
+    assert outcome.reason == "malformed"
+    assert outcome.detail
+
+
+def test_in_toto_payload_that_is_not_a_statement_is_malformed(
+    team: Keys, policy: TrustPolicy
+) -> None:
+    outcome = verify_envelope(team.sign(b'{"no":"predicateType"}'), policy)
+    assert outcome.reason == "malformed"
+
+
+def test_other_payload_type_validly_signed_is_unsupported(team: Keys, policy: TrustPolicy) -> None:
+    outcome = verify_envelope(team.sign(b"hello", "application/vnd.example+text"), policy)
+
+    assert outcome.status == NOT_VERIFIED
+    assert outcome.reason == "unsupported"
+    assert outcome.signer == team.rel_path
+    assert outcome.key_id == team.key_id
+
+
+def test_scoped_key_verifies_its_own_project(tmp_path: Path, team: Keys) -> None:
+    scoped = load_policy(
+        write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n    projects: [a]\n")
+    )
+    assert verify_envelope(team.sign(statement(project="a")), scoped).verified
+
+
+def test_scoped_key_signing_another_project_is_untrusted_signer(tmp_path: Path, team: Keys) -> None:
+    scoped = load_policy(
+        write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n    projects: [a]\n")
+    )
+
+    outcome = verify_envelope(team.sign(statement(project="b")), scoped)
+
+    assert outcome.status == NOT_VERIFIED
+    assert outcome.reason == "untrusted_signer"
+    assert outcome.signer == team.rel_path
+    assert outcome.key_id == team.key_id
+
+
+def test_workflow_scope(tmp_path: Path, team: Keys) -> None:
+    scoped = load_policy(
+        write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n    workflows: [build]\n")
+    )
+    assert verify_envelope(team.sign(statement(workflow="build")), scoped).verified
+    outcome = verify_envelope(team.sign(statement(workflow="deploy")), scoped)
+    assert outcome.reason == "untrusted_signer"
+
+
+def test_second_signature_by_an_unscoped_key_verifies(tmp_path: Path, team: Keys) -> None:
+    release = Keys(tmp_path, "release")
+    policy = load_policy(
+        write_policy(
+            tmp_path,
+            f"keys:\n  - path: {team.rel_path}\n    projects: [a]\n  - path: {release.rel_path}\n",
+        )
+    )
+    payload = statement(project="b")
+    first = team.signer.sign_envelope(INTOTO_PAYLOAD_TYPE, payload)
+    second = release.signer.sign_envelope(INTOTO_PAYLOAD_TYPE, payload)
+    both = Envelope(INTOTO_PAYLOAD_TYPE, payload, first.signatures + second.signatures)
+
+    outcome = verify_envelope(both.to_json_bytes(), policy)
+
+    assert outcome.verified
+    assert outcome.signer == release.rel_path
+
+
+def test_every_reason_is_a_known_category(tmp_path: Path, team: Keys, policy: TrustPolicy) -> None:
+    stranger = Keys(tmp_path, "other")
+    outcomes = [
+        verify_envelope(b"junk", policy),
+        verify_envelope(stranger.sign(statement()), policy),
+        verify_envelope(team.sign(b"x", "text/plain"), policy),
+    ]
+    assert {o.reason for o in outcomes} <= set(REASONS)
+
+
+# --- the real-world corpus -----------------------------------------------------------------
+
+
+def _corpus_policy(tmp_path: Path, corpus: Path, key: str) -> TrustPolicy:
+    # An absolute path: the corpus is read in place, never copied into the project.
+    key_path = corpus / "keys" / key
+    return load_policy(write_policy(tmp_path, f"keys:\n  - path: {key_path}\n"))
+
+
+def _first_line(path: Path) -> bytes:
+    return next(line for line in path.read_bytes().splitlines() if line.strip())
+
+
+@pytest.mark.corpus
+def test_corpus_gce_vsa_p1363_verifies(tmp_path: Path, corpus: Path) -> None:
+    policy = _corpus_policy(tmp_path, corpus, "gce-vsa.pub.pem")
+
+    outcome = verify_envelope(_first_line(corpus / "gce.vsa-p1363.dsse.jsonl"), policy)
+
+    assert outcome.status == VERIFIED, outcome.detail
+    assert outcome.signer == str(corpus / "keys" / "gce-vsa.pub.pem")
+    assert outcome.predicate_type == "https://slsa.dev/verification_summary/v1"
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", ["witness.cdx-att.dsse.json", "archivista.build.dsse.json"])
+def test_corpus_witness_envelopes_verify(tmp_path: Path, corpus: Path, name: str) -> None:
+    policy = _corpus_policy(tmp_path, corpus, "witness-ed25519.pub.pem")
+
+    outcome = verify_envelope((corpus / name).read_bytes(), policy)
+
+    assert outcome.status == VERIFIED, outcome.detail
+    assert outcome.key_id == policy.keys[0].key_id
+    assert outcome.predicate_type == "https://witness.testifysec.com/attestation-collection/v0.1"
+
+
+@pytest.mark.corpus
+def test_corpus_archivista_fail_does_not_verify(tmp_path: Path, corpus: Path) -> None:
+    policy = _corpus_policy(tmp_path, corpus, "witness-ed25519.pub.pem")
+
+    outcome = verify_envelope((corpus / "archivista.fail.dsse.json").read_bytes(), policy)
+
+    assert outcome.status == NOT_VERIFIED
+    # untrusted_signer, not bad_signature: the envelope's keyid (6316cb92..., witness-style
+    # bare hex) is not the witness key's (witness names it ae2dcc98..., the sha256 of its PEM)
+    # and its 71-byte DER ECDSA signature cannot come from the ed25519 witness key. No key of
+    # the policy verifies it and its keyid names no key of the policy (policy ids are
+    # "sha256:<SPKI DER hash>"), so the module reports an unknown signer.
+    assert outcome.reason == "untrusted_signer"
+    assert outcome.signer is None
+    assert outcome.key_id == "6316cb923d1b8412880e49fb0245c0e5f5536674d1c2cc3e948476fdc9830453"
+
+
+@pytest.mark.corpus
+def test_corpus_witness_envelope_with_changed_payload_does_not_verify(
+    tmp_path: Path, corpus: Path
+) -> None:
+    policy = _corpus_policy(tmp_path, corpus, "witness-ed25519.pub.pem")
+    env = Envelope.parse((corpus / "witness.cdx-att.dsse.json").read_bytes())
+    changed = Envelope(env.payload_type, env.payload + b" ", env.signatures)
+
+    outcome = verify_envelope(changed.to_json_bytes(), policy)
+
+    assert outcome.status == NOT_VERIFIED
