@@ -1,0 +1,3 @@
+from attestlake._cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""The Typer apps, shared options and small helpers of the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from attestlake import __version__
+from attestlake.errors import InputError
+
+app = typer.Typer(
+    name="attestlake",
+    help="An attestation lake: collect, sign and push in-toto attestations to OCI, crawl and "
+    "verify them into Delta tables, and audit them with SQL.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+contract_app = typer.Typer(help="Lint workflow contracts.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage signing keys.", no_args_is_help=True)
+attest_app = typer.Typer(
+    help="The collector: craft, check, sign and push one workflow run's attestation.",
+    no_args_is_help=True,
+)
+query_app = typer.Typer(help="List and run the saved audit queries.", no_args_is_help=True)
+app.add_typer(contract_app, name="contract")
+app.add_typer(keys_app, name="keys")
+app.add_typer(attest_app, name="attest")
+app.add_typer(query_app, name="query")
+
+_state: dict[str, bool] = {"verbose": False}
+
+StateOpt = Annotated[
+    Path,
+    typer.Option(
+        "--state",
+        envvar="ATTESTLAKE_STATE",
+        help="File holding the run in progress between the attest steps.",
+    ),
+]
+DEFAULT_STATE = Path(".attestlake/attestation.json")
+FormatOpt = Annotated[
+    str, typer.Option("--format", "-f", help="Output format: table, json or csv.")
+]
+LakeOpt = Annotated[Path, typer.Option("--lake", help="The lake directory.")]
+
+
+def _echo(text: str = "", err: bool = False) -> None:
+    typer.echo(text, err=err, nl=not text.endswith("\n"))
+
+
+def _kv(values: list[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"{what} must be KEY=VALUE, got {item!r}")
+        out[key] = value
+    return out
+
+
+def _version(value: bool) -> None:
+    if value:
+        _echo(f"attestlake {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show tracebacks for errors.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    _state["verbose"] = verbose

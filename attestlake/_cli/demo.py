@@ -1,0 +1,31 @@
+"""The demo command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from attestlake._cli.app import (
+    _echo,
+    app,
+)
+
+
+# -- demo --------------------------------------------------------------------------------------
+@app.command()
+def demo(
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where to create the demo store and lake.")
+    ] = Path("attestlake-demo"),
+) -> None:
+    """Run the whole chain on a sample organisation: collect, push, crawl, report."""
+    from attestlake.demo import run_demo
+    from attestlake.report import render_markdown
+
+    result = run_demo(directory, log=lambda line: _echo(line, err=True))
+    _echo(render_markdown(result.report))
+    _echo(f"store:  {result.store}\nlake:   {result.lake}\nreport: {result.report_path}")
+    example = "'SELECT workflow, count(*) FROM runs GROUP BY ALL'"
+    _echo(f"try:    attestlake sql --lake {result.lake} " + example)

@@ -1,0 +1,79 @@
+"""Every command has help and is in the README; every saved query and table is documented."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+
+from attestlake._cli import app
+from attestlake.queries import load_queries
+from attestlake.tables import TABLES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _commands() -> list[tuple[str, object]]:
+    root = typer.main.get_command(app)
+    out: list[tuple[str, object]] = []
+
+    def walk(prefix: str, cmd: object) -> None:
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                walk(f"{prefix} {name}".strip(), sub)
+        else:
+            out.append((prefix, cmd))
+
+    walk("", root)
+    return out
+
+
+COMMANDS = _commands()
+
+
+def test_the_cli_has_the_commands_of_the_chain() -> None:
+    names = {name for name, _ in COMMANDS}
+    assert {
+        "contract lint",
+        "keys generate",
+        "attest init",
+        "attest add",
+        "attest status",
+        "attest push",
+        "crawl",
+        "sql",
+        "query list",
+        "query run",
+        "report",
+        "demo",
+    } <= names
+
+
+@pytest.mark.parametrize(("name", "cmd"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_every_command_has_help_and_is_in_the_readme(name: str, cmd: object) -> None:
+    assert (getattr(cmd, "help", None) or "").strip(), f"{name} has no help text"
+    for param in getattr(cmd, "params", []):
+        if getattr(param, "param_type_name", "") == "option" and param.name not in ("help",):
+            assert (getattr(param, "help", None) or "").strip(), (
+                f"{name} --{param.name} has no help"
+            )
+    assert f"attestlake {name}" in (ROOT / "README.md").read_text(), f"README does not show {name}"
+
+
+def test_every_saved_query_is_documented() -> None:
+    queries = load_queries()
+    assert queries
+    for q in queries:
+        assert q.title and len(q.description) > 40, q.name
+        for p in q.params:
+            assert p.description, f"{q.name}: parameter {p.name}"
+
+
+def test_every_table_and_column_is_documented() -> None:
+    doc = (ROOT / "docs" / "lake.md").read_text()
+    for table in TABLES:
+        assert f"## `{table.name}`" in doc
+        for column in table.schema.names:
+            assert column in doc, f"{table.name}.{column} is not in docs/lake.md"
