@@ -28,6 +28,13 @@ class Outcome:
     key_id: str | None = None
     predicate_type: str | None = None
     statement: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    #: The document's format: "dsse", "sigstore-bundle-v0.1" ... "sigstore-bundle-v0.3",
+    #: "statement" (a bare, unsigned in-toto statement) or None when unknown.
+    format: str | None = None
+    #: OIDC issuer of a keyless (Sigstore) signer.
+    issuer: str | None = None
+    #: The exact signed payload bytes (the in-toto statement as signed), when readable.
+    payload: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def verified(self) -> bool:
@@ -127,3 +134,12 @@ def verify_envelope(raw: bytes, policy: TrustPolicy) -> Outcome:
         predicate_type=predicate_type,
         statement=statement,
     )
+
+
+def verify_document(raw: bytes, policy: TrustPolicy) -> Outcome:
+    """Verify one JSON document of any supported format against ``policy``.
+
+    Formats: a DSSE envelope, a Sigstore bundle (v0.1-v0.3), or a bare in-toto statement
+    (recorded, never trusted). Never raises on bad input: a malformed document is an outcome.
+    """
+    return verify_envelope(raw, policy)
