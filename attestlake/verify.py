@@ -1,18 +1,31 @@
-"""Verification: the outcome of checking one envelope against a trust policy.
+"""Verification: the outcome of checking one attestation document against a trust policy.
 
 Every envelope gets an :class:`Outcome`: ``verified``, or ``not_verified`` with a reason
-category (see :data:`REASONS`) and a detail. The signer and key id are recorded either way.
+category (see :data:`REASONS`) and a detail. The signer, issuer and key id are recorded either
+way, and so is the statement whenever it can be read (never trusted unless verified).
+:func:`verify_document` takes any supported format (see :mod:`attestlake.bundles`); DSSE
+envelopes are verified with the policy's keys here, Sigstore bundles in :mod:`attestlake.keyless`.
+The reasons and their order are documented in ``docs/trust-policy.md``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
-from attestlake.dsse import Envelope
+from attestlake.bundles import (
+    UnsupportedDocument,
+    parse_document,
+    read_documents,
+    statement_predicate_type,
+)
+from attestlake.dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from attestlake.errors import ContentError
 from attestlake.keys import verify_signature
-from attestlake.trust import TrustPolicy
+from attestlake.trust import TrustedKey, TrustPolicy, statement_scope
 
 VERIFIED = "verified"
 NOT_VERIFIED = "not_verified"
@@ -24,7 +37,10 @@ class Outcome:
     status: str
     reason: str | None = None
     detail: str | None = None
+    #: Who signed: the policy path of a key, or the certificate identity (SAN) of a keyless
+    #: signer; recorded whether or not the signer is trusted.
     signer: str | None = None
+    #: A key's id (``sha256:<SPKI hash>``, or the envelope's keyid when no policy key has it).
     key_id: str | None = None
     predicate_type: str | None = None
     statement: dict[str, Any] | None = field(default=None, compare=False, repr=False)
@@ -41,12 +57,98 @@ class Outcome:
         return self.status == VERIFIED
 
 
-def _scope(statement: dict[str, Any] | None) -> tuple[str | None, str | None]:
-    predicate = (statement or {}).get("predicate")
-    wf = predicate.get("workflow") if isinstance(predicate, dict) else None
-    if not isinstance(wf, dict):
-        return None, None
-    return wf.get("project"), wf.get("name")
+def _loose_predicate_type(payload: bytes) -> str | None:
+    try:
+        obj = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    value = obj.get("predicateType") if isinstance(obj, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def envelope_base(envelope: Envelope, fmt: str) -> Outcome:
+    """What every verdict on ``envelope`` shares; ``malformed`` already when the in-toto
+    payload is not a statement."""
+    base = Outcome(NOT_VERIFIED, format=fmt, payload=envelope.payload)
+    try:
+        statement = envelope.statement()
+    except ContentError as exc:
+        if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
+            return base
+        loose = _loose_predicate_type(envelope.payload)
+        return replace(base, reason="malformed", detail=str(exc), predicate_type=loose)
+    return replace(base, statement=statement, predicate_type=statement["predicateType"])
+
+
+def _candidates(policy: TrustPolicy, keyid: str) -> list[TrustedKey]:
+    """The policy's keys, the one the signature names first (a keyid is only a hint)."""
+    named = policy.key_by_id(keyid)
+    return [named, *(k for k in policy.keys if k is not named)] if named else list(policy.keys)
+
+
+def verify_dsse(envelope: Envelope, policy: TrustPolicy, fmt: str = "dsse") -> Outcome:
+    """Verify a parsed DSSE envelope with the policy's keys."""
+    base = envelope_base(envelope, fmt)
+    if base.reason:
+        return base
+
+    def no(reason: str, detail: str, key: TrustedKey | None = None) -> Outcome:
+        signer, kid = (key.path, key.key_id) if key else (None, None)
+        return replace(base, reason=reason, detail=detail, signer=signer, key_id=kid)
+
+    if not envelope.signatures:
+        return no("no_trust_material", "the envelope has no signatures")
+    if not policy.keys:
+        return no("no_trust_material", "the trust policy has no keys to verify a DSSE envelope")
+    message = envelope.pae()
+    project, workflow = statement_scope(base.statement)
+    out_of_scope: Outcome | None = None
+    for sig in envelope.signatures:
+        for trusted in _candidates(policy, sig.keyid):
+            if not verify_signature(trusted.key, message, sig.sig):
+                continue
+            if not trusted.allows(project, workflow):
+                out_of_scope = out_of_scope or no(
+                    "untrusted_signer",
+                    f"signed by {trusted.path}, which the policy trusts only for "
+                    f"{trusted.scope()}; this statement names project {project!r} "
+                    f"workflow {workflow!r}",
+                    trusted,
+                )
+                continue
+            if base.statement is None:
+                return no(
+                    "unsupported",
+                    f"the signature is valid but payload type {envelope.payload_type!r} is not "
+                    "an in-toto statement",
+                    trusted,
+                )
+            return replace(base, status=VERIFIED, signer=trusted.path, key_id=trusted.key_id)
+    if out_of_scope is not None:
+        return out_of_scope
+    for sig in envelope.signatures:
+        named = policy.key_by_id(sig.keyid)
+        if named is not None:
+            return no(
+                "bad_signature",
+                f"the signature does not verify with {named.path}, the key it names (the "
+                "content was changed after signing, or the signature is corrupt)",
+                named,
+            )
+    kid = next((s.keyid for s in envelope.signatures if s.keyid), None)
+    if kid:
+        return replace(
+            no(
+                "untrusted_signer",
+                f"no key of the trust policy verifies the signature of key {kid}",
+            ),
+            key_id=kid,
+        )
+    return no(
+        "no_trust_material",
+        "the signature names no key (empty keyid) and no key of the trust policy verifies it: "
+        "nothing identifies the signer",
+    )
 
 
 def verify_envelope(raw: bytes, policy: TrustPolicy) -> Outcome:
@@ -54,86 +156,8 @@ def verify_envelope(raw: bytes, policy: TrustPolicy) -> Outcome:
     try:
         envelope = Envelope.parse(raw)
     except ContentError as exc:
-        return Outcome(NOT_VERIFIED, "malformed", str(exc))
-    statement: dict[str, Any] | None
-    try:
-        statement = envelope.statement()
-        predicate_type: str | None = statement["predicateType"]
-    except ContentError as exc:
-        statement, predicate_type = None, None
-        if envelope.payload_type == "application/vnd.in-toto+json":
-            return Outcome(NOT_VERIFIED, "malformed", str(exc))
-    if not envelope.signatures:
-        return Outcome(
-            NOT_VERIFIED,
-            "no_trust_material",
-            "envelope has no signatures",
-            predicate_type=predicate_type,
-            statement=statement,
-        )
-    if policy.empty:
-        return Outcome(
-            NOT_VERIFIED,
-            "no_trust_material",
-            "the trust policy has no keys",
-            predicate_type=predicate_type,
-            statement=statement,
-        )
-    message = envelope.pae()
-    project, workflow = _scope(statement)
-    first_kid = envelope.signatures[0].keyid or None
-    out_of_scope: Outcome | None = None
-    for sig in envelope.signatures:
-        for trusted in policy.keys:
-            if not verify_signature(trusted.key, message, sig.sig):
-                continue
-            if not trusted.allows(project, workflow):
-                out_of_scope = out_of_scope or Outcome(
-                    NOT_VERIFIED,
-                    "untrusted_signer",
-                    f"signed by {trusted.path}, which is not trusted for project {project!r} "
-                    f"workflow {workflow!r}",
-                    signer=trusted.path,
-                    key_id=trusted.key_id,
-                    predicate_type=predicate_type,
-                    statement=statement,
-                )
-                continue
-            if statement is None:
-                return Outcome(
-                    NOT_VERIFIED,
-                    "unsupported",
-                    f"signature is valid but payload type {envelope.payload_type!r} is not an "
-                    "in-toto statement",
-                    signer=trusted.path,
-                    key_id=trusted.key_id,
-                )
-            return Outcome(
-                VERIFIED, None, None, trusted.path, trusted.key_id, predicate_type, statement
-            )
-    if out_of_scope is not None:
-        return out_of_scope
-    named = next(
-        (policy.key_by_id(s.keyid) for s in envelope.signatures if policy.key_by_id(s.keyid)), None
-    )
-    if named is not None:
-        return Outcome(
-            NOT_VERIFIED,
-            "bad_signature",
-            f"signature does not verify with {named.path} (the content was changed after signing, or the signature is corrupt)",
-            signer=named.path,
-            key_id=named.key_id,
-            predicate_type=predicate_type,
-            statement=statement,
-        )
-    return Outcome(
-        NOT_VERIFIED,
-        "untrusted_signer",
-        f"no trusted key verifies the signature (key id {first_kid or 'not given'})",
-        key_id=first_kid,
-        predicate_type=predicate_type,
-        statement=statement,
-    )
+        return Outcome(NOT_VERIFIED, "malformed", str(exc), format="dsse")
+    return verify_dsse(envelope, policy)
 
 
 def verify_document(raw: bytes, policy: TrustPolicy) -> Outcome:
@@ -142,4 +166,57 @@ def verify_document(raw: bytes, policy: TrustPolicy) -> Outcome:
     Formats: a DSSE envelope, a Sigstore bundle (v0.1-v0.3), or a bare in-toto statement
     (recorded, never trusted). Never raises on bad input: a malformed document is an outcome.
     """
-    return verify_envelope(raw, policy)
+    try:
+        doc = parse_document(raw)
+    except UnsupportedDocument as exc:
+        return Outcome(NOT_VERIFIED, "unsupported", str(exc), format=exc.format)
+    except ContentError as exc:
+        return Outcome(NOT_VERIFIED, "malformed", str(exc))
+    if doc.statement is not None:
+        return Outcome(
+            NOT_VERIFIED,
+            "no_trust_material",
+            "a bare in-toto statement is unsigned: recorded for inspection, never trusted",
+            predicate_type=statement_predicate_type(doc.statement),
+            statement=doc.statement,
+            format=doc.format,
+            payload=raw,
+        )
+    if doc.bundle is not None:
+        if doc.bundle.envelope is not None and doc.bundle.certificate is None:
+            return verify_dsse(doc.bundle.envelope, policy, doc.format)  # a key-signed bundle
+        from attestlake.keyless import verify_bundle  # sigstore is imported on first use
+
+        return verify_bundle(doc.bundle, policy)
+    assert doc.envelope is not None
+    return verify_dsse(doc.envelope, policy, doc.format)
+
+
+@dataclass(frozen=True)
+class SourcedOutcome:
+    """The outcome of one document of a file: ``source`` is the path, ``path:N`` for line N of
+    a JSON Lines file."""
+
+    source: str
+    outcome: Outcome
+
+    def to_json(self) -> dict[str, str | None]:
+        o = self.outcome
+        return {
+            "source": self.source,
+            "status": o.status,
+            "reason": o.reason,
+            "detail": o.detail,
+            "signer": o.signer,
+            "issuer": o.issuer,
+            "key_id": o.key_id,
+            "predicate_type": o.predicate_type,
+            "format": o.format,
+        }
+
+
+def verify_files(paths: Iterable[Path], policy: TrustPolicy) -> Iterator[SourcedOutcome]:
+    """Every document of every file, verified. InputError when a file cannot be read."""
+    for path in paths:
+        for source, raw in read_documents(path):
+            yield SourcedOutcome(source, verify_document(raw, policy))

@@ -1,4 +1,5 @@
-"""Trust policies and verify_envelope: every outcome and reason a crawler records."""
+"""Trust policies, verify_envelope and verify_document: every outcome and reason a crawler
+records (Sigstore bundles: test_bundles.py and the corpus tests)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,14 @@ from attestlake.dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from attestlake.errors import InputError, TrustPolicyError
 from attestlake.keys import KeySigner, generate_key, key_id, parse_public_key
 from attestlake.trust import TrustPolicy, load_policy
-from attestlake.verify import NOT_VERIFIED, REASONS, VERIFIED, verify_envelope
+from attestlake.verify import (
+    NOT_VERIFIED,
+    REASONS,
+    VERIFIED,
+    verify_document,
+    verify_envelope,
+    verify_files,
+)
 
 PREDICATE_TYPE = "https://attestlake.dev/attestation/run/v1"
 
@@ -336,10 +344,9 @@ def test_corpus_archivista_fail_does_not_verify(tmp_path: Path, corpus: Path) ->
 
     assert outcome.status == NOT_VERIFIED
     # untrusted_signer, not bad_signature: the envelope's keyid (6316cb92..., witness-style
-    # bare hex) is not the witness key's (witness names it ae2dcc98..., the sha256 of its PEM)
-    # and its 71-byte DER ECDSA signature cannot come from the ed25519 witness key. No key of
-    # the policy verifies it and its keyid names no key of the policy (policy ids are
-    # "sha256:<SPKI DER hash>"), so the module reports an unknown signer.
+    # bare hex) is not the witness key's (witness names it ae2dcc98..., the sha256 of its PEM,
+    # which the policy accepts as an alias) and its 71-byte DER ECDSA signature cannot come
+    # from the ed25519 witness key: another key signed it, one the policy does not hold.
     assert outcome.reason == "untrusted_signer"
     assert outcome.signer is None
     assert outcome.key_id == "6316cb923d1b8412880e49fb0245c0e5f5536674d1c2cc3e948476fdc9830453"
@@ -356,3 +363,203 @@ def test_corpus_witness_envelope_with_changed_payload_does_not_verify(
     outcome = verify_envelope(changed.to_json_bytes(), policy)
 
     assert outcome.status == NOT_VERIFIED
+    # the envelope names the witness key by witness's own id (sha256 of the PEM): the policy
+    # knows that spelling, so a changed payload is a bad signature, not an unknown signer
+    assert outcome.reason == "bad_signature"
+    assert outcome.key_id == policy.keys[0].key_id
+    assert outcome.signer == str(corpus / "keys" / "witness-ed25519.pub.pem")
+
+
+# --- Sigstore identities and trusted roots in the policy ----------------------------------
+
+GH = "https://token.actions.githubusercontent.com"
+RELEASE = "https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main"
+
+
+@pytest.fixture
+def xdg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """sigstore-python copies its embedded trusted root under the XDG directories."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+
+
+def embedded_trusted_root() -> bytes:
+    import sigstore
+
+    store = Path(sigstore.__file__).parent / "_store" / "https%3A%2F%2Ftuf-repo-cdn.sigstore.dev"
+    return (store / "trusted_root.json").read_bytes()
+
+
+@pytest.mark.usefixtures("xdg")
+def test_policy_identities_are_read(tmp_path: Path, team: Keys) -> None:
+    policy = load_policy(
+        write_policy(
+            tmp_path,
+            f"identities:\n"
+            f"  - issuer: {GH}\n    subject: {RELEASE}\n"
+            f"  - issuer: {GH}\n    subject_regex: ^https://github\\.com/myorg/\n"
+            f"    projects: [payments]\n    workflows: [build]\n"
+            f"keys:\n  - path: {team.rel_path}\n",
+        )
+    )
+    exact, pattern = policy.identities
+    assert policy.trusted_root == "sigstore-public-good"
+    assert not policy.empty
+    assert (exact.issuer, exact.subject, exact.subject_regex) == (GH, RELEASE, None)
+    assert exact.matches(RELEASE, GH)
+    assert not exact.matches(RELEASE + "x", GH)
+    assert not exact.matches(RELEASE, "https://accounts.google.com")  # issuer is exact too
+    assert not exact.matches(None, GH)
+    assert pattern.matches("https://github.com/myorg/app/.github/workflows/x.yml@refs/tags/v1", GH)
+    assert not pattern.matches("https://evil.example/?https://github.com/myorg/", GH)
+    assert (pattern.projects, pattern.workflows) == (("payments",), ("build",))
+    assert pattern.allows("payments", "build")
+    assert not pattern.allows(None, None)  # another tool's predicate names no project
+
+
+def test_policy_with_identities_only_is_not_empty(tmp_path: Path, xdg: None) -> None:
+    policy = load_policy(write_policy(tmp_path, f"identities:\n  - issuer: {GH}\n    subject: x\n"))
+    assert not policy.empty
+    assert policy.keys == ()
+
+
+def test_policy_trusted_root_is_relative_to_the_policy(tmp_path: Path) -> None:
+    (tmp_path / "roots").mkdir()
+    (tmp_path / "roots" / "trusted_root.json").write_bytes(embedded_trusted_root())
+    policy = load_policy(
+        write_policy(
+            tmp_path,
+            f"trusted_root: roots/trusted_root.json\nidentities:\n  - issuer: {GH}\n"
+            f"    subject: {RELEASE}\n",
+        )
+    )
+    assert policy.trusted_root == str(tmp_path / "roots" / "trusted_root.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("trusted_root: absent.json\n", "trusted_root .*absent.json: no such file"),
+        ("trusted_root: 3\n", "trusted_root must be"),
+        ("identities: {issuer: x}\n", "identities must be a list"),
+        ("identities: [just-a-string]\n", r"identities\[0\] must be a mapping"),
+        ("identities:\n  - subject: x\n", r"identities\[0\] needs an 'issuer'"),
+        (f"identities:\n  - issuer: {GH}\n", "exactly one of 'subject' and 'subject_regex'"),
+        (
+            f"identities:\n  - issuer: {GH}\n    subject: a\n    subject_regex: ^a\n",
+            "exactly one of",
+        ),
+        (f"identities:\n  - issuer: {GH}\n    subject: [a]\n", "subject must be a non-empty"),
+        (f"identities:\n  - issuer: {GH}\n    subject_regex: github\n", "must start with '\\^'"),
+        (f"identities:\n  - issuer: {GH}\n    subject_regex: ^(\n", "not a valid regex"),
+        (f"identities:\n  - issuer: {GH}\n    subject: a\n    project: [a]\n", "unknown field"),
+        (f"identities:\n  - issuer: {GH}\n    subject: a\n    projects: a\n", "list of strings"),
+    ],
+)
+def test_policy_identity_errors(tmp_path: Path, text: str, match: str) -> None:
+    with pytest.raises(TrustPolicyError, match=match):
+        load_policy(write_policy(tmp_path, text))
+
+
+def test_policy_unusable_trusted_root_fails_at_load(tmp_path: Path) -> None:
+    (tmp_path / "root.json").write_text('{"mediaType": "nope"}')
+    text = f"trusted_root: root.json\nidentities:\n  - issuer: {GH}\n    subject: {RELEASE}\n"
+    with pytest.raises(TrustPolicyError, match="cannot be loaded"):
+        load_policy(write_policy(tmp_path, text))
+
+
+# --- key ids, unsigned and unidentified documents ------------------------------------------
+
+
+def test_key_ids_in_other_spellings_name_the_key(tmp_path: Path, team: Keys) -> None:
+    import hashlib
+
+    policy = load_policy(write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n"))
+    pem_hash = hashlib.sha256((tmp_path / team.rel_path).read_bytes()).hexdigest()
+    assert policy.key_by_id(pem_hash) is policy.keys[0]  # witness / archivista
+    assert policy.key_by_id(team.key_id.removeprefix("sha256:")) is policy.keys[0]
+    assert policy.key_by_id("") is None
+
+    env = Envelope.parse(team.sign(statement()))
+    tampered = Envelope(
+        env.payload_type,
+        statement(project="evil"),
+        tuple(type(s)(pem_hash, s.sig) for s in env.signatures),
+    )
+    outcome = verify_envelope(tampered.to_json_bytes(), policy)
+    assert outcome.reason == "bad_signature"
+    assert outcome.key_id == team.key_id
+
+
+def test_unknown_signature_without_key_id_is_no_trust_material(
+    tmp_path: Path, policy: TrustPolicy
+) -> None:
+    stranger = Keys(tmp_path, "stranger")
+    env = Envelope.parse(stranger.sign(statement()))
+    anonymous = Envelope(
+        env.payload_type, env.payload, tuple(type(s)("", s.sig) for s in env.signatures)
+    )
+
+    outcome = verify_envelope(anonymous.to_json_bytes(), policy)
+
+    assert outcome.reason == "no_trust_material"
+    assert "nothing identifies the signer" in (outcome.detail or "")
+    assert outcome.signer is None
+    assert outcome.key_id is None
+    assert outcome.predicate_type == PREDICATE_TYPE
+
+
+def test_out_of_scope_detail_names_the_scope(tmp_path: Path, team: Keys) -> None:
+    scoped = load_policy(
+        write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n    projects: [a]\n")
+    )
+    outcome = verify_envelope(team.sign(statement(project="b")), scoped)
+    assert "trusts only for projects a" in (outcome.detail or "")
+    assert "'b'" in (outcome.detail or "")
+
+
+def test_verify_document_on_an_envelope(team: Keys, policy: TrustPolicy) -> None:
+    raw = team.sign(statement())
+
+    outcome = verify_document(raw, policy)
+
+    assert outcome == verify_envelope(raw, policy)
+    assert outcome.verified
+    assert outcome.format == "dsse"
+    assert outcome.payload == statement()  # the exact signed bytes
+
+
+def test_bare_statement_is_recorded_never_trusted(policy: TrustPolicy) -> None:
+    outcome = verify_document(statement(), policy)
+
+    assert outcome.status == NOT_VERIFIED
+    assert outcome.reason == "no_trust_material"
+    assert outcome.format == "statement"
+    assert outcome.predicate_type == PREDICATE_TYPE
+    assert outcome.statement is not None
+    assert outcome.statement["predicate"]["workflow"]["project"] == "a"
+
+
+def test_malformed_statement_keeps_its_predicate_type(team: Keys, policy: TrustPolicy) -> None:
+    bad = json.dumps({"predicateType": PREDICATE_TYPE, "subject": "not a list"}).encode()
+    outcome = verify_document(team.sign(bad), policy)
+    assert outcome.reason == "malformed"
+    assert outcome.predicate_type == PREDICATE_TYPE
+
+
+def test_verify_files(tmp_path: Path, team: Keys, policy: TrustPolicy) -> None:
+    good, bad = team.sign(statement()), b"junk"
+    (tmp_path / "a.dsse.json").write_bytes(good)
+    (tmp_path / "b.jsonl").write_bytes(good + b"\n\n" + bad + b"\n")
+
+    results = list(verify_files([tmp_path / "a.dsse.json", tmp_path / "b.jsonl"], policy))
+
+    assert [(r.source, r.outcome.status) for r in results] == [
+        (str(tmp_path / "a.dsse.json"), VERIFIED),
+        (f"{tmp_path / 'b.jsonl'}:1", VERIFIED),
+        (f"{tmp_path / 'b.jsonl'}:3", NOT_VERIFIED),
+    ]
+    record = results[2].to_json()
+    assert set(record) >= {"source", "status", "reason", "signer", "predicate_type"}
+    assert record["reason"] == "malformed"
+    assert results[0].to_json()["signer"] == team.rel_path
