@@ -1,7 +1,13 @@
 """The lake's tables: names, Arrow schemas and partition columns (documented in docs/lake.md).
 
-``verifications`` holds every envelope the crawler saw, verified or not. Every other table is
-*trusted*: it holds rows only from envelopes whose outcome was ``verified``.
+``verifications`` holds every document the crawler saw, verified or not; ``attestations`` every
+in-toto statement it could read and ``sbom_components`` every SBOM it could read, each row with
+a ``trusted`` flag. Every other table is *trusted*: it holds rows only from documents whose
+outcome was ``verified``.
+
+Every table has ``manifest_digest``: the crawl unit a row came from (an OCI manifest, or for
+file sources the sha256 of the document). The crawler's clean-up after an interruption relies
+on it.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 _TS = pa.timestamp("us", tz="UTC")
+_S = pa.string()
 
 
 @dataclass(frozen=True)
@@ -23,25 +30,31 @@ class Table:
     key: tuple[str, ...] = ()
 
 
+def _schema(*columns: tuple[str, pa.DataType] | str) -> pa.Schema:
+    """Columns given as names (strings) or (name, type) pairs."""
+    return pa.schema([(c, _S) if isinstance(c, str) else c for c in columns])
+
+
 VERIFICATIONS = Table(
     "verifications",
-    pa.schema(
-        [
-            ("manifest_digest", pa.string()),
-            ("envelope_digest", pa.string()),
-            ("source", pa.string()),
-            ("status", pa.string()),
-            ("reason", pa.string()),
-            ("detail", pa.string()),
-            ("signer", pa.string()),
-            ("key_id", pa.string()),
-            ("predicate_type", pa.string()),
-            ("run_id", pa.string()),
-            ("workflow", pa.string()),
-            ("project", pa.string()),
-            ("crawled_at", _TS),
-            ("crawl_date", pa.string()),
-        ]
+    _schema(
+        "manifest_digest",
+        "envelope_digest",
+        "source",
+        "status",
+        "reason",
+        "detail",
+        "signer",
+        "key_id",
+        "predicate_type",
+        "run_id",
+        "workflow",
+        "project",
+        ("crawled_at", _TS),
+        "crawl_date",
+        "format",
+        "issuer",
+        "statement_digest",
     ),
     partition_by=("crawl_date",),
     trusted=False,
@@ -50,99 +63,219 @@ VERIFICATIONS = Table(
 
 RUNS = Table(
     "runs",
-    pa.schema(
-        [
-            ("run_id", pa.string()),
-            ("manifest_digest", pa.string()),
-            ("envelope_digest", pa.string()),
-            ("workflow", pa.string()),
-            ("project", pa.string()),
-            ("team", pa.string()),
-            ("status", pa.string()),
-            ("contract_name", pa.string()),
-            ("contract_revision", pa.int32()),
-            ("contract_digest", pa.string()),
-            ("runner_type", pa.string()),
-            ("runner_url", pa.string()),
-            ("repository", pa.string()),
-            ("commit", pa.string()),
-            ("ref", pa.string()),
-            ("actor", pa.string()),
-            ("started_at", _TS),
-            ("finished_at", _TS),
-            ("signer", pa.string()),
-            ("key_id", pa.string()),
-            ("annotations", pa.string()),
-            ("source", pa.string()),
-            ("run_date", pa.string()),
-        ]
+    _schema(
+        "run_id",
+        "manifest_digest",
+        "envelope_digest",
+        "workflow",
+        "project",
+        "team",
+        "status",
+        "contract_name",
+        ("contract_revision", pa.int32()),
+        "contract_digest",
+        "runner_type",
+        "runner_url",
+        "repository",
+        "commit",
+        "ref",
+        "actor",
+        ("started_at", _TS),
+        ("finished_at", _TS),
+        "signer",
+        "key_id",
+        "annotations",
+        "source",
+        "run_date",
+        "predicate_type",
     ),
     partition_by=("run_date",),
-    key=("manifest_digest",),
+    key=("manifest_digest", "envelope_digest"),
 )
 
 SUBJECTS = Table(
     "subjects",
-    pa.schema(
-        [
-            ("run_id", pa.string()),
-            ("manifest_digest", pa.string()),
-            ("name", pa.string()),
-            ("digest", pa.string()),
-            ("material_name", pa.string()),
-            ("material_type", pa.string()),
-            ("run_date", pa.string()),
-        ]
+    _schema(
+        "run_id",
+        "manifest_digest",
+        "name",
+        "digest",
+        "material_name",
+        "material_type",
+        "run_date",
+        "envelope_digest",
+        "predicate_type",
+        "digests",
     ),
     partition_by=("run_date",),
-    key=("manifest_digest", "name", "digest"),
+    key=("manifest_digest", "envelope_digest", "name", "digests"),
 )
 
 MATERIALS = Table(
     "materials",
-    pa.schema(
-        [
-            ("run_id", pa.string()),
-            ("manifest_digest", pa.string()),
-            ("name", pa.string()),
-            ("type", pa.string()),
-            ("value", pa.string()),
-            ("filename", pa.string()),
-            ("digest", pa.string()),
-            ("media_type", pa.string()),
-            ("size", pa.int64()),
-            ("output", pa.bool_()),
-            ("sbom_format", pa.string()),
-            ("sbom_spec_version", pa.string()),
-            ("sbom_components", pa.int64()),
-            ("sbom_main_name", pa.string()),
-            ("sbom_main_digest", pa.string()),
-            ("annotations", pa.string()),
-            ("run_date", pa.string()),
-        ]
+    _schema(
+        "run_id",
+        "manifest_digest",
+        "name",
+        "type",
+        "value",
+        "filename",
+        "digest",
+        "media_type",
+        ("size", pa.int64()),
+        ("output", pa.bool_()),
+        "sbom_format",
+        "sbom_spec_version",
+        ("sbom_components", pa.int64()),
+        "sbom_main_name",
+        "sbom_main_digest",
+        "annotations",
+        "run_date",
     ),
     partition_by=("run_date",),
-    key=("manifest_digest", "name"),
+    key=("manifest_digest", "run_id", "name"),
 )
 
 CONTRACT_REQUIREMENTS = Table(
     "contract_requirements",
-    pa.schema(
-        [
-            ("contract_name", pa.string()),
-            ("contract_revision", pa.int32()),
-            ("contract_digest", pa.string()),
-            ("material_name", pa.string()),
-            ("material_type", pa.string()),
-            ("optional", pa.bool_()),
-            ("output", pa.bool_()),
-            ("manifest_digest", pa.string()),
-        ]
+    _schema(
+        "contract_name",
+        ("contract_revision", pa.int32()),
+        "contract_digest",
+        "material_name",
+        "material_type",
+        ("optional", pa.bool_()),
+        ("output", pa.bool_()),
+        "manifest_digest",
     ),
     key=("contract_digest", "material_name"),
 )
 
+PROVENANCE = Table(
+    "provenance",
+    _schema(
+        "manifest_digest",
+        "envelope_digest",
+        "statement_digest",
+        "predicate_type",
+        "run_id",
+        "slsa_version",
+        "builder_id",
+        "build_type",
+        "source_repo",
+        "source_ref",
+        "source_commit",
+        "entry_point",
+        "invocation_id",
+        ("started_at", _TS),
+        ("finished_at", _TS),
+        "external_parameters",
+        "internal_parameters",
+        "resolved_dependencies",
+        "signer",
+        "issuer",
+        "source",
+        "build_date",
+    ),
+    partition_by=("build_date",),
+    key=("manifest_digest", "envelope_digest"),
+)
+
+WITNESS_ATTESTATIONS = Table(
+    "witness_attestations",
+    _schema(
+        "manifest_digest",
+        "envelope_digest",
+        "statement_digest",
+        "collection_name",
+        "attestation_type",
+        ("started_at", _TS),
+        ("finished_at", _TS),
+        "signer",
+        "source",
+    ),
+    key=("manifest_digest", "envelope_digest", "attestation_type", "started_at"),
+)
+
+VERIFICATION_SUMMARIES = Table(
+    "verification_summaries",
+    _schema(
+        "manifest_digest",
+        "envelope_digest",
+        "statement_digest",
+        "verifier_id",
+        ("time_verified", _TS),
+        "resource_uri",
+        "policy_uri",
+        "verification_result",
+        "verified_levels",
+        "dependency_levels",
+        "slsa_version",
+        "signer",
+        "source",
+    ),
+    key=("manifest_digest", "envelope_digest"),
+)
+
+SBOM_COMPONENTS = Table(
+    "sbom_components",
+    _schema(
+        "manifest_digest",
+        "envelope_digest",
+        "sbom_digest",
+        "carrier",
+        "sbom_format",
+        "sbom_spec_version",
+        "sbom_name",
+        "bom_ref",
+        "purl",
+        "name",
+        "version",
+        "type",
+        "group",
+        "licenses",
+        "hashes",
+        ("trusted", pa.bool_()),
+        "source",
+    ),
+    trusted=False,
+    key=("manifest_digest", "envelope_digest", "sbom_digest", "bom_ref", "name", "version"),
+)
+
+ATTESTATIONS = Table(
+    "attestations",
+    _schema(
+        "manifest_digest",
+        "envelope_digest",
+        "statement_digest",
+        "source",
+        "format",
+        "statement_type",
+        "predicate_type",
+        "subjects",
+        "statement",
+        ("trusted", pa.bool_()),
+        "signer",
+        "issuer",
+        "crawl_date",
+    ),
+    partition_by=("crawl_date",),
+    trusted=False,
+    key=("manifest_digest", "envelope_digest"),
+)
+
 #: Every table, data tables first: ``verifications`` is written last in each batch, so a
-#: manifest counts as ingested only once all its rows are in.
-TABLES: tuple[Table, ...] = (RUNS, SUBJECTS, MATERIALS, CONTRACT_REQUIREMENTS, VERIFICATIONS)
+#: crawl unit counts as ingested only once all its rows are in.
+TABLES: tuple[Table, ...] = (
+    RUNS,
+    SUBJECTS,
+    MATERIALS,
+    CONTRACT_REQUIREMENTS,
+    PROVENANCE,
+    WITNESS_ATTESTATIONS,
+    VERIFICATION_SUMMARIES,
+    SBOM_COMPONENTS,
+    ATTESTATIONS,
+    VERIFICATIONS,
+)
 BY_NAME = {t.name: t for t in TABLES}

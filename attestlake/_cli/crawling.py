@@ -1,4 +1,4 @@
-"""The crawler command."""
+"""The crawler command, and ``verify`` (the same verification, without a lake)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from attestlake._cli.app import (
     _echo,
     app,
 )
+from attestlake.errors import InputError
 
 
 # -- crawler -----------------------------------------------------------------------------------
@@ -21,36 +22,119 @@ from attestlake._cli.app import (
 def crawl(
     source: Annotated[
         str,
-        typer.Option("--from", help="Store to crawl: an OCI layout directory or HOST[:PORT]/REPO."),
+        typer.Option(
+            "--from",
+            help="What to crawl: an OCI layout directory, HOST[:PORT]/REPO (one registry "
+            "repository), HOST[:PORT]/* (every repository), or a file or folder of Sigstore "
+            "bundles, DSSE envelopes, statements and SBOMs (.json, .jsonl, ...).",
+        ),
     ],
     lake: LakeOpt,
     trust: Annotated[Path, typer.Option("--trust", help="Trust policy YAML.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    batch_size: Annotated[
+        int,
+        typer.Option(
+            "--batch-size", min=1, help="Attestations read, verified and written per batch."
+        ),
+    ] = 1000,
+    max_blob_size: Annotated[
+        str,
+        typer.Option(
+            "--max-blob-size",
+            help="Largest document or evidence blob read (e.g. 32M); larger ones are recorded "
+            "as malformed.",
+        ),
+    ] = "32M",
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs", min=1, help="Worker processes verifying in parallel (default: one per core)."
+        ),
+    ] = None,
 ) -> None:
-    """Discover attestations in a store, verify them, and write the lake (incremental)."""
+    """Discover attestations, verify them against the trust policy, and write the lake.
+
+    Incremental and resumable: what is already in the lake is not read again.
+    """
+    import functools
+
     from attestlake.crawl import crawl as run_crawl
-    from attestlake.store import open_store
+    from attestlake.crawl import parse_size
+    from attestlake.sources import open_source
     from attestlake.trust import load_policy
 
     policy = load_policy(trust)
-    tty = sys.stderr.isatty()
+    max_size = parse_size(max_blob_size)
+    src = open_source(source, max_document_size=max_size)
+    run = functools.partial(
+        run_crawl, src, lake, policy, batch_size=batch_size, max_document_size=max_size, jobs=jobs
+    )
+    try:
+        if not sys.stderr.isatty():
+            result = run()
+        else:  # a progress bar on the terminal
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    def progress(done: int, total: int) -> None:
-        if tty:
-            sys.stderr.write(f"\rcrawling: {done}/{total} manifests")
-            sys.stderr.flush()
-
-    result = run_crawl(open_store(source), lake, policy, progress=progress)
-    if tty and result.ingested:
-        sys.stderr.write("\n")
+            columns = ("crawling", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+            with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+                task = bar.add_task("crawl", total=None)
+                result = run(
+                    progress=lambda done, found: bar.update(task, completed=done, total=found)
+                )
+    finally:
+        src.close()
     if as_json:
         _echo(json.dumps(result.to_json(), indent=2))
         return
-    _echo(
-        f"crawled {result.source}: {result.discovered} attestations, {result.already_known} "
-        f"already in the lake, {result.ingested} new: {result.verified} verified, "
-        f"{result.not_verified} not verified"
-    )
-    for reason, n in sorted(result.reasons.items()):
-        _echo(f"  not verified ({reason}): {n}")
-    _echo(f"lake: {result.lake}")
+    for line in result.describe():
+        _echo(line)
+
+
+# -- verify ------------------------------------------------------------------------------------
+VERIFY_COLUMNS = ("source", "status", "reason", "signer", "predicate_type")
+
+
+@app.command()
+def verify(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="Attestation files: DSSE envelopes, Sigstore bundles (v0.1-v0.3), JSON Lines "
+            "files of either (.jsonl), bare in-toto statements.",
+            metavar="PATH",
+            show_default=False,
+        ),
+    ],
+    trust: Annotated[Path, typer.Option("--trust", help="Trust policy YAML.")],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: table or json.")
+    ] = "table",
+) -> None:
+    """Verify attestation files against a trust policy: one outcome per envelope, no lake.
+
+    Exits 0 only when every envelope is verified, 1 otherwise ("N of M not verified").
+    """
+    from attestlake.trust import load_policy
+    from attestlake.verify import verify_files
+
+    if fmt not in ("table", "json"):
+        raise InputError(f"unknown output format {fmt!r}; one of: table, json")
+    results = list(verify_files(paths, load_policy(trust)))
+    records = [r.to_json() for r in results]
+    if fmt == "json":
+        _echo(json.dumps(records, indent=2, ensure_ascii=False))
+    else:
+        import pyarrow as pa
+
+        from attestlake.render import text_table
+
+        rows = [{c: r[c] or "" for c in VERIFY_COLUMNS} for r in records]
+        schema = pa.schema([(c, pa.string()) for c in VERIFY_COLUMNS])
+        _echo(text_table(pa.Table.from_pylist(rows, schema=schema)))
+    failed = sum(not r.outcome.verified for r in results)
+    if failed:
+        _echo(f"{failed} of {len(results)} not verified", err=True)
+        raise typer.Exit(code=1)
+    _echo(f"all {len(results)} verified", err=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from attestlake.errors import ContentError
+from attestlake.errors import ContentError, NotFound
 
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
@@ -226,3 +226,86 @@ class Store(ABC):
     @abstractmethod
     def resolve(self, tag: str) -> str:
         """The manifest digest a tag points at (NotFound if none)."""
+
+    # The methods below have defaults that work for a store keeping manifests as blobs (the
+    # OCI layout directory); the registry store overrides them.
+    def get_any_manifest(self, reference: str) -> Manifest | Index | None:
+        """A manifest or an index by digest or tag; None for kinds that carry no attestations."""
+        digest = reference if reference.startswith("sha256:") else self.resolve(reference)
+        return parse_any_manifest(self.get_blob(digest, max_size=MAX_MANIFEST_SIZE), digest)
+
+    def referrers(self, digest: str) -> list[Descriptor]:
+        """The manifests whose ``subject`` is ``digest`` (OCI 1.1), from the tag schema."""
+        try:
+            found = self.get_any_manifest(referrers_tag(digest))
+        except NotFound:
+            return []
+        return list(found.manifests) if isinstance(found, Index) else []
+
+    def has_referrers_api(self) -> bool:
+        """True if the store answers the referrers API, so referrers need not be tagged."""
+        return False
+
+
+# -- indexes and referrers (OCI 1.1) -------------------------------------------------------
+DOCKER_MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_LIST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.list.v2+json"
+INDEX_MEDIA_TYPES = (INDEX_MEDIA_TYPE, DOCKER_LIST_MEDIA_TYPE)
+_REFERRERS_TAG_RE = re.compile(r"^sha256-[0-9a-f]{64}$")
+
+
+def referrers_tag(digest: str) -> str:
+    """The OCI 1.1 referrers tag schema: ``sha256-<hex>`` names the index of referrers."""
+    return check_digest(digest).replace(":", "-")
+
+
+def is_referrers_tag(tag: str) -> bool:
+    return bool(_REFERRERS_TAG_RE.match(tag))
+
+
+@dataclass(frozen=True)
+class Index:
+    """An OCI image index (or Docker manifest list): e.g. the referrers of a manifest."""
+
+    raw: bytes
+    digest: str
+    manifests: tuple[Descriptor, ...]
+
+    @classmethod
+    def parse(cls, raw: bytes, digest: str | None = None) -> Index:
+        """Parse index bytes strictly; if ``digest`` is given the bytes must match it."""
+        if len(raw) > MAX_MANIFEST_SIZE:
+            raise ContentError(f"index larger than {MAX_MANIFEST_SIZE} bytes")
+        if digest is not None:
+            verify_content(raw, digest, what="index")
+        try:
+            obj = json.loads(raw)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise ContentError(f"index is not JSON: {exc}") from None
+        if not isinstance(obj, dict) or obj.get("schemaVersion") != 2:
+            raise ContentError("index is not a schemaVersion 2 object")
+        if obj.get("mediaType", INDEX_MEDIA_TYPE) not in INDEX_MEDIA_TYPES:
+            raise ContentError(f"not an image index: {obj.get('mediaType')!r}")
+        manifests = obj.get("manifests")
+        if not isinstance(manifests, list):
+            raise ContentError("index has no manifests list")
+        return cls(raw, sha256_digest(raw), tuple(Descriptor.from_json(m) for m in manifests))
+
+
+def parse_any_manifest(raw: bytes, digest: str | None = None) -> Manifest | Index | None:
+    """A manifest or an index, by its ``mediaType``; None for other kinds (Docker v2 images),
+    which never carry attestations. ContentError when the bytes are malformed."""
+    if digest is not None:
+        verify_content(raw, digest, what="manifest")
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ContentError(f"manifest is not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ContentError("manifest is not a JSON object")
+    media_type = obj.get("mediaType")
+    if media_type in INDEX_MEDIA_TYPES or (media_type is None and "manifests" in obj):
+        return Index.parse(raw)
+    if media_type in (None, MANIFEST_MEDIA_TYPE):
+        return Manifest.parse(raw)
+    return None

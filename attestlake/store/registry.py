@@ -18,47 +18,38 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import requests
 
 from attestlake.errors import ContentError, NotFound, StoreError
+from attestlake.store._http import (
+    Auth,
+    errors_from,
+    origin,
+    read_bounded,
+    reason,
+    registry_errors,
+)
 from attestlake.store.interface import (
+    DOCKER_LIST_MEDIA_TYPE,
+    DOCKER_MANIFEST_MEDIA_TYPE,
     INDEX_MEDIA_TYPE,
     MANIFEST_MEDIA_TYPE,
     MAX_BLOB_SIZE,
     MAX_MANIFEST_SIZE,
     Descriptor,
+    Index,
     Manifest,
     Store,
     check_digest,
     check_tag,
+    parse_any_manifest,
     sha256_digest,
     verify_content,
 )
 
 _ACCEPT = f"{MANIFEST_MEDIA_TYPE}, {INDEX_MEDIA_TYPE}"
+_ACCEPT_ANY = f"{_ACCEPT}, {DOCKER_MANIFEST_MEDIA_TYPE}, {DOCKER_LIST_MEDIA_TYPE}"
 _TRANSIENT = frozenset({429, 502, 503, 504})
 _REPO_RE = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
 _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
 _ENV_HINT = "ATTESTLAKE_REGISTRY_USERNAME and ATTESTLAKE_REGISTRY_PASSWORD"
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme, parts.netloc
-
-
-class _Auth(requests.auth.AuthBase):
-    """Adds Bearer (once obtained) or Basic credentials, only for requests to ``origin``."""
-
-    def __init__(self, origin: tuple[str, str] | None, basic: tuple[str, str] | None) -> None:
-        self.origin, self.basic = origin, basic
-        self.token: str | None = None
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        if self.origin is not None and _origin(str(r.url)) != self.origin:
-            return r
-        if self.token:
-            r.headers["Authorization"] = f"Bearer {self.token}"
-        elif self.basic:
-            r.prepare_auth(self.basic)
-        return r
 
 
 class RegistryStore(Store):
@@ -89,16 +80,29 @@ class RegistryStore(Store):
         self.retries = max(0, retries)
         self._password = password or None
         creds = (username, password) if username and password else None
-        self._auth = _Auth(_origin(self.base_url), creds)
+        self._auth = Auth(origin(self.base_url), creds)
         self._session = requests.Session()
         self._session.auth = self._auth
         self._session.headers["User-Agent"] = "attestlake"
+        self._referrers_api: bool | None = None  # unknown until the first referrers call
 
     def __repr__(self) -> str:
         return f"RegistryStore({self.ref!r}, username={self.username!r})"
 
     def close(self) -> None:
         self._session.close()
+
+    def repository_store(self, repository: str) -> RegistryStore:
+        """Another repository of the same registry, with the same credentials and bounds."""
+        return RegistryStore(
+            self.base_url,
+            repository,
+            username=self.username,
+            password=self._password,
+            max_blob_size=self.max_blob_size,
+            timeout=self.timeout,
+            retries=self.retries,
+        )
 
     # -- HTTP plumbing --------------------------------------------------------------------
     def _error(self, message: str, cls: type[StoreError] = StoreError) -> StoreError:
@@ -115,7 +119,7 @@ class RegistryStore(Store):
             try:
                 resp = self._session.request(method, url, timeout=self.timeout, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as exc:
-                failure = _reason(exc, self.timeout)
+                failure = reason(exc, self.timeout)
                 continue
             except requests.RequestException as exc:
                 raise self._error(f"request to registry {self.base_url}/ failed: {exc}") from None
@@ -152,12 +156,12 @@ class RegistryStore(Store):
         if challenge.get("scope") and challenge["scope"] not in scopes:
             scopes.append(challenge["scope"])
         params = {"service": challenge.get("service", ""), "scope": scopes}
-        resp = self._send("GET", realm, params=params, auth=_Auth(None, self._auth.basic))
+        resp = self._send("GET", realm, params=params, auth=Auth(None, self._auth.basic))
         with resp:
             if resp.status_code != 200:
                 raise self._fail(resp, "a token", server=f"token server {realm}")
             try:
-                body = json.loads(_read_bounded(resp, 1024 * 1024, "token response"))
+                body = json.loads(read_bounded(resp, 1024 * 1024, "token response"))
                 token = body.get("token") or body.get("access_token")
             except (ValueError, AttributeError):
                 token = None
@@ -166,7 +170,7 @@ class RegistryStore(Store):
         self._auth.token = token
 
     def _fail(self, resp: requests.Response, what: str, server: str | None = None) -> StoreError:
-        status, errors = resp.status_code, _registry_errors(resp)
+        status, errors = resp.status_code, registry_errors(resp)
         codes = {e.get("code") for e in errors}
         detail = "; ".join(
             f"{e.get('code')}: {e.get('message')}"
@@ -201,9 +205,9 @@ class RegistryStore(Store):
             seen.add(next_url)
             resp = self._request("GET", next_url, what=what, ok=(200, 404), stream=True)
             with resp:
-                raw = _read_bounded(resp, MAX_MANIFEST_SIZE, what)
+                raw = read_bounded(resp, MAX_MANIFEST_SIZE, what)
                 if resp.status_code == 404:
-                    if "NAME_UNKNOWN" in {e.get("code") for e in _errors_from(raw)}:
+                    if "NAME_UNKNOWN" in {e.get("code") for e in errors_from(raw)}:
                         return
                     raise self._error(f"{what} not found at {self.base_url}/", NotFound)
                 link = resp.links.get("next", {}).get("url")
@@ -242,7 +246,7 @@ class RegistryStore(Store):
         limit = self.max_blob_size if max_size is None else max_size
         what = f"blob {check_digest(digest)}"
         with self._request("GET", f"blobs/{digest}", what=what, stream=True) as resp:
-            data = _read_bounded(resp, limit, what)
+            data = read_bounded(resp, limit, what)
         return verify_content(data, digest, what=what)
 
     def put_manifest(self, manifest: Manifest, tag: str | None = None) -> Descriptor:
@@ -278,7 +282,7 @@ class RegistryStore(Store):
         with self._request(
             "GET", f"manifests/{ref}", what=what, stream=True, headers=headers
         ) as resp:
-            raw = _read_bounded(resp, MAX_MANIFEST_SIZE, what)
+            raw = read_bounded(resp, MAX_MANIFEST_SIZE, what)
             digest = ref if is_digest else resp.headers.get("Docker-Content-Digest")
         return Manifest.parse(raw, check_digest(digest) if digest else None)
 
@@ -294,56 +298,61 @@ class RegistryStore(Store):
         if digest:
             return check_digest(digest)
         with self._request("GET", f"manifests/{tag}", what=what, stream=True, headers=headers) as r:
-            return sha256_digest(_read_bounded(r, MAX_MANIFEST_SIZE, what))
+            return sha256_digest(read_bounded(r, MAX_MANIFEST_SIZE, what))
+
+    def get_any_manifest(self, reference: str) -> Manifest | Index | None:
+        is_digest = reference.startswith("sha256:")
+        ref = check_digest(reference) if is_digest else check_tag(reference)
+        what, headers = f"manifest {ref}", {"Accept": _ACCEPT_ANY}
+        with self._request(
+            "GET", f"manifests/{ref}", what=what, stream=True, headers=headers
+        ) as resp:
+            raw = read_bounded(resp, MAX_MANIFEST_SIZE, what)
+            stated = resp.headers.get("Docker-Content-Digest")
+        digest = ref if is_digest else (check_digest(stated) if stated else sha256_digest(raw))
+        return parse_any_manifest(raw, digest)
+
+    def referrers(self, digest: str) -> list[Descriptor]:
+        """Referrers of ``digest``: the referrers API where the registry has it (every page),
+        else the ``sha256-<hex>`` tag schema (as cosign and oras push them)."""
+        if self._referrers_api is not False:
+            found = self._referrers_from_api(check_digest(digest))
+            if found is not None:
+                return found
+        return super().referrers(digest)
+
+    def has_referrers_api(self) -> bool:
+        if self._referrers_api is None:
+            self._referrers_from_api(referrers_tag_probe())
+        return bool(self._referrers_api)
+
+    def _referrers_from_api(self, digest: str) -> list[Descriptor] | None:
+        url: str | None = f"{self.base_url}/v2/{self.repository}/referrers/{digest}"
+        headers = {"Accept": INDEX_MEDIA_TYPE}
+        out: list[Descriptor] = []
+        seen: set[str] = set()
+        while url and url not in seen:
+            seen.add(url)
+            what = f"referrers of {digest}"
+            resp = self._request("GET", url, what=what, ok=(200, 400, 404, 405), headers=headers)
+            with resp:
+                if resp.status_code != 200:
+                    if self._referrers_api:  # the API exists: this subject has no referrers
+                        return out
+                    self._referrers_api = False
+                    return None
+                raw = read_bounded(resp, MAX_MANIFEST_SIZE, what)
+                link = resp.links.get("next", {}).get("url")
+            self._referrers_api = True
+            out.extend(Index.parse(raw).manifests)
+            url = urljoin(resp.url, link) if link else None
+        return out
 
     def catalog(self) -> Iterator[str]:
         """Every repository the registry lists (``/v2/_catalog``)."""
         yield from self._paginate(f"{self.base_url}/v2/_catalog", "repositories", "catalog")
 
 
-def _reason(exc: requests.RequestException, timeout: float | None = None) -> str:
-    text = str(exc)
-    if isinstance(exc, requests.Timeout):
-        return f"no answer within {timeout}s" if timeout else "timed out"
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "TLS handshake failed"
-    for needle, reason in (
-        ("refused", "connection refused"),
-        ("NameResolution", "host name does not resolve"),
-        ("Name or service not known", "host name does not resolve"),
-        ("reset by peer", "connection reset"),
-    ):
-        if needle in text:
-            return reason
-    return type(exc).__name__
-
-
-def _read_bounded(resp: requests.Response, limit: int, what: str) -> bytes:
-    """The response body, or ContentError as soon as it is longer than ``limit`` bytes."""
-    length = resp.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > limit:
-        raise ContentError(f"{what} is {length} bytes, over the {limit}-byte bound")
-    buf = bytearray()
-    try:
-        for chunk in resp.iter_content(chunk_size=min(65536, limit + 1)):
-            buf += chunk
-            if len(buf) > limit:
-                raise ContentError(f"{what} is over the {limit}-byte bound")
-    except requests.RequestException as exc:
-        raise StoreError(f"reading {what} from {resp.url} failed: {_reason(exc)}") from None
-    return bytes(buf)
-
-
-def _errors_from(raw: bytes) -> list[dict[str, Any]]:
-    try:
-        errors = json.loads(raw).get("errors")
-    except (ValueError, AttributeError):
-        return []
-    return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
-
-
-def _registry_errors(resp: requests.Response) -> list[dict[str, Any]]:
-    try:
-        return _errors_from(_read_bounded(resp, 65536, "error body"))
-    except StoreError:
-        return []
+def referrers_tag_probe() -> str:
+    """A digest that names nothing: asking for its referrers tells if the API exists."""
+    return "sha256:" + "0" * 64

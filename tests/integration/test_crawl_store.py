@@ -1,0 +1,297 @@
+"""Crawling an OCI layout store: runs with SBOM evidence, other tools' predicates, forged and
+hostile content, non-attestation manifests, incremental re-crawls, serial == parallel.
+
+The helpers here build stores without the collector (DSSE signed with a fresh P-256 key), so
+that other crawl tests (resume, registry) reuse them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from attestlake import open_lake
+from attestlake.crawl import crawl
+from attestlake.dsse import ENVELOPE_MEDIA_TYPE, pae
+from attestlake.inspection import Inspector
+from attestlake.keys import key_id
+from attestlake.sources.store import StoreSource
+from attestlake.statements import RUN_PREDICATE_TYPE
+from attestlake.store import Descriptor, Manifest, Store
+from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
+from attestlake.store.layout import LayoutStore
+from attestlake.tables import BY_NAME, TABLES
+from attestlake.trust import load_policy
+
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+CDX = "application/vnd.cyclonedx+json"
+STATEMENT_V1 = "https://in-toto.io/Statement/v1"
+
+
+@dataclass
+class Signer:
+    key: ec.EllipticCurvePrivateKey
+    trust: Path
+
+    def envelope(self, statement: dict[str, Any] | bytes) -> bytes:
+        payload = statement if isinstance(statement, bytes) else json.dumps(statement).encode()
+        sig = self.key.sign(pae("application/vnd.in-toto+json", payload), ec.ECDSA(hashes.SHA256()))
+        return json.dumps(
+            {
+                "payloadType": "application/vnd.in-toto+json",
+                "payload": base64.b64encode(payload).decode(),
+                "signatures": [
+                    {"keyid": key_id(self.key.public_key()), "sig": base64.b64encode(sig).decode()}
+                ],
+            }
+        ).encode()
+
+
+def make_signer(directory: Path) -> Signer:
+    directory.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (directory / "ci.pub").write_bytes(pem)
+    (directory / "trust.yaml").write_text("keys:\n  - path: ci.pub\n")
+    return Signer(key, directory / "trust.yaml")
+
+
+def sbom(n: int) -> bytes:
+    return json.dumps(
+        {
+            "bomFormat": "CycloneDX",
+            "specVersion": "1.5",
+            "metadata": {"component": {"type": "application", "name": f"app{n}"}},
+            "components": [
+                {
+                    "type": "library",
+                    "name": f"lib{i}",
+                    "version": f"1.{i}",
+                    "purl": f"pkg:npm/lib{i}@1.{i}",
+                    "hashes": [{"alg": "SHA-256", "content": "ab" * 32}],
+                    "licenses": [{"license": {"id": "MIT"}}],
+                }
+                for i in range(3)
+            ],
+        }
+    ).encode()
+
+
+def run_statement(n: int, evidence: bytes | None = None) -> dict[str, Any]:
+    materials: list[dict[str, Any]] = [
+        {
+            "name": "image",
+            "type": "CONTAINER_IMAGE",
+            "value": f"ghcr.io/acme/app@sha256:{n:064x}",
+            "digest": {"sha256": f"{n:064x}"},
+            "output": True,
+        }
+    ]
+    if evidence is not None:
+        materials.append(
+            {
+                "name": "sbom",
+                "type": "SBOM_CYCLONEDX_JSON",
+                "filename": "sbom.json",
+                "digest": {"sha256": hashlib.sha256(evidence).hexdigest()},
+                "mediaType": CDX,
+                "details": {"format": "CycloneDX", "specVersion": "1.5", "components": 3},
+            }
+        )
+    return {
+        "_type": STATEMENT_V1,
+        "subject": [{"name": "ghcr.io/acme/app", "digest": {"sha256": f"{n:064x}"}}],
+        "predicateType": RUN_PREDICATE_TYPE,
+        "predicate": {
+            "run": {
+                "id": f"run-{n}",
+                "status": "success",
+                "startedAt": f"2024-05-{1 + n % 28:02d}T10:00:00Z",
+                "finishedAt": f"2024-05-{1 + n % 28:02d}T10:05:00Z",
+            },
+            "workflow": {"name": "build", "project": f"p{n % 3}", "team": "t"},
+            "contract": {
+                "name": "build",
+                "revision": 1 + n % 2,
+                "digest": f"sha256:{1 + n % 2:064x}",
+                "materials": [{"name": "image", "type": "CONTAINER_IMAGE", "output": True}],
+            },
+            "runner": {"type": "GITHUB_ACTION", "url": f"https://ci/{n}"},
+            "materials": materials,
+            "annotations": {},
+        },
+    }
+
+
+def slsa_statement(n: int) -> dict[str, Any]:
+    return {
+        "_type": STATEMENT_V1,
+        "subject": [{"name": f"app-{n}.whl", "digest": {"sha256": f"{n + 10_000:064x}"}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+        "predicate": {
+            "buildDefinition": {
+                "buildType": "https://actions.github.io/buildtypes/workflow/v1",
+                "externalParameters": {
+                    "workflow": {"ref": "refs/heads/main", "repository": "https://github.com/a/b"}
+                },
+                "resolvedDependencies": [
+                    {
+                        "uri": "git+https://github.com/a/b@refs/heads/main",
+                        "digest": {"gitCommit": "c" * 40},
+                    }
+                ],
+            },
+            "runDetails": {"builder": {"id": "https://github.com/actions/runner"}},
+        },
+    }
+
+
+def push(
+    store: Store,
+    documents: list[tuple[str, bytes]],
+    *,
+    tag: str | None,
+    evidence: list[tuple[str, bytes]] = (),  # type: ignore[assignment]
+    subject: Descriptor | None = None,
+) -> Manifest:
+    store.put_blob(EMPTY_JSON, EMPTY_MEDIA_TYPE)
+    layers = []
+    for media_type, data in [*documents, *evidence]:
+        layers.append(store.put_blob(data, media_type))
+    manifest = Manifest.build(
+        artifact_type="application/vnd.test", layers=layers, annotations={}, subject=subject
+    )
+    store.put_manifest(manifest, tag=tag)
+    return manifest
+
+
+def build_store(root: Path, signer: Signer, runs: int = 12) -> LayoutStore:
+    """``runs`` signed runs with SBOM evidence, SLSA provenance, and the bad cases."""
+    store = LayoutStore(root)
+    for n in range(runs):
+        ev = sbom(n)
+        push(
+            store,
+            [(ENVELOPE_MEDIA_TYPE, signer.envelope(run_statement(n, ev)))],
+            tag=f"run-{n}",
+            evidence=[(CDX, ev)],
+        )
+    push(store, [(ENVELOPE_MEDIA_TYPE, signer.envelope(slsa_statement(1)))], tag="prov-1")
+    forged = json.loads(signer.envelope(run_statement(99)))
+    forged["payload"] = base64.b64encode(json.dumps(run_statement(98)).encode()).decode()
+    push(store, [(ENVELOPE_MEDIA_TYPE, json.dumps(forged).encode())], tag="forged")
+    push(store, [(ENVELOPE_MEDIA_TYPE, b"\x00not json")], tag="garbage")
+    push(store, [(ENVELOPE_MEDIA_TYPE, b"[" * 100_000)], tag="deep")
+    push(store, [], tag="image", evidence=[("application/octet-stream", b"not an attestation")])
+    return store
+
+
+def lake_rows(
+    lake: Path, exclude: tuple[str, ...] = ("crawled_at", "crawl_date")
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table as a sorted list of rows (crawl times left out)."""
+    out = {}
+    with open_lake(lake) as opened:
+        for table in TABLES:
+            cols = [c for c in table.schema.names if c not in exclude]
+            select = ", ".join(f'"{c}"' for c in cols)
+            rows = opened.sql(f'SELECT {select} FROM "{table.name}"')
+            out[table.name] = sorted((tuple(r.values()) for r in rows.to_pylist()), key=repr)
+    return out
+
+
+def assert_no_duplicate_keys(lake: Path) -> None:
+    with open_lake(lake) as opened:
+        for table in TABLES:
+            if not table.key:
+                continue
+            keys = ", ".join(f'"{k}"' for k in table.key)
+            dup = opened.sql(
+                f'SELECT {keys}, count(*) AS n FROM "{table.name}" GROUP BY ALL HAVING n > 1'
+            ).to_pylist()
+            assert not dup, f"{table.name} has duplicate keys: {dup[:3]}"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> tuple[LayoutStore, Signer]:
+    signer = make_signer(tmp_path / "keys")
+    return build_store(tmp_path / "store", signer), signer
+
+
+def test_crawl_layout_store(tmp_path: Path, store: tuple[LayoutStore, Signer]) -> None:
+    layout, signer = store
+    result = crawl(layout, tmp_path / "lake", load_policy(signer.trust), now=NOW, batch_size=5)
+    assert result.verified == 13 and result.not_verified == 3
+    assert result.reasons == {"bad_signature": 1, "malformed": 2}
+    assert result.other_manifests == 1 and result.ingested == 16 and result.batches == 4
+    with open_lake(tmp_path / "lake") as lake:
+        runs = lake.sql("SELECT count(*) n, count(DISTINCT run_id) d FROM runs").to_pylist()[0]
+        assert runs == {"n": 12, "d": 12}
+        comps = lake.sql(
+            "SELECT carrier, trusted, count(*) n, count(hashes) h FROM sbom_components GROUP BY ALL"
+        ).to_pylist()
+        assert comps == [{"carrier": "evidence", "trusted": True, "n": 36, "h": 36}]
+        prov = lake.sql("SELECT source_repo, source_commit FROM provenance").to_pylist()
+        assert prov == [{"source_repo": "https://github.com/a/b", "source_commit": "c" * 40}]
+        reqs = lake.sql("SELECT count(*) n FROM contract_requirements").to_pylist()[0]["n"]
+        assert reqs == 2  # one per contract digest, however many runs name it
+        leaked = lake.sql(
+            "SELECT count(*) n FROM runs WHERE run_id IN ('run-98', 'run-99')"
+        ).to_pylist()[0]["n"]
+        assert leaked == 0
+        forged = lake.sql(
+            "SELECT trusted, run_id FROM attestations a JOIN verifications v USING (envelope_digest)"
+            " WHERE v.reason = 'bad_signature'"
+        ).to_pylist()
+        assert forged == [{"trusted": False, "run_id": "run-98"}]
+    assert_no_duplicate_keys(tmp_path / "lake")
+
+    again = crawl(layout, tmp_path / "lake", load_policy(signer.trust), now=NOW)
+    assert again.ingested == 0 and again.already_known == 16 and again.rows["verifications"] == 0
+
+
+def test_parallel_gives_the_serial_lake(tmp_path: Path, store: tuple[LayoutStore, Signer]) -> None:
+    layout, signer = store
+    policy = load_policy(signer.trust)
+    crawl(layout, tmp_path / "serial", policy, now=NOW, jobs=1)
+    source = StoreSource(layout)
+    units = [c.load() for c in source.candidates()]
+    with Inspector(policy, NOW, jobs=2, parallel_min=1) as inspector:
+        assert inspector.parallel
+        parallel = inspector.inspect(units)
+    with Inspector(policy, NOW, jobs=1) as inspector:
+        serial = inspector.inspect(units)
+    assert {n: t.to_pylist() for n, t in parallel.items()} == {
+        n: t.to_pylist() for n, t in serial.items()
+    }
+    assert sum(t.num_rows for t in parallel.values()) > 50
+    assert parallel["contract_requirements"].num_rows == 2  # one set per contract digest
+
+
+def test_new_tables_exist_and_old_lakes_gain_columns(
+    tmp_path: Path, store: tuple[LayoutStore, Signer]
+) -> None:
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    layout, signer = store
+    lake = tmp_path / "lake"
+    old = BY_NAME["verifications"].schema
+    legacy = pa.schema([f for f in old if f.name not in ("format", "issuer", "statement_digest")])
+    DeltaTable.create(str(lake / "verifications"), legacy, partition_by=["crawl_date"])
+    write_deltalake(str(lake / "verifications"), legacy.empty_table(), mode="append")
+    crawl(layout, lake, load_policy(signer.trust), now=NOW)
+    with open_lake(lake) as opened:
+        formats = opened.sql("SELECT DISTINCT format FROM verifications").column(0).to_pylist()
+    assert "dsse" in formats
