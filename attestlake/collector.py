@@ -1,38 +1,47 @@
 """The collector: what CI runs to craft, check, sign and push one workflow run's attestation.
 
 CI runs the steps as separate commands, so the run in progress lives in a state file between
-them (``.attestlake/attestation.json`` by default). :class:`Attestation` is that state:
-``init`` discovers the runner and binds the contract, ``add`` validates materials by kind,
-``status`` says what the contract still needs, and ``push`` signs the statement and pushes it
-with its evidence to a store, or refuses (pushing nothing) while anything required is missing.
+them (:mod:`attestlake.run_state`). :class:`Attestation` is that state: ``init`` discovers the
+runner, binds the contract (a file, or a revision published in a store) and may record the
+start in the store; ``add`` validates materials by kind; ``status`` says what the contract
+still needs; ``push`` signs the run statement (and SLSA provenance for the outputs) and pushes
+them with the evidence (:mod:`attestlake.push`), or refuses, pushing nothing, while anything
+required is missing; ``reset`` records a failed or cancelled run instead.
 """
 
 from __future__ import annotations
 
-import base64
-import json
+import hashlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from attestlake.contracts import Contract, parse_contract
-from attestlake.dsse import ENVELOPE_MEDIA_TYPE, INTOTO_PAYLOAD_TYPE
+from attestlake import lifecycle
+from attestlake.contracts import Contract, MaterialRequirement
 from attestlake.errors import ContractUnsatisfied, InputError, MaterialError
-from attestlake.keys import KeySigner
-from attestlake.materials import Material, read_material
-from attestlake.runners import RunnerContext, discover
-from attestlake.statements import RUN_PREDICATE_TYPE, canonical_bytes, iso, run_statement
-from attestlake.store import Descriptor, Manifest, Store, sha256_digest
-from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
-from attestlake.store.layout import atomic_write
+from attestlake.lifecycle import TRIGGERS
+from attestlake.materials import Material, detect_kind, read_material
+from attestlake.provenance import provenance_statement
+from attestlake.push import ARTIFACT_TYPE, PushResult
+from attestlake.run_state import DEFAULT_STATE, STATE_VERSION, load, save, to_state
+from attestlake.runners import RunnerContext, discover, job_key
+from attestlake.signing import Signer
+from attestlake.statements import canonical_bytes, run_statement
+from attestlake.store import Store
 
-DEFAULT_STATE = Path(".attestlake/attestation.json")
-ARTIFACT_TYPE = "application/vnd.attestlake.run.v1+json"
-ANNOTATION_PREFIX = "dev.attestlake."
-STATE_VERSION = 1
+__all__ = [
+    "ARTIFACT_TYPE",
+    "DEFAULT_STATE",
+    "STATE_VERSION",
+    "TRIGGERS",
+    "Attestation",
+    "PushResult",
+    "Status",
+    "derive_run_id",
+]
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,7 @@ class Status:
     missing_materials: tuple[str, ...]
     missing_annotations: tuple[str, ...]
     optional_missing: tuple[str, ...]
+    runner_allowed: bool = True
 
     @property
     def complete(self) -> bool:
@@ -57,14 +67,17 @@ class Status:
         ]
 
 
-@dataclass(frozen=True)
-class PushResult:
-    store: str
-    tag: str
-    manifest_digest: str
-    envelope_digest: str
-    blobs: tuple[str, ...]
-    already_pushed: bool = False
+def derive_run_id(runner: RunnerContext, workflow: str, project: str) -> str | None:
+    """A run id that every step of one CI job computes alike (None on a generic runner).
+
+    So ``init`` run twice in one job (a retried step) attests the same run, and the store keeps
+    one attestation for it. Matrix jobs that share a job name need distinct ``--workflow``
+    values or ``--run-id``.
+    """
+    key = job_key(runner)
+    if key is None:
+        return None
+    return hashlib.sha256(f"{key};workflow={workflow};project={project}".encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -79,7 +92,14 @@ class Attestation:
     materials: list[Material] = field(default_factory=list)
     annotations: dict[str, str] = field(default_factory=dict)
     dry_run: bool = False
+    #: Where the contract came from: a published reference pinned to its revision, or None.
+    contract_source: str | None = None
+    #: The store and signing mode given at ``init`` (defaults for ``push`` and ``reset``).
+    store: str | None = None
+    signing: dict[str, Any] | None = None
+    started: dict[str, Any] | None = None
     pushed: dict[str, Any] | None = None
+    reset_record: dict[str, Any] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -95,19 +115,24 @@ class Attestation:
         run_id: str | None = None,
         dry_run: bool = False,
         annotations: Mapping[str, str] | None = None,
+        contract_source: str | None = None,
+        store: str | None = None,
+        signing: dict[str, Any] | None = None,
     ) -> Attestation:
         for what, value in (("workflow", workflow), ("project", project)):
             if not value or not value.strip():
                 raise InputError(f"--{what} must not be empty")
+        if run_id is not None and not run_id.replace("-", "").isalnum():
+            raise InputError("--run-id: letters, digits and '-' only")
         runner = discover(env, contract.env_allow_list)
-        if contract.runner_types and runner.type not in contract.runner_types and not dry_run:
+        if not cls._allows(contract, runner) and not dry_run:
             raise ContractUnsatisfied(
                 f"contract {contract.name} requires runner {' or '.join(contract.runner_types)}, "
                 f"but this is {runner.type} (use --dry-run to try the contract locally)",
                 [f"runner {'/'.join(contract.runner_types)}"],
             )
         att = cls(
-            run_id=run_id or uuid.uuid4().hex,
+            run_id=run_id or derive_run_id(runner, workflow, project) or uuid.uuid4().hex,
             workflow=workflow,
             project=project,
             team=team,
@@ -115,6 +140,9 @@ class Attestation:
             runner=runner,
             started_at=now or datetime.now(UTC),
             dry_run=dry_run,
+            contract_source=contract_source,
+            store=store,
+            signing=signing,
         )
         for k, v in (annotations or {}).items():
             att.annotate(k, v)
@@ -123,10 +151,19 @@ class Attestation:
                 att.annotations.setdefault(a.name, a.value)
         return att
 
+    @staticmethod
+    def _allows(contract: Contract, runner: RunnerContext) -> bool:
+        return not contract.runner_types or runner.type in contract.runner_types
+
     def annotate(self, name: str, value: str) -> None:
         if not name or not value:
             raise InputError(f"annotation {name!r} needs a name and a value")
         self.annotations[name] = value
+
+    def _unfilled(self, kind: str) -> MaterialRequirement | None:
+        present = {m.name for m in self.materials}
+        fits = [m for m in self.contract.materials if m.kind == kind and m.name not in present]
+        return fits[0] if len(fits) == 1 else None
 
     def add(
         self,
@@ -135,10 +172,20 @@ class Attestation:
         *,
         kind: str | None = None,
         annotations: Mapping[str, str] | None = None,
+        resolve_image: Callable[[str], str] | None = None,
     ) -> Material:
-        """Validate and record a material (by contract name, or a contract-less one with kind)."""
-        self._not_pushed()
+        """Validate and record a material.
+
+        By contract name; or, without a name, by kind (given, or detected from the value):
+        the contract's one material of that kind not yet added, else a material the contract
+        does not name.
+        """
+        self._open()
         req = self.contract.material(name) if name else None
+        if name is None:
+            kind = kind or detect_kind(value)
+            req = self._unfilled(kind)
+            name = req.name if req else None
         if req is None and kind is None:
             known = ", ".join(m.name for m in self.contract.materials) or "none"
             raise MaterialError(
@@ -150,11 +197,12 @@ class Attestation:
         mkind = req.kind if req is not None else str(kind)
         fixed = {a.name: a.value for a in (req.annotations if req else ()) if a.value is not None}
         material, _ = read_material(
-            name or f"{mkind.lower()}-{len(self.materials) + 1}",
+            name or f"{mkind.lower().replace('_', '-')}-{len(self.materials) + 1}",
             mkind,
             value,
             output=bool(req and req.output),
             annotations={**fixed, **(annotations or {})},
+            resolve_image=resolve_image,
         )
         self.materials = [m for m in self.materials if m.name != material.name] + [material]
         return material
@@ -182,181 +230,91 @@ class Attestation:
             optional_missing=tuple(
                 m.name for m in self.contract.materials if m.optional and m.name not in present
             ),
+            runner_allowed=self._allows(self.contract, self.runner),
         )
 
-    def statement_bytes(self, finished_at: datetime, status: str = "success") -> bytes:
-        stmt = run_statement(
-            run_id=self.run_id,
-            status=status,
-            workflow=self.workflow,
-            project=self.project,
-            team=self.team,
-            contract=self.contract,
-            runner=self.runner,
-            materials=self.materials,
-            annotations=self.annotations,
-            started_at=self.started_at,
-            finished_at=finished_at,
+    # -- statements ------------------------------------------------------------------------
+    def statement_bytes(
+        self, finished_at: datetime | None, status: str = "success", reason: str | None = None
+    ) -> bytes:
+        return canonical_bytes(
+            run_statement(
+                run_id=self.run_id,
+                status=status,
+                workflow=self.workflow,
+                project=self.project,
+                team=self.team,
+                contract=self.contract,
+                runner=self.runner,
+                materials=self.materials,
+                annotations=self.annotations,
+                started_at=self.started_at,
+                finished_at=finished_at,
+                reason=reason,
+                contract_source=self.contract_source,
+                dry_run=self.dry_run,
+            )
         )
-        return canonical_bytes(stmt)
 
-    def push(self, signer: KeySigner, store: Store, *, now: datetime | None = None) -> PushResult:
+    def provenance_bytes(self, finished_at: datetime) -> bytes:
+        return canonical_bytes(
+            provenance_statement(
+                run_id=self.run_id,
+                workflow=self.workflow,
+                project=self.project,
+                team=self.team,
+                contract=self.contract,
+                runner=self.runner,
+                materials=self.materials,
+                started_at=self.started_at,
+                finished_at=finished_at,
+            )
+        )
+
+    # -- pushing (the records themselves: attestlake.lifecycle) ---------------------------
+    def start(self, signer: Signer, store: Store, *, now: datetime | None = None) -> PushResult:
+        """Record in the store that the run started (``run-<id>-started``)."""
+        return lifecycle.start(self, signer, store, now=now)
+
+    def push(
+        self,
+        signer: Signer,
+        store: Store,
+        *,
+        now: datetime | None = None,
+        provenance: bool = False,
+        bundle_out: Path | None = None,
+    ) -> PushResult:
         """Sign and push; nothing is written to the store unless the contract is satisfied."""
-        if self.pushed is not None:
-            return PushResult(
-                **{**self.pushed, "blobs": tuple(self.pushed["blobs"]), "already_pushed": True}
-            )
-        status = self.status()
-        if not status.complete:
-            raise ContractUnsatisfied(
-                f"contract {self.contract.name} (revision {self.contract.revision}) is not satisfied; "
-                f"missing: {', '.join(status.missing())}. Nothing was pushed.",
-                status.missing(),
-            )
-        evidence = self._evidence()  # re-read and re-check every file before anything is written
-        finished = now or datetime.now(UTC)
-        envelope = signer.sign_envelope(INTOTO_PAYLOAD_TYPE, self.statement_bytes(finished))
-        env_bytes = envelope.to_json_bytes()
-        layers = [
-            Descriptor.for_bytes(
-                ENVELOPE_MEDIA_TYPE, env_bytes, {ANNOTATION_PREFIX + "role": "envelope"}
-            )
-        ]
-        for material, data in evidence:
-            layers.append(
-                Descriptor.for_bytes(
-                    material.media_type or "application/octet-stream",
-                    data,
-                    {
-                        "org.opencontainers.image.title": Path(material.value).name,
-                        ANNOTATION_PREFIX + "material": material.name,
-                        ANNOTATION_PREFIX + "role": "evidence",
-                    },
-                )
-            )
-        manifest = Manifest.build(
-            artifact_type=ARTIFACT_TYPE,
-            layers=layers,
-            annotations=self._manifest_annotations(finished),
+        return lifecycle.push(
+            self, signer, store, now=now, provenance=provenance, bundle_out=bundle_out
         )
-        store.put_blob(EMPTY_JSON, EMPTY_MEDIA_TYPE)
-        for material, data in evidence:
-            store.put_blob(data, material.media_type or "application/octet-stream")
-        store.put_blob(env_bytes, ENVELOPE_MEDIA_TYPE)
-        tag = f"run-{self.run_id}"
-        store.put_manifest(manifest, tag=tag)
-        result = PushResult(
-            store=store.ref,
-            tag=tag,
-            manifest_digest=manifest.digest,
-            envelope_digest=sha256_digest(env_bytes),
-            blobs=tuple(layer.digest for layer in layers),
-        )
-        self.pushed = {
-            k: getattr(result, k)
-            for k in ("store", "tag", "manifest_digest", "envelope_digest", "blobs")
-        }
-        return result
 
-    def _evidence(self) -> list[tuple[Material, bytes]]:
-        out = []
-        for m in self.materials:
-            if not m.is_file:
-                continue
-            checked, data = read_material(
-                m.name, m.kind, m.value, output=m.output, annotations=m.annotations
-            )
-            if checked.digest != m.digest or data is None:
-                raise MaterialError(
-                    f"{m.value} changed since it was added (digest differs): add it again"
-                )
-            out.append((m, data))
-        return out
+    def reset(
+        self,
+        trigger: str,
+        reason: str | None,
+        signer: Signer,
+        store: Store,
+        *,
+        now: datetime | None = None,
+    ) -> PushResult:
+        """Record the run as failed or cancelled (``run-<id>-failure``/``-cancellation``)."""
+        return lifecycle.reset(self, trigger, reason, signer, store, now=now)
 
-    def _manifest_annotations(self, finished: datetime) -> dict[str, str]:
-        ann = {
-            "org.opencontainers.image.created": iso(finished),
-            ANNOTATION_PREFIX + "kind": "attestation",
-            ANNOTATION_PREFIX + "predicate-type": RUN_PREDICATE_TYPE,
-            ANNOTATION_PREFIX + "run-id": self.run_id,
-            ANNOTATION_PREFIX + "workflow": self.workflow,
-            ANNOTATION_PREFIX + "project": self.project,
-            ANNOTATION_PREFIX + "contract": f"{self.contract.name}@{self.contract.revision}",
-        }
-        if self.team:
-            ann[ANNOTATION_PREFIX + "team"] = self.team
-        return ann
-
-    def _not_pushed(self) -> None:
+    def _open(self) -> None:
         if self.pushed is not None:
             raise InputError("this run was already pushed; start a new one with 'attest init'")
+        if self.reset_record is not None:
+            raise InputError("this run was reset; start a new one with 'attest init'")
 
     # -- state file ------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
-        return {
-            "version": STATE_VERSION,
-            "runId": self.run_id,
-            "workflow": self.workflow,
-            "project": self.project,
-            "team": self.team,
-            "contract": base64.b64encode(self.contract.raw).decode(),
-            "contractSource": self.contract.name,
-            "runner": self.runner.to_json(),
-            "startedAt": self.started_at.isoformat(),
-            "materials": [{**m.to_json(), "value": m.value} for m in self.materials],
-            "annotations": self.annotations,
-            "dryRun": self.dry_run,
-            "pushed": self.pushed,
-        }
+        return to_state(self)
 
     def save(self, path: Path = DEFAULT_STATE) -> None:
-        atomic_write(path, json.dumps(self.to_state(), indent=2).encode())
+        save(self, path)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_STATE) -> Attestation:
-        try:
-            state = json.loads(path.read_bytes())
-        except FileNotFoundError:
-            raise InputError(
-                f"no attestation in progress ({path} not found): run 'attestlake attest init' first"
-            ) from None
-        except ValueError as exc:
-            raise InputError(f"{path} is not a valid attestation state file: {exc}") from None
-        if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
-            raise InputError(f"{path} is not an attestation state file of version {STATE_VERSION}")
-        try:
-            contract = parse_contract(
-                base64.b64decode(state["contract"]), source=state["contractSource"]
-            )
-            runner = RunnerContext(**state["runner"])
-            materials = [
-                Material(
-                    name=m["name"],
-                    kind=m["type"],
-                    value=m["value"],
-                    digest=("sha256:" + m["digest"]["sha256"]) if m.get("digest") else None,
-                    media_type=m.get("mediaType"),
-                    size=m.get("size"),
-                    output=m["output"],
-                    annotations=m.get("annotations") or {},
-                    details=m.get("details") or {},
-                )
-                for m in state["materials"]
-            ]
-            return cls(
-                run_id=state["runId"],
-                workflow=state["workflow"],
-                project=state["project"],
-                team=state["team"],
-                contract=contract,
-                runner=runner,
-                started_at=datetime.fromisoformat(state["startedAt"]),
-                materials=materials,
-                annotations=dict(state["annotations"]),
-                dry_run=bool(state["dryRun"]),
-                pushed=state.get("pushed"),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(
-                f"{path} is damaged ({exc}); run 'attestlake attest init' again"
-            ) from None
+        return load(path)

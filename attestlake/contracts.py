@@ -62,6 +62,9 @@ class Contract:
     runner_types: tuple[str, ...]
     annotations: tuple[Annotation, ...]
     raw: bytes
+    #: True when the file states ``metadata.revision`` (else the revision is the default, 1,
+    #: or the one a store assigned when the contract was published).
+    revision_declared: bool = False
 
     def material(self, name: str) -> MaterialRequirement | None:
         return next((m for m in self.materials if m.name == name), None)
@@ -154,6 +157,7 @@ def parse_contract(raw: bytes, *, source: str = "<contract>") -> Contract:
         raise doc.fail((), "must be a YAML mapping")
     name = Path(source).name.split(".")[0] or "contract"
     revision = 1
+    declared = False
     api_version: Any
     spec_path: tuple[str, ...]
     if "schemaVersion" in data and "apiVersion" not in data:
@@ -188,7 +192,7 @@ def parse_contract(raw: bytes, *, source: str = "<contract>") -> Contract:
         if not _NAME_RE.match(name):
             raise doc.fail(("metadata", "name"), "lower-case letters, digits and '-' only")
         if "revision" in metadata:
-            revision = metadata["revision"]
+            revision, declared = metadata["revision"], True
             if not isinstance(revision, int) or isinstance(revision, bool) or revision < 1:
                 raise doc.fail(("metadata", "revision"), "must be a whole number from 1")
         spec, spec_path = data.get("spec") or {}, ("spec",)
@@ -269,6 +273,7 @@ def parse_contract(raw: bytes, *, source: str = "<contract>") -> Contract:
         runner_types=runner_types,
         annotations=_annotations(doc, spec.get("annotations"), (*spec_path, "annotations")),
         raw=raw,
+        revision_declared=declared,
     )
 
 
@@ -282,3 +287,38 @@ def load_contract(path: Path | str) -> Contract:
     except OSError as exc:
         raise ContractError(f"{p}: cannot read: {exc.strerror}") from None
     return parse_contract(raw, source=str(p))
+
+
+def contract_changes(old: Contract, new: Contract) -> list[str]:
+    """What ``new`` asks for that ``old`` did not (and what it drops), one phrase each."""
+    out: list[str] = []
+    before = {m.name: m for m in old.materials}
+    after = {m.name: m for m in new.materials}
+    for name, m in after.items():
+        was = before.get(name)
+        what = "optional material" if m.optional else "material"
+        if was is None:
+            out.append(
+                f"requires {what} {name} ({m.kind})"
+                if not m.optional
+                else f"adds {what} {name} ({m.kind})"
+            )
+        elif was.kind != m.kind:
+            out.append(f"material {name} is now {m.kind} (was {was.kind})")
+        elif was.optional and not m.optional:
+            out.append(f"makes material {name} required")
+        new_ann = {a.name for a in m.annotations} - {
+            a.name for a in (was.annotations if was else ())
+        }
+        out += [f"requires annotation {name}.{a}" for a in sorted(new_ann) if was is not None]
+    out += [f"no longer lists material {name}" for name in before if name not in after]
+    old_ann = {a.name for a in old.annotations}
+    out += [f"requires annotation {a.name}" for a in new.annotations if a.name not in old_ann]
+    if new.runner_types != old.runner_types:
+        out.append(
+            f"allows runners {', '.join(new.runner_types)}"
+            if new.runner_types
+            else "allows any runner"
+        )
+    out += [f"records variable {e}" for e in new.env_allow_list if e not in old.env_allow_list]
+    return out

@@ -72,3 +72,15 @@ class FindingsAtSeverity(Error):
     """A report found problems at or above the severity given with --fail-on."""
 
     exit_code = 4
+
+
+class SigningError(Error):
+    """Signing failed: no OIDC identity for keyless signing, or Sigstore refused to sign."""
+
+
+class PublishError(InputError):
+    """A contract or inventory cannot be published or pulled (revision conflict, bad reference)."""
+
+
+class RunConflict(StoreError):
+    """The store already holds a different attestation for this run id."""

@@ -1,7 +1,9 @@
 """Signing keys: generate, load, sign DSSE envelopes and verify their signatures.
 
-Private keys are PKCS#8 PEM (optionally encrypted with a password from an environment
-variable); public keys are SPKI PEM (the ``cosign.pub`` format). Signing uses ECDSA P-256 with
+Private keys are PKCS#8 PEM (optionally encrypted with a password from
+``ATTESTLAKE_KEY_PASSWORD``) or cosign's encrypted key file (``cosign.key``, password from
+``COSIGN_PASSWORD`` or ``ATTESTLAKE_KEY_PASSWORD``: see :mod:`attestlake.cosign_key`); public
+keys are SPKI PEM (the ``cosign.pub`` format). Signing uses ECDSA P-256 with
 SHA-256 (DER signatures) by default; ed25519 and RSA keys sign too. Verification accepts ECDSA
 signatures in DER and raw r||s (P1363) form, ed25519, and RSA (PKCS#1 v1.5 and PSS).
 """
@@ -9,6 +11,7 @@ signatures in DER and raw r||s (P1363) form, ed25519, and RSA (PKCS#1 v1.5 and P
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
@@ -18,8 +21,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from attestlake.dsse import Envelope, Signature
+from attestlake.cosign_key import decrypt_cosign_key, is_cosign_key, password_from_env
+from attestlake.dsse import ENVELOPE_MEDIA_TYPE, INTOTO_PAYLOAD_TYPE, Envelope, Signature
 from attestlake.errors import KeyError_
+from attestlake.signing import SignedStatement, Signer
 
 PrivateKey = Union[ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey, rsa.RSAPrivateKey]  # noqa: UP007
 PublicKey = Union[ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey, rsa.RSAPublicKey]  # noqa: UP007
@@ -64,7 +69,15 @@ def _read(path: Path) -> bytes:
 
 
 def load_private_key(path: Path, password: bytes | None = None) -> PrivateKey:
+    """A PKCS#8 PEM private key, or a cosign encrypted key file (``password`` decrypts either)."""
     data = _read(path)
+    if is_cosign_key(data):
+        der = decrypt_cosign_key(data, password, source=str(path))
+        try:
+            key = serialization.load_der_private_key(der, password=None)
+        except (ValueError, UnsupportedAlgorithm):
+            raise KeyError_(f"{path}: the cosign key does not hold a PKCS#8 private key") from None
+        return _supported(key, path)
     try:
         key = serialization.load_pem_private_key(data, password=password)
     except TypeError:
@@ -75,11 +88,27 @@ def load_private_key(path: Path, password: bytes | None = None) -> PrivateKey:
         ) from None
     except (ValueError, UnsupportedAlgorithm):
         raise KeyError_(f"{path}: not a PEM private key, or the password is wrong") from None
+    return _supported(key, path)
+
+
+def _supported(key: object, path: Path) -> PrivateKey:
     if isinstance(key, ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | rsa.RSAPrivateKey):
         return key
     raise KeyError_(
         f"{path}: unsupported key type {type(key).__name__} (use ECDSA, ed25519 or RSA)"
     )
+
+
+def key_password(path: Path, env: Mapping[str, str]) -> bytes | None:
+    """The password for the key at ``path`` from the environment.
+
+    cosign keys: ``COSIGN_PASSWORD`` or ``ATTESTLAKE_KEY_PASSWORD``; PEM keys:
+    ``ATTESTLAKE_KEY_PASSWORD`` (an empty value means no password).
+    """
+    if is_cosign_key(_read(path)):
+        return password_from_env(env)
+    value = env.get("ATTESTLAKE_KEY_PASSWORD")
+    return value.encode() if value else None
 
 
 def parse_public_key(data: bytes, source: str = "<key>") -> PublicKey:
@@ -145,7 +174,7 @@ def verify_signature(key: PublicKey, message: bytes, sig: bytes) -> bool:
 
 
 @dataclass(frozen=True)
-class KeySigner:
+class KeySigner(Signer):
     """Signs DSSE envelopes with a private key."""
 
     key: PrivateKey
@@ -154,9 +183,29 @@ class KeySigner:
     def from_file(cls, path: Path, password: bytes | None = None) -> KeySigner:
         return cls(load_private_key(path, password))
 
+    @classmethod
+    def from_env(cls, path: Path, env: Mapping[str, str]) -> KeySigner:
+        """Load the key at ``path`` with its password from the environment (:func:`key_password`)."""
+        return cls(load_private_key(path, key_password(path, env)))
+
     @property
     def key_id(self) -> str:
         return key_id(self.key.public_key())
+
+    @property
+    def identity(self) -> str:
+        return f"key {self.key_id}"
+
+    def sign_statements(self, statements: Sequence[bytes]) -> list[SignedStatement]:
+        return [
+            SignedStatement(
+                ENVELOPE_MEDIA_TYPE,
+                self.sign_envelope(INTOTO_PAYLOAD_TYPE, raw).to_json_bytes(),
+                raw,
+                self.identity,
+            )
+            for raw in statements
+        ]
 
     def sign_envelope(self, payload_type: str, payload: bytes) -> Envelope:
         unsigned = Envelope(payload_type, payload, ())

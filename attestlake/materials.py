@@ -1,13 +1,13 @@
 """Materials: the pieces of evidence an attestation records, each validated by its kind.
 
 A material is given as a value (a file path, an image reference or a string). Files are read
-once, bounded in size, parsed according to their kind (an SBOM must really be an SBOM) and
-recorded by sha256 digest; their bytes are pushed to the store as content-addressed blobs.
+once, bounded in size, parsed according to their kind (an SBOM must really be an SBOM: see
+:mod:`attestlake.material_formats`) and recorded by sha256 digest; their bytes are pushed to
+the store as content-addressed blobs. :func:`detect_kind` guesses the kind of a value.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from attestlake.errors import MaterialError
+from attestlake.material_formats import FILE_FORMATS, sniff
 from attestlake.store.interface import sha256_digest
 
 MAX_MATERIAL_SIZE = 256 * 1024 * 1024
@@ -76,113 +77,7 @@ def _read_file(value: str) -> bytes:
         raise MaterialError(f"{value}: permission denied") from None
 
 
-def _json(data: bytes, value: str, kind: str) -> Any:
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MaterialError(f"{value}: a {kind} must be JSON, and this is not ({exc})") from None
-
-
-def _cyclonedx(data: bytes, value: str) -> dict[str, Any]:
-    doc = _json(data, value, "SBOM_CYCLONEDX_JSON")
-    if not isinstance(doc, dict) or doc.get("bomFormat") != "CycloneDX":
-        hint = (
-            " (it looks like SPDX: use SBOM_SPDX_JSON)"
-            if isinstance(doc, dict) and "spdxVersion" in doc
-            else ""
-        )
-        raise MaterialError(f"{value}: not a CycloneDX JSON SBOM (no bomFormat: CycloneDX){hint}")
-    components = doc.get("components") or []
-    if not isinstance(components, list):
-        raise MaterialError(f"{value}: CycloneDX 'components' must be a list")
-    main = (doc.get("metadata") or {}).get("component") or {}
-    if not isinstance(main, dict):
-        main = {}
-    hashes = {
-        h.get("alg"): h.get("content") for h in main.get("hashes") or [] if isinstance(h, dict)
-    }
-    return {
-        "format": "CycloneDX",
-        "specVersion": str(doc.get("specVersion", "")),
-        "components": len(components),
-        "mainComponent": {
-            "name": main.get("name"),
-            "version": main.get("version"),
-            "purl": main.get("purl"),
-            "sha256": hashes.get("SHA-256"),
-        },
-    }
-
-
-def _spdx(data: bytes, value: str) -> dict[str, Any]:
-    doc = _json(data, value, "SBOM_SPDX_JSON")
-    if not isinstance(doc, dict) or not str(doc.get("spdxVersion", "")).startswith("SPDX-"):
-        hint = (
-            " (it looks like CycloneDX: use SBOM_CYCLONEDX_JSON)"
-            if isinstance(doc, dict) and doc.get("bomFormat")
-            else ""
-        )
-        raise MaterialError(f"{value}: not an SPDX JSON SBOM (no spdxVersion){hint}")
-    packages = doc.get("packages") or []
-    return {
-        "format": "SPDX",
-        "specVersion": doc["spdxVersion"],
-        "components": len(packages) if isinstance(packages, list) else 0,
-        "mainComponent": {"name": doc.get("name"), "version": None, "purl": None, "sha256": None},
-    }
-
-
-def _sarif(data: bytes, value: str) -> dict[str, Any]:
-    doc = _json(data, value, "SARIF")
-    if not isinstance(doc, dict) or not isinstance(doc.get("runs"), list):
-        raise MaterialError(f"{value}: not a SARIF log (no 'runs' list)")
-    return {"format": "SARIF", "version": str(doc.get("version", "")), "runs": len(doc["runs"])}
-
-
-def _openvex(data: bytes, value: str) -> dict[str, Any]:
-    doc = _json(data, value, "OPENVEX")
-    if not isinstance(doc, dict) or "openvex" not in str(doc.get("@context", "")):
-        raise MaterialError(f"{value}: not an OpenVEX document (no openvex @context)")
-    statements = doc.get("statements") or []
-    return {
-        "format": "OpenVEX",
-        "statements": len(statements) if isinstance(statements, list) else 0,
-    }
-
-
-def _slsa(data: bytes, value: str) -> dict[str, Any]:
-    doc = _json(data, value, "SLSA_PROVENANCE")
-    if not isinstance(doc, dict) or not ("payloadType" in doc or "mediaType" in doc):
-        raise MaterialError(f"{value}: not a DSSE envelope or Sigstore bundle")
-    return {"format": "DSSE" if "payloadType" in doc else "SigstoreBundle"}
-
-
-def _junit(data: bytes, value: str) -> dict[str, Any]:
-    head = data[:4096].lstrip()
-    if not head.startswith(b"<") or b"<!DOCTYPE" in data[:65536].upper():
-        raise MaterialError(
-            f"{value}: not a JUnit XML file (or it has a DOCTYPE, which is refused)"
-        )
-    if b"<testsuite" not in data:
-        raise MaterialError(f"{value}: not a JUnit XML file (no <testsuite>)")
-    return {"format": "JUnit"}
-
-
-def _none(data: bytes, value: str) -> dict[str, Any]:
-    return {}
-
-
-_FILE_VALIDATORS: dict[str, tuple[str, Callable[[bytes, str], dict[str, Any]]]] = {
-    "ARTIFACT": ("application/octet-stream", _none),
-    "EVIDENCE": ("application/octet-stream", _none),
-    "SBOM_CYCLONEDX_JSON": ("application/vnd.cyclonedx+json", _cyclonedx),
-    "SBOM_SPDX_JSON": ("application/spdx+json", _spdx),
-    "SARIF": ("application/sarif+json", _sarif),
-    "OPENVEX": ("application/openvex+json", _openvex),
-    "SLSA_PROVENANCE": ("application/vnd.dsse.envelope.v1+json", _slsa),
-    "JUNIT_XML": ("application/xml", _junit),
-}
-FILE_KINDS = frozenset(_FILE_VALIDATORS)
+FILE_KINDS = frozenset(FILE_FORMATS)
 #: Every material kind a contract may name.
 MATERIAL_KINDS = frozenset({*FILE_KINDS, "CONTAINER_IMAGE", "STRING"})
 
@@ -194,8 +89,13 @@ def read_material(
     *,
     output: bool = False,
     annotations: Mapping[str, str] | None = None,
+    resolve_image: Callable[[str], str] | None = None,
 ) -> tuple[Material, bytes | None]:
-    """Validate ``value`` as a material of ``kind``; return it and the file bytes, if any."""
+    """Validate ``value`` as a material of ``kind``; return it and the file bytes, if any.
+
+    ``resolve_image`` turns an image reference without a digest into one with its digest
+    (:func:`attestlake.images.resolve_image`); without it such a reference is refused.
+    """
     annotations = dict(annotations or {})
     if kind not in MATERIAL_KINDS:
         raise MaterialError(
@@ -205,6 +105,9 @@ def read_material(
         return Material(name, kind, value, output=output, annotations=annotations), None
     if kind == "CONTAINER_IMAGE":
         match = _IMAGE_RE.match(value)
+        if not match and resolve_image is not None and "@" not in value:
+            value = resolve_image(value)
+            match = _IMAGE_RE.match(value)
         if not match:
             raise MaterialError(
                 f"{value!r} is not an image reference with a digest (expected NAME@sha256:<64 hex>)"
@@ -222,7 +125,7 @@ def read_material(
             ),
             None,
         )
-    media_type, validate = _FILE_VALIDATORS[kind]
+    media_type, validate = FILE_FORMATS[kind]
     data = _read_file(value)
     details = validate(data, value)
     material = Material(
@@ -237,3 +140,21 @@ def read_material(
         details=details,
     )
     return material, data
+
+
+def detect_kind(value: str) -> str:
+    """The kind ``value`` looks like (for ``attest add`` without ``--name``/``--kind``).
+
+    An existing file is sniffed by content (SBOMs, SARIF, OpenVEX, JUnit, signed provenance;
+    ``ARTIFACT`` otherwise); an image reference with a digest or an explicit registry host is
+    ``CONTAINER_IMAGE``; anything else is ``STRING``.
+    """
+    from attestlake.images import DOCKER_HUB, parse_image
+
+    path = Path(value)
+    if path.is_file():
+        return sniff(_read_file(value))
+    image = parse_image(value)
+    if image is not None and (image.digest or (image.registry != DOCKER_HUB and "/" in value)):
+        return "CONTAINER_IMAGE"
+    return "STRING"

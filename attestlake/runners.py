@@ -2,7 +2,8 @@
 
 Each runner is detected from its own environment variables and records only those variables
 (plus the contract's ``envAllowList``): nothing else from the environment ever leaves the
-runner, so secrets such as ``GITHUB_TOKEN`` are never recorded.
+runner, so secrets such as ``GITHUB_TOKEN`` are never recorded. The variables read per runner
+follow Chainloop's ``pkg/attestation/crafter/runners`` (see ``docs/collector.md``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ class _Runner:
     detect: str  # an environment variable whose presence identifies the runner
     variables: tuple[str, ...]
     build: Callable[[Mapping[str, str]], dict[str, str | None]]
+    #: Variables that together name one job of one CI run (the first one must be set).
+    job_key: tuple[str, ...] = ()
 
 
 def _github(env: Mapping[str, str]) -> dict[str, str | None]:
@@ -73,8 +76,18 @@ def _gitlab(env: Mapping[str, str]) -> dict[str, str | None]:
 
 
 def _azure(env: Mapping[str, str]) -> dict[str, str | None]:
+    collection, project, build = (
+        env.get("SYSTEM_TEAMFOUNDATIONCOLLECTIONURI"),
+        env.get("SYSTEM_TEAMPROJECT"),
+        env.get("BUILD_BUILDID"),
+    )
+    web = (
+        f"{collection.rstrip('/')}/{project}/_build/results?buildId={build}"
+        if collection and project and build
+        else None
+    )
     return {
-        "url": env.get("BUILD_BUILDURI"),
+        "url": web or env.get("BUILD_BUILDURI"),
         "repository": env.get("BUILD_REPOSITORY_URI"),
         "commit": env.get("BUILD_SOURCEVERSION"),
         "ref": env.get("BUILD_SOURCEBRANCH"),
@@ -89,8 +102,8 @@ def _jenkins(env: Mapping[str, str]) -> dict[str, str | None]:
         "repository": env.get("GIT_URL"),
         "commit": env.get("GIT_COMMIT"),
         "ref": env.get("GIT_BRANCH"),
-        "actor": None,
-        "event": None,
+        "actor": env.get("BUILD_USER_ID") or env.get("CHANGE_AUTHOR"),
+        "event": "pull_request" if env.get("CHANGE_ID") else None,
     }
 
 
@@ -106,8 +119,17 @@ def _circleci(env: Mapping[str, str]) -> dict[str, str | None]:
 
 
 def _tekton(env: Mapping[str, str]) -> dict[str, str | None]:
+    dashboard, namespace, run = (
+        env.get("TEKTON_DASHBOARD_URL"),
+        env.get("TEKTON_NAMESPACE"),
+        env.get("TEKTON_PIPELINE_RUN"),
+    )
     return {
-        "url": None,
+        "url": (
+            f"{dashboard.rstrip('/')}/#/namespaces/{namespace}/pipelineruns/{run}"
+            if dashboard and namespace and run
+            else None
+        ),
         "repository": env.get("TEKTON_GIT_URL"),
         "commit": env.get("TEKTON_GIT_REVISION"),
         "ref": None,
@@ -129,13 +151,26 @@ _RUNNERS: tuple[_Runner, ...] = (
             "GITHUB_RUN_ATTEMPT",
             "GITHUB_SHA",
             "GITHUB_EVENT_NAME",
+            "GITHUB_WORKFLOW",
             "GITHUB_WORKFLOW_REF",
+            "GITHUB_WORKFLOW_SHA",
+            "GITHUB_JOB",
+            "GITHUB_HEAD_REF",
+            "GITHUB_BASE_REF",
             "GITHUB_SERVER_URL",
             "RUNNER_NAME",
             "RUNNER_OS",
+            "RUNNER_ARCH",
             "RUNNER_ENVIRONMENT",
         ),
         _github,
+        (
+            "GITHUB_RUN_ID",
+            "GITHUB_SERVER_URL",
+            "GITHUB_REPOSITORY",
+            "GITHUB_RUN_ATTEMPT",
+            "GITHUB_JOB",
+        ),
     ),
     _Runner(
         "GITLAB_PIPELINE",
@@ -151,8 +186,15 @@ _RUNNERS: tuple[_Runner, ...] = (
             "CI_RUNNER_DESCRIPTION",
             "CI_COMMIT_REF_NAME",
             "CI_PIPELINE_SOURCE",
+            "CI_PIPELINE_ID",
+            "CI_JOB_ID",
+            "CI_JOB_NAME",
+            "CI_PROJECT_PATH",
+            "CI_SERVER_URL",
+            "CI_CONFIG_PATH",
         ),
         _gitlab,
+        ("CI_JOB_ID", "CI_SERVER_URL", "CI_PROJECT_PATH"),
     ),
     _Runner(
         "AZURE_PIPELINE",
@@ -170,8 +212,20 @@ _RUNNERS: tuple[_Runner, ...] = (
             "BUILD_SOURCEBRANCH",
             "AGENT_VERSION",
             "TF_BUILD",
+            "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI",
+            "SYSTEM_TEAMPROJECT",
+            "SYSTEM_JOBID",
+            "SYSTEM_JOBATTEMPT",
+            "BUILD_DEFINITIONNAME",
         ),
         _azure,
+        (
+            "BUILD_BUILDID",
+            "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI",
+            "SYSTEM_TEAMPROJECT",
+            "SYSTEM_JOBID",
+            "SYSTEM_JOBATTEMPT",
+        ),
     ),
     _Runner(
         "JENKINS_JOB",
@@ -184,8 +238,14 @@ _RUNNERS: tuple[_Runner, ...] = (
             "GIT_URL",
             "AGENT_WORKDIR",
             "NODE_NAME",
+            "BUILD_NUMBER",
+            "BUILD_TAG",
+            "BUILD_USER_ID",
+            "CHANGE_ID",
+            "CHANGE_AUTHOR",
         ),
         _jenkins,
+        ("BUILD_URL", "BUILD_TAG"),
     ),
     _Runner(
         "CIRCLECI_BUILD",
@@ -200,14 +260,28 @@ _RUNNERS: tuple[_Runner, ...] = (
             "CIRCLE_USERNAME",
             "CIRCLE_NODE_TOTAL",
             "CIRCLE_NODE_INDEX",
+            "CIRCLE_WORKFLOW_ID",
+            "CIRCLE_WORKFLOW_JOB_ID",
+            "CIRCLE_PROJECT_USERNAME",
+            "CIRCLE_PROJECT_REPONAME",
         ),
         _circleci,
+        ("CIRCLE_BUILD_URL", "CIRCLE_WORKFLOW_JOB_ID", "CIRCLE_NODE_INDEX"),
     ),
     _Runner(
         "TEKTON_PIPELINE",
         "TEKTON_PIPELINE_RUN",
-        ("TEKTON_PIPELINE_RUN", "TEKTON_PIPELINE", "TEKTON_GIT_URL", "TEKTON_GIT_REVISION"),
+        (
+            "TEKTON_PIPELINE_RUN",
+            "TEKTON_PIPELINE",
+            "TEKTON_TASK_RUN",
+            "TEKTON_NAMESPACE",
+            "TEKTON_DASHBOARD_URL",
+            "TEKTON_GIT_URL",
+            "TEKTON_GIT_REVISION",
+        ),
         _tekton,
+        ("TEKTON_PIPELINE_RUN", "TEKTON_NAMESPACE", "TEKTON_TASK_RUN"),
     ),
 )
 
@@ -223,3 +297,17 @@ def discover(env: Mapping[str, str], allow_list: tuple[str, ...] = ()) -> Runner
     if runner is None:
         return RunnerContext(GENERIC, environment=recorded)
     return RunnerContext(runner.type, environment=recorded, **runner.build(env))
+
+
+def job_key(ctx: RunnerContext) -> str | None:
+    """A string naming this job of this CI run, or None (generic runner, or not enough said).
+
+    Read from the recorded variables only (GitHub: server, repository, run id, attempt and
+    job; GitLab: job id; Azure: build id and job; Jenkins: build URL; CircleCI: build URL;
+    Tekton: pipeline run and task run), so it is the same for every step of one job.
+    """
+    runner = next((r for r in _RUNNERS if r.type == ctx.type), None)
+    if runner is None or not runner.job_key or not ctx.environment.get(runner.job_key[0]):
+        return None
+    parts = [f"{name}={ctx.environment.get(name, '')}" for name in runner.job_key]
+    return ";".join([ctx.type, *parts])

@@ -61,6 +61,10 @@ def subjects_for(
     return subjects
 
 
+#: ``run.status`` values: the final record, the start record, and the two reset triggers.
+RUN_STATUSES = ("success", "started", "failed", "cancelled")
+
+
 def run_statement(
     *,
     run_id: str,
@@ -73,21 +77,32 @@ def run_statement(
     materials: Sequence[Material],
     annotations: Mapping[str, str],
     started_at: datetime,
-    finished_at: datetime,
+    finished_at: datetime | None,
+    reason: str | None = None,
+    contract_source: str | None = None,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
+    """The run statement; ``finished_at`` is None for the start record (``status`` started)."""
+    if status not in RUN_STATUSES:
+        raise ValueError(f"run status must be one of {RUN_STATUSES}, not {status!r}")
+    run: dict[str, Any] = {"id": run_id, "status": status, "startedAt": iso(started_at)}
+    if finished_at is not None:
+        run["finishedAt"] = iso(finished_at)
+    if reason is not None:
+        run["reason"] = reason
+    if dry_run:
+        run["dryRun"] = True
+    contract_summary = contract.summary()
+    if contract_source is not None:
+        contract_summary["source"] = contract_source
     return {
         "_type": STATEMENT_TYPE,
         "subject": subjects_for(materials, run_id, workflow, project),
         "predicateType": RUN_PREDICATE_TYPE,
         "predicate": {
-            "run": {
-                "id": run_id,
-                "status": status,
-                "startedAt": iso(started_at),
-                "finishedAt": iso(finished_at),
-            },
+            "run": run,
             "workflow": {"name": workflow, "project": project, "team": team},
-            "contract": contract.summary(),
+            "contract": contract_summary,
             "runner": runner.to_json(),
             "materials": [m.to_json() for m in materials],
             "annotations": dict(sorted(annotations.items())),

@@ -1,120 +1,172 @@
-"""Commands for SecOps and CI: contracts, keys and the collector (attest)."""
+"""Commands for CI: the collector (attest init, add, status, push, reset)."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from attestlake._cli.app import (
-    DEFAULT_STATE,
-    StateOpt,
-    _echo,
-    _kv,
-    attest_app,
-    contract_app,
-    keys_app,
-)
+from attestlake._cli import publishing  # noqa: F401  (registers contract and inventory commands)
+from attestlake._cli.app import DEFAULT_STATE, StateOpt, _echo, _kv, attest_app
+from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, make_signer, signing_spec
 from attestlake.errors import InputError
 
+if TYPE_CHECKING:
+    from attestlake.collector import Attestation, PushResult, Status
+    from attestlake.store import Store
 
-# -- contracts ---------------------------------------------------------------------------------
-@contract_app.command("lint")
-def contract_lint(
-    files: Annotated[list[Path], typer.Argument(help="Contract YAML files.")],
-) -> None:
-    """Check contract files; print OK or the field and line that is wrong."""
-    from attestlake.contracts import load_contract
-
-    for f in files:
-        c = load_contract(f)
-        _echo(
-            f"OK {f}: contract {c.name} revision {c.revision}, {len(c.materials)} materials, "
-            f"digest {c.digest}"
-        )
+AnnotationOpt = Annotated[
+    list[str] | None, typer.Option("--annotation", "-a", help="Run annotation KEY=VALUE.")
+]
+StoreOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--to",
+        envvar="ATTESTLAKE_STORE",
+        help="Store: oci:DIR, a directory or HOST[:PORT]/REPO (default: the one given to init).",
+    ),
+]
 
 
-# -- keys --------------------------------------------------------------------------------------
-@keys_app.command("generate")
-def keys_generate(
-    out: Annotated[
-        Path, typer.Option("--out", help="Path prefix: writes PREFIX.key and PREFIX.pub.")
-    ] = Path("attestlake"),
-    password_env: Annotated[
-        str | None,
-        typer.Option(
-            "--password-env",
-            help="Encrypt the private key with the password in this environment variable.",
-        ),
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
-) -> None:
-    """Generate an ECDSA P-256 signing key pair (PKCS#8 private key, SPKI public key)."""
-    from attestlake.keys import generate_key
+# -- helpers -----------------------------------------------------------------------------------
+def _store(att: Attestation, to: str | None) -> Store:
+    from attestlake.store import open_store
 
-    password = None
-    if password_env:
-        value = os.environ.get(password_env)
-        if not value:
-            raise InputError(f"environment variable {password_env} is not set or empty")
-        password = value.encode()
-    private_path, public_path = Path(f"{out}.key"), Path(f"{out}.pub")
-    for p in (private_path, public_path):
-        if p.exists() and not force:
-            raise InputError(f"{p} exists; use --force to overwrite it")
-    private, public = generate_key(password)
-    private_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(private)
-    public_path.write_bytes(public)
-    _echo(f"private key: {private_path} (keep it secret)\npublic key:  {public_path}")
+    ref = to or att.store
+    if not ref:
+        raise InputError("no store: give --to (here or to 'attest init')")
+    return open_store(ref)
+
+
+def _ci_report(att: Attestation, status: Status, result: PushResult | None, step: str) -> None:
+    from attestlake import ci_summary
+
+    if not ci_summary.in_github_actions():
+        return
+    ci_summary.write_step_summary(ci_summary.summary_markdown(att, status, result, step=step))
+    if result is None:
+        for line in ci_summary.error_annotations(att, status):
+            _echo(line)
+
+
+def _print_status(att: Attestation, status: Status) -> None:
+    from attestlake.ci_summary import explain_missing
+
+    _echo(f"contract {status.contract} revision {status.revision}; runner {status.runner_type}")
+    _echo(f"  present: {', '.join(status.present) or 'none'}")
+    if status.optional_missing:
+        _echo(f"  optional, not added: {', '.join(status.optional_missing)}")
+    if status.complete and status.runner_allowed:
+        _echo("  ready to push")
+    else:
+        _echo(f"  missing: {', '.join(status.missing()) or 'nothing'}")
+        for line in explain_missing(att, status):
+            _echo(f"    - {line}")
+
+
+def _pushed(result: PushResult) -> None:
+    verb = "already pushed" if result.already_pushed else "pushed"
+    _echo(f"{verb} {result.store}:{result.tag}")
+    _echo(f"  manifest {result.manifest_digest}\n  envelope {result.envelope_digest}")
+    if result.provenance_digest:
+        _echo(f"  provenance {result.provenance_digest}")
+    if result.signer:
+        _echo(f"  signed by {result.signer}")
+    for ref in result.referrers:
+        _echo(f"  attached to {ref}")
 
 
 # -- collector ---------------------------------------------------------------------------------
 @attest_app.command("init")
 def attest_init(
-    contract: Annotated[Path, typer.Option("--contract", help="The contract YAML file.")],
+    contract: Annotated[
+        str,
+        typer.Option(
+            "--contract",
+            help="Contract: a YAML file, or a published one: STORE#NAME (latest), "
+            "STORE#NAME@REVISION or STORE#NAME@sha256:<hex>.",
+        ),
+    ],
     workflow: Annotated[str, typer.Option("--workflow", help="Workflow name.")],
     project: Annotated[str, typer.Option("--project", help="Project name.")],
     team: Annotated[str | None, typer.Option("--team", help="Owning team.")] = None,
-    annotation: Annotated[
-        list[str] | None, typer.Option("--annotation", "-a", help="Run annotation KEY=VALUE.")
-    ] = None,
+    annotation: AnnotationOpt = None,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Do not enforce the contract's runner type.")
+        bool,
+        typer.Option(
+            "--dry-run", help="Do not enforce the contract's runner type (try it locally)."
+        ),
     ] = False,
+    run_id: Annotated[
+        str | None,
+        typer.Option("--run-id", help="Run id (default: derived from the CI job, else random)."),
+    ] = None,
+    to: StoreOpt = None,
+    key: KeyOpt = None,
+    keyless: KeylessOpt = False,
+    staging: StagingOpt = False,
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
-    """Start an attestation for this workflow run (discovers the CI runner)."""
+    """Start an attestation for this workflow run (discovers the CI runner).
+
+    With --to and a signer (--key or --keyless) the start is recorded in the store
+    (run-<id>-started), and both become the defaults of push and reset.
+    """
     from attestlake.collector import Attestation
     from attestlake.contracts import load_contract
+    from attestlake.publish import pull_contract
 
+    source = None
+    if "#" in contract and not Path(contract).exists():
+        pulled = pull_contract(contract)
+        loaded, source = pulled.contract, pulled.source
+        warning = pulled.warning()
+        if warning:
+            from attestlake.ci_summary import in_github_actions, warning_annotation
+
+            _echo(f"warning: {warning}", err=True)
+            if in_github_actions():
+                _echo(warning_annotation(warning))
+    else:
+        loaded = load_contract(contract)
     att = Attestation.init(
-        load_contract(contract),
+        loaded,
         workflow=workflow,
         project=project,
         team=team,
         env=os.environ,
         dry_run=dry_run,
+        run_id=run_id,
         annotations=_kv(annotation, "--annotation"),
+        contract_source=source,
+        store=to,
+        signing=signing_spec(key, keyless, staging),
     )
+    started = None
+    if to and att.signing:
+        started = att.start(make_signer(att, None, False, False), _store(att, to))
     att.save(state)
     _echo(
         f"attestation {att.run_id} started: workflow {workflow}, project {project}, "
         f"contract {att.contract.name} revision {att.contract.revision}, runner {att.runner.type}"
+        + (" (dry run)" if dry_run else "")
     )
-    _print_status(att.status())
+    if started is not None:
+        _echo(f"  start recorded: {started.store}:{started.tag}")
+    elif to:
+        _echo("  start not recorded (no --key or --keyless)")
+    _print_status(att, att.status())
 
 
 @attest_app.command("add")
 def attest_add(
     value: Annotated[str, typer.Option("--value", help="File path, image reference or string.")],
     name: Annotated[
-        str | None, typer.Option("--name", help="Material name from the contract.")
+        str | None,
+        typer.Option("--name", help="Material name from the contract (default: detect the kind)."),
     ] = None,
     kind: Annotated[
         str | None,
@@ -125,24 +177,27 @@ def attest_add(
     ] = None,
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
-    """Add a material to the attestation; it is validated by kind."""
+    """Add a material to the attestation; it is validated by kind.
+
+    Without --name the kind is detected (SBOMs, SARIF, OpenVEX, JUnit, provenance, images,
+    files, strings) and the value fills the contract's one material of that kind. An image
+    given by tag is resolved to its digest through the registry.
+    """
     from attestlake.collector import Attestation
+    from attestlake.images import resolve_image
+    from attestlake.store import open_store
 
     att = Attestation.load(state)
-    material = att.add(name, value, kind=kind, annotations=_kv(annotation, "--annotation"))
+    store = open_store(att.store) if att.store else None
+    material = att.add(
+        name,
+        value,
+        kind=kind,
+        annotations=_kv(annotation, "--annotation"),
+        resolve_image=lambda ref: resolve_image(ref, store),
+    )
     att.save(state)
     _echo(f"added {material.name} ({material.kind}) {material.digest or material.value}")
-
-
-def _print_status(status: Any) -> None:
-    _echo(f"contract {status.contract} revision {status.revision}; runner {status.runner_type}")
-    _echo(f"  present: {', '.join(status.present) or 'none'}")
-    if status.optional_missing:
-        _echo(f"  optional, not added: {', '.join(status.optional_missing)}")
-    if status.complete:
-        _echo("  ready to push")
-    else:
-        _echo(f"  missing: {', '.join(status.missing())}")
 
 
 @attest_app.command("status")
@@ -151,56 +206,97 @@ def attest_status(
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
     """Show what the attestation holds and what the contract still needs."""
+    from attestlake.ci_summary import explain_missing
     from attestlake.collector import Attestation
 
     att = Attestation.load(state)
     status = att.status()
     if as_json:
-        _echo(
-            json.dumps(
-                {
-                    "runId": att.run_id,
-                    "contract": status.contract,
-                    "revision": status.revision,
-                    "runner": status.runner_type,
-                    "present": list(status.present),
-                    "missing": status.missing(),
-                    "complete": status.complete,
-                },
-                indent=2,
-            )
-        )
-    else:
-        _echo(f"attestation {att.run_id}: workflow {att.workflow}, project {att.project}")
-        _print_status(status)
+        body = {
+            "runId": att.run_id,
+            "contract": status.contract,
+            "revision": status.revision,
+            "contractDigest": att.contract.digest,
+            "contractSource": att.contract_source,
+            "runner": status.runner_type,
+            "runnerAllowed": status.runner_allowed,
+            "present": list(status.present),
+            "missing": status.missing(),
+            "explanations": explain_missing(att, status),
+            "complete": status.complete,
+            "pushed": att.pushed is not None,
+        }
+        _echo(json.dumps(body, indent=2))
+        return
+    _echo(f"attestation {att.run_id}: workflow {att.workflow}, project {att.project}")
+    _print_status(att, status)
 
 
 @attest_app.command("push")
 def attest_push(
-    key: Annotated[Path, typer.Option("--key", help="Private key (PEM) to sign with.")],
-    to: Annotated[
-        str, typer.Option("--to", help="Store: an OCI layout directory or HOST[:PORT]/REPO.")
-    ],
-    annotation: Annotated[
-        list[str] | None, typer.Option("--annotation", "-a", help="Run annotation KEY=VALUE.")
+    to: StoreOpt = None,
+    key: KeyOpt = None,
+    keyless: KeylessOpt = False,
+    staging: StagingOpt = False,
+    annotation: AnnotationOpt = None,
+    provenance: Annotated[
+        bool,
+        typer.Option(
+            "--provenance/--no-provenance",
+            help="Also sign and push SLSA provenance v1 for the outputs (a second envelope).",
+        ),
+    ] = False,
+    bundle_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--bundle-out",
+            help="Also write the signed run statement here (and the provenance beside it, "
+            "NAME.provenance.EXT), checkable with 'attestlake verify'.",
+        ),
     ] = None,
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
-    """Sign the attestation and push it with its evidence; refuses if the contract is unmet.
-
-    The key's password, if any, is read from ATTESTLAKE_KEY_PASSWORD.
-    """
+    """Sign the attestation and push it with its evidence; refuses if the contract is unmet."""
     from attestlake.collector import Attestation
-    from attestlake.keys import KeySigner
-    from attestlake.store import open_store
 
     att = Attestation.load(state)
     for k, v in _kv(annotation, "--annotation").items():
         att.annotate(k, v)
-    password = os.environ.get("ATTESTLAKE_KEY_PASSWORD")
-    signer = KeySigner.from_file(key, password.encode() if password else None)
-    result = att.push(signer, open_store(to))
+    status = att.status()
+    if not (status.complete and status.runner_allowed) and att.pushed is None:
+        _ci_report(att, status, None, "push")
+    result = att.push(
+        make_signer(att, key, keyless, staging),
+        _store(att, to),
+        provenance=provenance,
+        bundle_out=bundle_out,
+    )
     att.save(state)
-    verb = "already pushed" if result.already_pushed else "pushed"
-    _echo(f"{verb} {result.store}:{result.tag}")
-    _echo(f"  manifest {result.manifest_digest}\n  envelope {result.envelope_digest}")
+    _pushed(result)
+    if bundle_out is not None:
+        _echo(f"  written to {bundle_out}")
+    _ci_report(att, status, result, "push")
+
+
+@attest_app.command("reset")
+def attest_reset(
+    trigger: Annotated[
+        str, typer.Option("--trigger", help="Why the run ended: failure or cancellation.")
+    ] = "failure",
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="What happened, recorded as run.reason.")
+    ] = None,
+    to: StoreOpt = None,
+    key: KeyOpt = None,
+    keyless: KeylessOpt = False,
+    staging: StagingOpt = False,
+    state: StateOpt = DEFAULT_STATE,
+) -> None:
+    """Record the run as failed or cancelled in the store (run-<id>-failure/-cancellation)."""
+    from attestlake.collector import Attestation
+
+    att = Attestation.load(state)
+    result = att.reset(trigger, reason, make_signer(att, key, keyless, staging), _store(att, to))
+    att.save(state)
+    _pushed(result)
+    _ci_report(att, att.status(), result, "reset")

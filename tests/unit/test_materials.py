@@ -233,7 +233,14 @@ def test_sarif(tmp_path: Path) -> None:
     path = _write(tmp_path, "scan.sarif", {"version": "2.1.0", "runs": [{}, {}]})
     material, _ = read_material("scan", "SARIF", str(path))
     assert material.media_type == "application/sarif+json"
-    assert material.details == {"format": "SARIF", "version": "2.1.0", "runs": 2}
+    assert material.details == {
+        "format": "SARIF",
+        "version": "2.1.0",
+        "runs": 2,
+        "tool": None,
+        "results": 0,
+        "resultsByLevel": {},
+    }
 
 
 def test_sarif_without_runs(tmp_path: Path) -> None:
@@ -247,7 +254,12 @@ def test_openvex(tmp_path: Path) -> None:
     path = _write(tmp_path, "vex.json", doc)
     material, _ = read_material("vex", "OPENVEX", str(path))
     assert material.media_type == "application/openvex+json"
-    assert material.details == {"format": "OpenVEX", "statements": 3}
+    assert material.details == {
+        "format": "OpenVEX",
+        "statements": 3,
+        "author": None,
+        "statuses": {},
+    }
 
 
 def test_openvex_refuses_other_json(tmp_path: Path) -> None:
@@ -263,7 +275,14 @@ def test_junit_xml(tmp_path: Path) -> None:
     path = _write(tmp_path, "junit.xml", xml)
     material, _ = read_material("tests", "JUNIT_XML", str(path))
     assert material.media_type == "application/xml"
-    assert material.details == {"format": "JUnit"}
+    assert material.details == {
+        "format": "JUnit",
+        "suites": 1,
+        "tests": 1,
+        "failures": 0,
+        "errors": 0,
+        "skipped": 0,
+    }
 
 
 def test_junit_xml_refuses_a_doctype(tmp_path: Path) -> None:
@@ -301,7 +320,10 @@ def test_slsa_provenance_dsse_and_bundle(tmp_path: Path) -> None:
 
     bundle = _write(tmp_path, "prov.sigstore.json", {"mediaType": "application/vnd.dev.sigstore"})
     material, _ = read_material("prov", "SLSA_PROVENANCE", str(bundle))
-    assert material.details == {"format": "SigstoreBundle"}
+    assert material.details == {
+        "format": "SigstoreBundle",
+        "bundleMediaType": "application/vnd.dev.sigstore",
+    }
 
 
 def test_slsa_provenance_refuses_a_bare_statement(tmp_path: Path) -> None:
@@ -345,3 +367,149 @@ def test_corpus_spdx(corpus: Path) -> None:
     assert material.details["specVersion"] == "SPDX-2.3"
     with pytest.raises(MaterialError, match="use SBOM_SPDX_JSON"):
         read_material("sbom", "SBOM_CYCLONEDX_JSON", str(path))
+
+
+# --- details by kind, and kind detection -----------------------------------------------------
+def test_sarif_tool_and_result_counts(tmp_path: Path) -> None:
+    doc = {
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "semgrep"}},
+                "results": [{"level": "error"}, {"level": "error"}, {"level": "note"}, {}],
+            },
+            {"tool": {"driver": {"name": "trivy"}}, "results": []},
+        ],
+    }
+    material, _ = read_material("scan", "SARIF", str(_write(tmp_path, "s.sarif", doc)))
+    assert material.details["tool"] == "semgrep, trivy"
+    assert material.details["results"] == 4
+    assert material.details["resultsByLevel"] == {"error": 2, "note": 1, "warning": 1}
+
+
+def test_junit_counts_tests_and_failures(tmp_path: Path) -> None:
+    xml = (
+        "<testsuites>"
+        '<testsuite name="a"><testcase/><testcase><failure/></testcase><testcase><skipped/>'
+        "</testcase></testsuite>"
+        '<testsuite name="b" tests="5" failures="0" errors="1" skipped="0"><testcase/></testsuite>'
+        "</testsuites>"
+    )
+    material, _ = read_material("tests", "JUNIT_XML", str(_write(tmp_path, "j.xml", xml)))
+    assert material.details == {
+        "format": "JUnit",
+        "suites": 2,
+        "tests": 8,
+        "failures": 1,
+        "errors": 1,
+        "skipped": 1,
+    }
+
+
+def test_junit_that_is_not_well_formed(tmp_path: Path) -> None:
+    path = _write(tmp_path, "j.xml", "<testsuite><testcase></testsuite>")
+    with pytest.raises(MaterialError, match="not well-formed"):
+        read_material("tests", "JUNIT_XML", str(path))
+
+
+def test_openvex_statuses(tmp_path: Path) -> None:
+    doc = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "author": "SecOps",
+        "statements": [{"status": "not_affected"}, {"status": "fixed"}, {"status": "fixed"}],
+    }
+    material, _ = read_material("vex", "OPENVEX", str(_write(tmp_path, "v.json", doc)))
+    assert material.details["author"] == "SecOps"
+    assert material.details["statuses"] == {"fixed": 2, "not_affected": 1}
+
+
+def test_slsa_provenance_records_the_predicate_type(tmp_path: Path) -> None:
+    import base64
+
+    stmt = {
+        "_type": "https://in-toto.io/Statement/v1",
+        "subject": [{"name": "a", "digest": {"sha256": HEX}}],
+        "predicateType": "https://slsa.dev/provenance/v1",
+    }
+    payload = base64.b64encode(json.dumps(stmt).encode()).decode()
+    bundle = {
+        "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "dsseEnvelope": {"payloadType": "application/vnd.in-toto+json", "payload": payload},
+    }
+    material, _ = read_material("prov", "SLSA_PROVENANCE", str(_write(tmp_path, "p", bundle)))
+    assert material.details["predicateType"] == "https://slsa.dev/provenance/v1"
+    assert material.details["subjects"] == 1
+
+
+def test_spdx_main_component_from_document_describes(tmp_path: Path) -> None:
+    doc = {
+        **SPDX,
+        "documentDescribes": ["SPDXRef-app"],
+        "packages": [
+            {"SPDXID": "SPDXRef-lib", "name": "lib"},
+            {
+                "SPDXID": "SPDXRef-app",
+                "name": "app",
+                "versionInfo": "2.0",
+                "externalRefs": [{"referenceType": "purl", "referenceLocator": "pkg:npm/app@2.0"}],
+            },
+        ],
+    }
+    material, _ = read_material("sbom", "SBOM_SPDX_JSON", str(_write(tmp_path, "s.json", doc)))
+    assert material.details["mainComponent"] == {
+        "name": "app",
+        "version": "2.0",
+        "purl": "pkg:npm/app@2.0",
+        "sha256": None,
+    }
+
+
+def test_container_image_tag_is_resolved_when_a_resolver_is_given() -> None:
+    material, _ = read_material(
+        "image",
+        "CONTAINER_IMAGE",
+        "registry.example.com/org/app:1.2",
+        resolve_image=lambda ref: f"{ref}@sha256:{HEX}",
+    )
+    assert material.value == f"registry.example.com/org/app:1.2@sha256:{HEX}"
+    assert material.details == {"repository": "registry.example.com/org/app", "tag": "1.2"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "kind"),
+    [
+        ("bom.json", CYCLONEDX, "SBOM_CYCLONEDX_JSON"),
+        ("spdx.json", SPDX, "SBOM_SPDX_JSON"),
+        ("scan.sarif", {"version": "2.1.0", "runs": []}, "SARIF"),
+        ("vex.json", {"@context": "https://openvex.dev/ns/v0.2.0"}, "OPENVEX"),
+        ("junit.xml", "<testsuite/>", "JUNIT_XML"),
+        ("page.html", "<html/>", "ARTIFACT"),
+        ("data.json", {"hello": "world"}, "ARTIFACT"),
+        ("app.tar.gz", "\x1f\x8b binary", "ARTIFACT"),
+        ("att.dsse.json", {"payloadType": "x", "payload": "", "signatures": []}, "EVIDENCE"),
+    ],
+)
+def test_detect_kind_of_files(
+    tmp_path: Path, name: str, content: str | Mapping[str, object], kind: str
+) -> None:
+    from attestlake.materials import detect_kind
+
+    assert detect_kind(str(_write(tmp_path, name, content))) == kind
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [
+        (f"alpine@sha256:{HEX}", "CONTAINER_IMAGE"),
+        ("ghcr.io/org/app:1.0", "CONTAINER_IMAGE"),
+        ("localhost:5000/app", "CONTAINER_IMAGE"),
+        ("alpine:3.19", "STRING"),  # could be a version string: give --kind to be sure
+        ("v1.2.3", "STRING"),
+        ("release candidate 7", "STRING"),
+    ],
+)
+def test_detect_kind_of_values(value: str, kind: str) -> None:
+    from attestlake.materials import detect_kind
+
+    assert detect_kind(value) == kind

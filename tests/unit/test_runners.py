@@ -231,3 +231,60 @@ def test_secrets_never_recorded_from_the_real_process_environment(
     assert "https://github.com/org/repo/actions/runs/123" in serialised
     for value in SECRETS.values():
         assert value not in serialised
+
+
+# --- run URLs and job identity -------------------------------------------------------------
+def test_azure_web_url_when_the_collection_is_known() -> None:
+    env = {
+        **AZURE,
+        "SYSTEM_TEAMFOUNDATIONCOLLECTIONURI": "https://dev.azure.com/org/",
+        "SYSTEM_TEAMPROJECT": "project",
+        "BUILD_BUILDID": "77",
+    }
+    assert discover(env).url == "https://dev.azure.com/org/project/_build/results?buildId=77"
+
+
+def test_tekton_dashboard_url() -> None:
+    env = {**TEKTON, "TEKTON_DASHBOARD_URL": "https://tekton.example/", "TEKTON_NAMESPACE": "ci"}
+    ctx = discover(env)
+    assert ctx.url == "https://tekton.example/#/namespaces/ci/pipelineruns/build-run-abc"
+
+
+def test_jenkins_actor_and_pull_request_event() -> None:
+    ctx = discover({**JENKINS, "CHANGE_ID": "12", "CHANGE_AUTHOR": "dave"})
+    assert (ctx.actor, ctx.event) == ("dave", "pull_request")
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {**GITHUB, "GITHUB_JOB": "build"},
+        {**GITLAB, "CI_JOB_ID": "42"},
+        {**AZURE, "BUILD_BUILDID": "77"},
+        JENKINS,
+        CIRCLECI,
+        TEKTON,
+    ],
+    ids=["github", "gitlab", "azure", "jenkins", "circleci", "tekton"],
+)
+def test_job_key_names_one_job_of_one_run(env: dict[str, str]) -> None:
+    from attestlake.runners import job_key
+
+    key = job_key(discover(env))
+    assert key is not None and key.startswith(discover(env).type)
+    assert job_key(discover(env)) == key  # the same for every step of the job
+    assert all(secret not in key for secret in SECRETS.values())
+
+
+def test_job_key_of_a_github_retry_differs() -> None:
+    from attestlake.runners import job_key
+
+    first = job_key(discover(GITHUB))
+    assert first != job_key(discover({**GITHUB, "GITHUB_RUN_ATTEMPT": "2"}))
+
+
+def test_no_job_key_without_the_run_identity() -> None:
+    from attestlake.runners import job_key
+
+    assert job_key(discover({})) is None
+    assert job_key(discover({"GITHUB_ACTIONS": "true"})) is None

@@ -1,0 +1,205 @@
+"""Commands for SecOps: lint, publish, pull and list contracts and the workflow inventory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from attestlake._cli.app import _echo, app, contract_app
+
+inventory_app = typer.Typer(
+    help="Lint, publish and pull the workflow inventory (workflows, owners, teams, cadence).",
+    no_args_is_help=True,
+)
+app.add_typer(inventory_app, name="inventory")
+
+ToOpt = Annotated[
+    str,
+    typer.Option(
+        "--to", envvar="ATTESTLAKE_STORE", help="Store: oci:DIR, a directory or HOST[:PORT]/REPO."
+    ),
+]
+FromOpt = Annotated[
+    str,
+    typer.Option(
+        "--from", envvar="ATTESTLAKE_STORE", help="Store: oci:DIR, a directory or HOST[:PORT]/REPO."
+    ),
+]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Write the file here (default: stdout).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _write(raw: bytes, out: Path | None) -> None:
+    if out is None:
+        _echo(raw.decode("utf-8"))
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(raw)
+
+
+def _list(store_ref: str, kind: str, name: str | None, as_json: bool) -> None:
+    from attestlake.publish import latest, revisions
+    from attestlake.store import open_store
+
+    store = open_store(store_ref)
+    found = list(revisions(store, kind, name))
+    newest = {r.name: getattr(latest(store, kind, r.name), "revision", None) for r in found}
+    rows = [
+        {
+            "name": r.name,
+            "revision": r.revision,
+            "created": r.created,
+            "digest": r.digest,
+            "latest": newest[r.name] == r.revision,
+            "reference": f"{store.ref}#{r.name}@{r.revision}",
+        }
+        for r in found
+    ]
+    if as_json:
+        _echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        _echo(f"no {kind} published in {store.ref}")
+        return
+    for row in rows:
+        mark = "  (latest)" if row["latest"] else ""
+        _echo(
+            f"{row['name']}  r{row['revision']}  {row['created']}  {str(row['digest'])[:19]}…{mark}"
+        )
+
+
+# -- contracts ---------------------------------------------------------------------------------
+@contract_app.command("lint")
+def contract_lint(
+    files: Annotated[list[Path], typer.Argument(help="Contract YAML files.")],
+) -> None:
+    """Check contract files; print OK or the field and line that is wrong."""
+    from attestlake.contracts import load_contract
+
+    for f in files:
+        c = load_contract(f)
+        _echo(
+            f"OK {f}: contract {c.name} revision {c.revision}, {len(c.materials)} materials, "
+            f"digest {c.digest}"
+        )
+
+
+@contract_app.command("push")
+def contract_push(
+    file: Annotated[Path, typer.Argument(help="The contract YAML file.")],
+    to: ToOpt,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Publish under this name (default: metadata.name)."),
+    ] = None,
+) -> None:
+    """Publish a contract: a new immutable revision, and 'latest' moves to it.
+
+    The same bytes again change nothing. Collectors then use STORE#NAME (latest) or
+    STORE#NAME@REVISION with 'attest init --contract'.
+    """
+    from attestlake.contracts import load_contract
+    from attestlake.publish import publish_contract
+    from attestlake.store import open_store
+
+    store = open_store(to)
+    result = publish_contract(store, load_contract(file), name=name)
+    r = result.revision
+    ref = f"{store.ref}#{r.name}"
+    if result.unchanged:
+        _echo(f"unchanged: contract {r.name} revision {r.revision} already has this content")
+    else:
+        since = f" (was {result.previous})" if result.previous else ""
+        _echo(f"published contract {r.name} revision {r.revision}{since}, digest {r.digest}")
+    _echo(f"  latest: {ref}\n  pinned: {ref}@{r.revision}")
+
+
+@contract_app.command("pull")
+def contract_pull(
+    reference: Annotated[
+        str, typer.Argument(help="STORE#NAME (latest), STORE#NAME@REVISION or @sha256:<hex>.")
+    ],
+    out: OutOpt = None,
+) -> None:
+    """Fetch a published contract revision (the exact bytes that were published)."""
+    from attestlake.publish import open_reference, pull
+
+    ref, store = open_reference(reference)
+    revision, raw = pull(store, "contract", ref)
+    _write(raw, out)
+    if out is not None:
+        _echo(f"contract {revision.name} revision {revision.revision} ({revision.digest}) -> {out}")
+
+
+@contract_app.command("list")
+def contract_list(
+    store: FromOpt,
+    name: Annotated[str | None, typer.Option("--name", help="Only this contract.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List published contract revisions with their dates and digests."""
+    _list(store, "contract", name, as_json)
+
+
+# -- inventory ---------------------------------------------------------------------------------
+@inventory_app.command("lint")
+def inventory_lint(file: Annotated[Path, typer.Argument(help="The inventory YAML file.")]) -> None:
+    """Check an inventory file; print OK or the field and line that is wrong."""
+    from attestlake.inventory import load_inventory
+
+    inv = load_inventory(file)
+    _echo(f"OK {file}: inventory {inv.name}, {len(inv.workflows)} workflows")
+
+
+@inventory_app.command("push")
+def inventory_push(
+    file: Annotated[Path, typer.Argument(help="The inventory YAML file (workflows.yaml).")],
+    to: ToOpt,
+) -> None:
+    """Publish the inventory: a new immutable revision, and 'latest' moves to it."""
+    from attestlake.inventory import load_inventory
+    from attestlake.publish import publish
+    from attestlake.store import open_store
+
+    inv = load_inventory(file)
+    store = open_store(to)
+    result = publish(store, "inventory", inv.name, inv.raw)
+    r = result.revision
+    if result.unchanged:
+        _echo(f"unchanged: inventory {r.name} revision {r.revision} already has this content")
+    else:
+        _echo(f"published inventory {r.name} revision {r.revision}, {len(inv.workflows)} workflows")
+    _echo(f"  latest: {store.ref}#{r.name}")
+
+
+@inventory_app.command("pull")
+def inventory_pull(
+    store: FromOpt,
+    name: Annotated[str, typer.Option("--name", help="Inventory name.")] = "workflows",
+    revision: Annotated[
+        int | None, typer.Option("--revision", help="This revision (default: latest).")
+    ] = None,
+    out: OutOpt = None,
+) -> None:
+    """Fetch the published inventory (latest unless --revision)."""
+    from attestlake.inventory import parse_inventory
+    from attestlake.publish import Reference, pull
+    from attestlake.store import open_store
+
+    opened = open_store(store)
+    rev, raw = pull(opened, "inventory", Reference(opened.ref, name, revision=revision))
+    parse_inventory(raw, source=f"{opened.ref}#{name}@{rev.revision}")
+    _write(raw, out)
+    if out is not None:
+        _echo(f"inventory {rev.name} revision {rev.revision} -> {out}")
+
+
+@inventory_app.command("list")
+def inventory_list(store: FromOpt, as_json: JsonOpt = False) -> None:
+    """List published inventory revisions with their dates and digests."""
+    _list(store, "inventory", None, as_json)

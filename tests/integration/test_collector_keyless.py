@@ -1,0 +1,111 @@
+"""Keyless (Sigstore) signing through a real registry, with sigstore's signing context replaced
+by a test double (Fulcio and Rekor cannot be reached here)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from sigstore.models import Bundle
+
+from attestlake.collector import Attestation
+from attestlake.contracts import parse_contract
+from attestlake.signing import BUNDLE_MEDIA_TYPE, SigstoreSigner
+from attestlake.store.registry import RegistryStore
+from tests.integration.cli_helpers import GITHUB_ENV, SBOM
+from tests.integration.collector_helpers import push_image
+from tests.integration.registry_server import RegistryServer
+from tests.sigstore_double import WORKFLOW_IDENTITY, FakeSigningContext, github_token
+
+pytestmark = pytest.mark.registry
+
+CONTRACT = b"""\
+apiVersion: attestlake.dev/v1
+kind: Contract
+metadata:
+  name: keyless-build
+spec:
+  materials:
+    - {type: CONTAINER_IMAGE, name: image, output: true}
+    - {type: SBOM_CYCLONEDX_JSON, name: sbom}
+"""
+
+
+def _run(tmp_path: Path, host: str, digest: str) -> Attestation:
+    env = {**GITHUB_ENV, "GITHUB_RUN_ID": "6001", "GITHUB_JOB": "build"}
+    att = Attestation.init(parse_contract(CONTRACT), workflow="build", project="keyless", env=env)
+    att.add(None, f"{host}/keyless/app@{digest}")
+    (tmp_path / "sbom.json").write_text(json.dumps(SBOM))
+    att.add(None, str(tmp_path / "sbom.json"))
+    return att
+
+
+def test_keyless_push_to_a_registry(tmp_path: Path, registry: RegistryServer) -> None:
+    digest = push_image(registry.url, "keyless/app", "2.0", b"keyless rootfs")
+    store = RegistryStore(registry.url, "keyless/attestations")
+    context = FakeSigningContext()
+    signer = SigstoreSigner.from_token(context, github_token())
+
+    att = _run(tmp_path, registry.host, digest)
+    result = att.push(signer, store, provenance=True, bundle_out=tmp_path / "out.sigstore.json")
+    assert result.media_type == BUNDLE_MEDIA_TYPE and result.signer == WORKFLOW_IDENTITY
+    assert context.certificates == 1 and len(context.signed) == 2
+
+    manifest = store.get_manifest(result.tag)
+    assert [(la.media_type, la.annotations["dev.attestlake.role"]) for la in manifest.layers] == [
+        (BUNDLE_MEDIA_TYPE, "envelope"),
+        (BUNDLE_MEDIA_TYPE, "provenance"),
+        ("application/vnd.cyclonedx+json", "evidence"),
+    ]
+    assert manifest.annotations["dev.attestlake.signer"] == WORKFLOW_IDENTITY
+    for layer, raw in zip(manifest.layers[:2], context.signed, strict=True):
+        data = store.get_blob(layer.digest)
+        bundle = json.loads(data)
+        assert bundle["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
+        assert base64.b64decode(bundle["dsseEnvelope"]["payload"]) == raw
+        Bundle.from_json(data)  # sigstore-python reads back what was pushed
+    assert (tmp_path / "out.sigstore.json").read_bytes() == store.get_blob(result.envelope_digest)
+    assert (tmp_path / "out.sigstore.provenance.json").is_file()
+
+    # The bundles are attached to the image as a referrer.
+    assert result.referrers == (f"{registry.host}/keyless/app@{digest}",)
+    image = RegistryStore(registry.url, "keyless/app")
+    assert digest.replace(":", "-") in list(image.tags())
+
+    # A retried step with a fresh state: no new signature, no new attestation.
+    again = _run(tmp_path, registry.host, digest).push(signer, store, provenance=True)
+    assert again.already_pushed and again.manifest_digest == result.manifest_digest
+    assert context.certificates == 1 and len(context.signed) == 2
+    assert again.media_type == BUNDLE_MEDIA_TYPE and again.signer == WORKFLOW_IDENTITY
+
+
+def test_two_runs_of_one_image_share_its_referrers_index(
+    tmp_path: Path, registry: RegistryServer
+) -> None:
+    digest = push_image(registry.url, "keyless/shared", "1.0", b"shared rootfs")
+    store = RegistryStore(registry.url, "keyless/shared-attestations")
+    signer = SigstoreSigner.from_token(FakeSigningContext(), github_token())
+    for run_id in ("first", "second"):
+        env = {**GITHUB_ENV, "GITHUB_RUN_ID": "7001"}
+        att = Attestation.init(
+            parse_contract(CONTRACT), workflow="build", project="x", env=env, run_id=run_id
+        )
+        att.add("image", f"{registry.host}/keyless/shared@{digest}")
+        (tmp_path / "sbom.json").write_text(json.dumps(SBOM))
+        att.add("sbom", str(tmp_path / "sbom.json"))
+        att.push(signer, store)
+    image = RegistryStore(registry.url, "keyless/shared")
+    with image._request(
+        "GET",
+        f"manifests/{digest.replace(':', '-')}",
+        what="referrers index",
+        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
+    ) as resp:
+        index = resp.json()
+    runs = [m["annotations"]["dev.attestlake.run-id"] for m in index["manifests"]]
+    assert runs == ["first", "second"]
+    for m in index["manifests"]:
+        referrer = image.get_manifest(m["digest"])
+        assert referrer.subject is not None and referrer.subject.digest == digest

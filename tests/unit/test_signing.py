@@ -1,0 +1,132 @@
+"""Signers: key signing, and Sigstore keyless tested at the sigstore boundary (a test double
+for ``SigningContext``; the real path needs Fulcio and Rekor)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+from sigstore.errors import NetworkError
+from sigstore.models import Bundle
+
+from attestlake.dsse import ENVELOPE_MEDIA_TYPE, Envelope, pae
+from attestlake.errors import SigningError
+from attestlake.keys import KeySigner, verify_signature
+from attestlake.signing import (
+    BUNDLE_MEDIA_TYPE,
+    DeferredSigner,
+    SigstoreSigner,
+    identity_token,
+)
+from tests.sigstore_double import GITHUB_ISSUER, WORKFLOW_IDENTITY, FakeSigningContext, github_token
+
+STATEMENTS = [
+    json.dumps(
+        {
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": "app", "digest": {"sha256": "a" * 64}}],
+            "predicateType": predicate,
+            "predicate": {"n": n},
+        },
+        separators=(",", ":"),
+    ).encode()
+    for n, predicate in enumerate(
+        ("https://attestlake.dev/attestation/run/v1", "https://slsa.dev/provenance/v1")
+    )
+]
+
+
+def test_key_signer_signs_each_statement_as_a_dsse_envelope() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    signed = KeySigner(key).sign_statements(STATEMENTS)
+    assert [s.media_type for s in signed] == [ENVELOPE_MEDIA_TYPE] * 2
+    for raw, s in zip(STATEMENTS, signed, strict=True):
+        env = Envelope.parse(s.data)
+        assert env.payload == raw == s.statement
+        assert verify_signature(key.public_key(), env.pae(), env.signatures[0].sig)
+
+
+def test_sigstore_signer_pushes_v03_bundles_over_the_exact_bytes() -> None:
+    context = FakeSigningContext()
+    signer = SigstoreSigner.from_token(context, github_token())
+    signed = signer.sign_statements(STATEMENTS)
+
+    assert context.signed == STATEMENTS  # sigstore was handed our exact bytes
+    assert context.certificates == 1  # one Fulcio certificate for the whole batch
+    for raw, s in zip(STATEMENTS, signed, strict=True):
+        assert s.media_type == BUNDLE_MEDIA_TYPE
+        assert s.signer == WORKFLOW_IDENTITY  # the identity the certificate binds
+        assert s.issuer == GITHUB_ISSUER
+        doc = json.loads(s.data)
+        assert doc["mediaType"] == "application/vnd.dev.sigstore.bundle.v0.3+json"
+        assert doc["verificationMaterial"]["certificate"]["rawBytes"]
+        assert len(doc["verificationMaterial"]["tlogEntries"]) == 1
+        envelope = doc["dsseEnvelope"]
+        assert envelope["payloadType"] == "application/vnd.in-toto+json"
+        assert base64.b64decode(envelope["payload"]) == raw
+        bundle = Bundle.from_json(s.data)  # sigstore itself reads it back
+        sig = base64.b64decode(envelope["signatures"][0]["sig"])
+        public = bundle.signing_certificate.public_key()
+        assert isinstance(public, ec.EllipticCurvePublicKey)
+        assert verify_signature(public, pae(envelope["payloadType"], raw), sig)
+
+
+def test_sigstore_errors_become_signing_errors() -> None:
+    context = FakeSigningContext(fail=NetworkError("fulcio down"))
+    signer = SigstoreSigner.from_token(context, github_token())
+    with pytest.raises(SigningError, match="keyless signing failed"):
+        signer.sign_statements(STATEMENTS)
+
+
+def test_a_token_sigstore_cannot_use_is_refused() -> None:
+    with pytest.raises(SigningError, match="OIDC token is not usable"):
+        SigstoreSigner.from_token(FakeSigningContext(), "not.a.jwt")
+
+
+def test_identity_token_from_the_environment() -> None:
+    assert identity_token({"SIGSTORE_ID_TOKEN": "tok"}) == "tok"
+    assert identity_token({"SIGSTORE_IDENTITY_TOKEN": "tok2"}) == "tok2"
+
+
+def _no_ambient_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "GITHUB_ACTIONS",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "GOOGLE_SERVICE_ACCOUNT_NAME",
+        "BUILDKITE",
+        "GITLAB_CI",
+        "CIRCLECI",
+        "SIGSTORE_ID_TOKEN",
+        "SIGSTORE_IDENTITY_TOKEN",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_no_identity_says_how_to_get_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_ambient_credentials(monkeypatch)
+    with pytest.raises(SigningError, match="id-token: write"):
+        identity_token({})
+
+
+def test_github_actions_without_id_token_permission(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_ambient_credentials(monkeypatch)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    with pytest.raises(SigningError, match="id-token"):
+        identity_token({})
+
+
+def test_deferred_signer_is_made_on_first_use_only() -> None:
+    made: list[int] = []
+
+    def make() -> KeySigner:
+        made.append(1)
+        return KeySigner(ec.generate_private_key(ec.SECP256R1()))
+
+    signer = DeferredSigner(make, "sigstore keyless")
+    assert signer.identity == "sigstore keyless" and not made
+    signer.sign_statements(STATEMENTS[:1])
+    signer.sign_statements(STATEMENTS[1:])
+    assert made == [1] and signer.identity.startswith("key sha256:")
