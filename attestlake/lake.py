@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import duckdb
 import pyarrow as pa
@@ -19,6 +20,11 @@ from deltalake import DeltaTable, write_deltalake
 
 from attestlake.errors import LakeError
 from attestlake.tables import TABLES, Table
+
+if TYPE_CHECKING:
+    import polars
+
+    from attestlake.queries import QueryResult
 
 
 def table_path(root: Path, table: Table) -> Path:
@@ -60,7 +66,39 @@ def append(root: Path, table: Table, rows: Sequence[dict[str, Any]]) -> None:
         data,
         mode="append",
         partition_by=list(table.partition_by) or None,
+        schema_mode="merge",  # a lake made by an older version gains the new columns
     )
+
+
+class Appender:
+    """Appends batches to a lake's tables, keeping each table open between commits (no log
+    replay per batch). For one writer at a time: use it under :func:`writer_lock`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._open: dict[str, DeltaTable] = {}
+
+    def append(self, table: Table, rows: pa.Table | Sequence[dict[str, Any]]) -> int:
+        """Append ``rows`` (an Arrow table of ``table``'s schema, or dicts) in one commit;
+        return how many were written."""
+        data = (
+            rows
+            if isinstance(rows, pa.Table)
+            else pa.Table.from_pylist(list(rows), schema=table.schema)
+        )
+        if data.num_rows == 0:
+            return 0
+        delta = self._open.get(table.name)
+        if delta is None:
+            delta = self._open[table.name] = DeltaTable(str(table_path(self.root, table)))
+        write_deltalake(
+            delta,
+            data,
+            mode="append",
+            partition_by=list(table.partition_by) or None,
+            schema_mode="merge",  # a lake made by an older version gains the new columns
+        )
+        return int(data.num_rows)
 
 
 def column_values(root: Path, table: Table, column: str) -> set[str]:
@@ -120,16 +158,32 @@ class Lake:
     def tables(self) -> list[str]:
         return [t.name for t in TABLES]
 
-    def sql(self, query: str, params: dict[str, Any] | None = None) -> pa.Table:
-        """Run SQL (parameters bound, never pasted in) and return an Arrow table."""
+    @overload
+    def sql(
+        self, query: str, params: dict[str, Any] | None = None, *, as_: Literal["arrow"] = ...
+    ) -> pa.Table: ...
+    @overload
+    def sql(
+        self, query: str, params: dict[str, Any] | None = None, *, as_: Literal["polars"]
+    ) -> polars.DataFrame: ...
+    def sql(
+        self, query: str, params: dict[str, Any] | None = None, *, as_: str = "arrow"
+    ) -> pa.Table | polars.DataFrame:
+        """Run SQL (parameters bound, never pasted in) and return an Arrow table, or a
+        Polars DataFrame with ``as_="polars"``."""
+        if as_ not in ("arrow", "polars"):
+            raise LakeError(f"as_ must be 'arrow' or 'polars', not {as_!r}")
         try:
             rel = self.con.sql(query, params=params or None)
-            if rel is None:  # a statement with no result set
-                return pa.table({})
-            result = rel.arrow()
+            result = pa.table({}) if rel is None else rel.arrow()  # None: no result set
         except duckdb.Error as exc:
             raise LakeError(f"SQL error: {exc}") from None
-        return result if isinstance(result, pa.Table) else result.read_all()
+        table = result if isinstance(result, pa.Table) else result.read_all()
+        if as_ == "polars":
+            from attestlake.results import to_polars
+
+            return to_polars(table)
+        return table
 
     def close(self) -> None:
         self.con.close()
@@ -139,3 +193,23 @@ class Lake:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    # -- saved queries from Python (attestlake.results) ------------------------------------
+    def query(
+        self,
+        name: str,
+        /,
+        *,
+        directory: Path | None = None,
+        now: datetime | None = None,
+        **params: object,
+    ) -> QueryResult:
+        """Run the saved query ``name``: ``lake.query("missing_sbom_digests", since="30 days")``.
+
+        Parameters are keywords (str, number, bool, date, datetime or timedelta; None means
+        the default); a date parameter also takes a relative duration such as ``"30 days"``.
+        The result has ``.pl()``, ``.arrow()``, ``.rows`` and an HTML notebook display.
+        """
+        from attestlake.results import query_lake
+
+        return query_lake(self, name, params, directory=directory, now=now)

@@ -13,7 +13,8 @@ A line that starts with ``--`` and two or more spaces continues the field above 
 parameter is ``NAME = DEFAULT : DESCRIPTION``, or ``NAME : DESCRIPTION`` when required.
 Parameters are read from the SQL itself (``$name`` outside literals and comments): every one
 needs a ``param`` line and every ``param`` line must be used. Values are always bound by
-DuckDB, never pasted into the SQL.
+DuckDB, never pasted into the SQL. A date parameter also takes a relative duration such as
+``30 days`` or ``12 hours`` (:mod:`attestlake.durations`).
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
+from attestlake.durations import is_time_param, resolve
 from attestlake.errors import LakeError, QueryError
 from attestlake.lake import Lake
+from attestlake.results import Tabular, query_heading_html
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 HEADER_FIELDS = ("title", "description", "severity", "param")
@@ -76,20 +79,20 @@ class SavedQuery:
 
 
 @dataclass(frozen=True)
-class QueryResult:
-    """A saved query's answer: the query, the parameter values used and the rows."""
+class QueryResult(Tabular):
+    """A saved query's answer: the query, the parameter values used and the rows.
+
+    ``.pl()``, ``.arrow()``, ``.rows``, ``.count``, ``.write()`` and a notebook display come
+    from :class:`attestlake.results.Tabular`.
+    """
 
     query: SavedQuery
     params: dict[str, str]
     table: pa.Table
 
-    @property
-    def rows(self) -> list[dict[str, Any]]:
-        return list(self.table.to_pylist())
-
-    @property
-    def count(self) -> int:
-        return int(self.table.num_rows)
+    def _heading_html(self) -> str:
+        q = self.query
+        return query_heading_html(q.title, q.severity, q.description, self.params)
 
 
 def sql_parameters(sql: str, source: str = "<sql>") -> list[str]:
@@ -303,8 +306,14 @@ def get_query(name: str, directory: Path | None = None) -> SavedQuery:
     return load_query(path)
 
 
-def bind_params(query: SavedQuery, params: Mapping[str, str] | None = None) -> dict[str, str]:
-    """The values to bind: ``params`` checked against the query, defaults filled in."""
+def bind_params(
+    query: SavedQuery, params: Mapping[str, str] | None = None, *, now: datetime | None = None
+) -> dict[str, str]:
+    """The values to bind: ``params`` checked against the query, defaults filled in.
+
+    A time parameter given as a relative duration (``30 days``) becomes the UTC instant that
+    long before ``now`` (see :mod:`attestlake.durations`).
+    """
     given = dict(params or {})
     accepted = ", ".join(p.name for p in query.params) or "none"
     unknown = sorted(set(given) - {p.name for p in query.params})
@@ -322,15 +331,28 @@ def bind_params(query: SavedQuery, params: Mapping[str, str] | None = None) -> d
             )
         if not isinstance(value, str):
             raise QueryError(f"query {query.name}: parameter {p.name} must be a string")
+        if is_time_param(p.name, p.default):
+            try:
+                value = resolve(value, now)
+            except ValueError:
+                raise QueryError(
+                    f"query {query.name}: bad value for parameter {p.name}={value!r}: not a "
+                    f"date (expected: {p.description}; or a relative duration such as "
+                    "'30 days')"
+                ) from None
         values[p.name] = value
     return values
 
 
 def run_query(
-    lake: Lake, query: SavedQuery, params: Mapping[str, str] | None = None
+    lake: Lake,
+    query: SavedQuery,
+    params: Mapping[str, str] | None = None,
+    *,
+    now: datetime | None = None,
 ) -> QueryResult:
     """Run ``query`` on ``lake`` with its parameters bound (never formatted into the SQL)."""
-    values = bind_params(query, params)
+    values = bind_params(query, params, now=now)
     try:
         table = lake.sql(query.sql, dict(values) or None)
     except LakeError as exc:

@@ -1,7 +1,9 @@
-"""Reports: every saved query run once over a lake, summarised by severity.
+"""Reports: every saved query (or a chosen few) run once over a lake, summarised by severity.
 
-:func:`run_report` returns a :class:`Report`; :func:`render_markdown` and :func:`render_json`
-turn it into text, and :meth:`Report.fail_on` is the ``--fail-on SEVERITY`` gate.
+:func:`run_report` returns a :class:`Report`, with a :class:`attestlake.trend.Trend` when
+given the previous JSON report; :func:`render_report` turns it into Markdown, HTML
+(:mod:`attestlake.report_html`) or JSON, and :meth:`Report.fail_on` is the
+``--fail-on SEVERITY`` gate. The JSON report carries what the next run needs for its trend.
 """
 
 from __future__ import annotations
@@ -12,19 +14,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from attestlake.errors import FindingsAtSeverity
+from attestlake.errors import FindingsAtSeverity, InputError
 from attestlake.lake import Lake
 from attestlake.queries import (
     SEVERITIES,
     QueryResult,
     SavedQuery,
+    get_query,
     load_queries,
     run_query,
     severity_rank,
 )
 from attestlake.render import markdown_cell, markdown_table, plain_rows, plain_value
+from attestlake.trend import PreviousReport, Trend, compare
 
 MAX_MARKDOWN_ROWS = 50
+REPORT_FORMATS = ("md", "html", "json")
+JSON_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Report:
     lake: str
     generated_at: datetime
     results: tuple[QueryResult, ...]
+    trend: Trend | None = None  # against the previous report, when one was given
 
     def findings_by_severity(self) -> dict[str, int]:
         """Rows found per severity, every severity listed (info first)."""
@@ -66,13 +73,33 @@ class Report:
         return sorted(self.results, key=lambda r: (-severity_rank(r.query.severity), r.query.name))
 
 
+def select_queries(names: Sequence[str] = ()) -> list[SavedQuery]:
+    """The saved queries called ``names`` (in that order, once each), or all when empty."""
+    if not names:
+        return load_queries()
+    return [get_query(n) for n in dict.fromkeys(names)]
+
+
 def run_report(
-    lake: Lake, queries: Sequence[SavedQuery] | None = None, *, now: datetime | None = None
+    lake: Lake,
+    queries: Sequence[SavedQuery] | None = None,
+    *,
+    now: datetime | None = None,
+    previous: PreviousReport | None = None,
 ) -> Report:
-    """Run every saved query (default: all of :func:`load_queries`) with default parameters."""
+    """Run every saved query (default: all of :func:`load_queries`) with default parameters.
+
+    With ``previous`` (an earlier JSON report, :func:`attestlake.trend.load_previous`), the
+    report carries the trend of each query's finding count.
+    """
+    when = now or datetime.now(UTC)
     chosen = load_queries() if queries is None else list(queries)
-    results = tuple(run_query(lake, q) for q in chosen)
-    return Report(str(lake.root), now or datetime.now(UTC), results)
+    results = tuple(run_query(lake, q, now=when) for q in chosen)
+    report = Report(str(lake.root), when, results)
+    if previous is None:
+        return report
+    counts = [(r.query.name, r.query.title, r.query.severity, r.count) for r in report.ordered()]
+    return Report(report.lake, when, results, compare(counts, previous))
 
 
 def _when(ts: datetime) -> str:
@@ -92,6 +119,8 @@ def render_markdown(report: Report) -> str:
         "|---|---|",
     ]
     out += [f"| {s} | {counts[s]} |" for s in reversed(SEVERITIES)]
+    if report.trend is not None:
+        out += _markdown_trend(report.trend)
     for result in report.ordered():
         q = result.query
         out += [
@@ -110,9 +139,39 @@ def render_markdown(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-def report_json(report: Report) -> dict[str, Any]:
-    """The report as JSON-ready data (what :func:`render_json` serialises)."""
+def _markdown_trend(trend: Trend) -> list[str]:
+    before, now = trend.totals()
+    when = markdown_cell(trend.previous.generated_at or "an earlier run")
+    out = ["", "## Trend", "", f"Since the report of {when}: {before} → {now} findings.", ""]
+    out += ["| Query | Severity | Previous | Current | Change |", "|---|---|---|---|---|"]
+    for c in trend.changes:
+        delta = "" if c.delta is None else f" {c.delta:+d}"
+        previous = "–" if c.previous is None else str(c.previous)
+        out.append(
+            f"| {markdown_cell(c.title, trusted=True)} | {c.severity} | {previous} | "
+            f"{c.current} | {c.arrow}{delta} |"
+        )
+    return out
+
+
+def trend_json(trend: Trend) -> dict[str, Any]:
     return {
+        "previous_generated_at": trend.previous.generated_at,
+        "previous_lake": trend.previous.lake,
+        "queries": [
+            {"name": c.name, "previous": c.previous, "current": c.current, "change": c.direction}
+            for c in trend.changes
+        ],
+    }
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready data (what :func:`render_json` serialises).
+
+    ``queries[].name`` and ``queries[].count`` are what the next report's trend reads.
+    """
+    return {
+        "version": JSON_VERSION,
         "lake": report.lake,
         "generated_at": _when(report.generated_at),
         "summary": report.findings_by_severity(),
@@ -129,8 +188,22 @@ def report_json(report: Report) -> dict[str, Any]:
             }
             for r in report.ordered()
         ],
+        "trend": None if report.trend is None else trend_json(report.trend),
     }
 
 
 def render_json(report: Report) -> str:
     return json.dumps(report_json(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_report(report: Report, fmt: str) -> str:
+    """The report as ``md`` (Markdown), ``html`` (one self-contained page) or ``json``."""
+    if fmt == "md":
+        return render_markdown(report)
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "html":
+        from attestlake.report_html import render_html
+
+        return render_html(report)
+    raise InputError(f"unknown report format {fmt!r}; one of: {', '.join(REPORT_FORMATS)}")

@@ -2,45 +2,118 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from attestlake._cli.app import (
-    FormatOpt,
     LakeOpt,
     _echo,
     _kv,
     app,
     query_app,
 )
-from attestlake.errors import FindingsAtSeverity, InputError
+from attestlake.errors import InputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+ResultFormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format", "-f", help="Output format: table, json, csv or parquet (parquet needs -o)."
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Write to this file (atomically) instead of stdout."),
+]
 
 
-# -- SQL, queries, reports ---------------------------------------------------------------------
+def _emit(table: pa.Table, fmt: str, output: Path | None) -> None:
+    """Print ``table`` in ``fmt``, or write it to ``output`` (temp file + rename)."""
+    from attestlake._atomic import write_atomic
+    from attestlake.render import format_table, table_bytes
+
+    if output is None:
+        _echo(format_table(table, fmt))
+        return
+    write_atomic(output, table_bytes(table, fmt))
+    rows = table.num_rows
+    _echo(f"{rows} row{'s' if rows != 1 else ''} written to {output}", err=True)
+
+
+# -- ad-hoc SQL --------------------------------------------------------------------------------
 @app.command()
 def sql(
-    statement: Annotated[str, typer.Argument(help="A SQL statement over the lake's views.")],
     lake: LakeOpt,
-    fmt: FormatOpt = "table",
+    statement: Annotated[
+        str | None,
+        typer.Argument(help="SQL over the lake's views; none: read --file, stdin or a prompt."),
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", help="Run the SQL in this file (';'-separated).")
+    ] = None,
+    fmt: ResultFormatOpt = "table",
+    output: OutputOpt = None,
 ) -> None:
-    """Run ad-hoc SQL (DuckDB) over the lake: one view per table."""
+    """Run ad-hoc SQL (DuckDB) over the lake: one view per table.
+
+    With no statement and no --file: an interactive prompt on a terminal (.help lists its
+    commands), else the SQL is read from stdin. Several statements print the last one's rows.
+    """
     from attestlake.lake import Lake
-    from attestlake.render import format_table
+    from attestlake.results import check_output
+    from attestlake.shell import Shell, run_script
 
+    check_output(fmt, output)
+    if statement is not None and file is not None:
+        raise InputError("give a SQL statement or --file, not both")
+    text = statement
+    if file is not None:
+        try:
+            text = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"--file {file}: cannot read: {exc}") from None
+    interactive = text is None and sys.stdin.isatty()
+    if interactive and (output is not None or fmt == "parquet"):
+        raise InputError("the interactive prompt prints to the terminal: drop --output/parquet")
     with Lake.open(lake) as opened:
-        _echo(format_table(opened.sql(statement), fmt))
+        if interactive:
+            with contextlib.suppress(ImportError):
+                import readline  # noqa: F401  (line editing and history for input())
+            _echo(f"attestlake sql on {lake}: end statements with ';', .help for commands")
+            Shell(opened, _echo, lambda line: _echo(line, err=True), fmt).run(input)
+            return
+        _emit(run_script(opened, sys.stdin.read() if text is None else text), fmt, output)
 
 
+# -- saved queries -----------------------------------------------------------------------------
 @query_app.command("list")
-def query_list() -> None:
-    """List the saved queries with their severity and parameters."""
+def query_list(
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: table, json or csv.")
+    ] = "table",
+) -> None:
+    """List the saved queries with their severity, title and parameters (with defaults)."""
     from attestlake.queries import load_queries
+    from attestlake.render import format_table, query_catalog
 
-    for q in load_queries():
-        params = ", ".join(f"{p.name}={p.default}" for p in q.params)
-        _echo(f"{q.name:32} {q.severity:9} {q.title}" + (f"  [{params}]" if params else ""))
+    _echo(format_table(query_catalog(load_queries()), fmt))
+
+
+@query_app.command("show")
+def query_show(
+    name: Annotated[str, typer.Argument(help="Saved query name (see 'query list').")],
+) -> None:
+    """Show one saved query: title, severity, description, parameters and its SQL."""
+    from attestlake.queries import get_query
+    from attestlake.render import query_doc
+
+    _echo(query_doc(get_query(name)))
 
 
 @query_app.command("run")
@@ -48,25 +121,37 @@ def query_run(
     name: Annotated[str, typer.Argument(help="Saved query name (see 'query list').")],
     lake: LakeOpt,
     param: Annotated[
-        list[str] | None, typer.Option("--param", "-p", help="Parameter KEY=VALUE.")
+        list[str] | None,
+        typer.Option("--param", "-p", help="Parameter KEY=VALUE; dates take '30 days' too."),
     ] = None,
-    fmt: FormatOpt = "table",
+    fmt: ResultFormatOpt = "table",
+    output: OutputOpt = None,
 ) -> None:
-    """Run one saved query against the lake."""
+    """Run one saved query against the lake (parameters are bound, never pasted into SQL)."""
     from attestlake.lake import Lake
     from attestlake.queries import get_query, run_query
-    from attestlake.render import format_table
+    from attestlake.results import check_output
 
+    check_output(fmt, output)
     query = get_query(name)
     with Lake.open(lake) as opened:
         result = run_query(opened, query, _kv(param, "--param"))
-    _echo(format_table(result.table, fmt))
+    _emit(result.table, fmt, output)
 
 
+# -- reports -----------------------------------------------------------------------------------
 @app.command()
 def report(
     lake: LakeOpt,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md or json.")] = "md",
+    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json.")] = "md",
+    query: Annotated[
+        list[str] | None,
+        typer.Option("--query", "-q", help="Run only this saved query (repeatable)."),
+    ] = None,
+    previous: Annotated[
+        Path | None,
+        typer.Option("--previous", help="An earlier JSON report: show the trend against it."),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
@@ -75,23 +160,26 @@ def report(
         typer.Option("--fail-on", help="Exit 4 when a finding reaches this severity."),
     ] = None,
 ) -> None:
-    """Run every saved query and render the compliance report."""
+    """Run the saved queries and render the compliance report (Markdown, HTML or JSON)."""
+    from attestlake._atomic import write_atomic
     from attestlake.lake import Lake
     from attestlake.queries import severity_rank
-    from attestlake.report import render_json, render_markdown, run_report
+    from attestlake.report import REPORT_FORMATS, render_report, run_report, select_queries
+    from attestlake.trend import load_previous
 
-    if fmt not in ("md", "json"):
-        raise InputError(f"--format must be md or json, not {fmt!r}")
+    if fmt not in REPORT_FORMATS:
+        raise InputError(f"--format must be one of {', '.join(REPORT_FORMATS)}, not {fmt!r}")
     if fail_on is not None:
         severity_rank(fail_on)
+    queries = select_queries(query or [])
+    earlier = load_previous(previous) if previous is not None else None
     with Lake.open(lake) as opened:
-        rep = run_report(opened)
-    text = render_markdown(rep) if fmt == "md" else render_json(rep)
+        rep = run_report(opened, queries, previous=earlier)
+    text = render_report(rep, fmt)
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        _echo(f"report written to {output}")
+        write_atomic(output, text)
+        _echo(f"report written to {output}", err=True)
     else:
         _echo(text)
-    if fail_on is not None and rep.reaches(fail_on):
-        raise FindingsAtSeverity(f"findings at severity {fail_on} or above: {rep.max_severity()}")
+    if fail_on is not None:
+        rep.fail_on(fail_on)

@@ -1,0 +1,211 @@
+"""``attestlake report`` and ``attestlake query`` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.integration.cli_helpers import run_cli
+from tests.lakefactory import raw_lake
+
+SCRIPT = "<script>alert(document.cookie)</script>"
+DIGEST = "sha256:" + "b" * 64
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lake with one image shipped without an SBOM (by a hostile workflow name) and one
+    envelope that failed verification."""
+    tmp = tmp_path_factory.mktemp("reportcli")
+    now = datetime.now(UTC).replace(microsecond=0)
+    run = {
+        "run_id": "r1",
+        "manifest_digest": "sha256:" + "1" * 64,
+        "project": "payments",
+        "workflow": SCRIPT,
+        "team": "red",
+        "started_at": now,
+        "run_date": now.date().isoformat(),
+    }
+    image = {
+        "manifest_digest": run["manifest_digest"],
+        "run_id": "r1",
+        "name": "image",
+        "type": "CONTAINER_IMAGE",
+        "value": f"ghcr.io/acme/app@{DIGEST}",
+        "digest": DIGEST,
+        "output": True,
+        "run_date": run["run_date"],
+    }
+    failure = {
+        "manifest_digest": "sha256:" + "2" * 64,
+        "source": "oci:store:run-2",
+        "status": "not_verified",
+        "reason": "bad_signature",
+        "workflow": SCRIPT,
+        "crawled_at": now,
+        "crawl_date": run["run_date"],
+    }
+    raw_lake(tmp / "lake", {"runs": [run], "materials": [image], "verifications": [failure]})
+    return tmp
+
+
+# -- report --------------------------------------------------------------------------------
+def test_html_report_to_a_file(workdir: Path) -> None:
+    r = run_cli(workdir, "report", "--lake", "lake", "--format", "html", "-o", "out/r.html")
+    assert r.code == 0, r.err
+    assert r.out == "" and "report written to out/r.html" in r.err
+    html = (workdir / "out" / "r.html").read_text()
+    assert html.startswith("<!DOCTYPE html>")
+    assert "<script" not in html and "&lt;script&gt;alert(document.<wbr>cookie)" in html
+    assert '<div class="n">1</div><div class="label">critical</div>' in html
+    assert os.listdir(workdir / "out") == ["r.html"]
+
+
+def test_trend_from_the_previous_json_report(workdir: Path) -> None:
+    first = run_cli(workdir, "report", "--lake", "lake", "--format", "json", "-o", "prev.json")
+    assert first.code == 0, first.err
+    previous = json.loads((workdir / "prev.json").read_text())
+    assert previous["version"] == 1
+    previous["queries"] = [
+        {**q, "count": q["count"] + 2} if q["name"] == "verification_failures" else q
+        for q in previous["queries"]
+        if q["name"] != "non_compliant_workflows"
+    ]
+    (workdir / "prev.json").write_text(json.dumps(previous))
+
+    r = run_cli(workdir, "report", "--lake", "lake", "-f", "html", "--previous", "prev.json")
+    assert r.code == 0, r.err
+    assert '3 → 1 <span class="down">↓ (-2)</span>' in r.out
+    assert '1 → 1 <span class="same">→</span>' in r.out
+    assert '<span class="new">new</span>' in r.out
+    md = run_cli(workdir, "report", "--lake", "lake", "--previous", "prev.json")
+    assert "## Trend" in md.out and "| 3 | 1 | ↓ -2 |" in md.out
+    data = run_cli(workdir, "report", "--lake", "lake", "-f", "json", "--previous", "prev.json")
+    assert data.json()["trend"]["queries"][0] == {
+        "name": "verification_failures",
+        "previous": 3,
+        "current": 1,
+        "change": "down",
+    }
+
+
+def test_chosen_queries_and_fail_on(workdir: Path) -> None:
+    r = run_cli(
+        workdir, "report", "--lake", "lake", "-f", "json", "--query", "missing_sbom_digests"
+    )
+    assert r.code == 0, r.err
+    assert [q["name"] for q in r.json()["queries"]] == ["missing_sbom_digests"]
+
+    gated = run_cli(
+        workdir,
+        "report",
+        "--lake",
+        "lake",
+        "-f",
+        "html",
+        "-o",
+        "gated.html",
+        "--fail-on",
+        "high",
+    )
+    assert gated.code == 4
+    assert "2 finding(s) at severity high or above (highest: critical)" in gated.err
+    assert (workdir / "gated.html").is_file()  # written before the gate fails the job
+    only_high = run_cli(
+        workdir, "report", "--lake", "lake", "-q", "missing_sbom_digests", "--fail-on", "critical"
+    )
+    assert only_high.code == 0, only_high.err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--format", "pdf"), "--format must be one of md, html, json"),
+        (("--fail-on", "urgent"), "unknown severity 'urgent'"),
+        (("--query", "nope"), "no saved query 'nope'"),
+        (("--previous", "missing.json"), "--previous missing.json: cannot read"),
+    ],
+)
+def test_report_usage_errors(workdir: Path, args: tuple[str, ...], message: str) -> None:
+    r = run_cli(workdir, "report", "--lake", "lake", *args)
+    assert r.code == 1 and message in r.err and r.out == ""
+
+
+# -- query list / show / run ----------------------------------------------------------------
+def test_query_list_and_show(workdir: Path) -> None:
+    listed = run_cli(workdir, "query", "list", "-f", "json")
+    assert listed.code == 0, listed.err
+    names = {q["name"]: q for q in listed.json()}
+    assert names["missing_sbom_digests"]["params"] == "since=1970-01-01"
+    table = run_cli(workdir, "query", "list")
+    assert table.out.split()[:4] == ["name", "severity", "title", "params"]
+
+    shown = run_cli(workdir, "query", "show", "missing_sbom_digests")
+    assert shown.code == 0, shown.err
+    assert "severity:    high" in shown.out and "since (default '1970-01-01')" in shown.out
+    assert "FROM runs AS r" in shown.out
+    unknown = run_cli(workdir, "query", "show", "nope")
+    assert unknown.code == 1 and "known queries: " in unknown.err
+
+
+def test_query_run_formats_and_parameters(workdir: Path) -> None:
+    r = run_cli(
+        workdir, "query", "run", "missing_sbom_digests", "--lake", "lake", "-p", "since=1 day"
+    )
+    assert r.code == 0, r.err
+    assert "no SBOM in run" in r.out
+    old = run_cli(
+        workdir,
+        "query",
+        "run",
+        "missing_sbom_digests",
+        "--lake",
+        "lake",
+        "-p",
+        "since=2999-01-01",
+        "-f",
+        "json",
+    )
+    assert old.json() == []
+    csv_out = run_cli(
+        workdir, "query", "run", "verification_failures", "--lake", "lake", "-f", "csv"
+    )
+    assert csv_out.out.splitlines()[0].startswith("source,manifest_digest,")
+    assert SCRIPT in csv_out.out  # CSV carries values unchanged
+
+    parquet = run_cli(
+        workdir,
+        "query",
+        "run",
+        "missing_sbom_digests",
+        "--lake",
+        "lake",
+        "-f",
+        "parquet",
+        "-o",
+        "m.parquet",
+    )
+    assert parquet.code == 0, parquet.err
+    assert pq.read_table(workdir / "m.parquet").column("workflow").to_pylist() == [SCRIPT]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("-p", "projekt=x"), "no parameter projekt; accepted: since"),
+        (("-p", "since=next week"), "bad value for parameter since='next week'"),
+        (("-p", "since"), "--param must be KEY=VALUE"),
+        (("-f", "parquet"), "--output FILE.parquet"),
+        (("-f", "xml"), "unknown output format 'xml'"),
+    ],
+)
+def test_query_run_errors(workdir: Path, args: tuple[str, ...], message: str) -> None:
+    r = run_cli(workdir, "query", "run", "missing_sbom_digests", "--lake", "lake", *args)
+    assert r.code == 1 and message in r.err and r.out == ""
+    assert not (workdir / "xml").exists()
