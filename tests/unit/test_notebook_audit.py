@@ -1,0 +1,201 @@
+"""The overview's numbers and charts, on the demo lake and on hand-made lakes."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from attestlake.demo import DemoResult
+from attestlake.notebook import charts
+from attestlake.notebook.audit import AuditData
+from attestlake.notebook.context import open_context
+from attestlake.notebook.overview import findings_table, risk_table, summary
+from attestlake.notebook.selection import Selection
+from tests.lakefactory import raw_lake
+from tests.notebooks.demo_lake import build_demo_lake
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    return build_demo_lake(tmp_path_factory.mktemp("audit") / "demo")
+
+
+@pytest.fixture(scope="module")
+def audit(demo: DemoResult) -> AuditData:
+    return AuditData.load(open_context(demo.lake))
+
+
+def test_runs_that_fell_back_to_an_old_revision_do_not_meet_their_contract(
+    audit: AuditData,
+) -> None:
+    failing = audit.runs.filter(~pl.col("compliant"))
+    assert failing["workflow"].to_list() == ["login-ui-build"] * 3
+    assert failing["outdated"].all() and failing["contract_revision"].to_list() == [1, 1, 1]
+    assert audit.runs.height == 98
+    by_day = audit.compliance_by_day(Selection(team="identity"))
+    assert by_day["team"].unique().to_list() == ["identity"]
+    below = by_day.filter(pl.col("percent") < 100)
+    assert below["compliant"].sum() + 3 == below["runs"].sum()
+    assert set(audit.compliance_by_day(Selection(team="payments"))["percent"]) == {100.0}
+
+
+def test_verification_outcomes_by_reason(audit: AuditData) -> None:
+    outcomes = audit.verification_outcomes(Selection())
+    assert {r["reason"]: r["envelopes"] for r in outcomes.to_dicts()} == {
+        "verified": 98,
+        "bad_signature": 1,
+        "untrusted_signer": 1,
+    }
+    # Unverified envelopes claim a workflow: they count for its team (from the verified runs).
+    platform = audit.verification_outcomes(Selection(team="platform"))
+    assert set(platform["reason"]) == {"verified", "bad_signature", "untrusted_signer"}
+    assert audit.verification_outcomes(Selection(team="payments"))["reason"].to_list() == [
+        "verified"
+    ]
+
+
+def test_findings_by_query_and_severity(audit: AuditData) -> None:
+    counts = {r["query"]: r["findings"] for r in audit.findings_by_query(Selection()).to_dicts()}
+    assert counts == {
+        "verification_failures": 2,
+        "missing_sbom_digests": 6,
+        "non_compliant_workflows": 1,
+    }
+    critical = audit.findings_by_query(Selection(min_severity="critical"))
+    assert critical["query"].to_list() == ["verification_failures"]
+    rows = audit.findings_in(Selection(workflow="login-ui-build"))
+    assert set(rows["query"]) == {"missing_sbom_digests", "non_compliant_workflows"}
+    assert all(u.startswith("https://github.com/") for u in rows["runner_url"])
+    assert "sha256:" in rows["detail"][0] and "…" in rows["detail"][0]  # digests shortened
+
+
+def test_the_date_filter(audit: AuditData) -> None:
+    day = date(2026, 11, 15)
+    runs = audit.compliance_by_day(Selection(start=day, end=day))
+    assert set(runs["day"]) == {day}
+    assert (
+        audit.findings_in(Selection(end=date(2026, 11, 12)))
+        .filter(pl.col("query") == "non_compliant_workflows")
+        .is_empty()
+    )
+
+
+def test_workflows_ranked_by_risk(audit: AuditData) -> None:
+    ranking = audit.risk_ranking(Selection())
+    top = ranking.head(3).select("workflow", "risk_score").rows()
+    assert [w for w, _ in top] == ["login-ui-build", "cli-release", "base-images"]
+    # login-ui: 4 high findings (4 × 5) + 10 × 3/14 runs not meeting their contract.
+    assert top[0][1] == pytest.approx(20 + 10 * 3 / 14)
+    assert top[1][1] == 20 and top[2][1] == 15  # 2 critical; 3 high
+    assert set(ranking.filter(pl.col("risk_score") == 0)["team"]) == {
+        "payments",
+        "identity",
+        "platform",
+    }
+    assert ranking.height == 8
+
+
+def test_revision_adoption_on_the_demo(audit: AuditData) -> None:
+    adoption = audit.revision_adoption(Selection())
+    rows = {(r["contract_name"], r["contract_revision"], r["team"]): r for r in adoption.to_dicts()}
+    # container-build r1 only reappears after r2 (a fall-back): it is no rollout.
+    assert ("container-build", 1, "identity") not in rows
+    assert rows[("container-build", 2, "identity")]["adopted"]
+    assert 0 < rows[("container-build", 2, "identity")]["days"] < 1
+    assert set(audit.revision_adoption(Selection(team="payments"))["team"]) == {"payments"}
+
+
+def _run(
+    run_id: str, team: str, revision: int, when: datetime, **extra: object
+) -> dict[str, object]:
+    return {
+        "run_id": run_id,
+        "manifest_digest": f"sha256:{run_id:0>64}",
+        "team": team,
+        "project": f"{team}-app",
+        "workflow": "build",
+        "status": "success",
+        "contract_name": "build",
+        "contract_revision": revision,
+        "contract_digest": f"sha256:{revision:0>64}",
+        "started_at": when,
+        "run_date": f"{when:%Y-%m-%d}",
+        **extra,
+    }
+
+
+def test_a_team_still_on_the_old_revision_and_unfinished_runs(tmp_path: Path) -> None:
+    t0 = datetime(2025, 3, 1, 9, tzinfo=UTC)
+    day = timedelta(days=1)
+    lake = raw_lake(
+        tmp_path / "lake",
+        {
+            "runs": [
+                _run("1", "red", 1, t0),
+                _run("2", "blue", 1, t0 + day),
+                _run("3", "red", 2, t0 + 2 * day),
+                _run("4", "blue", 1, t0 + 5 * day),
+                _run("5", "blue", 2, t0 + 6 * day, status="failed"),
+            ],
+            "contract_requirements": [
+                {
+                    "contract_name": "build",
+                    "contract_revision": 2,
+                    "contract_digest": f"sha256:{2:0>64}",
+                    "material_name": "sbom",
+                    "material_type": "SBOM_CYCLONEDX_JSON",
+                    "optional": False,
+                },
+            ],
+        },
+    )
+    audit = AuditData.load(open_context(lake))
+    # The failed run is not counted; run 3 misses its required SBOM; run 4 is outdated.
+    assert audit.runs["run_id"].to_list() == ["1", "2", "3", "4"]
+    assert audit.runs["compliant"].to_list() == [True, True, False, False]
+    adoption = {
+        (r["contract_revision"], r["team"]): r
+        for r in audit.revision_adoption(Selection()).to_dicts()
+    }
+    assert adoption[(2, "red")]["adopted"] and adoption[(2, "red")]["days"] == 0
+    blue = adoption[(2, "blue")]
+    assert not blue["adopted"] and blue["days"] == pytest.approx(3.0)  # waited to the last run
+    assert charts.revision_adoption(audit, Selection()).png().startswith(PNG)
+
+
+@pytest.mark.parametrize("chart", charts.CHARTS, ids=[c.__name__ for c in charts.CHARTS])
+def test_every_chart_has_a_title_axis_labels_and_renders(audit: AuditData, chart) -> None:  # type: ignore[no-untyped-def]
+    drawn = chart(audit, Selection())
+    assert not drawn.data.is_empty()
+    assert drawn.figure.get_suptitle() == drawn.title
+    axes = drawn.figure.axes
+    assert axes[-1].get_xlabel() and "(" in axes[-1].get_xlabel()  # a unit
+    assert all(ax.get_yticklabels() for ax in axes)
+    assert drawn.png().startswith(PNG)
+    bundle, metadata = drawn._repr_mimebundle_()
+    assert bundle["image/png"].startswith(PNG) and drawn.title in bundle["text/plain"]
+    assert metadata["image/png"]["alt"] == drawn.title
+
+
+@pytest.mark.parametrize("chart", charts.CHARTS, ids=[c.__name__ for c in charts.CHARTS])
+def test_a_selection_with_nothing_in_it_says_so(audit: AuditData, chart) -> None:  # type: ignore[no-untyped-def]
+    drawn = chart(audit, Selection(team="nobody", min_severity="critical"))
+    texts = [t.get_text() for ax in drawn.figure.axes for t in ax.texts]
+    assert drawn.data.is_empty() or chart is charts.findings_by_query
+    assert drawn.png().startswith(PNG)
+    if drawn.data.is_empty():
+        assert any(t.startswith("No ") for t in texts)
+
+
+def test_tables_link_findings_to_their_runs_and_escape_values(audit: AuditData) -> None:
+    html = findings_table(audit, Selection(workflow="base-images"))._repr_html_()
+    assert html.count('<a href="https://github.com/cyberdyne/base-images/actions/runs/') == 3
+    assert "Findings (3)" in html
+    assert "risk_score" in risk_table(audit, Selection())._repr_html_()
+    text = summary(audit)._repr_html_()
+    assert "98" in text and "critical 2" in text and "organisation.yaml" in text
