@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
@@ -124,6 +125,64 @@ def delete_where_in(root: Path, table: Table, column: str, values: set[str]) -> 
     DeltaTable(str(table_path(root, table))).delete(f"{column} IN ({listed})")
 
 
+@dataclass(frozen=True)
+class CompactResult:
+    """What ``compact`` did per table: files before and after, and files removed from disk."""
+
+    tables: dict[str, tuple[int, int, int]]
+
+
+def compact(root: Path) -> CompactResult:
+    """Rewrite each table's small files into large ones and delete superseded files.
+
+    Runs under the writer lock, so it never interleaves with a crawl.
+    """
+    if not root.is_dir():
+        raise LakeError(f"{root} is not a lake directory")
+    out: dict[str, tuple[int, int, int]] = {}
+    with writer_lock(root):
+        for table in TABLES:
+            path = str(table_path(root, table))
+            if not DeltaTable.is_deltatable(path):
+                continue
+            dt = DeltaTable(path)
+            before = len(dt.file_uris())
+            dt.optimize.compact()
+            dt = DeltaTable(path)
+            removed = dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+            out[table.name] = (before, len(DeltaTable(path).file_uris()), len(removed))
+    return CompactResult(out)
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _view_sql(con: duckdb.DuckDBPyConnection, root: Path, table: Table) -> str:
+    """A view with exactly the table's schema over the live Parquet files of its snapshot.
+
+    The typed empty relation on the left fixes column names, order and types; files written
+    before a column was added simply have NULLs there.
+    """
+    empty = f"_{table.name}_schema"
+    con.register(empty, table.schema.empty_table())
+    path = table_path(root, table)
+    files = DeltaTable(str(path)).file_uris() if DeltaTable.is_deltatable(str(path)) else []
+    if not files:
+        return f'CREATE VIEW "{table.name}" AS SELECT * FROM "{empty}"'  # noqa: S608
+    hive = ", ".join(f"{_literal(c)}: VARCHAR" for c in table.partition_by)
+    listed = ", ".join(_literal(f.removeprefix("file://")) for f in files)
+    scan = (
+        f"read_parquet([{listed}], union_by_name = true"
+        + (f", hive_partitioning = true, hive_types = {{{hive}}}" if hive else "")
+        + ")"
+    )
+    return (
+        f'CREATE VIEW "{table.name}" AS SELECT * FROM "{empty}" '  # noqa: S608
+        f"UNION ALL BY NAME SELECT * FROM {scan}"
+    )
+
+
 class Lake:
     """A read view of a lake: a DuckDB connection with a view per table."""
 
@@ -143,15 +202,10 @@ class Lake:
         con = duckdb.connect(":memory:")
         con.sql("SET TimeZone = 'UTC'")
         for table in TABLES:
-            path_t = table_path(root, table)
-            if DeltaTable.is_deltatable(str(path_t)):
-                dataset = DeltaTable(str(path_t)).to_pyarrow_dataset()
-                con.register(f"_{table.name}_data", dataset)
-                con.sql(f'CREATE VIEW "{table.name}" AS SELECT * FROM "_{table.name}_data"')  # noqa: S608
-            else:
-                con.register(f"_{table.name}_data", table.schema.empty_table())
-                con.sql(f'CREATE VIEW "{table.name}" AS SELECT * FROM "_{table.name}_data"')  # noqa: S608
-        # Views read registered Arrow datasets; SQL itself gets no file or network access.
+            con.sql(_view_sql(con, root, table))
+        # DuckDB reads the lake's Parquet files itself (the live files of each Delta snapshot);
+        # SQL gets no other file or network access.
+        con.sql(f"SET allowed_directories = [{_literal(str(root.resolve()) + '/')}]")
         con.sql("SET enable_external_access = false")
         return cls(root, con)
 

@@ -138,3 +138,13 @@ def verify(
         _echo(f"{failed} of {len(results)} not verified", err=True)
         raise typer.Exit(code=1)
     _echo(f"all {len(results)} verified", err=True)
+
+
+@app.command()
+def compact(lake: LakeOpt) -> None:
+    """Compact the lake's tables into large files and delete superseded files (vacuum)."""
+    from attestlake.lake import compact as compact_lake
+
+    result = compact_lake(lake)
+    for name, (before, after, removed) in result.tables.items():
+        _echo(f"{name}: {before} files -> {after}, {removed} superseded files deleted")

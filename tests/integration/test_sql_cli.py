@@ -181,3 +181,20 @@ def test_sql_json_keeps_hostile_values_as_data(workdir: Path) -> None:
     )
     assert r.code == 0, r.err
     assert json.loads(r.out) == [{"v": "<script>'; --"}]
+
+
+def test_a_failing_query_over_lake_data_exits_cleanly(workdir: Path) -> None:
+    """Pins a crash: an error raised while DuckDB read lake data through Arrow datasets made the
+    process segfault or hang at exit. The lake is now read by DuckDB itself."""
+    for _ in range(5):
+        r = run_cli(workdir, "sql", "--lake", "lake", "SELECT CAST(workflow AS INTEGER) FROM runs")
+        assert r.code == 1, (r.code, r.err)
+        assert "Conversion Error" in r.err
+
+
+def test_sql_cannot_read_files_outside_the_lake(workdir: Path) -> None:
+    outside = workdir / "outside.csv"
+    outside.write_text("secret\n42\n")
+    r = run_cli(workdir, "sql", "--lake", "lake", f"SELECT * FROM read_csv('{outside}')")
+    assert r.code == 1 and "disabled by configuration" in r.err
+    assert "42" not in r.out
