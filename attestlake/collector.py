@@ -282,10 +282,13 @@ class Attestation:
         store: Store,
         *,
         now: datetime | None = None,
-        provenance: bool = False,
+        provenance: bool = True,
         bundle_out: Path | None = None,
     ) -> PushResult:
-        """Sign and push; nothing is written to the store unless the contract is satisfied."""
+        """Sign and push; nothing is written to the store unless the contract is satisfied.
+
+        SLSA provenance for the outputs is signed and pushed beside the run statement unless
+        ``provenance`` is False (a run without outputs has none)."""
         return lifecycle.push(
             self, signer, store, now=now, provenance=provenance, bundle_out=bundle_out
         )

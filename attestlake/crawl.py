@@ -1,13 +1,14 @@
 """The crawler: discover attestations in a source, verify each, and mirror them into the lake.
 
 Incremental and idempotent: a crawl unit (an OCI manifest, or one document of a file) whose
-verification rows are in the lake is never read again, so a second crawl ingests nothing and a
-crawl after new pushes ingests only those. Units are read lazily, in batches bounded in count
-and bytes; each batch is verified and normalised (in parallel worker processes for large
-batches, see :mod:`attestlake.inspection`) and written with one Delta commit per table, the
-trusted tables first and ``verifications`` last. A crawl killed between two writes leaves rows
-that no verification names; the next crawl deletes those before it starts, so the lake ends
-exactly as an uninterrupted crawl leaves it. Writers of one lake take turns under a lock. A bad
+verification rows are in the lake is never read again (nor a published contract or inventory
+whose ``published_documents`` row is), so a second crawl ingests nothing and a crawl after new
+pushes ingests only those. Units are read lazily, in batches bounded in count and bytes; each
+batch is verified and normalised (in parallel worker processes for large batches, see
+:mod:`attestlake.inspection`) and written with one Delta commit per table, the trusted tables
+first and ``published_documents`` and ``verifications`` last. A crawl killed between two writes
+leaves rows that no verification or published document names; the next crawl deletes those
+before it starts, so the lake ends exactly as an uninterrupted crawl leaves it. Writers of one lake take turns under a lock. A bad
 attestation never stops the crawl: it becomes a ``not_verified`` row with its reason, and
 never reaches the trusted tables.
 """
@@ -26,13 +27,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from attestlake import lake as lakeio
+from attestlake.crawl_result import CrawlResult, Outcomes
 from attestlake.errors import InputError, StoreError
 from attestlake.inspection import Inspector, Tables, owned_requirements
 from attestlake.sources import MAX_DOCUMENT_SIZE, Candidate, Source, Unit, as_source
 from attestlake.store import Store
-from attestlake.tables import CONTRACT_REQUIREMENTS, TABLES, VERIFICATIONS
+from attestlake.tables import (
+    COMPLETION_TABLES,
+    CONTRACT_REQUIREMENTS,
+    PUBLISHED_DOCUMENTS,
+    TABLES,
+    VERIFICATIONS,
+)
 from attestlake.trust import TrustPolicy
 from attestlake.verify import NOT_VERIFIED, VERIFIED
+
+__all__ = ["BATCH_SIZE", "MAX_BATCH_BYTES", "CrawlResult", "crawl", "parse_size"]
 
 BATCH_SIZE = 1000
 MAX_BATCH_BYTES = 256 * 1024 * 1024
@@ -40,65 +50,6 @@ MAX_BATCH_BYTES = 256 * 1024 * 1024
 #: itself right after writing TABLE (``first``: the first table written) in batch BATCH.
 KILL_ENV = "ATTESTLAKE_TEST_KILL_AT"
 ProgressFn = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class CrawlResult:
-    """What one crawl did; the CLI and reports render it."""
-
-    source: str
-    lake: str
-    discovered: int
-    already_known: int
-    ingested: int
-    verified: int
-    not_verified: int
-    reasons: dict[str, int] = field(default_factory=dict)
-    rows: dict[str, int] = field(default_factory=dict)
-    documents: int = 0
-    #: Manifests that carry no attestation (images, contracts): read, nothing recorded.
-    other_manifests: int = 0
-    batches: int = 0
-    seconds: float = 0.0
-    #: Units skipped because the store failed (they are tried again by the next crawl), and
-    #: parts of the source that could not be listed.
-    warnings: tuple[str, ...] = ()
-
-    def describe(self) -> list[str]:
-        """The summary a person reads, one line each."""
-        rate = f", {self.documents / self.seconds:.0f} documents/s" if self.seconds > 0 else ""
-        lines = [
-            f"crawled {self.source}: {self.discovered} attestations, {self.already_known} "
-            f"already in the lake, {self.ingested} new: {self.verified} verified, "
-            f"{self.not_verified} not verified",
-            *(f"  not verified ({r}): {n}" for r, n in sorted(self.reasons.items())),
-            f"  {self.documents} documents in {self.batches} "
-            f"batch{'' if self.batches == 1 else 'es'}, {self.seconds:.1f}s{rate}",
-        ]
-        written = ", ".join(f"{t} {n}" for t, n in sorted(self.rows.items()) if n)
-        if written:
-            lines.append(f"  rows written: {written}")
-        lines += [f"  warning: {w}" for w in self.warnings]
-        lines.append(f"lake: {self.lake}")
-        return lines
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "lake": self.lake,
-            "discovered": self.discovered,
-            "already_known": self.already_known,
-            "ingested": self.ingested,
-            "documents": self.documents,
-            "other_manifests": self.other_manifests,
-            "verified": self.verified,
-            "not_verified": self.not_verified,
-            "reasons": dict(sorted(self.reasons.items())),
-            "rows": dict(sorted(self.rows.items())),
-            "batches": self.batches,
-            "seconds": round(self.seconds, 3),
-            "warnings": list(self.warnings),
-        }
 
 
 def parse_size(text: str) -> int:
@@ -141,14 +92,17 @@ class _Known:
         self._keys.add(self._pack(key))
 
 
-def _clean_up(lake_root: Path) -> set[str]:
-    """Delete rows of units whose verification never got written; return the known units."""
-    known = lakeio.column_values(lake_root, VERIFICATIONS, "manifest_digest")
+def _clean_up(lake_root: Path) -> tuple[set[str], set[str]]:
+    """Delete rows of units that were never completed (see ``COMPLETION_TABLES``); return the
+    attestation units and the published documents in the lake."""
+    attested = lakeio.column_values(lake_root, VERIFICATIONS, "manifest_digest")
+    published = lakeio.column_values(lake_root, PUBLISHED_DOCUMENTS, "manifest_digest")
     for table in TABLES:
-        if table is not VERIFICATIONS:
-            orphans = lakeio.column_values(lake_root, table, "manifest_digest") - known
+        if table not in COMPLETION_TABLES:
+            values = lakeio.column_values(lake_root, table, "manifest_digest")
+            orphans = values - attested - published
             lakeio.delete_where_in(lake_root, table, "manifest_digest", orphans)
-    return known
+    return attested, published
 
 
 @dataclass
@@ -159,7 +113,7 @@ class _Tally:
 
 
 def _batches(
-    source: Source, known: _Known, tally: _Tally, batch_size: int, max_bytes: int
+    source: Source, known: tuple[_Known, _Known], tally: _Tally, batch_size: int, max_bytes: int
 ) -> Iterator[list[Unit]]:
     """The units not in the lake yet, loaded, in batches of at most ``batch_size`` units and
     about ``max_bytes`` bytes. Loading runs ``source.fetch_concurrency`` threads at a time."""
@@ -191,11 +145,17 @@ def _batches(
                     batch, size = [], 0
             pending.clear()
 
+        attested, published = known
+        seen = _Known(set())  # a unit found twice in this crawl (tag and referrer) is read once
         for candidate in source.candidates():
-            if candidate.key in known:
+            if candidate.key in seen:
+                continue
+            seen.add(candidate.key)
+            if candidate.key in attested:
                 tally.already += 1
                 continue
-            known.add(candidate.key)  # also dedupes a unit found twice in this crawl
+            if candidate.key in published:
+                continue
             tally.discovered += 1
             pending.append(candidate)
             if len(pending) >= group:
@@ -227,13 +187,14 @@ def crawl(
     started = time.monotonic()
     kill_at = _kill_point()
     totals: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
+    outcomes = Outcomes()
+    published: Counter[str] = Counter()
     tally = _Tally()
     ingested = batches = others = 0
     with lakeio.writer_lock(lake_root), Inspector(policy, now, jobs) as inspector:
         lakeio.create_tables(lake_root)
-        known = _Known(_clean_up(lake_root))
+        attested, in_lake = _clean_up(lake_root)
+        known = (_Known(attested), _Known(in_lake))
         appender = lakeio.Appender(lake_root)
         contracts_seen = lakeio.column_values(lake_root, CONTRACT_REQUIREMENTS, "contract_digest")
 
@@ -252,14 +213,13 @@ def crawl(
                     os.kill(os.getpid(), signal.SIGKILL)
                 first = first and not written
             if VERIFICATIONS.name in tables:
-                verifications = tables[VERIFICATIONS.name]
-                statuses.update(verifications.column("status").to_pylist())
-                reasons.update(r for r in verifications.column("reason").to_pylist() if r)
+                outcomes.add(tables[VERIFICATIONS.name])
             attesting = sum(1 for u in units if u.documents or u.error)
+            published.update(u.published.kind for u in units if u.published is not None)
             ingested += attesting
-            others += len(units) - attesting
+            others += sum(1 for u in units if not (u.documents or u.error or u.published))
             if progress:
-                progress(ingested + others, tally.discovered)
+                progress(ingested + others + published.total(), tally.discovered)
 
         # Batch k is verified (in workers) while batch k+1 is read; writes stay in order.
         in_flight: tuple[list[Unit], Callable[[], Tables]] | None = None
@@ -277,12 +237,15 @@ def crawl(
         discovered=ingested + tally.already,
         already_known=tally.already,
         ingested=ingested,
-        verified=statuses[VERIFIED],
-        not_verified=statuses[NOT_VERIFIED],
-        reasons=dict(reasons),
+        verified=outcomes.units[VERIFIED],
+        not_verified=outcomes.units[NOT_VERIFIED],
+        reasons=dict(outcomes.reasons),
         rows={t.name: totals[t.name] for t in TABLES},
         documents=totals[VERIFICATIONS.name],
+        documents_verified=outcomes.documents[VERIFIED],
+        documents_not_verified=outcomes.documents[NOT_VERIFIED],
         other_manifests=others,
+        published=dict(published),
         batches=batches,
         seconds=time.monotonic() - started,
         warnings=tuple(tally.warnings + src.warnings()),

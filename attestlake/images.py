@@ -10,20 +10,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from attestlake.errors import MaterialError, StoreError
 from attestlake.store import Descriptor, Store
-from attestlake.store.interface import check_digest
+
+if TYPE_CHECKING:
+    from attestlake.store.registry import RegistryStore
 
 DOCKER_HUB = "docker.io"
 _DOCKER_HUB_API = "registry-1.docker.io"
 _LOCAL_HOSTS = ("localhost", "127.0.0.1")
-_MANIFEST_TYPES = (
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
 _REF_RE = re.compile(
     rf"^(?:(?P<host>(?:[A-Za-z0-9-]+\.)*[A-Za-z0-9-]+(?::[0-9]+)?)/(?=.))?"
@@ -86,47 +83,25 @@ def same_registry(image: ImageRef, store: Store) -> bool:
     return store.base_url.split("://", 1)[1] == image.registry
 
 
-def open_repository(image: ImageRef, store: Store | None = None) -> Store:
+def open_repository(image: ImageRef, store: Store | None = None) -> RegistryStore:
     """The image's repository as a store; with ``store``'s credentials if on the same host."""
     from attestlake.store.registry import RegistryStore
 
-    if store is not None and same_registry(image, store):
-        assert isinstance(store, RegistryStore)
-        return RegistryStore(
-            store.base_url,
-            image.repository,
-            username=store.username,
-            password=store._password,
-            timeout=store.timeout,
-            retries=store.retries,
-        )
+    if isinstance(store, RegistryStore) and same_registry(image, store):
+        return store.repository_store(image.repository)
     return RegistryStore(registry_url(image.registry), image.repository, timeout=15.0, retries=1)
 
 
 def manifest_descriptor(image: ImageRef, store: Store | None = None) -> Descriptor:
     """The descriptor (media type, digest, size) of the image's manifest, from the registry."""
-    from attestlake.store.registry import RegistryStore
-
-    reference = image.digest or image.tag or "latest"
     repo = open_repository(image, store)
-    assert isinstance(repo, RegistryStore)
     try:
-        with repo._request(
-            "HEAD",
-            f"manifests/{reference}",
-            what=f"image {image}",
-            headers={"Accept": ", ".join(_MANIFEST_TYPES)},
-        ) as resp:
-            digest = resp.headers.get("Docker-Content-Digest", "")
-            media_type = resp.headers.get("Content-Type", _MANIFEST_TYPES[0]).split(";")[0]
-            size = resp.headers.get("Content-Length", "")
+        desc = repo.head_manifest(image.digest or image.tag or "latest")
     finally:
         repo.close()
-    if image.digest and digest and digest != image.digest:
-        raise StoreError(f"registry {image.registry} answered digest {digest} for {image}")
-    if not size.isdigit():
-        raise StoreError(f"registry {image.registry} gave no size for image {image}")
-    return Descriptor(media_type, check_digest(digest or str(image.digest)), int(size))
+    if image.digest and desc.digest != image.digest:
+        raise StoreError(f"registry {image.registry} answered digest {desc.digest} for {image}")
+    return desc
 
 
 def resolve_image(value: str, store: Store | None = None) -> str:

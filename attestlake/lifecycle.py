@@ -7,7 +7,7 @@ the step again changes nothing:
 
 - :func:`start`: ``run-<id>-started``, ``run.status: started``;
 - :func:`push`: ``run-<id>``, ``success``, refused (nothing pushed, nothing signed) while the
-  contract is not satisfied; with SLSA provenance for the outputs when asked;
+  contract is not satisfied; with SLSA provenance for the outputs (unless turned off);
 - :func:`reset`: ``run-<id>-failure`` / ``-cancellation``, ``failed`` / ``cancelled`` with the
   reason.
 """
@@ -53,10 +53,13 @@ def push(
     store: Store,
     *,
     now: datetime | None = None,
-    provenance: bool = False,
+    provenance: bool = True,
     bundle_out: Path | None = None,
 ) -> PushResult:
-    """Sign and push; nothing is written to the store unless the contract is satisfied."""
+    """Sign and push; nothing is written to the store unless the contract is satisfied.
+
+    With ``provenance`` (the default) a run that has outputs also gets SLSA provenance v1 for
+    them, signed the same way, as a second layer of the same record."""
     if att.reset_record is not None:
         raise InputError(
             f"this run was reset ({att.reset_record.get('trigger')}): start a new one "

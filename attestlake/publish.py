@@ -38,6 +38,12 @@ def media_type(kind: str) -> str:
     return f"application/vnd.attestlake.{kind}.v1+yaml"
 
 
+def published_kind(manifest: Manifest) -> str | None:
+    """``contract`` or ``inventory`` if ``manifest`` is a published document, else None."""
+    kind = manifest.annotations.get(PREFIX + "kind", "")
+    return kind if kind in KINDS and manifest.artifact_type == media_type(kind) else None
+
+
 @dataclass(frozen=True)
 class Reference:
     """``STORE#NAME[@PIN]``: a published document, its latest or a pinned revision."""

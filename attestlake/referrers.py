@@ -12,24 +12,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from attestlake.errors import ContentError, StoreError
+from attestlake.errors import ContentError, NotFound, StoreError
 from attestlake.images import ImageRef, manifest_descriptor, open_repository
 from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.interface import (
     EMPTY_JSON,
     EMPTY_MEDIA_TYPE,
     INDEX_MEDIA_TYPE,
-    MANIFEST_MEDIA_TYPE,
-    MAX_MANIFEST_SIZE,
-    check_digest,
+    Index,
+    referrers_tag,
 )
-
-
-def referrers_tag(digest: str) -> str:
-    """``sha256:<hex>`` -> ``sha256-<hex>``: the tag of the referrers index (OCI 1.1)."""
-    return check_digest(digest).replace(":", "-")
+from attestlake.store.registry import RegistryStore
 
 
 def attach(
@@ -41,11 +35,8 @@ def attach(
     annotations: Mapping[str, str],
 ) -> str:
     """Push ``documents`` as one referrer of ``image``; return the referrer manifest digest."""
-    from attestlake.store.registry import RegistryStore
-
     subject = manifest_descriptor(image, store)
     repo = open_repository(image, store)
-    assert isinstance(repo, RegistryStore)
     try:
         repo.put_blob(EMPTY_JSON, EMPTY_MEDIA_TYPE)
         for desc, data in documents:
@@ -56,54 +47,36 @@ def attach(
             annotations=annotations,
             subject=Descriptor(subject.media_type, subject.digest, subject.size),
         )
-        with repo._request(
-            "PUT",
-            f"manifests/{manifest.digest}",
-            what=f"referrer of {image}",
-            ok=(201,),
-            data=manifest.raw,
-            headers={"Content-Type": MANIFEST_MEDIA_TYPE},
-        ) as resp:
-            indexed_by_registry = bool(resp.headers.get("OCI-Subject"))
-        if not indexed_by_registry:
+        if not repo.put_referrer(manifest):  # no referrers API: keep the tag schema up to date
             _add_to_referrers_index(repo, subject.digest, manifest.descriptor())
     finally:
         repo.close()
     return manifest.digest
 
 
-def _add_to_referrers_index(repo: Any, subject_digest: str, referrer: Descriptor) -> None:
+def _referrers_index(repo: RegistryStore, tag: str) -> list[Descriptor]:
+    """The descriptors listed by the referrers index ``tag`` (none if there is no such tag);
+    StoreError when the tag names something else, which is never overwritten."""
+    refusal = f"{tag} in {repo.ref} is not an OCI image index; not overwriting it"
+    try:
+        found = repo.get_any_manifest(tag)
+    except NotFound:
+        return []
+    except ContentError as exc:
+        raise StoreError(f"{refusal} ({exc})") from None
+    if not isinstance(found, Index) or json.loads(found.raw).get("mediaType") != INDEX_MEDIA_TYPE:
+        raise StoreError(refusal)
+    return list(found.manifests)
+
+
+def _add_to_referrers_index(repo: RegistryStore, subject_digest: str, referrer: Descriptor) -> None:
     tag = referrers_tag(subject_digest)
-    what = f"referrers index {tag}"
-    with repo._request(
-        "GET",
-        f"manifests/{tag}",
-        what=what,
-        ok=(200, 404),
-        headers={"Accept": INDEX_MEDIA_TYPE},
-    ) as resp:
-        raw = resp.content if resp.status_code == 200 else None
-    manifests: list[dict[str, Any]] = []
-    if raw is not None:
-        if len(raw) > MAX_MANIFEST_SIZE:
-            raise ContentError(f"{what} is over the {MAX_MANIFEST_SIZE}-byte bound")
-        try:
-            index = json.loads(raw)
-        except ValueError:
-            raise StoreError(f"{what} in {repo.ref} is not JSON; not overwriting it") from None
-        if not isinstance(index, dict) or index.get("mediaType") != INDEX_MEDIA_TYPE:
-            raise StoreError(f"{tag} in {repo.ref} is not an OCI image index; not overwriting it")
-        manifests = [m for m in index.get("manifests") or [] if isinstance(m, dict)]
-    if any(m.get("digest") == referrer.digest for m in manifests):
+    manifests = _referrers_index(repo, tag)
+    if any(m.digest == referrer.digest for m in manifests):
         return
-    manifests.append(referrer.to_json())
-    body = {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": manifests}
-    data = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    repo._request(
-        "PUT",
-        f"manifests/{tag}",
-        what=what,
-        ok=(201,),
-        data=data,
-        headers={"Content-Type": INDEX_MEDIA_TYPE},
-    ).close()
+    body = {
+        "schemaVersion": 2,
+        "mediaType": INDEX_MEDIA_TYPE,
+        "manifests": [m.to_json() for m in [*manifests, referrer]],
+    }
+    repo.put_index(json.dumps(body, sort_keys=True, separators=(",", ":")).encode(), tag)

@@ -74,9 +74,11 @@ class Report:
 
 
 def select_queries(names: Sequence[str] = ()) -> list[SavedQuery]:
-    """The saved queries called ``names`` (in that order, once each), or all when empty."""
+    """The saved queries called ``names`` (in that order, once each); when empty, every saved
+    query that runs on its defaults (one with a required parameter, such as
+    ``component_search``, is a search to run by hand, not a check)."""
     if not names:
-        return load_queries()
+        return [q for q in load_queries() if not any(p.required for p in q.params)]
     return [get_query(n) for n in dict.fromkeys(names)]
 
 
@@ -87,13 +89,13 @@ def run_report(
     now: datetime | None = None,
     previous: PreviousReport | None = None,
 ) -> Report:
-    """Run every saved query (default: all of :func:`load_queries`) with default parameters.
+    """Run saved queries (default: :func:`select_queries`) with their default parameters.
 
     With ``previous`` (an earlier JSON report, :func:`attestlake.trend.load_previous`), the
     report carries the trend of each query's finding count.
     """
     when = now or datetime.now(UTC)
-    chosen = load_queries() if queries is None else list(queries)
+    chosen = select_queries() if queries is None else list(queries)
     results = tuple(run_query(lake, q, now=when) for q in chosen)
     report = Report(str(lake.root), when, results)
     if previous is None:

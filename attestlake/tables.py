@@ -2,8 +2,10 @@
 
 ``verifications`` holds every document the crawler saw, verified or not; ``attestations`` every
 in-toto statement it could read and ``sbom_components`` every SBOM it could read, each row with
-a ``trusted`` flag. Every other table is *trusted*: it holds rows only from documents whose
-outcome was ``verified``.
+a ``trusted`` flag. ``published_documents`` and ``inventory`` hold what SecOps published to a
+store (contracts and inventories): unsigned, declared state, read as it is. Every other table
+is *trusted*: it holds rows only from documents whose outcome was ``verified``, except the
+``contract_requirements`` of published contracts (their ``published_at`` is set).
 
 Every table has ``manifest_digest``: the crawl unit a row came from (an OCI manifest, or for
 file sources the sha256 of the document). The crawler's clean-up after an interruption relies
@@ -88,6 +90,35 @@ RUNS = Table(
         "source",
         "run_date",
         "predicate_type",
+        "reason",
+    ),
+    partition_by=("run_date",),
+    key=("manifest_digest", "envelope_digest"),
+)
+
+RUN_EVENTS = Table(
+    "run_events",
+    _schema(
+        "run_id",
+        "status",
+        "reason",
+        ("event_at", _TS),
+        "workflow",
+        "project",
+        "team",
+        "contract_name",
+        ("contract_revision", pa.int32()),
+        "contract_digest",
+        "runner_type",
+        "runner_url",
+        ("started_at", _TS),
+        ("finished_at", _TS),
+        "signer",
+        "key_id",
+        "manifest_digest",
+        "envelope_digest",
+        "source",
+        "run_date",
     ),
     partition_by=("run_date",),
     key=("manifest_digest", "envelope_digest"),
@@ -147,8 +178,48 @@ CONTRACT_REQUIREMENTS = Table(
         ("optional", pa.bool_()),
         ("output", pa.bool_()),
         "manifest_digest",
+        "source",
+        ("published_at", _TS),
     ),
     key=("contract_digest", "material_name"),
+)
+
+INVENTORY = Table(
+    "inventory",
+    _schema(
+        "inventory_name",
+        ("revision", pa.int32()),
+        "digest",
+        ("published_at", _TS),
+        "workflow",
+        "project",
+        "team",
+        "owner",
+        "contract",
+        "cadence",
+        ("cadence_hours", pa.int32()),
+        "manifest_digest",
+        "source",
+    ),
+    trusted=False,
+    key=("manifest_digest", "project", "workflow"),
+)
+
+PUBLISHED_DOCUMENTS = Table(
+    "published_documents",
+    _schema(
+        "kind",
+        "name",
+        ("revision", pa.int32()),
+        "digest",
+        ("published_at", _TS),
+        "content",
+        "error",
+        "manifest_digest",
+        "source",
+    ),
+    trusted=False,
+    key=("manifest_digest",),
 )
 
 PROVENANCE = Table(
@@ -264,18 +335,25 @@ ATTESTATIONS = Table(
     key=("manifest_digest", "envelope_digest"),
 )
 
-#: Every table, data tables first: ``verifications`` is written last in each batch, so a
-#: crawl unit counts as ingested only once all its rows are in.
+#: Every table, data tables first: ``published_documents`` and ``verifications`` are written
+#: last in each batch, so a crawl unit counts as ingested only once all its rows are in (a
+#: published contract or inventory once its ``published_documents`` row is; an attestation
+#: once its ``verifications`` rows are).
 TABLES: tuple[Table, ...] = (
     RUNS,
+    RUN_EVENTS,
     SUBJECTS,
     MATERIALS,
     CONTRACT_REQUIREMENTS,
+    INVENTORY,
     PROVENANCE,
     WITNESS_ATTESTATIONS,
     VERIFICATION_SUMMARIES,
     SBOM_COMPONENTS,
     ATTESTATIONS,
+    PUBLISHED_DOCUMENTS,
     VERIFICATIONS,
 )
+#: The tables whose ``manifest_digest`` values name the crawl units that are complete.
+COMPLETION_TABLES: tuple[Table, ...] = (PUBLISHED_DOCUMENTS, VERIFICATIONS)
 BY_NAME = {t.name: t for t in TABLES}

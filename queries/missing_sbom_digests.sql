@@ -1,8 +1,12 @@
 -- title: Container images shipped without an SBOM digest
--- description: Runs that output a container image (a CONTAINER_IMAGE material with
---   output = true) but record no SBOM material (type SBOM_*) at all, or record an SBOM
---   material without a digest. One row per image; problem is 'no SBOM in run' or
---   'SBOM without digest'.
+-- description: Successful runs that output a container image (a CONTAINER_IMAGE material with
+--   output = true) but record no SBOM material (type SBOM_*) at all, record an SBOM material
+--   without a digest, or record SBOMs whose main component states a sha256
+--   (materials.sbom_main_digest) that is none of the run's output image digests: the SBOM
+--   describes another image (often the previous build's). One row per image; problem is 'no
+--   SBOM in run', 'SBOM without digest' or 'SBOM describes another digest'
+--   (sbom_main_digest says which). An SBOM whose main component states no digest is not
+--   judged.
 -- severity: high
 -- param: since = 1970-01-01 : only runs started on or after this date (YYYY-MM-DD, UTC)
 WITH images AS (
@@ -19,6 +23,7 @@ WITH images AS (
     JOIN materials AS m ON m.manifest_digest = r.manifest_digest
     WHERE m.type = 'CONTAINER_IMAGE'
         AND m.output
+        AND coalesce(r.status, 'success') = 'success'
         AND (r.started_at AT TIME ZONE 'UTC') >= CAST($since AS DATE)
 ),
 sboms AS (
@@ -29,6 +34,21 @@ sboms AS (
     FROM materials
     WHERE starts_with(type, 'SBOM_')
     GROUP BY manifest_digest
+),
+elsewhere AS (
+    SELECT s.manifest_digest, min(s.sbom_main_digest) AS sbom_main_digest
+    FROM materials AS s
+    WHERE starts_with(s.type, 'SBOM_')
+        AND s.sbom_main_digest IS NOT NULL
+        AND s.sbom_main_digest NOT IN (
+            SELECT i.digest
+            FROM materials AS i
+            WHERE i.manifest_digest = s.manifest_digest
+                AND i.type = 'CONTAINER_IMAGE'
+                AND i.output
+                AND i.digest IS NOT NULL
+        )
+    GROUP BY s.manifest_digest
 )
 SELECT
     i.project,
@@ -40,9 +60,14 @@ SELECT
     i.image_digest,
     CASE
         WHEN s.manifest_digest IS NULL THEN 'no SBOM in run'
-        ELSE 'SBOM without digest'
-    END AS problem
+        WHEN s.sbom_with_digest < s.sbom_count THEN 'SBOM without digest'
+        ELSE 'SBOM describes another digest'
+    END AS problem,
+    e.sbom_main_digest
 FROM images AS i
 LEFT JOIN sboms AS s ON s.manifest_digest = i.manifest_digest
-WHERE s.manifest_digest IS NULL OR s.sbom_with_digest < s.sbom_count
+LEFT JOIN elsewhere AS e ON e.manifest_digest = i.manifest_digest
+WHERE s.manifest_digest IS NULL
+    OR s.sbom_with_digest < s.sbom_count
+    OR e.manifest_digest IS NOT NULL
 ORDER BY i.project, i.workflow, i.started_at, i.run_id, i.image, i.manifest_digest

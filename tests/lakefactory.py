@@ -45,14 +45,22 @@ def image_ref(name: str, registry: str = "ghcr.io/acme") -> str:
 
 
 def cyclonedx_sbom(path: Path, component: str = "app", components: int = 2) -> str:
-    """Write a small valid CycloneDX 1.5 SBOM to ``path``; return the path as a string."""
+    """Write a small valid CycloneDX 1.5 SBOM to ``path`` (each component with a purl and a
+    sha256, as the sbom_quality query expects); return the path as a string."""
     doc = {
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",
         "version": 1,
         "metadata": {"component": {"type": "application", "name": component, "version": "1.0"}},
         "components": [
-            {"type": "library", "name": f"lib{i}", "version": f"1.{i}.0"} for i in range(components)
+            {
+                "type": "library",
+                "name": f"lib{i}",
+                "version": f"1.{i}.0",
+                "purl": f"pkg:generic/lib{i}@1.{i}.0",
+                "hashes": [{"alg": "SHA-256", "content": hashlib.sha256(b"lib%d" % i).hexdigest()}],
+            }
+            for i in range(components)
         ],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -102,6 +110,9 @@ class RunSpec:
     signer: str = TRUSTED
     tamper: bool = False
     duration: timedelta = timedelta(minutes=5)
+    #: SLSA provenance beside the run statement (the collector's default is on; these lakes
+    #: keep one document per run unless a test asks for it).
+    provenance: bool = False
 
 
 @dataclass
@@ -203,7 +214,12 @@ def build_lake(
         )
         for name, value in spec.materials.items():
             att.add(name, value)
-        result = att.push(signers[spec.signer], store, now=spec.started_at + spec.duration)
+        result = att.push(
+            signers[spec.signer],
+            store,
+            now=spec.started_at + spec.duration,
+            provenance=spec.provenance,
+        )
         if spec.tamper:
             tamper_envelope(store, result)
         pushed[run_id] = result

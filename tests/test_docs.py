@@ -71,6 +71,17 @@ def test_every_saved_query_is_documented() -> None:
             assert p.description, f"{q.name}: parameter {p.name}"
 
 
+def test_every_saved_query_has_a_section_in_docs_queries() -> None:
+    doc = (ROOT / "docs" / "queries.md").read_text()
+    for q in load_queries():
+        assert f"## `{q.name}`" in doc, f"docs/queries.md has no section for {q.name}"
+        section = doc.split(f"## `{q.name}`", 1)[1].split("\n## ", 1)[0]
+        assert f"**Severity:** {q.severity}" in section, q.name
+        assert "**Planted:**" in section and "**Near miss:**" in section, q.name
+        for p in q.params:
+            assert f"`{p.name}`" in section, f"docs/queries.md: {q.name} does not document {p.name}"
+
+
 def test_every_table_and_column_is_documented() -> None:
     doc = (ROOT / "docs" / "lake.md").read_text()
     for table in TABLES:

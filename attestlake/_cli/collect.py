@@ -243,9 +243,10 @@ def attest_push(
         bool,
         typer.Option(
             "--provenance/--no-provenance",
-            help="Also sign and push SLSA provenance v1 for the outputs (a second envelope).",
+            help="Also sign and push SLSA provenance v1 for the outputs, as a second envelope "
+            "of the same record (the default; --no-provenance skips it).",
         ),
-    ] = False,
+    ] = True,
     bundle_out: Annotated[
         Path | None,
         typer.Option(

@@ -5,7 +5,8 @@ Every document gets a ``verifications`` row; every readable in-toto statement an
 is then exploded by its predicate family, chosen by predicate type (:data:`FAMILIES`): our run
 predicate, SLSA provenance, Chainloop, witness collections, VSAs, SBOM predicates. Any other
 predicate is kept in ``attestations`` with its type and raw JSON. A bare SBOM document (found in
-a folder) is recorded as unsigned and its components with ``trusted = false``.
+a folder) is recorded as unsigned and its components with ``trusted = false``. A published
+contract or inventory (:mod:`attestlake.normalize.published`) is read, not verified.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from attestlake.normalize.common import (
     subject_rows,
     to_json,
 )
+from attestlake.normalize.published import published_rows
 from attestlake.sources.interface import Unit
 from attestlake.trust import TrustPolicy
 from attestlake.verify import NOT_VERIFIED, Outcome, verify_document
@@ -59,7 +61,7 @@ def normalise(ctx: Context) -> Rows:
         rows = sbom.predicate_rows(ctx)
     else:
         rows = Rows()
-    if "subjects" not in rows.by_table:
+    if "subjects" not in rows.by_table and not getattr(family, "OWNS_SUBJECTS", False):
         for row in subject_rows(ctx, run_id=None, run_date="unknown"):
             rows.add("subjects", row)
     return rows
@@ -168,7 +170,10 @@ def document_rows(
 
 
 def inspect_unit(unit: Unit, policy: TrustPolicy, now: datetime) -> Rows:
-    """Verify and normalise every document of one unit. Never raises on bad content."""
+    """Verify and normalise every document of one unit (or read a published contract or
+    inventory, which has none). Never raises on bad content."""
+    if unit.published is not None:
+        return published_rows(unit)
     rows = Rows()
     if unit.error is not None:
         outcome = Outcome(NOT_VERIFIED, "malformed", unit.error)

@@ -81,6 +81,7 @@ def normalise(ctx: Context) -> Rows:
             "project": project,
             "team": s(get(meta, "team")),
             "status": None,
+            "reason": None,
             "contract_name": s(get(meta, "contractName")),
             "contract_revision": integer(get(meta, "contractVersion")),
             "contract_digest": None,

@@ -78,15 +78,25 @@ ORDER BY r.started_at, r.manifest_digest
 VERIFICATIONS_SQL = """
 WITH teams AS (
     SELECT project, workflow, min(team) AS team FROM runs GROUP BY project, workflow
+),
+attestations AS (
+    SELECT
+        manifest_digest,
+        bool_and(status = 'verified') AS verified,
+        min(coalesce(reason, 'unknown')) FILTER (WHERE status IS DISTINCT FROM 'verified')
+            AS reason,
+        min(project) AS project, min(workflow) AS workflow, min(crawled_at) AS crawled_at
+    FROM verifications
+    GROUP BY manifest_digest
 )
 SELECT
-    v.manifest_digest, v.status,
-    CASE WHEN v.status = 'verified' THEN 'verified' ELSE coalesce(v.reason, 'unknown') END
-        AS reason,
+    v.manifest_digest,
+    CASE WHEN v.verified THEN 'verified' ELSE 'not_verified' END AS status,
+    CASE WHEN v.verified THEN 'verified' ELSE v.reason END AS reason,
     coalesce(r.team, t.team) AS team, coalesce(r.project, v.project) AS project,
     coalesce(r.workflow, v.workflow) AS workflow,
     CAST(coalesce(r.started_at, v.crawled_at) AS DATE) AS day
-FROM verifications AS v
+FROM attestations AS v
 LEFT JOIN runs AS r USING (manifest_digest)
 LEFT JOIN teams AS t ON t.project = v.project AND t.workflow = v.workflow
 """
@@ -186,12 +196,14 @@ class AuditData:
         )
 
     def verification_outcomes(self, sel: Selection) -> pl.DataFrame:
-        """Envelopes per verification outcome (``verified`` or the failure reason)."""
+        """Attestations (crawl units) per verification outcome: ``verified`` when every
+        document of the attestation verified (a run and its provenance), else the reason its
+        first failing document gives."""
         return (
             sel.keep(self.verifications)
             .group_by("status", "reason")
-            .agg(envelopes=pl.len())
-            .sort("envelopes", "reason", descending=[True, False])
+            .agg(attestations=pl.len())
+            .sort("attestations", "reason", descending=[True, False])
         )
 
     def findings_in(self, sel: Selection) -> pl.DataFrame:

@@ -156,7 +156,7 @@ def verification_outcomes(audit: AuditData, sel: Selection) -> Chart:
         return Chart(title, data, fig)
     reasons = [str(r).replace("_", " ") for r in data["reason"].to_list()]
     colours = [VERIFIED if s == "verified" else FAILED for s in data["status"].to_list()]
-    _bars(ax, reasons, data["envelopes"].to_list(), colours, "Attestations (count)")
+    _bars(ax, reasons, data["attestations"].to_list(), colours, "Attestations (count)")
     return Chart(title, data, fig)
 
 

@@ -6,10 +6,11 @@ A notebook's parameters cell names a lake (``LAKE``) and an organisation file
 under ``$XDG_CACHE_HOME/attestlake/sample`` (``~/.cache/...``), so that a notebook opened from a
 clean checkout shows something.
 
-Owners: a lake has no inventory table yet, so a team's owner comes from an organisation file
-(``teams: [{name, owner}]``, the format of ``sample_data/organisation.yaml``). A lake that has an
-``inventory`` table with ``team`` and ``owner`` columns is used instead. A demo lake (its
-directory is marked by ``attestlake demo``) gets the sample organisation's owners.
+Owners: an organisation file given (``teams: [{name, owner}]``, the format of
+``sample_data/organisation.yaml``) names each team's owner. Without one, a lake whose
+``inventory`` table has rows (an inventory published to a crawled store) gives each team's
+owners from the current revision of each inventory; failing that, a demo lake (its directory
+is marked by ``attestlake demo``) gets the sample organisation's owners.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from attestlake.tables import TABLES
 LAKE_ENV = "ATTESTLAKE_LAKE"
 ORGANISATION_ENV = "ATTESTLAKE_ORGANISATION"
 _STAMP = ".attestlake-notebook-sample"
+INVENTORY_SOURCE = "the lake's inventory table"
 
 
 def cache_dir() -> Path:
@@ -109,19 +111,27 @@ def table_columns(lake: Lake, table: str) -> set[str]:
     return {str(c) for c in rows.column(0).to_pylist()}
 
 
+INVENTORY_OWNERS_SQL = """
+WITH current AS (
+    SELECT * FROM inventory
+    QUALIFY revision = max(revision) OVER (PARTITION BY inventory_name)
+)
+SELECT team, string_agg(DISTINCT owner, ', ' ORDER BY owner) AS owner FROM current
+WHERE team IS NOT NULL AND owner IS NOT NULL GROUP BY team ORDER BY team
+"""
+
+
 def inventory_owners(lake: Lake) -> dict[str, str] | None:
-    """Team → owner(s) from the lake's ``inventory`` table, or None if it has none.
+    """Team → owner(s) from the current revision of each inventory in the lake, or None if
+    the lake holds no inventory with owners.
 
     The inventory names an owner per workflow; a team with several gets them all, joined by
     commas.
     """
-    if not {"team", "owner"} <= table_columns(lake, "inventory"):
+    if not {"team", "owner", "inventory_name", "revision"} <= table_columns(lake, "inventory"):
         return None
-    rows = lake.sql(
-        "SELECT team, string_agg(DISTINCT owner, ', ' ORDER BY owner) AS owner FROM inventory "
-        "WHERE team IS NOT NULL AND owner IS NOT NULL GROUP BY team ORDER BY team"
-    ).to_pylist()
-    return {str(r["team"]): str(r["owner"]) for r in rows}
+    rows = lake.sql(INVENTORY_OWNERS_SQL).to_pylist()
+    return {str(r["team"]): str(r["owner"]) for r in rows} or None
 
 
 @dataclass
@@ -153,12 +163,12 @@ def open_context(lake: str | Path | None = None, organisation: str | Path | None
         opened = Lake.open(path)
     except LakeError as exc:
         raise LakeError(f"{exc} (or set LAKE in the parameters cell, or ${LAKE_ENV})") from None
-    from_inventory = inventory_owners(opened)
-    if from_inventory is not None:
-        return Context(opened, from_inventory, "the lake's inventory table")
     org = organisation or os.environ.get(ORGANISATION_ENV)
     if org:
         return Context(opened, load_owners(Path(org).expanduser()), str(org))
+    from_inventory = inventory_owners(opened)
+    if from_inventory is not None:
+        return Context(opened, from_inventory, INVENTORY_SOURCE)
     if is_demo_lake(path):
         sample = sample_data_dir() / "organisation.yaml"
         return Context(opened, load_owners(sample), str(sample))

@@ -40,6 +40,20 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Published:
+    """A contract or inventory revision published to a store (:mod:`attestlake.publish`):
+    unsigned, SecOps's declared state. ``raw`` is the exact file, or None with ``error``."""
+
+    kind: str  # contract or inventory
+    name: str
+    revision: int
+    digest: str  # sha256 of the file
+    created: str  # org.opencontainers.image.created, as published
+    raw: bytes | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class Unit:
     """What one crawl unit holds (an OCI manifest, or one document of a file)."""
 
@@ -50,11 +64,15 @@ class Unit:
     evidence: Mapping[str, bytes] = field(default_factory=dict)
     #: Why the unit itself could not be read (a manifest that is not one): one malformed row.
     error: str | None = None
+    #: Set when the manifest is a published contract or inventory (then no documents).
+    published: Published | None = None
 
     @property
     def size(self) -> int:
-        return sum(len(d.raw or b"") for d in self.documents) + sum(
-            len(b) for b in self.evidence.values()
+        return (
+            sum(len(d.raw or b"") for d in self.documents)
+            + sum(len(b) for b in self.evidence.values())
+            + len(self.published.raw or b"" if self.published else b"")
         )
 
 

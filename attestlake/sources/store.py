@@ -1,8 +1,9 @@
 """One OCI repository as a source: an OCI layout directory or a registry repository.
 
-Every tag is a candidate (attestlake's run manifests, cosign's ``sha256-<hex>.att`` tags, and
-anything else: a manifest that carries no attestation yields an empty unit). A tag of the OCI
-1.1 referrers tag schema (``sha256-<hex>``) is an index whose manifests are candidates; where
+Every tag is a candidate (attestlake's run manifests, cosign's ``sha256-<hex>.att`` tags,
+contracts and inventories published with :mod:`attestlake.publish`, and anything else: a
+manifest that carries no attestation yields an empty unit). A tag of the OCI 1.1 referrers
+tag schema (``sha256-<hex>``) is an index whose manifests are candidates; where
 the registry has the referrers API, the referrers of every tagged manifest are asked for too,
 since they need not be tagged. A unit's key is its manifest digest.
 """
@@ -14,10 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 from attestlake.dsse import ENVELOPE_MEDIA_TYPE
 from attestlake.errors import ContentError, NotFound
+from attestlake.publish import PREFIX as PUBLISH_PREFIX
+from attestlake.publish import published_kind, revision_tag
 from attestlake.sources.interface import (
     MAX_DOCUMENT_SIZE,
     Candidate,
     Document,
+    Published,
     Source,
     Unit,
     batched,
@@ -111,6 +115,9 @@ class StoreSource(Source):
             return Unit(digest, source, error=f"manifest unreadable: {exc}")
         if not isinstance(manifest, Manifest):
             return Unit(digest, source)  # an index or a Docker image: no attestation in it
+        kind = published_kind(manifest)
+        if kind is not None:
+            return self._published(kind, manifest)
         documents: dict[str, Document] = {}
         for layer in manifest.layers:
             if is_document_layer(layer.media_type) and layer.digest not in documents:
@@ -128,6 +135,26 @@ class StoreSource(Source):
                     except (ContentError, NotFound):
                         continue  # evidence that cannot be read is simply not exploded
         return Unit(digest, source, tuple(documents.values()), evidence)
+
+    def _published(self, kind: str, manifest: Manifest) -> Unit:
+        """A published contract or inventory: its one layer, the exact file (read unsigned)."""
+        ann = manifest.annotations
+        name = ann.get(PUBLISH_PREFIX + "name", "")
+        number = ann.get(PUBLISH_PREFIX + "revision", "")
+        revision = int(number) if number.isdigit() and len(number) < 10 else 0
+        source = f"{self.ref}:{revision_tag(kind, name, revision)}"
+        raw, error, digest = None, None, ""
+        if len(manifest.layers) != 1 or not name or revision < 1:
+            error = f"not a published {kind}: it needs one layer, a name and a revision number"
+            source = f"{self.ref}@{manifest.digest}"
+        else:
+            layer = manifest.layers[0]
+            digest = layer.digest
+            document = self._document(layer.digest, layer.size)
+            raw, error = document.raw, document.error
+        created = ann.get("org.opencontainers.image.created", "")
+        published = Published(kind, name, revision, digest, created, raw, error)
+        return Unit(manifest.digest, source, published=published)
 
     def _document(self, digest: str, size: int) -> Document:
         if size > self.max_document_size:

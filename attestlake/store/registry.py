@@ -348,6 +348,45 @@ class RegistryStore(Store):
             url = urljoin(resp.url, link) if link else None
         return out
 
+    # -- attaching referrers and resolving images (attestlake.referrers, attestlake.images) --
+    def head_manifest(self, reference: str) -> Descriptor:
+        """The descriptor (media type, digest, size) of the manifest a tag or digest names, of
+        any OCI or Docker kind, from one HEAD request; NotFound if there is none."""
+        is_digest = reference.startswith("sha256:")
+        ref = check_digest(reference) if is_digest else check_tag(reference)
+        what, headers = f"manifest {ref}", {"Accept": _ACCEPT_ANY}
+        with self._request("HEAD", f"manifests/{ref}", what=what, headers=headers) as resp:
+            stated = resp.headers.get("Docker-Content-Digest") or (ref if is_digest else "")
+            media_type = resp.headers.get("Content-Type", MANIFEST_MEDIA_TYPE).split(";")[0]
+            size = resp.headers.get("Content-Length", "")
+        if is_digest and stated != ref:
+            raise self._error(f"registry {self.ref} answered digest {stated} for {what}")
+        if not size.isdigit():
+            raise self._error(f"registry {self.ref} gave no size for {what}")
+        digest = stated or self.resolve(ref)
+        return Descriptor(media_type.strip(), check_digest(digest), int(size))
+
+    def put_referrer(self, manifest: Manifest) -> bool:
+        """Push a manifest that names a ``subject``, by digest. True if the registry indexed it
+        for the referrers API (it answered ``OCI-Subject``): then no referrers tag is needed."""
+        what = f"referrer {manifest.digest}"
+        headers = {"Content-Type": MANIFEST_MEDIA_TYPE}
+        url = f"manifests/{manifest.digest}"
+        with self._request(
+            "PUT", url, what=what, ok=(201,), data=manifest.raw, headers=headers
+        ) as resp:
+            return bool(resp.headers.get("OCI-Subject"))
+
+    def put_index(self, raw: bytes, tag: str) -> str:
+        """Store an OCI image index's exact bytes under ``tag``; return its digest."""
+        Index.parse(raw)  # never push what this store would refuse to read back
+        what = f"index {check_tag(tag)!r}"
+        headers = {"Content-Type": INDEX_MEDIA_TYPE}
+        self._request(
+            "PUT", f"manifests/{tag}", what=what, ok=(201,), data=raw, headers=headers
+        ).close()
+        return sha256_digest(raw)
+
     def catalog(self) -> Iterator[str]:
         """Every repository the registry lists (``/v2/_catalog``)."""
         yield from self._paginate(f"{self.base_url}/v2/_catalog", "repositories", "catalog")

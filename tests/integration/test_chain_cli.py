@@ -53,6 +53,8 @@ def test_chain_layout_store_incremental(tmp_path: Path) -> None:
     )
     assert first.code == 0, first.err
     assert first.json()["ingested"] == 1 and first.json()["verified"] == 1
+    # One attestation of two documents: the run statement and its SLSA provenance (default).
+    assert (first.json()["documents"], first.json()["documents_verified"]) == (2, 2)
 
     again = run_cli(
         tmp_path, "crawl", "--from", "store", "--lake", "lake", "--trust", "trust.yaml", "--json"
@@ -127,11 +129,22 @@ def test_push_missing_required_material_pushes_nothing(tmp_path: Path) -> None:
 
     # Supplying it makes the same run pushable; pushing twice does not duplicate it.
     assert run_cli(tmp_path, "attest", "add", "--name", "sbom", "--value", "sbom.json").code == 0
-    assert run_cli(tmp_path, "attest", "push", "--key", "ci.key", "--to", "store").code == 0
+    once = run_cli(
+        tmp_path, "attest", "push", "--key", "ci.key", "--to", "store", "--no-provenance"
+    )
+    assert once.code == 0 and "provenance" not in once.out
     twice = run_cli(tmp_path, "attest", "push", "--key", "ci.key", "--to", "store")
     assert twice.code == 0 and "already pushed" in twice.out
     index = json.loads((tmp_path / "store" / "index.json").read_text())
     assert len(index["manifests"]) == 1
+    from attestlake.store.layout import LayoutStore
+
+    [tag] = LayoutStore(tmp_path / "store").tags()
+    roles = [
+        layer.annotations["dev.attestlake.role"]
+        for layer in LayoutStore(tmp_path / "store").get_manifest(tag).layers
+    ]
+    assert roles == ["envelope", "evidence"]  # --no-provenance: the run statement only
 
 
 def test_bad_inputs_give_clear_errors(tmp_path: Path) -> None:

@@ -27,16 +27,23 @@ def test_chain_through_registry(tmp_path: Path, registry: RegistryServer) -> Non
     manifest = repo.get_manifest(tags[0])
     assert manifest.annotations["dev.attestlake.kind"] == "attestation"
     assert manifest.annotations["dev.attestlake.project"] == "skynet"
-    assert [layer.media_type for layer in manifest.layers] == [
-        "application/vnd.dsse.envelope.v1+json",
-        "application/vnd.cyclonedx+json",
+    # The run statement, the SLSA provenance of its outputs (pushed by default), the SBOM.
+    assert [
+        (layer.media_type, layer.annotations["dev.attestlake.role"]) for layer in manifest.layers
+    ] == [
+        ("application/vnd.dsse.envelope.v1+json", "envelope"),
+        ("application/vnd.dsse.envelope.v1+json", "provenance"),
+        ("application/vnd.cyclonedx+json", "evidence"),
     ]
 
     crawl = run_cli(
         tmp_path, "crawl", "--from", store, "--lake", "lake", "--trust", "trust.yaml", "--json"
     )
     assert crawl.code == 0, crawl.err
-    assert crawl.json()["verified"] == 2
+    # Two attestations (run records) of two documents each: counted by attestation.
+    summary = crawl.json()
+    assert (summary["verified"], summary["not_verified"], summary["documents"]) == (2, 0, 4)
+    assert summary["documents_verified"] == 4
     again = run_cli(
         tmp_path, "crawl", "--from", store, "--lake", "lake", "--trust", "trust.yaml", "--json"
     )

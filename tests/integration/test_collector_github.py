@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from attestlake.push import statement_of
+from attestlake.store.interface import Index
 from attestlake.store.registry import RegistryStore
 from tests.integration.cli_helpers import GITHUB_ENV, SBOM, Result, run_cli
 from tests.integration.collector_helpers import all_bytes, push_image
@@ -186,15 +187,12 @@ def test_github_actions_like_scenario(tmp_path: Path, registry: RegistryServer) 
     image_repo = RegistryStore(registry.url, "cyberdyne/skynet")
     index_tag = image_digest.replace(":", "-")
     assert index_tag in list(image_repo.tags())
-    with image_repo._request(
-        "GET", f"manifests/{index_tag}", what="index",
-        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
-    ) as resp:  # fmt: skip
-        index = resp.json()
-    [referrer] = index["manifests"]
-    assert referrer["artifactType"] == "application/vnd.attestlake.run.v1+json"
-    assert referrer["annotations"]["dev.attestlake.run-id"] == run_id
-    attached = image_repo.get_manifest(referrer["digest"])
+    index = image_repo.get_any_manifest(index_tag)
+    assert isinstance(index, Index)
+    [referrer] = index.manifests
+    assert referrer.artifact_type == "application/vnd.attestlake.run.v1+json"
+    assert referrer.annotations["dev.attestlake.run-id"] == run_id
+    attached = image_repo.get_manifest(referrer.digest)
     assert attached.subject is not None and attached.subject.digest == image_digest
 
     text = summary.read_text()

@@ -13,6 +13,7 @@ from sigstore.models import Bundle
 from attestlake.collector import Attestation
 from attestlake.contracts import parse_contract
 from attestlake.signing import BUNDLE_MEDIA_TYPE, SigstoreSigner
+from attestlake.store.interface import Index, referrers_tag
 from attestlake.store.registry import RegistryStore
 from tests.integration.cli_helpers import GITHUB_ENV, SBOM
 from tests.integration.collector_helpers import push_image
@@ -97,15 +98,10 @@ def test_two_runs_of_one_image_share_its_referrers_index(
         att.add("sbom", str(tmp_path / "sbom.json"))
         att.push(signer, store)
     image = RegistryStore(registry.url, "keyless/shared")
-    with image._request(
-        "GET",
-        f"manifests/{digest.replace(':', '-')}",
-        what="referrers index",
-        headers={"Accept": "application/vnd.oci.image.index.v1+json"},
-    ) as resp:
-        index = resp.json()
-    runs = [m["annotations"]["dev.attestlake.run-id"] for m in index["manifests"]]
+    index = image.get_any_manifest(referrers_tag(digest))
+    assert isinstance(index, Index)
+    runs = [m.annotations["dev.attestlake.run-id"] for m in index.manifests]
     assert runs == ["first", "second"]
-    for m in index["manifests"]:
-        referrer = image.get_manifest(m["digest"])
+    for m in index.manifests:
+        referrer = image.get_manifest(m.digest)
         assert referrer.subject is not None and referrer.subject.digest == digest

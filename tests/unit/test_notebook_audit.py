@@ -15,7 +15,7 @@ from attestlake.notebook.context import open_context
 from attestlake.notebook.overview import findings_table, risk_table, summary
 from attestlake.notebook.selection import Selection
 from tests.lakefactory import raw_lake
-from tests.notebooks.demo_lake import build_demo_lake
+from tests.notebooks.demo_lake import NOW, build_demo_lake
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -27,16 +27,23 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
 
 @pytest.fixture(scope="module")
 def audit(demo: DemoResult) -> AuditData:
-    return AuditData.load(open_context(demo.lake))
+    # The report's "now" is the demo's: stale, failing and new-dependency findings are relative.
+    return AuditData.load(open_context(demo.lake), now=NOW)
 
 
 def test_runs_that_fell_back_to_an_old_revision_do_not_meet_their_contract(
     audit: AuditData,
 ) -> None:
     failing = audit.runs.filter(~pl.col("compliant"))
-    assert failing["workflow"].to_list() == ["login-ui-build"] * 3
-    assert failing["outdated"].all() and failing["contract_revision"].to_list() == [1, 1, 1]
-    assert audit.runs.height == 98
+    # login-ui-build fell back to revision 1; terraform-modules and kiosk-image pin revision 1
+    # of contracts whose revision 2 other workflows already use.
+    assert failing.group_by("workflow").len().sort("workflow").rows() == [
+        ("kiosk-image", 2),
+        ("login-ui-build", 3),
+        ("terraform-modules", 4),
+    ]
+    assert failing["outdated"].all() and set(failing["contract_revision"]) == {1}
+    assert audit.runs.height == 104
     by_day = audit.compliance_by_day(Selection(team="identity"))
     assert by_day["team"].unique().to_list() == ["identity"]
     below = by_day.filter(pl.col("percent") < 100)
@@ -46,15 +53,20 @@ def test_runs_that_fell_back_to_an_old_revision_do_not_meet_their_contract(
 
 def test_verification_outcomes_by_reason(audit: AuditData) -> None:
     outcomes = audit.verification_outcomes(Selection())
-    assert {r["reason"]: r["envelopes"] for r in outcomes.to_dicts()} == {
-        "verified": 98,
+    assert {r["reason"]: r["attestations"] for r in outcomes.to_dicts()} == {
+        "verified": 147,
         "bad_signature": 1,
-        "untrusted_signer": 1,
+        "untrusted_signer": 2,
     }
     # Unverified envelopes claim a workflow: they count for its team (from the verified runs).
     platform = audit.verification_outcomes(Selection(team="platform"))
     assert set(platform["reason"]) == {"verified", "bad_signature", "untrusted_signer"}
+    # The release key's claim to be ledger-release counts for ledger's team.
     assert audit.verification_outcomes(Selection(team="payments"))["reason"].to_list() == [
+        "verified",
+        "untrusted_signer",
+    ]
+    assert audit.verification_outcomes(Selection(team="identity"))["reason"].to_list() == [
         "verified"
     ]
 
@@ -62,14 +74,31 @@ def test_verification_outcomes_by_reason(audit: AuditData) -> None:
 def test_findings_by_query_and_severity(audit: AuditData) -> None:
     counts = {r["query"]: r["findings"] for r in audit.findings_by_query(Selection()).to_dicts()}
     assert counts == {
-        "verification_failures": 2,
-        "missing_sbom_digests": 6,
-        "non_compliant_workflows": 1,
+        "impersonation": 1,
+        "verification_failures": 3,
+        "builds_outside_ci": 1,
+        "missing_sbom_digests": 7,
+        "non_compliant_workflows": 3,
+        "shared_artifact_digests": 2,
+        "contract_drift": 3,
+        "failing_runs": 1,
+        "never_integrated": 1,
+        "runner_changes": 2,
+        "signer_changes": 1,
+        "stale_workflows": 1,
+        "new_dependencies": 1,
+        "sbom_quality": 2,
+        "slsa_build_levels": 3,
+        "verification_failures_by_reason": 2,
     }
     critical = audit.findings_by_query(Selection(min_severity="critical"))
-    assert critical["query"].to_list() == ["verification_failures"]
+    assert critical["query"].to_list() == ["impersonation", "verification_failures"]
     rows = audit.findings_in(Selection(workflow="login-ui-build"))
-    assert set(rows["query"]) == {"missing_sbom_digests", "non_compliant_workflows"}
+    assert set(rows["query"]) == {
+        "contract_drift",
+        "missing_sbom_digests",
+        "non_compliant_workflows",
+    }
     assert all(u.startswith("https://github.com/") for u in rows["runner_url"])
     assert "sha256:" in rows["detail"][0] and "…" in rows["detail"][0]  # digests shortened
 
@@ -88,16 +117,15 @@ def test_the_date_filter(audit: AuditData) -> None:
 def test_workflows_ranked_by_risk(audit: AuditData) -> None:
     ranking = audit.risk_ranking(Selection())
     top = ranking.head(3).select("workflow", "risk_score").rows()
-    assert [w for w, _ in top] == ["login-ui-build", "cli-release", "base-images"]
-    # login-ui: 4 high findings (4 × 5) + 10 × 3/14 runs not meeting their contract.
-    assert top[0][1] == pytest.approx(20 + 10 * 3 / 14)
-    assert top[1][1] == 20 and top[2][1] == 15  # 2 critical; 3 high
-    assert set(ranking.filter(pl.col("risk_score") == 0)["team"]) == {
-        "payments",
-        "identity",
-        "platform",
-    }
-    assert ranking.height == 8
+    assert [w for w, _ in top] == ["login-ui-build", "base-images", "ledger-release"]
+    # login-ui: 5 high findings (5 × 5), 1 medium (2) + 10 × 3/14 runs not meeting their
+    # contract.
+    assert top[0][1] == pytest.approx(27 + 10 * 3 / 14)
+    assert top[1][1] == 23  # 4 high, 1 medium, 1 low
+    assert top[2][1] == 22  # 2 critical, 2 low (an impersonation, and sloppy SBOM components)
+    # Every sample workflow has a planted finding; mobile-build, which never ran, is ranked too.
+    assert ranking.filter(pl.col("risk_score") == 0).is_empty()
+    assert ranking.height == 10
 
 
 def test_revision_adoption_on_the_demo(audit: AuditData) -> None:
@@ -106,7 +134,10 @@ def test_revision_adoption_on_the_demo(audit: AuditData) -> None:
     # container-build r1 only reappears after r2 (a fall-back): it is no rollout.
     assert ("container-build", 1, "identity") not in rows
     assert rows[("container-build", 2, "identity")]["adopted"]
-    assert 0 < rows[("container-build", 2, "identity")]["days"] < 1
+    assert 0 < rows[("container-build", 2, "payments")]["days"] < 1
+    # library-release r2 was rolled out by platform; ledger's team never ran it since.
+    assert ("library-release", 2, "platform") in rows
+    assert ("library-release", 2, "payments") not in rows
     assert set(audit.revision_adoption(Selection(team="payments"))["team"]) == {"payments"}
 
 
@@ -194,8 +225,10 @@ def test_a_selection_with_nothing_in_it_says_so(audit: AuditData, chart) -> None
 
 def test_tables_link_findings_to_their_runs_and_escape_values(audit: AuditData) -> None:
     html = findings_table(audit, Selection(workflow="base-images"))._repr_html_()
-    assert html.count('<a href="https://github.com/cyberdyne/base-images/actions/runs/') == 3
-    assert "Findings (3)" in html
+    # 3 images without SBOM, the move to self-hosted runners, its SLSA level; the digest that
+    # sso-build re-attested names no run of its own.
+    assert html.count('<a href="https://github.com/cyberdyne/base-images/actions/runs/') == 5
+    assert "Findings (6)" in html
     assert "risk_score" in risk_table(audit, Selection())._repr_html_()
     text = summary(audit)._repr_html_()
-    assert "98" in text and "critical 2" in text and "organisation.yaml" in text
+    assert "104" in text and "critical 4" in text

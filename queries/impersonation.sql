@@ -1,0 +1,31 @@
+-- title: Impersonation: valid signatures from the wrong signer
+-- description: Envelopes whose signature holds but whose signer is not trusted for what the
+--   statement claims: verification reason untrusted_signer with a signer identity, that is a
+--   policy key or a keyless identity scoped to other projects or workflows, or a keyless
+--   identity the policy does not list. project and workflow are the statement's (unverified)
+--   claim; signer_trusted_for lists the project/workflow pairs whose verified runs the same
+--   signer signed. An unknown key (no identity, only a key id) is not reported here: it is in
+--   verification_failures.
+-- severity: critical
+SELECT
+    v.project,
+    v.workflow,
+    v.signer,
+    v.issuer,
+    v.key_id,
+    v.predicate_type,
+    v.run_id,
+    (
+        SELECT string_agg(DISTINCT r.project || '/' || r.workflow, ', ')
+        FROM runs AS r
+        WHERE r.signer = v.signer
+    ) AS signer_trusted_for,
+    v.detail,
+    v.source,
+    v.manifest_digest,
+    v.crawled_at
+FROM verifications AS v
+WHERE v.status IS DISTINCT FROM 'verified'
+    AND v.reason = 'untrusted_signer'
+    AND v.signer IS NOT NULL
+ORDER BY v.project, v.workflow, v.signer, v.source, v.envelope_digest

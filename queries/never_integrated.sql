@@ -1,0 +1,55 @@
+-- title: Inventory workflows never integrated
+-- description: Workflows of the latest inventory revision with no verified attestation at all:
+--   no run of any status in runs or run_events (matched on project and workflow). The
+--   inventory announces them, yet nothing in the lake shows they are built under a contract.
+--   unverified_envelopes counts envelopes that claim the workflow but failed verification (a
+--   signing set-up to fix, or someone else's claim); listed_since is when the first inventory
+--   revision that lists it was published.
+-- severity: medium
+WITH latest_inventory AS (
+    SELECT i.*
+    FROM inventory AS i
+    WHERE i.revision = (
+        SELECT max(j.revision) FROM inventory AS j WHERE j.inventory_name = i.inventory_name
+    )
+),
+expected AS (
+    SELECT
+        project,
+        workflow,
+        any_value(team) AS team,
+        any_value(owner) AS owner,
+        any_value(contract) AS contract,
+        any_value(cadence) AS cadence
+    FROM latest_inventory
+    GROUP BY project, workflow
+),
+listed AS (
+    SELECT project, workflow, min(published_at) AS listed_since
+    FROM inventory
+    GROUP BY project, workflow
+)
+SELECT
+    e.project,
+    e.workflow,
+    e.team,
+    e.owner,
+    e.contract,
+    e.cadence,
+    l.listed_since,
+    (
+        SELECT count(*)
+        FROM verifications AS v
+        WHERE v.project = e.project
+            AND v.workflow = e.workflow
+            AND v.status IS DISTINCT FROM 'verified'
+    ) AS unverified_envelopes
+FROM expected AS e
+JOIN listed AS l ON l.project = e.project AND l.workflow = e.workflow
+WHERE NOT EXISTS (
+        SELECT 1 FROM runs AS r WHERE r.project = e.project AND r.workflow = e.workflow
+    )
+    AND NOT EXISTS (
+        SELECT 1 FROM run_events AS x WHERE x.project = e.project AND x.workflow = e.workflow
+    )
+ORDER BY e.project, e.workflow

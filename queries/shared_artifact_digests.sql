@@ -1,0 +1,45 @@
+-- title: One artifact digest built by several workflows
+-- description: An artifact digest that the verified run statements of two or more different
+--   project/workflow pairs name as their output (subject). Two builds do not produce the same
+--   digest unless one re-tagged and re-attested the other's artifact (or the build is
+--   reproducible across projects): either way who built that artifact is ambiguous. One row
+--   per digest and workflow claiming it: the artifact names, how many of its successful runs
+--   did, the first of them and when. Subjects that stand for a run itself
+--   (attestlake.run/...) are left out, and a workflow attesting the same digest twice (a
+--   re-run) is not reported.
+-- severity: high
+WITH produced AS (
+    SELECT
+        s.digest,
+        s.name AS artifact,
+        r.project,
+        r.workflow,
+        r.team,
+        r.run_id,
+        r.started_at
+    FROM subjects AS s
+    JOIN runs AS r
+        ON r.manifest_digest = s.manifest_digest AND r.envelope_digest = s.envelope_digest
+    WHERE s.digest IS NOT NULL
+        AND NOT starts_with(s.name, 'attestlake.run/')
+        AND coalesce(r.status, 'success') = 'success'
+),
+shared AS (
+    SELECT digest
+    FROM produced
+    GROUP BY digest
+    HAVING count(DISTINCT [project, workflow]) > 1
+)
+SELECT
+    p.digest,
+    p.project,
+    p.workflow,
+    any_value(p.team) AS team,
+    string_agg(DISTINCT p.artifact, ', ' ORDER BY p.artifact) AS artifacts,
+    count(DISTINCT p.run_id) AS runs,
+    arg_min(p.run_id, p.started_at) AS first_run_id,
+    min(p.started_at) AS started_at
+FROM produced AS p
+JOIN shared USING (digest)
+GROUP BY p.digest, p.project, p.workflow
+ORDER BY p.digest, started_at, p.project, p.workflow

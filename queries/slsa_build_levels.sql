@@ -1,0 +1,130 @@
+-- title: SLSA build level per workflow
+-- description: An approximation of each workflow's SLSA v1.0 build level from what the lake
+--   records, judged on its latest successful verified run, with the reason. L0: no verified
+--   successful run (an inventory workflow that never attested, or whose attestations failed
+--   verification, or only failed). L1: signed provenance exists and verifies (the run
+--   statement records builder, source and outputs), but the build ran on a GENERIC runner (a
+--   workstation or an unknown system) or a self-hosted GitHub runner (RUNNER_ENVIRONMENT),
+--   which no build platform vouches for. L2: signed provenance verified from a CI runner that
+--   is not known to be self-hosted (GitLab, Jenkins and the others do not record it; they
+--   count as hosted). L3: a verified SLSA verification summary (VSA) that PASSED with
+--   SLSA_BUILD_LEVEL_3 names an artifact of that run; the lake cannot judge build isolation
+--   otherwise. Workflows come from runs and the latest inventory; only those below
+--   target_level are listed.
+-- severity: low
+-- param: target_level = 2 : list workflows below this level (0 to 4; 4 lists every workflow)
+WITH latest AS (
+    SELECT
+        r.*,
+        row_number() OVER (
+            PARTITION BY r.project, r.workflow
+            ORDER BY r.started_at DESC NULLS LAST, r.finished_at DESC NULLS LAST,
+                r.manifest_digest DESC
+        ) AS recency
+    FROM runs AS r
+    WHERE coalesce(r.status, 'success') = 'success'
+),
+built AS (
+    SELECT
+        l.project,
+        l.workflow,
+        l.team,
+        l.run_id,
+        l.started_at,
+        coalesce(l.runner_type, 'GENERIC') AS runner_type,
+        json_extract_string(
+            a.statement, '$.predicate.runner.environment.RUNNER_ENVIRONMENT'
+        ) AS hosting,
+        EXISTS (
+            SELECT 1 FROM provenance AS p WHERE p.manifest_digest = l.manifest_digest
+        ) AS slsa_provenance,
+        EXISTS (
+            SELECT 1
+            FROM subjects AS s
+            JOIN subjects AS vs ON vs.digest = s.digest
+            JOIN verification_summaries AS v
+                ON v.manifest_digest = vs.manifest_digest
+                AND v.envelope_digest = vs.envelope_digest
+            WHERE s.manifest_digest = l.manifest_digest
+                AND s.envelope_digest = l.envelope_digest
+                AND upper(v.verification_result) = 'PASSED'
+                AND contains(v.verified_levels, 'SLSA_BUILD_LEVEL_3')
+        ) AS vsa_level_3
+    FROM latest AS l
+    LEFT JOIN attestations AS a
+        ON a.manifest_digest = l.manifest_digest
+        AND a.envelope_digest = l.envelope_digest
+        AND a.trusted
+    WHERE l.recency = 1
+),
+rated AS (
+    SELECT
+        project,
+        workflow,
+        team,
+        CASE
+            WHEN vsa_level_3 THEN 3
+            WHEN runner_type = 'GENERIC' OR hosting = 'self-hosted' THEN 1
+            ELSE 2
+        END AS slsa_build_level,
+        CASE
+            WHEN vsa_level_3
+                THEN 'a verified SLSA verification summary states SLSA_BUILD_LEVEL_3'
+            WHEN runner_type = 'GENERIC'
+                THEN 'signed provenance verified, but built on a GENERIC runner (a workstation '
+                    || 'or an unknown system): no build platform vouches for it'
+            WHEN hosting = 'self-hosted'
+                THEN 'signed provenance verified, but built on a self-hosted ' || runner_type
+                    || ' runner'
+            ELSE 'signed provenance verified, built on ' || runner_type
+                || coalesce(' (' || hosting || ')', '')
+        END
+        || CASE WHEN slsa_provenance THEN '; SLSA provenance signed beside it' ELSE '' END
+            AS reason,
+        run_id,
+        started_at,
+        runner_type
+    FROM built
+),
+latest_inventory AS (
+    SELECT i.*
+    FROM inventory AS i
+    WHERE i.revision = (
+        SELECT max(j.revision) FROM inventory AS j WHERE j.inventory_name = i.inventory_name
+    )
+),
+known AS (
+    SELECT project, workflow, any_value(team) AS team FROM latest_inventory GROUP BY ALL
+    UNION
+    SELECT project, workflow, any_value(team) AS team FROM runs GROUP BY ALL
+),
+unrated AS (
+    SELECT
+        k.project,
+        k.workflow,
+        any_value(k.team) AS team,
+        0 AS slsa_build_level,
+        CASE
+            WHEN EXISTS (
+                SELECT 1 FROM runs AS r WHERE r.project = k.project AND r.workflow = k.workflow
+            ) THEN 'no successful run: every verified run failed or was cancelled'
+            WHEN EXISTS (
+                SELECT 1
+                FROM verifications AS v
+                WHERE v.project = k.project
+                    AND v.workflow = k.workflow
+                    AND v.status IS DISTINCT FROM 'verified'
+            ) THEN 'no verified attestation: the ones claiming it failed verification'
+            ELSE 'no attestation at all'
+        END AS reason,
+        NULL AS run_id,
+        NULL::TIMESTAMPTZ AS started_at,
+        NULL AS runner_type
+    FROM known AS k
+    WHERE NOT EXISTS (SELECT 1 FROM rated AS d WHERE d.project = k.project AND d.workflow = k.workflow)
+    GROUP BY k.project, k.workflow
+)
+SELECT *
+FROM (SELECT * FROM rated UNION ALL SELECT * FROM unrated)
+WHERE slsa_build_level < CAST($target_level AS INTEGER)
+ORDER BY slsa_build_level, project, workflow

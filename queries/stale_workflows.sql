@@ -1,0 +1,68 @@
+-- title: Stale workflows
+-- description: Workflows of the latest inventory revision whose cadence says how often they
+--   run (hourly, daily, weekly, monthly, or N hours/days/weeks; on-demand ones are never
+--   stale) and whose last successful run ended longer ago than that cadence plus grace_hours,
+--   as of checked_at. Only workflows that have attested something are judged: one that never
+--   did is in never_integrated. last_event is the newest lifecycle record of any status (a
+--   workflow that keeps failing is still active, but stale); overdue_hours is how far past
+--   its cadence the last success is.
+-- severity: medium
+-- param: checked_at = 0 hours : the instant to judge at: a duration before now (0 hours: now) or an ISO timestamp
+-- param: grace_hours = 2 : hours of slack past the cadence before a workflow counts as stale
+WITH latest_inventory AS (
+    SELECT i.*
+    FROM inventory AS i
+    WHERE i.revision = (
+        SELECT max(j.revision) FROM inventory AS j WHERE j.inventory_name = i.inventory_name
+    )
+),
+expected AS (
+    SELECT
+        project,
+        workflow,
+        any_value(team) AS team,
+        any_value(owner) AS owner,
+        arg_min(cadence, cadence_hours) AS cadence,
+        min(cadence_hours) AS cadence_hours
+    FROM latest_inventory
+    WHERE cadence_hours IS NOT NULL
+    GROUP BY project, workflow
+),
+successes AS (
+    SELECT project, workflow, max(coalesce(finished_at, started_at)) AS last_success_at
+    FROM runs
+    WHERE coalesce(status, 'success') = 'success'
+    GROUP BY project, workflow
+),
+events AS (
+    SELECT project, workflow, max(event_at) AS last_event_at, arg_max(status, event_at) AS last_event
+    FROM run_events
+    GROUP BY project, workflow
+),
+attested AS (
+    SELECT DISTINCT project, workflow FROM runs
+    UNION
+    SELECT DISTINCT project, workflow FROM run_events
+)
+SELECT
+    e.project,
+    e.workflow,
+    e.team,
+    e.owner,
+    e.cadence,
+    s.last_success_at,
+    v.last_event,
+    v.last_event_at,
+    round(
+        date_diff('minute', s.last_success_at, CAST($checked_at AS TIMESTAMPTZ)) / 60.0
+            - e.cadence_hours,
+        1
+    ) AS overdue_hours
+FROM expected AS e
+JOIN attested AS a ON a.project = e.project AND a.workflow = e.workflow
+LEFT JOIN successes AS s ON s.project = e.project AND s.workflow = e.workflow
+LEFT JOIN events AS v ON v.project = e.project AND v.workflow = e.workflow
+WHERE s.last_success_at IS NULL
+    OR s.last_success_at + to_hours(e.cadence_hours + CAST($grace_hours AS INTEGER))
+        < CAST($checked_at AS TIMESTAMPTZ)
+ORDER BY e.project, e.workflow
