@@ -26,6 +26,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from attestlake import lake as lakeio
 from attestlake.crawl_result import CrawlResult, Outcomes
 from attestlake.errors import InputError, StoreError
@@ -103,6 +106,37 @@ def _clean_up(lake_root: Path) -> tuple[set[str], set[str]]:
             orphans = values - attested - published
             lakeio.delete_where_in(lake_root, table, "manifest_digest", orphans)
     return attested, published
+
+
+def _found_again(verifications: pa.Table | None, trusted: set[str]) -> set[str]:
+    """Manifests whose every document is a verified envelope already in the lake (or earlier in
+    this batch): the same attestation found again, e.g. as a referrer of the image it built.
+
+    Their verifications are recorded; their trusted rows are not written twice. Adds this
+    batch's verified envelopes to ``trusted``.
+    """
+    if verifications is None:
+        return set()
+    documents: dict[str, list[tuple[str, str]]] = {}
+    for row in verifications.select(["manifest_digest", "envelope_digest", "status"]).to_pylist():
+        documents.setdefault(row["manifest_digest"], []).append(
+            (row["envelope_digest"], row["status"])
+        )
+    again: set[str] = set()
+    for manifest, docs in documents.items():  # in the order the batch found them
+        verified = {envelope for envelope, status in docs if status == VERIFIED}
+        if verified and len(verified) == len(docs) and verified <= trusted:
+            again.add(manifest)
+        trusted |= verified
+    return again
+
+
+def _without(tables: Tables, manifests: set[str]) -> None:
+    """Drop the rows of ``manifests`` from every table but ``verifications``."""
+    listed = pa.array(sorted(manifests), type=pa.string())
+    for name, data in list(tables.items()):
+        if name != VERIFICATIONS.name and "manifest_digest" in data.column_names:
+            tables[name] = data.filter(pc.invert(pc.is_in(data["manifest_digest"], listed)))
 
 
 @dataclass
@@ -197,9 +231,15 @@ def crawl(
         known = (_Known(attested), _Known(in_lake))
         appender = lakeio.Appender(lake_root)
         contracts_seen = lakeio.column_values(lake_root, CONTRACT_REQUIREMENTS, "contract_digest")
+        trusted = lakeio.column_values(
+            lake_root, VERIFICATIONS, "envelope_digest", where=("status", VERIFIED)
+        )
 
         def write(units: list[Unit], tables: Tables, batch: int) -> None:
             nonlocal ingested, others
+            again = _found_again(tables.get(VERIFICATIONS.name), trusted)
+            if again:
+                _without(tables, again)
             reqs = tables.get(CONTRACT_REQUIREMENTS.name)
             if reqs is not None:  # one set of requirement rows per contract digest, lake-wide
                 kept = owned_requirements(reqs.to_pylist(), contracts_seen)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 
 from attestlake.errors import LakeError
@@ -102,11 +103,16 @@ class Appender:
         return int(data.num_rows)
 
 
-def column_values(root: Path, table: Table, column: str) -> set[str]:
+def column_values(
+    root: Path, table: Table, column: str, *, where: tuple[str, str] | None = None
+) -> set[str]:
+    """The distinct non-null values of ``column``, optionally of rows where a column equals a value."""
     path = table_path(root, table)
     if not DeltaTable.is_deltatable(str(path)):
         return set()
-    values = DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=[column]).column(column)
+    dataset = DeltaTable(str(path)).to_pyarrow_dataset()
+    condition = pc.field(where[0]) == where[1] if where else None
+    values = dataset.to_table(columns=[column], filter=condition).column(column)
     return {v for v in values.to_pylist() if v is not None}
 
 
