@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 
 from attestlake.errors import LakeError
@@ -110,10 +109,13 @@ def column_values(
     path = table_path(root, table)
     if not DeltaTable.is_deltatable(str(path)):
         return set()
-    dataset = DeltaTable(str(path)).to_pyarrow_dataset()
-    condition = pc.field(where[0]) == where[1] if where else None
-    values = dataset.to_table(columns=[column], filter=condition).column(column)
-    return {v for v in values.to_pylist() if v is not None}
+    columns = [column, where[0]] if where else [column]
+    rows = DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=columns).to_pylist()
+    return {
+        r[column]
+        for r in rows
+        if r[column] is not None and (where is None or r[where[0]] == where[1])
+    }
 
 
 def delete_where_in(root: Path, table: Table, column: str, values: set[str]) -> None:

@@ -8,6 +8,7 @@ Commands live in one module per area (collect, crawling, audit, demo).
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
@@ -18,12 +19,35 @@ from attestlake.errors import Error
 __all__ = ["app", "main"]
 
 
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None or isinstance(exc.code, int):
+        return exc.code or 0
+    _echo(str(exc.code), err=True)
+    return 1
+
+
 def main() -> None:
-    """Entry point: usage errors exit 2 (typer); attestlake errors exit with their own code."""
+    """Entry point: usage errors exit 2 (typer); attestlake errors exit with their own code.
+
+    Once a command has finished (its output written, its files committed), the process ends
+    with ``os._exit``: the native thread pools of pyarrow and delta-rs can abort the
+    interpreter's teardown ("terminate called without an active exception"), which would turn
+    a finished command's exit code into a crash. Bugs (any other exception) still propagate
+    with their traceback.
+    """
     try:
         app()
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc)
     except Error as exc:
         if _state["verbose"]:
             traceback.print_exc()
         _echo(f"error: {exc.diagnostics()}", err=True)
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        _echo("interrupted", err=True)
+        code = 130
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
