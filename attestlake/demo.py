@@ -32,7 +32,7 @@ from attestlake.inventory import load_inventory
 from attestlake.keys import KeySigner, generate_key
 from attestlake.lake import Lake
 from attestlake.publish import PulledContract, publish, publish_contract, pull_contract, revisions
-from attestlake.report import Report, render_markdown, run_report
+from attestlake.report import Report, render_markdown, render_report, run_report
 from attestlake.sample_organisation import (
     Component,
     Organisation,
@@ -369,6 +369,7 @@ def run_demo(
         report = run_report(lake, now=now)
     report_path = directory / "report.md"
     report_path.write_text(render_markdown(report), encoding="utf-8")
+    (directory / "report.html").write_text(render_report(report, "html"), encoding="utf-8")
     return DemoResult(
         directory=directory,
         store=directory / "store",

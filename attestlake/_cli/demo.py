@@ -26,6 +26,7 @@ def demo(
 
     result = run_demo(directory, log=lambda line: _echo(line, err=True))
     _echo(render_markdown(result.report))
-    _echo(f"store:  {result.store}\nlake:   {result.lake}\nreport: {result.report_path}")
+    html = result.report_path.with_suffix(".html")
+    _echo(f"store:  {result.store}\nlake:   {result.lake}\nreport: {result.report_path} ({html})")
     example = "'SELECT workflow, count(*) FROM runs GROUP BY ALL'"
     _echo(f"try:    attestlake sql --lake {result.lake} " + example)

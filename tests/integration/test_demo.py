@@ -118,6 +118,9 @@ def test_demo_cli_reruns_in_place_and_refuses_foreign_dirs(tmp_path: Path) -> No
     first = run_cli(tmp_path, "demo", "--dir", "d")
     assert first.code == 0, first.err
     assert "## Non-compliant workflows" in first.out and "lake:" in first.out
+    html = (tmp_path / "d" / "report.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "Non-compliant workflows" in html
+    assert "<script" not in html.lower()
     again = run_cli(tmp_path, "demo", "--dir", "d")
     assert again.code == 0, again.err
     report = run_cli(
