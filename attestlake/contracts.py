@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from attestlake._files import read_input
 from attestlake.errors import ContractError
 from attestlake.materials import MATERIAL_KINDS
 from attestlake.runners import RUNNER_TYPES
@@ -280,13 +281,7 @@ def parse_contract(raw: bytes, *, source: str = "<contract>") -> Contract:
 def load_contract(path: Path | str) -> Contract:
     """Read and lint a contract file."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ContractError(f"{p}: no such contract file") from None
-    except OSError as exc:
-        raise ContractError(f"{p}: cannot read: {exc.strerror}") from None
-    return parse_contract(raw, source=str(p))
+    return parse_contract(read_input(p, "contract", ContractError), source=str(p))
 
 
 def contract_changes(old: Contract, new: Contract) -> list[str]:

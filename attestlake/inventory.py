@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from attestlake._files import read_input
 from attestlake.contracts import _Doc
-from attestlake.errors import ContractError, InputError
+from attestlake.errors import ContractError
 
 _NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _CADENCE_RE = re.compile(r"^(?P<n>[1-9][0-9]{0,3})(?P<unit>[hdw])$")
@@ -164,10 +165,4 @@ def _parse(doc: _Doc, data: dict[str, Any], raw: bytes) -> Inventory:
 
 def load_inventory(path: Path | str) -> Inventory:
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{p}: no such inventory file") from None
-    except OSError as exc:
-        raise InputError(f"{p}: cannot read: {exc.strerror}") from None
-    return parse_inventory(raw, source=str(p))
+    return parse_inventory(read_input(p, "inventory"), source=str(p))

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from attestlake._files import read_input
 from attestlake.cosign_key import decrypt_cosign_key, is_cosign_key, password_from_env
 from attestlake.dsse import ENVELOPE_MEDIA_TYPE, INTOTO_PAYLOAD_TYPE, Envelope, Signature
 from attestlake.errors import KeyError_
@@ -58,14 +59,7 @@ def generate_key(password: bytes | None = None) -> tuple[bytes, bytes]:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        if path.stat().st_size > MAX_KEY_FILE:
-            raise KeyError_(f"{path}: too large to be a key file")
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise KeyError_(f"{path}: no such key file") from None
-    except OSError as exc:
-        raise KeyError_(f"{path}: cannot read: {exc.strerror}") from None
+    return read_input(path, "key", KeyError_, max_size=MAX_KEY_FILE)
 
 
 def load_private_key(path: Path, password: bytes | None = None) -> PrivateKey:

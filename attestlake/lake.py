@@ -58,19 +58,6 @@ def writer_lock(root: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def append(root: Path, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    if not rows:
-        return
-    data = pa.Table.from_pylist(list(rows), schema=table.schema)
-    write_deltalake(
-        str(table_path(root, table)),
-        data,
-        mode="append",
-        partition_by=list(table.partition_by) or None,
-        schema_mode="merge",  # a lake made by an older version gains the new columns
-    )
-
-
 class Appender:
     """Appends batches to a lake's tables, keeping each table open between commits (no log
     replay per batch). For one writer at a time: use it under :func:`writer_lock`."""

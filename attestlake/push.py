@@ -22,13 +22,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from attestlake._atomic import replace_file as atomic_write
 from attestlake.dsse import ENVELOPE_MEDIA_TYPE, MAX_ENVELOPE_SIZE
 from attestlake.errors import ContentError, NotFound, RunConflict
 from attestlake.materials import Material
 from attestlake.signing import SIGNED_MEDIA_TYPES, SignedStatement, Signer
 from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
-from attestlake.store.layout import atomic_write
 
 ARTIFACT_TYPE = "application/vnd.attestlake.run.v1+json"
 PREFIX = "dev.attestlake."

@@ -16,11 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from attestlake._atomic import replace_file as atomic_write
 from attestlake.contracts import parse_contract
 from attestlake.errors import InputError
 from attestlake.materials import Material
 from attestlake.runners import RunnerContext
-from attestlake.store.layout import atomic_write
 
 if TYPE_CHECKING:
     from attestlake.collector import Attestation

@@ -238,6 +238,7 @@ def raw_lake(lake_path: Path, rows: Mapping[str, Sequence[Mapping[str, object]]]
     from attestlake.tables import BY_NAME
 
     lakeio.create_tables(lake_path)
+    appender = lakeio.Appender(lake_path)
     for name, table_rows in rows.items():
         table = BY_NAME[name]
         for row in table_rows:
@@ -245,5 +246,5 @@ def raw_lake(lake_path: Path, rows: Mapping[str, Sequence[Mapping[str, object]]]
             if unknown:
                 raise ValueError(f"{name} has no column(s) {sorted(unknown)}")
         full = [{c: row.get(c) for c in table.schema.names} for row in table_rows]
-        lakeio.append(lake_path, table, full)
+        appender.append(table, full)
     return lake_path

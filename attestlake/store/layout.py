@@ -11,12 +11,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from attestlake._atomic import replace_file
 from attestlake.errors import ContentError, NotFound, StoreError
 from attestlake.store.interface import (
     INDEX_MEDIA_TYPE,
@@ -34,20 +33,7 @@ from attestlake.store.interface import (
 REF_NAME = "org.opencontainers.image.ref.name"
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+atomic_write = replace_file  # the store's files: written whole or not at all
 
 
 class LayoutStore(Store):
