@@ -149,6 +149,16 @@ def compact(root: Path) -> CompactResult:
     return CompactResult(out)
 
 
+#: Views derived from the tables, defined in every lake session (documented in docs/lake.md).
+DERIVED_VIEWS = {
+    # The current inventory: the highest revision of each inventory name.
+    "current_inventory": (
+        "SELECT * FROM inventory "
+        "QUALIFY revision = max(revision) OVER (PARTITION BY inventory_name)"
+    ),
+}
+
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -198,6 +208,8 @@ class Lake:
         con.sql("SET TimeZone = 'UTC'")
         for table in TABLES:
             con.sql(_view_sql(con, root, table))
+        for name, body in DERIVED_VIEWS.items():
+            con.sql(f'CREATE VIEW "{name}" AS {body}')
         # DuckDB reads the lake's Parquet files itself (the live files of each Delta snapshot);
         # SQL gets no other file or network access.
         con.sql(f"SET allowed_directories = [{_literal(str(root.resolve()) + '/')}]")

@@ -6,14 +6,7 @@
 --   signing set-up to fix, or someone else's claim); listed_since is when the first inventory
 --   revision that lists it was published.
 -- severity: medium
-WITH latest_inventory AS (
-    SELECT i.*
-    FROM inventory AS i
-    WHERE i.revision = (
-        SELECT max(j.revision) FROM inventory AS j WHERE j.inventory_name = i.inventory_name
-    )
-),
-expected AS (
+WITH expected AS (
     SELECT
         project,
         workflow,
@@ -21,7 +14,7 @@ expected AS (
         any_value(owner) AS owner,
         any_value(contract) AS contract,
         any_value(cadence) AS cadence
-    FROM latest_inventory
+    FROM current_inventory
     GROUP BY project, workflow
 ),
 listed AS (

@@ -86,15 +86,8 @@ rated AS (
         runner_type
     FROM built
 ),
-latest_inventory AS (
-    SELECT i.*
-    FROM inventory AS i
-    WHERE i.revision = (
-        SELECT max(j.revision) FROM inventory AS j WHERE j.inventory_name = i.inventory_name
-    )
-),
 known AS (
-    SELECT project, workflow, any_value(team) AS team FROM latest_inventory GROUP BY ALL
+    SELECT project, workflow, any_value(team) AS team FROM current_inventory GROUP BY ALL
     UNION
     SELECT project, workflow, any_value(team) AS team FROM runs GROUP BY ALL
 ),

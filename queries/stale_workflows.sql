@@ -9,14 +9,7 @@
 -- severity: medium
 -- param: checked_at = 0 hours : the instant to judge at: a duration before now (0 hours: now) or an ISO timestamp
 -- param: grace_hours = 2 : hours of slack past the cadence before a workflow counts as stale
-WITH latest_inventory AS (
-    SELECT i.*
-    FROM inventory AS i
-    WHERE i.revision = (
-        SELECT max(j.revision) FROM inventory AS j WHERE j.inventory_name = i.inventory_name
-    )
-),
-expected AS (
+WITH expected AS (
     SELECT
         project,
         workflow,
@@ -24,7 +17,7 @@ expected AS (
         any_value(owner) AS owner,
         arg_min(cadence, cadence_hours) AS cadence,
         min(cadence_hours) AS cadence_hours
-    FROM latest_inventory
+    FROM current_inventory
     WHERE cadence_hours IS NOT NULL
     GROUP BY project, workflow
 ),
