@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,8 @@ from cryptography import x509
 
 from attestlake.dsse import MAX_ENVELOPE_SIZE, Envelope
 from attestlake.errors import ContentError, InputError
+from attestlake.regular_files import NotRegularFile, open_regular, shown
+from attestlake.untrusted_json import loads
 
 MAX_DOCUMENT_SIZE = MAX_ENVELOPE_SIZE
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -190,14 +191,7 @@ def statement_predicate_type(obj: dict[str, Any]) -> str:
 
 def parse_document(raw: bytes) -> Document:
     """What ``raw`` holds. ContentError when malformed, UnsupportedDocument when unknown."""
-    if len(raw) > MAX_DOCUMENT_SIZE:
-        raise ContentError(f"document larger than {MAX_DOCUMENT_SIZE} bytes")
-    try:
-        obj = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ContentError(f"not JSON: {exc}") from None
-    except RecursionError:
-        raise ContentError("not JSON: nested too deeply") from None
+    obj = loads(raw, max_bytes=MAX_DOCUMENT_SIZE)
     if not isinstance(obj, dict):
         raise ContentError("not a JSON object")
     media_type = obj.get("mediaType")
@@ -227,14 +221,14 @@ def split_json_lines(raw: bytes) -> Iterator[tuple[int, bytes]]:
 
 def _read(path: Path, limit: int) -> bytes:
     try:
-        with path.open("rb") as f:
+        with open_regular(path) as f:
             return f.read(limit)
     except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory; give the attestation files") from None
+        raise InputError(f"{shown(path)}: no such file") from None
+    except NotRegularFile as exc:
+        raise InputError(f"{shown(path)}: {exc.strerror}; give the attestation files") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
+        raise InputError(f"{shown(path)}: cannot read: {exc.strerror or exc}") from None
 
 
 def read_documents(path: Path, *, max_file_size: int = 1 << 30) -> Iterator[tuple[str, bytes]]:
@@ -243,11 +237,12 @@ def read_documents(path: Path, *, max_file_size: int = 1 << 30) -> Iterator[tupl
     that every file gets an outcome. InputError if the file cannot be read or is too large."""
     is_lines = path.suffix.lower() in JSON_LINES_SUFFIXES
     raw = _read(path, max_file_size + 1 if is_lines else MAX_DOCUMENT_SIZE + 1)
+    name = shown(path)
     if len(raw) > max_file_size:
-        raise InputError(f"{path}: larger than {max_file_size} bytes")
+        raise InputError(f"{name}: larger than {max_file_size} bytes")
     lines = list(split_json_lines(raw)) if is_lines else []
     if not is_lines or not lines:
-        yield str(path), raw
+        yield name, raw
         return
     for number, line in lines:
-        yield f"{path}:{number}", line
+        yield f"{name}:{number}", line

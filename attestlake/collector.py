@@ -26,11 +26,13 @@ from attestlake.lifecycle import TRIGGERS
 from attestlake.materials import Material, detect_kind, read_material
 from attestlake.provenance import provenance_statement
 from attestlake.push import ARTIFACT_TYPE, PushResult
+from attestlake.redaction import redact, redact_optional, redact_values
 from attestlake.run_state import DEFAULT_STATE, STATE_VERSION, load, save, to_state
 from attestlake.runners import RunnerContext, discover, job_key
 from attestlake.signing import Signer
 from attestlake.statements import canonical_bytes, run_statement
 from attestlake.store import Store
+from attestlake.store.reference import check_reference
 
 __all__ = [
     "ARTIFACT_TYPE",
@@ -124,6 +126,8 @@ class Attestation:
                 raise InputError(f"--{what} must not be empty")
         if run_id is not None and not run_id.replace("-", "").isalnum():
             raise InputError("--run-id: letters, digits and '-' only")
+        if store is not None:
+            check_reference(store)
         runner = discover(env, contract.env_allow_list)
         if not cls._allows(contract, runner) and not dry_run:
             raise ContractUnsatisfied(
@@ -148,7 +152,7 @@ class Attestation:
             att.annotate(k, v)
         for a in contract.annotations:
             if a.value is not None:
-                att.annotations.setdefault(a.name, a.value)
+                att.annotations.setdefault(a.name, redact(a.value))
         return att
 
     @staticmethod
@@ -158,7 +162,7 @@ class Attestation:
     def annotate(self, name: str, value: str) -> None:
         if not name or not value:
             raise InputError(f"annotation {name!r} needs a name and a value")
-        self.annotations[name] = value
+        self.annotations[name] = redact(value)
 
     def _unfilled(self, kind: str) -> MaterialRequirement | None:
         present = {m.name for m in self.materials}
@@ -201,7 +205,7 @@ class Attestation:
             mkind,
             value,
             output=bool(req and req.output),
-            annotations={**fixed, **(annotations or {})},
+            annotations=redact_values({**fixed, **(annotations or {})}),
             resolve_image=resolve_image,
         )
         self.materials = [m for m in self.materials if m.name != material.name] + [material]
@@ -247,10 +251,10 @@ class Attestation:
                 contract=self.contract,
                 runner=self.runner,
                 materials=self.materials,
-                annotations=self.annotations,
+                annotations=redact_values(self.annotations),
                 started_at=self.started_at,
                 finished_at=finished_at,
-                reason=reason,
+                reason=redact_optional(reason),
                 contract_source=self.contract_source,
                 dry_run=self.dry_run,
             )
@@ -303,7 +307,7 @@ class Attestation:
         now: datetime | None = None,
     ) -> PushResult:
         """Record the run as failed or cancelled (``run-<id>-failure``/``-cancellation``)."""
-        return lifecycle.reset(self, trigger, reason, signer, store, now=now)
+        return lifecycle.reset(self, trigger, redact_optional(reason), signer, store, now=now)
 
     def _open(self) -> None:
         if self.pushed is not None:

@@ -18,12 +18,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from attestlake.errors import KeyError_
+from attestlake.untrusted_json import loads
 
 LABELS = ("ENCRYPTED SIGSTORE PRIVATE KEY", "ENCRYPTED COSIGN PRIVATE KEY")
 PASSWORD_VARIABLES = ("COSIGN_PASSWORD", "ATTESTLAKE_KEY_PASSWORD")
@@ -62,7 +62,8 @@ def _body(data: bytes, source: str) -> dict[str, Any]:
     if match is None or match["label"].decode() not in LABELS:
         raise KeyError_(f"{source}: not a cosign encrypted private key (PEM {LABELS[0]})")
     try:
-        body = json.loads(base64.b64decode(b"".join(match["body"].split()), validate=True))
+        raw = base64.b64decode(b"".join(match["body"].split()), validate=True)
+        body = loads(raw, max_bytes=len(raw), max_depth=8, what=f"{source}: cosign key body")
     except (binascii.Error, ValueError):
         raise KeyError_(f"{source}: cosign key body is not base64-encoded JSON") from None
     if not isinstance(body, dict):

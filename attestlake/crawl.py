@@ -6,11 +6,15 @@ whose ``published_documents`` row is), so a second crawl ingests nothing and a c
 pushes ingests only those. Units are read lazily, in batches bounded in count and bytes; each
 batch is verified and normalised (in parallel worker processes for large batches, see
 :mod:`attestlake.inspection`) and written with one Delta commit per table, the trusted tables
-first and ``published_documents`` and ``verifications`` last. A crawl killed between two writes
-leaves rows that no verification or published document names; the next crawl deletes those
-before it starts, so the lake ends exactly as an uninterrupted crawl leaves it. Writers of one lake take turns under a lock. A bad
-attestation never stops the crawl: it becomes a ``not_verified`` row with its reason, and
-never reaches the trusted tables.
+first and ``published_documents`` and ``verifications`` last, then journalled in ``crawls``
+(:mod:`attestlake.journal`); every row carries the crawl's id and batch number. A crawl killed
+between two writes leaves rows of a batch it never journalled; the next crawl deletes exactly
+those before it starts, so the lake ends exactly as an uninterrupted crawl leaves it, and stops
+instead, deleting nothing, when the lake's tables disagree. A signed statement found in several
+manifests (a referrer of the image it built, a copy) reaches the trusted tables once, its
+evidence from whichever manifest carries it (:mod:`attestlake.replay`). Writers of one lake take
+turns under a lock. A bad attestation never stops the crawl: it becomes a ``not_verified`` row
+with its reason, and never reaches the trusted tables.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import os
 import re
 import signal
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,21 +32,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from attestlake import journal
 from attestlake import lake as lakeio
 from attestlake.crawl_result import CrawlResult, Outcomes
 from attestlake.errors import InputError, StoreError
 from attestlake.inspection import Inspector, Tables, owned_requirements
+from attestlake.replay import Replays
 from attestlake.sources import MAX_DOCUMENT_SIZE, Candidate, Source, Unit, as_source
 from attestlake.store import Store
-from attestlake.tables import (
-    COMPLETION_TABLES,
-    CONTRACT_REQUIREMENTS,
-    PUBLISHED_DOCUMENTS,
-    TABLES,
-    VERIFICATIONS,
-)
+from attestlake.tables import CONTRACT_REQUIREMENTS, CRAWLS, UNIT_TABLES, VERIFICATIONS
 from attestlake.trust import TrustPolicy
 from attestlake.verify import NOT_VERIFIED, VERIFIED
 
@@ -95,48 +95,18 @@ class _Known:
         self._keys.add(self._pack(key))
 
 
-def _clean_up(lake_root: Path) -> tuple[set[str], set[str]]:
-    """Delete rows of units that were never completed (see ``COMPLETION_TABLES``); return the
-    attestation units and the published documents in the lake."""
-    attested = lakeio.column_values(lake_root, VERIFICATIONS, "manifest_digest")
-    published = lakeio.column_values(lake_root, PUBLISHED_DOCUMENTS, "manifest_digest")
-    for table in TABLES:
-        if table not in COMPLETION_TABLES:
-            values = lakeio.column_values(lake_root, table, "manifest_digest")
-            orphans = values - attested - published
-            lakeio.delete_where_in(lake_root, table, "manifest_digest", orphans)
-    return attested, published
-
-
-def _found_again(verifications: pa.Table | None, trusted: set[str]) -> set[str]:
-    """Manifests whose every document is a verified envelope already in the lake (or earlier in
-    this batch): the same attestation found again, e.g. as a referrer of the image it built.
-
-    Their verifications are recorded; their trusted rows are not written twice. Adds this
-    batch's verified envelopes to ``trusted``.
-    """
-    if verifications is None:
-        return set()
-    documents: dict[str, list[tuple[str, str]]] = {}
-    for row in verifications.select(["manifest_digest", "envelope_digest", "status"]).to_pylist():
-        documents.setdefault(row["manifest_digest"], []).append(
-            (row["envelope_digest"], row["status"])
+def _stamped(data: pa.Table, crawl_id: str, batch: int) -> pa.Table:
+    """``data`` with the crawl and batch that write it in ``crawl_id`` and ``crawl_batch``."""
+    for name, value in (
+        ("crawl_id", pa.scalar(crawl_id, pa.string())),
+        ("crawl_batch", pa.scalar(batch, pa.int32())),
+    ):
+        column = pa.repeat(value, data.num_rows)
+        index = data.schema.get_field_index(name)
+        data = (
+            data.set_column(index, name, column) if index >= 0 else data.append_column(name, column)
         )
-    again: set[str] = set()
-    for manifest, docs in documents.items():  # in the order the batch found them
-        verified = {envelope for envelope, status in docs if status == VERIFIED}
-        if verified and len(verified) == len(docs) and verified <= trusted:
-            again.add(manifest)
-        trusted |= verified
-    return again
-
-
-def _without(tables: Tables, manifests: set[str]) -> None:
-    """Drop the rows of ``manifests`` from every table but ``verifications``."""
-    listed = pa.array(sorted(manifests), type=pa.string())
-    for name, data in list(tables.items()):
-        if name != VERIFICATIONS.name and "manifest_digest" in data.column_names:
-            tables[name] = data.filter(pc.invert(pc.is_in(data["manifest_digest"], listed)))
+    return data
 
 
 @dataclass
@@ -225,33 +195,41 @@ def crawl(
     published: Counter[str] = Counter()
     tally = _Tally()
     ingested = batches = others = 0
+    crawl_id = str(uuid.uuid4())
     with lakeio.writer_lock(lake_root), Inspector(policy, now, jobs) as inspector:
-        lakeio.create_tables(lake_root)
-        attested, in_lake = _clean_up(lake_root)
+        attested, in_lake = journal.begin(lake_root, crawl_id, src.ref)
         known = (_Known(attested), _Known(in_lake))
         appender = lakeio.Appender(lake_root)
         contracts_seen = lakeio.column_values(lake_root, CONTRACT_REQUIREMENTS, "contract_digest")
-        trusted = lakeio.column_values(
-            lake_root, VERIFICATIONS, "envelope_digest", where=("status", VERIFIED)
-        )
+        replays = Replays(lake_root)
 
         def write(units: list[Unit], tables: Tables, batch: int) -> None:
             nonlocal ingested, others
-            again = _found_again(tables.get(VERIFICATIONS.name), trusted)
-            if again:
-                _without(tables, again)
+            fixes = replays.settle(tables, units)  # one set of trusted rows per statement
             reqs = tables.get(CONTRACT_REQUIREMENTS.name)
             if reqs is not None:  # one set of requirement rows per contract digest, lake-wide
                 kept = owned_requirements(reqs.to_pylist(), contracts_seen)
                 tables[CONTRACT_REQUIREMENTS.name] = reqs.from_pylist(kept, schema=reqs.schema)
             first = True
-            for table in TABLES:  # data tables first, verifications last
+            in_batch: Counter[str] = Counter()
+            for table in UNIT_TABLES:  # data tables first, verifications last
+                if table is VERIFICATIONS:
+                    replays.apply(fixes)
                 data = tables.get(table.name)
-                written = appender.append(table, data) if data is not None else 0
-                totals[table.name] += written
+                written = (
+                    appender.append(table, _stamped(data, crawl_id, batch))
+                    if data is not None
+                    else 0
+                )
+                in_batch[table.name] += written
                 if written and _should_die(kill_at, batch, table.name, first):
                     os.kill(os.getpid(), signal.SIGKILL)
                 first = first and not written
+            if in_batch.total():
+                journal.journal_batch(appender, crawl_id, batch, in_batch)
+                if _should_die(kill_at, batch, CRAWLS.name, False):
+                    os.kill(os.getpid(), signal.SIGKILL)
+            totals.update(in_batch)
             if VERIFICATIONS.name in tables:
                 outcomes.add(tables[VERIFICATIONS.name])
             attesting = sum(1 for u in units if u.documents or u.error)
@@ -271,6 +249,7 @@ def crawl(
             in_flight = submitted
         if in_flight is not None:
             write(in_flight[0], in_flight[1](), batches)
+        journal.journal_completed(appender, crawl_id, src.ref, totals)
     return CrawlResult(
         source=src.ref,
         lake=str(lake_root),
@@ -280,7 +259,7 @@ def crawl(
         verified=outcomes.units[VERIFIED],
         not_verified=outcomes.units[NOT_VERIFIED],
         reasons=dict(outcomes.reasons),
-        rows={t.name: totals[t.name] for t in TABLES},
+        rows={t.name: totals[t.name] for t in UNIT_TABLES},
         documents=totals[VERIFICATIONS.name],
         documents_verified=outcomes.documents[VERIFIED],
         documents_not_verified=outcomes.documents[NOT_VERIFIED],
@@ -289,4 +268,5 @@ def crawl(
         batches=batches,
         seconds=time.monotonic() - started,
         warnings=tuple(tally.warnings + src.warnings()),
+        crawl_id=crawl_id,
     )

@@ -42,6 +42,8 @@ class CrawlResult:
     documents_not_verified: int = 0
     #: New published documents by kind (``contract``, ``inventory``).
     published: dict[str, int] = field(default_factory=dict)
+    #: The crawl's id: its rows' ``crawl_id``, its entries in the ``crawls`` journal.
+    crawl_id: str = ""
 
     def describe(self) -> list[str]:
         """The summary a person reads, one line each."""
@@ -68,6 +70,7 @@ class CrawlResult:
         return {
             "source": self.source,
             "lake": self.lake,
+            "crawl_id": self.crawl_id,
             "discovered": self.discovered,
             "already_known": self.already_known,
             "ingested": self.ingested,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from attestlake.errors import ContentError
+from attestlake.untrusted_json import loads
 
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 ENVELOPE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
@@ -52,12 +53,7 @@ class Envelope:
     def parse(cls, raw: bytes | str | dict[str, Any]) -> Envelope:
         """Parse an envelope strictly (untrusted input); ContentError when malformed."""
         if isinstance(raw, bytes | str):
-            if len(raw) > MAX_ENVELOPE_SIZE:
-                raise ContentError(f"envelope larger than {MAX_ENVELOPE_SIZE} bytes")
-            try:
-                obj = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise ContentError(f"envelope is not JSON: {exc}") from None
+            obj = loads(raw, max_bytes=MAX_ENVELOPE_SIZE, what="envelope")
         else:
             obj = raw
         if not isinstance(obj, dict):
@@ -95,10 +91,7 @@ class Envelope:
         """The payload parsed as an in-toto statement (ContentError if it is not one)."""
         if self.payload_type != INTOTO_PAYLOAD_TYPE:
             raise ContentError(f"payload type {self.payload_type!r} is not in-toto")
-        try:
-            stmt = json.loads(self.payload)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ContentError(f"payload is not JSON: {exc}") from None
+        stmt = loads(self.payload, max_bytes=MAX_ENVELOPE_SIZE, what="payload")
         if not isinstance(stmt, dict) or not isinstance(stmt.get("predicateType"), str):
             raise ContentError("payload is not an in-toto statement (no predicateType)")
         if not isinstance(stmt.get("subject", []), list):

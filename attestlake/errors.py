@@ -7,6 +7,8 @@ process exit code (see the README's "Exit codes").
 
 from __future__ import annotations
 
+from attestlake.redaction import redact
+
 
 class Error(Exception):
     """Root of every attestlake error."""
@@ -14,8 +16,8 @@ class Error(Exception):
     exit_code = 1
 
     def diagnostics(self) -> str:
-        """The message shown to a user."""
-        return str(self)
+        """The message shown to a user, without any credential it quotes."""
+        return redact(str(self))
 
 
 class InputError(Error, ValueError):
@@ -50,6 +52,13 @@ class StoreError(Error):
 
 class ContentError(StoreError):
     """Content from a store is not what it claims: wrong digest, too large, malformed."""
+
+
+class TransportError(StoreError):
+    """Content from a registry arrived damaged (digest mismatch, cut short) or the connection
+    broke while it was read, on every attempt: a fault on the way, not in the content. Not a
+    ContentError, so the crawler skips the unit without recording it and reads it again next
+    time."""
 
 
 class NotFound(StoreError):

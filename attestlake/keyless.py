@@ -24,9 +24,10 @@ from sigstore.models import Bundle, ClientTrustConfig, IncompatibleEntry, Truste
 from sigstore.verify import Verifier
 
 from attestlake.bundles import SigstoreBundle
+from attestlake.claims import statement_claims
 from attestlake.errors import TrustPolicyError
-from attestlake.trust import PUBLIC_GOOD, TrustPolicy, statement_scope
-from attestlake.verify import NOT_VERIFIED, VERIFIED, Outcome, envelope_base
+from attestlake.trust import PUBLIC_GOOD, TrustPolicy
+from attestlake.verify import NOT_VERIFIED, VERIFIED, Outcome, envelope_base, scope_refusal
 
 _ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 _ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
@@ -242,13 +243,10 @@ def verify_bundle(bundle: SigstoreBundle, policy: TrustPolicy) -> Outcome:
             f"impersonation: the Sigstore signature is valid, but its signer {subject} "
             f"(issuer {issuer}) is not an identity of the trust policy",
         )
-    project, workflow = statement_scope(base.statement)
-    if not any(i.allows(project, workflow) for i in matched):
-        return no(
-            "untrusted_signer",
-            f"signed by {subject}, which the policy trusts only for {matched[0].scope()}; "
-            f"this statement names project {project!r} workflow {workflow!r}",
-        )
+    claims = statement_claims(base.statement)
+    refusals = [scope_refusal(subject, identity, claims) for identity in matched]
+    if all(refusals):
+        return no("untrusted_signer", str(refusals[0]))
     if base.statement is None:
         return no(
             "unsupported", "the signature is valid but the payload is not an in-toto statement"

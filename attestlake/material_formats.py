@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree
 
 from attestlake.errors import MaterialError
+from attestlake.untrusted_json import MalformedJSON, loads
 
 Parser = Callable[[bytes, str], dict[str, Any]]
 
@@ -25,9 +25,9 @@ def _obj(value: Any) -> dict[str, Any]:
 
 def _json(data: bytes, value: str, kind: str) -> Any:
     try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MaterialError(f"{value}: a {kind} must be JSON, and this is not ({exc})") from None
+        return loads(data, max_bytes=len(data), what=f"{value}: a {kind}")
+    except MalformedJSON as exc:
+        raise MaterialError(f"{exc}; a {kind} must be JSON") from None
 
 
 def cyclonedx(data: bytes, value: str) -> dict[str, Any]:
@@ -149,8 +149,9 @@ def signed_statement(data: bytes, value: str) -> dict[str, Any]:
     payload = envelope.get("payload")
     if isinstance(payload, str) and payload:
         try:
-            stmt = json.loads(base64.b64decode(payload, validate=True))
-        except (ValueError, binascii.Error):
+            decoded = base64.b64decode(payload, validate=True)
+            stmt = loads(decoded, max_bytes=len(decoded), what="payload")
+        except (MalformedJSON, binascii.Error, ValueError):
             stmt = None
         if isinstance(stmt, dict) and isinstance(stmt.get("predicateType"), str):
             details["predicateType"] = stmt["predicateType"]
@@ -217,8 +218,8 @@ def sniff(data: bytes) -> str:
     if not start.startswith(b"{"):
         return "ARTIFACT"
     try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+        doc = loads(data, max_bytes=len(data))
+    except MalformedJSON:
         return "ARTIFACT"
     if not isinstance(doc, dict):
         return "ARTIFACT"

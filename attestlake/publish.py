@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 
 from attestlake.contracts import Contract, contract_changes, parse_contract
 from attestlake.errors import NotFound, PublishError
+from attestlake.redaction import redact
 from attestlake.statements import iso
 from attestlake.store import Descriptor, Manifest, Store, open_store, sha256_digest
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
@@ -68,8 +69,8 @@ def parse_reference(text: str) -> Reference:
     match = _PIN_RE.match(rest)
     if not sep or not store or match is None or not _NAME_RE.match(match["name"]):
         raise PublishError(
-            f"not a published reference: {text!r} (expected STORE#NAME, STORE#NAME@REVISION or "
-            "STORE#NAME@sha256:<hex>, e.g. oci:contracts#build or registry.example/secops#build@3)"
+            f"not a published reference: {redact(text)!r} (expected STORE#NAME, "
+            "STORE#NAME@REVISION or STORE#NAME@sha256:<hex>, e.g. oci:contracts#build or registry.example/secops#build@3)"
         )
     pin = match["pin"]
     if pin and pin.startswith("sha256:"):
@@ -110,7 +111,7 @@ def _revision(kind: str, manifest: Manifest, tag: str) -> Revision:
     if ann.get(PREFIX + "kind") != kind or len(manifest.layers) != 1:
         raise PublishError(f"{tag} is not a published {kind}")
     rev = ann.get(PREFIX + "revision", "")
-    if not rev.isdigit():
+    if not (rev.isascii() and rev.isdigit() and len(rev) < 10):
         raise PublishError(f"{tag} has no revision number")
     return Revision(
         kind,

@@ -29,6 +29,7 @@ from attestlake.materials import Material
 from attestlake.signing import SIGNED_MEDIA_TYPES, SignedStatement, Signer
 from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
+from attestlake.untrusted_json import loads
 
 ARTIFACT_TYPE = "application/vnd.attestlake.run.v1+json"
 PREFIX = "dev.attestlake."
@@ -89,10 +90,11 @@ def provenance_path(path: Path) -> Path:
 def statement_of(raw: bytes, media_type: str) -> dict[str, Any] | None:
     """The in-toto statement inside a DSSE envelope or Sigstore bundle (None if unreadable)."""
     try:
-        doc = json.loads(raw)
+        doc = loads(raw, max_bytes=MAX_ENVELOPE_SIZE, what="envelope")
         if media_type != ENVELOPE_MEDIA_TYPE:
             doc = doc.get("dsseEnvelope") or {}
-        stmt = json.loads(base64.b64decode(doc["payload"], validate=True))
+        payload = base64.b64decode(doc["payload"], validate=True)
+        stmt = loads(payload, max_bytes=MAX_ENVELOPE_SIZE, what="payload")
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
         return None
     return stmt if isinstance(stmt, dict) else None

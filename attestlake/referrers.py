@@ -20,10 +20,13 @@ from attestlake.store.interface import (
     EMPTY_JSON,
     EMPTY_MEDIA_TYPE,
     INDEX_MEDIA_TYPE,
+    MAX_MANIFEST_DEPTH,
+    MAX_MANIFEST_SIZE,
     Index,
     referrers_tag,
 )
 from attestlake.store.registry import RegistryStore
+from attestlake.untrusted_json import loads
 
 
 def attach(
@@ -54,6 +57,11 @@ def attach(
     return manifest.digest
 
 
+def _media_type(raw: bytes) -> object:
+    """The ``mediaType`` of an index already parsed (so it is a JSON object)."""
+    return loads(raw, max_bytes=MAX_MANIFEST_SIZE, max_depth=MAX_MANIFEST_DEPTH).get("mediaType")
+
+
 def _referrers_index(repo: RegistryStore, tag: str) -> list[Descriptor]:
     """The descriptors listed by the referrers index ``tag`` (none if there is no such tag);
     StoreError when the tag names something else, which is never overwritten."""
@@ -64,7 +72,7 @@ def _referrers_index(repo: RegistryStore, tag: str) -> list[Descriptor]:
         return []
     except ContentError as exc:
         raise StoreError(f"{refusal} ({exc})") from None
-    if not isinstance(found, Index) or json.loads(found.raw).get("mediaType") != INDEX_MEDIA_TYPE:
+    if not isinstance(found, Index) or _media_type(found.raw) != INDEX_MEDIA_TYPE:
         raise StoreError(refusal)
     return list(found.manifests)
 

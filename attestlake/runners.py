@@ -2,14 +2,19 @@
 
 Each runner is detected from its own environment variables and records only those variables
 (plus the contract's ``envAllowList``): nothing else from the environment ever leaves the
-runner, so secrets such as ``GITHUB_TOKEN`` are never recorded. The variables read per runner
-follow Chainloop's ``pkg/attestation/crafter/runners`` (see ``docs/collector.md``).
+runner, so secrets such as ``GITHUB_TOKEN`` are never recorded. Every recorded value passes
+through :func:`attestlake.redaction.redact`: a URL loses its userinfo
+(``https://user:TOKEN@host/repo`` is recorded as ``https://host/repo``) and a credential of a
+known shape in any value becomes ``[REDACTED]``. The variables read per runner follow
+Chainloop's ``pkg/attestation/crafter/runners`` (see ``docs/collector.md``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+
+from attestlake.redaction import redact, redact_optional, redact_values
 
 GENERIC = "GENERIC"
 
@@ -24,6 +29,13 @@ class RunnerContext:
     actor: str | None = None
     event: str | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Whatever built it (the environment, a state file), a context holds no credential.
+        for f in fields(self):
+            if f.name not in ("type", "environment"):
+                object.__setattr__(self, f.name, redact_optional(getattr(self, f.name)))
+        object.__setattr__(self, "environment", redact_values(self.environment))
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -293,10 +305,11 @@ def discover(env: Mapping[str, str], allow_list: tuple[str, ...] = ()) -> Runner
     """The runner context for ``env``: the first runner whose marker variable is set."""
     runner = next((r for r in _RUNNERS if env.get(r.detect)), None)
     names = (*(runner.variables if runner else ()), *allow_list)
-    recorded = {n: env[n] for n in names if n in env}
+    recorded = {n: redact(env[n]) for n in names if n in env}
     if runner is None:
         return RunnerContext(GENERIC, environment=recorded)
-    return RunnerContext(runner.type, environment=recorded, **runner.build(env))
+    safe = {n: redact(env[n]) for n in runner.variables if n in env}
+    return RunnerContext(runner.type, environment=recorded, **runner.build(safe))
 
 
 def job_key(ctx: RunnerContext) -> str | None:

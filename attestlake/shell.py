@@ -9,8 +9,9 @@ need be) and dot commands at the start of a statement:
     .help              this list
     .quit / .exit      leave (so does end of input, Ctrl-D)
 
-An error (bad SQL, unknown view) is shown and the prompt goes on. The shell never prints: it
-is given ``read`` (prompt -> line, EOFError at end of input), ``write`` and ``error``.
+The lake is read-only: only SELECT, EXPLAIN and temporary views and macros run
+(:meth:`attestlake.lake.Lake.sql`). An error (bad SQL, unknown view, a statement that would
+write) is shown and the prompt goes on. The shell never prints: it is given ``read`` (prompt -> line, EOFError at end of input), ``write`` and ``error``.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from attestlake.render import FORMATS, format_table
 PROMPT = "attestlake> "
 CONTINUATION = "       ...> "
 HELP = """\
-End a statement with ';' (it may span several lines). Commands:
+End a statement with ';' (it may span several lines); the lake is read-only (SELECT,
+EXPLAIN and CREATE TEMP VIEW run). Commands:
   .tables            the lake's views with their row counts
   .schema [TABLE]    columns and types of one view (or of every view)
   .format FORMAT     table, json or csv for the results that follow

@@ -7,9 +7,11 @@ store (contracts and inventories): unsigned, declared state, read as it is. Ever
 is *trusted*: it holds rows only from documents whose outcome was ``verified``, except the
 ``contract_requirements`` of published contracts (their ``published_at`` is set).
 
-Every table has ``manifest_digest``: the crawl unit a row came from (an OCI manifest, or for
-file sources the sha256 of the document). The crawler's clean-up after an interruption relies
-on it.
+Every table but ``crawls`` has ``manifest_digest``: the crawl unit a row came from (an OCI
+manifest, or for file sources the sha256 of the document), and ``crawl_id`` and ``crawl_batch``:
+the crawl and the batch of that crawl that wrote it. ``crawls`` is the crawlers' journal
+(:mod:`attestlake.journal`): which crawls started, which batches they committed, which completed
+and which were interrupted; the clean-up after an interruption relies on it.
 """
 
 from __future__ import annotations
@@ -37,9 +39,18 @@ def _schema(*columns: tuple[str, pa.DataType] | str) -> pa.Schema:
     return pa.schema([(c, _S) if isinstance(c, str) else c for c in columns])
 
 
+#: The columns that name the crawl and batch that wrote a row, last in every crawled table.
+CRAWL_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (("crawl_id", _S), ("crawl_batch", pa.int32()))
+
+
+def _crawled(*columns: tuple[str, pa.DataType] | str) -> pa.Schema:
+    """The schema of a table the crawler writes: ``columns``, then :data:`CRAWL_COLUMNS`."""
+    return _schema(*columns, *CRAWL_COLUMNS)
+
+
 VERIFICATIONS = Table(
     "verifications",
-    _schema(
+    _crawled(
         "manifest_digest",
         "envelope_digest",
         "source",
@@ -65,7 +76,7 @@ VERIFICATIONS = Table(
 
 RUNS = Table(
     "runs",
-    _schema(
+    _crawled(
         "run_id",
         "manifest_digest",
         "envelope_digest",
@@ -98,7 +109,7 @@ RUNS = Table(
 
 RUN_EVENTS = Table(
     "run_events",
-    _schema(
+    _crawled(
         "run_id",
         "status",
         "reason",
@@ -126,7 +137,7 @@ RUN_EVENTS = Table(
 
 SUBJECTS = Table(
     "subjects",
-    _schema(
+    _crawled(
         "run_id",
         "manifest_digest",
         "name",
@@ -144,7 +155,7 @@ SUBJECTS = Table(
 
 MATERIALS = Table(
     "materials",
-    _schema(
+    _crawled(
         "run_id",
         "manifest_digest",
         "name",
@@ -169,7 +180,7 @@ MATERIALS = Table(
 
 CONTRACT_REQUIREMENTS = Table(
     "contract_requirements",
-    _schema(
+    _crawled(
         "contract_name",
         ("contract_revision", pa.int32()),
         "contract_digest",
@@ -186,7 +197,7 @@ CONTRACT_REQUIREMENTS = Table(
 
 INVENTORY = Table(
     "inventory",
-    _schema(
+    _crawled(
         "inventory_name",
         ("revision", pa.int32()),
         "digest",
@@ -207,7 +218,7 @@ INVENTORY = Table(
 
 PUBLISHED_DOCUMENTS = Table(
     "published_documents",
-    _schema(
+    _crawled(
         "kind",
         "name",
         ("revision", pa.int32()),
@@ -224,7 +235,7 @@ PUBLISHED_DOCUMENTS = Table(
 
 PROVENANCE = Table(
     "provenance",
-    _schema(
+    _crawled(
         "manifest_digest",
         "envelope_digest",
         "statement_digest",
@@ -254,7 +265,7 @@ PROVENANCE = Table(
 
 WITNESS_ATTESTATIONS = Table(
     "witness_attestations",
-    _schema(
+    _crawled(
         "manifest_digest",
         "envelope_digest",
         "statement_digest",
@@ -270,7 +281,7 @@ WITNESS_ATTESTATIONS = Table(
 
 VERIFICATION_SUMMARIES = Table(
     "verification_summaries",
-    _schema(
+    _crawled(
         "manifest_digest",
         "envelope_digest",
         "statement_digest",
@@ -290,7 +301,7 @@ VERIFICATION_SUMMARIES = Table(
 
 SBOM_COMPONENTS = Table(
     "sbom_components",
-    _schema(
+    _crawled(
         "manifest_digest",
         "envelope_digest",
         "sbom_digest",
@@ -315,7 +326,7 @@ SBOM_COMPONENTS = Table(
 
 ATTESTATIONS = Table(
     "attestations",
-    _schema(
+    _crawled(
         "manifest_digest",
         "envelope_digest",
         "statement_digest",
@@ -335,11 +346,29 @@ ATTESTATIONS = Table(
     key=("manifest_digest", "envelope_digest"),
 )
 
-#: Every table, data tables first: ``published_documents`` and ``verifications`` are written
-#: last in each batch, so a crawl unit counts as ingested only once all its rows are in (a
-#: published contract or inventory once its ``published_documents`` row is; an attestation
-#: once its ``verifications`` rows are).
-TABLES: tuple[Table, ...] = (
+CRAWLS = Table(
+    "crawls",
+    _schema(
+        "crawl_id",
+        "event",
+        ("batch", pa.int32()),
+        ("at", _TS),
+        "source",
+        "version",
+        "tables",
+        "rows",
+        "detail",
+    ),
+    trusted=False,
+    key=("crawl_id", "event", "batch"),
+)
+
+#: The tables a crawl writes in each batch, in the order it writes them: data tables first,
+#: ``published_documents`` and ``verifications`` last, so a crawl unit counts as ingested only
+#: once all its rows are in (a published contract or inventory once its ``published_documents``
+#: row is; an attestation once its ``verifications`` rows are). The batch is then journalled in
+#: ``crawls``.
+UNIT_TABLES: tuple[Table, ...] = (
     RUNS,
     RUN_EVENTS,
     SUBJECTS,
@@ -354,6 +383,8 @@ TABLES: tuple[Table, ...] = (
     PUBLISHED_DOCUMENTS,
     VERIFICATIONS,
 )
+#: Every table of a lake: the crawled tables and the crawl journal.
+TABLES: tuple[Table, ...] = (*UNIT_TABLES, CRAWLS)
 #: The tables whose ``manifest_digest`` values name the crawl units that are complete.
 COMPLETION_TABLES: tuple[Table, ...] = (PUBLISHED_DOCUMENTS, VERIFICATIONS)
 BY_NAME = {t.name: t for t in TABLES}

@@ -8,13 +8,14 @@ is an :class:`attestlake.errors.InputError` naming the file and the field.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from attestlake.errors import InputError
+from attestlake.regular_files import open_regular
+from attestlake.untrusted_json import MalformedJSON, loads
 
 MAX_PREVIOUS_BYTES = 256 * 1024 * 1024
 
@@ -93,18 +94,16 @@ def previous_from_json(data: Any, source: str) -> PreviousReport:
 def load_previous(path: Path) -> PreviousReport:
     """Read the previous JSON report at ``path``; InputError naming the problem."""
     try:
-        with path.open("rb") as fh:
+        with open_regular(path) as fh:
             raw = fh.read(MAX_PREVIOUS_BYTES + 1)
     except OSError as exc:
         raise InputError(f"--previous {path}: cannot read: {exc.strerror or exc}") from None
     if len(raw) > MAX_PREVIOUS_BYTES:
         raise InputError(f"--previous {path}: larger than {MAX_PREVIOUS_BYTES} bytes")
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(
-            f"--previous {path}: not JSON ({exc}); give a --format json report"
-        ) from None
+        data = loads(raw, max_bytes=MAX_PREVIOUS_BYTES, what=f"--previous {path}")
+    except MalformedJSON as exc:
+        raise InputError(f"{exc}; give a --format json report") from None
     return previous_from_json(data, f"--previous {path}")
 
 

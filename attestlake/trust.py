@@ -15,9 +15,10 @@ A policy is YAML (the full format and every outcome are in ``docs/trust-policy.m
         workflows: [build]               # optional scope: only these workflows
 
 A valid signature by a signer outside its scope is reported as ``untrusted_signer``. A scoped
-signer only verifies statements whose predicate names a project and workflow in its scope
-(attestlake's run predicate, ``predicate.workflow.project``/``.name``); a statement that names
-none (another tool's predicate) is out of every scope. Unscoped signers verify any statement.
+signer only verifies statements that name a project and workflow in its scope (where each
+predicate type names them: :mod:`attestlake.claims`); a statement that names none (another
+tool's predicate) is out of every scope. Unscoped signers verify any statement whose claims
+agree.
 """
 
 from __future__ import annotations
@@ -118,19 +119,6 @@ class TrustPolicy:
         if not kid:
             return None
         return next((k for k in self.keys if kid == k.key_id or kid in k.aliases), None)
-
-
-def statement_scope(statement: dict[str, Any] | None) -> tuple[str | None, str | None]:
-    """(project, workflow) that a statement names, for scoped signers; (None, None) if none."""
-    predicate = (statement or {}).get("predicate")
-    wf = predicate.get("workflow") if isinstance(predicate, dict) else None
-    if not isinstance(wf, dict):
-        return None, None
-    project, name = wf.get("project"), wf.get("name")
-    return (
-        project if isinstance(project, str) else None,
-        name if isinstance(name, str) else None,
-    )
 
 
 def _str_list(value: Any, where: str) -> tuple[str, ...]:

@@ -10,7 +10,6 @@ The reasons and their order are documented in ``docs/trust-policy.md``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,10 +21,13 @@ from attestlake.bundles import (
     read_documents,
     statement_predicate_type,
 )
+from attestlake.claims import Claims, statement_claims
 from attestlake.dsse import INTOTO_PAYLOAD_TYPE, Envelope
-from attestlake.errors import ContentError
+from attestlake.errors import ContentError, InputError
 from attestlake.keys import verify_signature
-from attestlake.trust import TrustedKey, TrustPolicy, statement_scope
+from attestlake.regular_files import shown
+from attestlake.trust import TrustedIdentity, TrustedKey, TrustPolicy
+from attestlake.untrusted_json import MalformedJSON, loads
 
 VERIFIED = "verified"
 NOT_VERIFIED = "not_verified"
@@ -59,8 +61,8 @@ class Outcome:
 
 def _loose_predicate_type(payload: bytes) -> str | None:
     try:
-        obj = json.loads(payload)
-    except (ValueError, RecursionError):
+        obj = loads(payload, max_bytes=len(payload))
+    except MalformedJSON:
         return None
     value = obj.get("predicateType") if isinstance(obj, dict) else None
     return value if isinstance(value, str) else None
@@ -86,6 +88,22 @@ def _candidates(policy: TrustPolicy, keyid: str) -> list[TrustedKey]:
     return [named, *(k for k in policy.keys if k is not named)] if named else list(policy.keys)
 
 
+def scope_refusal(signer: str, trusted: TrustedKey | TrustedIdentity, claims: Claims) -> str | None:
+    """Why a valid signature by ``trusted`` does not make the statement verified (its claims
+    disagree, or name a project or workflow outside the signer's scope); None if it does."""
+    if claims.conflict is not None:
+        return (
+            f"signed by {signer}, but the statement's claims disagree: {claims.conflict}; "
+            "a statement must name one run, workflow and project"
+        )
+    if not trusted.allows(claims.project, claims.workflow):
+        return (
+            f"signed by {signer}, which the policy trusts only for {trusted.scope()}; this "
+            f"statement names project {claims.project!r} workflow {claims.workflow!r}"
+        )
+    return None
+
+
 def verify_dsse(envelope: Envelope, policy: TrustPolicy, fmt: str = "dsse") -> Outcome:
     """Verify a parsed DSSE envelope with the policy's keys."""
     base = envelope_base(envelope, fmt)
@@ -101,20 +119,15 @@ def verify_dsse(envelope: Envelope, policy: TrustPolicy, fmt: str = "dsse") -> O
     if not policy.keys:
         return no("no_trust_material", "the trust policy has no keys to verify a DSSE envelope")
     message = envelope.pae()
-    project, workflow = statement_scope(base.statement)
+    claims = statement_claims(base.statement)
     out_of_scope: Outcome | None = None
     for sig in envelope.signatures:
         for trusted in _candidates(policy, sig.keyid):
             if not verify_signature(trusted.key, message, sig.sig):
                 continue
-            if not trusted.allows(project, workflow):
-                out_of_scope = out_of_scope or no(
-                    "untrusted_signer",
-                    f"signed by {trusted.path}, which the policy trusts only for "
-                    f"{trusted.scope()}; this statement names project {project!r} "
-                    f"workflow {workflow!r}",
-                    trusted,
-                )
+            refusal = scope_refusal(trusted.path, trusted, claims)
+            if refusal is not None:
+                out_of_scope = out_of_scope or no("untrusted_signer", refusal, trusted)
                 continue
             if base.statement is None:
                 return no(
@@ -199,6 +212,9 @@ class SourcedOutcome:
 
     source: str
     outcome: Outcome
+    #: The file could not be read (missing, not a regular file, too large): the outcome's
+    #: detail says why.
+    unreadable: bool = False
 
     def to_json(self) -> dict[str, str | None]:
         o = self.outcome
@@ -215,8 +231,20 @@ class SourcedOutcome:
         }
 
 
+def _verify_one(raw: bytes, policy: TrustPolicy) -> Outcome:
+    try:
+        return verify_document(raw, policy)
+    except Exception as exc:  # a verifier bug must not hide the other files' outcomes
+        return Outcome(NOT_VERIFIED, "malformed", f"verifier failed: {type(exc).__name__}: {exc}")
+
+
 def verify_files(paths: Iterable[Path], policy: TrustPolicy) -> Iterator[SourcedOutcome]:
-    """Every document of every file, verified. InputError when a file cannot be read."""
+    """Every document of every file, verified. A file that cannot be read (missing, not a
+    regular file, too large) is one ``malformed`` outcome; the other files are still read."""
     for path in paths:
-        for source, raw in read_documents(path):
-            yield SourcedOutcome(source, verify_document(raw, policy))
+        try:
+            for source, raw in read_documents(path):
+                yield SourcedOutcome(source, _verify_one(raw, policy))
+        except InputError as exc:
+            outcome = Outcome(NOT_VERIFIED, "malformed", str(exc))
+            yield SourcedOutcome(shown(path), outcome, unreadable=True)

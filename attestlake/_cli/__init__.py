@@ -12,9 +12,10 @@ import os
 import sys
 import traceback
 
-from attestlake._cli import audit, collect, crawling, demo  # noqa: F401  (registers commands)
+from attestlake._cli import audit, collect, crawling, demo, lake  # noqa: F401  (registers commands)
 from attestlake._cli.app import _echo, _state, app
 from attestlake.errors import Error
+from attestlake.redaction import redact
 
 __all__ = ["app", "main"]
 
@@ -42,7 +43,7 @@ def main() -> None:
         code = _exit_code(exc)
     except Error as exc:
         if _state["verbose"]:
-            traceback.print_exc()
+            _echo(redact(traceback.format_exc()), err=True)
         _echo(f"error: {exc.diagnostics()}", err=True)
         code = exc.exit_code
     except KeyboardInterrupt:

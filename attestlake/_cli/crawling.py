@@ -114,7 +114,8 @@ def verify(
 ) -> None:
     """Verify attestation files against a trust policy: one outcome per envelope, no lake.
 
-    Exits 0 only when every envelope is verified, 1 otherwise ("N of M not verified").
+    Exits 0 only when every envelope is verified, 1 otherwise ("N of M not verified"). A file
+    that cannot be read is reported (and counted as not verified); the others are still read.
     """
     from attestlake.trust import load_policy
     from attestlake.verify import verify_files
@@ -133,6 +134,9 @@ def verify(
         rows = [{c: r[c] or "" for c in VERIFY_COLUMNS} for r in records]
         schema = pa.schema([(c, pa.string()) for c in VERIFY_COLUMNS])
         _echo(text_table(pa.Table.from_pylist(rows, schema=schema)))
+    for r in results:
+        if r.unreadable:
+            _echo(f"error: {r.outcome.detail}", err=True)
     failed = sum(not r.outcome.verified for r in results)
     if failed:
         _echo(f"{failed} of {len(results)} not verified", err=True)

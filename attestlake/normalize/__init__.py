@@ -11,12 +11,11 @@ contract or inventory (:mod:`attestlake.normalize.published`) is read, not verif
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
 from typing import Any
 
+from attestlake.claims import statement_claims
 from attestlake.normalize import chainloop, run, sbom, slsa, vsa, witness
 from attestlake.normalize.common import (
     Context,
@@ -30,6 +29,7 @@ from attestlake.normalize.common import (
 from attestlake.normalize.published import published_rows
 from attestlake.sources.interface import Unit
 from attestlake.trust import TrustPolicy
+from attestlake.untrusted_json import MalformedJSON, loads
 from attestlake.verify import NOT_VERIFIED, Outcome, verify_document
 
 __all__ = ["FAMILIES", "Context", "Rows", "inspect_unit", "normalise"]
@@ -42,13 +42,6 @@ FAMILIES: dict[str, ModuleType] = {
 }
 #: The reason recorded for a bare SBOM (as verify_document does for a bare statement).
 UNSIGNED = "no_trust_material"
-
-
-def _claims(ptype: str | None, predicate: dict[str, Any]) -> tuple[str | None, ...]:
-    claims: Callable[[dict[str, Any]], tuple[str | None, ...]] | None = getattr(
-        FAMILIES.get(ptype or ""), "claims", None
-    )
-    return claims(predicate) if claims else (None, None, None)
 
 
 def normalise(ctx: Context) -> Rows:
@@ -71,7 +64,7 @@ def _verification(
     ctx: Context, now: datetime, fmt: str | None, detail: str | None
 ) -> dict[str, Any]:
     outcome = ctx.outcome
-    run_id, workflow, project = _claims(ctx.predicate_type, ctx.predicate)
+    claims = statement_claims(ctx.outcome.statement)
     return {
         "manifest_digest": ctx.manifest_digest,
         "envelope_digest": ctx.envelope_digest,
@@ -82,9 +75,9 @@ def _verification(
         "signer": outcome.signer,
         "key_id": outcome.key_id,
         "predicate_type": ctx.predicate_type,
-        "run_id": run_id,
-        "workflow": workflow,
-        "project": project,
+        "run_id": claims.run_id,
+        "workflow": claims.workflow,
+        "project": claims.project,
         "crawled_at": now,
         "crawl_date": now.date().isoformat(),
         "format": fmt,
@@ -120,8 +113,8 @@ def _attestation(ctx: Context, fmt: str | None, now: datetime) -> dict[str, Any]
 
 def _bare_sbom(raw: bytes) -> str | None:
     try:
-        return sbom.sbom_format(json.loads(raw))
-    except (ValueError, RecursionError):
+        return sbom.sbom_format(loads(raw, max_bytes=len(raw)))
+    except MalformedJSON:
         return None
 
 

@@ -13,6 +13,7 @@ import binascii
 import json
 from typing import Any
 
+from attestlake.claims import CHAINLOOP_TYPES, statement_claims
 from attestlake.normalize.common import (
     Context,
     Rows,
@@ -27,22 +28,12 @@ from attestlake.normalize.common import (
     ts,
 )
 
-PREDICATE_TYPES = ("chainloop.dev/attestation/v0.2",)
+PREDICATE_TYPES = CHAINLOOP_TYPES
 
 #: Environment variables a Chainloop attestation may carry that name the source of the run.
 _REPO_VARS = ("GITHUB_REPOSITORY", "CI_PROJECT_URL", "BUILD_REPOSITORY_URI", "GIT_URL")
 _COMMIT_VARS = ("GITHUB_SHA", "CI_COMMIT_SHA", "BUILD_SOURCEVERSION", "GIT_COMMIT")
 _REF_VARS = ("GITHUB_REF", "CI_COMMIT_REF_NAME", "BUILD_SOURCEBRANCH", "GIT_BRANCH")
-
-
-def claims(predicate: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(run id, workflow, project) as the predicate states them."""
-    meta = as_object(predicate.get("metadata"))
-    return (
-        s(get(meta, "workflowRunID")),
-        s(get(meta, "workflowName")) or s(get(meta, "name")),
-        s(get(meta, "project")),
-    )
 
 
 def _first(env: dict[str, Any], names: tuple[str, ...]) -> str | None:
@@ -65,7 +56,8 @@ def normalise(ctx: Context) -> Rows:
     pred = ctx.predicate
     meta = as_object(pred.get("metadata"))
     env = as_object(pred.get("env"))
-    run_id, workflow, project = claims(pred)
+    claims = statement_claims(ctx.outcome.statement)
+    run_id, workflow, project = claims.run_id, claims.workflow, claims.project
     started, finished = ts(get(meta, "initializedAt")), ts(get(meta, "finishedAt"))
     run_date = day(started or finished)
     annotations = {

@@ -68,6 +68,13 @@ _TABLES = {"contract": "contract_requirements", "inventory": "inventory"}
 _ROWS = {"contract": _contract_rows, "inventory": _inventory_rows}
 
 
+def _text(raw: bytes | None) -> str | None:
+    try:
+        return raw.decode("utf-8") if raw is not None else None
+    except UnicodeDecodeError:
+        return None
+
+
 def published_rows(unit: Unit) -> Rows:
     """The rows of one published contract or inventory revision."""
     rows = Rows()
@@ -75,7 +82,13 @@ def published_rows(unit: Unit) -> Rows:
     if doc is None:
         return rows
     error, content = doc.error, None
-    if doc.raw is not None:
+    if error is None and doc.created and ts(doc.created) is None:
+        error = (
+            f"its org.opencontainers.image.created annotation {doc.created[:64]!r} is not an "
+            "RFC 3339 time in years 1-9999 UTC; publish the revision again"
+        )
+        content = _text(doc.raw)
+    elif doc.raw is not None:
         try:
             content = doc.raw.decode("utf-8")
             for row in _ROWS[doc.kind](unit, doc, doc.raw):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from attestlake.claims import RUN_TYPES, statement_claims
 from attestlake.normalize.common import (
     Context,
     Rows,
@@ -26,19 +27,12 @@ from attestlake.normalize.common import (
     ts,
 )
 from attestlake.normalize.sbom import sbom_rows
-from attestlake.statements import RUN_PREDICATE_TYPE
 
-PREDICATE_TYPES = (RUN_PREDICATE_TYPE,)
+PREDICATE_TYPES = RUN_TYPES
 #: This family writes the subjects it means to (none for start and reset records).
 OWNS_SUBJECTS = True
 #: ``run.status`` values that end a run: such a record is the run's ``runs`` row.
 ENDED = ("success", "failed", "cancelled")
-
-
-def claims(predicate: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(run id, workflow, project) as the predicate states them."""
-    run, wf = as_object(predicate.get("run")), as_object(predicate.get("workflow"))
-    return string(run.get("id")), string(wf.get("name")), string(wf.get("project"))
 
 
 def normalise(ctx: Context) -> Rows:
@@ -48,15 +42,16 @@ def normalise(ctx: Context) -> Rows:
     wf = as_object(pred.get("workflow"))
     contract = as_object(pred.get("contract"))
     runner = as_object(pred.get("runner"))
+    claims = statement_claims(ctx.outcome.statement)
     started, finished = ts(run.get("startedAt")), ts(run.get("finishedAt"))
-    run_id, status = string(run.get("id")), string(run.get("status"))
+    run_id, status = claims.run_id, string(run.get("status"))
     run_date = day(started or finished)
     common = {
         "run_id": run_id,
         "status": status,
         "reason": string(run.get("reason")),
-        "workflow": string(wf.get("name")),
-        "project": string(wf.get("project")),
+        "workflow": claims.workflow,
+        "project": claims.project,
         "team": string(wf.get("team")),
         "contract_name": string(contract.get("name")),
         "contract_revision": integer(contract.get("revision")),

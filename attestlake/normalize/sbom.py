@@ -7,11 +7,11 @@ inside a witness attestation collection, as an evidence file pushed beside a run
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from attestlake.normalize.common import Context, Rows, as_list, as_object, s, sha256_of, to_json
+from attestlake.untrusted_json import MalformedJSON, loads
 
 #: Nested CycloneDX components deeper than this are not read (hostile input bound).
 MAX_DEPTH = 16
@@ -35,8 +35,8 @@ def sbom_rows(ctx: Context, sbom: bytes | dict[str, Any], *, carrier: str, trust
     doc: Any = sbom
     if isinstance(sbom, bytes):
         try:
-            doc = json.loads(sbom)
-        except (ValueError, RecursionError):
+            doc = loads(sbom, max_bytes=len(sbom), what="SBOM")
+        except MalformedJSON:
             return rows
     fmt = sbom_format(doc)
     if fmt is None:

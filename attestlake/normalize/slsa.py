@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from attestlake.claims import SLSA_TYPES, statement_claims
 from attestlake.normalize.common import (
     Context,
     Rows,
@@ -16,9 +17,7 @@ from attestlake.normalize.common import (
     ts,
 )
 
-V02 = "https://slsa.dev/provenance/v0.2"
-V1 = "https://slsa.dev/provenance/v1"
-PREDICATE_TYPES = (V02, V1, "https://slsa.dev/provenance/v0.1", "https://slsa.dev/provenance/v1.0")
+PREDICATE_TYPES = SLSA_TYPES
 
 
 def _git_source(uri: Any, digest: Any) -> tuple[str | None, str | None, str | None]:
@@ -31,19 +30,6 @@ def _git_source(uri: Any, digest: Any) -> tuple[str | None, str | None, str | No
     d = as_object(digest)
     commit = s(d.get("gitCommit")) or s(d.get("sha1"))
     return repo or None, ref or None, commit
-
-
-def claims(predicate: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
-    """(run id, workflow, project) where the provenance names them (attestlake's build type:
-    ``externalParameters.workflow`` and an ``attestlake:run/<id>`` byproduct)."""
-    build = as_object(predicate.get("buildDefinition"))
-    workflow = as_object(as_object(build.get("externalParameters")).get("workflow"))
-    run_id = None
-    for item in map(as_object, as_list(as_object(predicate.get("runDetails")).get("byproducts"))):
-        uri = s(item.get("uri"))
-        if uri and uri.startswith("attestlake:run/"):
-            run_id = uri.removeprefix("attestlake:run/")
-    return run_id, s(workflow.get("name")), s(workflow.get("project"))
 
 
 def _v1(pred: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +101,7 @@ def normalise(ctx: Context) -> Rows:
             "envelope_digest": ctx.envelope_digest,
             "statement_digest": ctx.statement_digest,
             "predicate_type": ctx.predicate_type,
-            "run_id": claims(pred)[0],
+            "run_id": statement_claims(ctx.outcome.statement).run_id,
             **fields,
             "signer": ctx.outcome.signer,
             "issuer": ctx.outcome.issuer,

@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
+from attestlake.claims import VSA_TYPES
 from attestlake.normalize.common import Context, Rows, as_object, s, to_json, ts
 
-PREDICATE_TYPES = (
-    "https://slsa.dev/verification_summary/v1",
-    "https://slsa.dev/verification_summary/v0.2",
-    "https://slsa.dev/verification_summary/v0.1",
-)
+PREDICATE_TYPES = VSA_TYPES
 
 
 def normalise(ctx: Context) -> Rows:

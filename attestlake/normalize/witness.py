@@ -3,6 +3,7 @@ SBOM the collection carries (syft/CycloneDX or SPDX attestors)."""
 
 from __future__ import annotations
 
+from attestlake.claims import WITNESS_TYPES
 from attestlake.normalize.common import (
     Context,
     Rows,
@@ -13,10 +14,7 @@ from attestlake.normalize.common import (
 )
 from attestlake.normalize.sbom import sbom_format, sbom_rows
 
-PREDICATE_TYPES = (
-    "https://witness.testifysec.com/attestation-collection/v0.1",
-    "https://witness.dev/attestation-collection/v0.1",
-)
+PREDICATE_TYPES = WITNESS_TYPES
 
 
 def normalise(ctx: Context) -> Rows:

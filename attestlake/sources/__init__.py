@@ -19,6 +19,7 @@ import re
 from pathlib import Path
 
 from attestlake.errors import InputError
+from attestlake.redaction import redact
 from attestlake.sources.interface import MAX_DOCUMENT_SIZE, Candidate, Document, Source, Unit
 from attestlake.store import Store, open_store
 
@@ -63,8 +64,8 @@ def open_source(ref: str, *, max_document_size: int = MAX_DOCUMENT_SIZE) -> Sour
     if _looks_like_registry(ref) and not ref.startswith("."):
         return StoreSource(open_store(ref), max_document_size=max_document_size)
     raise InputError(
-        f"{ref}: no such file, folder or OCI layout directory (a registry is HOST[:PORT]/REPO, "
-        "or HOST[:PORT]/* for all its repositories)"
+        f"{redact(ref)}: no such file, folder or OCI layout directory (a registry is "
+        "HOST[:PORT]/REPO, or HOST[:PORT]/* for all its repositories)"
     )
 
 

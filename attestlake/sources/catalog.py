@@ -39,7 +39,7 @@ class CatalogSource(Source):
         self._warnings: list[str] = []
 
     def warnings(self) -> list[str]:
-        return list(self._warnings)
+        return [*self.registry.warnings(), *self._warnings]
 
     def close(self) -> None:
         self.registry.close()

@@ -6,7 +6,12 @@ ending in one of :data:`DOCUMENT_SUFFIXES`; a file named directly is always read
 in ``.jsonl``/``.ndjson`` hold one document per line (blank lines skipped). A unit is one
 document; its key is the sha256 of the document's bytes (a line without its line break), so a
 document seen again, in any file, is not ingested twice. Its ``source`` is the file path, with
-``:N`` (the 1-based line number) for a JSON Lines document.
+``:N`` (the 1-based line number) for a JSON Lines document (bytes of a file name that are not
+UTF-8 shown as ``\\xNN``).
+
+Only regular files are read (after symlinks): a FIFO, a device (a ``.json`` symlink to
+``/dev/zero``), a socket or a directory is skipped with a warning, never opened in a way that
+could block or read without end. A document's size is checked before it is read.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from attestlake.regular_files import open_regular, read_at_most, shown, size_of
 from attestlake.sources.interface import MAX_DOCUMENT_SIZE, Candidate, Document, Source, Unit
 
 DOCUMENT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".sigstore", ".dsse", ".intoto", ".bundle")
@@ -40,7 +46,7 @@ class FileSource(Source):
         return list(self._warnings)
 
     def files(self) -> Iterator[Path]:
-        if self.path.is_file():
+        if not self.path.is_dir():
             yield self.path
             return
         for root, dirs, names in os.walk(self.path):
@@ -52,34 +58,35 @@ class FileSource(Source):
     def candidates(self) -> Iterator[Candidate]:
         for path in self.files():
             try:
-                with open(path, "rb") as fh:
+                with open_regular(path) as fh:
                     if path.name.lower().endswith(LINE_SUFFIXES):
                         yield from self._lines(path, fh)
                     else:
                         yield self._whole(path, fh)
             except OSError as exc:
-                self._warnings.append(f"{path}: cannot read: {exc.strerror or exc}")
+                self._warnings.append(f"{shown(path)}: cannot read: {exc.strerror or exc}")
 
     def _too_big(self, size: int) -> str:
         return f"document is {size} bytes, over the {self.max_document_size}-byte bound"
 
     def _whole(self, path: Path, fh: BinaryIO) -> Candidate:
-        data = fh.read(self.max_document_size + 1)
-        if len(data) <= self.max_document_size:
-            return _unit("sha256:" + hashlib.sha256(data).hexdigest(), str(path), data)
-        digest = hashlib.sha256(data)
-        size = len(data)
-        while chunk := fh.read(_CHUNK):
+        limit, size = self.max_document_size, size_of(fh)
+        data = read_at_most(fh, limit) if size <= limit else b""
+        if len(data) <= limit and size <= limit:
+            return _unit("sha256:" + hashlib.sha256(data).hexdigest(), shown(path), data)
+        digest, read = hashlib.sha256(data), len(data)  # the key: the sha256 of the whole file
+        while read < size and (chunk := fh.read(min(_CHUNK, size - read))):
             digest.update(chunk)
-            size += len(chunk)
-        return _unit("sha256:" + digest.hexdigest(), str(path), None, self._too_big(size))
+            read += len(chunk)
+        too_big = self._too_big(max(size, read))
+        return _unit("sha256:" + digest.hexdigest(), shown(path), None, too_big)
 
     def _lines(self, path: Path, fh: BinaryIO) -> Iterator[Candidate]:
         limit = self.max_document_size
         number = 0
         while line := fh.readline(limit + 1):
             number += 1
-            source = f"{path}:{number}"
+            source = f"{shown(path)}:{number}"
             if len(line) > limit and not line.endswith(b"\n"):  # over the bound: hash the rest
                 digest, size = hashlib.sha256(line), len(line)
                 while line and not line.endswith(b"\n"):

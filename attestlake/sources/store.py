@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from attestlake.dsse import ENVELOPE_MEDIA_TYPE
-from attestlake.errors import ContentError, NotFound
+from attestlake.errors import ContentError, NotFound, TransportError
 from attestlake.publish import PREFIX as PUBLISH_PREFIX
 from attestlake.publish import published_kind, revision_tag
 from attestlake.sources.interface import (
@@ -73,7 +73,7 @@ class StoreSource(Source):
         self._warnings: list[str] = []
 
     def warnings(self) -> list[str]:
-        return list(self._warnings)
+        return [*self._warnings, *self.store.warnings()]
 
     def close(self) -> None:
         closer = getattr(self.store, "close", None)
@@ -97,7 +97,7 @@ class StoreSource(Source):
         subject = tag.replace("-", ":", 1)
         try:
             index = self.store.get_any_manifest(digest)
-        except (ContentError, NotFound) as exc:
+        except (ContentError, NotFound, TransportError) as exc:
             self._warnings.append(f"{self.ref}:{tag}: referrers index unreadable: {exc}")
             return
         if isinstance(index, Index):
@@ -141,7 +141,7 @@ class StoreSource(Source):
         ann = manifest.annotations
         name = ann.get(PUBLISH_PREFIX + "name", "")
         number = ann.get(PUBLISH_PREFIX + "revision", "")
-        revision = int(number) if number.isdigit() and len(number) < 10 else 0
+        revision = int(number) if number.isascii() and number.isdigit() and len(number) < 10 else 0
         source = f"{self.ref}:{revision_tag(kind, name, revision)}"
         raw, error, digest = None, None, ""
         if len(manifest.layers) != 1 or not name or revision < 1:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from attestlake.errors import ContentError, StoreError
+from attestlake.errors import ContentError, StoreError, TransportError
+from attestlake.untrusted_json import MalformedJSON, loads
 
 
 def origin(url: str) -> tuple[str, str]:
@@ -51,7 +51,9 @@ def reason(exc: requests.RequestException, timeout: float | None = None) -> str:
 
 
 def read_bounded(resp: requests.Response, limit: int, what: str) -> bytes:
-    """The response body, or ContentError as soon as it is longer than ``limit`` bytes."""
+    """The response body, or ContentError as soon as it is longer than ``limit`` bytes;
+    TransportError when the connection breaks or ends before the ``Content-Length`` it
+    announced."""
     length = resp.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > limit:
         raise ContentError(f"{what} is {length} bytes, over the {limit}-byte bound")
@@ -62,14 +64,19 @@ def read_bounded(resp: requests.Response, limit: int, what: str) -> bytes:
             if len(buf) > limit:
                 raise ContentError(f"{what} is over the {limit}-byte bound")
     except requests.RequestException as exc:
-        raise StoreError(f"reading {what} from {resp.url} failed: {reason(exc)}") from None
+        raise TransportError(f"reading {what} from {resp.url} failed: {reason(exc)}") from None
+    encoded = resp.headers.get("Content-Encoding", "identity") != "identity"
+    if length.isdigit() and len(buf) < int(length) and not encoded:
+        raise TransportError(
+            f"reading {what} from {resp.url} failed: cut short at {len(buf)} of {length} bytes"
+        )
     return bytes(buf)
 
 
 def errors_from(raw: bytes) -> list[dict[str, Any]]:
     try:
-        errors = json.loads(raw).get("errors")
-    except (ValueError, AttributeError):
+        errors = loads(raw, max_bytes=len(raw), max_depth=16, what="error body").get("errors")
+    except (MalformedJSON, AttributeError):
         return []
     return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from attestlake.errors import ContentError, NotFound
+from attestlake.untrusted_json import loads
 
 MANIFEST_MEDIA_TYPE = "application/vnd.oci.image.manifest.v1+json"
 INDEX_MEDIA_TYPE = "application/vnd.oci.image.index.v1+json"
@@ -20,6 +21,8 @@ EMPTY_JSON = b"{}"
 #: Default bounds on what is read from a store (both can be lowered or raised per store).
 MAX_BLOB_SIZE = 64 * 1024 * 1024
 MAX_MANIFEST_SIZE = 4 * 1024 * 1024
+#: Bound on the nesting of a manifest or index (they need 4 levels).
+MAX_MANIFEST_DEPTH = 32
 
 _DIGEST_RE = re.compile(r"^sha256:[0-9a-f]{64}$")
 _TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
@@ -147,10 +150,7 @@ class Manifest:
             raise ContentError(f"manifest larger than {MAX_MANIFEST_SIZE} bytes")
         if digest is not None:
             verify_content(raw, digest, what="manifest")
-        try:
-            obj = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ContentError(f"manifest is not JSON: {exc}") from None
+        obj = loads(raw, max_bytes=MAX_MANIFEST_SIZE, max_depth=MAX_MANIFEST_DEPTH, what="manifest")
         if not isinstance(obj, dict) or obj.get("schemaVersion") != 2:
             raise ContentError("manifest is not an OCI schemaVersion 2 object")
         if obj.get("mediaType", MANIFEST_MEDIA_TYPE) != MANIFEST_MEDIA_TYPE:
@@ -246,6 +246,10 @@ class Store(ABC):
         """True if the store answers the referrers API, so referrers need not be tagged."""
         return False
 
+    def warnings(self) -> list[str]:
+        """Listings this store cut short (a registry paging without end), so far."""
+        return []
+
 
 # -- indexes and referrers (OCI 1.1) -------------------------------------------------------
 DOCKER_MANIFEST_MEDIA_TYPE = "application/vnd.docker.distribution.manifest.v2+json"
@@ -278,10 +282,7 @@ class Index:
             raise ContentError(f"index larger than {MAX_MANIFEST_SIZE} bytes")
         if digest is not None:
             verify_content(raw, digest, what="index")
-        try:
-            obj = json.loads(raw)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise ContentError(f"index is not JSON: {exc}") from None
+        obj = loads(raw, max_bytes=MAX_MANIFEST_SIZE, max_depth=MAX_MANIFEST_DEPTH, what="index")
         if not isinstance(obj, dict) or obj.get("schemaVersion") != 2:
             raise ContentError("index is not a schemaVersion 2 object")
         if obj.get("mediaType", INDEX_MEDIA_TYPE) not in INDEX_MEDIA_TYPES:
@@ -297,10 +298,7 @@ def parse_any_manifest(raw: bytes, digest: str | None = None) -> Manifest | Inde
     which never carry attestations. ContentError when the bytes are malformed."""
     if digest is not None:
         verify_content(raw, digest, what="manifest")
-    try:
-        obj = json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        raise ContentError(f"manifest is not JSON: {exc}") from None
+    obj = loads(raw, max_bytes=MAX_MANIFEST_SIZE, max_depth=MAX_MANIFEST_DEPTH, what="manifest")
     if not isinstance(obj, dict):
         raise ContentError("manifest is not a JSON object")
     media_type = obj.get("mediaType")

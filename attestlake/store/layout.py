@@ -4,6 +4,14 @@ Layout: ``oci-layout``, ``index.json`` (every manifest, tags in the
 ``org.opencontainers.image.ref.name`` annotation) and ``blobs/sha256/<hex>``. Writes are atomic
 (temporary file + rename) and ``index.json`` is updated under an exclusive lock, so concurrent
 writers never lose each other's manifests.
+
+A blob whose bytes do not match its digest is damage at rest (a partial copy, a tampered file),
+not a fault on the way: reading it again gives the same bytes, so it is not retried but raised
+as :class:`~attestlake.errors.ContentError`, and the crawler records the unit ``malformed``
+where the lake's reports see it, as they see any tampering (after a repair, a crawl into a new
+lake reads it). A file that cannot be read at all (permission denied, an I/O error) is
+:class:`~attestlake.errors.StoreError`: the crawler skips the unit, records nothing, and reads
+it again next time.
 """
 
 from __future__ import annotations
@@ -17,10 +25,12 @@ from typing import Any
 
 from attestlake._atomic import replace_file
 from attestlake.errors import ContentError, NotFound, StoreError
+from attestlake.regular_files import NotRegularFile, open_regular, read_at_most, size_of
 from attestlake.store.interface import (
     INDEX_MEDIA_TYPE,
     MANIFEST_MEDIA_TYPE,
     MAX_BLOB_SIZE,
+    MAX_MANIFEST_DEPTH,
     Descriptor,
     Manifest,
     Store,
@@ -29,8 +39,11 @@ from attestlake.store.interface import (
     sha256_digest,
     verify_content,
 )
+from attestlake.untrusted_json import MalformedJSON, loads
 
 REF_NAME = "org.opencontainers.image.ref.name"
+#: Bound on ``index.json`` (about 400 bytes per manifest).
+MAX_INDEX_SIZE = 256 * 1024 * 1024
 
 
 atomic_write = replace_file  # the store's files: written whole or not at all
@@ -56,14 +69,26 @@ class LayoutStore(Store):
 
     def _read_index(self) -> dict[str, Any]:
         path = self.root / "index.json"
-        if not path.is_file():
-            return {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": []}
         try:
-            index = json.loads(path.read_bytes())
-        except ValueError as exc:
-            raise StoreError(f"{path} is not valid JSON: {exc}") from None
+            with open_regular(path) as fh:
+                raw = fh.read(MAX_INDEX_SIZE + 1)
+        except FileNotFoundError:
+            return {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": []}
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+        try:
+            index = loads(
+                raw, max_bytes=MAX_INDEX_SIZE, max_depth=MAX_MANIFEST_DEPTH, what=str(path)
+            )
+        except MalformedJSON as exc:
+            raise StoreError(f"{exc}; repair or restore the OCI layout's index.json") from None
         if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
             raise StoreError(f"{path} is not an OCI image index")
+        for n, entry in enumerate(index["manifests"]):
+            if not isinstance(entry, dict) or not isinstance(entry.get("annotations") or {}, dict):
+                raise StoreError(
+                    f"{path} is not an OCI image index: manifests[{n}] is not a descriptor"
+                )
         return index
 
     @contextlib.contextmanager
@@ -92,13 +117,25 @@ class LayoutStore(Store):
         limit = self.max_blob_size if max_size is None else max_size
         path = self._blob_path(digest)
         try:
-            size = path.stat().st_size
-            if size > limit:
-                raise ContentError(f"blob {digest} is {size} bytes, over the {limit}-byte bound")
-            data = path.read_bytes()
+            with open_regular(path) as fh:
+                size = size_of(fh)
+                if size > limit:
+                    raise ContentError(
+                        f"blob {digest} is {size} bytes, over the {limit}-byte bound"
+                    )
+                data = read_at_most(fh, limit)
+            if len(data) > limit:
+                raise ContentError(f"blob {digest} is over the {limit}-byte bound")
         except FileNotFoundError:
             raise NotFound(f"blob {digest} not found in {self.ref}") from None
-        return verify_content(data, digest, what=f"blob {digest}")
+        except NotRegularFile as exc:
+            raise ContentError(f"blob {digest} in {self.ref} {exc.strerror}") from None
+        except OSError as exc:
+            raise StoreError(
+                f"cannot read blob {digest} in {self.ref}: {exc.strerror or exc}; "
+                "check the file's permissions and the disk"
+            ) from None
+        return verify_content(data, digest, what=f"blob {digest} in {self.ref}")
 
     def put_manifest(self, manifest: Manifest, tag: str | None = None) -> Descriptor:
         for desc in (manifest.config, *manifest.layers):

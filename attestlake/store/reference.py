@@ -9,7 +9,9 @@ Accepted forms:
 - ``HOST[:PORT]/REPO``: the same over HTTPS, or plain HTTP for ``localhost``/``127.0.0.1``.
 
 Registry credentials come from ``ATTESTLAKE_REGISTRY_USERNAME`` and
-``ATTESTLAKE_REGISTRY_PASSWORD`` (basic auth); they are never logged.
+``ATTESTLAKE_REGISTRY_PASSWORD`` (basic auth); they are never logged. A reference that carries
+them itself (``https://user:password@host/repo``) is refused, and never quoted with them: a
+reference ends up in state files, signed statements and logs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import re
 from pathlib import Path
 
 from attestlake.errors import InputError
+from attestlake.redaction import has_userinfo, redact, without_userinfo
 from attestlake.store.interface import MAX_BLOB_SIZE, Store
 
 _REGISTRY_RE = re.compile(
@@ -38,6 +41,18 @@ def _looks_like_registry(ref: str) -> bool:
     )
 
 
+def check_reference(ref: str) -> None:
+    """Refuse a registry reference that carries a user name or password."""
+    if ref.startswith("oci:") or not has_userinfo(ref):
+        return
+    if _looks_like_registry(ref) and not Path(ref).exists():
+        raise InputError(
+            f"the store reference {without_userinfo(ref)!r} carries credentials (user:password@): "
+            "give the registry without them, and its credentials in "
+            "ATTESTLAKE_REGISTRY_USERNAME and ATTESTLAKE_REGISTRY_PASSWORD"
+        )
+
+
 def open_store(ref: str, *, max_blob_size: int = MAX_BLOB_SIZE) -> Store:
     """Open the store named by ``ref`` (see the module doc for the forms)."""
     if not ref:
@@ -48,11 +63,12 @@ def open_store(ref: str, *, max_blob_size: int = MAX_BLOB_SIZE) -> Store:
         from attestlake.store.layout import LayoutStore
 
         return LayoutStore(Path(ref[4:]), max_blob_size=max_blob_size)
+    check_reference(ref)
     if _looks_like_registry(ref) and not Path(ref).exists():
         match = _REGISTRY_RE.match(ref)
         if not match:
             raise InputError(
-                f"not a registry reference: {ref!r} (expected HOST[:PORT]/REPOSITORY, "
+                f"not a registry reference: {redact(ref)!r} (expected HOST[:PORT]/REPOSITORY, "
                 "lower-case repository name)"
             )
         host = match["host"]

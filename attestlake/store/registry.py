@@ -3,7 +3,11 @@
 Speaks the OCI distribution spec: blobs are uploaded with POST + PUT, manifests are PUT with
 their exact bytes, everything read is bounded and verified against its digest. Basic auth and
 the Bearer token challenge are supported; the password never appears in a message or repr.
-Transient failures (connection errors, 429, 502, 503, 504) are retried with backoff.
+Transient failures (connection errors, 429, 502, 503, 504) are retried with backoff (a 429's
+``Retry-After`` is honoured up to a few seconds). A blob or manifest that arrives damaged (its
+bytes do not match its digest, or the body is cut short) is fetched again the same way; if it
+never arrives intact, :class:`~attestlake.errors.TransportError`: a fault on the way, not in
+the content, so the crawler skips the unit and reads it again next time.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
-from attestlake.errors import ContentError, NotFound, StoreError
+from attestlake.errors import ContentError, NotFound, StoreError, TransportError
 from attestlake.store._http import (
     Auth,
     errors_from,
@@ -41,8 +45,8 @@ from attestlake.store.interface import (
     check_tag,
     parse_any_manifest,
     sha256_digest,
-    verify_content,
 )
+from attestlake.untrusted_json import MalformedJSON, loads
 
 _ACCEPT = f"{MANIFEST_MEDIA_TYPE}, {INDEX_MEDIA_TYPE}"
 _ACCEPT_ANY = f"{_ACCEPT}, {DOCKER_MANIFEST_MEDIA_TYPE}, {DOCKER_LIST_MEDIA_TYPE}"
@@ -50,6 +54,38 @@ _TRANSIENT = frozenset({429, 502, 503, 504})
 _REPO_RE = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
 _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
 _ENV_HINT = "ATTESTLAKE_REGISTRY_USERNAME and ATTESTLAKE_REGISTRY_PASSWORD"
+_MAX_RETRY_AFTER = 5.0  # seconds: a longer Retry-After is cut to this
+#: Bound on the pages of one listing (tags, repositories, referrers of one manifest).
+MAX_PAGES = 10_000
+
+
+def _backoff(attempt: int, retry_after: float = 0.0) -> float:
+    """Seconds to wait before ``attempt`` (1 for the first retry)."""
+    return max(min(0.2 * 2.0 ** (attempt - 1), 2.0), min(retry_after, _MAX_RETRY_AFTER))
+
+
+def _retry_after(resp: requests.Response) -> float:
+    value = resp.headers.get("Retry-After", "").strip()
+    return float(value) if value.isdigit() and len(value) < 6 else 0.0
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _refuse_page(visited: set[str], url: str, base_url: str) -> str | None:
+    """Why a listing stops before the page at ``url`` (it was read before, it is on another
+    host than the registry, whose credentials must never go there, or the listing is over
+    :data:`MAX_PAGES` pages); None after adding ``url`` to ``visited``."""
+    if _origin(url) != _origin(base_url):
+        return "a page links to another host"
+    if url in visited:
+        return "a page links back to an earlier one"
+    if len(visited) >= MAX_PAGES:
+        return f"over {MAX_PAGES} pages"
+    visited.add(url)
+    return None
 
 
 class RegistryStore(Store):
@@ -85,6 +121,7 @@ class RegistryStore(Store):
         self._session.auth = self._auth
         self._session.headers["User-Agent"] = "attestlake"
         self._referrers_api: bool | None = None  # unknown until the first referrers call
+        self._warnings: list[str] = []  # listings stopped short (see _paginate)
 
     def __repr__(self) -> str:
         return f"RegistryStore({self.ref!r}, username={self.username!r})"
@@ -112,19 +149,24 @@ class RegistryStore(Store):
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One request, retried on connection failures and transient statuses."""
-        failure = ""
+        failure, wait = "", 0.0
         for attempt in range(self.retries + 1):
             if attempt:
-                time.sleep(min(0.2 * 2 ** (attempt - 1), 2.0))
+                time.sleep(_backoff(attempt, wait))
             try:
                 resp = self._session.request(method, url, timeout=self.timeout, **kwargs)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                failure = reason(exc, self.timeout)
+            except (
+                requests.ConnectionError,
+                requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
+            ) as exc:
+                failure, wait = reason(exc, self.timeout), 0.0
                 continue
             except requests.RequestException as exc:
                 raise self._error(f"request to registry {self.base_url}/ failed: {exc}") from None
             if resp.status_code not in _TRANSIENT or attempt == self.retries:
                 return resp
+            wait = _retry_after(resp) if resp.status_code == 429 else 0.0
             resp.close()
         tries = f"{self.retries + 1} attempt{'s' if self.retries else ''}"
         raise self._error(
@@ -161,9 +203,10 @@ class RegistryStore(Store):
             if resp.status_code != 200:
                 raise self._fail(resp, "a token", server=f"token server {realm}")
             try:
-                body = json.loads(read_bounded(resp, 1024 * 1024, "token response"))
+                raw = read_bounded(resp, 1024 * 1024, "token response")
+                body = loads(raw, max_bytes=1024 * 1024, max_depth=8, what="token response")
                 token = body.get("token") or body.get("access_token")
-            except (ValueError, AttributeError):
+            except (MalformedJSON, AttributeError):
                 token = None
         if not isinstance(token, str) or not token:
             raise self._error(f"token server {realm} returned no token")
@@ -198,11 +241,60 @@ class RegistryStore(Store):
         again = f" (after {self.retries + 1} attempts)" if status in _TRANSIENT else ""
         return self._error(f"registry {self.ref} answered HTTP {status} to {what}{again}{suffix}")
 
+    def _fetch(
+        self,
+        path: str,
+        *,
+        what: str,
+        limit: int,
+        digest: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[bytes, str | None]:
+        """The body of a GET, bounded by ``limit`` and checked against ``digest`` (else against
+        the ``Docker-Content-Digest`` the registry states, if any), fetched again while it
+        arrives damaged or cut short. Returns the bytes and the digest they matched."""
+        failure = ""
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(_backoff(attempt))
+            with self._request("GET", path, what=what, stream=True, headers=headers) as resp:
+                try:
+                    raw = read_bounded(resp, limit, what)
+                except TransportError as exc:
+                    failure = str(exc)
+                    continue
+                expected = digest or resp.headers.get("Docker-Content-Digest")
+            if expected is None:
+                return raw, None
+            actual = sha256_digest(raw)
+            if actual == check_digest(expected):
+                return raw, expected
+            failure = f"digest mismatch: expected {expected}, got {actual}"
+        tries = f"{self.retries + 1} attempt{'s' if self.retries else ''}"
+        raise self._error(
+            f"{what} from registry {self.ref} did not arrive intact in {tries} ({failure}): "
+            "a network fault or a damaged registry; try again later",
+            TransportError,
+        )
+
+    def warnings(self) -> list[str]:
+        return list(self._warnings)
+
+    def _stop_paging(self, what: str, pages: int, why: str) -> None:
+        self._warnings.append(
+            f"{what} from {self.base_url}/: stopped after {pages} page{'s' if pages > 1 else ''}: "
+            f"{why} (a faulty or hostile registry); what it listed before is read"
+        )
+
     def _paginate(self, url: str, key: str, what: str) -> Iterator[str]:
+        names: set[str] = set()
+        visited: set[str] = set()
         next_url: str | None = f"{url}?n={self.page_size}"
-        seen: set[str] = set()
-        while next_url and next_url not in seen:
-            seen.add(next_url)
+        while next_url:
+            refused = _refuse_page(visited, next_url, self.base_url)
+            if refused:
+                self._stop_paging(what, len(visited), refused)
+                return
             resp = self._request("GET", next_url, what=what, ok=(200, 404), stream=True)
             with resp:
                 raw = read_bounded(resp, MAX_MANIFEST_SIZE, what)
@@ -212,12 +304,18 @@ class RegistryStore(Store):
                     raise self._error(f"{what} not found at {self.base_url}/", NotFound)
                 link = resp.links.get("next", {}).get("url")
             try:
-                items = json.loads(raw).get(key) or []
-            except (ValueError, AttributeError):
-                raise ContentError(f"{what} from {self.base_url}/ is not JSON") from None
+                body = loads(raw, max_bytes=MAX_MANIFEST_SIZE, max_depth=8, what=what)
+            except MalformedJSON as exc:
+                raise ContentError(f"{exc} (from {self.base_url}/)") from None
+            items = (body.get(key) if isinstance(body, dict) else None) or []
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 raise ContentError(f"{what} from {self.base_url}/ has no list of names")
-            yield from items
+            new = [name for name in dict.fromkeys(items) if name not in names]
+            names.update(new)
+            yield from new
+            if link and not new:
+                self._stop_paging(what, len(visited), "a page lists nothing new but links on")
+                return
             next_url = urljoin(resp.url, link) if link else None
 
     # -- Store ----------------------------------------------------------------------------
@@ -245,9 +343,7 @@ class RegistryStore(Store):
     def get_blob(self, digest: str, *, max_size: int | None = None) -> bytes:
         limit = self.max_blob_size if max_size is None else max_size
         what = f"blob {check_digest(digest)}"
-        with self._request("GET", f"blobs/{digest}", what=what, stream=True) as resp:
-            data = read_bounded(resp, limit, what)
-        return verify_content(data, digest, what=what)
+        return self._fetch(f"blobs/{digest}", what=what, limit=limit, digest=digest)[0]
 
     def put_manifest(self, manifest: Manifest, tag: str | None = None) -> Descriptor:
         reference = check_tag(tag) if tag is not None else manifest.digest
@@ -278,13 +374,14 @@ class RegistryStore(Store):
         is_digest = reference.startswith("sha256:")
         ref = check_digest(reference) if is_digest else check_tag(reference)
         what = f"manifest {ref}"
-        headers = {"Accept": _ACCEPT}
-        with self._request(
-            "GET", f"manifests/{ref}", what=what, stream=True, headers=headers
-        ) as resp:
-            raw = read_bounded(resp, MAX_MANIFEST_SIZE, what)
-            digest = ref if is_digest else resp.headers.get("Docker-Content-Digest")
-        return Manifest.parse(raw, check_digest(digest) if digest else None)
+        raw, digest = self._fetch(
+            f"manifests/{ref}",
+            what=what,
+            limit=MAX_MANIFEST_SIZE,
+            digest=ref if is_digest else None,
+            headers={"Accept": _ACCEPT},
+        )
+        return Manifest.parse(raw, digest)
 
     def tags(self) -> Iterator[str]:
         url = f"{self.base_url}/v2/{self.repository}/tags/list"
@@ -303,14 +400,14 @@ class RegistryStore(Store):
     def get_any_manifest(self, reference: str) -> Manifest | Index | None:
         is_digest = reference.startswith("sha256:")
         ref = check_digest(reference) if is_digest else check_tag(reference)
-        what, headers = f"manifest {ref}", {"Accept": _ACCEPT_ANY}
-        with self._request(
-            "GET", f"manifests/{ref}", what=what, stream=True, headers=headers
-        ) as resp:
-            raw = read_bounded(resp, MAX_MANIFEST_SIZE, what)
-            stated = resp.headers.get("Docker-Content-Digest")
-        digest = ref if is_digest else (check_digest(stated) if stated else sha256_digest(raw))
-        return parse_any_manifest(raw, digest)
+        raw, digest = self._fetch(
+            f"manifests/{ref}",
+            what=f"manifest {ref}",
+            limit=MAX_MANIFEST_SIZE,
+            digest=ref if is_digest else None,
+            headers={"Accept": _ACCEPT_ANY},
+        )
+        return parse_any_manifest(raw, digest or sha256_digest(raw))
 
     def referrers(self, digest: str) -> list[Descriptor]:
         """Referrers of ``digest``: the referrers API where the registry has it (every page),
@@ -330,10 +427,14 @@ class RegistryStore(Store):
         url: str | None = f"{self.base_url}/v2/{self.repository}/referrers/{digest}"
         headers = {"Accept": INDEX_MEDIA_TYPE}
         out: list[Descriptor] = []
-        seen: set[str] = set()
-        while url and url not in seen:
-            seen.add(url)
-            what = f"referrers of {digest}"
+        listed: set[str] = set()
+        visited: set[str] = set()
+        what = f"referrers of {digest}"
+        while url:
+            refused = _refuse_page(visited, url, self.base_url)
+            if refused:
+                self._stop_paging(what, len(visited), refused)
+                return out
             resp = self._request("GET", url, what=what, ok=(200, 400, 404, 405), headers=headers)
             with resp:
                 if resp.status_code != 200:
@@ -344,7 +445,12 @@ class RegistryStore(Store):
                 raw = read_bounded(resp, MAX_MANIFEST_SIZE, what)
                 link = resp.links.get("next", {}).get("url")
             self._referrers_api = True
-            out.extend(Index.parse(raw).manifests)
+            new = [d for d in Index.parse(raw).manifests if d.digest not in listed]
+            listed.update(d.digest for d in new)
+            out.extend(new)
+            if link and not new:
+                self._stop_paging(what, len(visited), "a page lists nothing new but links on")
+                return out
             url = urljoin(resp.url, link) if link else None
         return out
 

@@ -29,7 +29,7 @@ from attestlake.statements import RUN_PREDICATE_TYPE
 from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
-from attestlake.tables import BY_NAME, TABLES
+from attestlake.tables import BY_NAME, TABLES, UNIT_TABLES
 from attestlake.trust import load_policy
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -198,12 +198,13 @@ def build_store(root: Path, signer: Signer, runs: int = 12) -> LayoutStore:
 
 
 def lake_rows(
-    lake: Path, exclude: tuple[str, ...] = ("crawled_at", "crawl_date")
+    lake: Path,
+    exclude: tuple[str, ...] = ("crawled_at", "crawl_date", "crawl_id", "crawl_batch"),
 ) -> dict[str, list[tuple[Any, ...]]]:
-    """Every table as a sorted list of rows (crawl times left out)."""
+    """Every crawled table as a sorted list of rows (which crawl, and when, left out)."""
     out = {}
     with open_lake(lake) as opened:
-        for table in TABLES:
+        for table in UNIT_TABLES:
             cols = [c for c in table.schema.names if c not in exclude]
             select = ", ".join(f'"{c}"' for c in cols)
             rows = opened.sql(f'SELECT {select} FROM "{table.name}"')

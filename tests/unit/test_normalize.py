@@ -14,7 +14,7 @@ from attestlake.normalize.common import get, ts
 from attestlake.normalize.sbom import sbom_rows
 from attestlake.sources import Document, Unit
 from attestlake.statements import RUN_PREDICATE_TYPE
-from attestlake.tables import BY_NAME
+from attestlake.tables import BY_NAME, CRAWL_COLUMNS
 from attestlake.trust import load_policy
 from attestlake.verify import NOT_VERIFIED, VERIFIED, Outcome
 
@@ -35,9 +35,10 @@ def ctx(statement: dict[str, Any], *, verified: bool = True, **kw: Any) -> Conte
 
 
 def check_schema(rows: dict[str, list[dict[str, Any]]]) -> None:
-    """Every row has exactly its table's columns (as the lake's writer needs)."""
+    """Every row has exactly its table's columns (as the lake's writer needs), but those the
+    crawler fills in: which crawl and batch wrote it, and maybe when."""
     for table, table_rows in rows.items():
-        names = set(BY_NAME[table].schema.names)
+        names = set(BY_NAME[table].schema.names) - {name for name, _ in CRAWL_COLUMNS}
         for row in table_rows:
             assert set(row) == names - {"crawled_at", "crawl_date"} or set(row) == names, table
 

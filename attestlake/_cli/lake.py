@@ -1,0 +1,75 @@
+"""The lake's upkeep: ``lake check`` (diagnosis of damage) and ``lake compact``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from attestlake._cli.app import LakeOpt, _echo, app
+from attestlake.errors import InputError
+
+lake_app = typer.Typer(help="Check and compact a lake.", no_args_is_help=True)
+app.add_typer(lake_app, name="lake")
+
+
+@lake_app.command("check")
+def lake_check(
+    lake: LakeOpt,
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="Output format: table or json.")
+    ] = "table",
+) -> None:
+    """Diagnose the lake: every table's log and data files, read in full.
+
+    Exits 0 when the lake is healthy, 1 when it is damaged: each problem names the table and
+    file, and the repair (docs/lake.md, Damage and repair).
+    """
+    import pyarrow as pa
+
+    from attestlake.lake import check_path
+    from attestlake.lake_check import check_lake
+    from attestlake.render import text_table
+
+    if fmt not in ("table", "json"):
+        raise InputError(f"unknown output format {fmt!r}; one of: table, json")
+    check_path(lake)
+    if not lake.is_dir():
+        raise InputError(f"--lake {lake}: no such directory")
+    health = check_lake(lake)
+    if fmt == "json":
+        doc = {
+            "lake": str(lake),
+            "healthy": health.healthy,
+            "tables": [vars(t) for t in health.tables],
+            "problems": [vars(p) for p in health.problems],
+        }
+        _echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        rows = [
+            {
+                "table": t.name,
+                "version": "absent" if not t.present else str(t.version),
+                "files": "" if t.files is None else str(t.files),
+                "rows": "" if t.rows is None else str(t.rows),
+            }
+            for t in health.tables
+        ]
+        schema = pa.schema([(c, pa.string()) for c in ("table", "version", "files", "rows")])
+        _echo(text_table(pa.Table.from_pylist(rows, schema=schema)))
+        for problem in health.problems:
+            _echo(f"damaged: {problem.describe()}\n  repair: {problem.repair}")
+    if health.problems:
+        _echo(f"the lake {lake} is damaged: {len(health.problems)} problem(s)", err=True)
+        raise typer.Exit(code=1)
+    _echo(f"the lake {lake} is healthy", err=True)
+
+
+@lake_app.command("compact")
+def lake_compact(lake: LakeOpt) -> None:
+    """Compact the lake's tables into large files and delete superseded files (vacuum); the
+    same as 'attestlake compact'."""
+    from attestlake._cli.crawling import compact
+
+    compact(lake)
