@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from deltalake import DeltaTable
 from attestlake import __version__
 from attestlake import lake as lakeio
 from attestlake.errors import LakeError
+from attestlake.lake_check import RESTORE, UNLISTED, LakeHealth, Problem, check_lake
 from attestlake.tables import (
     BY_NAME,
     COMPLETION_TABLES,
@@ -58,6 +59,7 @@ __all__ = [
     "STARTED",
     "Journal",
     "begin",
+    "check",
     "disagreements",
     "journal_batch",
     "journal_completed",
@@ -93,6 +95,8 @@ class Journal:
     sources: Mapping[str, str] = field(default_factory=dict)
     #: Every table a journalled crawl found in the lake when it started.
     tables: frozenset[str] = frozenset()
+    #: Rows each journalled batch wrote, per table: (crawl id, batch) -> table -> rows.
+    written: Mapping[tuple[str, int], Mapping[str, int]] = field(default_factory=dict)
 
     @property
     def unfinished(self) -> frozenset[str]:
@@ -135,14 +139,17 @@ def _table_names(listed: object) -> set[str] | None:
 def read_journal(root: Path) -> tuple[Journal, list[str]]:
     """The journal of the lake at ``root`` (empty if it has no ``crawls`` table), and what is
     wrong with its rows (rows the crawler never writes)."""
-    rows = lakeio.distinct_rows(root, CRAWLS, ("crawl_id", "event", "batch", "source", "tables"))
+    rows = lakeio.distinct_rows(
+        root, CRAWLS, ("crawl_id", "event", "batch", "source", "tables", "rows")
+    )
     crawls: set[str] = set()
     finished: set[str] = set()
     last: dict[str, int] = {}
     sources: dict[str, str] = {}
     tables: set[str] = set()
+    written: dict[tuple[str, int], dict[str, int]] = {}
     problems: list[str] = []
-    for crawl_id, event, batch, source, listed in sorted(rows, key=repr):
+    for crawl_id, event, batch, source, listed, counts in sorted(rows, key=repr):
         if not _is_crawl_id(crawl_id) or event not in _EVENTS:
             problems.append(
                 f"table {CRAWLS.name} has a row of crawl {crawl_id!r} and event {event!r}, "
@@ -154,6 +161,13 @@ def read_journal(root: Path) -> tuple[Journal, list[str]]:
             finished.add(crawl_id)
         elif event == BATCH and isinstance(batch, int):
             last[crawl_id] = max(last.get(crawl_id, 0), batch)
+            per_table = _counts(counts)
+            if per_table is None:
+                problems.append(
+                    f"table {CRAWLS.name}: batch {batch} of crawl {crawl_id} lists the rows it "
+                    f"wrote as {counts!r}, which the crawler never writes"
+                )
+            written[(crawl_id, batch)] = per_table or {}
         elif event == STARTED:
             names = _table_names(listed)
             if names is None:
@@ -164,8 +178,50 @@ def read_journal(root: Path) -> tuple[Journal, list[str]]:
             tables |= names or set()
             if isinstance(source, str):
                 sources[crawl_id] = source
-    journal = Journal(frozenset(crawls), frozenset(finished), last, sources, frozenset(tables))
+    journal = Journal(
+        frozenset(crawls), frozenset(finished), last, sources, frozenset(tables), written
+    )
     return journal, problems
+
+
+def _counts(listed: object) -> dict[str, int] | None:
+    """Rows per table, as a ``batch`` row of the journal lists them."""
+    try:
+        counts = json.loads(listed) if isinstance(listed, str) else None
+    except ValueError:
+        return None
+    if not isinstance(counts, dict) or not all(
+        isinstance(k, str) and type(v) is int for k, v in counts.items()
+    ):
+        return None
+    return counts
+
+
+def _miscounted(
+    journal: Journal, counted: Mapping[Table, Mapping[tuple[Any, ...], int]]
+) -> list[str]:
+    """Tables whose rows of a journalled batch are not as many as the batch wrote: a deleted
+    log entry or data file (fewer), or rows written by something other than a crawl (more)."""
+    problems: list[str] = []
+    for table, per_batch in counted.items():
+        wrong = sorted(
+            (crawl, batch, per_batch.get((crawl, batch), 0), tables[table.name])
+            for (crawl, batch), tables in journal.written.items()
+            if table.name in tables and per_batch.get((crawl, batch), 0) != tables[table.name]
+        )
+        if wrong:
+            crawl, batch, found, expected = wrong[0]
+            more = f" (and {len(wrong) - 1} more batch(es))" if len(wrong) > 1 else ""
+            what = (
+                "lost rows: a log entry or data file was deleted"
+                if found < expected
+                else ("holds rows no crawl wrote")
+            )
+            problems.append(
+                f"table {table.name} holds {found} row(s) of batch {batch} of crawl {crawl}, "
+                f"which the journal records as writing {expected}{more}: the table {what}"
+            )
+    return problems
 
 
 def _missing(root: Path, name: str) -> str:
@@ -285,6 +341,12 @@ def _survey(root: Path) -> _Survey:
     columns = ("crawl_id", "crawl_batch", "manifest_digest")
     rows = {t: lakeio.distinct_rows(root, t, columns) for t in UNIT_TABLES if t in present}
     problems += _disagreements(journal, rows, has_journal)
+    counted = {
+        t: lakeio.count_rows(root, t, ("crawl_id", "crawl_batch"))
+        for t in UNIT_TABLES
+        if t in present
+    }
+    problems += _miscounted(journal, counted)
     return _Survey(journal, rows, problems)
 
 
@@ -294,11 +356,34 @@ def disagreements(root: Path) -> list[str]:
     return _survey(root).problems
 
 
+def check(root: Path) -> LakeHealth:
+    """Diagnose the lake at ``root``: :func:`attestlake.lake_check.check_lake`, then, when every
+    table reads, how the tables disagree with the journal (:func:`disagreements`).
+
+    A data file that no log entry names is damage (a deleted log entry) or the leftover of a
+    write killed before its commit; when the lake has a journal and every journalled batch has
+    exactly the rows it wrote, it is a leftover: reported in ``leftovers``, not as damage.
+    """
+    health = check_lake(root)
+    unlisted = tuple(p for p in health.problems if p.repair == UNLISTED)
+    if len(unlisted) < len(health.problems):
+        return health
+    survey = _survey(root)
+    found = tuple(
+        Problem(CRAWLS.name, f"{CRAWLS.name}/_delta_log", what, RESTORE) for what in survey.problems
+    )
+    if found or not survey.journal.crawls:
+        return replace(health, problems=found + unlisted)
+    return replace(health, problems=(), leftovers=unlisted)
+
+
 def begin(root: Path, crawl_id: str, source: str) -> tuple[set[str], set[str]]:
     """Check the lake at ``root``, create its missing tables, clean up after interrupted
     crawls and journal crawl ``crawl_id`` of ``source`` as started (see the module doc).
     Returns the crawl units in the lake: attestations (in ``verifications``) and published
     documents. Call it under the lake's writer lock, before the crawl writes anything."""
+    if root.is_dir():
+        lakeio.intact_tables(root)  # a damaged log or data file, named before anything else
     survey = _survey(root)
     if survey.problems:
         raise _damage(root, survey.problems)

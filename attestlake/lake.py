@@ -250,6 +250,26 @@ def distinct_rows(root: Path, table: Table, columns: Sequence[str]) -> set[tuple
     return {tuple(row.get(c) for c in columns) for row in rows}
 
 
+def count_rows(root: Path, table: Table, columns: Sequence[str]) -> dict[tuple[Any, ...], int]:
+    """How many rows of ``table`` hold each combination of ``columns`` (none if the table does
+    not exist); a column the table does not have reads as NULL."""
+    location = _location(root, table)
+    if not DeltaTable.is_deltatable(location):
+        return {}
+
+    def read() -> list[dict[str, Any]]:
+        dataset = DeltaTable(location).to_pyarrow_dataset()
+        have = [c for c in columns if c in dataset.schema.names]
+        if not have:
+            return [{"count_all": dataset.count_rows()}]
+        data = dataset.to_table(columns=have)
+        rows: list[dict[str, Any]] = data.group_by(have).aggregate([([], "count_all")]).to_pylist()
+        return rows
+
+    rows = _guarded(root, table, "read", read)
+    return {tuple(row.get(c) for c in columns): int(row["count_all"]) for row in rows}
+
+
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 

@@ -73,6 +73,9 @@ class LakeHealth:
     root: Path
     tables: tuple[TableHealth, ...]
     problems: tuple[Problem, ...]
+    #: Data files that no log entry names, left by a write that was killed before its commit
+    #: (shown as notes, not damage, once the crawl journal accounts for every row).
+    leftovers: tuple[Problem, ...] = ()
 
     @property
     def healthy(self) -> bool:

@@ -21,15 +21,16 @@ def lake_check(
         str, typer.Option("--format", "-f", help="Output format: table or json.")
     ] = "table",
 ) -> None:
-    """Diagnose the lake: every table's log and data files, read in full.
+    """Diagnose the lake: every table's log and data files, read in full, and the rows of each
+    crawl against what the crawl journal records it wrote.
 
     Exits 0 when the lake is healthy, 1 when it is damaged: each problem names the table and
     file, and the repair (docs/lake.md, Damage and repair).
     """
     import pyarrow as pa
 
+    from attestlake.journal import check
     from attestlake.lake import check_path
-    from attestlake.lake_check import check_lake
     from attestlake.render import text_table
 
     if fmt not in ("table", "json"):
@@ -37,13 +38,14 @@ def lake_check(
     check_path(lake)
     if not lake.is_dir():
         raise InputError(f"--lake {lake}: no such directory")
-    health = check_lake(lake)
+    health = check(lake)
     if fmt == "json":
         doc = {
             "lake": str(lake),
             "healthy": health.healthy,
             "tables": [vars(t) for t in health.tables],
             "problems": [vars(p) for p in health.problems],
+            "leftovers": [vars(p) for p in health.leftovers],
         }
         _echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
@@ -59,7 +61,14 @@ def lake_check(
         schema = pa.schema([(c, pa.string()) for c in ("table", "version", "files", "rows")])
         _echo(text_table(pa.Table.from_pylist(rows, schema=schema)))
         for problem in health.problems:
-            _echo(f"damaged: {problem.describe()}\n  repair: {problem.repair}")
+            _echo(f"damaged: {problem.describe()}")
+        for repair in dict.fromkeys(p.repair for p in health.problems):
+            _echo(f"repair: {repair}")
+        for leftover in health.leftovers:
+            _echo(
+                f"note: {leftover.file}: in no log entry, the leftover of a write killed before "
+                "its commit (the journal accounts for every row): it can be deleted"
+            )
     if health.problems:
         _echo(f"the lake {lake} is damaged: {len(health.problems)} problem(s)", err=True)
         raise typer.Exit(code=1)

@@ -320,3 +320,54 @@ def test_a_lake_from_before_the_journal_that_lost_a_log_stops_the_crawl(
     assert table in result.err and "lake check" in result.err, result.err
     assert row_counts(lake) == {t: n for t, n in before.items() if t != table}
     assert not (lake / "crawls").exists()
+
+
+@pytest.mark.attack("loss")
+@pytest.mark.parametrize("table", ["runs", "sbom_components", "verifications"])
+def test_a_deleted_newest_log_entry_stops_the_crawl_and_lake_check_names_it(
+    demo: Path, table: str
+) -> None:
+    """Without its newest log entry a table silently reads as its previous version: the journal
+    knows how many rows each batch wrote, so the lost rows are found, not crawled over."""
+    lake = demo / "lake"
+    newest = sorted((lake / table / "_delta_log").glob("*.json"))[-1]
+    newest.unlink()
+    before = row_counts(lake)
+
+    crawled = crawl_cli(demo, lake)
+
+    assert crawled.code == 1, crawled.err
+    assert "Traceback" not in crawled.err
+    assert f"table {table} holds 0 row(s) of batch 1 of crawl" in crawled.err, crawled.err
+    assert "lost rows" in crawled.err and "lake check" in crawled.err
+    assert row_counts(lake) == before
+    checked = run_cli(demo, "lake", "check", "--lake", str(lake))
+    assert checked.code == 1, checked.out
+    assert f"table {table} holds 0 row(s)" in checked.out, checked.out
+    assert "damaged" in checked.err
+
+
+@pytest.mark.attack("loss")
+def test_the_leftover_files_of_a_killed_write_are_a_note_not_damage(
+    demo: Path, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "ATTESTLAKE_TEST_KILL_AT": "2:runs",
+    }
+    command = [sys.executable, "-m", "attestlake._cli", "crawl", "--from", str(demo / "store")]
+    command += ["--lake", str(lake), "--trust", str(demo / "trust.yaml"), "--batch-size", "20"]
+    killed = subprocess.run(command, env=env, capture_output=True, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert crawl_cli(demo, lake).code == 0  # cleans batch 2 of the killed crawl
+    (lake / "runs" / "stray").mkdir()
+    (lake / "runs" / "stray" / "part-0.parquet").write_bytes(b"PAR1 left by a killed write")
+
+    checked = run_cli(demo, "lake", "check", "--lake", str(lake))
+
+    assert checked.code == 0, checked.out
+    assert "is healthy" in checked.err
+    assert "note: runs/stray/part-0.parquet: in no log entry" in checked.out, checked.out
