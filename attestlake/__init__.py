@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from attestlake.lake import Lake
+    from attestlake.lake.lake import Lake
 
 
 def open_lake(path: Any) -> Lake:
     """Open the lake at ``path``: a DuckDB connection with a view per table."""
-    from attestlake.lake import Lake
+    from attestlake.lake.lake import Lake
 
     return Lake.open(path)
 

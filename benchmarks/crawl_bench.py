@@ -21,15 +21,15 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from attestlake.crawl import crawl
-from attestlake.dsse import ENVELOPE_MEDIA_TYPE, pae
-from attestlake.inspection import default_jobs
-from attestlake.keys import key_id
-from attestlake.statements import RUN_PREDICATE_TYPE
+from attestlake.collect.statements import RUN_PREDICATE_TYPE
+from attestlake.crawl.crawl import crawl
+from attestlake.crawl.inspection import default_jobs
+from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, pae
+from attestlake.signing.keys import key_id
 from attestlake.store import Descriptor, Manifest
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE, INDEX_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
-from attestlake.trust import load_policy
+from attestlake.verify.trust import load_policy
 
 CDX = "application/vnd.cyclonedx+json"
 ARTIFACT = "application/vnd.attestlake.run.v1+json"

@@ -21,15 +21,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from attestlake.collector import Attestation, PushResult
-from attestlake.contracts import load_contract
-from attestlake.crawl import CrawlResult, crawl
-from attestlake.dsse import ENVELOPE_MEDIA_TYPE
-from attestlake.keys import KeySigner, generate_key
-from attestlake.lake import Lake
+from attestlake.collect.collector import Attestation, PushResult
+from attestlake.contracts.contracts import load_contract
+from attestlake.crawl.crawl import CrawlResult, crawl
+from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
+from attestlake.lake.lake import Lake
+from attestlake.signing.keys import KeySigner, generate_key
 from attestlake.store import Descriptor, Manifest, sha256_digest
 from attestlake.store.layout import LayoutStore
-from attestlake.trust import load_policy
+from attestlake.verify.trust import load_policy
 
 TRUSTED = "trusted"
 CRAWL_TIME = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -234,8 +234,8 @@ def raw_lake(lake_path: Path, rows: Mapping[str, Sequence[Mapping[str, object]]]
 
     For edge cases the collector cannot produce (an SBOM material without a digest, ...).
     """
-    from attestlake import lake as lakeio
-    from attestlake.tables import BY_NAME
+    from attestlake.lake import lake as lakeio
+    from attestlake.lake.tables import BY_NAME
 
     lakeio.create_tables(lake_path)
     appender = lakeio.Appender(lake_path)

@@ -8,8 +8,8 @@ import pytest
 import typer
 
 from attestlake._cli import app
-from attestlake.queries import load_queries
-from attestlake.tables import TABLES
+from attestlake.audit.queries import load_queries
+from attestlake.lake.tables import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -35,8 +35,8 @@ OutputOpt = Annotated[
 
 def _emit(table: pa.Table, fmt: str, output: Path | None) -> None:
     """Print ``table`` in ``fmt``, or write it to ``output`` (temp file + rename)."""
-    from attestlake._atomic import write_atomic
-    from attestlake.render import format_table, table_bytes
+    from attestlake._internal._atomic import write_atomic
+    from attestlake.lake.render import format_table, table_bytes
 
     if output is None:
         _echo(format_table(table, fmt))
@@ -65,9 +65,9 @@ def sql(
     With no statement and no --file: an interactive prompt on a terminal (.help lists its
     commands), else the SQL is read from stdin. Several statements print the last one's rows.
     """
-    from attestlake.lake import Lake
-    from attestlake.results import check_output
-    from attestlake.shell import Shell, run_script
+    from attestlake.lake.lake import Lake
+    from attestlake.lake.results import check_output
+    from attestlake.lake.shell import Shell, run_script
 
     check_output(fmt, output)
     if statement is not None and file is not None:
@@ -99,8 +99,8 @@ def query_list(
     ] = "table",
 ) -> None:
     """List the saved queries with their severity, title and parameters (with defaults)."""
-    from attestlake.queries import load_queries
-    from attestlake.render import format_table, query_catalog
+    from attestlake.audit.queries import load_queries
+    from attestlake.lake.render import format_table, query_catalog
 
     _echo(format_table(query_catalog(load_queries()), fmt))
 
@@ -110,8 +110,8 @@ def query_show(
     name: Annotated[str, typer.Argument(help="Saved query name (see 'query list').")],
 ) -> None:
     """Show one saved query: title, severity, description, parameters and its SQL."""
-    from attestlake.queries import get_query
-    from attestlake.render import query_doc
+    from attestlake.audit.queries import get_query
+    from attestlake.lake.render import query_doc
 
     _echo(query_doc(get_query(name)))
 
@@ -128,9 +128,9 @@ def query_run(
     output: OutputOpt = None,
 ) -> None:
     """Run one saved query against the lake (parameters are bound, never pasted into SQL)."""
-    from attestlake.lake import Lake
-    from attestlake.queries import get_query, run_query
-    from attestlake.results import check_output
+    from attestlake.audit.queries import get_query, run_query
+    from attestlake.lake.lake import Lake
+    from attestlake.lake.results import check_output
 
     check_output(fmt, output)
     query = get_query(name)
@@ -161,11 +161,11 @@ def report(
     ] = None,
 ) -> None:
     """Run the saved queries and render the compliance report (Markdown, HTML or JSON)."""
-    from attestlake._atomic import write_atomic
-    from attestlake.lake import Lake
-    from attestlake.queries import severity_rank
-    from attestlake.report import REPORT_FORMATS, render_report, run_report, select_queries
-    from attestlake.trend import load_previous
+    from attestlake._internal._atomic import write_atomic
+    from attestlake.audit.queries import severity_rank
+    from attestlake.audit.report import REPORT_FORMATS, render_report, run_report, select_queries
+    from attestlake.audit.trend import load_previous
+    from attestlake.lake.lake import Lake
 
     if fmt not in REPORT_FORMATS:
         raise InputError(f"--format must be one of {', '.join(REPORT_FORMATS)}, not {fmt!r}")

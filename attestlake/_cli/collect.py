@@ -15,7 +15,7 @@ from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, make_signer, si
 from attestlake.errors import InputError
 
 if TYPE_CHECKING:
-    from attestlake.collector import Attestation, PushResult, Status
+    from attestlake.collect.collector import Attestation, PushResult, Status
     from attestlake.store import Store
 
 AnnotationOpt = Annotated[
@@ -42,7 +42,7 @@ def _store(att: Attestation, to: str | None) -> Store:
 
 
 def _ci_report(att: Attestation, status: Status, result: PushResult | None, step: str) -> None:
-    from attestlake import ci_summary
+    from attestlake.collect import ci_summary
 
     if not ci_summary.in_github_actions():
         return
@@ -53,7 +53,7 @@ def _ci_report(att: Attestation, status: Status, result: PushResult | None, step
 
 
 def _print_status(att: Attestation, status: Status) -> None:
-    from attestlake.ci_summary import explain_missing
+    from attestlake.collect.ci_summary import explain_missing
 
     _echo(f"contract {status.contract} revision {status.revision}; runner {status.runner_type}")
     _echo(f"  present: {', '.join(status.present) or 'none'}")
@@ -115,9 +115,9 @@ def attest_init(
     With --to and a signer (--key or --keyless) the start is recorded in the store
     (run-<id>-started), and both become the defaults of push and reset.
     """
-    from attestlake.collector import Attestation
-    from attestlake.contracts import load_contract
-    from attestlake.publish import pull_contract
+    from attestlake.collect.collector import Attestation
+    from attestlake.contracts.contracts import load_contract
+    from attestlake.contracts.publish import pull_contract
 
     source = None
     if "#" in contract and not Path(contract).exists():
@@ -125,7 +125,7 @@ def attest_init(
         loaded, source = pulled.contract, pulled.source
         warning = pulled.warning()
         if warning:
-            from attestlake.ci_summary import in_github_actions, warning_annotation
+            from attestlake.collect.ci_summary import in_github_actions, warning_annotation
 
             _echo(f"warning: {warning}", err=True)
             if in_github_actions():
@@ -183,9 +183,9 @@ def attest_add(
     files, strings) and the value fills the contract's one material of that kind. An image
     given by tag is resolved to its digest through the registry.
     """
-    from attestlake.collector import Attestation
-    from attestlake.images import resolve_image
+    from attestlake.collect.collector import Attestation
     from attestlake.store import open_store
+    from attestlake.store.images import resolve_image
 
     att = Attestation.load(state)
     store = open_store(att.store) if att.store else None
@@ -206,8 +206,8 @@ def attest_status(
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
     """Show what the attestation holds and what the contract still needs."""
-    from attestlake.ci_summary import explain_missing
-    from attestlake.collector import Attestation
+    from attestlake.collect.ci_summary import explain_missing
+    from attestlake.collect.collector import Attestation
 
     att = Attestation.load(state)
     status = att.status()
@@ -258,7 +258,7 @@ def attest_push(
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
     """Sign the attestation and push it with its evidence; refuses if the contract is unmet."""
-    from attestlake.collector import Attestation
+    from attestlake.collect.collector import Attestation
 
     att = Attestation.load(state)
     for k, v in _kv(annotation, "--annotation").items():
@@ -294,7 +294,7 @@ def attest_reset(
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
     """Record the run as failed or cancelled in the store (run-<id>-failure/-cancellation)."""
-    from attestlake.collector import Attestation
+    from attestlake.collect.collector import Attestation
 
     att = Attestation.load(state)
     result = att.reset(trigger, reason, make_signer(att, key, keyless, staging), _store(att, to))

@@ -59,10 +59,10 @@ def crawl(
     """
     import functools
 
-    from attestlake.crawl import crawl as run_crawl
-    from attestlake.crawl import parse_size
-    from attestlake.sources import open_source
-    from attestlake.trust import load_policy
+    from attestlake.crawl.crawl import crawl as run_crawl
+    from attestlake.crawl.crawl import parse_size
+    from attestlake.crawl.sources import open_source
+    from attestlake.verify.trust import load_policy
 
     policy = load_policy(trust)
     max_size = parse_size(max_blob_size)
@@ -117,8 +117,8 @@ def verify(
     Exits 0 only when every envelope is verified, 1 otherwise ("N of M not verified"). A file
     that cannot be read is reported (and counted as not verified); the others are still read.
     """
-    from attestlake.trust import load_policy
-    from attestlake.verify import verify_files
+    from attestlake.verify.trust import load_policy
+    from attestlake.verify.verify import verify_files
 
     if fmt not in ("table", "json"):
         raise InputError(f"unknown output format {fmt!r}; one of: table, json")
@@ -129,7 +129,7 @@ def verify(
     else:
         import pyarrow as pa
 
-        from attestlake.render import text_table
+        from attestlake.lake.render import text_table
 
         rows = [{c: r[c] or "" for c in VERIFY_COLUMNS} for r in records]
         schema = pa.schema([(c, pa.string()) for c in VERIFY_COLUMNS])
@@ -147,7 +147,7 @@ def verify(
 @app.command()
 def compact(lake: LakeOpt) -> None:
     """Compact the lake's tables into large files and delete superseded files (vacuum)."""
-    from attestlake.lake import compact as compact_lake
+    from attestlake.lake.lake import compact as compact_lake
 
     result = compact_lake(lake)
     for name, (before, after, removed) in result.tables.items():

@@ -21,8 +21,8 @@ def demo(
     ] = Path("attestlake-demo"),
 ) -> None:
     """Run the whole chain on a sample organisation: collect, push, crawl, report."""
-    from attestlake.demo import run_demo
-    from attestlake.report import render_markdown
+    from attestlake.audit.report import render_markdown
+    from attestlake.demo.demo import run_demo
 
     result = run_demo(directory, log=lambda line: _echo(line, err=True))
     _echo(render_markdown(result.report))

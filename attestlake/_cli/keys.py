@@ -12,8 +12,8 @@ from attestlake._cli.app import _echo, keys_app
 from attestlake.errors import InputError
 
 if TYPE_CHECKING:
-    from attestlake.collector import Attestation
-    from attestlake.signing import Signer
+    from attestlake.collect.collector import Attestation
+    from attestlake.signing.signing import Signer
 
 KeyOpt = Annotated[
     Path | None,
@@ -53,7 +53,7 @@ def keys_generate(
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
     """Generate an ECDSA P-256 signing key pair (PKCS#8 private key, SPKI public key)."""
-    from attestlake.keys import generate_key
+    from attestlake.signing.keys import generate_key
 
     password = None
     if password_env:
@@ -83,8 +83,8 @@ def signing_spec(key: Path | None, keyless: bool, staging: bool) -> dict[str, An
 
 
 def make_signer(att: Attestation, key: Path | None, keyless: bool, staging: bool) -> Signer:
-    from attestlake.keys import KeySigner
-    from attestlake.signing import DeferredSigner, SigstoreSigner
+    from attestlake.signing.keys import KeySigner
+    from attestlake.signing.signing import DeferredSigner, SigstoreSigner
 
     signing = signing_spec(key, keyless, staging) or att.signing
     if not signing:

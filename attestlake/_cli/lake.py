@@ -29,9 +29,9 @@ def lake_check(
     """
     import pyarrow as pa
 
-    from attestlake.journal import check
-    from attestlake.lake import check_path
-    from attestlake.render import text_table
+    from attestlake.lake.journal import check
+    from attestlake.lake.lake import check_path
+    from attestlake.lake.render import text_table
 
     if fmt not in ("table", "json"):
         raise InputError(f"unknown output format {fmt!r}; one of: table, json")

@@ -43,7 +43,7 @@ def _write(raw: bytes, out: Path | None) -> None:
 
 
 def _list(store_ref: str, kind: str, name: str | None, as_json: bool) -> None:
-    from attestlake.publish import latest, revisions
+    from attestlake.contracts.publish import latest, revisions
     from attestlake.store import open_store
 
     store = open_store(store_ref)
@@ -79,7 +79,7 @@ def contract_lint(
     files: Annotated[list[Path], typer.Argument(help="Contract YAML files.")],
 ) -> None:
     """Check contract files; print OK or the field and line that is wrong."""
-    from attestlake.contracts import load_contract
+    from attestlake.contracts.contracts import load_contract
 
     for f in files:
         c = load_contract(f)
@@ -103,8 +103,8 @@ def contract_push(
     The same bytes again change nothing. Collectors then use STORE#NAME (latest) or
     STORE#NAME@REVISION with 'attest init --contract'.
     """
-    from attestlake.contracts import load_contract
-    from attestlake.publish import publish_contract
+    from attestlake.contracts.contracts import load_contract
+    from attestlake.contracts.publish import publish_contract
     from attestlake.store import open_store
 
     store = open_store(to)
@@ -127,7 +127,7 @@ def contract_pull(
     out: OutOpt = None,
 ) -> None:
     """Fetch a published contract revision (the exact bytes that were published)."""
-    from attestlake.publish import open_reference, pull
+    from attestlake.contracts.publish import open_reference, pull
 
     ref, store = open_reference(reference)
     revision, raw = pull(store, "contract", ref)
@@ -150,7 +150,7 @@ def contract_list(
 @inventory_app.command("lint")
 def inventory_lint(file: Annotated[Path, typer.Argument(help="The inventory YAML file.")]) -> None:
     """Check an inventory file; print OK or the field and line that is wrong."""
-    from attestlake.inventory import load_inventory
+    from attestlake.contracts.inventory import load_inventory
 
     inv = load_inventory(file)
     _echo(f"OK {file}: inventory {inv.name}, {len(inv.workflows)} workflows")
@@ -162,8 +162,8 @@ def inventory_push(
     to: ToOpt,
 ) -> None:
     """Publish the inventory: a new immutable revision, and 'latest' moves to it."""
-    from attestlake.inventory import load_inventory
-    from attestlake.publish import publish
+    from attestlake.contracts.inventory import load_inventory
+    from attestlake.contracts.publish import publish
     from attestlake.store import open_store
 
     inv = load_inventory(file)
@@ -187,8 +187,8 @@ def inventory_pull(
     out: OutOpt = None,
 ) -> None:
     """Fetch the published inventory (latest unless --revision)."""
-    from attestlake.inventory import parse_inventory
-    from attestlake.publish import Reference, pull
+    from attestlake.contracts.inventory import parse_inventory
+    from attestlake.contracts.publish import Reference, pull
     from attestlake.store import open_store
 
     opened = open_store(store)

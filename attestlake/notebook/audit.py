@@ -27,11 +27,11 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from attestlake.lake import Lake
+from attestlake.audit.queries import severity_rank
+from attestlake.audit.report import Report, run_report
+from attestlake.lake.lake import Lake
 from attestlake.notebook.context import Context
 from attestlake.notebook.selection import FilterOptions, Selection
-from attestlake.queries import severity_rank
-from attestlake.report import Report, run_report
 
 SEVERITY_WEIGHTS = {"critical": 10, "high": 5, "medium": 2, "low": 1, "info": 0}
 NON_COMPLIANCE_WEIGHT = 10

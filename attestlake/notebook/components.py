@@ -15,7 +15,7 @@ import polars as pl
 from deltalake import DeltaTable
 
 from attestlake.errors import InputError
-from attestlake.lake import Lake
+from attestlake.lake.lake import Lake
 from attestlake.notebook.audit import frame
 from attestlake.notebook.context import Context, table_columns
 from attestlake.notebook.display import Note, Section, Table

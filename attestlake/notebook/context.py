@@ -26,10 +26,10 @@ from pathlib import Path
 import yaml
 
 from attestlake import __version__
-from attestlake.demo import MARKER, run_demo, sample_data_dir
+from attestlake.demo.demo import MARKER, run_demo, sample_data_dir
 from attestlake.errors import InputError, LakeError
-from attestlake.lake import Lake
-from attestlake.tables import TABLES
+from attestlake.lake.lake import Lake
+from attestlake.lake.tables import TABLES
 
 LAKE_ENV = "ATTESTLAKE_LAKE"
 ORGANISATION_ENV = "ATTESTLAKE_ORGANISATION"

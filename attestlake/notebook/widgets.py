@@ -15,9 +15,9 @@ from typing import Any
 import ipywidgets as widgets  # type: ignore[import-untyped]
 from IPython.display import display as _untyped_display
 
+from attestlake.audit.queries import SEVERITIES
 from attestlake.notebook.audit import AuditData
 from attestlake.notebook.selection import ALL, Selection
-from attestlake.queries import SEVERITIES
 
 View = Callable[[AuditData, Selection], Any]
 #: IPython's display() has no annotations; bind it to a typed name once.

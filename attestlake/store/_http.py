@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError, StoreError, TransportError
-from attestlake.untrusted_json import MalformedJSON, loads
 
 
 def origin(url: str) -> tuple[str, str]:

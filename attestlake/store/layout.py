@@ -23,9 +23,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from attestlake._atomic import replace_file
+from attestlake._internal._atomic import replace_file
+from attestlake._internal.regular_files import NotRegularFile, open_regular, read_at_most, size_of
+from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError, NotFound, StoreError
-from attestlake.regular_files import NotRegularFile, open_regular, read_at_most, size_of
 from attestlake.store.interface import (
     INDEX_MEDIA_TYPE,
     MANIFEST_MEDIA_TYPE,
@@ -39,7 +40,6 @@ from attestlake.store.interface import (
     sha256_digest,
     verify_content,
 )
-from attestlake.untrusted_json import MalformedJSON, loads
 
 REF_NAME = "org.opencontainers.image.ref.name"
 #: Bound on ``index.json`` (about 400 bytes per manifest).

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 
+from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError, NotFound, StoreError, TransportError
 from attestlake.store._http import (
     Auth,
@@ -46,7 +47,6 @@ from attestlake.store.interface import (
     parse_any_manifest,
     sha256_digest,
 )
-from attestlake.untrusted_json import MalformedJSON, loads
 
 _ACCEPT = f"{MANIFEST_MEDIA_TYPE}, {INDEX_MEDIA_TYPE}"
 _ACCEPT_ANY = f"{_ACCEPT}, {DOCKER_MANIFEST_MEDIA_TYPE}, {DOCKER_LIST_MEDIA_TYPE}"
@@ -454,7 +454,7 @@ class RegistryStore(Store):
             url = urljoin(resp.url, link) if link else None
         return out
 
-    # -- attaching referrers and resolving images (attestlake.referrers, attestlake.images) --
+    # -- attaching referrers and resolving images (attestlake.store.referrers, attestlake.store.images) --
     def head_manifest(self, reference: str) -> Descriptor:
         """The descriptor (media type, digest, size) of the manifest a tag or digest names, of
         any OCI or Docker kind, from one HEAD request; NotFound if there is none."""

@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from attestlake.push import statement_of
+from attestlake.collect.push import statement_of
 from attestlake.store.interface import Index
 from attestlake.store.registry import RegistryStore
 from tests.integration.cli_helpers import GITHUB_ENV, SBOM, Result, run_cli

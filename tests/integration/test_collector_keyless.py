@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sigstore.models import Bundle
 
-from attestlake.collector import Attestation
-from attestlake.contracts import parse_contract
-from attestlake.signing import BUNDLE_MEDIA_TYPE, SigstoreSigner
+from attestlake.collect.collector import Attestation
+from attestlake.contracts.contracts import parse_contract
+from attestlake.signing.signing import BUNDLE_MEDIA_TYPE, SigstoreSigner
 from attestlake.store.interface import Index, referrers_tag
 from attestlake.store.registry import RegistryStore
 from tests.integration.cli_helpers import GITHUB_ENV, SBOM

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from attestlake import open_lake
-from attestlake.crawl import CrawlResult, crawl
-from attestlake.lake import Lake
-from attestlake.sources import open_source
-from attestlake.trust import load_policy
+from attestlake.crawl.crawl import CrawlResult, crawl
+from attestlake.crawl.sources import open_source
+from attestlake.lake.lake import Lake
+from attestlake.verify.trust import load_policy
 
 pytestmark = pytest.mark.corpus
 NOW = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from attestlake import open_lake
-from attestlake.demo import run_demo
+from attestlake.demo.demo import run_demo
 from attestlake.errors import InputError
 from tests.integration.cli_helpers import run_cli
 

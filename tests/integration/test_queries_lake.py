@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from attestlake.audit.queries import get_query, run_query
+from attestlake.audit.report import render_json, render_markdown, run_report, select_queries
 from attestlake.errors import FindingsAtSeverity
-from attestlake.lake import Lake
-from attestlake.queries import get_query, run_query
-from attestlake.report import render_json, render_markdown, run_report, select_queries
+from attestlake.lake.lake import Lake
 from tests.lakefactory import (
     CRAWL_TIME,
     BuiltLake,

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from attestlake.demo import DemoResult, run_demo
-from attestlake.lake import Lake
-from attestlake.queries import get_query, load_queries, run_query
+from attestlake.audit.queries import get_query, load_queries, run_query
+from attestlake.demo.demo import DemoResult, run_demo
+from attestlake.lake.lake import Lake
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 Row = dict[str, Any]

@@ -8,9 +8,8 @@ import uuid
 import pytest
 
 from attestlake.errors import NotFound, StoreError
-from attestlake.images import manifest_descriptor, parse_image
-from attestlake.referrers import attach
 from attestlake.store import Descriptor, Manifest
+from attestlake.store.images import manifest_descriptor, parse_image
 from attestlake.store.interface import (
     EMPTY_JSON,
     EMPTY_MEDIA_TYPE,
@@ -19,6 +18,7 @@ from attestlake.store.interface import (
     Index,
     referrers_tag,
 )
+from attestlake.store.referrers import attach
 from attestlake.store.registry import RegistryStore
 from tests.integration.collector_helpers import push_image
 from tests.integration.registry_server import RegistryServer

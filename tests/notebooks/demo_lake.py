@@ -16,8 +16,8 @@ from typing import Any
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
-from attestlake.demo import DemoResult, run_demo
-from attestlake.lake import Lake
+from attestlake.demo.demo import DemoResult, run_demo
+from attestlake.lake.lake import Lake
 from attestlake.store.layout import LayoutStore
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -20,7 +20,7 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
 import attestlake
-from attestlake.demo import DemoResult
+from attestlake.demo.demo import DemoResult
 from attestlake.notebook import AuditData, filter_panel, open_context
 from attestlake.notebook.execute import (
     WIDGET_VIEW,
@@ -139,7 +139,7 @@ def test_the_overview_exports_to_static_html(overview: Any, tmp_path: Path) -> N
 @pytest.fixture(scope="module")
 def planted(demo: DemoResult) -> dict[str, str]:
     """The last run of login-ui-build, the one that dropped its SBOM: its image and run."""
-    from attestlake.lake import Lake
+    from attestlake.lake.lake import Lake
 
     with Lake.open(demo.lake) as lake:
         return lake.sql(
@@ -175,7 +175,7 @@ def test_the_investigation_finds_the_planted_run_and_the_vulnerable_component_s_
     manifests = {
         r["manifest_digest"] for r in sbom_component_rows(demo) if r["name"] == "log4j-core"
     }
-    from attestlake.lake import Lake
+    from attestlake.lake.lake import Lake
 
     with Lake.open(demo.lake) as lake:
         runs = lake.sql("SELECT manifest_digest, workflow, team FROM runs").to_pylist()

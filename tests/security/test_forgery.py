@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from attestlake import open_lake
-from attestlake.claims import statement_claims
-from attestlake.crawl import crawl
-from attestlake.dsse import ENVELOPE_MEDIA_TYPE
+from attestlake.crawl.crawl import crawl
+from attestlake.intoto.claims import statement_claims
+from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
 from attestlake.store import Store
 from attestlake.store.layout import LayoutStore
 from attestlake.store.registry import RegistryStore
-from attestlake.trust import load_policy
+from attestlake.verify.trust import load_policy
 from tests.integration.registry_server import RegistryServer
 from tests.integration.test_crawl_store import (
     CDX,
@@ -336,7 +336,7 @@ def test_a_copy_in_a_repository_that_sorts_first_loses_no_evidence(
         tag="run-run-1",
         evidence=evidence,
     )
-    from attestlake.sources import open_source
+    from attestlake.crawl.sources import open_source
 
     source = open_source(f"{registry.host}/{prefix}/*")
     try:

@@ -34,19 +34,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import attestlake
-from attestlake.collector import Attestation
-from attestlake.contracts import load_contract
-from attestlake.crawl import crawl
+from attestlake.collect.collector import Attestation
+from attestlake.contracts.contracts import load_contract
+from attestlake.contracts.publish import published_kind
+from attestlake.crawl.crawl import crawl
+from attestlake.crawl.sources import open_source
+from attestlake.crawl.sources.store import is_document_layer
 from attestlake.errors import ContentError, StoreError
-from attestlake.keys import KeySigner, generate_key
-from attestlake.publish import published_kind
-from attestlake.sources import open_source
-from attestlake.sources.store import is_document_layer
+from attestlake.signing.keys import KeySigner, generate_key
 from attestlake.store import Manifest, sha256_digest
 from attestlake.store.interface import MANIFEST_MEDIA_TYPE, parse_any_manifest
 from attestlake.store.layout import REF_NAME, LayoutStore
-from attestlake.trust import TrustPolicy, load_policy
-from attestlake.verify import NOT_VERIFIED, REASONS, VERIFIED, Outcome, verify_document
+from attestlake.verify.trust import TrustPolicy, load_policy
+from attestlake.verify.verify import NOT_VERIFIED, REASONS, VERIFIED, Outcome, verify_document
 from tests.lakefactory import contract_yaml, cyclonedx_sbom, github_env, image_ref
 from tests.security.conftest import FUZZ_EXAMPLES
 

@@ -24,16 +24,16 @@ from typing import Any
 import pytest
 
 from attestlake import open_lake
-from attestlake.crawl import CrawlResult, crawl
-from attestlake.dsse import ENVELOPE_MEDIA_TYPE
-from attestlake.publish import PREFIX, media_type, publish, revision_tag
-from attestlake.sources import open_source
-from attestlake.sources.catalog import CatalogSource
+from attestlake.contracts.publish import PREFIX, media_type, publish, revision_tag
+from attestlake.crawl.crawl import CrawlResult, crawl
+from attestlake.crawl.sources import open_source
+from attestlake.crawl.sources.catalog import CatalogSource
+from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
 from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE, MANIFEST_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
 from attestlake.store.registry import RegistryStore
-from attestlake.trust import load_policy
+from attestlake.verify.trust import load_policy
 from tests.integration.cli_helpers import run_cli
 from tests.integration.registry_server import RegistryServer
 from tests.integration.test_crawl_store import Signer, make_signer, push, run_statement

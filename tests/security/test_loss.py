@@ -27,8 +27,8 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from attestlake.demo import run_demo
-from attestlake.tables import TABLES, UNIT_TABLES
+from attestlake.demo.demo import run_demo
+from attestlake.lake.tables import TABLES, UNIT_TABLES
 from tests.integration.cli_helpers import Result, run_cli
 from tests.integration.test_crawl_store import assert_no_duplicate_keys, lake_rows
 

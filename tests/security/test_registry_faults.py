@@ -18,15 +18,15 @@ from typing import Any
 import pytest
 
 import attestlake
-from attestlake.collector import Attestation
-from attestlake.contracts import load_contract
-from attestlake.crawl import CrawlResult, crawl
-from attestlake.keys import KeySigner, generate_key
-from attestlake.push import PushResult
-from attestlake.sources.store import StoreSource
+from attestlake.collect.collector import Attestation
+from attestlake.collect.push import PushResult
+from attestlake.contracts.contracts import load_contract
+from attestlake.crawl.crawl import CrawlResult, crawl
+from attestlake.crawl.sources.store import StoreSource
+from attestlake.lake.tables import TABLES
+from attestlake.signing.keys import KeySigner, generate_key
 from attestlake.store.registry import RegistryStore
-from attestlake.tables import TABLES
-from attestlake.trust import TrustPolicy, load_policy
+from attestlake.verify.trust import TrustPolicy, load_policy
 from tests.integration.registry_server import RegistryServer
 from tests.lakefactory import contract_yaml, cyclonedx_sbom, github_env, image_ref
 from tests.security.conftest import Hang

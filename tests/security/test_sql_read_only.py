@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from attestlake.errors import LakeError
-from attestlake.lake import Lake
-from attestlake.shell import Shell
+from attestlake.lake.lake import Lake
+from attestlake.lake.shell import Shell
 from tests.integration.cli_helpers import run_cli
 from tests.security.lake_fixtures import build, copy, count_runs, listing, log_entry, runs_files
 

@@ -21,19 +21,19 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from attestlake.bundles import (
+from attestlake.errors import ContentError, InputError
+from attestlake.intoto.bundles import (
     BUNDLE_MEDIA_TYPES,
     UnsupportedDocument,
     parse_document,
     read_documents,
     split_json_lines,
 )
-from attestlake.dsse import INTOTO_PAYLOAD_TYPE, pae
-from attestlake.errors import ContentError, InputError
-from attestlake.keyless import certificate_identity
-from attestlake.keys import KeySigner, generate_key
-from attestlake.trust import TrustPolicy, load_policy
-from attestlake.verify import NOT_VERIFIED, REASONS, VERIFIED, verify_document
+from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, pae
+from attestlake.signing.keys import KeySigner, generate_key
+from attestlake.verify.keyless import certificate_identity
+from attestlake.verify.trust import TrustPolicy, load_policy
+from attestlake.verify.verify import NOT_VERIFIED, REASONS, VERIFIED, verify_document
 
 GH_ISSUER = "https://token.actions.githubusercontent.com"
 IDENTITY = "https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main"

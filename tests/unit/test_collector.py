@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from attestlake.collector import Attestation, derive_run_id
-from attestlake.contracts import parse_contract
-from attestlake.dsse import ENVELOPE_MEDIA_TYPE, Envelope
+from attestlake.collect.collector import Attestation, derive_run_id
+from attestlake.collect.provenance import PROVENANCE_PREDICATE_TYPE
+from attestlake.collect.push import provenance_path, statement_of
+from attestlake.contracts.contracts import parse_contract
 from attestlake.errors import ContractUnsatisfied, InputError, MaterialError, RunConflict
-from attestlake.keys import KeySigner, verify_signature
-from attestlake.provenance import PROVENANCE_PREDICATE_TYPE
-from attestlake.push import provenance_path, statement_of
-from attestlake.runners import discover
-from attestlake.signing import BUNDLE_MEDIA_TYPE, DeferredSigner, SigstoreSigner
+from attestlake.evidence.runners import discover
+from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, Envelope
+from attestlake.signing.keys import KeySigner, verify_signature
+from attestlake.signing.signing import BUNDLE_MEDIA_TYPE, DeferredSigner, SigstoreSigner
 from attestlake.store.layout import LayoutStore
 from tests.sigstore_double import FakeSigningContext, github_token
 

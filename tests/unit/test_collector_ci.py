@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from attestlake.ci_summary import (
+from attestlake.collect.ci_summary import (
     error_annotations,
     explain_missing,
     summary_markdown,
     write_step_summary,
 )
-from attestlake.collector import Attestation
-from attestlake.contracts import parse_contract
-from attestlake.images import ImageRef, parse_image
-from attestlake.push import PushResult
+from attestlake.collect.collector import Attestation
+from attestlake.collect.push import PushResult
+from attestlake.contracts.contracts import parse_contract
+from attestlake.store.images import ImageRef, parse_image
 
 CONTRACT = b"""\
 apiVersion: attestlake.dev/v1

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from attestlake.contracts import contract_changes, parse_contract
-from attestlake.errors import InputError, PublishError
-from attestlake.inventory import InventoryError, cadence_seconds, parse_inventory
-from attestlake.publish import (
+from attestlake.contracts.contracts import contract_changes, parse_contract
+from attestlake.contracts.inventory import InventoryError, cadence_seconds, parse_inventory
+from attestlake.contracts.publish import (
     latest,
     parse_reference,
     publish,
@@ -18,6 +17,7 @@ from attestlake.publish import (
     pull_contract,
     revisions,
 )
+from attestlake.errors import InputError, PublishError
 from attestlake.store.layout import LayoutStore
 
 V1 = b"""\

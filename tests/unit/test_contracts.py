@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from attestlake.contracts import Annotation, Contract, load_contract, parse_contract
+from attestlake.contracts.contracts import Annotation, Contract, load_contract, parse_contract
 from attestlake.errors import ContractError
 
 ATTESTLAKE = b"""\

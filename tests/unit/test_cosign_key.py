@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from nacl.secret import SecretBox
 
-from attestlake.cosign_key import decrypt_cosign_key, is_cosign_key, password_from_env
-from attestlake.dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from attestlake.errors import KeyError_
-from attestlake.keys import KeySigner, key_password, load_private_key, verify_signature
+from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, Envelope
+from attestlake.signing.cosign_key import decrypt_cosign_key, is_cosign_key, password_from_env
+from attestlake.signing.keys import KeySigner, key_password, load_private_key, verify_signature
 
 # Small scrypt cost so the tests stay fast; cosign itself uses N=32768.
 N, R, P = 1024, 8, 1

@@ -11,9 +11,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
-from attestlake.dsse import INTOTO_PAYLOAD_TYPE, Envelope, Signature, pae
 from attestlake.errors import ContentError, KeyError_
-from attestlake.keys import (
+from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, Envelope, Signature, pae
+from attestlake.signing.keys import (
     KeySigner,
     generate_key,
     key_id,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from attestlake.lake_check import RESTORE, UNLISTED, Problem, check_lake, structural_problems
+from attestlake.lake.lake_check import RESTORE, UNLISTED, Problem, check_lake, structural_problems
 from tests.lakefactory import raw_lake
 
 

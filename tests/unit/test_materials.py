@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from attestlake.errors import MaterialError
-from attestlake.materials import MATERIAL_KINDS, read_material
+from attestlake.evidence.materials import MATERIAL_KINDS, read_material
 
 HEX = "0123456789abcdef" * 4
 MAIN_SHA = "f" * 64
@@ -493,7 +493,7 @@ def test_container_image_tag_is_resolved_when_a_resolver_is_given() -> None:
 def test_detect_kind_of_files(
     tmp_path: Path, name: str, content: str | Mapping[str, object], kind: str
 ) -> None:
-    from attestlake.materials import detect_kind
+    from attestlake.evidence.materials import detect_kind
 
     assert detect_kind(str(_write(tmp_path, name, content))) == kind
 
@@ -510,6 +510,6 @@ def test_detect_kind_of_files(
     ],
 )
 def test_detect_kind_of_values(value: str, kind: str) -> None:
-    from attestlake.materials import detect_kind
+    from attestlake.evidence.materials import detect_kind
 
     assert detect_kind(value) == kind

@@ -8,7 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from attestlake.demo import DemoResult
+from attestlake.demo.demo import DemoResult
 from attestlake.notebook import charts
 from attestlake.notebook.audit import AuditData
 from attestlake.notebook.context import open_context

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from attestlake.demo import DemoResult
+from attestlake.demo.demo import DemoResult
 from attestlake.errors import InputError
 from attestlake.notebook.components import EMPTY_TABLE, NO_TABLE
 from attestlake.notebook.context import Context, open_context

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from attestlake.demo import DemoResult
+from attestlake.demo.demo import DemoResult
 from attestlake.errors import QueryError
 from attestlake.notebook import widgets
 from attestlake.notebook.audit import AuditData

@@ -7,17 +7,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from attestlake import __version__
-from attestlake.contracts import parse_contract
-from attestlake.materials import Material
-from attestlake.provenance import (
+from attestlake.collect.provenance import (
     BUILD_TYPE,
     PROVENANCE_PREDICATE_TYPE,
     builder_id,
     has_outputs,
     provenance_statement,
 )
-from attestlake.runners import discover
-from attestlake.statements import canonical_bytes
+from attestlake.collect.statements import canonical_bytes
+from attestlake.contracts.contracts import parse_contract
+from attestlake.evidence.materials import Material
+from attestlake.evidence.runners import discover
 
 CONTRACT = parse_contract(
     b"apiVersion: attestlake.dev/v1\nkind: Contract\nmetadata:\n  name: build\n  revision: 3\n"

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from attestlake.crawl import crawl
-from attestlake.crawl_result import Outcomes
-from attestlake.lake import Lake
-from attestlake.publish import media_type, publish, revision_tag
+from attestlake.contracts.publish import media_type, publish, revision_tag
+from attestlake.crawl.crawl import crawl
+from attestlake.crawl.crawl_result import Outcomes
+from attestlake.lake.lake import Lake
 from attestlake.store import Descriptor, Manifest
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
-from attestlake.trust import load_policy
+from attestlake.verify.trust import load_policy
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 CONTRACT = """\

@@ -12,9 +12,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from attestlake.errors import InputError, QueryError
-from attestlake.lake import Lake
-from attestlake.queries import (
+from attestlake.audit.queries import (
     SEVERITIES,
     Param,
     default_directory,
@@ -24,7 +22,9 @@ from attestlake.queries import (
     severity_rank,
     sql_parameters,
 )
-from attestlake.render import format_table, markdown_table
+from attestlake.errors import InputError, QueryError
+from attestlake.lake.lake import Lake
+from attestlake.lake.render import format_table, markdown_table
 from tests.lakefactory import raw_lake
 
 REPO_QUERIES = Path(__file__).resolve().parents[2] / "queries"

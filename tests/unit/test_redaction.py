@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attestlake.redaction import (
+from attestlake._internal.redaction import (
     REDACTED,
     has_userinfo,
     redact,
@@ -12,7 +12,7 @@ from attestlake.redaction import (
     redact_values,
     without_userinfo,
 )
-from attestlake.runners import RunnerContext
+from attestlake.evidence.runners import RunnerContext
 
 LOOK_ALIKES = [
     "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",  # a commit SHA (40 hex, like an AWS secret)

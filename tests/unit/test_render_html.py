@@ -1,4 +1,4 @@
-"""HTML tables, binary outputs and the saved-query catalogue of attestlake.render."""
+"""HTML tables, binary outputs and the saved-query catalogue of attestlake.lake.render."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from attestlake.audit.queries import get_query, load_queries
 from attestlake.errors import InputError
-from attestlake.queries import get_query, load_queries
-from attestlake.render import (
+from attestlake.lake.render import (
     format_table,
     html_cell,
     html_table,

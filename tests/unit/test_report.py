@@ -10,11 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from attestlake import report_html
-from attestlake.errors import FindingsAtSeverity, InputError, QueryError
-from attestlake.lake import Lake
-from attestlake.queries import load_queries
-from attestlake.report import (
+from attestlake.audit import report_html
+from attestlake.audit.queries import load_queries
+from attestlake.audit.report import (
     Report,
     render_json,
     render_markdown,
@@ -22,7 +20,9 @@ from attestlake.report import (
     run_report,
     select_queries,
 )
-from attestlake.trend import MAX_PREVIOUS_BYTES, load_previous, previous_from_json
+from attestlake.audit.trend import MAX_PREVIOUS_BYTES, load_previous, previous_from_json
+from attestlake.errors import FindingsAtSeverity, InputError, QueryError
+from attestlake.lake.lake import Lake
 from tests.lakefactory import raw_lake
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -218,7 +218,7 @@ def test_previous_report_missing_or_too_large(
         load_previous(tmp_path / "missing.json")
     big = tmp_path / "big.json"
     big.write_text(json.dumps(PREVIOUS))
-    monkeypatch.setattr("attestlake.trend.MAX_PREVIOUS_BYTES", 10)
+    monkeypatch.setattr("attestlake.audit.trend.MAX_PREVIOUS_BYTES", 10)
     with pytest.raises(InputError, match="larger than 10 bytes"):
         load_previous(big)
     assert MAX_PREVIOUS_BYTES > 10

@@ -12,12 +12,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from attestlake._atomic import write_atomic
-from attestlake.durations import is_time_param, relative_duration, resolve
+from attestlake._internal._atomic import write_atomic
+from attestlake._internal.durations import is_time_param, relative_duration, resolve
+from attestlake.audit.queries import QueryResult, bind_params, get_query
 from attestlake.errors import InputError, LakeError, QueryError
-from attestlake.lake import Lake
-from attestlake.queries import QueryResult, bind_params, get_query
-from attestlake.results import check_output, param_text
+from attestlake.lake.lake import Lake
+from attestlake.lake.results import check_output, param_text
 from tests.lakefactory import raw_lake
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

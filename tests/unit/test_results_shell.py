@@ -1,4 +1,4 @@
-"""The interactive SQL prompt driven line by line (attestlake.shell), and SQL scripts."""
+"""The interactive SQL prompt driven line by line (attestlake.lake.shell), and SQL scripts."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from attestlake.errors import InputError
-from attestlake.lake import Lake
-from attestlake.shell import CONTINUATION, PROMPT, Shell, run_script, view_counts, view_schema
+from attestlake.lake.lake import Lake
+from attestlake.lake.shell import CONTINUATION, PROMPT, Shell, run_script, view_counts, view_schema
 from tests.lakefactory import raw_lake
 
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from attestlake.runners import GENERIC, RUNNER_TYPES, discover
+from attestlake.evidence.runners import GENERIC, RUNNER_TYPES, discover
 
 SHA = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
 
@@ -268,7 +268,7 @@ def test_jenkins_actor_and_pull_request_event() -> None:
     ids=["github", "gitlab", "azure", "jenkins", "circleci", "tekton"],
 )
 def test_job_key_names_one_job_of_one_run(env: dict[str, str]) -> None:
-    from attestlake.runners import job_key
+    from attestlake.evidence.runners import job_key
 
     key = job_key(discover(env))
     assert key is not None and key.startswith(discover(env).type)
@@ -277,14 +277,14 @@ def test_job_key_names_one_job_of_one_run(env: dict[str, str]) -> None:
 
 
 def test_job_key_of_a_github_retry_differs() -> None:
-    from attestlake.runners import job_key
+    from attestlake.evidence.runners import job_key
 
     first = job_key(discover(GITHUB))
     assert first != job_key(discover({**GITHUB, "GITHUB_RUN_ATTEMPT": "2"}))
 
 
 def test_no_job_key_without_the_run_identity() -> None:
-    from attestlake.runners import job_key
+    from attestlake.evidence.runners import job_key
 
     assert job_key(discover({})) is None
     assert job_key(discover({"GITHUB_ACTIONS": "true"})) is None

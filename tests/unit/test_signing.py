@@ -11,10 +11,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from sigstore.errors import NetworkError
 from sigstore.models import Bundle
 
-from attestlake.dsse import ENVELOPE_MEDIA_TYPE, Envelope, pae
 from attestlake.errors import SigningError
-from attestlake.keys import KeySigner, verify_signature
-from attestlake.signing import (
+from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, Envelope, pae
+from attestlake.signing.keys import KeySigner, verify_signature
+from attestlake.signing.signing import (
     BUNDLE_MEDIA_TYPE,
     DeferredSigner,
     SigstoreSigner,

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from attestlake.crawl import parse_size
+from attestlake.crawl.crawl import parse_size
+from attestlake.crawl.sources import open_source
+from attestlake.crawl.sources.catalog import CatalogSource
+from attestlake.crawl.sources.files import FileSource
+from attestlake.crawl.sources.interface import batched
+from attestlake.crawl.sources.store import StoreSource
 from attestlake.errors import ContentError, InputError, NotFound
-from attestlake.sources import open_source
-from attestlake.sources.catalog import CatalogSource
-from attestlake.sources.files import FileSource
-from attestlake.sources.interface import batched
-from attestlake.sources.store import StoreSource
 from attestlake.store import Descriptor, Manifest, Store, sha256_digest
 from attestlake.store.interface import (
     EMPTY_JSON,

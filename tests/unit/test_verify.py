@@ -10,11 +10,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from attestlake.dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from attestlake.errors import InputError, TrustPolicyError
-from attestlake.keys import KeySigner, generate_key, key_id, parse_public_key
-from attestlake.trust import TrustPolicy, load_policy
-from attestlake.verify import (
+from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, Envelope
+from attestlake.signing.keys import KeySigner, generate_key, key_id, parse_public_key
+from attestlake.verify.trust import TrustPolicy, load_policy
+from attestlake.verify.verify import (
     NOT_VERIFIED,
     REASONS,
     VERIFIED,

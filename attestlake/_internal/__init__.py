@@ -1,0 +1,1 @@
+"""Plumbing shared by every stage: atomic and input files, durations, bounded untrusted JSON, redaction, the version."""

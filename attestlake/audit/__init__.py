@@ -1,0 +1,1 @@
+"""Auditing the lake: saved queries, reports in several formats, trends."""

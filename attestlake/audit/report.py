@@ -1,0 +1,211 @@
+"""Reports: every saved query (or a chosen few) run once over a lake, summarised by severity.
+
+:func:`run_report` returns a :class:`Report`, with a :class:`attestlake.audit.trend.Trend` when
+given the previous JSON report; :func:`render_report` turns it into Markdown, HTML
+(:mod:`attestlake.audit.report_html`) or JSON, and :meth:`Report.fail_on` is the
+``--fail-on SEVERITY`` gate. The JSON report carries what the next run needs for its trend.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from attestlake.audit.queries import (
+    SEVERITIES,
+    QueryResult,
+    SavedQuery,
+    get_query,
+    load_queries,
+    run_query,
+    severity_rank,
+)
+from attestlake.audit.trend import PreviousReport, Trend, compare
+from attestlake.errors import FindingsAtSeverity, InputError
+from attestlake.lake.lake import Lake
+from attestlake.lake.render import markdown_cell, markdown_table, plain_rows, plain_value
+
+MAX_MARKDOWN_ROWS = 50
+REPORT_FORMATS = ("md", "html", "json")
+JSON_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Report:
+    lake: str
+    generated_at: datetime
+    results: tuple[QueryResult, ...]
+    trend: Trend | None = None  # against the previous report, when one was given
+
+    def findings_by_severity(self) -> dict[str, int]:
+        """Rows found per severity, every severity listed (info first)."""
+        counts = dict.fromkeys(SEVERITIES, 0)
+        for result in self.results:
+            counts[result.query.severity] += result.count
+        return counts
+
+    def max_severity(self) -> str | None:
+        """The highest severity with at least one finding, or None if nothing was found."""
+        found = [s for s, n in self.findings_by_severity().items() if n]
+        return max(found, key=severity_rank) if found else None
+
+    def reaches(self, severity: str) -> bool:
+        """True if some finding is at ``severity`` or above."""
+        rank = severity_rank(severity)
+        top = self.max_severity()
+        return top is not None and severity_rank(top) >= rank
+
+    def fail_on(self, severity: str) -> None:
+        """Raise FindingsAtSeverity if some finding is at ``severity`` or above."""
+        if self.reaches(severity):
+            counts = self.findings_by_severity()
+            at = sum(n for s, n in counts.items() if severity_rank(s) >= severity_rank(severity))
+            raise FindingsAtSeverity(
+                f"{at} finding(s) at severity {severity} or above (highest: "
+                f"{self.max_severity()}) in {self.lake}"
+            )
+
+    def ordered(self) -> list[QueryResult]:
+        """Results, most severe query first, then by name."""
+        return sorted(self.results, key=lambda r: (-severity_rank(r.query.severity), r.query.name))
+
+
+def select_queries(names: Sequence[str] = ()) -> list[SavedQuery]:
+    """The saved queries called ``names`` (in that order, once each); when empty, every saved
+    query that runs on its defaults (one with a required parameter, such as
+    ``component_search``, is a search to run by hand, not a check)."""
+    if not names:
+        return [q for q in load_queries() if not any(p.required for p in q.params)]
+    return [get_query(n) for n in dict.fromkeys(names)]
+
+
+def run_report(
+    lake: Lake,
+    queries: Sequence[SavedQuery] | None = None,
+    *,
+    now: datetime | None = None,
+    previous: PreviousReport | None = None,
+) -> Report:
+    """Run saved queries (default: :func:`select_queries`) with their default parameters.
+
+    With ``previous`` (an earlier JSON report, :func:`attestlake.audit.trend.load_previous`), the
+    report carries the trend of each query's finding count.
+    """
+    when = now or datetime.now(UTC)
+    chosen = select_queries() if queries is None else list(queries)
+    results = tuple(run_query(lake, q, now=when) for q in chosen)
+    report = Report(str(lake.root), when, results)
+    if previous is None:
+        return report
+    counts = [(r.query.name, r.query.title, r.query.severity, r.count) for r in report.ordered()]
+    return Report(report.lake, when, results, compare(counts, previous))
+
+
+def _when(ts: datetime) -> str:
+    return str(plain_value(ts))
+
+
+def render_markdown(report: Report) -> str:
+    counts = report.findings_by_severity()
+    out = [
+        "# Attestation lake report",
+        "",
+        f"- Lake: {markdown_cell(report.lake)}",
+        f"- Generated: {_when(report.generated_at)}",
+        f"- Highest severity found: {report.max_severity() or 'none'}",
+        "",
+        "| Severity | Findings |",
+        "|---|---|",
+    ]
+    out += [f"| {s} | {counts[s]} |" for s in reversed(SEVERITIES)]
+    if report.trend is not None:
+        out += _markdown_trend(report.trend)
+    for result in report.ordered():
+        q = result.query
+        out += [
+            "",
+            f"## {markdown_cell(q.title, trusted=True)}",
+            "",
+            f"- Query: `{q.name}`",
+            f"- Severity: {q.severity}",
+            f"- Findings: {result.count}",
+        ]
+        if result.params:
+            given = ", ".join(f"{k}={v}" for k, v in result.params.items())
+            out.append(f"- Parameters: {markdown_cell(given)}")
+        out += ["", markdown_cell(q.description, trusted=True), ""]
+        out.append(markdown_table(result.table, limit=MAX_MARKDOWN_ROWS))
+    return "\n".join(out) + "\n"
+
+
+def _markdown_trend(trend: Trend) -> list[str]:
+    before, now = trend.totals()
+    when = markdown_cell(trend.previous.generated_at or "an earlier run")
+    out = ["", "## Trend", "", f"Since the report of {when}: {before} → {now} findings.", ""]
+    out += ["| Query | Severity | Previous | Current | Change |", "|---|---|---|---|---|"]
+    for c in trend.changes:
+        delta = "" if c.delta is None else f" {c.delta:+d}"
+        previous = "–" if c.previous is None else str(c.previous)
+        out.append(
+            f"| {markdown_cell(c.title, trusted=True)} | {c.severity} | {previous} | "
+            f"{c.current} | {c.arrow}{delta} |"
+        )
+    return out
+
+
+def trend_json(trend: Trend) -> dict[str, Any]:
+    return {
+        "previous_generated_at": trend.previous.generated_at,
+        "previous_lake": trend.previous.lake,
+        "queries": [
+            {"name": c.name, "previous": c.previous, "current": c.current, "change": c.direction}
+            for c in trend.changes
+        ],
+    }
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    """The report as JSON-ready data (what :func:`render_json` serialises).
+
+    ``queries[].name`` and ``queries[].count`` are what the next report's trend reads.
+    """
+    return {
+        "version": JSON_VERSION,
+        "lake": report.lake,
+        "generated_at": _when(report.generated_at),
+        "summary": report.findings_by_severity(),
+        "max_severity": report.max_severity(),
+        "queries": [
+            {
+                "name": r.query.name,
+                "title": r.query.title,
+                "severity": r.query.severity,
+                "description": r.query.description,
+                "params": dict(r.params),
+                "count": r.count,
+                "rows": plain_rows(r.table),
+            }
+            for r in report.ordered()
+        ],
+        "trend": None if report.trend is None else trend_json(report.trend),
+    }
+
+
+def render_json(report: Report) -> str:
+    return json.dumps(report_json(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_report(report: Report, fmt: str) -> str:
+    """The report as ``md`` (Markdown), ``html`` (one self-contained page) or ``json``."""
+    if fmt == "md":
+        return render_markdown(report)
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "html":
+        from attestlake.audit.report_html import render_html
+
+        return render_html(report)
+    raise InputError(f"unknown report format {fmt!r}; one of: {', '.join(REPORT_FORMATS)}")

@@ -1,0 +1,171 @@
+"""A run's records in the store: its start, its final attestation, or its failure.
+
+Each step builds a :class:`~attestlake.collect.push.Record` from the :class:`~attestlake.collect.collector.
+Attestation` (statements, evidence, annotations, tag) and pushes it with
+:func:`~attestlake.collect.push.push_record`, then remembers the result in the state so that running
+the step again changes nothing:
+
+- :func:`start`: ``run-<id>-started``, ``run.status: started``;
+- :func:`push`: ``run-<id>``, ``success``, refused (nothing pushed, nothing signed) while the
+  contract is not satisfied; with SLSA provenance for the outputs (unless turned off);
+- :func:`reset`: ``run-<id>-failure`` / ``-cancellation``, ``failed`` / ``cancelled`` with the
+  reason.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from attestlake.collect.provenance import has_outputs
+from attestlake.collect.push import PushResult, Record, push_record
+from attestlake.collect.statements import RUN_PREDICATE_TYPE, iso
+from attestlake.errors import ContractUnsatisfied, InputError, MaterialError
+from attestlake.evidence.materials import Material, read_material
+from attestlake.signing.signing import Signer
+from attestlake.store import Store
+
+if TYPE_CHECKING:
+    from attestlake.collect.collector import Attestation
+
+ANNOTATION_PREFIX = "dev.attestlake."
+#: ``attest reset --trigger`` values and the run status each records.
+TRIGGERS = {"failure": "failed", "cancellation": "cancelled"}
+
+
+def start(
+    att: Attestation, signer: Signer, store: Store, *, now: datetime | None = None
+) -> PushResult:
+    """Record in the store that the run started (``run-<id>-started``)."""
+    if att.started is not None:
+        return PushResult.from_state(att.started, already_pushed=True)
+    when = now or datetime.now(UTC)
+    record = _record(att, "started", [("envelope", att.statement_bytes(None, "started"))], when)
+    result = push_record(store, signer, record)
+    att.started = result.to_state()
+    return result
+
+
+def push(
+    att: Attestation,
+    signer: Signer,
+    store: Store,
+    *,
+    now: datetime | None = None,
+    provenance: bool = True,
+    bundle_out: Path | None = None,
+) -> PushResult:
+    """Sign and push; nothing is written to the store unless the contract is satisfied.
+
+    With ``provenance`` (the default) a run that has outputs also gets SLSA provenance v1 for
+    them, signed the same way, as a second layer of the same record."""
+    if att.reset_record is not None:
+        raise InputError(
+            f"this run was reset ({att.reset_record.get('trigger')}): start a new one "
+            "with 'attestlake attest init'"
+        )
+    if att.pushed is not None:
+        return PushResult.from_state(att.pushed, already_pushed=True)
+    status = att.status()
+    if not status.runner_allowed:
+        raise ContractUnsatisfied(
+            f"this run was started with --dry-run on runner {att.runner.type}, which "
+            f"contract {att.contract.name} does not allow; a dry run cannot be pushed",
+            [f"runner {'/'.join(att.contract.runner_types)}"],
+        )
+    if not status.complete:
+        raise ContractUnsatisfied(
+            f"contract {att.contract.name} (revision {att.contract.revision}) is not satisfied; "
+            f"missing: {', '.join(status.missing())}. Nothing was pushed.",
+            status.missing(),
+        )
+    evidence = _evidence(att)  # re-read and re-check every file before anything is written
+    finished = now or datetime.now(UTC)
+    statements = [("envelope", att.statement_bytes(finished))]
+    if provenance and has_outputs(att.materials):
+        statements.append(("provenance", att.provenance_bytes(finished)))
+    record = _record(att, "success", statements, finished, evidence=evidence)
+    result = push_record(store, signer, record, bundle_out=bundle_out)
+    att.pushed = result.to_state()
+    return result
+
+
+def reset(
+    att: Attestation,
+    trigger: str,
+    reason: str | None,
+    signer: Signer,
+    store: Store,
+    *,
+    now: datetime | None = None,
+) -> PushResult:
+    """Record the run as failed or cancelled (``run-<id>-failure``/``-cancellation``)."""
+    if trigger not in TRIGGERS:
+        raise InputError(f"--trigger must be one of {', '.join(TRIGGERS)}, not {trigger!r}")
+    if att.pushed is not None:
+        raise InputError("this run was already pushed as a success; there is nothing to reset")
+    if att.reset_record is not None:
+        if att.reset_record.get("trigger") != trigger:
+            raise InputError(f"this run was already reset ({att.reset_record.get('trigger')})")
+        return PushResult.from_state(att.reset_record["result"], already_pushed=True)
+    when = now or datetime.now(UTC)
+    stmt = att.statement_bytes(when, TRIGGERS[trigger], reason or None)
+    record = _record(att, TRIGGERS[trigger], [("envelope", stmt)], when, tag_suffix=trigger)
+    result = push_record(store, signer, record)
+    att.reset_record = {"trigger": trigger, "reason": reason, "result": result.to_state()}
+    return result
+
+
+def _record(
+    att: Attestation,
+    status: str,
+    statements: list[tuple[str, bytes]],
+    when: datetime,
+    *,
+    evidence: list[tuple[Material, bytes]] | None = None,
+    tag_suffix: str | None = None,
+) -> Record:
+    suffix = tag_suffix or ("" if status == "success" else status)
+    ann = {
+        "org.opencontainers.image.created": iso(when),
+        ANNOTATION_PREFIX + "kind": "attestation",
+        ANNOTATION_PREFIX + "predicate-type": RUN_PREDICATE_TYPE,
+        ANNOTATION_PREFIX + "run-id": att.run_id,
+        ANNOTATION_PREFIX + "run-status": status,
+        ANNOTATION_PREFIX + "workflow": att.workflow,
+        ANNOTATION_PREFIX + "project": att.project,
+        ANNOTATION_PREFIX + "contract": f"{att.contract.name}@{att.contract.revision}",
+    }
+    if att.team:
+        ann[ANNOTATION_PREFIX + "team"] = att.team
+    return Record(
+        tag=f"run-{att.run_id}" + (f"-{suffix}" if suffix else ""),
+        run_id=att.run_id,
+        status=status,
+        statements=tuple(statements),
+        evidence=tuple(evidence or ()),
+        annotations=ann,
+        # Only a successful run is attached to its output images.
+        images=tuple(
+            m
+            for m in att.materials
+            if status == "success" and m.output and m.kind == "CONTAINER_IMAGE" and m.digest
+        ),
+    )
+
+
+def _evidence(att: Attestation) -> list[tuple[Material, bytes]]:
+    out = []
+    for m in att.materials:
+        if not m.is_file:
+            continue
+        checked, data = read_material(
+            m.name, m.kind, m.value, output=m.output, annotations=m.annotations
+        )
+        if checked.digest != m.digest or data is None:
+            raise MaterialError(
+                f"{m.value} changed since it was added (digest differs): add it again"
+            )
+        out.append((m, data))
+    return out

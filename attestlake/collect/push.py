@@ -1,0 +1,246 @@
+"""Pushing a run's record to a store: signed statements, evidence, one manifest, one tag.
+
+A record is one OCI artifact (``artifactType`` :data:`ARTIFACT_TYPE`, empty config) whose
+layers are the signed statements (DSSE envelopes, or Sigstore bundles for keyless signing;
+``dev.attestlake.role``: ``envelope`` for the run statement, ``provenance`` for SLSA
+provenance) and the evidence files (``role: evidence``). It is tagged ``run-<id>`` (the final
+record), ``run-<id>-started``, ``run-<id>-failure`` or ``run-<id>-cancellation``.
+
+The tag is checked before anything is signed or written: if the store already has it for the
+same run (same materials), the push is a no-op; if it has a different attestation under that
+run id, :class:`~attestlake.errors.RunConflict`. Output images in the registry of the store
+also get the signed statements as OCI 1.1 referrers (:mod:`attestlake.store.referrers`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from attestlake._internal._atomic import replace_file as atomic_write
+from attestlake._internal.untrusted_json import loads
+from attestlake.errors import ContentError, NotFound, RunConflict
+from attestlake.evidence.materials import Material
+from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, MAX_ENVELOPE_SIZE
+from attestlake.signing.signing import SIGNED_MEDIA_TYPES, SignedStatement, Signer
+from attestlake.store import Descriptor, Manifest, Store
+from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
+
+ARTIFACT_TYPE = "application/vnd.attestlake.run.v1+json"
+PREFIX = "dev.attestlake."
+
+
+@dataclass(frozen=True)
+class Record:
+    """What one push writes: signed statements by role, evidence, annotations, a tag."""
+
+    tag: str
+    run_id: str
+    status: str
+    statements: tuple[tuple[str, bytes], ...]  # (role, exact statement bytes); run first
+    evidence: tuple[tuple[Material, bytes], ...]
+    annotations: Mapping[str, str]
+    images: tuple[Material, ...] = ()  # output images to attach the statements to
+
+
+@dataclass(frozen=True)
+class PushResult:
+    store: str
+    tag: str
+    manifest_digest: str
+    envelope_digest: str
+    blobs: tuple[str, ...]
+    already_pushed: bool = False
+    provenance_digest: str | None = None
+    signer: str | None = None
+    media_type: str = ENVELOPE_MEDIA_TYPE
+    status: str = "success"
+    #: Image references the statements were attached to as OCI referrers.
+    referrers: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_state(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("already_pushed")
+        out["blobs"], out["referrers"] = list(self.blobs), list(self.referrers)
+        return out
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any], *, already_pushed: bool = False) -> PushResult:
+        known = set(cls.__dataclass_fields__) - {"already_pushed", "blobs", "referrers"}
+        return cls(
+            **{k: v for k, v in state.items() if k in known},
+            blobs=tuple(state.get("blobs") or ()),
+            referrers=tuple(state.get("referrers") or ()),
+            already_pushed=already_pushed,
+        )
+
+
+def provenance_path(path: Path) -> Path:
+    """Where ``--bundle-out PATH`` writes the provenance: ``.provenance`` before the suffix."""
+    return path.with_name(
+        f"{path.stem}.provenance{path.suffix}" if path.suffix else f"{path.name}.provenance"
+    )
+
+
+def statement_of(raw: bytes, media_type: str) -> dict[str, Any] | None:
+    """The in-toto statement inside a DSSE envelope or Sigstore bundle (None if unreadable)."""
+    try:
+        doc = loads(raw, max_bytes=MAX_ENVELOPE_SIZE, what="envelope")
+        if media_type != ENVELOPE_MEDIA_TYPE:
+            doc = doc.get("dsseEnvelope") or {}
+        payload = base64.b64decode(doc["payload"], validate=True)
+        stmt = loads(payload, max_bytes=MAX_ENVELOPE_SIZE, what="payload")
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
+        return None
+    return stmt if isinstance(stmt, dict) else None
+
+
+def _fingerprint(stmt: Mapping[str, Any]) -> Any:
+    """What makes two statements the same run record (timestamps and signatures aside)."""
+    pred = stmt.get("predicate") if isinstance(stmt.get("predicate"), dict) else {}
+    assert isinstance(pred, dict)
+    run = pred.get("run") if isinstance(pred.get("run"), dict) else {}
+    assert isinstance(run, dict)
+    materials = pred.get("materials") if isinstance(pred.get("materials"), list) else []
+    assert isinstance(materials, list)
+    return (
+        run.get("id"),
+        run.get("status"),
+        json.dumps(pred.get("workflow"), sort_keys=True),
+        json.dumps((pred.get("contract") or {}).get("digest")),
+        sorted(
+            json.dumps([m.get(k) for k in ("name", "type", "digest", "value")], sort_keys=True)
+            for m in materials
+            if isinstance(m, dict)
+        ),
+    )
+
+
+def _existing(store: Store, record: Record) -> PushResult | None:
+    try:
+        digest = store.resolve(record.tag)
+    except NotFound:
+        return None
+    manifest = store.get_manifest(digest)
+    signed = [layer for layer in manifest.layers if layer.media_type in SIGNED_MEDIA_TYPES]
+    role = {layer.annotations.get(PREFIX + "role"): layer for layer in signed}
+    run_layer = role.get("envelope") or (signed[0] if signed else None)
+    theirs = None
+    if run_layer is not None:
+        raw = store.get_blob(run_layer.digest, max_size=MAX_ENVELOPE_SIZE)
+        theirs = statement_of(raw, run_layer.media_type)
+    ours = json.loads(record.statements[0][1])
+    if run_layer is None or theirs is None or _fingerprint(theirs) != _fingerprint(ours):
+        raise RunConflict(
+            f"{store.ref} already holds {record.tag} with a different attestation (other "
+            f"materials, or not a run record); each run needs its own id: for matrix jobs give "
+            f"each leg its own --workflow, or pass --run-id to 'attest init'"
+        )
+    prov = role.get("provenance")
+    return PushResult(
+        store=store.ref,
+        tag=record.tag,
+        manifest_digest=manifest.digest,
+        envelope_digest=run_layer.digest,
+        blobs=tuple(layer.digest for layer in manifest.layers),
+        already_pushed=True,
+        provenance_digest=prov.digest if prov else None,
+        signer=manifest.annotations.get(PREFIX + "signer"),
+        media_type=run_layer.media_type,
+        status=record.status,
+    )
+
+
+def _write_bundles(path: Path, signed: list[SignedStatement]) -> None:
+    atomic_write(path, signed[0].data)
+    if len(signed) > 1:
+        atomic_write(provenance_path(path), signed[1].data)
+
+
+def _write_from_store(path: Path, store: Store, result: PushResult) -> None:
+    atomic_write(path, store.get_blob(result.envelope_digest, max_size=MAX_ENVELOPE_SIZE))
+    if result.provenance_digest:
+        data = store.get_blob(result.provenance_digest, max_size=MAX_ENVELOPE_SIZE)
+        atomic_write(provenance_path(path), data)
+
+
+def push_record(
+    store: Store, signer: Signer, record: Record, *, bundle_out: Path | None = None
+) -> PushResult:
+    """Sign the record's statements and push them with the evidence (see the module doc)."""
+    existing = _existing(store, record)
+    if existing is not None:
+        if bundle_out is not None:
+            _write_from_store(bundle_out, store, existing)
+        return existing
+    signed = signer.sign_statements([raw for _, raw in record.statements])
+    if len(signed) != len(record.statements):
+        raise ContentError("the signer returned a different number of signed statements")
+    documents = [
+        (Descriptor.for_bytes(doc.media_type, doc.data, {PREFIX + "role": role}), doc.data)
+        for (role, _), doc in zip(record.statements, signed, strict=True)
+    ]
+    evidence = [
+        (
+            Descriptor.for_bytes(
+                material.media_type or "application/octet-stream",
+                data,
+                {
+                    "org.opencontainers.image.title": Path(material.value).name,
+                    PREFIX + "material": material.name,
+                    PREFIX + "role": "evidence",
+                },
+            ),
+            data,
+        )
+        for material, data in record.evidence
+    ]
+    annotations = {**record.annotations, PREFIX + "signer": signed[0].signer}
+    manifest = Manifest.build(
+        artifact_type=ARTIFACT_TYPE,
+        layers=[desc for desc, _ in documents + evidence],
+        annotations=annotations,
+    )
+    store.put_blob(EMPTY_JSON, EMPTY_MEDIA_TYPE)
+    for desc, data in evidence + documents:
+        store.put_blob(data, desc.media_type)
+    store.put_manifest(manifest, tag=record.tag)
+    attached = _attach_images(store, record, documents, annotations)
+    if bundle_out is not None:
+        _write_bundles(bundle_out, signed)
+    return PushResult(
+        store=store.ref,
+        tag=record.tag,
+        manifest_digest=manifest.digest,
+        envelope_digest=documents[0][0].digest,
+        blobs=tuple(desc.digest for desc, _ in documents + evidence),
+        provenance_digest=documents[1][0].digest if len(documents) > 1 else None,
+        signer=signed[0].signer,
+        media_type=signed[0].media_type,
+        status=record.status,
+        referrers=tuple(attached),
+    )
+
+
+def _attach_images(
+    store: Store,
+    record: Record,
+    documents: list[tuple[Descriptor, bytes]],
+    annotations: Mapping[str, str],
+) -> list[str]:
+    from attestlake.store.images import parse_image, same_registry
+    from attestlake.store.referrers import attach
+
+    out = []
+    for material in record.images:
+        image = parse_image(material.value)
+        if image is None or not same_registry(image, store):
+            continue
+        attach(store, image, documents, artifact_type=ARTIFACT_TYPE, annotations=annotations)
+        out.append(str(image))
+    return out

@@ -1,0 +1,116 @@
+"""The state file that carries a run in progress between the ``attest`` steps of a CI job.
+
+CI runs ``init``, ``add``, ``status``, ``push`` and ``reset`` as separate processes; the state
+(``.attestlake/attestation.json`` by default) is the run so far: the contract's exact bytes and
+revision, the runner context, the materials (values, digests, details), annotations, the store
+and signing mode chosen at ``init``, and what was already pushed. It holds no secret: only the
+recorded variables, and a key's path (never the key or its password).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from attestlake._internal._atomic import replace_file as atomic_write
+from attestlake.contracts.contracts import parse_contract
+from attestlake.errors import InputError
+from attestlake.evidence.materials import Material
+from attestlake.evidence.runners import RunnerContext
+
+if TYPE_CHECKING:
+    from attestlake.collect.collector import Attestation
+
+DEFAULT_STATE = Path(".attestlake/attestation.json")
+STATE_VERSION = 1
+
+
+def to_state(att: Attestation) -> dict[str, Any]:
+    return {
+        "version": STATE_VERSION,
+        "runId": att.run_id,
+        "workflow": att.workflow,
+        "project": att.project,
+        "team": att.team,
+        "contract": base64.b64encode(att.contract.raw).decode(),
+        "contractSource": att.contract.name,
+        "contractName": att.contract.name,
+        "contractRevision": att.contract.revision,
+        "contractRef": att.contract_source,
+        "runner": att.runner.to_json(),
+        "startedAt": att.started_at.isoformat(),
+        "materials": [{**m.to_json(), "value": m.value} for m in att.materials],
+        "annotations": att.annotations,
+        "dryRun": att.dry_run,
+        "store": att.store,
+        "signing": att.signing,
+        "started": att.started,
+        "pushed": att.pushed,
+        "reset": att.reset_record,
+    }
+
+
+def save(att: Attestation, path: Path = DEFAULT_STATE) -> None:
+    atomic_write(path, json.dumps(to_state(att), indent=2).encode())
+
+
+def _material(m: dict[str, Any]) -> Material:
+    return Material(
+        name=m["name"],
+        kind=m["type"],
+        value=m["value"],
+        digest=("sha256:" + m["digest"]["sha256"]) if m.get("digest") else None,
+        media_type=m.get("mediaType"),
+        size=m.get("size"),
+        output=m["output"],
+        annotations=m.get("annotations") or {},
+        details=m.get("details") or {},
+    )
+
+
+def load(path: Path = DEFAULT_STATE) -> Attestation:
+    from attestlake.collect.collector import Attestation
+
+    try:
+        state = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise InputError(
+            f"no attestation in progress ({path} not found): run 'attestlake attest init' first"
+        ) from None
+    except ValueError as exc:
+        raise InputError(f"{path} is not a valid attestation state file: {exc}") from None
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+        raise InputError(f"{path} is not an attestation state file of version {STATE_VERSION}")
+    try:
+        contract = parse_contract(
+            base64.b64decode(state["contract"]), source=state["contractSource"]
+        )
+        contract = replace(
+            contract,
+            name=state.get("contractName", contract.name),
+            revision=int(state.get("contractRevision", contract.revision)),
+        )
+        return Attestation(
+            run_id=state["runId"],
+            workflow=state["workflow"],
+            project=state["project"],
+            team=state["team"],
+            contract=contract,
+            runner=RunnerContext(**state["runner"]),
+            started_at=datetime.fromisoformat(state["startedAt"]),
+            materials=[_material(m) for m in state["materials"]],
+            annotations=dict(state["annotations"]),
+            dry_run=bool(state["dryRun"]),
+            contract_source=state.get("contractRef"),
+            store=state.get("store"),
+            signing=state.get("signing"),
+            started=state.get("started"),
+            pushed=state.get("pushed"),
+            reset_record=state.get("reset"),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"{path} is damaged ({exc}); run 'attestlake attest init' again") from None

@@ -1,0 +1,1 @@
+"""Contracts, inventories and their publication in a store."""

@@ -1,0 +1,1 @@
+"""Crawling: sources, inspection workers, normalisers, replays, the crawler and its result."""

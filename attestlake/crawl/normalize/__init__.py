@@ -1,0 +1,178 @@
+"""Normalisation: each document of a crawl unit is verified, then becomes rows of the lake.
+
+Every document gets a ``verifications`` row; every readable in-toto statement an
+``attestations`` row (its exact signed bytes, ``trusted`` when verified). A verified statement
+is then exploded by its predicate family, chosen by predicate type (:data:`FAMILIES`): our run
+predicate, SLSA provenance, Chainloop, witness collections, VSAs, SBOM predicates. Any other
+predicate is kept in ``attestations`` with its type and raw JSON. A bare SBOM document (found in
+a folder) is recorded as unsigned and its components with ``trusted = false``. A published
+contract or inventory (:mod:`attestlake.crawl.normalize.published`) is read, not verified.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from types import ModuleType
+from typing import Any
+
+from attestlake._internal.untrusted_json import MalformedJSON, loads
+from attestlake.crawl.normalize import chainloop, run, sbom, slsa, vsa, witness
+from attestlake.crawl.normalize.common import (
+    Context,
+    Rows,
+    as_list,
+    s,
+    sha256_of,
+    subject_rows,
+    to_json,
+)
+from attestlake.crawl.normalize.published import published_rows
+from attestlake.crawl.sources.interface import Unit
+from attestlake.intoto.claims import statement_claims
+from attestlake.verify.trust import TrustPolicy
+from attestlake.verify.verify import NOT_VERIFIED, Outcome, verify_document
+
+__all__ = ["FAMILIES", "Context", "Rows", "inspect_unit", "normalise"]
+
+#: Predicate families by predicate type.
+FAMILIES: dict[str, ModuleType] = {
+    ptype: module
+    for module in (run, slsa, chainloop, witness, vsa)
+    for ptype in module.PREDICATE_TYPES
+}
+#: The reason recorded for a bare SBOM (as verify_document does for a bare statement).
+UNSIGNED = "no_trust_material"
+
+
+def normalise(ctx: Context) -> Rows:
+    """Rows of the trusted tables for one verified statement."""
+    ptype = ctx.predicate_type
+    family = FAMILIES.get(ptype or "")
+    if family is not None:
+        rows: Rows = family.normalise(ctx)
+    elif sbom.is_sbom_predicate(ptype, ctx.predicate):
+        rows = sbom.predicate_rows(ctx)
+    else:
+        rows = Rows()
+    if "subjects" not in rows.by_table and not getattr(family, "OWNS_SUBJECTS", False):
+        for row in subject_rows(ctx, run_id=None, run_date="unknown"):
+            rows.add("subjects", row)
+    return rows
+
+
+def _verification(
+    ctx: Context, now: datetime, fmt: str | None, detail: str | None
+) -> dict[str, Any]:
+    outcome = ctx.outcome
+    claims = statement_claims(ctx.outcome.statement)
+    return {
+        "manifest_digest": ctx.manifest_digest,
+        "envelope_digest": ctx.envelope_digest,
+        "source": ctx.source,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "detail": detail,
+        "signer": outcome.signer,
+        "key_id": outcome.key_id,
+        "predicate_type": ctx.predicate_type,
+        "run_id": claims.run_id,
+        "workflow": claims.workflow,
+        "project": claims.project,
+        "crawled_at": now,
+        "crawl_date": now.date().isoformat(),
+        "format": fmt,
+        "issuer": outcome.issuer,
+        "statement_digest": ctx.statement_digest,
+    }
+
+
+def _attestation(ctx: Context, fmt: str | None, now: datetime) -> dict[str, Any]:
+    stmt, payload = ctx.statement, ctx.outcome.payload
+    text = None
+    if payload is not None:
+        try:
+            text = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+    return {
+        "manifest_digest": ctx.manifest_digest,
+        "envelope_digest": ctx.envelope_digest,
+        "statement_digest": ctx.statement_digest,
+        "source": ctx.source,
+        "format": fmt,
+        "statement_type": s(stmt.get("_type")) or s(stmt.get("type")),
+        "predicate_type": ctx.predicate_type,
+        "subjects": to_json(as_list(stmt.get("subject"))),
+        "statement": text if text is not None else to_json(stmt),
+        "trusted": ctx.outcome.verified,
+        "signer": ctx.outcome.signer,
+        "issuer": ctx.outcome.issuer,
+        "crawl_date": now.date().isoformat(),
+    }
+
+
+def _bare_sbom(raw: bytes) -> str | None:
+    try:
+        return sbom.sbom_format(loads(raw, max_bytes=len(raw)))
+    except MalformedJSON:
+        return None
+
+
+def document_rows(
+    unit: Unit,
+    digest: str,
+    raw: bytes | None,
+    error: str | None,
+    policy: TrustPolicy,
+    now: datetime,
+) -> Rows:
+    """Every row for one document of ``unit``. Never raises on bad content."""
+    rows = Rows()
+    if raw is None:
+        outcome = Outcome(NOT_VERIFIED, "malformed", error or "document unreadable")
+    else:
+        try:
+            outcome = verify_document(raw, policy)
+        except Exception as exc:  # a verifier bug must not stop the crawl: it is recorded
+            outcome = Outcome(
+                NOT_VERIFIED, "malformed", f"verifier failed: {type(exc).__name__}: {exc}"
+            )
+    fmt, detail = outcome.format, outcome.detail
+    sbom_kind = _bare_sbom(raw) if raw is not None and outcome.statement is None else None
+    if sbom_kind is not None:
+        outcome = Outcome(
+            NOT_VERIFIED,
+            UNSIGNED,
+            f"a bare {sbom_kind} SBOM is unsigned: its components are recorded, never trusted",
+        )
+        fmt, detail = sbom_kind.lower(), outcome.detail
+    statement_digest = sha256_of(outcome.payload) if outcome.payload is not None else None
+    ctx = Context(unit.key, digest, unit.source, outcome, statement_digest, unit.evidence)
+    if outcome.statement is not None:
+        if outcome.verified:
+            try:
+                rows.extend(normalise(ctx))
+            except Exception as exc:  # a normaliser bug keeps the document's verification
+                rows = Rows()
+                detail = f"verified; normalisation failed: {type(exc).__name__}: {exc}"
+        rows.add("attestations", _attestation(ctx, fmt, now))
+    elif sbom_kind is not None and raw is not None:
+        rows.extend(sbom.sbom_rows(ctx, raw, carrier="document", trusted=False))
+    rows.add("verifications", _verification(ctx, now, fmt, detail))
+    return rows
+
+
+def inspect_unit(unit: Unit, policy: TrustPolicy, now: datetime) -> Rows:
+    """Verify and normalise every document of one unit (or read a published contract or
+    inventory, which has none). Never raises on bad content."""
+    if unit.published is not None:
+        return published_rows(unit)
+    rows = Rows()
+    if unit.error is not None:
+        outcome = Outcome(NOT_VERIFIED, "malformed", unit.error)
+        ctx = Context(unit.key, unit.key, unit.source, outcome)
+        rows.add("verifications", _verification(ctx, now, None, unit.error))
+        return rows
+    for doc in unit.documents:
+        rows.extend(document_rows(unit, doc.digest, doc.raw, doc.error, policy, now))
+    return rows

@@ -1,0 +1,165 @@
+"""Shared pieces of normalisation: the rows of one batch, the context of one document, and
+careful readers for untrusted JSON values (a wrong type reads as None, never raises)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from attestlake.verify.verify import Outcome
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
+
+
+@dataclass
+class Rows:
+    """Rows per table name, gathered for one batch."""
+
+    by_table: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def add(self, table: str, row: dict[str, Any]) -> None:
+        self.by_table.setdefault(table, []).append(row)
+
+    def extend(self, other: Rows) -> None:
+        for table, rows in other.by_table.items():
+            self.by_table.setdefault(table, []).extend(rows)
+
+    def count(self, table: str) -> int:
+        return len(self.by_table.get(table, []))
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where one document was found, and what verified it."""
+
+    manifest_digest: str
+    envelope_digest: str
+    source: str
+    outcome: Outcome
+    statement_digest: str | None = None
+    #: Other blobs of the same OCI manifest (digest -> bytes): evidence such as SBOM files.
+    evidence: Mapping[str, bytes] = field(default_factory=dict)
+
+    @property
+    def statement(self) -> dict[str, Any]:
+        return self.outcome.statement or {}
+
+    @property
+    def predicate(self) -> dict[str, Any]:
+        return as_object(self.statement.get("predicate"))
+
+    @property
+    def predicate_type(self) -> str | None:
+        return self.outcome.predicate_type or predicate_type_of(self.statement)
+
+
+def sha256_of(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def predicate_type_of(statement: Mapping[str, Any]) -> str | None:
+    """``predicateType``, or the old snake_case ``predicate_type``."""
+    return s(statement.get("predicateType", statement.get("predicate_type")))
+
+
+def as_object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def s(value: Any) -> str | None:
+    """A non-empty string, else None."""
+    return value if isinstance(value, str) and value else None
+
+
+def string(value: Any) -> str | None:
+    """A string (empty ones kept), else None."""
+    return value if isinstance(value, str) else None
+
+
+def integer(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else None
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    return None
+
+
+def ts(value: Any) -> datetime | None:
+    """An RFC 3339 timestamp (nanoseconds cut to microseconds) as an aware UTC datetime."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    text = value.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    match = re.match(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$", text)
+    if match:
+        frac = (match[2] or "")[:7]
+        text = match[1] + frac + match[3]
+    try:
+        parsed = datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # 9999-12-31T23:59:59-23:59 is past year 9999 in UTC
+        return None
+
+
+def day(value: datetime | None) -> str:
+    """The partition value for a time: its UTC day, or ``unknown``."""
+    return value.date().isoformat() if value else "unknown"
+
+
+def get(obj: Mapping[str, Any], key: str) -> Any:
+    """``obj[key]`` for a camelCase key, or its old snake_case spelling."""
+    if key in obj:
+        return obj[key]
+    return obj.get(_CAMEL.sub("_", key).lower())
+
+
+def sha256_digest(value: Any) -> str | None:
+    """``sha256:<hex>`` from an in-toto digest set, if it has a sha256."""
+    hexd = as_object(value).get("sha256")
+    return "sha256:" + hexd.lower() if isinstance(hexd, str) and hexd else None
+
+
+def to_json(value: Any) -> str | None:
+    """Stable JSON text for a nested value (None stays None)."""
+    if value is None:
+        return None
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def subject_rows(ctx: Context, *, run_id: str | None, run_date: str) -> list[dict[str, Any]]:
+    """One ``subjects`` row per subject of the statement."""
+    rows = []
+    for subject in as_list(ctx.statement.get("subject")):
+        if not isinstance(subject, dict):
+            continue
+        ann = as_object(subject.get("annotations"))
+        digests = as_object(subject.get("digest"))
+        rows.append(
+            {
+                "run_id": run_id,
+                "manifest_digest": ctx.manifest_digest,
+                "name": s(subject.get("name")),
+                "digest": sha256_digest(digests),
+                "material_name": s(ann.get("attestlake.material"))
+                or s(ann.get("chainloop.material.name")),
+                "material_type": s(ann.get("attestlake.type"))
+                or s(ann.get("chainloop.material.type")),
+                "run_date": run_date,
+                "envelope_digest": ctx.envelope_digest,
+                "predicate_type": ctx.predicate_type,
+                "digests": to_json({str(k): v for k, v in digests.items() if isinstance(v, str)}),
+            }
+        )
+    return rows

@@ -1,0 +1,151 @@
+"""attestlake's own run predicate (``docs/predicate-run-v1.md``): run lifecycle records.
+
+Every record of a run (``started``, ``success``, ``failed``, ``cancelled``) is a ``run_events``
+row. A record that ends the run (:data:`ENDED`) is also its ``runs`` row. Subjects, materials
+and the SBOM files pushed beside the envelope as evidence come from the successful record only
+(what a run shipped); contract requirements from whichever record names the contract first.
+A statement without ``run.status`` is read as a finished run whose status is not known
+(``status`` NULL), as Chainloop's are.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from attestlake.crawl.normalize.common import (
+    Context,
+    Rows,
+    as_list,
+    as_object,
+    day,
+    integer,
+    sha256_digest,
+    string,
+    subject_rows,
+    ts,
+)
+from attestlake.crawl.normalize.sbom import sbom_rows
+from attestlake.intoto.claims import RUN_TYPES, statement_claims
+
+PREDICATE_TYPES = RUN_TYPES
+#: This family writes the subjects it means to (none for start and reset records).
+OWNS_SUBJECTS = True
+#: ``run.status`` values that end a run: such a record is the run's ``runs`` row.
+ENDED = ("success", "failed", "cancelled")
+
+
+def normalise(ctx: Context) -> Rows:
+    rows = Rows()
+    pred = ctx.predicate
+    run = as_object(pred.get("run"))
+    wf = as_object(pred.get("workflow"))
+    contract = as_object(pred.get("contract"))
+    runner = as_object(pred.get("runner"))
+    claims = statement_claims(ctx.outcome.statement)
+    started, finished = ts(run.get("startedAt")), ts(run.get("finishedAt"))
+    run_id, status = claims.run_id, string(run.get("status"))
+    run_date = day(started or finished)
+    common = {
+        "run_id": run_id,
+        "status": status,
+        "reason": string(run.get("reason")),
+        "workflow": claims.workflow,
+        "project": claims.project,
+        "team": string(wf.get("team")),
+        "contract_name": string(contract.get("name")),
+        "contract_revision": integer(contract.get("revision")),
+        "contract_digest": string(contract.get("digest")),
+        "runner_type": string(runner.get("type")),
+        "runner_url": string(runner.get("url")),
+        "started_at": started,
+        "finished_at": finished,
+        "signer": ctx.outcome.signer,
+        "key_id": ctx.outcome.key_id,
+        "manifest_digest": ctx.manifest_digest,
+        "envelope_digest": ctx.envelope_digest,
+        "source": ctx.source,
+        "run_date": run_date,
+    }
+    event_at = started if status == "started" else finished or started
+    rows.add("run_events", {**common, "event_at": event_at})
+    if status in ENDED or status is None:  # no status: a finished run, as Chainloop's
+        rows.add(
+            "runs",
+            {
+                **common,
+                "repository": string(runner.get("repository")),
+                "commit": string(runner.get("commit")),
+                "ref": string(runner.get("ref")),
+                "actor": string(runner.get("actor")),
+                "annotations": json.dumps(pred.get("annotations") or {}, sort_keys=True),
+                "predicate_type": ctx.predicate_type,
+            },
+        )
+    if status in ("success", None):
+        rows.extend(_shipped(ctx, pred, run_id, run_date))
+    for req in as_list(contract.get("materials")):
+        if not isinstance(req, dict):
+            continue
+        rows.add(
+            "contract_requirements",
+            {
+                "contract_name": string(contract.get("name")),
+                "contract_revision": integer(contract.get("revision")),
+                "contract_digest": string(contract.get("digest")),
+                "material_name": string(req.get("name")),
+                "material_type": string(req.get("type")),
+                "optional": bool(req.get("optional")),
+                "output": bool(req.get("output")),
+                "manifest_digest": ctx.manifest_digest,
+                "source": ctx.source,
+                "published_at": None,
+            },
+        )
+    return rows
+
+
+def _shipped(ctx: Context, pred: dict[str, Any], run_id: str | None, run_date: str) -> Rows:
+    """Subjects, materials and SBOM evidence of a successful run."""
+    rows = Rows()
+    for row in subject_rows(ctx, run_id=run_id, run_date=run_date):
+        rows.add("subjects", row)
+    for m in as_list(pred.get("materials")):
+        if not isinstance(m, dict):
+            continue
+        rows.add("materials", _material_row(ctx, m, run_id, run_date))
+        digest = sha256_digest(m.get("digest"))
+        evidence = ctx.evidence.get(digest) if digest else None
+        if evidence is not None and str(m.get("type", "")).startswith("SBOM_"):
+            rows.extend(sbom_rows(ctx, evidence, carrier="evidence", trusted=True))
+    return rows
+
+
+def _material_row(
+    ctx: Context, m: dict[str, Any], run_id: str | None, run_date: str
+) -> dict[str, Any]:
+    details = as_object(m.get("details"))
+    main = as_object(details.get("mainComponent"))
+    sha = string(main.get("sha256"))
+    is_sbom = str(m.get("type", "")).startswith("SBOM_")
+    return {
+        "run_id": run_id,
+        "manifest_digest": ctx.manifest_digest,
+        "name": string(m.get("name")),
+        "type": string(m.get("type")),
+        "value": string(m.get("value")),
+        "filename": string(m.get("filename")),
+        "digest": sha256_digest(m.get("digest")),
+        "media_type": string(m.get("mediaType")),
+        "size": integer(m.get("size")) if not isinstance(m.get("size"), str) else None,
+        "output": bool(m.get("output")),
+        "sbom_format": string(details.get("format")) if is_sbom else None,
+        "sbom_spec_version": string(details.get("specVersion")),
+        "sbom_components": integer(details.get("components"))
+        if not isinstance(details.get("components"), str)
+        else None,
+        "sbom_main_name": string(main.get("name")),
+        "sbom_main_digest": ("sha256:" + sha) if sha else None,
+        "annotations": json.dumps(m.get("annotations") or {}, sort_keys=True),
+        "run_date": run_date,
+    }

@@ -1,0 +1,164 @@
+"""SBOMs (CycloneDX JSON and SPDX 2.x JSON) exploded into ``sbom_components``.
+
+An SBOM reaches the lake four ways (the ``carrier`` column): as the predicate of a statement,
+inside a witness attestation collection, as an evidence file pushed beside a run's envelope
+(its digest named by the signed statement), or as a bare document found in a folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from attestlake._internal.untrusted_json import MalformedJSON, loads
+from attestlake.crawl.normalize.common import (
+    Context,
+    Rows,
+    as_list,
+    as_object,
+    s,
+    sha256_of,
+    to_json,
+)
+
+#: Nested CycloneDX components deeper than this are not read (hostile input bound).
+MAX_DEPTH = 16
+
+
+def sbom_format(doc: Any) -> str | None:
+    """``CycloneDX`` or ``SPDX`` when ``doc`` is such an SBOM, else None."""
+    if not isinstance(doc, dict):
+        return None
+    if doc.get("bomFormat") == "CycloneDX":
+        return "CycloneDX"
+    if isinstance(doc.get("spdxVersion"), str):
+        return "SPDX"
+    return None
+
+
+def sbom_rows(ctx: Context, sbom: bytes | dict[str, Any], *, carrier: str, trusted: bool) -> Rows:
+    """Component rows for one SBOM (nothing if it is not a CycloneDX or SPDX JSON SBOM)."""
+    rows = Rows()
+    digest = sha256_of(sbom) if isinstance(sbom, bytes) else None
+    doc: Any = sbom
+    if isinstance(sbom, bytes):
+        try:
+            doc = loads(sbom, max_bytes=len(sbom), what="SBOM")
+        except MalformedJSON:
+            return rows
+    fmt = sbom_format(doc)
+    if fmt is None:
+        return rows
+    if fmt == "CycloneDX":
+        spec = s(doc.get("specVersion"))
+        main = as_object(as_object(doc.get("metadata")).get("component"))
+        name = s(main.get("name"))
+        components = _cyclonedx(as_list(doc.get("components")), 0)
+    else:
+        spec = s(doc.get("spdxVersion"))
+        name = s(doc.get("name"))
+        components = _spdx(as_list(doc.get("packages")))
+    for component in components:
+        rows.add(
+            "sbom_components",
+            {
+                "manifest_digest": ctx.manifest_digest,
+                "envelope_digest": ctx.envelope_digest,
+                "sbom_digest": digest,
+                "carrier": carrier,
+                "sbom_format": fmt,
+                "sbom_spec_version": spec,
+                "sbom_name": name,
+                **component,
+                "trusted": trusted,
+                "source": ctx.source,
+            },
+        )
+    return rows
+
+
+def _hash_alg(alg: Any) -> str | None:
+    return alg.replace("-", "").replace("_", "").lower() if isinstance(alg, str) and alg else None
+
+
+def _hashes(pairs: Iterator[tuple[Any, Any]]) -> str | None:
+    out = {a: v for alg, v in pairs if (a := _hash_alg(alg)) and isinstance(v, str) and v}
+    return to_json(out) if out else None
+
+
+def _licenses_cdx(value: Any) -> str | None:
+    names: list[str] = []
+    for entry in as_list(value):
+        entry = as_object(entry)
+        lic = as_object(entry.get("license"))
+        name = s(lic.get("id")) or s(lic.get("name")) or s(entry.get("expression"))
+        if name:
+            names.append(name)
+    return to_json(names) if names else None
+
+
+def _cyclonedx(components: list[Any], depth: int) -> Iterator[dict[str, Any]]:
+    if depth > MAX_DEPTH:
+        return
+    for c in components:
+        if not isinstance(c, dict):
+            continue
+        yield {
+            "bom_ref": s(c.get("bom-ref")),
+            "purl": s(c.get("purl")),
+            "name": s(c.get("name")),
+            "version": s(c.get("version")),
+            "type": s(c.get("type")),
+            "group": s(c.get("group")),
+            "licenses": _licenses_cdx(c.get("licenses")),
+            "hashes": _hashes(
+                (as_object(h).get("alg"), as_object(h).get("content"))
+                for h in as_list(c.get("hashes"))
+            ),
+        }
+        yield from _cyclonedx(as_list(c.get("components")), depth + 1)
+
+
+def _spdx(packages: list[Any]) -> Iterator[dict[str, Any]]:
+    for p in packages:
+        if not isinstance(p, dict):
+            continue
+        purl = next(
+            (
+                s(ref.get("referenceLocator"))
+                for ref in map(as_object, as_list(p.get("externalRefs")))
+                if ref.get("referenceType") == "purl"
+            ),
+            None,
+        )
+        licenses = [
+            lic
+            for key in ("licenseConcluded", "licenseDeclared")
+            if (lic := s(p.get(key))) and lic not in ("NOASSERTION", "NONE")
+        ]
+        yield {
+            "bom_ref": s(p.get("SPDXID")),
+            "purl": purl,
+            "name": s(p.get("name")),
+            "version": s(p.get("versionInfo")),
+            "type": s(p.get("primaryPackagePurpose")),
+            "group": None,
+            "licenses": to_json(list(dict.fromkeys(licenses))) if licenses else None,
+            "hashes": _hashes(
+                (as_object(h).get("algorithm"), as_object(h).get("checksumValue"))
+                for h in as_list(p.get("checksums"))
+            ),
+        }
+
+
+def is_sbom_predicate(predicate_type: str | None, predicate: Any) -> bool:
+    if sbom_format(predicate) is not None:
+        return True
+    return bool(predicate_type) and str(predicate_type).startswith(
+        ("https://cyclonedx.org/bom", "https://spdx.dev/Document")
+    )
+
+
+def predicate_rows(ctx: Context) -> Rows:
+    """A statement whose predicate is an SBOM (cosign, syft, GitHub SBOM attestations)."""
+    return sbom_rows(ctx, ctx.predicate, carrier="predicate", trusted=ctx.outcome.verified)

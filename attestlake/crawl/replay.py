@@ -1,0 +1,344 @@
+"""Replays: one signed statement found in more than one manifest.
+
+The same signed statement is found in many manifests: the collector attaches a run's
+statements to the images it built (a referrer without the evidence files), and anyone who can
+write to some repository can copy an envelope into a manifest of their own: alone, beside junk
+layers, under a tag or in a repository that sorts first. Whatever the manifests, a verified
+statement (named by the sha256 of its signed payload, whatever envelope or bundle wraps it)
+reaches the trusted tables once:
+
+- **Anchor.** The first manifest found carrying it (in this crawl or an earlier one) is its
+  anchor: its rows (``runs``, ``run_events``, ``subjects``, ``materials``, ``provenance``, ...
+  and its trusted ``attestations`` row) name that manifest and envelope. Every later manifest
+  carrying it adds its ``verifications`` rows only.
+- **Evidence.** The SBOM files a run's statement names by digest are ingested from whichever
+  manifest carries them, once per statement and SBOM digest, as rows of the anchor (so they
+  join the run's rows), their ``source`` the manifest they were read from.
+- **Home.** ``runs.source`` is the run's home: the first manifest found that carries every SBOM
+  file the statement names as a layer *and* is tagged as the collector tags a run record
+  (``run-<id>``, ``run-<id>-failure``, ``run-<id>-cancellation``); until one is found, the
+  anchor. A referrer, a copy without the evidence or a copy under another tag never takes
+  the source from the home; the home takes it from them, also when they were ingested by an
+  earlier crawl (one Delta update of the run's row, written before the home manifest's
+  ``verifications``, so a crawl killed around it does it again). Only a copy carrying the
+  genuine evidence under the collector's tag, found before the home, keeps the source: its
+  rows are then the genuine ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import DeltaTable
+
+from attestlake.crawl.sources import Unit
+from attestlake.lake import lake as lakeio
+from attestlake.lake.tables import (
+    ATTESTATIONS,
+    MATERIALS,
+    RUNS,
+    SBOM_COMPONENTS,
+    VERIFICATIONS,
+    Table,
+)
+from attestlake.verify.verify import VERIFIED
+
+#: Tables whose rows name the envelope they came from (dropped per manifest and envelope).
+_BY_ENVELOPE = (
+    "runs",
+    "run_events",
+    "subjects",
+    "provenance",
+    "witness_attestations",
+    "verification_summaries",
+    "sbom_components",
+    "attestations",
+)
+#: Run statuses by the tag suffix the collector pushes their record under.
+_RUN_TAGS = ("", "-failure", "-cancellation")
+
+
+def _pack(digest: str) -> bytes:
+    if digest.startswith("sha256:") and len(digest) == 71:
+        try:
+            return bytes.fromhex(digest[7:])
+        except ValueError:
+            pass
+    return digest.encode()
+
+
+def _is_digest(value: str) -> bool:
+    return (
+        value.startswith("sha256:")
+        and len(value) == 71
+        and all(c in "0123456789abcdef" for c in value[7:])
+    )
+
+
+def is_run_tag(source: str | None, run_id: str | None) -> bool:
+    """True when ``source`` is a tag under which the collector pushes the record of
+    ``run_id``."""
+    if not source or not run_id:
+        return False
+    return any(source.endswith(f":run-{run_id}{suffix}") for suffix in _RUN_TAGS)
+
+
+@dataclass
+class _Run:
+    """What the home rule needs of one run statement in one manifest."""
+
+    run_id: str | None
+    source: str | None
+    sboms: set[str] = field(default_factory=set)  # SBOM digests the statement names
+
+
+@dataclass(frozen=True)
+class SourceFix:
+    """Set ``runs.source`` of the row of (manifest, envelope) in the lake."""
+
+    manifest_digest: str
+    envelope_digest: str
+    source: str
+
+
+def _pairs(data: pa.Table, second: str) -> pa.Array:
+    return pc.binary_join_element_wise(
+        pc.fill_null(data["manifest_digest"], ""), pc.fill_null(data[second], ""), "|"
+    )
+
+
+def _read(root: Path, table: Table, columns: list[str], where: pc.Expression) -> pa.Table:
+    path = str(lakeio.table_path(root, table))
+    if not DeltaTable.is_deltatable(path):
+        return table.schema.empty_table().select(columns)
+    dataset = DeltaTable(path).to_pyarrow_dataset()
+    return dataset.to_table(columns=columns, filter=where)
+
+
+def _runs_in(
+    runs: Iterable[dict[str, Any]], materials: Iterable[dict[str, Any]]
+) -> dict[tuple[str, str], _Run]:
+    """(manifest, envelope) -> _Run, from runs rows and the materials rows of their manifests."""
+    found: dict[tuple[str, str], _Run] = {}
+    by_run: dict[tuple[str, str | None], list[_Run]] = {}
+    for row in runs:
+        run = _Run(row["run_id"], row["source"])
+        found[(row["manifest_digest"], row["envelope_digest"])] = run
+        by_run.setdefault((row["manifest_digest"], row["run_id"]), []).append(run)
+    for row in materials:
+        kind, digest = row["type"] or "", row["digest"]
+        if kind.startswith("SBOM_") and digest:
+            for run in by_run.get((row["manifest_digest"], row["run_id"]), []):
+                run.sboms.add(digest)
+    return found
+
+
+class Replays:
+    """The trusted statements of one lake, to settle each batch of a crawl against."""
+
+    def __init__(self, lake_root: Path) -> None:
+        self.root = lake_root
+        trusted = _read(
+            lake_root,
+            ATTESTATIONS,
+            ["statement_digest", "envelope_digest"],
+            pc.field("trusted") == True,  # noqa: E712 (an Arrow expression)
+        )
+        self._known = {
+            _pack(s or e)
+            for s, e in zip(
+                trusted["statement_digest"].to_pylist(),
+                trusted["envelope_digest"].to_pylist(),
+                strict=True,
+            )
+            if s or e
+        }
+
+    def settle(self, tables: dict[str, pa.Table], units: list[Unit]) -> list[SourceFix]:
+        """Keep one set of trusted rows per statement in ``tables`` (a batch, in the order it
+        was found): drop what replays add, keep the evidence they bring, move ``runs.source``
+        to the home. Returns the fixes of runs rows already in the lake, for :meth:`apply`."""
+        verifications = tables.get(VERIFICATIONS.name)
+        if verifications is None:
+            return []
+        anchors: dict[str, tuple[str, str]] = {}  # statement -> its anchor in this batch
+        replays: list[tuple[str, str, str]] = []  # (manifest, envelope, statement)
+        replayed_runs: set[str] = set()  # "manifest|run id" of replayed statements
+        anchored_runs: set[str] = set()
+        for row in verifications.select(
+            ["manifest_digest", "envelope_digest", "status", "statement_digest", "run_id"]
+        ).to_pylist():
+            if row["status"] != VERIFIED:
+                continue
+            m, e = row["manifest_digest"], row["envelope_digest"]
+            statement = row["statement_digest"] or e
+            if statement in anchors or _pack(statement) in self._known:
+                replays.append((m, e, statement))
+                replayed_runs.add(f"{m}|{row['run_id'] or ''}")
+            else:
+                anchors[statement] = (m, e)
+                anchored_runs.add(f"{m}|{row['run_id'] or ''}")
+        replayed_runs -= anchored_runs  # a run also recorded by a new statement keeps them
+        for statement in anchors:
+            self._known.add(_pack(statement))
+        if not replays:
+            return []
+        empty = pa.table({})
+        batch_runs = _runs_in(
+            tables.get(RUNS.name, empty).to_pylist(), tables.get(MATERIALS.name, empty).to_pylist()
+        )
+        units_by_key = {u.key: u for u in units}
+        evidence = tables.get(SBOM_COMPONENTS.name)
+        brought: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        if evidence is not None:
+            rows = evidence.filter(
+                pc.and_(pc.equal(evidence["carrier"], "evidence"), evidence["trusted"])
+            ).to_pylist()
+            for row in rows:
+                brought.setdefault((row["manifest_digest"], row["envelope_digest"]), []).append(row)
+
+        def home(manifest: str, envelope: str) -> bool:
+            run = batch_runs.get((manifest, envelope))
+            unit = units_by_key.get(manifest)
+            return (
+                run is not None
+                and unit is not None
+                and is_run_tag(run.source, run.run_id)
+                and run.sboms <= set(unit.evidence)
+            )
+
+        looked_up = self._look_up(
+            {s for m, e, s in replays if s not in anchors},
+            homes={s for m, e, s in replays if home(m, e)},
+            with_evidence={s for m, e, s in replays if (m, e) in brought},
+        )
+        seen: dict[str, set[str]] = {}  # statement -> SBOM digests of its evidence rows
+        homed: dict[str, bool] = {}
+        for statement, (m, e) in anchors.items():
+            seen[statement] = {r["sbom_digest"] for r in brought.get((m, e), [])}
+            homed[statement] = home(m, e)
+        for statement, (anchor, lake_seen, lake_home) in looked_up.items():
+            anchors[statement] = anchor
+            seen[statement] = lake_seen
+            homed[statement] = lake_home
+        kept: list[dict[str, Any]] = []
+        fixes: list[SourceFix] = []
+        run_sources: dict[tuple[str, str], str] = {}
+        for m, e, statement in replays:
+            if statement not in anchors:  # anchored in the lake, nothing brought: just drop
+                continue
+            anchor = anchors[statement]
+            carried = brought.get((m, e), [])
+            new = {r["sbom_digest"] for r in carried if r["sbom_digest"]} - seen[statement]
+            kept += [
+                {**row, "manifest_digest": anchor[0], "envelope_digest": anchor[1]}
+                for row in carried
+                if row["sbom_digest"] in new
+            ]
+            seen[statement] |= new
+            if not homed.get(statement, False) and home(m, e):
+                homed[statement] = True
+                source = str(batch_runs[(m, e)].source)
+                if statement in looked_up:
+                    fixes.append(SourceFix(anchor[0], anchor[1], source))
+                else:
+                    run_sources[anchor] = source
+        self._drop(tables, {f"{m}|{e}" for m, e, _ in replays}, replayed_runs)
+        if kept:
+            current = tables.get(SBOM_COMPONENTS.name)
+            schema = current.schema if current is not None else SBOM_COMPONENTS.schema
+            extra = pa.Table.from_pylist(kept, schema=schema)
+            tables[SBOM_COMPONENTS.name] = (
+                pa.concat_tables([current, extra]) if current is not None else extra
+            )
+        if run_sources:
+            rows = tables[RUNS.name].to_pylist()
+            for row in rows:
+                fixed = run_sources.get((row["manifest_digest"], row["envelope_digest"]))
+                if fixed is not None:
+                    row["source"] = fixed
+            tables[RUNS.name] = pa.Table.from_pylist(rows, schema=tables[RUNS.name].schema)
+        return fixes
+
+    @staticmethod
+    def _drop(tables: dict[str, pa.Table], pairs: set[str], runs: set[str]) -> None:
+        """Drop the rows of replayed (manifest, envelope) pairs, and the materials of their
+        runs, from every table but ``verifications``."""
+        for name, data in list(tables.items()):
+            if name in _BY_ENVELOPE:
+                listed, keys = pa.array(sorted(pairs)), _pairs(data, "envelope_digest")
+            elif name == MATERIALS.name:
+                listed, keys = pa.array(sorted(runs)), _pairs(data, "run_id")
+            else:
+                continue
+            tables[name] = data.filter(pc.invert(pc.is_in(keys, value_set=listed)))
+
+    def _look_up(
+        self, statements: set[str], *, homes: set[str], with_evidence: set[str]
+    ) -> dict[str, tuple[tuple[str, str], set[str], bool]]:
+        """For statements anchored in the lake that a replay brings evidence or a home for:
+        (anchor, SBOM digests of its evidence rows, whether its runs.source is a home)."""
+        wanted = statements & (homes | with_evidence)
+        if not wanted:
+            return {}
+        found = _read(
+            self.root,
+            ATTESTATIONS,
+            ["statement_digest", "envelope_digest", "manifest_digest"],
+            pc.field("statement_digest").isin(sorted(wanted)) & (pc.field("trusted") == True),  # noqa: E712
+        ).to_pylist()
+        anchors = {
+            r["statement_digest"]: (r["manifest_digest"], r["envelope_digest"]) for r in found
+        }
+        manifests = sorted({m for m, _ in anchors.values()})
+        in_manifests = pc.field("manifest_digest").isin(manifests)
+        rows = _read(
+            self.root,
+            SBOM_COMPONENTS,
+            ["manifest_digest", "envelope_digest", "sbom_digest", "source", "carrier", "trusted"],
+            in_manifests & (pc.field("carrier") == "evidence"),
+        ).to_pylist()
+        runs = _runs_in(
+            _read(
+                self.root,
+                RUNS,
+                ["manifest_digest", "envelope_digest", "run_id", "source"],
+                in_manifests,
+            ).to_pylist(),
+            _read(
+                self.root, MATERIALS, ["manifest_digest", "run_id", "type", "digest"], in_manifests
+            ).to_pylist(),
+        )
+        out: dict[str, tuple[tuple[str, str], set[str], bool]] = {}
+        for statement, anchor in anchors.items():
+            mine = [
+                r
+                for r in rows
+                if (r["manifest_digest"], r["envelope_digest"]) == anchor and r["trusted"]
+            ]
+            run = runs.get(anchor)
+            is_home = (
+                run is not None
+                and is_run_tag(run.source, run.run_id)
+                and run.sboms <= {r["sbom_digest"] for r in mine if r["source"] == run.source}
+            )
+            out[statement] = (anchor, {r["sbom_digest"] for r in mine}, is_home)
+        return out
+
+    def apply(self, fixes: list[SourceFix]) -> None:
+        """Write the runs.source fixes of :meth:`settle` to the lake (one commit each)."""
+        for fix in fixes:
+            if not (_is_digest(fix.manifest_digest) and _is_digest(fix.envelope_digest)):
+                continue
+            DeltaTable(str(lakeio.table_path(self.root, RUNS))).update(
+                new_values={"source": fix.source},
+                predicate=(
+                    f"manifest_digest = '{fix.manifest_digest}' AND "
+                    f"envelope_digest = '{fix.envelope_digest}'"
+                ),
+            )

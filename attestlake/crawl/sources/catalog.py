@@ -1,0 +1,61 @@
+"""Every repository of a registry (``/v2/_catalog``, paginated) as one source.
+
+Each repository is crawled as a :class:`~attestlake.crawl.sources.store.StoreSource`. A repository
+that cannot be listed (access refused, deleted meanwhile) is reported as a warning and the
+crawl goes on with the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from attestlake.crawl.sources.interface import MAX_DOCUMENT_SIZE, Candidate, Source
+from attestlake.crawl.sources.store import StoreSource
+from attestlake.errors import StoreError
+from attestlake.store.registry import RegistryStore
+
+#: A repository name used only to reach the registry-wide endpoints.
+_ANY_REPOSITORY = "attestlake-catalog"
+
+
+class CatalogSource(Source):
+    fetch_concurrency = 8
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        prefix: str = "",
+        username: str | None = None,
+        password: str | None = None,
+        max_document_size: int = MAX_DOCUMENT_SIZE,
+    ) -> None:
+        self.registry = RegistryStore(
+            base_url, _ANY_REPOSITORY, username=username, password=password
+        )
+        self.prefix = prefix
+        self.ref = f"{self.registry.base_url}/{prefix}*"
+        self.max_document_size = max_document_size
+        self._warnings: list[str] = []
+
+    def warnings(self) -> list[str]:
+        return [*self.registry.warnings(), *self._warnings]
+
+    def close(self) -> None:
+        self.registry.close()
+
+    def repositories(self) -> Iterator[str]:
+        for name in self.registry.catalog():
+            if name.startswith(self.prefix):
+                yield name
+
+    def candidates(self) -> Iterator[Candidate]:
+        for name in self.repositories():
+            source = StoreSource(
+                self.registry.repository_store(name), max_document_size=self.max_document_size
+            )
+            try:
+                yield from source.candidates()
+            except StoreError as exc:
+                self._warnings.append(f"{source.ref}: skipped: {exc}")
+            self._warnings.extend(source.warnings())

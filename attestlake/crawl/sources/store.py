@@ -1,0 +1,166 @@
+"""One OCI repository as a source: an OCI layout directory or a registry repository.
+
+Every tag is a candidate (attestlake's run manifests, cosign's ``sha256-<hex>.att`` tags,
+contracts and inventories published with :mod:`attestlake.contracts.publish`, and anything else: a
+manifest that carries no attestation yields an empty unit). A tag of the OCI 1.1 referrers
+tag schema (``sha256-<hex>``) is an index whose manifests are candidates; where
+the registry has the referrers API, the referrers of every tagged manifest are asked for too,
+since they need not be tagged. A unit's key is its manifest digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+from attestlake.contracts.publish import PREFIX as PUBLISH_PREFIX
+from attestlake.contracts.publish import published_kind, revision_tag
+from attestlake.crawl.sources.interface import (
+    MAX_DOCUMENT_SIZE,
+    Candidate,
+    Document,
+    Published,
+    Source,
+    Unit,
+    batched,
+)
+from attestlake.errors import ContentError, NotFound, TransportError
+from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
+from attestlake.store import Manifest, Store
+from attestlake.store.interface import Index, is_referrers_tag
+
+#: Layers that are attestation documents (verified one by one).
+DOCUMENT_MEDIA_TYPES = (
+    ENVELOPE_MEDIA_TYPE,
+    "application/vnd.in-toto+json",
+    "application/vnd.dev.sigstore.bundle",  # prefix: every bundle version and spelling
+)
+#: Layers kept as evidence a statement may name by digest (SBOM files).
+EVIDENCE_MEDIA_TYPES = ("application/vnd.cyclonedx+json", "application/spdx+json")
+
+
+def is_document_layer(media_type: str) -> bool:
+    return media_type.startswith(DOCUMENT_MEDIA_TYPES)
+
+
+def list_manifests(store: Store, threads: int = 1) -> Iterator[tuple[str, str]]:
+    """(tag, manifest digest) for every tag in the store; tags are resolved ``threads`` at a
+    time (a registry answers one HEAD request per tag). A tag deleted meanwhile is skipped."""
+    lister = getattr(store, "list_manifests", None)
+    if callable(lister):
+        yield from lister()
+        return
+
+    def resolve(tag: str) -> str | None:
+        try:
+            return store.resolve(tag)
+        except NotFound:
+            return None
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        for chunk in batched(store.tags(), 64 * max(1, threads)):
+            for tag, digest in zip(chunk, pool.map(resolve, chunk), strict=True):
+                if digest is not None:
+                    yield tag, digest
+
+
+class StoreSource(Source):
+    def __init__(self, store: Store, *, max_document_size: int = MAX_DOCUMENT_SIZE) -> None:
+        self.store = store
+        self.ref = store.ref
+        self.max_document_size = max_document_size
+        self.fetch_concurrency = 1 if self.ref.startswith("oci:") else 8
+        self._warnings: list[str] = []
+
+    def warnings(self) -> list[str]:
+        return [*self._warnings, *self.store.warnings()]
+
+    def close(self) -> None:
+        closer = getattr(self.store, "close", None)
+        if callable(closer):
+            closer()
+
+    def candidates(self) -> Iterator[Candidate]:
+        api = None
+        for tag, digest in list_manifests(self.store, self.fetch_concurrency):
+            if is_referrers_tag(tag):
+                yield from self._referrers_index(tag, digest)
+                continue
+            yield self._candidate(digest, f"{self.ref}:{tag}")
+            if api is None:
+                api = self.store.has_referrers_api()
+            if api:
+                for desc in self.store.referrers(digest):
+                    yield self._candidate(desc.digest, f"{self.ref}@{digest}")
+
+    def _referrers_index(self, tag: str, digest: str) -> Iterator[Candidate]:
+        subject = tag.replace("-", ":", 1)
+        try:
+            index = self.store.get_any_manifest(digest)
+        except (ContentError, NotFound, TransportError) as exc:
+            self._warnings.append(f"{self.ref}:{tag}: referrers index unreadable: {exc}")
+            return
+        if isinstance(index, Index):
+            for desc in index.manifests:
+                yield self._candidate(desc.digest, f"{self.ref}@{subject}")
+
+    def _candidate(self, digest: str, source: str) -> Candidate:
+        return Candidate(digest, source, lambda: self.load(digest, source))
+
+    def load(self, digest: str, source: str) -> Unit:
+        """The unit of one manifest. StoreError (not ContentError) when the store failed."""
+        try:
+            manifest = self.store.get_any_manifest(digest)
+        except (ContentError, NotFound) as exc:
+            return Unit(digest, source, error=f"manifest unreadable: {exc}")
+        if not isinstance(manifest, Manifest):
+            return Unit(digest, source)  # an index or a Docker image: no attestation in it
+        kind = published_kind(manifest)
+        if kind is not None:
+            return self._published(kind, manifest)
+        documents: dict[str, Document] = {}
+        for layer in manifest.layers:
+            if is_document_layer(layer.media_type) and layer.digest not in documents:
+                documents[layer.digest] = self._document(layer.digest, layer.size)
+        evidence: dict[str, bytes] = {}
+        if documents:
+            for layer in manifest.layers:
+                if layer.media_type in EVIDENCE_MEDIA_TYPES and layer.digest not in evidence:
+                    if layer.size > self.max_document_size:
+                        continue
+                    try:
+                        evidence[layer.digest] = self.store.get_blob(
+                            layer.digest, max_size=self.max_document_size
+                        )
+                    except (ContentError, NotFound):
+                        continue  # evidence that cannot be read is simply not exploded
+        return Unit(digest, source, tuple(documents.values()), evidence)
+
+    def _published(self, kind: str, manifest: Manifest) -> Unit:
+        """A published contract or inventory: its one layer, the exact file (read unsigned)."""
+        ann = manifest.annotations
+        name = ann.get(PUBLISH_PREFIX + "name", "")
+        number = ann.get(PUBLISH_PREFIX + "revision", "")
+        revision = int(number) if number.isascii() and number.isdigit() and len(number) < 10 else 0
+        source = f"{self.ref}:{revision_tag(kind, name, revision)}"
+        raw, error, digest = None, None, ""
+        if len(manifest.layers) != 1 or not name or revision < 1:
+            error = f"not a published {kind}: it needs one layer, a name and a revision number"
+            source = f"{self.ref}@{manifest.digest}"
+        else:
+            layer = manifest.layers[0]
+            digest = layer.digest
+            document = self._document(layer.digest, layer.size)
+            raw, error = document.raw, document.error
+        created = ann.get("org.opencontainers.image.created", "")
+        published = Published(kind, name, revision, digest, created, raw, error)
+        return Unit(manifest.digest, source, published=published)
+
+    def _document(self, digest: str, size: int) -> Document:
+        if size > self.max_document_size:
+            bound = f"over the {self.max_document_size}-byte bound"
+            return Document(digest, None, f"document is {size} bytes, {bound}")
+        try:
+            return Document(digest, self.store.get_blob(digest, max_size=self.max_document_size))
+        except (ContentError, NotFound) as exc:
+            return Document(digest, None, f"document unreadable: {exc}")

@@ -1,0 +1,160 @@
+"""Materials: the pieces of evidence an attestation records, each validated by its kind.
+
+A material is given as a value (a file path, an image reference or a string). Files are read
+once, bounded in size, parsed according to their kind (an SBOM must really be an SBOM: see
+:mod:`attestlake.evidence.material_formats`) and recorded by sha256 digest; their bytes are pushed to
+the store as content-addressed blobs. :func:`detect_kind` guesses the kind of a value.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from attestlake.errors import MaterialError
+from attestlake.evidence.material_formats import FILE_FORMATS, sniff
+from attestlake.store.interface import sha256_digest
+
+MAX_MATERIAL_SIZE = 256 * 1024 * 1024
+
+_IMAGE_RE = re.compile(
+    r"^(?P<name>(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*"
+    r"(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9._-]{0,127}))?@(?P<digest>sha256:[0-9a-f]{64})$"
+)
+
+
+@dataclass(frozen=True)
+class Material:
+    """A validated material as recorded in the attestation."""
+
+    name: str
+    kind: str
+    value: str
+    digest: str | None = None
+    media_type: str | None = None
+    size: int | None = None
+    output: bool = False
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_file(self) -> bool:
+        return self.kind in FILE_KINDS
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "type": self.kind, "output": self.output}
+        if self.kind in FILE_KINDS:
+            out["filename"] = Path(self.value).name
+        else:
+            out["value"] = self.value
+        if self.digest:
+            out["digest"] = {"sha256": self.digest.split(":", 1)[1]}
+        if self.media_type:
+            out["mediaType"] = self.media_type
+        if self.size is not None:
+            out["size"] = self.size
+        out["annotations"] = dict(sorted(self.annotations.items()))
+        out["details"] = dict(self.details)
+        return out
+
+
+def _read_file(value: str) -> bytes:
+    path = Path(value)
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise MaterialError(f"{value}: not a regular file")
+        if size > MAX_MATERIAL_SIZE:
+            raise MaterialError(f"{value}: {size} bytes, over the {MAX_MATERIAL_SIZE}-byte bound")
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise MaterialError(f"{value}: no such file") from None
+    except PermissionError:
+        raise MaterialError(f"{value}: permission denied") from None
+
+
+FILE_KINDS = frozenset(FILE_FORMATS)
+#: Every material kind a contract may name.
+MATERIAL_KINDS = frozenset({*FILE_KINDS, "CONTAINER_IMAGE", "STRING"})
+
+
+def read_material(
+    name: str,
+    kind: str,
+    value: str,
+    *,
+    output: bool = False,
+    annotations: Mapping[str, str] | None = None,
+    resolve_image: Callable[[str], str] | None = None,
+) -> tuple[Material, bytes | None]:
+    """Validate ``value`` as a material of ``kind``; return it and the file bytes, if any.
+
+    ``resolve_image`` turns an image reference without a digest into one with its digest
+    (:func:`attestlake.store.images.resolve_image`); without it such a reference is refused.
+    """
+    annotations = dict(annotations or {})
+    if kind not in MATERIAL_KINDS:
+        raise MaterialError(
+            f"unknown material kind {kind!r}; one of: {', '.join(sorted(MATERIAL_KINDS))}"
+        )
+    if kind == "STRING":
+        return Material(name, kind, value, output=output, annotations=annotations), None
+    if kind == "CONTAINER_IMAGE":
+        match = _IMAGE_RE.match(value)
+        if not match and resolve_image is not None and "@" not in value:
+            value = resolve_image(value)
+            match = _IMAGE_RE.match(value)
+        if not match:
+            raise MaterialError(
+                f"{value!r} is not an image reference with a digest (expected NAME@sha256:<64 hex>)"
+            )
+        details = {"repository": match["name"], "tag": match["tag"]}
+        return (
+            Material(
+                name,
+                kind,
+                value,
+                digest=match["digest"],
+                output=output,
+                annotations=annotations,
+                details=details,
+            ),
+            None,
+        )
+    media_type, validate = FILE_FORMATS[kind]
+    data = _read_file(value)
+    details = validate(data, value)
+    material = Material(
+        name,
+        kind,
+        value,
+        digest=sha256_digest(data),
+        media_type=media_type,
+        size=len(data),
+        output=output,
+        annotations=annotations,
+        details=details,
+    )
+    return material, data
+
+
+def detect_kind(value: str) -> str:
+    """The kind ``value`` looks like (for ``attest add`` without ``--name``/``--kind``).
+
+    An existing file is sniffed by content (SBOMs, SARIF, OpenVEX, JUnit, signed provenance;
+    ``ARTIFACT`` otherwise); an image reference with a digest or an explicit registry host is
+    ``CONTAINER_IMAGE``; anything else is ``STRING``.
+    """
+    from attestlake.store.images import DOCKER_HUB, parse_image
+
+    path = Path(value)
+    if path.is_file():
+        return sniff(_read_file(value))
+    image = parse_image(value)
+    if image is not None and (image.digest or (image.registry != DOCKER_HUB and "/" in value)):
+        return "CONTAINER_IMAGE"
+    return "STRING"

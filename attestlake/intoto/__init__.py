@@ -1,0 +1,1 @@
+"""in-toto documents: predicate type URIs, DSSE envelopes, Sigstore bundles, statement claims."""

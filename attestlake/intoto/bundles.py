@@ -1,0 +1,248 @@
+"""Attestation documents: what a file or a store blob holds, parsed strictly (untrusted input).
+
+A document is one of: a DSSE envelope; a Sigstore bundle (v0.1, v0.2, v0.3, under either
+media-type spelling) wrapping a DSSE envelope; or a bare in-toto statement (unsigned). JSON
+Lines files (``gh attestation download``, SLSA generators) hold one document per line.
+Parsing never verifies anything: it only says what is there, or why it cannot be read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+
+from attestlake._internal.regular_files import NotRegularFile, open_regular, shown
+from attestlake._internal.untrusted_json import loads
+from attestlake.errors import ContentError, InputError
+from attestlake.intoto.dsse import MAX_ENVELOPE_SIZE, Envelope
+
+MAX_DOCUMENT_SIZE = MAX_ENVELOPE_SIZE
+JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
+BUNDLE_MEDIA_TYPES = {
+    "application/vnd.dev.sigstore.bundle+json;version=0.1": "0.1",
+    "application/vnd.dev.sigstore.bundle+json;version=0.2": "0.2",
+    "application/vnd.dev.sigstore.bundle+json;version=0.3": "0.3",
+    "application/vnd.dev.sigstore.bundle.v0.3+json": "0.3",
+}
+#: Log entry kinds whose DSSE consistency sigstore-python can check.
+VERIFIABLE_LOG_ENTRIES = (("dsse", "0.0.1"), ("hashedrekord", "0.0.2"))
+
+
+class UnsupportedDocument(ContentError):
+    """A well-formed document of a kind attestlake cannot verify (e.g. a future bundle)."""
+
+    def __init__(self, message: str, fmt: str | None = None) -> None:
+        super().__init__(message)
+        self.format = fmt
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    kind: str
+    version: str
+    inclusion_proof: bool
+    inclusion_promise: bool
+
+
+@dataclass(frozen=True)
+class SigstoreBundle:
+    version: str
+    raw: bytes
+    #: The DSSE envelope; None for a message-signature bundle (it signs a file, not a statement).
+    envelope: Envelope | None
+    #: The signing (leaf) certificate; None when the bundle names a public key instead.
+    certificate: x509.Certificate | None
+    public_key_hint: str | None
+    log_entries: tuple[LogEntry, ...]
+    timestamps: int
+
+    @property
+    def format(self) -> str:
+        return f"sigstore-bundle-v{self.version}"
+
+    def unsupported(self) -> str | None:
+        """Why sigstore-python cannot verify this keyless bundle, or None if it can try."""
+        if not self.log_entries:
+            how = "an RFC 3161 timestamp only" if self.timestamps else "no timestamp either"
+            return (
+                f"no transparency log entry ({how}, as in GitHub private-instance bundles): "
+                "keyless verification here needs a Rekor entry"
+            )
+        if len(self.log_entries) > 1:
+            return f"{len(self.log_entries)} transparency log entries; exactly one is supported"
+        entry = self.log_entries[0]
+        if (entry.kind, entry.version) not in VERIFIABLE_LOG_ENTRIES:
+            return (
+                f"log entry kind {entry.kind}/{entry.version} is not supported (only "
+                f"{', '.join('/'.join(k) for k in VERIFIABLE_LOG_ENTRIES)} for DSSE)"
+            )
+        if not entry.inclusion_proof:
+            return (
+                "the log entry has an inclusion promise (SET) but no inclusion proof; "
+                "offline verification here needs the inclusion proof and its checkpoint"
+            )
+        return None
+
+
+@dataclass(frozen=True)
+class Document:
+    format: str
+    envelope: Envelope | None = None
+    bundle: SigstoreBundle | None = None
+    #: A bare in-toto statement (``format == "statement"``).
+    statement: dict[str, Any] | None = None
+
+
+def _obj(value: Any, what: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ContentError(f"{what} is not a JSON object")
+    return value
+
+
+def _list(value: Any, what: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ContentError(f"{what} is not a list")
+    return value
+
+
+def _der(value: Any, what: str) -> x509.Certificate:
+    raw = _obj(value, what).get("rawBytes")
+    if not isinstance(raw, str):
+        raise ContentError(f"{what}.rawBytes is not a base64 string")
+    try:
+        return x509.load_der_x509_certificate(base64.b64decode(raw, validate=True))
+    except (binascii.Error, ValueError) as exc:
+        raise ContentError(f"{what} is not a DER X.509 certificate: {exc}") from None
+
+
+def _log_entry(value: Any, i: int) -> LogEntry:
+    entry = _obj(value, f"tlogEntries[{i}]")
+    kv = _obj(entry.get("kindVersion"), f"tlogEntries[{i}].kindVersion")
+    kind, version = kv.get("kind"), kv.get("version")
+    if not isinstance(kind, str) or not isinstance(version, str):
+        raise ContentError(f"tlogEntries[{i}].kindVersion needs a kind and version")
+    proof, promise = entry.get("inclusionProof"), entry.get("inclusionPromise")
+    if proof is not None:
+        _obj(proof, f"tlogEntries[{i}].inclusionProof")
+    if promise is not None:
+        _obj(promise, f"tlogEntries[{i}].inclusionPromise")
+    return LogEntry(kind, version, bool(proof), bool(promise))
+
+
+def _bundle(obj: dict[str, Any], raw: bytes) -> SigstoreBundle:
+    media_type = obj["mediaType"]
+    version = BUNDLE_MEDIA_TYPES.get(media_type)
+    if version is None:
+        raise UnsupportedDocument(
+            f"unknown Sigstore bundle media type {media_type!r}", "sigstore-bundle"
+        )
+    material = _obj(obj.get("verificationMaterial"), "bundle verificationMaterial")
+    certificate, hint = None, None
+    if "certificate" in material:
+        certificate = _der(material["certificate"], "verificationMaterial.certificate")
+    elif "x509CertificateChain" in material:
+        chain = _obj(material["x509CertificateChain"], "x509CertificateChain")
+        certs = _list(chain.get("certificates"), "x509CertificateChain.certificates")
+        if not certs:
+            raise ContentError("x509CertificateChain has no certificates")
+        certificate = _der(certs[0], "x509CertificateChain.certificates[0]")
+    elif "publicKey" in material:
+        hint = _obj(material["publicKey"], "verificationMaterial.publicKey").get("hint")
+        hint = hint if isinstance(hint, str) else ""
+    else:
+        raise ContentError("bundle has no certificate, certificate chain or public key")
+    entries = _list(material.get("tlogEntries"), "verificationMaterial.tlogEntries")
+    tsa = _obj(material.get("timestampVerificationData") or {}, "timestampVerificationData")
+    stamps = _list(tsa.get("rfc3161Timestamps"), "rfc3161Timestamps")
+    envelope = None
+    if "dsseEnvelope" in obj:
+        envelope = Envelope.parse(_obj(obj["dsseEnvelope"], "bundle dsseEnvelope"))
+    elif "messageSignature" not in obj:
+        raise ContentError("bundle has neither a dsseEnvelope nor a messageSignature")
+    return SigstoreBundle(
+        version,
+        raw,
+        envelope,
+        certificate,
+        hint,
+        tuple(_log_entry(e, i) for i, e in enumerate(entries)),
+        len(stamps),
+    )
+
+
+def statement_predicate_type(obj: dict[str, Any]) -> str:
+    """The predicate type of a bare statement: ``predicateType``, or ``predicate_type`` as the
+    in-toto protobuf bindings write it with proto field names (Chainloop does)."""
+    value = obj.get("predicateType", obj.get("predicate_type"))
+    if not isinstance(value, str):
+        raise ContentError("statement predicateType is not a string")
+    if not isinstance(obj.get("subject", []), list):
+        raise ContentError("statement subject is not a list")
+    return value
+
+
+def parse_document(raw: bytes) -> Document:
+    """What ``raw`` holds. ContentError when malformed, UnsupportedDocument when unknown."""
+    obj = loads(raw, max_bytes=MAX_DOCUMENT_SIZE)
+    if not isinstance(obj, dict):
+        raise ContentError("not a JSON object")
+    media_type = obj.get("mediaType")
+    if isinstance(media_type, str) and media_type.startswith("application/vnd.dev.sigstore."):
+        bundle = _bundle(obj, raw)
+        return Document(bundle.format, bundle=bundle)
+    if "payloadType" in obj or "signatures" in obj:
+        return Document("dsse", envelope=Envelope.parse(obj))
+    if ("predicateType" in obj or "predicate_type" in obj) and (
+        "_type" in obj or "type" in obj or "subject" in obj
+    ):
+        statement_predicate_type(obj)
+        return Document("statement", statement=obj)
+    raise UnsupportedDocument(
+        "not a DSSE envelope, Sigstore bundle or in-toto statement"
+        + (f" (mediaType {media_type!r})" if isinstance(media_type, str) else "")
+    )
+
+
+def split_json_lines(raw: bytes) -> Iterator[tuple[int, bytes]]:
+    """(line number from 1, line) for every non-blank line of a JSON Lines text."""
+    for number, line in enumerate(raw.split(b"\n"), start=1):
+        line = line.strip()
+        if line:
+            yield number, line
+
+
+def _read(path: Path, limit: int) -> bytes:
+    try:
+        with open_regular(path) as f:
+            return f.read(limit)
+    except FileNotFoundError:
+        raise InputError(f"{shown(path)}: no such file") from None
+    except NotRegularFile as exc:
+        raise InputError(f"{shown(path)}: {exc.strerror}; give the attestation files") from None
+    except OSError as exc:
+        raise InputError(f"{shown(path)}: cannot read: {exc.strerror or exc}") from None
+
+
+def read_documents(path: Path, *, max_file_size: int = 1 << 30) -> Iterator[tuple[str, bytes]]:
+    """(source, raw document) for each document of a file: ``path``, or ``path:N`` for line N
+    of a JSON Lines file (``.jsonl``/``.ndjson``). An empty file yields one empty document, so
+    that every file gets an outcome. InputError if the file cannot be read or is too large."""
+    is_lines = path.suffix.lower() in JSON_LINES_SUFFIXES
+    raw = _read(path, max_file_size + 1 if is_lines else MAX_DOCUMENT_SIZE + 1)
+    name = shown(path)
+    if len(raw) > max_file_size:
+        raise InputError(f"{name}: larger than {max_file_size} bytes")
+    lines = list(split_json_lines(raw)) if is_lines else []
+    if not is_lines or not lines:
+        yield name, raw
+        return
+    for number, line in lines:
+        yield f"{name}:{number}", line

@@ -1,0 +1,99 @@
+"""DSSE envelopes: the signed wrapper around every in-toto statement.
+
+The envelope keeps the exact payload bytes that were signed; verification always runs over the
+pre-authentication encoding (PAE) of those bytes, never over a re-serialisation.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from attestlake._internal.untrusted_json import loads
+from attestlake.errors import ContentError
+
+INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+ENVELOPE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
+MAX_ENVELOPE_SIZE = 32 * 1024 * 1024
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE v1 pre-authentication encoding."""
+    ptype = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(ptype), ptype, len(payload), payload)
+
+
+def _b64decode(value: Any, what: str) -> bytes:
+    if not isinstance(value, str):
+        raise ContentError(f"envelope {what} is not a base64 string")
+    try:
+        if "-" in value or "_" in value:
+            return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        return base64.b64decode(value + "=" * (-len(value) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise ContentError(f"envelope {what} is not valid base64") from None
+
+
+@dataclass(frozen=True)
+class Signature:
+    keyid: str
+    sig: bytes
+
+
+@dataclass(frozen=True)
+class Envelope:
+    payload_type: str
+    payload: bytes
+    signatures: tuple[Signature, ...]
+
+    @classmethod
+    def parse(cls, raw: bytes | str | dict[str, Any]) -> Envelope:
+        """Parse an envelope strictly (untrusted input); ContentError when malformed."""
+        if isinstance(raw, bytes | str):
+            obj = loads(raw, max_bytes=MAX_ENVELOPE_SIZE, what="envelope")
+        else:
+            obj = raw
+        if not isinstance(obj, dict):
+            raise ContentError("envelope is not a JSON object")
+        payload_type = obj.get("payloadType")
+        if not isinstance(payload_type, str):
+            raise ContentError("envelope has no payloadType")
+        sigs = obj.get("signatures")
+        if not isinstance(sigs, list):
+            raise ContentError("envelope has no signatures list")
+        signatures = []
+        for s in sigs:
+            if not isinstance(s, dict):
+                raise ContentError("envelope signature is not an object")
+            keyid = s.get("keyid") or ""
+            if not isinstance(keyid, str):
+                raise ContentError("envelope signature keyid is not a string")
+            signatures.append(Signature(keyid, _b64decode(s.get("sig"), "signature")))
+        return cls(payload_type, _b64decode(obj.get("payload"), "payload"), tuple(signatures))
+
+    def pae(self) -> bytes:
+        return pae(self.payload_type, self.payload)
+
+    def to_json_bytes(self) -> bytes:
+        body = {
+            "payloadType": self.payload_type,
+            "payload": base64.b64encode(self.payload).decode(),
+            "signatures": [
+                {"keyid": s.keyid, "sig": base64.b64encode(s.sig).decode()} for s in self.signatures
+            ],
+        }
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    def statement(self) -> dict[str, Any]:
+        """The payload parsed as an in-toto statement (ContentError if it is not one)."""
+        if self.payload_type != INTOTO_PAYLOAD_TYPE:
+            raise ContentError(f"payload type {self.payload_type!r} is not in-toto")
+        stmt = loads(self.payload, max_bytes=MAX_ENVELOPE_SIZE, what="payload")
+        if not isinstance(stmt, dict) or not isinstance(stmt.get("predicateType"), str):
+            raise ContentError("payload is not an in-toto statement (no predicateType)")
+        if not isinstance(stmt.get("subject", []), list):
+            raise ContentError("statement subject is not a list")
+        return stmt

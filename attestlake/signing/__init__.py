@@ -1,0 +1,1 @@
+"""Signers: keys, cosign keys and Sigstore keyless signing."""

@@ -1,0 +1,1 @@
+"""Verification: outcomes, the trust policy, DSSE and Sigstore verification, dispatch by format."""

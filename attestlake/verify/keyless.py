@@ -1,0 +1,254 @@
+"""Sigstore keyless verification of a bundle, offline, against the policy's pinned trusted root.
+
+sigstore-python checks the cryptography (certificate chain at signing time, SCT, transparency
+log inclusion proof and promise, the DSSE signature, log entry consistency) with a
+verification policy that accepts any identity; the certificate's identity (SAN) and OIDC issuer
+are then matched against the trust policy here. So a valid signature by an identity that the
+policy does not list is reported as what it is: an impersonation (``untrusted_signer``), with
+the identity and issuer recorded, rather than as a bad signature.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from dataclasses import dataclass, replace
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from sigstore.errors import CertValidationError, VerificationError
+from sigstore.errors import Error as SigstoreError
+from sigstore.models import Bundle, ClientTrustConfig, IncompatibleEntry, TrustedRoot
+from sigstore.verify import Verifier
+
+from attestlake.errors import TrustPolicyError
+from attestlake.intoto.bundles import SigstoreBundle
+from attestlake.intoto.claims import statement_claims
+from attestlake.verify.trust import PUBLIC_GOOD, TrustPolicy
+from attestlake.verify.verify import NOT_VERIFIED, VERIFIED, Outcome, envelope_base, scope_refusal
+
+_ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
+_ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
+_USERNAME = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.7")
+#: What hostile bundles can make sigstore-python or cryptography raise (reported as malformed).
+_REJECTED = (
+    SigstoreError,
+    ValueError,
+    TypeError,
+    KeyError,
+    IndexError,
+    OverflowError,
+    UnsupportedAlgorithm,
+    InvalidSignature,
+    x509.UnsupportedGeneralNameType,
+)
+
+
+@dataclass(frozen=True)
+class SigstoreTrust:
+    """A trusted root, loaded once per process: its verifier and its certificate authorities."""
+
+    name: str
+    verifier: Verifier
+    authorities: frozenset[x509.Name]
+
+    def issued_by_trusted_ca(self, cert: x509.Certificate) -> bool:
+        """Whether the certificate names a CA of this root as its issuer (the signature on it
+        is checked by sigstore-python; a forged one is a bad signature, not an unknown CA)."""
+        return cert.issuer in self.authorities
+
+
+@functools.lru_cache(maxsize=8)
+def sigstore_trust(root: str) -> SigstoreTrust:
+    """The verifier for ``root`` (``sigstore-public-good`` or a trusted_root.json path), cached.
+
+    ``sigstore-public-good`` is the root embedded in sigstore-python, used offline (it is
+    copied under ``$XDG_CACHE_HOME``/``$XDG_DATA_HOME`` by sigstore-python).
+    """
+    try:
+        if root == PUBLIC_GOOD:
+            tuf_log = logging.getLogger("sigstore._internal.tuf")
+            level = tuf_log.level
+            tuf_log.setLevel(logging.ERROR)  # not "loaded in offline mode" on every run
+            try:
+                trusted = ClientTrustConfig.production(offline=True).trusted_root
+            finally:
+                tuf_log.setLevel(level)
+        else:
+            trusted = TrustedRoot.from_file(root)
+        verifier = Verifier(trusted_root=trusted)
+        authorities = frozenset(ca.subject for ca in trusted.get_fulcio_certs())
+    except (SigstoreError, OSError, ValueError) as exc:
+        raise TrustPolicyError(f"trusted root {root}: cannot be loaded: {exc}") from None
+    return SigstoreTrust(root, verifier, authorities)
+
+
+def _der_utf8(data: bytes) -> str | None:
+    """The text of a DER UTF8String (how Fulcio encodes its newer extensions)."""
+    if len(data) < 2 or data[0] != 0x0C:
+        return None
+    length, offset = data[1], 2
+    if length & 0x80:
+        size = length & 0x7F
+        if not 0 < size <= 4 or len(data) < 2 + size:
+            return None
+        length, offset = int.from_bytes(data[2 : 2 + size], "big"), 2 + size
+    if len(data) != offset + length:
+        return None
+    try:
+        return data[offset:].decode()
+    except UnicodeDecodeError:
+        return None
+
+
+def _extension_bytes(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> bytes | None:
+    try:
+        value = cert.extensions.get_extension_for_oid(oid).value
+    except x509.ExtensionNotFound:
+        return None
+    return value.value if isinstance(value, x509.UnrecognizedExtension) else None
+
+
+def certificate_identity(cert: x509.Certificate) -> tuple[str | None, str | None]:
+    """(identity, OIDC issuer) of a Fulcio certificate: the SAN URI, email or username."""
+    try:
+        subject = None
+        try:
+            san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            names: list[str] = [
+                *san.get_values_for_type(x509.UniformResourceIdentifier),
+                *san.get_values_for_type(x509.RFC822Name),
+                *(
+                    _der_utf8(o.value) or o.value.decode(errors="replace")
+                    for o in san.get_values_for_type(x509.OtherName)
+                    if o.type_id == _USERNAME
+                ),
+            ]
+            subject = names[0] if names else None
+        except x509.ExtensionNotFound:
+            pass
+        v2, v1 = _extension_bytes(cert, _ISSUER_V2), _extension_bytes(cert, _ISSUER_V1)
+        issuer = _der_utf8(v2) if v2 else (v1.decode(errors="replace") if v1 else None)
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+        return None, None
+    return subject, issuer
+
+
+def _spki_id(cert: x509.Certificate) -> str | None:
+    try:
+        der = cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+    return "sha256:" + hashlib.sha256(der).hexdigest()
+
+
+class _AnyIdentity:
+    """A sigstore-python verification policy that accepts every identity: attestlake matches
+    the identity against the trust policy after the cryptographic checks."""
+
+    def verify(self, cert: x509.Certificate) -> None:
+        return None
+
+
+def check_signature(trust: SigstoreTrust, raw: bytes) -> tuple[str, str] | None:
+    """None if sigstore-python verifies the bundle's cryptography, else (reason, detail)."""
+    try:
+        bundle = Bundle.from_json(raw)
+    except IncompatibleEntry as exc:
+        return "unsupported", f"sigstore-python cannot verify this log entry: {exc}"
+    except _REJECTED as exc:
+        return "malformed", f"sigstore-python cannot read the bundle: {str(exc).splitlines()[0]}"
+    try:
+        trust.verifier.verify_dsse(bundle, _AnyIdentity())
+    except CertValidationError as exc:
+        return "bad_signature", f"certificate chain not valid at signing time: {exc}"
+    except VerificationError as exc:
+        if "nsupported" in str(exc) or "only supported for" in str(exc):
+            return "unsupported", f"sigstore-python cannot verify this bundle: {exc}"
+        return "bad_signature", f"Sigstore verification failed: {exc}"
+    except _REJECTED as exc:
+        return "malformed", f"sigstore-python rejected the bundle: {type(exc).__name__}: {exc}"
+    return None
+
+
+def _ca_note(policy: TrustPolicy, cert: x509.Certificate) -> str:
+    if not policy.identities:
+        return ""
+    try:
+        trusted = sigstore_trust(policy.trusted_root).issued_by_trusted_ca(cert)
+    except TrustPolicyError:
+        return ""
+    return " (a CA of the trusted root)" if trusted else " (not a CA of the trusted root)"
+
+
+def verify_bundle(bundle: SigstoreBundle, policy: TrustPolicy) -> Outcome:
+    """The outcome of a keyless Sigstore bundle; see ``docs/trust-policy.md`` for the order."""
+    cert = bundle.certificate
+    if bundle.envelope is None:
+        base = Outcome(NOT_VERIFIED, format=bundle.format)
+    else:
+        base = envelope_base(bundle.envelope, bundle.format)
+    subject, issuer = certificate_identity(cert) if cert is not None else (None, None)
+    if cert is not None:
+        base = replace(base, signer=subject, issuer=issuer, key_id=_spki_id(cert))
+    if base.reason:  # an in-toto payload that is not a statement
+        return base
+
+    def no(reason: str, detail: str) -> Outcome:
+        return replace(base, status=NOT_VERIFIED, reason=reason, detail=detail)
+
+    if bundle.envelope is None:
+        return no(
+            "unsupported",
+            "a message-signature bundle signs a file, not an attestation (no DSSE envelope)",
+        )
+    if cert is None:
+        return no("no_trust_material", "the bundle has no certificate")
+    issued_by = cert.issuer.rfc4514_string() or "an unnamed issuer"
+    if subject is None:
+        return no(
+            "no_trust_material",
+            f"the certificate (issued by {issued_by}) names no signer identity (no SAN URI, "
+            "email or username): it is not a Sigstore keyless certificate, so no identity of "
+            "a trust policy can match it",
+        )
+    why = bundle.unsupported()
+    if why is not None:
+        return no(
+            "unsupported", f"{why}; certificate issued by {issued_by}{_ca_note(policy, cert)}"
+        )
+    if not policy.identities:
+        return no("no_trust_material", "the trust policy has no Sigstore identities")
+    try:
+        trust = sigstore_trust(policy.trusted_root)
+    except TrustPolicyError as exc:
+        return no("no_trust_material", str(exc))
+    if not trust.issued_by_trusted_ca(cert):
+        return no(
+            "untrusted_signer",
+            f"the certificate for {subject} is issued by {issued_by}, which is not a "
+            f"certificate authority of the trusted root ({trust.name})",
+        )
+    failure = check_signature(trust, bundle.raw)
+    if failure is not None:
+        return no(*failure)
+    matched = [i for i in policy.identities if i.matches(subject, issuer)]
+    if not matched:
+        return no(
+            "untrusted_signer",
+            f"impersonation: the Sigstore signature is valid, but its signer {subject} "
+            f"(issuer {issuer}) is not an identity of the trust policy",
+        )
+    claims = statement_claims(base.statement)
+    refusals = [scope_refusal(subject, identity, claims) for identity in matched]
+    if all(refusals):
+        return no("untrusted_signer", str(refusals[0]))
+    if base.statement is None:
+        return no(
+            "unsupported", "the signature is valid but the payload is not an in-toto statement"
+        )
+    return replace(base, status=VERIFIED, reason=None, detail=None)

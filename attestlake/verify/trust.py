@@ -1,0 +1,250 @@
+"""Trust policies: which signers the crawler and ``attestlake verify`` accept.
+
+A policy is YAML (the full format and every outcome are in ``docs/trust-policy.md``)::
+
+    trusted_root: sigstore-public-good   # or a path to a Sigstore trusted_root.json
+    identities:                          # Sigstore keyless signers
+      - issuer: https://token.actions.githubusercontent.com
+        subject: https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main
+      - issuer: https://token.actions.githubusercontent.com
+        subject_regex: ^https://github\\.com/myorg/
+        projects: [payments]             # optional scope, as for keys
+    keys:                                # public keys (SPKI PEM); paths relative to this file
+      - path: keys/team-a.pub.pem
+        projects: [payments]             # optional scope: only attestations of these projects
+        workflows: [build]               # optional scope: only these workflows
+
+A valid signature by a signer outside its scope is reported as ``untrusted_signer``. A scoped
+signer only verifies statements that name a project and workflow in its scope (where each
+predicate type names them: :mod:`attestlake.intoto.claims`); a statement that names none (another
+tool's predicate) is out of every scope. Unscoped signers verify any statement whose claims
+agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from attestlake.errors import KeyError_, TrustPolicyError
+from attestlake.signing.keys import PublicKey, key_id, load_public_key, public_pem
+
+#: The ``trusted_root`` that means the Sigstore public-good root embedded in sigstore-python.
+PUBLIC_GOOD = "sigstore-public-good"
+
+
+def _in_scope(
+    projects: tuple[str, ...], workflows: tuple[str, ...], project: Any, workflow: Any
+) -> bool:
+    if projects and project not in projects:
+        return False
+    return not (workflows and workflow not in workflows)
+
+
+def _scope_text(projects: tuple[str, ...], workflows: tuple[str, ...]) -> str:
+    parts = [
+        f"{what} {', '.join(names)}"
+        for what, names in (("projects", projects), ("workflows", workflows))
+        if names
+    ]
+    return " and ".join(parts) or "any statement"
+
+
+@dataclass(frozen=True)
+class TrustedKey:
+    path: str
+    key: PublicKey
+    key_id: str
+    projects: tuple[str, ...] = ()
+    workflows: tuple[str, ...] = ()
+    #: Other spellings of this key's id that envelopes use as ``keyid`` (bare hex of the SPKI
+    #: hash; the sha256 of the PEM file, as witness and archivista write it).
+    aliases: tuple[str, ...] = ()
+
+    def allows(self, project: str | None, workflow: str | None) -> bool:
+        return _in_scope(self.projects, self.workflows, project, workflow)
+
+    def scope(self) -> str:
+        return _scope_text(self.projects, self.workflows)
+
+
+@dataclass(frozen=True)
+class TrustedIdentity:
+    """A Sigstore keyless signer: an OIDC issuer and a certificate identity (SAN)."""
+
+    issuer: str
+    subject: str | None = None
+    subject_regex: str | None = None
+    projects: tuple[str, ...] = ()
+    workflows: tuple[str, ...] = ()
+    pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        return self.subject if self.subject is not None else f"~{self.subject_regex}"
+
+    def matches(self, subject: str | None, issuer: str | None) -> bool:
+        """True if a certificate for ``subject`` issued via ``issuer`` is this identity."""
+        if subject is None or issuer != self.issuer:
+            return False
+        if self.subject is not None:
+            return subject == self.subject
+        return self.pattern is not None and self.pattern.search(subject) is not None
+
+    def allows(self, project: str | None, workflow: str | None) -> bool:
+        return _in_scope(self.projects, self.workflows, project, workflow)
+
+    def scope(self) -> str:
+        return _scope_text(self.projects, self.workflows)
+
+
+@dataclass(frozen=True)
+class TrustPolicy:
+    source: str
+    keys: tuple[TrustedKey, ...]
+    identities: tuple[TrustedIdentity, ...] = ()
+    #: ``sigstore-public-good`` or the absolute path of a trusted_root.json.
+    trusted_root: str = PUBLIC_GOOD
+
+    @property
+    def empty(self) -> bool:
+        return not self.keys and not self.identities
+
+    def key_by_id(self, kid: str) -> TrustedKey | None:
+        if not kid:
+            return None
+        return next((k for k in self.keys if kid == k.key_id or kid in k.aliases), None)
+
+
+def _str_list(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TrustPolicyError(f"{where} must be a list of strings")
+    return tuple(value)
+
+
+def _resolve(policy_path: Path, value: str) -> Path:
+    return Path(value) if Path(value).is_absolute() else (policy_path.parent / value).resolve()
+
+
+def _key_aliases(key: PublicKey, pem_file: bytes) -> tuple[str, ...]:
+    canonical = key_id(key)
+    ids = {
+        canonical.removeprefix("sha256:"),
+        hashlib.sha256(public_pem(key)).hexdigest(),
+        hashlib.sha256(pem_file).hexdigest(),
+    }
+    return tuple(sorted(ids - {canonical}))
+
+
+def _load_keys(p: Path, entries: Any) -> tuple[TrustedKey, ...]:
+    if not isinstance(entries, list):
+        raise TrustPolicyError(f"{p}: keys must be a list of {{path: ...}}")
+    keys = []
+    for i, entry in enumerate(entries):
+        where = f"{p}: keys[{i}]"
+        if isinstance(entry, str):
+            entry = {"path": entry}
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise TrustPolicyError(f"{where} needs a 'path' to a PEM public key")
+        extra = set(entry) - {"path", "projects", "workflows"}
+        if extra:
+            raise TrustPolicyError(f"{where}: unknown field {sorted(extra)[0]!r}")
+        key_path = _resolve(p, entry["path"])
+        try:
+            key = load_public_key(key_path)
+            pem_file = key_path.read_bytes()
+        except KeyError_ as exc:
+            raise TrustPolicyError(f"{where}: {exc}") from None
+        except OSError as exc:
+            raise TrustPolicyError(f"{where}: cannot read {key_path}: {exc.strerror}") from None
+        keys.append(
+            TrustedKey(
+                path=entry["path"],
+                key=key,
+                key_id=key_id(key),
+                projects=_str_list(entry.get("projects"), f"{where}.projects"),
+                workflows=_str_list(entry.get("workflows"), f"{where}.workflows"),
+                aliases=_key_aliases(key, pem_file),
+            )
+        )
+    return tuple(keys)
+
+
+def _load_identity(where: str, entry: Any) -> TrustedIdentity:
+    if not isinstance(entry, dict):
+        raise TrustPolicyError(f"{where} must be a mapping with 'issuer' and 'subject'")
+    extra = set(entry) - {"issuer", "subject", "subject_regex", "projects", "workflows"}
+    if extra:
+        raise TrustPolicyError(f"{where}: unknown field {sorted(extra)[0]!r}")
+    issuer, subject, regex = entry.get("issuer"), entry.get("subject"), entry.get("subject_regex")
+    if not isinstance(issuer, str) or not issuer:
+        raise TrustPolicyError(f"{where} needs an 'issuer' (the OIDC issuer URL)")
+    if (subject is None) == (regex is None):
+        raise TrustPolicyError(f"{where} needs exactly one of 'subject' and 'subject_regex'")
+    for name, value in (("subject", subject), ("subject_regex", regex)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise TrustPolicyError(f"{where}.{name} must be a non-empty string")
+    pattern = None
+    if regex is not None:
+        if not regex.startswith("^"):
+            raise TrustPolicyError(
+                f"{where}.subject_regex must start with '^': an unanchored pattern matches "
+                "anywhere in the identity (write ^https://github\\.com/myorg/)"
+            )
+        try:
+            pattern = re.compile(regex)
+        except re.error as exc:
+            raise TrustPolicyError(f"{where}.subject_regex is not a valid regex: {exc}") from None
+    return TrustedIdentity(
+        issuer=issuer,
+        subject=subject,
+        subject_regex=regex,
+        projects=_str_list(entry.get("projects"), f"{where}.projects"),
+        workflows=_str_list(entry.get("workflows"), f"{where}.workflows"),
+        pattern=pattern,
+    )
+
+
+def _load_trusted_root(p: Path, value: Any) -> str:
+    if value is None or value == PUBLIC_GOOD:
+        return PUBLIC_GOOD
+    if not isinstance(value, str) or not value:
+        raise TrustPolicyError(f"{p}: trusted_root must be {PUBLIC_GOOD!r} or a path")
+    path = _resolve(p, value)
+    if not path.is_file():
+        raise TrustPolicyError(f"{p}: trusted_root {path}: no such file")
+    return str(path)
+
+
+def load_policy(path: Path | str) -> TrustPolicy:
+    """Read and check a trust policy; the Sigstore trusted root is loaded here when needed."""
+    p = Path(path)
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise TrustPolicyError(f"{p}: no such trust policy file") from None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise TrustPolicyError(f"{p}: cannot read trust policy: {exc}") from None
+    if not isinstance(data, dict):
+        raise TrustPolicyError(f"{p}: a trust policy is a YAML mapping with 'keys'")
+    unknown = set(data) - {"keys", "identities", "trusted_root"}
+    if unknown:
+        raise TrustPolicyError(f"{p}: unknown field {sorted(unknown)[0]!r}")
+    keys = _load_keys(p, data.get("keys") or [])
+    entries = data.get("identities") or []
+    if not isinstance(entries, list):
+        raise TrustPolicyError(f"{p}: identities must be a list of {{issuer, subject}}")
+    identities = tuple(_load_identity(f"{p}: identities[{i}]", e) for i, e in enumerate(entries))
+    root = _load_trusted_root(p, data.get("trusted_root"))
+    if identities:
+        from attestlake.verify.keyless import sigstore_trust
+
+        sigstore_trust(root)  # fail now on an unusable root, not once per envelope
+    return TrustPolicy(str(p), keys, identities, root)

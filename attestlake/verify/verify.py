@@ -1,0 +1,250 @@
+"""Verification: the outcome of checking one attestation document against a trust policy.
+
+Every envelope gets an :class:`Outcome`: ``verified``, or ``not_verified`` with a reason
+category (see :data:`REASONS`) and a detail. The signer, issuer and key id are recorded either
+way, and so is the statement whenever it can be read (never trusted unless verified).
+:func:`verify_document` takes any supported format (see :mod:`attestlake.intoto.bundles`); DSSE
+envelopes are verified with the policy's keys here, Sigstore bundles in :mod:`attestlake.verify.keyless`.
+The reasons and their order are documented in ``docs/trust-policy.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from attestlake._internal.regular_files import shown
+from attestlake._internal.untrusted_json import MalformedJSON, loads
+from attestlake.errors import ContentError, InputError
+from attestlake.intoto.bundles import (
+    UnsupportedDocument,
+    parse_document,
+    read_documents,
+    statement_predicate_type,
+)
+from attestlake.intoto.claims import Claims, statement_claims
+from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, Envelope
+from attestlake.signing.keys import verify_signature
+from attestlake.verify.trust import TrustedIdentity, TrustedKey, TrustPolicy
+
+VERIFIED = "verified"
+NOT_VERIFIED = "not_verified"
+REASONS = ("bad_signature", "untrusted_signer", "no_trust_material", "unsupported", "malformed")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str
+    reason: str | None = None
+    detail: str | None = None
+    #: Who signed: the policy path of a key, or the certificate identity (SAN) of a keyless
+    #: signer; recorded whether or not the signer is trusted.
+    signer: str | None = None
+    #: A key's id (``sha256:<SPKI hash>``, or the envelope's keyid when no policy key has it).
+    key_id: str | None = None
+    predicate_type: str | None = None
+    statement: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    #: The document's format: "dsse", "sigstore-bundle-v0.1" ... "sigstore-bundle-v0.3",
+    #: "statement" (a bare, unsigned in-toto statement) or None when unknown.
+    format: str | None = None
+    #: OIDC issuer of a keyless (Sigstore) signer.
+    issuer: str | None = None
+    #: The exact signed payload bytes (the in-toto statement as signed), when readable.
+    payload: bytes | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def verified(self) -> bool:
+        return self.status == VERIFIED
+
+
+def _loose_predicate_type(payload: bytes) -> str | None:
+    try:
+        obj = loads(payload, max_bytes=len(payload))
+    except MalformedJSON:
+        return None
+    value = obj.get("predicateType") if isinstance(obj, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def envelope_base(envelope: Envelope, fmt: str) -> Outcome:
+    """What every verdict on ``envelope`` shares; ``malformed`` already when the in-toto
+    payload is not a statement."""
+    base = Outcome(NOT_VERIFIED, format=fmt, payload=envelope.payload)
+    try:
+        statement = envelope.statement()
+    except ContentError as exc:
+        if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
+            return base
+        loose = _loose_predicate_type(envelope.payload)
+        return replace(base, reason="malformed", detail=str(exc), predicate_type=loose)
+    return replace(base, statement=statement, predicate_type=statement["predicateType"])
+
+
+def _candidates(policy: TrustPolicy, keyid: str) -> list[TrustedKey]:
+    """The policy's keys, the one the signature names first (a keyid is only a hint)."""
+    named = policy.key_by_id(keyid)
+    return [named, *(k for k in policy.keys if k is not named)] if named else list(policy.keys)
+
+
+def scope_refusal(signer: str, trusted: TrustedKey | TrustedIdentity, claims: Claims) -> str | None:
+    """Why a valid signature by ``trusted`` does not make the statement verified (its claims
+    disagree, or name a project or workflow outside the signer's scope); None if it does."""
+    if claims.conflict is not None:
+        return (
+            f"signed by {signer}, but the statement's claims disagree: {claims.conflict}; "
+            "a statement must name one run, workflow and project"
+        )
+    if not trusted.allows(claims.project, claims.workflow):
+        return (
+            f"signed by {signer}, which the policy trusts only for {trusted.scope()}; this "
+            f"statement names project {claims.project!r} workflow {claims.workflow!r}"
+        )
+    return None
+
+
+def verify_dsse(envelope: Envelope, policy: TrustPolicy, fmt: str = "dsse") -> Outcome:
+    """Verify a parsed DSSE envelope with the policy's keys."""
+    base = envelope_base(envelope, fmt)
+    if base.reason:
+        return base
+
+    def no(reason: str, detail: str, key: TrustedKey | None = None) -> Outcome:
+        signer, kid = (key.path, key.key_id) if key else (None, None)
+        return replace(base, reason=reason, detail=detail, signer=signer, key_id=kid)
+
+    if not envelope.signatures:
+        return no("no_trust_material", "the envelope has no signatures")
+    if not policy.keys:
+        return no("no_trust_material", "the trust policy has no keys to verify a DSSE envelope")
+    message = envelope.pae()
+    claims = statement_claims(base.statement)
+    out_of_scope: Outcome | None = None
+    for sig in envelope.signatures:
+        for trusted in _candidates(policy, sig.keyid):
+            if not verify_signature(trusted.key, message, sig.sig):
+                continue
+            refusal = scope_refusal(trusted.path, trusted, claims)
+            if refusal is not None:
+                out_of_scope = out_of_scope or no("untrusted_signer", refusal, trusted)
+                continue
+            if base.statement is None:
+                return no(
+                    "unsupported",
+                    f"the signature is valid but payload type {envelope.payload_type!r} is not "
+                    "an in-toto statement",
+                    trusted,
+                )
+            return replace(base, status=VERIFIED, signer=trusted.path, key_id=trusted.key_id)
+    if out_of_scope is not None:
+        return out_of_scope
+    for sig in envelope.signatures:
+        named = policy.key_by_id(sig.keyid)
+        if named is not None:
+            return no(
+                "bad_signature",
+                f"the signature does not verify with {named.path}, the key it names (the "
+                "content was changed after signing, or the signature is corrupt)",
+                named,
+            )
+    kid = next((s.keyid for s in envelope.signatures if s.keyid), None)
+    if kid:
+        return replace(
+            no(
+                "untrusted_signer",
+                f"no key of the trust policy verifies the signature of key {kid}",
+            ),
+            key_id=kid,
+        )
+    return no(
+        "no_trust_material",
+        "the signature names no key (empty keyid) and no key of the trust policy verifies it: "
+        "nothing identifies the signer",
+    )
+
+
+def verify_envelope(raw: bytes, policy: TrustPolicy) -> Outcome:
+    """Verify DSSE envelope bytes against ``policy``. Never raises on bad input."""
+    try:
+        envelope = Envelope.parse(raw)
+    except ContentError as exc:
+        return Outcome(NOT_VERIFIED, "malformed", str(exc), format="dsse")
+    return verify_dsse(envelope, policy)
+
+
+def verify_document(raw: bytes, policy: TrustPolicy) -> Outcome:
+    """Verify one JSON document of any supported format against ``policy``.
+
+    Formats: a DSSE envelope, a Sigstore bundle (v0.1-v0.3), or a bare in-toto statement
+    (recorded, never trusted). Never raises on bad input: a malformed document is an outcome.
+    """
+    try:
+        doc = parse_document(raw)
+    except UnsupportedDocument as exc:
+        return Outcome(NOT_VERIFIED, "unsupported", str(exc), format=exc.format)
+    except ContentError as exc:
+        return Outcome(NOT_VERIFIED, "malformed", str(exc))
+    if doc.statement is not None:
+        return Outcome(
+            NOT_VERIFIED,
+            "no_trust_material",
+            "a bare in-toto statement is unsigned: recorded for inspection, never trusted",
+            predicate_type=statement_predicate_type(doc.statement),
+            statement=doc.statement,
+            format=doc.format,
+            payload=raw,
+        )
+    if doc.bundle is not None:
+        if doc.bundle.envelope is not None and doc.bundle.certificate is None:
+            return verify_dsse(doc.bundle.envelope, policy, doc.format)  # a key-signed bundle
+        from attestlake.verify.keyless import verify_bundle  # sigstore is imported on first use
+
+        return verify_bundle(doc.bundle, policy)
+    assert doc.envelope is not None
+    return verify_dsse(doc.envelope, policy, doc.format)
+
+
+@dataclass(frozen=True)
+class SourcedOutcome:
+    """The outcome of one document of a file: ``source`` is the path, ``path:N`` for line N of
+    a JSON Lines file."""
+
+    source: str
+    outcome: Outcome
+    #: The file could not be read (missing, not a regular file, too large): the outcome's
+    #: detail says why.
+    unreadable: bool = False
+
+    def to_json(self) -> dict[str, str | None]:
+        o = self.outcome
+        return {
+            "source": self.source,
+            "status": o.status,
+            "reason": o.reason,
+            "detail": o.detail,
+            "signer": o.signer,
+            "issuer": o.issuer,
+            "key_id": o.key_id,
+            "predicate_type": o.predicate_type,
+            "format": o.format,
+        }
+
+
+def _verify_one(raw: bytes, policy: TrustPolicy) -> Outcome:
+    try:
+        return verify_document(raw, policy)
+    except Exception as exc:  # a verifier bug must not hide the other files' outcomes
+        return Outcome(NOT_VERIFIED, "malformed", f"verifier failed: {type(exc).__name__}: {exc}")
+
+
+def verify_files(paths: Iterable[Path], policy: TrustPolicy) -> Iterator[SourcedOutcome]:
+    """Every document of every file, verified. A file that cannot be read (missing, not a
+    regular file, too large) is one ``malformed`` outcome; the other files are still read."""
+    for path in paths:
+        try:
+            for source, raw in read_documents(path):
+                yield SourcedOutcome(source, _verify_one(raw, policy))
+        except InputError as exc:
+            outcome = Outcome(NOT_VERIFIED, "malformed", str(exc))
+            yield SourcedOutcome(shown(path), outcome, unreadable=True)
