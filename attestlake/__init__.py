@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from attestlake._internal.version import __version__
 
 if TYPE_CHECKING:
-    from attestlake.lake.lake import Lake
+    from attestlake.audit.queries import AuditLake
 
 
-def open_lake(path: Any) -> Lake:
-    """Open the lake at ``path``: a DuckDB connection with a view per table."""
-    from attestlake.lake.lake import Lake
+def open_lake(path: Any) -> AuditLake:
+    """Open the lake at ``path``: a DuckDB connection with a view per table, and its saved
+    queries (``lake.query(name, **params)``)."""
+    from attestlake.audit.queries import AuditLake  # duckdb and deltalake load on first use
 
-    return Lake.open(path)
+    return AuditLake.open(path)
 
 
 __all__ = ["__version__", "open_lake"]

@@ -7,7 +7,7 @@ process exit code (see the README's "Exit codes").
 
 from __future__ import annotations
 
-from attestlake._internal.redaction import redact
+from attestlake.redaction import redact
 
 
 class Error(Exception):

@@ -29,7 +29,7 @@ from attestlake.signing.keys import key_id
 from attestlake.store import Descriptor, Manifest
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE, INDEX_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
-from attestlake.verify.trust import load_policy
+from attestlake.verify.verify import load_policy
 
 CDX = "application/vnd.cyclonedx+json"
 ARTIFACT = "application/vnd.attestlake.run.v1+json"

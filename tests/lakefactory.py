@@ -29,7 +29,7 @@ from attestlake.lake.lake import Lake
 from attestlake.signing.keys import KeySigner, generate_key
 from attestlake.store import Descriptor, Manifest, sha256_digest
 from attestlake.store.layout import LayoutStore
-from attestlake.verify.trust import load_policy
+from attestlake.verify.verify import load_policy
 
 TRUSTED = "trusted"
 CRAWL_TIME = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

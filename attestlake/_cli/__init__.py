@@ -14,8 +14,8 @@ import traceback
 
 from attestlake._cli import audit, collect, crawling, demo, lake  # noqa: F401  (registers commands)
 from attestlake._cli.app import _echo, _state, app
-from attestlake._internal.redaction import redact
 from attestlake.errors import Error
+from attestlake.redaction import redact
 
 __all__ = ["app", "main"]
 

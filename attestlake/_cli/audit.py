@@ -99,8 +99,8 @@ def query_list(
     ] = "table",
 ) -> None:
     """List the saved queries with their severity, title and parameters (with defaults)."""
-    from attestlake.audit.queries import load_queries
-    from attestlake.lake.render import format_table, query_catalog
+    from attestlake.audit.queries import load_queries, query_catalog
+    from attestlake.lake.render import format_table
 
     _echo(format_table(query_catalog(load_queries()), fmt))
 
@@ -110,8 +110,7 @@ def query_show(
     name: Annotated[str, typer.Argument(help="Saved query name (see 'query list').")],
 ) -> None:
     """Show one saved query: title, severity, description, parameters and its SQL."""
-    from attestlake.audit.queries import get_query
-    from attestlake.lake.render import query_doc
+    from attestlake.audit.queries import get_query, query_doc
 
     _echo(query_doc(get_query(name)))
 
@@ -162,8 +161,9 @@ def report(
 ) -> None:
     """Run the saved queries and render the compliance report (Markdown, HTML or JSON)."""
     from attestlake._internal._atomic import write_atomic
+    from attestlake.audit.formats import REPORT_FORMATS, render_report
     from attestlake.audit.queries import severity_rank
-    from attestlake.audit.report import REPORT_FORMATS, render_report, run_report, select_queries
+    from attestlake.audit.report import run_report, select_queries
     from attestlake.audit.trend import load_previous
     from attestlake.lake.lake import Lake
 

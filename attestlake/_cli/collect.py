@@ -15,7 +15,8 @@ from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, make_signer, si
 from attestlake.errors import InputError
 
 if TYPE_CHECKING:
-    from attestlake.collect.collector import Attestation, PushResult, Status
+    from attestlake.collect.push import PushResult
+    from attestlake.collect.record import RunRecord, Status
     from attestlake.store import Store
 
 AnnotationOpt = Annotated[
@@ -32,7 +33,7 @@ StoreOpt = Annotated[
 
 
 # -- helpers -----------------------------------------------------------------------------------
-def _store(att: Attestation, to: str | None) -> Store:
+def _store(att: RunRecord, to: str | None) -> Store:
     from attestlake.store import open_store
 
     ref = to or att.store
@@ -41,7 +42,7 @@ def _store(att: Attestation, to: str | None) -> Store:
     return open_store(ref)
 
 
-def _ci_report(att: Attestation, status: Status, result: PushResult | None, step: str) -> None:
+def _ci_report(att: RunRecord, status: Status, result: PushResult | None, step: str) -> None:
     from attestlake.collect import ci_summary
 
     if not ci_summary.in_github_actions():
@@ -52,7 +53,7 @@ def _ci_report(att: Attestation, status: Status, result: PushResult | None, step
             _echo(line)
 
 
-def _print_status(att: Attestation, status: Status) -> None:
+def _print_status(att: RunRecord, status: Status) -> None:
     from attestlake.collect.ci_summary import explain_missing
 
     _echo(f"contract {status.contract} revision {status.revision}; runner {status.runner_type}")
@@ -115,7 +116,8 @@ def attest_init(
     With --to and a signer (--key or --keyless) the start is recorded in the store
     (run-<id>-started), and both become the defaults of push and reset.
     """
-    from attestlake.collect.collector import Attestation
+    from attestlake.collect import lifecycle, run_state
+    from attestlake.collect.record import RunRecord
     from attestlake.contracts.contracts import load_contract
     from attestlake.contracts.publish import pull_contract
 
@@ -132,7 +134,7 @@ def attest_init(
                 _echo(warning_annotation(warning))
     else:
         loaded = load_contract(contract)
-    att = Attestation.init(
+    att = RunRecord.init(
         loaded,
         workflow=workflow,
         project=project,
@@ -147,8 +149,8 @@ def attest_init(
     )
     started = None
     if to and att.signing:
-        started = att.start(make_signer(att, None, False, False), _store(att, to))
-    att.save(state)
+        started = lifecycle.start(att, make_signer(att, None, False, False), _store(att, to))
+    run_state.save(att, state)
     _echo(
         f"attestation {att.run_id} started: workflow {workflow}, project {project}, "
         f"contract {att.contract.name} revision {att.contract.revision}, runner {att.runner.type}"
@@ -183,11 +185,11 @@ def attest_add(
     files, strings) and the value fills the contract's one material of that kind. An image
     given by tag is resolved to its digest through the registry.
     """
-    from attestlake.collect.collector import Attestation
+    from attestlake.collect import run_state
     from attestlake.store import open_store
     from attestlake.store.images import resolve_image
 
-    att = Attestation.load(state)
+    att = run_state.load(state)
     store = open_store(att.store) if att.store else None
     material = att.add(
         name,
@@ -196,7 +198,7 @@ def attest_add(
         annotations=_kv(annotation, "--annotation"),
         resolve_image=lambda ref: resolve_image(ref, store),
     )
-    att.save(state)
+    run_state.save(att, state)
     _echo(f"added {material.name} ({material.kind}) {material.digest or material.value}")
 
 
@@ -206,10 +208,10 @@ def attest_status(
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
     """Show what the attestation holds and what the contract still needs."""
+    from attestlake.collect import run_state
     from attestlake.collect.ci_summary import explain_missing
-    from attestlake.collect.collector import Attestation
 
-    att = Attestation.load(state)
+    att = run_state.load(state)
     status = att.status()
     if as_json:
         body = {
@@ -258,21 +260,22 @@ def attest_push(
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
     """Sign the attestation and push it with its evidence; refuses if the contract is unmet."""
-    from attestlake.collect.collector import Attestation
+    from attestlake.collect import lifecycle, run_state
 
-    att = Attestation.load(state)
+    att = run_state.load(state)
     for k, v in _kv(annotation, "--annotation").items():
         att.annotate(k, v)
     status = att.status()
     if not (status.complete and status.runner_allowed) and att.pushed is None:
         _ci_report(att, status, None, "push")
-    result = att.push(
+    result = lifecycle.push(
+        att,
         make_signer(att, key, keyless, staging),
         _store(att, to),
         provenance=provenance,
         bundle_out=bundle_out,
     )
-    att.save(state)
+    run_state.save(att, state)
     _pushed(result)
     if bundle_out is not None:
         _echo(f"  written to {bundle_out}")
@@ -294,10 +297,11 @@ def attest_reset(
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
     """Record the run as failed or cancelled in the store (run-<id>-failure/-cancellation)."""
-    from attestlake.collect.collector import Attestation
+    from attestlake.collect import lifecycle, run_state
 
-    att = Attestation.load(state)
-    result = att.reset(trigger, reason, make_signer(att, key, keyless, staging), _store(att, to))
-    att.save(state)
+    att = run_state.load(state)
+    signer = make_signer(att, key, keyless, staging)
+    result = lifecycle.reset(att, trigger, reason, signer, _store(att, to))
+    run_state.save(att, state)
     _pushed(result)
     _ci_report(att, att.status(), result, "reset")

@@ -62,7 +62,7 @@ def crawl(
     from attestlake.crawl.crawl import crawl as run_crawl
     from attestlake.crawl.crawl import parse_size
     from attestlake.crawl.sources import open_source
-    from attestlake.verify.trust import load_policy
+    from attestlake.verify.verify import load_policy
 
     policy = load_policy(trust)
     max_size = parse_size(max_blob_size)
@@ -117,8 +117,7 @@ def verify(
     Exits 0 only when every envelope is verified, 1 otherwise ("N of M not verified"). A file
     that cannot be read is reported (and counted as not verified); the others are still read.
     """
-    from attestlake.verify.trust import load_policy
-    from attestlake.verify.verify import verify_files
+    from attestlake.verify.verify import load_policy, verify_files
 
     if fmt not in ("table", "json"):
         raise InputError(f"unknown output format {fmt!r}; one of: table, json")

@@ -12,7 +12,7 @@ from attestlake._cli.app import _echo, keys_app
 from attestlake.errors import InputError
 
 if TYPE_CHECKING:
-    from attestlake.collect.collector import Attestation
+    from attestlake.collect.record import RunRecord
     from attestlake.signing.signing import Signer
 
 KeyOpt = Annotated[
@@ -82,7 +82,7 @@ def signing_spec(key: Path | None, keyless: bool, staging: bool) -> dict[str, An
     return {"key": str(key)} if key is not None else None
 
 
-def make_signer(att: Attestation, key: Path | None, keyless: bool, staging: bool) -> Signer:
+def make_signer(att: RunRecord, key: Path | None, keyless: bool, staging: bool) -> Signer:
     from attestlake.signing.keys import KeySigner
     from attestlake.signing.signing import DeferredSigner, SigstoreSigner
 

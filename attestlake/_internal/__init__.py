@@ -1,1 +1,2 @@
-"""Plumbing shared by every stage: atomic and input files, durations, bounded untrusted JSON, redaction, the version."""
+"""Plumbing shared by every stage: atomic and input files, durations, bounded untrusted JSON,
+regular files, the version."""

@@ -60,6 +60,11 @@ def is_time_param(name: str, default: str | None) -> bool:
     return is_iso_time(default) or lowered in TIME_NAMES or lowered.endswith(TIME_SUFFIXES)
 
 
+def iso(ts: datetime) -> str:
+    """``ts`` in seconds, with ``Z`` for UTC (other offsets are kept)."""
+    return ts.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def iso_utc(instant: datetime) -> str:
     """``instant`` as ``YYYY-MM-DDTHH:MM:SSZ`` (naive instants are taken as UTC)."""
     aware = instant if instant.tzinfo else instant.replace(tzinfo=UTC)

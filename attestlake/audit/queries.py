@@ -20,7 +20,7 @@ DuckDB, never pasted into the SQL. A date parameter also takes a relative durati
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +30,7 @@ import pyarrow as pa
 from attestlake._internal.durations import is_time_param, resolve
 from attestlake.errors import LakeError, QueryError
 from attestlake.lake.lake import Lake
-from attestlake.lake.results import Tabular, query_heading_html
+from attestlake.lake.results import Tabular, param_text, query_heading_html
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 HEADER_FIELDS = ("title", "description", "severity", "param")
@@ -370,3 +370,71 @@ def run_query(
             + (" (check the parameter values)" if given else "")
         ) from None
     return QueryResult(query, values, table)
+
+
+def query_lake(
+    lake: Lake,
+    name: str,
+    params: dict[str, object],
+    *,
+    directory: Path | None = None,
+    now: datetime | None = None,
+) -> QueryResult:
+    """Run the saved query ``name`` with ``params`` (None values mean the default)."""
+    query = get_query(name, directory)
+    values = {k: param_text(k, v) for k, v in params.items() if v is not None}
+    return run_query(lake, query, values, now=now)
+
+
+class AuditLake(Lake):
+    """The lake with its saved queries: what :func:`attestlake.open_lake` returns."""
+
+    def query(
+        self,
+        name: str,
+        /,
+        *,
+        directory: Path | None = None,
+        now: datetime | None = None,
+        **params: object,
+    ) -> QueryResult:
+        """Run the saved query ``name``: ``lake.query("missing_sbom_digests", since="30 days")``.
+
+        Parameters are keywords (str, number, bool, date, datetime or timedelta; None means
+        the default); a date parameter also takes a relative duration such as ``"30 days"``.
+        The result has ``.pl()``, ``.arrow()``, ``.rows`` and an HTML notebook display.
+        """
+        return query_lake(self, name, params, directory=directory, now=now)
+
+
+# -- the catalogue ---------------------------------------------------------------------------
+def query_catalog(queries: Sequence[SavedQuery]) -> pa.Table:
+    """One row per saved query: name, severity, title and its parameters with defaults."""
+    return pa.table(
+        {
+            "name": [q.name for q in queries],
+            "severity": [q.severity for q in queries],
+            "title": [q.title for q in queries],
+            "params": [
+                ", ".join(p.name if p.required else f"{p.name}={p.default}" for p in q.params)
+                for q in queries
+            ],
+        },
+        schema=pa.schema([(n, pa.string()) for n in ("name", "severity", "title", "params")]),
+    )
+
+
+def query_doc(query: SavedQuery) -> str:
+    """A saved query's documentation and SQL, as ``attestlake query show`` prints it."""
+    out = [
+        f"{query.name}: {query.title}",
+        f"severity:    {query.severity}",
+        f"file:        {query.path}",
+        "description: " + query.description,
+        "parameters:" + ("" if query.params else " none"),
+    ]
+    for p in query.params:
+        given = "required" if p.required else f"default {p.default!r}"
+        out.append(f"  {p.name} ({given}): {p.description}")
+    out += ["", query.sql]
+    return "\n".join(out) + "\n"

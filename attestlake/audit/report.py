@@ -24,12 +24,11 @@ from attestlake.audit.queries import (
     severity_rank,
 )
 from attestlake.audit.trend import PreviousReport, Trend, compare
-from attestlake.errors import FindingsAtSeverity, InputError
+from attestlake.errors import FindingsAtSeverity
 from attestlake.lake.lake import Lake
 from attestlake.lake.render import markdown_cell, markdown_table, plain_rows, plain_value
 
 MAX_MARKDOWN_ROWS = 50
-REPORT_FORMATS = ("md", "html", "json")
 JSON_VERSION = 1
 
 
@@ -196,16 +195,3 @@ def report_json(report: Report) -> dict[str, Any]:
 
 def render_json(report: Report) -> str:
     return json.dumps(report_json(report), indent=2, ensure_ascii=False) + "\n"
-
-
-def render_report(report: Report, fmt: str) -> str:
-    """The report as ``md`` (Markdown), ``html`` (one self-contained page) or ``json``."""
-    if fmt == "md":
-        return render_markdown(report)
-    if fmt == "json":
-        return render_json(report)
-    if fmt == "html":
-        from attestlake.audit.report_html import render_html
-
-        return render_html(report)
-    raise InputError(f"unknown report format {fmt!r}; one of: {', '.join(REPORT_FORMATS)}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from html import escape
 
-from attestlake import __version__
+from attestlake._internal.version import __version__
 from attestlake.audit.queries import SEVERITIES, QueryResult
 from attestlake.audit.report import Report
 from attestlake.audit.trend import Change, Trend

@@ -12,7 +12,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from attestlake.collect.collector import Attestation, PushResult, Status
+from attestlake.collect.push import PushResult
+from attestlake.collect.record import RunRecord, Status
 
 
 def in_github_actions(env: Mapping[str, str] | None = None) -> bool:
@@ -20,7 +21,7 @@ def in_github_actions(env: Mapping[str, str] | None = None) -> bool:
     return env.get("GITHUB_ACTIONS") == "true"
 
 
-def explain_missing(att: Attestation, status: Status) -> list[str]:
+def explain_missing(att: RunRecord, status: Status) -> list[str]:
     """One sentence per missing requirement: what is missing, why, and how to supply it."""
     contract = f"contract {att.contract.name} revision {att.contract.revision}"
     out = []
@@ -55,7 +56,7 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def error_annotations(att: Attestation, status: Status) -> list[str]:
+def error_annotations(att: RunRecord, status: Status) -> list[str]:
     """GitHub ``::error`` workflow commands, one per missing requirement."""
     title = _escape_property(f"attestlake: contract {att.contract.name}")
     return [f"::error title={title}::{_escape_data(m)}" for m in explain_missing(att, status)]
@@ -71,7 +72,7 @@ def _cell(text: object) -> str:
 
 
 def summary_markdown(
-    att: Attestation, status: Status, result: PushResult | None = None, *, step: str = "status"
+    att: RunRecord, status: Status, result: PushResult | None = None, *, step: str = "status"
 ) -> str:
     """The job summary of the run after ``step`` (init, add, status, push, reset)."""
     if result is not None:

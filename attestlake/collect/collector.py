@@ -11,28 +11,18 @@ required is missing; ``reset`` records a failed or cancelled run instead.
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from attestlake._internal.redaction import redact, redact_optional, redact_values
 from attestlake.collect import lifecycle
 from attestlake.collect.lifecycle import TRIGGERS
-from attestlake.collect.provenance import provenance_statement
 from attestlake.collect.push import ARTIFACT_TYPE, PushResult
+from attestlake.collect.record import RunRecord, Status, derive_run_id
 from attestlake.collect.run_state import DEFAULT_STATE, STATE_VERSION, load, save, to_state
-from attestlake.collect.statements import canonical_bytes, run_statement
-from attestlake.contracts.contracts import Contract, MaterialRequirement
-from attestlake.errors import ContractUnsatisfied, InputError, MaterialError
-from attestlake.evidence.materials import Material, detect_kind, read_material
-from attestlake.evidence.runners import RunnerContext, discover, job_key
 from attestlake.signing.signing import Signer
 from attestlake.store import Store
-from attestlake.store.reference import check_reference
 
 __all__ = [
     "ARTIFACT_TYPE",
@@ -46,234 +36,9 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Status:
-    """What the contract still needs before the run can be pushed."""
-
-    contract: str
-    revision: int
-    runner_type: str
-    present: tuple[str, ...]
-    missing_materials: tuple[str, ...]
-    missing_annotations: tuple[str, ...]
-    optional_missing: tuple[str, ...]
-    runner_allowed: bool = True
-
-    @property
-    def complete(self) -> bool:
-        return not self.missing_materials and not self.missing_annotations
-
-    def missing(self) -> list[str]:
-        return [f"material {m}" for m in self.missing_materials] + [
-            f"annotation {a}" for a in self.missing_annotations
-        ]
-
-
-def derive_run_id(runner: RunnerContext, workflow: str, project: str) -> str | None:
-    """A run id that every step of one CI job computes alike (None on a generic runner).
-
-    So ``init`` run twice in one job (a retried step) attests the same run, and the store keeps
-    one attestation for it. Matrix jobs that share a job name need distinct ``--workflow``
-    values or ``--run-id``.
-    """
-    key = job_key(runner)
-    if key is None:
-        return None
-    return hashlib.sha256(f"{key};workflow={workflow};project={project}".encode()).hexdigest()[:32]
-
-
-@dataclass
-class Attestation:
-    run_id: str
-    workflow: str
-    project: str
-    team: str | None
-    contract: Contract
-    runner: RunnerContext
-    started_at: datetime
-    materials: list[Material] = field(default_factory=list)
-    annotations: dict[str, str] = field(default_factory=dict)
-    dry_run: bool = False
-    #: Where the contract came from: a published reference pinned to its revision, or None.
-    contract_source: str | None = None
-    #: The store and signing mode given at ``init`` (defaults for ``push`` and ``reset``).
-    store: str | None = None
-    signing: dict[str, Any] | None = None
-    started: dict[str, Any] | None = None
-    pushed: dict[str, Any] | None = None
-    reset_record: dict[str, Any] | None = None
-
-    # -- lifecycle -------------------------------------------------------------------------
-    @classmethod
-    def init(
-        cls,
-        contract: Contract,
-        *,
-        workflow: str,
-        project: str,
-        team: str | None = None,
-        env: Mapping[str, str],
-        now: datetime | None = None,
-        run_id: str | None = None,
-        dry_run: bool = False,
-        annotations: Mapping[str, str] | None = None,
-        contract_source: str | None = None,
-        store: str | None = None,
-        signing: dict[str, Any] | None = None,
-    ) -> Attestation:
-        for what, value in (("workflow", workflow), ("project", project)):
-            if not value or not value.strip():
-                raise InputError(f"--{what} must not be empty")
-        if run_id is not None and not run_id.replace("-", "").isalnum():
-            raise InputError("--run-id: letters, digits and '-' only")
-        if store is not None:
-            check_reference(store)
-        runner = discover(env, contract.env_allow_list)
-        if not cls._allows(contract, runner) and not dry_run:
-            raise ContractUnsatisfied(
-                f"contract {contract.name} requires runner {' or '.join(contract.runner_types)}, "
-                f"but this is {runner.type} (use --dry-run to try the contract locally)",
-                [f"runner {'/'.join(contract.runner_types)}"],
-            )
-        att = cls(
-            run_id=run_id or derive_run_id(runner, workflow, project) or uuid.uuid4().hex,
-            workflow=workflow,
-            project=project,
-            team=team,
-            contract=contract,
-            runner=runner,
-            started_at=now or datetime.now(UTC),
-            dry_run=dry_run,
-            contract_source=contract_source,
-            store=store,
-            signing=signing,
-        )
-        for k, v in (annotations or {}).items():
-            att.annotate(k, v)
-        for a in contract.annotations:
-            if a.value is not None:
-                att.annotations.setdefault(a.name, redact(a.value))
-        return att
-
-    @staticmethod
-    def _allows(contract: Contract, runner: RunnerContext) -> bool:
-        return not contract.runner_types or runner.type in contract.runner_types
-
-    def annotate(self, name: str, value: str) -> None:
-        if not name or not value:
-            raise InputError(f"annotation {name!r} needs a name and a value")
-        self.annotations[name] = redact(value)
-
-    def _unfilled(self, kind: str) -> MaterialRequirement | None:
-        present = {m.name for m in self.materials}
-        fits = [m for m in self.contract.materials if m.kind == kind and m.name not in present]
-        return fits[0] if len(fits) == 1 else None
-
-    def add(
-        self,
-        name: str | None,
-        value: str,
-        *,
-        kind: str | None = None,
-        annotations: Mapping[str, str] | None = None,
-        resolve_image: Callable[[str], str] | None = None,
-    ) -> Material:
-        """Validate and record a material.
-
-        By contract name; or, without a name, by kind (given, or detected from the value):
-        the contract's one material of that kind not yet added, else a material the contract
-        does not name.
-        """
-        self._open()
-        req = self.contract.material(name) if name else None
-        if name is None:
-            kind = kind or detect_kind(value)
-            req = self._unfilled(kind)
-            name = req.name if req else None
-        if req is None and kind is None:
-            known = ", ".join(m.name for m in self.contract.materials) or "none"
-            raise MaterialError(
-                f"material {name!r} is not in contract {self.contract.name} (materials: {known}); "
-                "give --kind to add a material the contract does not name"
-            )
-        if req is not None and kind is not None and kind != req.kind:
-            raise MaterialError(f"material {name!r} is {req.kind} in the contract, not {kind}")
-        mkind = req.kind if req is not None else str(kind)
-        fixed = {a.name: a.value for a in (req.annotations if req else ()) if a.value is not None}
-        material, _ = read_material(
-            name or f"{mkind.lower().replace('_', '-')}-{len(self.materials) + 1}",
-            mkind,
-            value,
-            output=bool(req and req.output),
-            annotations=redact_values({**fixed, **(annotations or {})}),
-            resolve_image=resolve_image,
-        )
-        self.materials = [m for m in self.materials if m.name != material.name] + [material]
-        return material
-
-    def status(self) -> Status:
-        present = {m.name: m for m in self.materials}
-        missing_materials = tuple(
-            m.name for m in self.contract.required_materials() if m.name not in present
-        )
-        missing_ann = [a.name for a in self.contract.annotations if a.name not in self.annotations]
-        for req in self.contract.materials:
-            if req.name in present:
-                missing_ann += [
-                    f"{req.name}.{a.name}"
-                    for a in req.annotations
-                    if a.name not in present[req.name].annotations
-                ]
-        return Status(
-            contract=self.contract.name,
-            revision=self.contract.revision,
-            runner_type=self.runner.type,
-            present=tuple(present),
-            missing_materials=missing_materials,
-            missing_annotations=tuple(missing_ann),
-            optional_missing=tuple(
-                m.name for m in self.contract.materials if m.optional and m.name not in present
-            ),
-            runner_allowed=self._allows(self.contract, self.runner),
-        )
-
-    # -- statements ------------------------------------------------------------------------
-    def statement_bytes(
-        self, finished_at: datetime | None, status: str = "success", reason: str | None = None
-    ) -> bytes:
-        return canonical_bytes(
-            run_statement(
-                run_id=self.run_id,
-                status=status,
-                workflow=self.workflow,
-                project=self.project,
-                team=self.team,
-                contract=self.contract,
-                runner=self.runner,
-                materials=self.materials,
-                annotations=redact_values(self.annotations),
-                started_at=self.started_at,
-                finished_at=finished_at,
-                reason=redact_optional(reason),
-                contract_source=self.contract_source,
-                dry_run=self.dry_run,
-            )
-        )
-
-    def provenance_bytes(self, finished_at: datetime) -> bytes:
-        return canonical_bytes(
-            provenance_statement(
-                run_id=self.run_id,
-                workflow=self.workflow,
-                project=self.project,
-                team=self.team,
-                contract=self.contract,
-                runner=self.runner,
-                materials=self.materials,
-                started_at=self.started_at,
-                finished_at=finished_at,
-            )
-        )
+class Attestation(RunRecord):
+    """A :class:`RunRecord` with its steps as methods: ``start``, ``push`` and ``reset``
+    (:mod:`attestlake.collect.lifecycle`), and its state file (:mod:`attestlake.collect.run_state`)."""
 
     # -- pushing (the records themselves: attestlake.collect.lifecycle) ---------------------------
     def start(self, signer: Signer, store: Store, *, now: datetime | None = None) -> PushResult:
@@ -307,13 +72,7 @@ class Attestation:
         now: datetime | None = None,
     ) -> PushResult:
         """Record the run as failed or cancelled (``run-<id>-failure``/``-cancellation``)."""
-        return lifecycle.reset(self, trigger, redact_optional(reason), signer, store, now=now)
-
-    def _open(self) -> None:
-        if self.pushed is not None:
-            raise InputError("this run was already pushed; start a new one with 'attest init'")
-        if self.reset_record is not None:
-            raise InputError("this run was reset; start a new one with 'attest init'")
+        return lifecycle.reset(self, trigger, reason, signer, store, now=now)
 
     # -- state file ------------------------------------------------------------------------
     def to_state(self) -> dict[str, Any]:
@@ -324,4 +83,5 @@ class Attestation:
 
     @classmethod
     def load(cls, path: Path = DEFAULT_STATE) -> Attestation:
-        return load(path)
+        record = load(path)
+        return cls(**{f.name: getattr(record, f.name) for f in fields(record)})

@@ -1,7 +1,7 @@
 """A run's records in the store: its start, its final attestation, or its failure.
 
-Each step builds a :class:`~attestlake.collect.push.Record` from the :class:`~attestlake.collect.collector.
-Attestation` (statements, evidence, annotations, tag) and pushes it with
+Each step builds a :class:`~attestlake.collect.push.Record` from the
+:class:`~attestlake.collect.record.RunRecord` (statements, evidence, annotations, tag) and pushes it with
 :func:`~attestlake.collect.push.push_record`, then remembers the result in the state so that running
 the step again changes nothing:
 
@@ -16,18 +16,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from attestlake._internal.durations import iso
 from attestlake.collect.provenance import has_outputs
 from attestlake.collect.push import PushResult, Record, push_record
-from attestlake.collect.statements import RUN_PREDICATE_TYPE, iso
+from attestlake.collect.record import RunRecord
 from attestlake.errors import ContractUnsatisfied, InputError, MaterialError
 from attestlake.evidence.materials import Material, read_material
+from attestlake.intoto.predicates import RUN_PREDICATE_TYPE
+from attestlake.redaction import redact_optional
 from attestlake.signing.signing import Signer
 from attestlake.store import Store
-
-if TYPE_CHECKING:
-    from attestlake.collect.collector import Attestation
 
 ANNOTATION_PREFIX = "dev.attestlake."
 #: ``attest reset --trigger`` values and the run status each records.
@@ -35,7 +34,7 @@ TRIGGERS = {"failure": "failed", "cancellation": "cancelled"}
 
 
 def start(
-    att: Attestation, signer: Signer, store: Store, *, now: datetime | None = None
+    att: RunRecord, signer: Signer, store: Store, *, now: datetime | None = None
 ) -> PushResult:
     """Record in the store that the run started (``run-<id>-started``)."""
     if att.started is not None:
@@ -48,7 +47,7 @@ def start(
 
 
 def push(
-    att: Attestation,
+    att: RunRecord,
     signer: Signer,
     store: Store,
     *,
@@ -92,7 +91,7 @@ def push(
 
 
 def reset(
-    att: Attestation,
+    att: RunRecord,
     trigger: str,
     reason: str | None,
     signer: Signer,
@@ -101,6 +100,7 @@ def reset(
     now: datetime | None = None,
 ) -> PushResult:
     """Record the run as failed or cancelled (``run-<id>-failure``/``-cancellation``)."""
+    reason = redact_optional(reason)
     if trigger not in TRIGGERS:
         raise InputError(f"--trigger must be one of {', '.join(TRIGGERS)}, not {trigger!r}")
     if att.pushed is not None:
@@ -118,7 +118,7 @@ def reset(
 
 
 def _record(
-    att: Attestation,
+    att: RunRecord,
     status: str,
     statements: list[tuple[str, bytes]],
     when: datetime,
@@ -155,7 +155,7 @@ def _record(
     )
 
 
-def _evidence(att: Attestation) -> list[tuple[Material, bytes]]:
+def _evidence(att: RunRecord) -> list[tuple[Material, bytes]]:
     out = []
     for m in att.materials:
         if not m.is_file:

@@ -19,11 +19,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from attestlake import __version__
-from attestlake.collect.statements import STATEMENT_TYPE, iso, subjects_for
+from attestlake._internal.durations import iso
+from attestlake._internal.version import __version__
+from attestlake.collect.statements import subjects_for
 from attestlake.contracts.contracts import Contract
 from attestlake.evidence.materials import Material
 from attestlake.evidence.runners import GENERIC, RunnerContext
+from attestlake.intoto.predicates import STATEMENT_TYPE
 
 PROVENANCE_PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
 BUILD_TYPE = "https://attestlake.dev/buildtypes/ci-run/v1"

@@ -14,22 +14,20 @@ import json
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from attestlake._internal._atomic import replace_file as atomic_write
+from attestlake.collect.record import RunRecord
 from attestlake.contracts.contracts import parse_contract
 from attestlake.errors import InputError
 from attestlake.evidence.materials import Material
 from attestlake.evidence.runners import RunnerContext
 
-if TYPE_CHECKING:
-    from attestlake.collect.collector import Attestation
-
 DEFAULT_STATE = Path(".attestlake/attestation.json")
 STATE_VERSION = 1
 
 
-def to_state(att: Attestation) -> dict[str, Any]:
+def to_state(att: RunRecord) -> dict[str, Any]:
     return {
         "version": STATE_VERSION,
         "runId": att.run_id,
@@ -54,7 +52,7 @@ def to_state(att: Attestation) -> dict[str, Any]:
     }
 
 
-def save(att: Attestation, path: Path = DEFAULT_STATE) -> None:
+def save(att: RunRecord, path: Path = DEFAULT_STATE) -> None:
     atomic_write(path, json.dumps(to_state(att), indent=2).encode())
 
 
@@ -72,9 +70,7 @@ def _material(m: dict[str, Any]) -> Material:
     )
 
 
-def load(path: Path = DEFAULT_STATE) -> Attestation:
-    from attestlake.collect.collector import Attestation
-
+def load(path: Path = DEFAULT_STATE) -> RunRecord:
     try:
         state = json.loads(path.read_bytes())
     except FileNotFoundError:
@@ -94,7 +90,7 @@ def load(path: Path = DEFAULT_STATE) -> Attestation:
             name=state.get("contractName", contract.name),
             revision=int(state.get("contractRevision", contract.revision)),
         )
-        return Attestation(
+        return RunRecord(
             run_id=state["runId"],
             workflow=state["workflow"],
             project=state["project"],

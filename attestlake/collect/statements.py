@@ -14,17 +14,12 @@ from typing import Any
 
 import rfc8785
 
-from attestlake import __version__
+from attestlake._internal.durations import iso
+from attestlake._internal.version import __version__
 from attestlake.contracts.contracts import Contract
 from attestlake.evidence.materials import Material
 from attestlake.evidence.runners import RunnerContext
-
-STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
-RUN_PREDICATE_TYPE = "https://attestlake.dev/attestation/run/v1"
-
-
-def iso(ts: datetime) -> str:
-    return ts.isoformat(timespec="seconds").replace("+00:00", "Z")
+from attestlake.intoto.predicates import RUN_PREDICATE_TYPE, STATEMENT_TYPE
 
 
 def subjects_for(

@@ -22,10 +22,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from attestlake._internal.redaction import redact
-from attestlake.collect.statements import iso
+from attestlake._internal.durations import iso
 from attestlake.contracts.contracts import Contract, contract_changes, parse_contract
 from attestlake.errors import NotFound, PublishError
+from attestlake.redaction import redact
 from attestlake.store import Descriptor, Manifest, Store, open_store, sha256_digest
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
 

@@ -42,8 +42,8 @@ from attestlake.lake import journal
 from attestlake.lake import lake as lakeio
 from attestlake.lake.tables import CONTRACT_REQUIREMENTS, CRAWLS, UNIT_TABLES, VERIFICATIONS
 from attestlake.store import Store
+from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED
 from attestlake.verify.trust import TrustPolicy
-from attestlake.verify.verify import NOT_VERIFIED, VERIFIED
 
 __all__ = ["BATCH_SIZE", "MAX_BATCH_BYTES", "CrawlResult", "crawl", "parse_size"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from attestlake.verify.verify import NOT_VERIFIED, VERIFIED
+from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ import pyarrow as pa
 from attestlake.crawl.normalize import Rows, inspect_unit
 from attestlake.crawl.sources import Unit
 from attestlake.lake.tables import BY_NAME, CONTRACT_REQUIREMENTS
-from attestlake.verify.trust import TrustPolicy, load_policy
+from attestlake.verify.trust import TrustPolicy
+from attestlake.verify.verify import load_policy
 
 #: A batch's rows as Arrow tables, by lake table name.
 Tables = dict[str, pa.Table]

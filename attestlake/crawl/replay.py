@@ -46,7 +46,7 @@ from attestlake.lake.tables import (
     VERIFICATIONS,
     Table,
 )
-from attestlake.verify.verify import VERIFIED
+from attestlake.verify.outcome import VERIFIED
 
 #: Tables whose rows name the envelope they came from (dropped per manifest and envelope).
 _BY_ENVELOPE = (

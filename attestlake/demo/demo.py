@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from attestlake.audit.report import Report, render_markdown, render_report, run_report
+from attestlake.audit.formats import render_report
+from attestlake.audit.report import Report, render_markdown, run_report
 from attestlake.collect.collector import Attestation
 from attestlake.contracts.contracts import load_contract
 from attestlake.contracts.inventory import load_inventory
@@ -50,7 +51,7 @@ from attestlake.signing.keys import KeySigner, generate_key
 from attestlake.signing.signing import Signer
 from attestlake.store import Descriptor, Manifest
 from attestlake.store.layout import LayoutStore
-from attestlake.verify.trust import load_policy
+from attestlake.verify.verify import load_policy
 
 MARKER = ".attestlake-demo"
 LogFn = Callable[[str], None]

@@ -3,7 +3,7 @@
 Each runner is detected from its own environment variables and records only those variables
 (plus the contract's ``envAllowList``): nothing else from the environment ever leaves the
 runner, so secrets such as ``GITHUB_TOKEN`` are never recorded. Every recorded value passes
-through :func:`attestlake._internal.redaction.redact`: a URL loses its userinfo
+through :func:`attestlake.redaction.redact`: a URL loses its userinfo
 (``https://user:TOKEN@host/repo`` is recorded as ``https://host/repo``) and a credential of a
 known shape in any value becomes ``[REDACTED]``. The variables read per runner follow
 Chainloop's ``pkg/attestation/crafter/runners`` (see ``docs/collector.md``).
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 
-from attestlake._internal.redaction import redact, redact_optional, redact_values
+from attestlake.redaction import redact, redact_optional, redact_values
 
 GENERIC = "GENERIC"
 

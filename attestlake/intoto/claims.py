@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from attestlake.collect.statements import RUN_PREDICATE_TYPE
+from attestlake.intoto.predicates import RUN_PREDICATE_TYPE
 
 RUN_TYPES = (RUN_PREDICATE_TYPE,)
 SLSA_TYPES = (

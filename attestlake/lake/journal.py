@@ -37,7 +37,7 @@ from typing import Any
 
 from deltalake import DeltaTable
 
-from attestlake import __version__
+from attestlake._internal.version import __version__
 from attestlake.errors import LakeError
 from attestlake.lake import lake as lakeio
 from attestlake.lake.lake_check import RESTORE, UNLISTED, LakeHealth, Problem, check_lake

@@ -14,9 +14,8 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, TypeVar, overload
 
 import duckdb
 import pyarrow as pa
@@ -31,13 +30,11 @@ from attestlake.lake.lake_check import (
     unlisted_files,
     unreadable_files,
 )
+from attestlake.lake.results import to_polars
 from attestlake.lake.tables import TABLES, Table
 
 if TYPE_CHECKING:
     import polars
-
-    from attestlake.audit.queries import QueryResult
-
 
 _T = TypeVar("_T")
 
@@ -483,7 +480,7 @@ class Lake:
         self._files = files or {}
 
     @classmethod
-    def open(cls, path: Path | str) -> Lake:
+    def open(cls, path: Path | str) -> Self:
         root = Path(path)
         check_path(root)
         if not root.is_dir() or not any(
@@ -545,8 +542,6 @@ class Lake:
             self._fail(exc)
         table = result if isinstance(result, pa.Table) else result.read_all()
         if as_ == "polars":
-            from attestlake.lake.results import to_polars
-
             return to_polars(table)
         return table
 
@@ -571,28 +566,8 @@ class Lake:
     def close(self) -> None:
         self.con.close()
 
-    def __enter__(self) -> Lake:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- saved queries from Python (attestlake.lake.results) ------------------------------------
-    def query(
-        self,
-        name: str,
-        /,
-        *,
-        directory: Path | None = None,
-        now: datetime | None = None,
-        **params: object,
-    ) -> QueryResult:
-        """Run the saved query ``name``: ``lake.query("missing_sbom_digests", since="30 days")``.
-
-        Parameters are keywords (str, number, bool, date, datetime or timedelta; None means
-        the default); a date parameter also takes a relative duration such as ``"30 days"``.
-        The result has ``.pl()``, ``.arrow()``, ``.rows`` and an HTML notebook display.
-        """
-        from attestlake.lake.results import query_lake
-
-        return query_lake(self, name, params, directory=directory, now=now)

@@ -18,14 +18,11 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from attestlake.errors import InputError
-
-if TYPE_CHECKING:
-    from attestlake.audit.queries import SavedQuery
 
 FORMATS = ("table", "json", "csv")
 OUTPUT_FORMATS = (*FORMATS, "parquet")  # parquet: to a file only
@@ -277,36 +274,3 @@ def table_bytes(table: pa.Table, fmt: str) -> bytes:
         raise InputError(f"unknown output format {fmt!r}; one of: {', '.join(OUTPUT_FORMATS)}")
     text = format_table(table, fmt)
     return (text if text.endswith("\n") else text + "\n").encode("utf-8")
-
-
-# -- saved queries ---------------------------------------------------------------------------
-def query_catalog(queries: Sequence[SavedQuery]) -> pa.Table:
-    """One row per saved query: name, severity, title and its parameters with defaults."""
-    return pa.table(
-        {
-            "name": [q.name for q in queries],
-            "severity": [q.severity for q in queries],
-            "title": [q.title for q in queries],
-            "params": [
-                ", ".join(p.name if p.required else f"{p.name}={p.default}" for p in q.params)
-                for q in queries
-            ],
-        },
-        schema=pa.schema([(n, pa.string()) for n in ("name", "severity", "title", "params")]),
-    )
-
-
-def query_doc(query: SavedQuery) -> str:
-    """A saved query's documentation and SQL, as ``attestlake query show`` prints it."""
-    out = [
-        f"{query.name}: {query.title}",
-        f"severity:    {query.severity}",
-        f"file:        {query.path}",
-        "description: " + query.description,
-        "parameters:" + ("" if query.params else " none"),
-    ]
-    for p in query.params:
-        given = "required" if p.required else f"default {p.default!r}"
-        out.append(f"  {p.name} ({given}): {p.description}")
-    out += ["", query.sql]
-    return "\n".join(out) + "\n"

@@ -1,6 +1,6 @@
 """Results of saved queries in Python: Polars, Arrow, text, files and notebook displays.
 
-``Lake.query(name, **params)`` returns a :class:`attestlake.audit.queries.QueryResult`, which has
+``AuditLake.query(name, **params)`` returns a :class:`attestlake.audit.queries.QueryResult`, which has
 everything :class:`Tabular` offers over its Arrow table::
 
     result = lake.query("missing_sbom_digests", since="30 days")
@@ -23,16 +23,19 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from attestlake._internal._atomic import write_atomic
 from attestlake._internal.durations import iso_utc
 from attestlake.errors import InputError, QueryError
-from attestlake.lake.render import SEVERITY_COLOURS, format_table, html_table, table_bytes
+from attestlake.lake.render import (
+    OUTPUT_FORMATS,
+    SEVERITY_COLOURS,
+    format_table,
+    html_table,
+    table_bytes,
+)
 
 if TYPE_CHECKING:
     import polars
-
-    from attestlake.audit.queries import QueryResult
-    from attestlake.lake.lake import Lake
-
 HTML_ROWS = 50
 
 
@@ -79,8 +82,6 @@ class Tabular:
 
     def write(self, path: Path | str, fmt: str) -> Path:
         """Write the rows to ``path`` as table, json, csv or parquet, atomically."""
-        from attestlake._internal._atomic import write_atomic
-
         target = Path(path)
         write_atomic(target, table_bytes(self.table, fmt))
         return target
@@ -135,26 +136,8 @@ def param_text(name: str, value: object) -> str:
     )
 
 
-def query_lake(
-    lake: Lake,
-    name: str,
-    params: dict[str, object],
-    *,
-    directory: Path | None = None,
-    now: datetime | None = None,
-) -> QueryResult:
-    """Run the saved query ``name`` with ``params`` (None values mean the default)."""
-    from attestlake.audit.queries import get_query, run_query
-
-    query = get_query(name, directory)
-    values = {k: param_text(k, v) for k, v in params.items() if v is not None}
-    return run_query(lake, query, values, now=now)
-
-
 def check_output(fmt: str, output: Path | None) -> None:
     """InputError unless ``fmt`` can be written where asked (parquet needs a file)."""
-    from attestlake.lake.render import OUTPUT_FORMATS
-
     if fmt not in OUTPUT_FORMATS:
         raise InputError(f"unknown output format {fmt!r}; one of: {', '.join(OUTPUT_FORMATS)}")
     if fmt == "parquet" and output is None:

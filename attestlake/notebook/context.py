@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from attestlake import __version__
+from attestlake._internal.version import __version__
 from attestlake.demo.demo import MARKER, run_demo, sample_data_dir
 from attestlake.errors import InputError, LakeError
 from attestlake.lake.lake import Lake

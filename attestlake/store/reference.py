@@ -20,8 +20,8 @@ import os
 import re
 from pathlib import Path
 
-from attestlake._internal.redaction import has_userinfo, redact, without_userinfo
 from attestlake.errors import InputError
+from attestlake.redaction import has_userinfo, redact, without_userinfo
 from attestlake.store.interface import MAX_BLOB_SIZE, Store
 
 _REGISTRY_RE = re.compile(

@@ -26,8 +26,8 @@ from sigstore.verify import Verifier
 from attestlake.errors import TrustPolicyError
 from attestlake.intoto.bundles import SigstoreBundle
 from attestlake.intoto.claims import statement_claims
+from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED, Outcome, envelope_base, scope_refusal
 from attestlake.verify.trust import PUBLIC_GOOD, TrustPolicy
-from attestlake.verify.verify import NOT_VERIFIED, VERIFIED, Outcome, envelope_base, scope_refusal
 
 _ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 _ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")

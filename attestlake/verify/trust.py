@@ -223,8 +223,9 @@ def _load_trusted_root(p: Path, value: Any) -> str:
     return str(path)
 
 
-def load_policy(path: Path | str) -> TrustPolicy:
-    """Read and check a trust policy; the Sigstore trusted root is loaded here when needed."""
+def read_policy(path: Path | str) -> TrustPolicy:
+    """Read and check a trust policy file (its Sigstore trusted root is loaded by
+    :func:`attestlake.verify.verify.load_policy`)."""
     p = Path(path)
     try:
         data = yaml.safe_load(p.read_text(encoding="utf-8"))
@@ -243,8 +244,4 @@ def load_policy(path: Path | str) -> TrustPolicy:
         raise TrustPolicyError(f"{p}: identities must be a list of {{issuer, subject}}")
     identities = tuple(_load_identity(f"{p}: identities[{i}]", e) for i, e in enumerate(entries))
     root = _load_trusted_root(p, data.get("trusted_root"))
-    if identities:
-        from attestlake.verify.keyless import sigstore_trust
-
-        sigstore_trust(root)  # fail now on an unusable root, not once per envelope
     return TrustPolicy(str(p), keys, identities, root)

@@ -11,12 +11,10 @@ The reasons and their order are documented in ``docs/trust-policy.md``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from attestlake._internal.regular_files import shown
-from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError, InputError
 from attestlake.intoto.bundles import (
     UnsupportedDocument,
@@ -24,84 +22,27 @@ from attestlake.intoto.bundles import (
     read_documents,
     statement_predicate_type,
 )
-from attestlake.intoto.claims import Claims, statement_claims
-from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, Envelope
+from attestlake.intoto.claims import statement_claims
+from attestlake.intoto.dsse import Envelope
 from attestlake.signing.keys import verify_signature
-from attestlake.verify.trust import TrustedIdentity, TrustedKey, TrustPolicy
-
-VERIFIED = "verified"
-NOT_VERIFIED = "not_verified"
-REASONS = ("bad_signature", "untrusted_signer", "no_trust_material", "unsupported", "malformed")
+from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED, Outcome, envelope_base, scope_refusal
+from attestlake.verify.trust import TrustedKey, TrustPolicy, read_policy
 
 
-@dataclass(frozen=True)
-class Outcome:
-    status: str
-    reason: str | None = None
-    detail: str | None = None
-    #: Who signed: the policy path of a key, or the certificate identity (SAN) of a keyless
-    #: signer; recorded whether or not the signer is trusted.
-    signer: str | None = None
-    #: A key's id (``sha256:<SPKI hash>``, or the envelope's keyid when no policy key has it).
-    key_id: str | None = None
-    predicate_type: str | None = None
-    statement: dict[str, Any] | None = field(default=None, compare=False, repr=False)
-    #: The document's format: "dsse", "sigstore-bundle-v0.1" ... "sigstore-bundle-v0.3",
-    #: "statement" (a bare, unsigned in-toto statement) or None when unknown.
-    format: str | None = None
-    #: OIDC issuer of a keyless (Sigstore) signer.
-    issuer: str | None = None
-    #: The exact signed payload bytes (the in-toto statement as signed), when readable.
-    payload: bytes | None = field(default=None, compare=False, repr=False)
+def load_policy(path: Path | str) -> TrustPolicy:
+    """Read and check a trust policy; the Sigstore trusted root is loaded here when needed."""
+    policy = read_policy(path)
+    if policy.identities:
+        from attestlake.verify.keyless import sigstore_trust  # sigstore is imported on first use
 
-    @property
-    def verified(self) -> bool:
-        return self.status == VERIFIED
-
-
-def _loose_predicate_type(payload: bytes) -> str | None:
-    try:
-        obj = loads(payload, max_bytes=len(payload))
-    except MalformedJSON:
-        return None
-    value = obj.get("predicateType") if isinstance(obj, dict) else None
-    return value if isinstance(value, str) else None
-
-
-def envelope_base(envelope: Envelope, fmt: str) -> Outcome:
-    """What every verdict on ``envelope`` shares; ``malformed`` already when the in-toto
-    payload is not a statement."""
-    base = Outcome(NOT_VERIFIED, format=fmt, payload=envelope.payload)
-    try:
-        statement = envelope.statement()
-    except ContentError as exc:
-        if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
-            return base
-        loose = _loose_predicate_type(envelope.payload)
-        return replace(base, reason="malformed", detail=str(exc), predicate_type=loose)
-    return replace(base, statement=statement, predicate_type=statement["predicateType"])
+        sigstore_trust(policy.trusted_root)  # fail now on an unusable root, not once per envelope
+    return policy
 
 
 def _candidates(policy: TrustPolicy, keyid: str) -> list[TrustedKey]:
     """The policy's keys, the one the signature names first (a keyid is only a hint)."""
     named = policy.key_by_id(keyid)
     return [named, *(k for k in policy.keys if k is not named)] if named else list(policy.keys)
-
-
-def scope_refusal(signer: str, trusted: TrustedKey | TrustedIdentity, claims: Claims) -> str | None:
-    """Why a valid signature by ``trusted`` does not make the statement verified (its claims
-    disagree, or name a project or workflow outside the signer's scope); None if it does."""
-    if claims.conflict is not None:
-        return (
-            f"signed by {signer}, but the statement's claims disagree: {claims.conflict}; "
-            "a statement must name one run, workflow and project"
-        )
-    if not trusted.allows(claims.project, claims.workflow):
-        return (
-            f"signed by {signer}, which the policy trusts only for {trusted.scope()}; this "
-            f"statement names project {claims.project!r} workflow {claims.workflow!r}"
-        )
-    return None
 
 
 def verify_dsse(envelope: Envelope, policy: TrustPolicy, fmt: str = "dsse") -> Outcome:

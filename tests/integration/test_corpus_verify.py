@@ -18,8 +18,9 @@ from typing import Any
 
 import pytest
 
-from attestlake.verify.trust import TrustPolicy, load_policy
-from attestlake.verify.verify import NOT_VERIFIED, REASONS, VERIFIED, Outcome, verify_document
+from attestlake.verify.outcome import NOT_VERIFIED, REASONS, VERIFIED, Outcome
+from attestlake.verify.trust import TrustPolicy
+from attestlake.verify.verify import load_policy, verify_document
 from tests.integration.cli_helpers import run_cli
 
 pytestmark = pytest.mark.corpus

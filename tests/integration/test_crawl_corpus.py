@@ -16,7 +16,7 @@ from attestlake import open_lake
 from attestlake.crawl.crawl import CrawlResult, crawl
 from attestlake.crawl.sources import open_source
 from attestlake.lake.lake import Lake
-from attestlake.verify.trust import load_policy
+from attestlake.verify.verify import load_policy
 
 pytestmark = pytest.mark.corpus
 NOW = datetime(2025, 1, 15, 9, 0, tzinfo=UTC)

@@ -7,10 +7,10 @@ import json
 from pathlib import Path
 
 from attestlake import open_lake
-from attestlake.collect.statements import RUN_PREDICATE_TYPE
 from attestlake.crawl.crawl import crawl
 from attestlake.crawl.sources import open_source
-from attestlake.verify.trust import load_policy
+from attestlake.intoto.predicates import RUN_PREDICATE_TYPE
+from attestlake.verify.verify import load_policy
 
 RUN = {
     "_type": "https://in-toto.io/Statement/v1",

@@ -17,7 +17,7 @@ from attestlake.crawl.sources.store import StoreSource
 from attestlake.store import Descriptor, Manifest
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE, INDEX_MEDIA_TYPE
 from attestlake.store.registry import RegistryStore
-from attestlake.verify.trust import load_policy
+from attestlake.verify.verify import load_policy
 from tests.integration.cli_helpers import run_cli
 from tests.integration.registry_server import RegistryServer
 from tests.integration.test_crawl_corpus import corpus_policy, expected

@@ -20,17 +20,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from attestlake import open_lake
-from attestlake.collect.statements import RUN_PREDICATE_TYPE
 from attestlake.crawl.crawl import crawl
 from attestlake.crawl.inspection import Inspector
 from attestlake.crawl.sources.store import StoreSource
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, pae
+from attestlake.intoto.predicates import RUN_PREDICATE_TYPE
 from attestlake.lake.tables import BY_NAME, TABLES, UNIT_TABLES
 from attestlake.signing.keys import key_id
 from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
-from attestlake.verify.trust import load_policy
+from attestlake.verify.verify import load_policy
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 CDX = "application/vnd.cyclonedx+json"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from attestlake.crawl.crawl import crawl
 from attestlake.lake.lake import Lake
-from attestlake.verify.trust import load_policy
+from attestlake.verify.verify import load_policy
 from tests.lakefactory import BuiltLake, RunSpec, build_lake, contract_yaml, image_ref, when
 
 CONTRACT = contract_yaml("build", 1, [("CONTAINER_IMAGE", "image")], outputs=["image"])

@@ -20,7 +20,7 @@ from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
 from attestlake.store import Store
 from attestlake.store.layout import LayoutStore
 from attestlake.store.registry import RegistryStore
-from attestlake.verify.trust import load_policy
+from attestlake.verify.verify import load_policy
 from tests.integration.registry_server import RegistryServer
 from tests.integration.test_crawl_store import (
     CDX,

@@ -45,8 +45,9 @@ from attestlake.signing.keys import KeySigner, generate_key
 from attestlake.store import Manifest, sha256_digest
 from attestlake.store.interface import MANIFEST_MEDIA_TYPE, parse_any_manifest
 from attestlake.store.layout import REF_NAME, LayoutStore
-from attestlake.verify.trust import TrustPolicy, load_policy
-from attestlake.verify.verify import NOT_VERIFIED, REASONS, VERIFIED, Outcome, verify_document
+from attestlake.verify.outcome import NOT_VERIFIED, REASONS, VERIFIED, Outcome
+from attestlake.verify.trust import TrustPolicy
+from attestlake.verify.verify import load_policy, verify_document
 from tests.lakefactory import contract_yaml, cyclonedx_sbom, github_env, image_ref
 from tests.security.conftest import FUZZ_EXAMPLES
 

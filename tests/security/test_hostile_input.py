@@ -33,7 +33,7 @@ from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE, MANIFEST_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
 from attestlake.store.registry import RegistryStore
-from attestlake.verify.trust import load_policy
+from attestlake.verify.verify import load_policy
 from tests.integration.cli_helpers import run_cli
 from tests.integration.registry_server import RegistryServer
 from tests.integration.test_crawl_store import Signer, make_signer, push, run_statement

@@ -26,7 +26,8 @@ from attestlake.crawl.sources.store import StoreSource
 from attestlake.lake.tables import TABLES
 from attestlake.signing.keys import KeySigner, generate_key
 from attestlake.store.registry import RegistryStore
-from attestlake.verify.trust import TrustPolicy, load_policy
+from attestlake.verify.trust import TrustPolicy
+from attestlake.verify.verify import load_policy
 from tests.integration.registry_server import RegistryServer
 from tests.lakefactory import contract_yaml, cyclonedx_sbom, github_env, image_ref
 from tests.security.conftest import Hang

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from attestlake._internal.redaction import REDACTED, redact
+from attestlake.redaction import REDACTED, redact
 from tests.integration.cli_helpers import SBOM, Result, run_cli
 from tests.integration.collector_helpers import all_bytes
 from tests.integration.registry_server import RegistryServer

@@ -32,8 +32,9 @@ from attestlake.intoto.bundles import (
 from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, pae
 from attestlake.signing.keys import KeySigner, generate_key
 from attestlake.verify.keyless import certificate_identity
-from attestlake.verify.trust import TrustPolicy, load_policy
-from attestlake.verify.verify import NOT_VERIFIED, REASONS, VERIFIED, verify_document
+from attestlake.verify.outcome import NOT_VERIFIED, REASONS, VERIFIED
+from attestlake.verify.trust import TrustPolicy
+from attestlake.verify.verify import load_policy, verify_document
 
 GH_ISSUER = "https://token.actions.githubusercontent.com"
 IDENTITY = "https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main"

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from attestlake.collect.statements import RUN_PREDICATE_TYPE
 from attestlake.crawl.normalize import FAMILIES, Context, inspect_unit, normalise
 from attestlake.crawl.normalize.common import get, ts
 from attestlake.crawl.normalize.sbom import sbom_rows
 from attestlake.crawl.sources import Document, Unit
+from attestlake.intoto.predicates import RUN_PREDICATE_TYPE
 from attestlake.lake.tables import BY_NAME, CRAWL_COLUMNS
-from attestlake.verify.trust import load_policy
-from attestlake.verify.verify import NOT_VERIFIED, VERIFIED, Outcome
+from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED, Outcome
+from attestlake.verify.verify import load_policy
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 KEY = "sha256:" + "1" * 64

@@ -15,7 +15,7 @@ from attestlake.lake.lake import Lake
 from attestlake.store import Descriptor, Manifest
 from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
-from attestlake.verify.trust import load_policy
+from attestlake.verify.verify import load_policy
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 CONTRACT = """\

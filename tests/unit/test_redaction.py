@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from attestlake._internal.redaction import (
+from attestlake.evidence.runners import RunnerContext
+from attestlake.redaction import (
     REDACTED,
     has_userinfo,
     redact,
@@ -12,7 +13,6 @@ from attestlake._internal.redaction import (
     redact_values,
     without_userinfo,
 )
-from attestlake.evidence.runners import RunnerContext
 
 LOOK_ALIKES = [
     "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c",  # a commit SHA (40 hex, like an AWS secret)

@@ -11,17 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from attestlake.audit.queries import get_query, load_queries
+from attestlake.audit.queries import get_query, load_queries, query_catalog, query_doc
 from attestlake.errors import InputError
-from attestlake.lake.render import (
-    format_table,
-    html_cell,
-    html_table,
-    query_catalog,
-    query_doc,
-    row_values,
-    table_bytes,
-)
+from attestlake.lake.render import format_table, html_cell, html_table, row_values, table_bytes
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 HOSTILE = pa.table(

@@ -13,15 +13,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from attestlake.errors import InputError, TrustPolicyError
 from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from attestlake.signing.keys import KeySigner, generate_key, key_id, parse_public_key
-from attestlake.verify.trust import TrustPolicy, load_policy
-from attestlake.verify.verify import (
-    NOT_VERIFIED,
-    REASONS,
-    VERIFIED,
-    verify_document,
-    verify_envelope,
-    verify_files,
-)
+from attestlake.verify.outcome import NOT_VERIFIED, REASONS, VERIFIED
+from attestlake.verify.trust import TrustPolicy
+from attestlake.verify.verify import load_policy, verify_document, verify_envelope, verify_files
 
 PREDICATE_TYPE = "https://attestlake.dev/attestation/run/v1"
 

@@ -29,8 +29,9 @@ from attestlake.crawl.normalize.common import (
 from attestlake.crawl.normalize.published import published_rows
 from attestlake.crawl.sources.interface import Unit
 from attestlake.intoto.claims import statement_claims
+from attestlake.verify.outcome import NOT_VERIFIED, Outcome
 from attestlake.verify.trust import TrustPolicy
-from attestlake.verify.verify import NOT_VERIFIED, Outcome, verify_document
+from attestlake.verify.verify import verify_document
 
 __all__ = ["FAMILIES", "Context", "Rows", "inspect_unit", "normalise"]
 

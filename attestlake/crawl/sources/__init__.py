@@ -18,9 +18,9 @@ import os
 import re
 from pathlib import Path
 
-from attestlake._internal.redaction import redact
 from attestlake.crawl.sources.interface import MAX_DOCUMENT_SIZE, Candidate, Document, Source, Unit
 from attestlake.errors import InputError
+from attestlake.redaction import redact
 from attestlake.store import Store, open_store
 
 _CATALOG_RE = re.compile(
