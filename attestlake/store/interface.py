@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -196,6 +198,8 @@ class Store(ABC):
 
     #: A reference that re-opens this store with :func:`attestlake.store.open_store`.
     ref: str
+    #: How many reads a crawler runs against this store at a time.
+    fetch_concurrency: int = 8
 
     @abstractmethod
     def has_blob(self, digest: str) -> bool: ...
@@ -249,6 +253,26 @@ class Store(ABC):
     def warnings(self) -> list[str]:
         """Listings this store cut short (a registry paging without end), so far."""
         return []
+
+    def list_manifests(self, threads: int = 1) -> Iterator[tuple[str, str]]:
+        """(tag, manifest digest) for every tag in the store; tags are resolved ``threads`` at a
+        time (a registry answers one HEAD request per tag). A tag deleted meanwhile is skipped."""
+
+        def resolve(tag: str) -> str | None:
+            try:
+                return self.resolve(tag)
+            except NotFound:
+                return None
+
+        tags = self.tags()
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            while chunk := list(itertools.islice(tags, 64 * max(1, threads))):
+                for tag, digest in zip(chunk, pool.map(resolve, chunk), strict=True):
+                    if digest is not None:
+                        yield tag, digest
+
+    def close(self) -> None:  # noqa: B027  (a store that holds no connection has nothing to close)
+        """Release what the store holds open (connections)."""
 
 
 # -- indexes and referrers (OCI 1.1) -------------------------------------------------------

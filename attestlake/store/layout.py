@@ -50,6 +50,8 @@ atomic_write = replace_file  # the store's files: written whole or not at all
 
 
 class LayoutStore(Store):
+    fetch_concurrency = 1
+
     def __init__(self, root: Path, *, max_blob_size: int = MAX_BLOB_SIZE) -> None:
         self.root = root
         self.ref = f"oci:{root}"
@@ -181,8 +183,8 @@ class LayoutStore(Store):
                 return check_digest(str(entry.get("digest")))
         raise NotFound(f"tag {tag!r} not found in {self.ref}")
 
-    def list_manifests(self) -> Iterator[tuple[str, str]]:
-        """(tag, digest) of every tagged manifest, read from index.json once."""
+    def list_manifests(self, threads: int = 1) -> Iterator[tuple[str, str]]:
+        """(tag, digest) of every tagged manifest, read from index.json once (no threads)."""
         for entry in self._read_index()["manifests"]:
             tag = (entry.get("annotations") or {}).get(REF_NAME)
             if isinstance(tag, str):

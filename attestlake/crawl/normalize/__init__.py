@@ -12,8 +12,7 @@ contract or inventory (:mod:`attestlake.crawl.normalize.published`) is read, not
 from __future__ import annotations
 
 from datetime import datetime
-from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.crawl.normalize import chainloop, run, sbom, slsa, vsa, witness
@@ -35,11 +34,25 @@ from attestlake.verify.verify import verify_document
 
 __all__ = ["FAMILIES", "Context", "Rows", "inspect_unit", "normalise"]
 
+
+class Family(Protocol):
+    """A predicate family: a module that normalises the statements of its predicate types."""
+
+    @property
+    def PREDICATE_TYPES(self) -> tuple[str, ...]: ...
+
+    #: True if its rows already hold the statement's subjects (else they are added).
+    @property
+    def OWNS_SUBJECTS(self) -> bool: ...
+
+    def normalise(self, ctx: Context) -> Rows: ...
+
+
+#: The registered predicate families, the one table a new family is added to.
+REGISTERED: tuple[Family, ...] = (run, slsa, chainloop, witness, vsa)
 #: Predicate families by predicate type.
-FAMILIES: dict[str, ModuleType] = {
-    ptype: module
-    for module in (run, slsa, chainloop, witness, vsa)
-    for ptype in module.PREDICATE_TYPES
+FAMILIES: dict[str, Family] = {
+    ptype: module for module in REGISTERED for ptype in module.PREDICATE_TYPES
 }
 #: The reason recorded for a bare SBOM (as verify_document does for a bare statement).
 UNSIGNED = "no_trust_material"
@@ -55,7 +68,7 @@ def normalise(ctx: Context) -> Rows:
         rows = sbom.predicate_rows(ctx)
     else:
         rows = Rows()
-    if "subjects" not in rows.by_table and not getattr(family, "OWNS_SUBJECTS", False):
+    if "subjects" not in rows.by_table and not (family and family.OWNS_SUBJECTS):
         for row in subject_rows(ctx, run_id=None, run_date="unknown"):
             rows.add("subjects", row)
     return rows

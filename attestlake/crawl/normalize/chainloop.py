@@ -29,6 +29,7 @@ from attestlake.crawl.normalize.common import (
 from attestlake.intoto.claims import CHAINLOOP_TYPES, statement_claims
 
 PREDICATE_TYPES = CHAINLOOP_TYPES
+OWNS_SUBJECTS = False
 
 #: Environment variables a Chainloop attestation may carry that name the source of the run.
 _REPO_VARS = ("GITHUB_REPOSITORY", "CI_PROJECT_URL", "BUILD_REPOSITORY_URI", "GIT_URL")

@@ -18,6 +18,7 @@ from attestlake.crawl.normalize.common import (
 from attestlake.intoto.claims import SLSA_TYPES, statement_claims
 
 PREDICATE_TYPES = SLSA_TYPES
+OWNS_SUBJECTS = False
 
 
 def _git_source(uri: Any, digest: Any) -> tuple[str | None, str | None, str | None]:

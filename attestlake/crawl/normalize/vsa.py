@@ -7,6 +7,7 @@ from attestlake.crawl.normalize.common import Context, Rows, as_object, s, to_js
 from attestlake.intoto.claims import VSA_TYPES
 
 PREDICATE_TYPES = VSA_TYPES
+OWNS_SUBJECTS = False
 
 
 def normalise(ctx: Context) -> Rows:

@@ -15,6 +15,7 @@ from attestlake.crawl.normalize.sbom import sbom_format, sbom_rows
 from attestlake.intoto.claims import WITNESS_TYPES
 
 PREDICATE_TYPES = WITNESS_TYPES
+OWNS_SUBJECTS = False
 
 
 def normalise(ctx: Context) -> Rows:

@@ -11,7 +11,6 @@ since they need not be tagged. A unit's key is its manifest digest.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 from attestlake.contracts.publish import PREFIX as PUBLISH_PREFIX
 from attestlake.contracts.publish import published_kind, revision_tag
@@ -22,7 +21,6 @@ from attestlake.crawl.sources.interface import (
     Published,
     Source,
     Unit,
-    batched,
 )
 from attestlake.errors import ContentError, NotFound, TransportError
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
@@ -43,46 +41,23 @@ def is_document_layer(media_type: str) -> bool:
     return media_type.startswith(DOCUMENT_MEDIA_TYPES)
 
 
-def list_manifests(store: Store, threads: int = 1) -> Iterator[tuple[str, str]]:
-    """(tag, manifest digest) for every tag in the store; tags are resolved ``threads`` at a
-    time (a registry answers one HEAD request per tag). A tag deleted meanwhile is skipped."""
-    lister = getattr(store, "list_manifests", None)
-    if callable(lister):
-        yield from lister()
-        return
-
-    def resolve(tag: str) -> str | None:
-        try:
-            return store.resolve(tag)
-        except NotFound:
-            return None
-
-    with ThreadPoolExecutor(max(1, threads)) as pool:
-        for chunk in batched(store.tags(), 64 * max(1, threads)):
-            for tag, digest in zip(chunk, pool.map(resolve, chunk), strict=True):
-                if digest is not None:
-                    yield tag, digest
-
-
 class StoreSource(Source):
     def __init__(self, store: Store, *, max_document_size: int = MAX_DOCUMENT_SIZE) -> None:
         self.store = store
         self.ref = store.ref
         self.max_document_size = max_document_size
-        self.fetch_concurrency = 1 if self.ref.startswith("oci:") else 8
+        self.fetch_concurrency = store.fetch_concurrency
         self._warnings: list[str] = []
 
     def warnings(self) -> list[str]:
         return [*self._warnings, *self.store.warnings()]
 
     def close(self) -> None:
-        closer = getattr(self.store, "close", None)
-        if callable(closer):
-            closer()
+        self.store.close()
 
     def candidates(self) -> Iterator[Candidate]:
         api = None
-        for tag, digest in list_manifests(self.store, self.fetch_concurrency):
+        for tag, digest in self.store.list_manifests(self.fetch_concurrency):
             if is_referrers_tag(tag):
                 yield from self._referrers_index(tag, digest)
                 continue
