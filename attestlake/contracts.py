@@ -27,6 +27,7 @@ from attestlake.errors import ContractError
 from attestlake.materials import MATERIAL_KINDS
 from attestlake.runners import RUNNER_TYPES
 from attestlake.store.interface import sha256_digest
+from attestlake.untrusted_yaml import compose_bounded
 
 API_VERSION = "attestlake.dev/v1"
 CHAINLOOP_API_VERSION = "chainloop.dev/v1"
@@ -94,8 +95,7 @@ class _Doc:
     def __init__(self, text: str, source: str) -> None:
         self.source = source
         try:
-            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data = yaml.safe_load(text)
+            self.node, self.data = compose_bounded(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{mark.line + 1}:" if mark is not None else ""

@@ -33,6 +33,7 @@ import yaml
 
 from attestlake.errors import KeyError_, TrustPolicyError
 from attestlake.keys import PublicKey, key_id, load_public_key, public_pem
+from attestlake.untrusted_yaml import compose_bounded
 
 #: The ``trusted_root`` that means the Sigstore public-good root embedded in sigstore-python.
 PUBLIC_GOOD = "sigstore-public-good"
@@ -227,7 +228,7 @@ def load_policy(path: Path | str) -> TrustPolicy:
     """Read and check a trust policy; the Sigstore trusted root is loaded here when needed."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        _, data = compose_bounded(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TrustPolicyError(f"{p}: no such trust policy file") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

@@ -69,7 +69,7 @@ def sql(
     from attestlake.results import check_output
     from attestlake.shell import Shell, run_script
 
-    check_output(fmt, output)
+    check_output(fmt, output, lake)
     if statement is not None and file is not None:
         raise InputError("give a SQL statement or --file, not both")
     text = statement
@@ -132,7 +132,7 @@ def query_run(
     from attestlake.queries import get_query, run_query
     from attestlake.results import check_output
 
-    check_output(fmt, output)
+    check_output(fmt, output, lake)
     query = get_query(name)
     with Lake.open(lake) as opened:
         result = run_query(opened, query, _kv(param, "--param"))
@@ -165,10 +165,13 @@ def report(
     from attestlake.lake import Lake
     from attestlake.queries import severity_rank
     from attestlake.report import REPORT_FORMATS, render_report, run_report, select_queries
+    from attestlake.results import check_outside_lake
     from attestlake.trend import load_previous
 
     if fmt not in REPORT_FORMATS:
         raise InputError(f"--format must be one of {', '.join(REPORT_FORMATS)}, not {fmt!r}")
+    if output is not None:
+        check_outside_lake(output, lake)
     if fail_on is not None:
         severity_rank(fail_on)
     queries = select_queries(query or [])
