@@ -11,7 +11,10 @@ variable. :func:`redact` removes them from any text:
 - credential-named query parameters (``?access_token=…``, ``&sig=…``);
 - tokens of known shapes: GitHub (``ghp_``, ``gho_``, ``ghs_``, ``ghu_``, ``ghr_``,
   ``github_pat_``), GitLab (``glpat-`` and its other ``gl…-`` tokens), AWS access key ids
-  (``AKIA…``, ``ASIA…``) and the secret keys written next to them, and JSON Web Tokens.
+  (``AKIA…``, ``ASIA…``) and the secret keys written next to them, and JSON Web Tokens;
+- the credential of an HTTP ``Authorization`` value (``Basic …``, ``Bearer …``);
+- the value of each secret variable of :data:`SECRET_VARIABLES` set in the environment (a
+  registry or key password), however it is spelled: as is, JSON-escaped or percent-encoded.
 
 Each removed credential becomes :data:`REDACTED`. Commit SHAs, ``sha256:`` digests, image
 references and ordinary URLs are left as they are.
@@ -19,10 +22,23 @@ references and ordinary URLs are left as they are.
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote, quote_plus
 
 REDACTED = "[REDACTED]"
+
+#: Variables whose values are secrets wherever they appear.
+SECRET_VARIABLES = (
+    "ATTESTLAKE_REGISTRY_PASSWORD",
+    "ATTESTLAKE_KEY_PASSWORD",
+    "COSIGN_PASSWORD",
+    "SIGSTORE_ID_TOKEN",
+)
+#: Shorter secret values are not searched for (they would match ordinary words).
+MIN_SECRET = 4
 
 # scheme://userinfo@host: the userinfo ends at the last '@' before any '/' or space.
 _URL_USERINFO = re.compile(
@@ -57,7 +73,32 @@ _AWS_SECRET = re.compile(
 _AWS_SECRET_NAMED = re.compile(
     r"(?i)(?P<name>aws_?secret_?(?:access_?)?key\"?\s*[=:]\s*\"?)(?P<value>[A-Za-z0-9/+=]+)"
 )
+_AUTHORIZATION = re.compile(
+    r"(?i)(?P<name>\b(?:Basic|Bearer)\s+)(?P<value>[A-Za-z0-9+/._~-]{8,}=*)"
+)
 _SSH_SCHEMES = ("ssh://", "git+ssh://", "ssh+git://", "sftp://")
+
+
+def spellings(secret: str) -> list[str]:
+    """How ``secret`` can appear in a message: as is, JSON-escaped (ASCII or not) and
+    percent-encoded; longest first."""
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret),
+    }
+    return sorted((f for f in forms if len(f) >= MIN_SECRET), key=len, reverse=True)
+
+
+def without(text: str, secrets: Iterable[str | None]) -> str:
+    """``text`` with every spelling of each of ``secrets`` replaced by :data:`REDACTED`."""
+    for secret in secrets:
+        if secret and len(secret) >= MIN_SECRET:
+            for form in spellings(secret):
+                text = text.replace(form, REDACTED)
+    return text
 
 
 def _userinfo(match: re.Match[str]) -> str:
@@ -75,6 +116,8 @@ def redact(text: str) -> str:
     """``text`` without any credential it holds (see the module doc)."""
     if not text:
         return text
+    text = without(text, (os.environ.get(name) for name in SECRET_VARIABLES))
+    text = _AUTHORIZATION.sub(lambda m: m["name"] + REDACTED, text)
     text = _URL_USERINFO.sub(_userinfo, text)
     text = _BARE_USERINFO.sub(f"{REDACTED}@", text)
     text = _SECRET_PARAMS.sub(lambda m: m["name"] + REDACTED, text)
@@ -114,10 +157,14 @@ def without_userinfo(reference: str) -> str:
 
 
 __all__ = [
+    "MIN_SECRET",
     "REDACTED",
+    "SECRET_VARIABLES",
     "has_userinfo",
     "redact",
     "redact_optional",
     "redact_values",
+    "spellings",
+    "without",
     "without_userinfo",
 ]

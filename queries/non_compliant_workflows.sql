@@ -89,7 +89,10 @@ problems AS (
     WHERE NOT EXISTS (
         SELECT 1
         FROM materials AS m
-        WHERE m.manifest_digest = l.manifest_digest AND m.name = q.material_name
+        WHERE m.manifest_digest = l.manifest_digest
+            AND m.run_id IS NOT DISTINCT FROM l.run_id
+            AND coalesce(m.envelope_digest, l.envelope_digest) IS NOT DISTINCT FROM l.envelope_digest
+            AND m.name = q.material_name
     )
     UNION ALL
     SELECT

@@ -69,7 +69,7 @@ def sql(
     from attestlake.lake.results import check_output
     from attestlake.lake.shell import Shell, run_script
 
-    check_output(fmt, output)
+    check_output(fmt, output, lake)
     if statement is not None and file is not None:
         raise InputError("give a SQL statement or --file, not both")
     text = statement
@@ -131,7 +131,7 @@ def query_run(
     from attestlake.lake.lake import Lake
     from attestlake.lake.results import check_output
 
-    check_output(fmt, output)
+    check_output(fmt, output, lake)
     query = get_query(name)
     with Lake.open(lake) as opened:
         result = run_query(opened, query, _kv(param, "--param"))
@@ -166,9 +166,12 @@ def report(
     from attestlake.audit.report import run_report, select_queries
     from attestlake.audit.trend import load_previous
     from attestlake.lake.lake import Lake
+    from attestlake.lake.results import check_outside_lake
 
     if fmt not in REPORT_FORMATS:
         raise InputError(f"--format must be one of {', '.join(REPORT_FORMATS)}, not {fmt!r}")
+    if output is not None:
+        check_outside_lake(output, lake)
     if fail_on is not None:
         severity_rank(fail_on)
     queries = select_queries(query or [])

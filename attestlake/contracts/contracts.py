@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from attestlake._internal._files import read_input
+from attestlake._internal.untrusted_yaml import compose_bounded
 from attestlake.errors import ContractError
 from attestlake.evidence.materials import MATERIAL_KINDS
 from attestlake.evidence.runners import RUNNER_TYPES
@@ -94,8 +95,7 @@ class _Doc:
     def __init__(self, text: str, source: str) -> None:
         self.source = source
         try:
-            self.node = yaml.compose(text, Loader=yaml.SafeLoader)
-            self.data = yaml.safe_load(text)
+            self.node, self.data = compose_bounded(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{mark.line + 1}:" if mark is not None else ""

@@ -53,6 +53,7 @@ _BY_ENVELOPE = (
     "runs",
     "run_events",
     "subjects",
+    "materials",
     "provenance",
     "witness_attestations",
     "verification_summaries",
@@ -168,10 +169,8 @@ class Replays:
             return []
         anchors: dict[str, tuple[str, str]] = {}  # statement -> its anchor in this batch
         replays: list[tuple[str, str, str]] = []  # (manifest, envelope, statement)
-        replayed_runs: set[str] = set()  # "manifest|run id" of replayed statements
-        anchored_runs: set[str] = set()
         for row in verifications.select(
-            ["manifest_digest", "envelope_digest", "status", "statement_digest", "run_id"]
+            ["manifest_digest", "envelope_digest", "status", "statement_digest"]
         ).to_pylist():
             if row["status"] != VERIFIED:
                 continue
@@ -179,11 +178,8 @@ class Replays:
             statement = row["statement_digest"] or e
             if statement in anchors or _pack(statement) in self._known:
                 replays.append((m, e, statement))
-                replayed_runs.add(f"{m}|{row['run_id'] or ''}")
             else:
                 anchors[statement] = (m, e)
-                anchored_runs.add(f"{m}|{row['run_id'] or ''}")
-        replayed_runs -= anchored_runs  # a run also recorded by a new statement keeps them
         for statement in anchors:
             self._known.add(_pack(statement))
         if not replays:
@@ -248,7 +244,7 @@ class Replays:
                     fixes.append(SourceFix(anchor[0], anchor[1], source))
                 else:
                     run_sources[anchor] = source
-        self._drop(tables, {f"{m}|{e}" for m, e, _ in replays}, replayed_runs)
+        self._drop(tables, {f"{m}|{e}" for m, e, _ in replays})
         if kept:
             current = tables.get(SBOM_COMPONENTS.name)
             schema = current.schema if current is not None else SBOM_COMPONENTS.schema
@@ -266,17 +262,14 @@ class Replays:
         return fixes
 
     @staticmethod
-    def _drop(tables: dict[str, pa.Table], pairs: set[str], runs: set[str]) -> None:
-        """Drop the rows of replayed (manifest, envelope) pairs, and the materials of their
-        runs, from every table but ``verifications``."""
+    def _drop(tables: dict[str, pa.Table], pairs: set[str]) -> None:
+        """Drop the rows of replayed (manifest, envelope) pairs from every table but
+        ``verifications``."""
+        listed = pa.array(sorted(pairs), pa.string())
         for name, data in list(tables.items()):
             if name in _BY_ENVELOPE:
-                listed, keys = pa.array(sorted(pairs)), _pairs(data, "envelope_digest")
-            elif name == MATERIALS.name:
-                listed, keys = pa.array(sorted(runs)), _pairs(data, "run_id")
-            else:
-                continue
-            tables[name] = data.filter(pc.invert(pc.is_in(keys, value_set=listed)))
+                keys = _pairs(data, "envelope_digest")
+                tables[name] = data.filter(pc.invert(pc.is_in(keys, value_set=listed)))
 
     def _look_up(
         self, statements: set[str], *, homes: set[str], with_evidence: set[str]

@@ -387,19 +387,52 @@ READ_STATEMENTS = (
     "SELECT (also FROM, WITH, VALUES, DESCRIBE, SHOW, SUMMARIZE), EXPLAIN and CREATE TEMP "
     "VIEW or MACRO"
 )
-_SKIP = r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*"
-#: EXPLAIN's head: an EXPLAIN ANALYZE runs the statement it explains, so that one must read.
-_EXPLAIN = re.compile(
-    rf"^{_SKIP}EXPLAIN\b{_SKIP}(?:ANALY[SZ]E\b{_SKIP})?(?:\([^()]*\){_SKIP})?", re.I | re.S
-)
 
 
-#: A temporary view or macro: a name for a query, kept in the session's memory.
-_TEMPORARY = re.compile(
-    rf"^{_SKIP}CREATE\b{_SKIP}(?:OR{_SKIP}REPLACE\b{_SKIP})?TEMP(?:ORARY)?\b{_SKIP}"
-    r"(?:VIEW|MACRO|FUNCTION)\b",
-    re.I | re.S,
-)
+def _words(text: str) -> list[tuple[int, str]]:
+    """The tokens of ``text`` as DuckDB's own scanner splits them (so comments nest as they
+    do for its parser), comments left out: each token's offset and text."""
+    tokens = duckdb.tokenize(text)
+    words: list[tuple[int, str]] = []
+    for i, (start, kind) in enumerate(tokens):
+        if kind == duckdb.token_type.comment:
+            continue
+        end = tokens[i + 1][0] if i + 1 < len(tokens) else len(text)
+        words.append((start, text[start:end].strip()))
+    return words
+
+
+def _spelled(words: Sequence[tuple[int, str]], at: int, *options: str) -> bool:
+    return at < len(words) and words[at][1].upper() in options
+
+
+def _temporary(words: Sequence[tuple[int, str]]) -> bool:
+    """True for a temporary view or macro (a name for a query, kept in the session's
+    memory): CREATE [OR REPLACE] TEMP[ORARY] VIEW|MACRO|FUNCTION."""
+    at = 1  # CREATE
+    if _spelled(words, at, "OR") and _spelled(words, at + 1, "REPLACE"):
+        at += 2
+    return _spelled(words, at, "TEMP", "TEMPORARY") and _spelled(
+        words, at + 1, "VIEW", "MACRO", "FUNCTION"
+    )
+
+
+def _explained(words: Sequence[tuple[int, str]]) -> int | None:
+    """Where the statement an EXPLAIN explains starts (after ANALYZE and an option list);
+    None if that cannot be told."""
+    at = 1  # EXPLAIN
+    if _spelled(words, at, "ANALYZE", "ANALYSE"):
+        at += 1
+    if _spelled(words, at, "("):  # the option list: (ANALYZE, FORMAT json)
+        depth = 0
+        while True:
+            depth += {"(": 1, ")": -1}.get(words[at][1], 0)
+            at += 1
+            if depth == 0:
+                break
+            if at >= len(words):
+                return None
+    return words[at][0] if at < len(words) else None
 
 
 def _kind(statement: Any) -> str:
@@ -416,15 +449,21 @@ def _reads_only(con: duckdb.DuckDBPyConnection, statement: Any) -> bool:
         return False
     if kind == duckdb.StatementType.SELECT:
         return True
-    if kind == duckdb.StatementType.CREATE:
-        return _TEMPORARY.match(statement.query) is not None
-    if kind != duckdb.StatementType.EXPLAIN:
+    if kind not in (duckdb.StatementType.CREATE, duckdb.StatementType.EXPLAIN):
         return False
-    head = _EXPLAIN.match(statement.query)
-    if head is None:
+    text = statement.query
+    try:
+        words = _words(text)
+    except (duckdb.Error, ValueError):
+        return False
+    if kind == duckdb.StatementType.CREATE:
+        return _spelled(words, 0, "CREATE") and _temporary(words)
+    # EXPLAIN ANALYZE runs the statement it explains, so that one must read.
+    start = _explained(words) if _spelled(words, 0, "EXPLAIN") else None
+    if start is None:
         return False
     try:
-        inner = con.extract_statements(statement.query[head.end() :])
+        inner = con.extract_statements(text[start:])
     except (duckdb.Error, ValueError):
         return False
     return len(inner) == 1 and _kind(inner[0]) == "SELECT"
@@ -506,7 +545,10 @@ class Lake:
                 con.sql(f'CREATE VIEW "{name}" AS {body}')
             # DuckDB reads the lake's Parquet files itself (the live files of each Delta
             # snapshot); SQL gets no other file or network access, and cannot change that.
-            con.sql(f"SET allowed_directories = [{_literal(str(resolved) + '/')}]")
+            # Only those files are allowed, not the lake's directory: a file can be read, and
+            # nothing can be created or replaced in the lake.
+            allowed = ", ".join(_literal(path) for path in files)
+            con.sql(f"SET allowed_paths = [{allowed}]")
             con.sql("SET enable_external_access = false")
             con.sql("SET autoinstall_known_extensions = false")
             con.sql("SET autoload_known_extensions = false")

@@ -136,9 +136,25 @@ def param_text(name: str, value: object) -> str:
     )
 
 
-def check_output(fmt: str, output: Path | None) -> None:
-    """InputError unless ``fmt`` can be written where asked (parquet needs a file)."""
+def check_output(fmt: str, output: Path | None, lake: Path | str | None = None) -> None:
+    """InputError unless ``fmt`` can be written where asked (parquet needs a file, and no
+    file is written inside the lake ``lake``)."""
     if fmt not in OUTPUT_FORMATS:
         raise InputError(f"unknown output format {fmt!r}; one of: {', '.join(OUTPUT_FORMATS)}")
     if fmt == "parquet" and output is None:
         raise InputError("--format parquet writes a binary file: give --output FILE.parquet")
+    if output is not None and lake is not None:
+        check_outside_lake(output, lake)
+
+
+def check_outside_lake(output: Path, lake: Path | str) -> None:
+    """InputError if writing ``output`` would create or replace a file inside the lake
+    directory ``lake`` (its directories followed through symbolic links): a file written
+    there could replace a table's data or add to its log."""
+    written = output.absolute().parent.resolve() / output.name
+    root = Path(lake).resolve()
+    if written == root or written.is_relative_to(root):
+        raise InputError(
+            f"--output {output} is inside the lake {lake}: a file written there could change "
+            "its tables; write it outside the lake directory"
+        )

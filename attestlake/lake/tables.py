@@ -158,6 +158,7 @@ MATERIALS = Table(
     _crawled(
         "run_id",
         "manifest_digest",
+        "envelope_digest",
         "name",
         "type",
         "value",

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError, StoreError, TransportError
+
+#: Seconds a whole answer may take to arrive when the caller does not say (a registry that
+#: sends one byte just before each read timeout would otherwise never finish).
+DEADLINE = 300.0
 
 
 def origin(url: str) -> tuple[str, str]:
@@ -50,27 +61,146 @@ def reason(exc: requests.RequestException, timeout: float | None = None) -> str:
     return type(exc).__name__
 
 
-def read_bounded(resp: requests.Response, limit: int, what: str) -> bytes:
+def _shut(sock: object) -> None:
+    """Shut ``sock`` down, waking any thread blocked reading or writing it (for TLS, the raw
+    socket under the TLS layer, which then fails the blocked call)."""
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+
+
+class _DeadlineConnection(HTTPConnection):
+    """A connection on which sending a request and receiving its answer's headers must be done
+    within ``deadline`` seconds (a server that sends one byte just before each read timeout
+    would otherwise keep it for ever): past it, the socket is shut down."""
+
+    deadline = DEADLINE
+    _timer: threading.Timer | None = None
+    _expired = False
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        self._expired = True
+        _shut(getattr(self, "sock", None))
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        self._disarm()
+        self._expired = False
+        self._timer = threading.Timer(self.deadline, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+        try:
+            super().request(*args, **kwargs)
+        except BaseException:
+            self._disarm()
+            raise
+
+    def getresponse(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            response = super().getresponse(*args, **kwargs)
+        finally:
+            self._disarm()
+        if self._expired:  # the headers were cut off: what arrived is no answer
+            response.close()
+            raise TimeoutError(f"no complete answer within {self.deadline:g}s")
+        return response
+
+
+class _DeadlineTLSConnection(_DeadlineConnection, HTTPSConnection):
+    pass
+
+
+def deadline_adapter(seconds: float) -> HTTPAdapter:
+    """A transport adapter whose connections give up a request whose headers have not all
+    arrived ``seconds`` after it started being sent (see :func:`read_bounded` for bodies)."""
+    plain = type("Connection", (_DeadlineConnection,), {"deadline": seconds})
+    tls = type("TLSConnection", (_DeadlineTLSConnection,), {"deadline": seconds})
+    pools = {
+        "http": type("Pool", (HTTPConnectionPool,), {"ConnectionCls": plain}),
+        "https": type("TLSPool", (HTTPSConnectionPool,), {"ConnectionCls": tls}),
+    }
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+    return Adapter()
+
+
+def _socket_of(resp: requests.Response) -> object:
+    return getattr(getattr(resp.raw, "connection", None), "sock", None)
+
+
+@contextlib.contextmanager
+def _deadline(resp: requests.Response, seconds: float) -> Iterator[threading.Event]:
+    """An event set, and the connection shut down, ``seconds`` from now: a read blocked on
+    the socket then returns at once instead of waiting for the next byte."""
+    expired, sock = threading.Event(), _socket_of(resp)
+
+    def expire() -> None:
+        expired.set()
+        _shut(sock)
+
+    timer = threading.Timer(seconds, expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield expired
+    finally:
+        timer.cancel()
+
+
+def read_bounded(
+    resp: requests.Response, limit: int, what: str, seconds: float = DEADLINE
+) -> bytes:
     """The response body, or ContentError as soon as it is longer than ``limit`` bytes;
-    TransportError when the connection breaks or ends before the ``Content-Length`` it
-    announced."""
+    TransportError when the connection breaks, the body ends before the ``Content-Length``
+    it announced, or it has not all arrived within ``seconds``."""
     length = resp.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > limit:
         raise ContentError(f"{what} is {length} bytes, over the {limit}-byte bound")
     buf = bytearray()
-    try:
-        for chunk in resp.iter_content(chunk_size=min(65536, limit + 1)):
-            buf += chunk
-            if len(buf) > limit:
-                raise ContentError(f"{what} is over the {limit}-byte bound")
-    except requests.RequestException as exc:
-        raise TransportError(f"reading {what} from {resp.url} failed: {reason(exc)}") from None
+    late = TransportError(
+        f"reading {what} from {resp.url} failed: not complete within {seconds:g}s "
+        "(a slow or stalled registry)"
+    )
+    with _deadline(resp, seconds) as expired:
+        try:
+            for chunk in resp.iter_content(chunk_size=min(65536, limit + 1)):
+                buf += chunk
+                if len(buf) > limit:
+                    raise ContentError(f"{what} is over the {limit}-byte bound")
+                if expired.is_set():
+                    raise late
+        except requests.RequestException as exc:
+            if expired.is_set():
+                raise late from None
+            raise TransportError(f"reading {what} from {resp.url} failed: {reason(exc)}") from None
+    if expired.is_set():
+        raise late
     encoded = resp.headers.get("Content-Encoding", "identity") != "identity"
     if length.isdigit() and len(buf) < int(length) and not encoded:
         raise TransportError(
             f"reading {what} from {resp.url} failed: cut short at {len(buf)} of {length} bytes"
         )
     return bytes(buf)
+
+
+def drain(resp: requests.Response, limit: int, seconds: float = DEADLINE) -> None:
+    """Read and drop the body of an answer whose body nobody needs, so that its connection can
+    serve the next request; past ``limit`` bytes, a broken connection or ``seconds``, stop
+    (closing the answer then closes its connection)."""
+    read = 0
+    with _deadline(resp, seconds), contextlib.suppress(requests.RequestException):
+        for chunk in resp.iter_content(chunk_size=65536):
+            read += len(chunk)
+            if read > limit:
+                break
 
 
 def errors_from(raw: bytes) -> list[dict[str, Any]]:
@@ -81,8 +211,8 @@ def errors_from(raw: bytes) -> list[dict[str, Any]]:
     return [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
 
 
-def registry_errors(resp: requests.Response) -> list[dict[str, Any]]:
+def registry_errors(resp: requests.Response, seconds: float = DEADLINE) -> list[dict[str, Any]]:
     try:
-        return errors_from(read_bounded(resp, 65536, "error body"))
+        return errors_from(read_bounded(resp, 65536, "error body", seconds))
     except StoreError:
         return []

@@ -56,6 +56,7 @@ class LayoutStore(Store):
         self.root = root
         self.ref = f"oci:{root}"
         self.max_blob_size = max_blob_size
+        self._warnings: list[str] = []  # index.json entries skipped by list_manifests
         if root.exists() and not root.is_dir():
             raise StoreError(f"{root} exists and is not a directory")
         if root.is_dir() and any(root.iterdir()) and not (root / "oci-layout").is_file():
@@ -184,11 +185,23 @@ class LayoutStore(Store):
         raise NotFound(f"tag {tag!r} not found in {self.ref}")
 
     def list_manifests(self, threads: int = 1) -> Iterator[tuple[str, str]]:
-        """(tag, digest) of every tagged manifest, read from index.json once (no threads)."""
-        for entry in self._read_index()["manifests"]:
+        """(tag, digest) of every tagged manifest, read from index.json once; an entry without
+        a well-formed digest is skipped with a warning."""
+        for n, entry in enumerate(self._read_index()["manifests"]):
             tag = (entry.get("annotations") or {}).get(REF_NAME)
-            if isinstance(tag, str):
-                yield tag, check_digest(str(entry.get("digest")))
+            if not isinstance(tag, str):
+                continue
+            try:
+                digest = check_digest(entry.get("digest"))
+            except ContentError:
+                self._warnings.append(
+                    f"{self.root / 'index.json'}: manifests[{n}] has no sha256 digest: skipped"
+                )
+                continue
+            yield tag, digest
+
+    def warnings(self) -> list[str]:
+        return list(self._warnings)
 
 
 __all__ = ["LayoutStore", "atomic_write", "sha256_digest"]

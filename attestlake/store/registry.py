@@ -23,8 +23,11 @@ import requests
 
 from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError, NotFound, StoreError, TransportError
+from attestlake.redaction import redact, without
 from attestlake.store._http import (
     Auth,
+    deadline_adapter,
+    drain,
     errors_from,
     origin,
     read_bounded,
@@ -51,12 +54,16 @@ from attestlake.store.interface import (
 _ACCEPT = f"{MANIFEST_MEDIA_TYPE}, {INDEX_MEDIA_TYPE}"
 _ACCEPT_ANY = f"{_ACCEPT}, {DOCKER_MANIFEST_MEDIA_TYPE}, {DOCKER_LIST_MEDIA_TYPE}"
 _TRANSIENT = frozenset({429, 502, 503, 504})
-_REPO_RE = re.compile(r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"  # OCI distribution spec
+_REPO_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
 _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
 _ENV_HINT = "ATTESTLAKE_REGISTRY_USERNAME and ATTESTLAKE_REGISTRY_PASSWORD"
 _MAX_RETRY_AFTER = 5.0  # seconds: a longer Retry-After is cut to this
 #: Bound on the pages of one listing (tags, repositories, referrers of one manifest).
 MAX_PAGES = 10_000
+#: Bound on the names of one listing (tags of a repository, repositories of a catalog,
+#: referrers of one manifest).
+MAX_NAMES = 1_000_000
 
 
 def _backoff(attempt: int, retry_after: float = 0.0) -> float:
@@ -91,6 +98,8 @@ def _refuse_page(visited: set[str], url: str, base_url: str) -> str | None:
 class RegistryStore(Store):
     #: Page size asked for when listing tags and repositories.
     page_size = 100
+    #: Names one listing may hold; past them it stops with a warning.
+    max_names = MAX_NAMES
 
     def __init__(
         self,
@@ -102,23 +111,28 @@ class RegistryStore(Store):
         max_blob_size: int = MAX_BLOB_SIZE,
         timeout: float = 30.0,
         retries: int = 3,
+        deadline: float | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         if urlsplit(self.base_url).scheme not in ("http", "https"):
             raise StoreError(f"registry URL must start with http:// or https://: {base_url!r}")
-        if not _REPO_RE.match(repository):
+        if len(repository) > 255 or not _REPO_RE.match(repository):
             raise StoreError(f"not a valid repository name: {repository!r}")
         self.repository = repository
         self.ref = f"{self.base_url}/{repository}"
         self.username = username
         self.max_blob_size = max_blob_size
         self.timeout = timeout
+        #: Seconds one answer may take to arrive whole (default: ten read timeouts).
+        self.deadline = 10 * timeout if deadline is None else deadline
         self.retries = max(0, retries)
         self._password = password or None
         creds = (username, password) if username and password else None
         self._auth = Auth(origin(self.base_url), creds)
         self._session = requests.Session()
         self._session.auth = self._auth
+        for scheme in ("http://", "https://"):
+            self._session.mount(scheme, deadline_adapter(self.deadline))
         self._session.headers["User-Agent"] = "attestlake"
         self._referrers_api: bool | None = None  # unknown until the first referrers call
         self._warnings: list[str] = []  # listings stopped short (see _paginate)
@@ -139,20 +153,26 @@ class RegistryStore(Store):
             max_blob_size=self.max_blob_size,
             timeout=self.timeout,
             retries=self.retries,
+            deadline=self.deadline,
         )
 
     # -- HTTP plumbing --------------------------------------------------------------------
+    def _scrub(self, text: str) -> str:
+        """``text`` without the password or token however spelled, or any credential."""
+        return redact(without(text, (self._password, self._auth.token)))
+
     def _error(self, message: str, cls: type[StoreError] = StoreError) -> StoreError:
-        if self._password:
-            message = message.replace(self._password, "***")
-        return cls(message)
+        return cls(self._scrub(message))
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One request, retried on connection failures and transient statuses."""
+        """One request, retried on connection failures and transient statuses. The body is
+        never read here: whoever reads it bounds its size and the time it takes."""
+        kwargs["stream"] = True
         failure, wait = "", 0.0
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(_backoff(attempt, wait))
+            started = time.monotonic()
             try:
                 resp = self._session.request(method, url, timeout=self.timeout, **kwargs)
             except (
@@ -161,6 +181,9 @@ class RegistryStore(Store):
                 requests.exceptions.ChunkedEncodingError,
             ) as exc:
                 failure, wait = reason(exc, self.timeout), 0.0
+                if time.monotonic() - started >= self.deadline:  # stalled: not asked again
+                    failure = f"no complete answer within {self.deadline:g}s"
+                    break
                 continue
             except requests.RequestException as exc:
                 raise self._error(f"request to registry {self.base_url}/ failed: {exc}") from None
@@ -168,15 +191,20 @@ class RegistryStore(Store):
                 return resp
             wait = _retry_after(resp) if resp.status_code == 429 else 0.0
             resp.close()
-        tries = f"{self.retries + 1} attempt{'s' if self.retries else ''}"
-        raise self._error(
-            f"cannot reach registry {self.base_url}/ ({failure}, {tries}): is it running, "
-            "and are the host, port and scheme (http/https) right?"
+        tries = f"{attempt + 1} attempt{'s' if attempt else ''}"
+        hint = (
+            "a stalled or hostile registry; try again later"
+            if failure.startswith("no complete answer")
+            else "is it running, and are the host, port and scheme (http/https) right?"
         )
+        raise self._error(f"cannot reach registry {self.base_url}/ ({failure}, {tries}): {hint}")
 
     def _request(
         self, method: str, url: str, *, what: str, ok: tuple[int, ...] = (200,), **kwargs: Any
     ) -> requests.Response:
+        """The answer to a request, once its status is one of ``ok`` (else StoreError); its
+        body is drained unless ``stream`` asks to read it."""
+        stream = kwargs.pop("stream", False)
         if not url.startswith(("http://", "https://")):
             url = f"{self.base_url}/v2/{self.repository}/{url}"
         resp = self._send(method, url, **kwargs)
@@ -186,6 +214,8 @@ class RegistryStore(Store):
             self._fetch_token(dict(_CHALLENGE_RE.findall(challenge)))
             resp = self._send(method, url, **kwargs)
         if resp.status_code in ok:
+            if not stream:
+                drain(resp, 65536, self.deadline)
             return resp
         with resp:
             raise self._fail(resp, what)
@@ -203,7 +233,7 @@ class RegistryStore(Store):
             if resp.status_code != 200:
                 raise self._fail(resp, "a token", server=f"token server {realm}")
             try:
-                raw = read_bounded(resp, 1024 * 1024, "token response")
+                raw = read_bounded(resp, 1024 * 1024, "token response", self.deadline)
                 body = loads(raw, max_bytes=1024 * 1024, max_depth=8, what="token response")
                 token = body.get("token") or body.get("access_token")
             except (MalformedJSON, AttributeError):
@@ -213,11 +243,12 @@ class RegistryStore(Store):
         self._auth.token = token
 
     def _fail(self, resp: requests.Response, what: str, server: str | None = None) -> StoreError:
-        status, errors = resp.status_code, registry_errors(resp)
+        status, errors = resp.status_code, registry_errors(resp, self.deadline)
         codes = {e.get("code") for e in errors}
+        # Scrubbed before being cut short: a credential cut in two is no longer recognised.
         detail = "; ".join(
-            f"{e.get('code')}: {e.get('message')}"
-            + (f" ({json.dumps(e['detail'])[:120]})" if e.get("detail") else "")
+            self._scrub(f"{e.get('code')}: {e.get('message')}")
+            + (f" ({self._scrub(json.dumps(e['detail']))[:120]})" if e.get("detail") else "")
             for e in errors
         )[:400]
         suffix = f": {detail}" if detail else ""
@@ -257,10 +288,13 @@ class RegistryStore(Store):
         for attempt in range(self.retries + 1):
             if attempt:
                 time.sleep(_backoff(attempt))
+            started = time.monotonic()
             with self._request("GET", path, what=what, stream=True, headers=headers) as resp:
                 try:
-                    raw = read_bounded(resp, limit, what)
+                    raw = read_bounded(resp, limit, what, self.deadline)
                 except TransportError as exc:
+                    if time.monotonic() - started >= self.deadline:  # stalled: not asked again
+                        raise self._error(str(exc), TransportError) from None
                     failure = str(exc)
                     continue
                 expected = digest or resp.headers.get("Docker-Content-Digest")
@@ -297,7 +331,7 @@ class RegistryStore(Store):
                 return
             resp = self._request("GET", next_url, what=what, ok=(200, 404), stream=True)
             with resp:
-                raw = read_bounded(resp, MAX_MANIFEST_SIZE, what)
+                raw = read_bounded(resp, MAX_MANIFEST_SIZE, what, self.deadline)
                 if resp.status_code == 404:
                     if "NAME_UNKNOWN" in {e.get("code") for e in errors_from(raw)}:
                         return
@@ -311,6 +345,10 @@ class RegistryStore(Store):
             if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
                 raise ContentError(f"{what} from {self.base_url}/ has no list of names")
             new = [name for name in dict.fromkeys(items) if name not in names]
+            if len(names) + len(new) > self.max_names:
+                yield from new[: self.max_names - len(names)]
+                self._stop_paging(what, len(visited), f"over {self.max_names} names")
+                return
             names.update(new)
             yield from new
             if link and not new:
@@ -385,8 +423,15 @@ class RegistryStore(Store):
 
     def tags(self) -> Iterator[str]:
         url = f"{self.base_url}/v2/{self.repository}/tags/list"
-        for tag in self._paginate(url, "tags", f"tag list of {self.repository}"):
-            yield check_tag(tag)
+        what = f"tag list of {self.repository}"
+        for tag in self._paginate(url, "tags", what):
+            try:
+                yield check_tag(tag)
+            except ContentError:  # no manifest can be asked for by that name
+                self._warnings.append(
+                    f"{what} from {self.base_url}/: skipped a name that is not a valid OCI tag: "
+                    f"{tag[:64]!r}"
+                )
 
     def resolve(self, tag: str) -> str:
         what, headers = f"tag {check_tag(tag)!r}", {"Accept": _ACCEPT}
@@ -395,7 +440,7 @@ class RegistryStore(Store):
         if digest:
             return check_digest(digest)
         with self._request("GET", f"manifests/{tag}", what=what, stream=True, headers=headers) as r:
-            return sha256_digest(read_bounded(r, MAX_MANIFEST_SIZE, what))
+            return sha256_digest(read_bounded(r, MAX_MANIFEST_SIZE, what, self.deadline))
 
     def get_any_manifest(self, reference: str) -> Manifest | Index | None:
         is_digest = reference.startswith("sha256:")
@@ -435,17 +480,23 @@ class RegistryStore(Store):
             if refused:
                 self._stop_paging(what, len(visited), refused)
                 return out
-            resp = self._request("GET", url, what=what, ok=(200, 400, 404, 405), headers=headers)
+            resp = self._request(
+                "GET", url, what=what, ok=(200, 400, 404, 405), headers=headers, stream=True
+            )
             with resp:
                 if resp.status_code != 200:
                     if self._referrers_api:  # the API exists: this subject has no referrers
                         return out
                     self._referrers_api = False
                     return None
-                raw = read_bounded(resp, MAX_MANIFEST_SIZE, what)
+                raw = read_bounded(resp, MAX_MANIFEST_SIZE, what, self.deadline)
                 link = resp.links.get("next", {}).get("url")
             self._referrers_api = True
             new = [d for d in Index.parse(raw).manifests if d.digest not in listed]
+            if len(out) + len(new) > self.max_names:
+                out.extend(new[: self.max_names - len(out)])
+                self._stop_paging(what, len(visited), f"over {self.max_names} names")
+                return out
             listed.update(d.digest for d in new)
             out.extend(new)
             if link and not new:

@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from attestlake._internal.untrusted_yaml import compose_bounded
 from attestlake.errors import KeyError_, TrustPolicyError
 from attestlake.signing.keys import PublicKey, key_id, load_public_key, public_pem
 
@@ -225,10 +226,10 @@ def _load_trusted_root(p: Path, value: Any) -> str:
 
 def read_policy(path: Path | str) -> TrustPolicy:
     """Read and check a trust policy file (its Sigstore trusted root is loaded by
-    :func:`attestlake.verify.verify.load_policy`)."""
+    :func:`attestlake.verify.verify.verify.load_policy`)."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        _, data = compose_bounded(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise TrustPolicyError(f"{p}: no such trust policy file") from None
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:

@@ -11,6 +11,7 @@ contract or inventory (:mod:`attestlake.crawl.normalize.published`) is read, not
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -27,7 +28,7 @@ from attestlake.crawl.normalize.common import (
 )
 from attestlake.crawl.normalize.published import published_rows
 from attestlake.crawl.sources.interface import Unit
-from attestlake.intoto.claims import statement_claims
+from attestlake.intoto.claims import Claims, statement_claims
 from attestlake.verify.outcome import NOT_VERIFIED, Outcome
 from attestlake.verify.trust import TrustPolicy
 from attestlake.verify.verify import verify_document
@@ -132,6 +133,36 @@ def _bare_sbom(raw: bytes) -> str | None:
         return None
 
 
+#: What a run id of one crawl unit names: (project, workflow) of its first verified statement.
+RunBinding = dict[str, tuple[str | None, str | None]]
+
+
+def _bound(outcome: Outcome, runs: RunBinding) -> Outcome:
+    """``outcome``, or ``untrusted_signer`` when a verified statement names a run id that an
+    earlier verified statement of the same unit names with another project or workflow: the
+    rows of one unit name a run by its id, so one unit holds one run per run id."""
+    if not outcome.verified:
+        return outcome
+    claims: Claims = statement_claims(outcome.statement)
+    if claims.run_id is None:
+        return outcome
+    mine = (claims.project, claims.workflow)
+    first = runs.setdefault(claims.run_id, mine)
+    if first == mine:
+        return outcome
+    return replace(
+        outcome,
+        status=NOT_VERIFIED,
+        reason="untrusted_signer",
+        detail=(
+            f"signed by {outcome.signer}, but run id {claims.run_id!r} is already run of "
+            f"project {first[0]!r} workflow {first[1]!r} in this manifest, and this statement "
+            f"names project {mine[0]!r} workflow {mine[1]!r}: one manifest holds one run per "
+            "run id"
+        ),
+    )
+
+
 def document_rows(
     unit: Unit,
     digest: str,
@@ -139,8 +170,10 @@ def document_rows(
     error: str | None,
     policy: TrustPolicy,
     now: datetime,
+    runs: RunBinding | None = None,
 ) -> Rows:
-    """Every row for one document of ``unit``. Never raises on bad content."""
+    """Every row for one document of ``unit``. Never raises on bad content. ``runs``: the run
+    ids the unit's earlier documents named (see :func:`_bound`)."""
     rows = Rows()
     if raw is None:
         outcome = Outcome(NOT_VERIFIED, "malformed", error or "document unreadable")
@@ -151,6 +184,7 @@ def document_rows(
             outcome = Outcome(
                 NOT_VERIFIED, "malformed", f"verifier failed: {type(exc).__name__}: {exc}"
             )
+        outcome = _bound(outcome, {} if runs is None else runs)
     fmt, detail = outcome.format, outcome.detail
     sbom_kind = _bare_sbom(raw) if raw is not None and outcome.statement is None else None
     if sbom_kind is not None:
@@ -187,6 +221,7 @@ def inspect_unit(unit: Unit, policy: TrustPolicy, now: datetime) -> Rows:
         ctx = Context(unit.key, unit.key, unit.source, outcome)
         rows.add("verifications", _verification(ctx, now, None, unit.error))
         return rows
+    runs: RunBinding = {}
     for doc in unit.documents:
-        rows.extend(document_rows(unit, doc.digest, doc.raw, doc.error, policy, now))
+        rows.extend(document_rows(unit, doc.digest, doc.raw, doc.error, policy, now, runs))
     return rows

@@ -117,6 +117,7 @@ def normalise(ctx: Context) -> Rows:
             {
                 "run_id": run_id,
                 "manifest_digest": ctx.manifest_digest,
+                "envelope_digest": ctx.envelope_digest,
                 "name": s(ann.get("chainloop.material.name")) or name,
                 "type": kind,
                 "value": value,

@@ -131,6 +131,7 @@ def _material_row(
     return {
         "run_id": run_id,
         "manifest_digest": ctx.manifest_digest,
+        "envelope_digest": ctx.envelope_digest,
         "name": string(m.get("name")),
         "type": string(m.get("type")),
         "value": string(m.get("value")),

@@ -2,11 +2,13 @@
 
 An SBOM reaches the lake four ways (the ``carrier`` column): as the predicate of a statement,
 inside a witness attestation collection, as an evidence file pushed beside a run's envelope
-(its digest named by the signed statement), or as a bare document found in a folder.
+(its digest named by the signed statement), or as a bare document found in a folder. At most
+:data:`MAX_COMPONENTS` components of one SBOM become rows.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +25,9 @@ from attestlake.crawl.normalize.common import (
 
 #: Nested CycloneDX components deeper than this are not read (hostile input bound).
 MAX_DEPTH = 16
+#: Components of one SBOM exploded into rows; the rest are not (hostile input bound: each
+#: ``{}`` of three bytes would otherwise become a row of hundreds).
+MAX_COMPONENTS = 100_000
 
 
 def sbom_format(doc: Any) -> str | None:
@@ -58,7 +63,7 @@ def sbom_rows(ctx: Context, sbom: bytes | dict[str, Any], *, carrier: str, trust
         spec = s(doc.get("spdxVersion"))
         name = s(doc.get("name"))
         components = _spdx(as_list(doc.get("packages")))
-    for component in components:
+    for component in itertools.islice(components, MAX_COMPONENTS):
         rows.add(
             "sbom_components",
             {

@@ -51,9 +51,15 @@ class CatalogSource(Source):
 
     def candidates(self) -> Iterator[Candidate]:
         for name in self.repositories():
-            source = StoreSource(
-                self.registry.repository_store(name), max_document_size=self.max_document_size
-            )
+            try:
+                store = self.registry.repository_store(name)
+            except StoreError:  # a name no repository can have
+                self._warnings.append(
+                    f"catalog of {self.registry.base_url}/: skipped a name that is not a valid "
+                    f"repository name: {name[:64]!r}"
+                )
+                continue
+            source = StoreSource(store, max_document_size=self.max_document_size)
             try:
                 yield from source.candidates()
             except StoreError as exc:

@@ -35,6 +35,9 @@ DOCUMENT_MEDIA_TYPES = (
 )
 #: Layers kept as evidence a statement may name by digest (SBOM files).
 EVIDENCE_MEDIA_TYPES = ("application/vnd.cyclonedx+json", "application/spdx+json")
+#: Bound on the bytes one manifest's documents and evidence hold together, in documents of
+#: the largest size allowed: past it, a document is recorded as not read, evidence is left out.
+UNIT_DOCUMENTS = 8
 
 
 def is_document_layer(media_type: str) -> bool:
@@ -93,22 +96,26 @@ class StoreSource(Source):
         kind = published_kind(manifest)
         if kind is not None:
             return self._published(kind, manifest)
+        budget = UNIT_DOCUMENTS * self.max_document_size
         documents: dict[str, Document] = {}
         for layer in manifest.layers:
             if is_document_layer(layer.media_type) and layer.digest not in documents:
-                documents[layer.digest] = self._document(layer.digest, layer.size)
+                document = self._document(layer.digest, layer.size, budget)
+                documents[layer.digest] = document
+                budget -= len(document.raw or b"")
         evidence: dict[str, bytes] = {}
         if documents:
             for layer in manifest.layers:
                 if layer.media_type in EVIDENCE_MEDIA_TYPES and layer.digest not in evidence:
-                    if layer.size > self.max_document_size:
+                    if layer.size > min(self.max_document_size, budget):
                         continue
                     try:
                         evidence[layer.digest] = self.store.get_blob(
-                            layer.digest, max_size=self.max_document_size
+                            layer.digest, max_size=min(self.max_document_size, budget)
                         )
                     except (ContentError, NotFound):
                         continue  # evidence that cannot be read is simply not exploded
+                    budget -= len(evidence[layer.digest])
         return Unit(digest, source, tuple(documents.values()), evidence)
 
     def _published(self, kind: str, manifest: Manifest) -> Unit:
@@ -131,11 +138,19 @@ class StoreSource(Source):
         published = Published(kind, name, revision, digest, created, raw, error)
         return Unit(manifest.digest, source, published=published)
 
-    def _document(self, digest: str, size: int) -> Document:
+    def _document(self, digest: str, size: int, budget: int | None = None) -> Document:
+        """The layer ``digest``, read if it is within the document bound and within the
+        ``budget`` of bytes its manifest has left."""
         if size > self.max_document_size:
             bound = f"over the {self.max_document_size}-byte bound"
             return Document(digest, None, f"document is {size} bytes, {bound}")
+        limit = self.max_document_size if budget is None else min(self.max_document_size, budget)
+        if size > limit:
+            whole = UNIT_DOCUMENTS * self.max_document_size
+            return Document(
+                digest, None, f"not read: its manifest's documents are over the {whole}-byte bound"
+            )
         try:
-            return Document(digest, self.store.get_blob(digest, max_size=self.max_document_size))
+            return Document(digest, self.store.get_blob(digest, max_size=limit))
         except (ContentError, NotFound) as exc:
             return Document(digest, None, f"document unreadable: {exc}")
