@@ -19,9 +19,7 @@ with its reason, and never reaches the trusted tables.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import time
 import uuid
 from collections import Counter
@@ -49,10 +47,10 @@ __all__ = ["BATCH_SIZE", "MAX_BATCH_BYTES", "CrawlResult", "crawl", "parse_size"
 
 BATCH_SIZE = 1000
 MAX_BATCH_BYTES = 256 * 1024 * 1024
-#: Test-only hook (documented in docs/lake.md): ``BATCH:TABLE`` makes the crawler SIGKILL
-#: itself right after writing TABLE (``first``: the first table written) in batch BATCH.
-KILL_ENV = "ATTESTLAKE_TEST_KILL_AT"
 ProgressFn = Callable[[int, int], None]
+#: Called right after each write of a crawl with (batch, table, rows written): every table that
+#: got rows, then ``crawls`` once the batch is journalled.
+WrittenFn = Callable[[int, str, int], None]
 
 
 def parse_size(text: str) -> int:
@@ -62,18 +60,6 @@ def parse_size(text: str) -> int:
         raise InputError(f"not a size: {text!r} (examples: 1048576, 512K, 32M, 1G)")
     exponent: int = " kmg".index(match[2] or " ")
     return int(match[1]) << (10 * exponent)
-
-
-def _kill_point() -> tuple[int, str] | None:
-    spec = os.environ.get(KILL_ENV, "")
-    batch, sep, table = spec.partition(":")
-    return (int(batch), table) if sep and batch.isdigit() else None
-
-
-def _should_die(kill_at: tuple[int, str] | None, batch: int, table: str, first: bool) -> bool:
-    if kill_at is None or kill_at[0] != batch:
-        return False
-    return kill_at[1] == table or (kill_at[1] == "first" and first)
 
 
 class _Known:
@@ -180,16 +166,18 @@ def crawl(
     max_document_size: int = MAX_DOCUMENT_SIZE,
     jobs: int | None = None,
     progress: ProgressFn | None = None,
+    on_written: WrittenFn | None = None,
 ) -> CrawlResult:
     """Crawl ``source`` into the lake at ``lake_root``; see the module doc for the guarantees.
 
-    ``jobs``: worker processes for verification (default: one per core; 1: none). The source
-    is not closed: whoever opened it closes it.
+    ``jobs``: worker processes for verification (default: one per core; 1: none).
+    ``progress``: called with (units done, units found) after each batch. ``on_written``: see
+    :data:`WrittenFn` (the tests stop the crawl there to prove it resumes). The source is not
+    closed: whoever opened it closes it.
     """
     src = as_source(source, max_document_size=max_document_size)
     now = now or datetime.now(UTC)
     started = time.monotonic()
-    kill_at = _kill_point()
     totals: Counter[str] = Counter()
     outcomes = Outcomes()
     published: Counter[str] = Counter()
@@ -210,7 +198,6 @@ def crawl(
             if reqs is not None:  # one set of requirement rows per contract digest, lake-wide
                 kept = owned_requirements(reqs.to_pylist(), contracts_seen)
                 tables[CONTRACT_REQUIREMENTS.name] = reqs.from_pylist(kept, schema=reqs.schema)
-            first = True
             in_batch: Counter[str] = Counter()
             for table in UNIT_TABLES:  # data tables first, verifications last
                 if table is VERIFICATIONS:
@@ -222,13 +209,12 @@ def crawl(
                     else 0
                 )
                 in_batch[table.name] += written
-                if written and _should_die(kill_at, batch, table.name, first):
-                    os.kill(os.getpid(), signal.SIGKILL)
-                first = first and not written
+                if written and on_written is not None:
+                    on_written(batch, table.name, written)
             if in_batch.total():
                 journal.journal_batch(appender, crawl_id, batch, in_batch)
-                if _should_die(kill_at, batch, CRAWLS.name, False):
-                    os.kill(os.getpid(), signal.SIGKILL)
+                if on_written is not None:
+                    on_written(batch, CRAWLS.name, in_batch.total())
             totals.update(in_batch)
             if VERIFICATIONS.name in tables:
                 outcomes.add(tables[VERIFICATIONS.name])

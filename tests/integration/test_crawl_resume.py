@@ -1,10 +1,10 @@
 """kill -9 at any moment, then crawl again: the lake an uninterrupted crawl makes. Two crawls at
 once: the same lake, no duplicates.
 
-The crawler runs as ``attestlake crawl`` in a subprocess. It is killed at chosen points by the
-test-only hook ``ATTESTLAKE_TEST_KILL_AT=BATCH:TABLE`` (documented in docs/lake.md), and at
-arbitrary moments by SIGKILL from the test. Lakes are compared table by table as sorted row
-sets, crawl times left out.
+The crawler runs as ``attestlake crawl`` in a subprocess. It is killed at chosen points by
+``tests/crawl_killer.py`` (a crawl whose ``on_written`` callback SIGKILLs it right after one
+chosen write, ``BATCH:TABLE``), and at arbitrary moments by SIGKILL from the test. Lakes are
+compared table by table as sorted row sets, crawl times left out.
 """
 
 from __future__ import annotations
@@ -30,12 +30,19 @@ from tests.integration.test_crawl_store import (
 BATCH = "3"  # 17 crawl units: 6 batches
 
 
-def _command(store: Path, lake: Path, trust: Path, *extra: str) -> list[str]:
+KILLER = Path(__file__).resolve().parents[1] / "crawl_killer.py"
+
+
+def _command(
+    store: Path, lake: Path, trust: Path, *extra: str, kill_at: str | None = None
+) -> list[str]:
+    """``attestlake crawl`` (``--json``), or with ``kill_at`` the crawl that kills itself."""
+    head = [sys.executable, "-m", "attestlake._cli", "crawl"]
+    if kill_at:
+        head = [sys.executable, str(KILLER), "--kill-at", kill_at, "--"]
+    tail = ["--json"] if not kill_at else []
     return [
-        sys.executable,
-        "-m",
-        "attestlake._cli",
-        "crawl",
+        *head,
         "--from",
         str(store),
         "--lake",
@@ -44,12 +51,12 @@ def _command(store: Path, lake: Path, trust: Path, *extra: str) -> list[str]:
         str(trust),
         "--batch-size",
         BATCH,
-        "--json",
+        *tail,
         *extra,
     ]
 
 
-def _env(tmp: Path, kill_at: str | None = None, mark: str = "") -> dict[str, str]:
+def _env(tmp: Path, mark: str = "") -> dict[str, str]:
     env = {
         "ATTESTLAKE_TEST_MARK": mark,
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -58,15 +65,13 @@ def _env(tmp: Path, kill_at: str | None = None, mark: str = "") -> dict[str, str
         "XDG_CACHE_HOME": str(tmp / "xdg"),
         "XDG_DATA_HOME": str(tmp / "xdg"),
     }
-    if kill_at:
-        env["ATTESTLAKE_TEST_KILL_AT"] = kill_at
     return env
 
 
 def _crawl(tmp: Path, store: Path, lake: Path, trust: Path, kill_at: str | None = None) -> int:
     proc = subprocess.run(
-        _command(store, lake, trust),
-        env=_env(tmp, kill_at),
+        _command(store, lake, trust, kill_at=kill_at),
+        env=_env(tmp),
         capture_output=True,
         text=True,
         timeout=300,
@@ -193,16 +198,16 @@ def test_killed_parallel_crawl_resumes_and_leaves_no_workers(tmp_path: Path) -> 
     assert subprocess.run(command, env=env, capture_output=True, timeout=300).returncode == 0
     mark = os.urandom(8).hex()
     lake = tmp_path / "lake"
-    command = [*_command(store, lake, signer.trust), "--jobs", "2"]
+    command = [*_command(store, lake, signer.trust, kill_at="2:attestations"), "--jobs", "2"]
     command[command.index("--batch-size") + 1] = "70"
-    killed = subprocess.run(
-        command, env=_env(tmp_path, "2:attestations", mark), capture_output=True, timeout=300
-    )
+    killed = subprocess.run(command, env=_env(tmp_path, mark), capture_output=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL
     deadline = time.monotonic() + 60
     while _marked(mark) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _marked(mark) == [], "worker processes outlived the killed crawler"
+    command = [*_command(store, lake, signer.trust), "--jobs", "2"]
+    command[command.index("--batch-size") + 1] = "70"
     assert subprocess.run(command, env=env, capture_output=True, timeout=300).returncode == 0
     assert lake_rows(lake) == lake_rows(tmp_path / "reference")
     assert_no_duplicate_keys(lake)

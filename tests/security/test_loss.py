@@ -33,6 +33,8 @@ from tests.integration.cli_helpers import Result, run_cli
 from tests.integration.test_crawl_store import assert_no_duplicate_keys, lake_rows
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+#: A crawl that SIGKILLs itself right after one chosen write (``--kill-at BATCH:TABLE``).
+KILLER = Path(__file__).resolve().parents[1] / "crawl_killer.py"
 #: Tables a damage must never cost a row, whatever table is damaged.
 COMPLETION = ("verifications", "published_documents")
 
@@ -193,9 +195,8 @@ def test_a_killed_crawl_is_cleaned_by_the_next_and_only_its_unjournalled_batch(
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "LANG": "C.UTF-8",
-        "ATTESTLAKE_TEST_KILL_AT": kill_at,
     }
-    command = [sys.executable, "-m", "attestlake._cli", "crawl", "--from", str(demo / "store")]
+    command = [sys.executable, str(KILLER), "--kill-at", kill_at, "--from", str(demo / "store")]
     command += ["--lake", str(lake), "--trust", str(demo / "trust.yaml"), "--batch-size", "20"]
     killed = subprocess.run(command, env=env, capture_output=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
@@ -356,9 +357,8 @@ def test_the_leftover_files_of_a_killed_write_are_a_note_not_damage(
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "LANG": "C.UTF-8",
-        "ATTESTLAKE_TEST_KILL_AT": "2:runs",
     }
-    command = [sys.executable, "-m", "attestlake._cli", "crawl", "--from", str(demo / "store")]
+    command = [sys.executable, str(KILLER), "--kill-at", "2:runs", "--from", str(demo / "store")]
     command += ["--lake", str(lake), "--trust", str(demo / "trust.yaml"), "--batch-size", "20"]
     killed = subprocess.run(command, env=env, capture_output=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
