@@ -32,6 +32,8 @@ BUNDLE_MEDIA_TYPES = {
 }
 #: Log entry kinds whose DSSE consistency sigstore-python can check.
 VERIFIABLE_LOG_ENTRIES = (("dsse", "0.0.1"), ("hashedrekord", "0.0.2"))
+#: Log entry kinds whose integrated time (with an inclusion promise) sigstore-python accepts.
+TIMED_LOG_ENTRIES = (("dsse", "0.0.1"), ("hashedrekord", "0.0.1"))
 
 
 class UnsupportedDocument(ContentError):
@@ -48,6 +50,7 @@ class LogEntry:
     version: str
     inclusion_proof: bool
     inclusion_promise: bool
+    integrated_time: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,12 @@ class SigstoreBundle:
             return (
                 f"log entry kind {entry.kind}/{entry.version} is not supported (only "
                 f"{', '.join('/'.join(k) for k in VERIFIABLE_LOG_ENTRIES)} for DSSE)"
+            )
+        timed = entry.integrated_time and entry.inclusion_promise
+        if timed and (entry.kind, entry.version) not in TIMED_LOG_ENTRIES:
+            return (
+                f"log entry kind {entry.kind}/{entry.version} carries an integrated time, "
+                f"which is only verifiable for {', '.join('/'.join(k) for k in TIMED_LOG_ENTRIES)}"
             )
         if not entry.inclusion_proof:
             return (
@@ -134,7 +143,8 @@ def _log_entry(value: Any, i: int) -> LogEntry:
         _obj(proof, f"tlogEntries[{i}].inclusionProof")
     if promise is not None:
         _obj(promise, f"tlogEntries[{i}].inclusionPromise")
-    return LogEntry(kind, version, bool(proof), bool(promise))
+    timed = entry.get("integratedTime") not in (None, "", "0", 0)
+    return LogEntry(kind, version, bool(proof), bool(promise), timed)
 
 
 def _bundle(obj: dict[str, Any], raw: bytes) -> SigstoreBundle:

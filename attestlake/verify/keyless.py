@@ -166,9 +166,7 @@ def check_signature(trust: SigstoreTrust, raw: bytes) -> tuple[str, str] | None:
         trust.verifier.verify_dsse(bundle, _AnyIdentity())
     except CertValidationError as exc:
         return "bad_signature", f"certificate chain not valid at signing time: {exc}"
-    except VerificationError as exc:
-        if "nsupported" in str(exc) or "only supported for" in str(exc):
-            return "unsupported", f"sigstore-python cannot verify this bundle: {exc}"
+    except VerificationError as exc:  # what it cannot verify is ruled out before (unsupported)
         return "bad_signature", f"Sigstore verification failed: {exc}"
     except _REJECTED as exc:
         return "malformed", f"sigstore-python rejected the bundle: {type(exc).__name__}: {exc}"

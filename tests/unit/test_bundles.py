@@ -304,8 +304,13 @@ def test_read_documents_errors(tmp_path: Path) -> None:
         ([log_entry(kind="intoto", version="0.0.2")], False, "intoto/0.0.2 is not supported"),
         ([log_entry(proof=False)], False, "no inclusion proof"),
         ([log_entry(), log_entry()], False, "exactly one is supported"),
+        (
+            [log_entry(kind="hashedrekord", version="0.0.2")],
+            False,
+            "hashedrekord/0.0.2 carries an integrated time",
+        ),
     ],
-    ids=["tsa-only", "no-time", "legacy-intoto", "promise-only", "two-entries"],
+    ids=["tsa-only", "no-time", "legacy-intoto", "promise-only", "two-entries", "timed-v002"],
 )
 def test_unsupported_bundles(
     ca: PrivateCA,
