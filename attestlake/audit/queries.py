@@ -19,12 +19,14 @@ DuckDB, never pasted into the SQL. A date parameter also takes a relative durati
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from attestlake._internal.durations import is_time_param, resolve
@@ -37,8 +39,6 @@ HEADER_FIELDS = ("title", "description", "severity", "param")
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-_PARAM_RE = re.compile(rf"\$({_IDENT})")
-_DOLLAR_QUOTE_RE = re.compile(rf"\$(?:{_IDENT})?\$")
 _FIELD_RE = re.compile(r"^(?P<key>[a-z_]+):\s*(?P<value>.*)$")
 _PARAM_DECL_RE = re.compile(rf"^(?P<name>{_IDENT})\s*(?:=\s*(?P<default>.*))?$")
 
@@ -96,78 +96,28 @@ class QueryResult(Tabular):
 
 
 def sql_parameters(sql: str, source: str = "<sql>") -> list[str]:
-    """Names of the ``$name`` parameters in ``sql``, in order of first use.
+    """Names of the ``$name`` parameters in ``sql``, sorted, as DuckDB's own parser reads them
+    (literals and comments hold none).
 
-    Literals (``'...'``, ``E'...'``, ``"..."``, ``$tag$...$tag$``) and comments are skipped.
-    QueryError for an unterminated literal or comment, a positional parameter (``$1``, ``?``)
-    or more than one statement.
+    QueryError for SQL that does not parse, a positional parameter (``$1``, ``?``) or more
+    than one statement.
     """
-    names: list[str] = []
-    i, n, ended = 0, len(sql), False
+    try:
+        statements = _parser().extract_statements(sql)
+    except duckdb.Error as exc:
+        raise QueryError(f"{source}: {str(exc).splitlines()[0]}") from None
+    if len(statements) > 1:
+        raise QueryError(f"{source}: one statement per saved query (text after ';')")
+    names = statements[0].named_parameters if statements else set()
+    if any(name.isdigit() for name in names):
+        raise QueryError(f"{source}: positional parameter ($1 or ?): use $name")
+    return sorted(names)
 
-    def close(end: str, start: int, what: str) -> int:
-        j = sql.find(end, start)
-        if j < 0:
-            raise QueryError(f"{source}: unterminated {what}")
-        return j + len(end)
 
-    while i < n:
-        c = sql[i]
-        if c.isspace():
-            i += 1
-            continue
-        if sql.startswith("--", i):
-            j = sql.find("\n", i)
-            i = n if j < 0 else j + 1
-            continue
-        if sql.startswith("/*", i):
-            i = close("*/", i + 2, "comment")
-            continue
-        if ended:
-            raise QueryError(f"{source}: one statement per saved query (text after ';')")
-        if c in "'\"":
-            backslash = (
-                c == "'"
-                and i > 0
-                and sql[i - 1] in "eE"
-                and (i == 1 or not (sql[i - 2].isalnum() or sql[i - 2] == "_"))
-            )
-            what = "string" if c == "'" else "quoted name"
-            j = i + 1
-            while True:
-                if j >= n:
-                    raise QueryError(f"{source}: unterminated {what}")
-                if backslash and sql[j] == "\\":
-                    j += 2
-                elif sql[j] == c:
-                    if sql.startswith(c, j + 1):
-                        j += 2
-                    else:
-                        break
-                else:
-                    j += 1
-            i = j + 1
-        elif c == "$":
-            quote = _DOLLAR_QUOTE_RE.match(sql, i)
-            param = _PARAM_RE.match(sql, i)
-            if quote:
-                i = close(quote.group(0), quote.end(), "dollar-quoted string")
-            elif param:
-                if param.group(1) not in names:
-                    names.append(param.group(1))
-                i = param.end()
-            elif i + 1 < n and sql[i + 1].isdigit():
-                raise QueryError(f"{source}: positional parameter at offset {i}: use $name")
-            else:
-                i += 1
-        elif c == "?":
-            raise QueryError(f"{source}: positional parameter '?' at offset {i}: use $name")
-        elif c == ";":
-            ended = True
-            i += 1
-        else:
-            i += 1
-    return names
+@functools.cache
+def _parser() -> duckdb.DuckDBPyConnection:
+    """A connection with no data, used only to parse saved queries."""
+    return duckdb.connect(":memory:")
 
 
 def _header(text: str, source: str) -> tuple[list[tuple[int, str, str]], str]:

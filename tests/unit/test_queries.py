@@ -150,7 +150,7 @@ def test_sql_parameters_skip_literals_and_comments() -> None:
         ("SELECT $1", "positional"),
         ("SELECT ?", "positional"),
         ("SELECT 'open", "unterminated string"),
-        ("SELECT 1 /* open", "unterminated comment"),
+        ("SELECT 1 /* open", "unterminated /\\* comment"),
     ],
 )
 def test_sql_parameters_refuse(sql: str, message: str) -> None:
