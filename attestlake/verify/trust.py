@@ -31,6 +31,7 @@ from typing import Any
 
 import yaml
 
+from attestlake._internal._files import read_input
 from attestlake._internal.untrusted_yaml import compose_bounded
 from attestlake.errors import KeyError_, TrustPolicyError
 from attestlake.signing.keys import PublicKey, key_id, load_public_key, public_pem
@@ -226,13 +227,12 @@ def _load_trusted_root(p: Path, value: Any) -> str:
 
 def read_policy(path: Path | str) -> TrustPolicy:
     """Read and check a trust policy file (its Sigstore trusted root is loaded by
-    :func:`attestlake.verify.verify.verify.load_policy`)."""
+    :func:`attestlake.verify.verify.load_policy`)."""
     p = Path(path)
+    raw = read_input(p, "trust policy", TrustPolicyError)
     try:
-        _, data = compose_bounded(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise TrustPolicyError(f"{p}: no such trust policy file") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        _, data = compose_bounded(raw.decode("utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as exc:
         raise TrustPolicyError(f"{p}: cannot read trust policy: {exc}") from None
     if not isinstance(data, dict):
         raise TrustPolicyError(f"{p}: a trust policy is a YAML mapping with 'keys'")

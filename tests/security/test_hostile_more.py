@@ -15,6 +15,7 @@ server on 127.0.0.1 that this file starts.
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -602,3 +603,18 @@ def test_a_deeply_nested_trust_policy_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(TrustPolicyError, match="nested deeper than"):
         load_policy(policy)
+
+
+@pytest.mark.attack("crash")
+@pytest.mark.parametrize("command", ["contract", "inventory"])
+def test_a_fifo_named_as_a_contract_or_inventory_is_a_clear_error(
+    tmp_path: Path, command: str
+) -> None:
+    """Every file the user names is read through one reader: regular files only, no hang."""
+    fifo = tmp_path / f"{command}.yaml"
+    os.mkfifo(fifo)
+
+    result = run_cli(tmp_path, command, "lint", str(fifo))
+
+    assert result.code == 1, result.err
+    assert "not a regular file" in result.err and "Traceback" not in result.err
