@@ -29,7 +29,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ from typing import Any
 
 from deltalake import DeltaTable
 
+from attestlake._internal.untrusted_json import loads
 from attestlake._internal.version import __version__
 from attestlake.errors import LakeError
 from attestlake.lake import lake as lakeio
@@ -69,6 +71,8 @@ __all__ = [
 STARTED, BATCH, COMPLETED, INTERRUPTED = "started", "batch", "completed", "interrupted"
 _EVENTS = (STARTED, BATCH, COMPLETED, INTERRUPTED)
 _SHOWN = 8
+#: Bound on one journal column's JSON (a list of table names, or rows per table).
+_MAX_LISTED = 64 * 1024
 #: (crawl_id, crawl_batch, manifest_digest) of a crawled table's rows, distinct.
 _Rows = set[tuple[Any, ...]]
 
@@ -126,14 +130,30 @@ def _damage(root: Path, problems: list[str]) -> LakeError:
     )
 
 
-def _table_names(listed: object) -> set[str] | None:
+def _listed(value: object, valid: Callable[[Any], bool]) -> Any:
+    """The JSON a journal column holds (``tables``, ``rows``), or None when it is not what
+    the crawler writes there (``valid`` says)."""
     try:
-        names = json.loads(listed) if isinstance(listed, str) else None
+        data = loads(value.encode(), max_bytes=_MAX_LISTED) if isinstance(value, str) else None
     except ValueError:
         return None
-    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
-        return None
-    return set(names)
+    return data if valid(data) else None
+
+
+def _table_names(listed: object) -> set[str] | None:
+    names = _listed(listed, lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v))
+    return None if names is None else set(names)
+
+
+def _counts(listed: object) -> dict[str, int] | None:
+    """Rows per table, as a ``batch`` row of the journal lists them."""
+    counts: dict[str, int] | None = _listed(
+        listed,
+        lambda v: (
+            isinstance(v, dict) and all(isinstance(k, str) and type(n) is int for k, n in v.items())
+        ),
+    )
+    return counts
 
 
 def read_journal(root: Path) -> tuple[Journal, list[str]]:
@@ -182,19 +202,6 @@ def read_journal(root: Path) -> tuple[Journal, list[str]]:
         frozenset(crawls), frozenset(finished), last, sources, frozenset(tables), written
     )
     return journal, problems
-
-
-def _counts(listed: object) -> dict[str, int] | None:
-    """Rows per table, as a ``batch`` row of the journal lists them."""
-    try:
-        counts = json.loads(listed) if isinstance(listed, str) else None
-    except ValueError:
-        return None
-    if not isinstance(counts, dict) or not all(
-        isinstance(k, str) and type(v) is int for k, v in counts.items()
-    ):
-        return None
-    return counts
 
 
 def _miscounted(
@@ -339,13 +346,13 @@ def _survey(root: Path) -> _Survey:
     missing = sorted(n for n in journal.tables if n in BY_NAME and BY_NAME[n] not in present)
     problems += [_missing(root, name) for name in missing]
     columns = ("crawl_id", "crawl_batch", "manifest_digest")
-    rows = {t: lakeio.distinct_rows(root, t, columns) for t in UNIT_TABLES if t in present}
+    per_unit = {t: lakeio.count_rows(root, t, columns) for t in UNIT_TABLES if t in present}
+    rows = {t: set(found) for t, found in per_unit.items()}
     problems += _disagreements(journal, rows, has_journal)
-    counted = {
-        t: lakeio.count_rows(root, t, ("crawl_id", "crawl_batch"))
-        for t in UNIT_TABLES
-        if t in present
-    }
+    counted: dict[Table, Counter[tuple[Any, ...]]] = {t: Counter() for t in per_unit}
+    for table, found in per_unit.items():
+        for (crawl, batch, _), n in found.items():
+            counted[table][(crawl, batch)] += n
     problems += _miscounted(journal, counted)
     return _Survey(journal, rows, problems)
 

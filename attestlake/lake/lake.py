@@ -230,21 +230,7 @@ def column_values(
 def distinct_rows(root: Path, table: Table, columns: Sequence[str]) -> set[tuple[Any, ...]]:
     """The distinct combinations of ``columns`` in ``table`` (none if it does not exist); a
     column the table does not have (a lake written by an older version) reads as NULL."""
-    location = _location(root, table)
-    if not DeltaTable.is_deltatable(location):
-        return set()
-
-    def read() -> list[dict[str, Any]]:
-        dataset = DeltaTable(location).to_pyarrow_dataset()
-        have = [c for c in columns if c in dataset.schema.names]
-        data = dataset.to_table(columns=have)
-        rows: list[dict[str, Any]] = (
-            data.group_by(have).aggregate([]) if have else data
-        ).to_pylist()
-        return rows
-
-    rows = _guarded(root, table, "read", read)
-    return {tuple(row.get(c) for c in columns) for row in rows}
+    return set(count_rows(root, table, columns))
 
 
 def count_rows(root: Path, table: Table, columns: Sequence[str]) -> dict[tuple[Any, ...], int]:
@@ -264,7 +250,11 @@ def count_rows(root: Path, table: Table, columns: Sequence[str]) -> dict[tuple[A
         return rows
 
     rows = _guarded(root, table, "read", read)
-    return {tuple(row.get(c) for c in columns): int(row["count_all"]) for row in rows}
+    return {
+        tuple(row.get(c) for c in columns): int(row["count_all"])
+        for row in rows
+        if row["count_all"]
+    }
 
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
