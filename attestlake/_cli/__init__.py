@@ -8,7 +8,6 @@ Commands live in one module per area (collect, crawling, audit, demo).
 
 from __future__ import annotations
 
-import os
 import sys
 import traceback
 
@@ -30,11 +29,10 @@ def _exit_code(exc: SystemExit) -> int:
 def main() -> None:
     """Entry point: usage errors exit 2 (typer); attestlake errors exit with their own code.
 
-    Once a command has finished (its output written, its files committed), the process ends
-    with ``os._exit``: the native thread pools of pyarrow and delta-rs can abort the
-    interpreter's teardown ("terminate called without an active exception"), which would turn
-    a finished command's exit code into a crash. Bugs (any other exception) still propagate
-    with their traceback.
+    Commands close what they open (DuckDB connections, the crawl's worker pool, registry
+    sessions) before they return, so the process ends normally: atexit handlers and profilers
+    run, and no worker outlives the command. Bugs (any other exception) propagate with their
+    traceback.
     """
     try:
         app()
@@ -49,6 +47,4 @@ def main() -> None:
     except KeyboardInterrupt:
         _echo("interrupted", err=True)
         code = 130
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    sys.exit(code)

@@ -4,6 +4,9 @@ and the scope check that a valid signature must pass too."""
 
 from __future__ import annotations
 
+import logging
+import os
+import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -11,11 +14,25 @@ from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError
 from attestlake.intoto.claims import Claims
 from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, Envelope
+from attestlake.redaction import redact
 from attestlake.verify.trust import TrustedIdentity, TrustedKey
 
 VERIFIED = "verified"
 NOT_VERIFIED = "not_verified"
-REASONS = ("bad_signature", "untrusted_signer", "no_trust_material", "unsupported", "malformed")
+INTERNAL_ERROR = "internal_error"
+REASONS = (
+    "bad_signature",
+    "untrusted_signer",
+    "no_trust_material",
+    "unsupported",
+    "malformed",
+    INTERNAL_ERROR,
+)
+#: Set to ``1`` to raise a verifier's or normaliser's unexpected exception instead of recording
+#: it as ``internal_error`` (the test suite runs this way, so a bug cannot pass as an outcome).
+STRICT_ENV = "ATTESTLAKE_STRICT"
+
+_log = logging.getLogger("attestlake")
 
 
 @dataclass(frozen=True)
@@ -41,6 +58,19 @@ class Outcome:
     @property
     def verified(self) -> bool:
         return self.status == VERIFIED
+
+
+def internal_error(what: str, exc: Exception) -> str:
+    """The detail recorded when ``what`` (the verifier, a normaliser, a parser) raised ``exc``
+    on one document: a bug in attestlake, never a verdict on the document. The traceback is
+    logged (redacted). Under ``ATTESTLAKE_STRICT=1`` the exception is raised again instead."""
+    if os.environ.get(STRICT_ENV) == "1":
+        raise exc
+    trace = "".join(traceback.format_exception(exc))
+    _log.error("attestlake bug: %s failed on one document:\n%s", what, redact(trace))
+    return redact(
+        f"{what} failed (a bug in attestlake, please report it): {type(exc).__name__}: {exc}"
+    )
 
 
 def _loose_predicate_type(payload: bytes) -> str | None:

@@ -25,7 +25,15 @@ from attestlake.intoto.bundles import (
 from attestlake.intoto.claims import statement_claims
 from attestlake.intoto.dsse import Envelope
 from attestlake.signing.keys import verify_signature
-from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED, Outcome, envelope_base, scope_refusal
+from attestlake.verify.outcome import (
+    INTERNAL_ERROR,
+    NOT_VERIFIED,
+    VERIFIED,
+    Outcome,
+    envelope_base,
+    internal_error,
+    scope_refusal,
+)
 from attestlake.verify.trust import TrustedKey, TrustPolicy, read_policy
 
 
@@ -176,7 +184,7 @@ def _verify_one(raw: bytes, policy: TrustPolicy) -> Outcome:
     try:
         return verify_document(raw, policy)
     except Exception as exc:  # a verifier bug must not hide the other files' outcomes
-        return Outcome(NOT_VERIFIED, "malformed", f"verifier failed: {type(exc).__name__}: {exc}")
+        return Outcome(NOT_VERIFIED, INTERNAL_ERROR, internal_error("the verifier", exc))
 
 
 def verify_files(paths: Iterable[Path], policy: TrustPolicy) -> Iterator[SourcedOutcome]:

@@ -44,6 +44,7 @@ def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Result:
         "HOME": str(cwd),
         "LANG": "C.UTF-8",
         "COLUMNS": "200",
+        "ATTESTLAKE_STRICT": os.environ.get("ATTESTLAKE_STRICT", ""),
     }
     proc = subprocess.run(
         [sys.executable, "-m", "attestlake._cli", *args],

@@ -29,7 +29,7 @@ from attestlake.crawl.normalize.common import (
 from attestlake.crawl.normalize.published import published_rows
 from attestlake.crawl.sources.interface import Unit
 from attestlake.intoto.claims import Claims, statement_claims
-from attestlake.verify.outcome import NOT_VERIFIED, Outcome
+from attestlake.verify.outcome import INTERNAL_ERROR, NOT_VERIFIED, Outcome, internal_error
 from attestlake.verify.trust import TrustPolicy
 from attestlake.verify.verify import verify_document
 
@@ -181,9 +181,7 @@ def document_rows(
         try:
             outcome = verify_document(raw, policy)
         except Exception as exc:  # a verifier bug must not stop the crawl: it is recorded
-            outcome = Outcome(
-                NOT_VERIFIED, "malformed", f"verifier failed: {type(exc).__name__}: {exc}"
-            )
+            outcome = Outcome(NOT_VERIFIED, INTERNAL_ERROR, internal_error("the verifier", exc))
         outcome = _bound(outcome, {} if runs is None else runs)
     fmt, detail = outcome.format, outcome.detail
     sbom_kind = _bare_sbom(raw) if raw is not None and outcome.statement is None else None
@@ -200,9 +198,11 @@ def document_rows(
         if outcome.verified:
             try:
                 rows.extend(normalise(ctx))
-            except Exception as exc:  # a normaliser bug keeps the document's verification
+            except Exception as exc:  # a normaliser bug: nothing of the document is trusted
                 rows = Rows()
-                detail = f"verified; normalisation failed: {type(exc).__name__}: {exc}"
+                detail = "signature verified; " + internal_error("its normaliser", exc)
+                outcome = replace(outcome, status=NOT_VERIFIED, reason=INTERNAL_ERROR)
+                ctx = replace(ctx, outcome=outcome)
         rows.add("attestations", _attestation(ctx, fmt, now))
     elif sbom_kind is not None and raw is not None:
         rows.extend(sbom.sbom_rows(ctx, raw, carrier="document", trusted=False))

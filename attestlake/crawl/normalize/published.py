@@ -17,6 +17,7 @@ from attestlake.contracts.inventory import parse_inventory
 from attestlake.crawl.normalize.common import Rows, ts
 from attestlake.crawl.sources.interface import Published, Unit
 from attestlake.errors import Error
+from attestlake.verify.outcome import internal_error
 
 SECONDS_PER_HOUR = 3600
 
@@ -96,7 +97,7 @@ def published_rows(unit: Unit) -> Rows:
         except (Error, UnicodeDecodeError) as exc:  # published by hand, bypassing the lint
             rows, error = Rows(), str(exc)
         except Exception as exc:  # a parser bug must not stop the crawl: it is recorded
-            rows, error = Rows(), f"could not be read: {type(exc).__name__}: {exc}"
+            rows, error = Rows(), internal_error("the published-document reader", exc)
     rows.add(
         "published_documents",
         {

@@ -1,0 +1,84 @@
+"""Commands end the process normally: atexit handlers run (profilers and coverage rely on them),
+the exit code is the command's, and no worker process is left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from tests.unit.test_verify import Keys, write_policy
+
+SCRIPT = """
+import atexit, sys
+marker = sys.argv[1]
+atexit.register(lambda: open(marker, "w").write("atexit ran"))
+sys.argv = ["attestlake", *sys.argv[2:]]
+from attestlake._cli import main
+main()
+"""
+
+
+def _statement(i: int) -> bytes:
+    return json.dumps(
+        {
+            "_type": "https://in-toto.io/Statement/v1",
+            "subject": [{"name": f"app{i}", "digest": {"sha256": f"{i:064x}"}}],
+            "predicateType": "https://slsa.dev/provenance/v1",
+            "predicate": {"buildDefinition": {"buildType": "x"}, "runDetails": {}},
+        }
+    ).encode()
+
+
+def _marked_processes(mark: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if mark.encode() in (entry / "environ").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path, str]:
+    marker, mark = tmp_path / "atexit", uuid.uuid4().hex
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(marker), *args],
+        cwd=tmp_path,
+        env={**os.environ, "ATTESTLAKE_EXIT_TEST_MARK": mark},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+    )
+    return proc, marker, mark
+
+
+def test_a_crawl_with_workers_exits_normally(tmp_path: Path) -> None:
+    team = Keys(tmp_path, "team")
+    policy = write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(40):  # more than the parallel threshold: the worker pool is used
+        (docs / f"{i}.json").write_bytes(team.sign(_statement(i)))
+    proc, marker, mark = _run(
+        tmp_path, "crawl", "--from", str(docs), "--lake", "lake", "--trust", str(policy),
+        "--jobs", "2", "--json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["verified"] == 40
+    assert marker.read_text() == "atexit ran"
+    assert "terminate called" not in proc.stderr
+    assert _marked_processes(mark) == []
+
+
+def test_an_error_exits_with_its_code_after_atexit(tmp_path: Path) -> None:
+    proc, marker, _ = _run(tmp_path, "query", "run", "runs_by_status", "--lake", "absent")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith("error: ")
+    assert marker.read_text() == "atexit ran"
