@@ -7,13 +7,32 @@ The corpus is read in place (never copied into the project). Its location is
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from attestlake.demo.demo import DemoResult, run_demo
+from tests.demo_lake import NOW, tree_digest
+from tests.security.harness import Tally
+
 # A bug in a verifier or normaliser raises in the suite (and in the commands it starts)
 # instead of being recorded as an ``internal_error`` outcome; tests of that outcome unset it.
 os.environ.setdefault("ATTESTLAKE_STRICT", "1")
+
+_attacks = Tally()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _attacks.add(report)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    line = _attacks.line()
+    if line is not None:
+        terminalreporter.write_sep("=", "attack harness")
+        terminalreporter.write_line(line)
+
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
@@ -33,3 +52,15 @@ def corpus() -> Path:
             pytest.fail(reason)
         pytest.skip(reason)
     return path
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoResult]:
+    """The sample organisation, built once (``run_demo`` at :data:`tests.demo_lake.NOW`) and
+    shared read-only: a test that writes takes :func:`tests.demo_lake.copy_demo`."""
+    result = run_demo(tmp_path_factory.mktemp("demo") / "demo", now=NOW)
+    before = tree_digest(result.directory)
+    yield result
+    assert tree_digest(result.directory) == before, (
+        f"a test wrote into the shared demo directory {result.directory}: use copy_demo"
+    )

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Sequence
 
 from attestlake._cli import audit, collect, crawling, demo, lake  # noqa: F401  (registers commands)
 from attestlake._cli.app import _echo, _state, app
 from attestlake.errors import Error
 from attestlake.redaction import redact
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "run"]
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -26,16 +27,18 @@ def _exit_code(exc: SystemExit) -> int:
     return 1
 
 
-def main() -> None:
-    """Entry point: usage errors exit 2 (typer); attestlake errors exit with their own code.
+def run(args: Sequence[str] | None = None) -> int:
+    """Run one command (``args``, or the process's arguments) and return its exit code: usage
+    errors 2 (typer), attestlake errors their own code, with the one-line message printed.
 
     Commands close what they open (DuckDB connections, the crawl's worker pool, registry
     sessions) before they return, so the process ends normally: atexit handlers and profilers
     run, and no worker outlives the command. Bugs (any other exception) propagate with their
     traceback.
     """
+    _state["verbose"] = False
     try:
-        app()
+        app(args=None if args is None else list(args), prog_name="attestlake")
         code = 0
     except SystemExit as exc:
         code = _exit_code(exc)
@@ -47,4 +50,9 @@ def main() -> None:
     except KeyboardInterrupt:
         _echo("interrupted", err=True)
         code = 130
-    sys.exit(code)
+    return code
+
+
+def main() -> None:
+    """Entry point of the ``attestlake`` command."""
+    sys.exit(run())

@@ -1,4 +1,5 @@
-"""Run the real ``attestlake`` CLI in a subprocess, as CI would."""
+"""Run the ``attestlake`` command line: in this process (most tests), or as a subprocess where
+the whole process is the point."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from typer.testing import CliRunner
+
+from attestlake._cli import run
 
 GITHUB_ENV = {
     "GITHUB_ACTIONS": "true",
@@ -38,7 +43,8 @@ class Result:
         return json.loads(self.out)
 
 
-def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+def _environment(cwd: Path, env: dict[str, str] | None) -> dict[str, str]:
+    """A clean environment, as CI gives a command: nothing of the test process's leaks in."""
     base = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(cwd),
@@ -46,10 +52,37 @@ def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Result:
         "COLUMNS": "200",
         "ATTESTLAKE_STRICT": os.environ.get("ATTESTLAKE_STRICT", ""),
     }
+    return {**base, **(env or {})}
+
+
+def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    """Run ``attestlake ARGS`` in this process (typer's CliRunner isolation: its own stdout,
+    stderr and empty stdin) from ``cwd`` with only ``env`` and a base environment; the exit
+    code is the one the command would exit with (:func:`attestlake._cli.run`)."""
+    saved_env, saved_cwd = dict(os.environ), os.getcwd()
+    os.environ.clear()
+    os.environ.update(_environment(cwd, env))
+    os.chdir(cwd)
+    try:
+        with CliRunner().isolation() as (out, err, _):
+            code = run(args)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            printed = out.getvalue().decode(), err.getvalue().decode()
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return Result(code, *printed)
+
+
+def run_cli_process(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Result:
+    """Run the real ``attestlake`` command in a subprocess, as CI would: for tests where what
+    the whole process prints or how it exits is the point (secrets, signals)."""
     proc = subprocess.run(
         [sys.executable, "-m", "attestlake._cli", *args],
         cwd=cwd,
-        env={**base, **(env or {})},
+        env=_environment(cwd, env),
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from attestlake import open_lake
-from attestlake.demo.demo import run_demo
+from attestlake.demo.demo import DemoResult, run_demo
 from attestlake.errors import InputError
+from tests.demo_lake import NOW
 from tests.integration.cli_helpers import run_cli
 
-NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    return run_demo(tmp_path_factory.mktemp("demo") / "out", now=NOW)
-
-
-def test_demo_organisation_shape(demo) -> None:  # type: ignore[no-untyped-def]
+def test_demo_organisation_shape(demo: DemoResult) -> None:
     # 106 successful runs of 9 workflows, and one run impersonating ledger-release.
     assert demo.runs_pushed == 107
     # Each run of api-build and worker-build records its start (32 + 6 unfinished ones), and
@@ -44,7 +38,7 @@ def test_demo_organisation_shape(demo) -> None:  # type: ignore[no-untyped-def]
     assert inventory == 10  # the 9 that attest, and mobile-build, which never did
 
 
-def test_demo_is_deterministic_given_now(tmp_path: Path, demo) -> None:  # type: ignore[no-untyped-def]
+def test_demo_is_deterministic_given_now(tmp_path: Path, demo: DemoResult) -> None:
     again = run_demo(tmp_path / "again", now=NOW)
     assert again.report.findings_by_severity() == demo.report.findings_by_severity()
     query = "SELECT run_id, workflow, status, started_at FROM runs ORDER BY ALL"
@@ -52,11 +46,11 @@ def test_demo_is_deterministic_given_now(tmp_path: Path, demo) -> None:  # type:
         assert first.sql(query).to_pylist() == second.sql(query).to_pylist()
 
 
-def _rows(demo, name: str):  # type: ignore[no-untyped-def]
+def _rows(demo: DemoResult, name: str) -> list[dict[str, Any]]:
     return next(r for r in demo.report.results if r.query.name == name).rows
 
 
-def test_demo_report_finds_every_planted_problem(demo) -> None:  # type: ignore[no-untyped-def]
+def test_demo_report_finds_every_planted_problem(demo: DemoResult) -> None:
     # tests/integration/test_query_library.py checks the rows of each query.
     counts = {r.query.name: r.count for r in demo.report.results}
     assert counts == {
@@ -87,7 +81,7 @@ def test_demo_report_finds_every_planted_problem(demo) -> None:  # type: ignore[
     assert demo.report.max_severity() == "critical"
 
 
-def test_demo_finds_the_workflow_that_dropped_its_sbom(demo) -> None:  # type: ignore[no-untyped-def]
+def test_demo_finds_the_workflow_that_dropped_its_sbom(demo: DemoResult) -> None:
     rows = _rows(demo, "non_compliant_workflows")
     assert [
         (r["workflow"], r["problem"], r["missing_material"] or r["missing_annotation"])
@@ -99,7 +93,7 @@ def test_demo_finds_the_workflow_that_dropped_its_sbom(demo) -> None:  # type: i
     ]
 
 
-def test_demo_finds_tampered_and_untrusted_envelopes(demo) -> None:  # type: ignore[no-untyped-def]
+def test_demo_finds_tampered_and_untrusted_envelopes(demo: DemoResult) -> None:
     rows = _rows(demo, "verification_failures")
     assert sorted((r["workflow"], r["reason"]) for r in rows) == [
         ("cli-release", "bad_signature"),

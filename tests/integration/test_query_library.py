@@ -11,16 +11,11 @@ from typing import Any
 import pytest
 
 from attestlake.audit.queries import get_query, load_queries, run_query
-from attestlake.demo.demo import DemoResult, run_demo
+from attestlake.demo.demo import DemoResult
 from attestlake.lake.lake import Lake
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 Row = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    return run_demo(tmp_path_factory.mktemp("library") / "demo", now=NOW)
 
 
 @pytest.fixture(scope="module")

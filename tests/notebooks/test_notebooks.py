@@ -29,7 +29,7 @@ from attestlake.notebook.execute import (
     static_copy,
     widget_state,
 )
-from tests.notebooks.demo_lake import LOG4J, build_demo_lake, sbom_component_rows
+from tests.demo_lake import LOG4J, sbom_component_rows
 
 pytestmark = pytest.mark.notebooks
 
@@ -71,11 +71,6 @@ def jupyter_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
         for name in ("ATTESTLAKE_LAKE", "ATTESTLAKE_ORGANISATION"):
             mp.delenv(name, raising=False)
         yield
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    return build_demo_lake(tmp_path_factory.mktemp("notebooks") / "demo")
 
 
 def test_the_kernel_is_this_interpreter(jupyter_env: None) -> None:

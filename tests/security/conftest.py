@@ -22,27 +22,19 @@ from __future__ import annotations
 
 import os
 import signal
-from collections import Counter
 from collections.abc import Iterator
 from types import FrameType
 
 import pytest
 
-KINDS = {
-    "forgery": "forged accepted",
-    "loss": "records lost",
-    "secret": "secrets leaked",
-    "crash": "crashes",
-}
+from tests.security.harness import KINDS, VERDICT
+
 TIMEOUT = int(os.environ.get("ATTESTLAKE_ATTACK_TIMEOUT", "120"))
 FUZZ_EXAMPLES = int(os.environ.get("ATTESTLAKE_FUZZ_EXAMPLES", "60"))
 
 
 class Hang(Exception):
     """Raised in a test that ran past the harness's time limit."""
-
-
-_tally: Counter[str] = Counter()
 
 
 def _attack_kind(item: pytest.Item) -> str:
@@ -80,29 +72,20 @@ def _time_limit() -> Iterator[None]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Tag each attack's report with its verdict (tallied by tests/conftest.py, also across
+    pytest-xdist workers: reports travel to the controlling process with their properties)."""
     report = yield
     if report.when == "call" or (report.when == "setup" and not report.passed):
         if report.skipped:
-            _tally["skipped"] += 1
+            verdict = "skipped"
+        elif report.passed:
+            verdict = "held"
+        elif call.excinfo is not None and call.excinfo.errisinstance(Hang):
+            verdict = "hangs"
         else:
-            _tally["tried"] += 1
-            if report.passed:
-                _tally["held"] += 1
-            else:
-                hang = call.excinfo is not None and call.excinfo.errisinstance(Hang)
-                _tally["hangs" if hang else KINDS[_attack_kind(item)]] += 1
+            verdict = KINDS[_attack_kind(item)]
+        report.user_properties.append((VERDICT, verdict))
     return report
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not _tally["tried"]:
-        return
-    figures = ["tried", "held", *KINDS.values(), "hangs"]
-    line = ", ".join(f"{_tally[name]} {name}" for name in figures)
-    if _tally["skipped"]:
-        line += f" ({_tally['skipped']} skipped)"
-    terminalreporter.write_sep("=", "attack harness")
-    terminalreporter.write_line(f"attack harness: {line}")
 
 
 # The real registry fixtures (docker-registry on 127.0.0.1) of the integration tests.

@@ -27,8 +27,9 @@ import pyarrow.compute as pc
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from attestlake.demo.demo import run_demo
+from attestlake.demo.demo import DemoResult
 from attestlake.lake.tables import TABLES, UNIT_TABLES
+from tests.demo_lake import copy_demo
 from tests.integration.cli_helpers import Result, run_cli
 from tests.integration.test_crawl_store import assert_no_duplicate_keys, lake_rows
 
@@ -39,19 +40,10 @@ KILLER = Path(__file__).resolve().parents[1] / "crawl_killer.py"
 COMPLETION = ("verifications", "published_documents")
 
 
-@pytest.fixture(scope="module")
-def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo directory: store/, trust.yaml and lake/ (crawled once, by the library)."""
-    out = tmp_path_factory.mktemp("loss") / "demo"
-    run_demo(out, now=NOW)
-    return out
-
-
-@pytest.fixture
-def demo(pristine: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "demo"
-    shutil.copytree(pristine, copy)
-    return copy
+@pytest.fixture(name="demo")
+def demo_copy(demo: DemoResult, tmp_path: Path) -> Path:
+    """A private copy of the demo directory: store/, trust.yaml and lake/."""
+    return copy_demo(demo, tmp_path / "demo")
 
 
 def crawl_cli(demo: Path, lake: Path, *extra: str) -> Result:
@@ -105,8 +97,8 @@ def rewrite(lake: Path, table: str, data: pa.Table, *, drop: tuple[str, ...] = (
 
 
 @pytest.mark.attack("loss")
-def test_the_demo_lake_is_journalled(pristine: Path) -> None:
-    lake = pristine / "lake"
+def test_the_demo_lake_is_journalled(demo: Path) -> None:
+    lake = demo / "lake"
     assert row_counts(lake)["runs"] == 109
     started, batch, completed = journal(lake)
     assert [started["event"], batch["event"], completed["event"]] == [

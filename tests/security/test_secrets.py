@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from attestlake.redaction import REDACTED, redact
-from tests.integration.cli_helpers import SBOM, Result, run_cli
+from tests.integration.cli_helpers import SBOM, Result
+from tests.integration.cli_helpers import run_cli_process as run_cli
 from tests.integration.collector_helpers import all_bytes
 from tests.integration.registry_server import RegistryServer
 

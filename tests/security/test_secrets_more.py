@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.integration.cli_helpers import run_cli
+from tests.integration.cli_helpers import run_cli_process as run_cli
 from tests.lakefactory import build_lake
 
 USER = "ci-bot"

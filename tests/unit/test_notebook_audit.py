@@ -14,15 +14,10 @@ from attestlake.notebook.audit import AuditData
 from attestlake.notebook.context import open_context
 from attestlake.notebook.overview import findings_table, risk_table, summary
 from attestlake.notebook.selection import Selection
+from tests.demo_lake import NOW
 from tests.lakefactory import raw_lake
-from tests.notebooks.demo_lake import NOW, build_demo_lake
 
 PNG = b"\x89PNG\r\n\x1a\n"
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    return build_demo_lake(tmp_path_factory.mktemp("audit") / "demo")
 
 
 @pytest.fixture(scope="module")

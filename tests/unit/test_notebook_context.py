@@ -17,7 +17,7 @@ from attestlake.notebook.context import (
     resolve_lake,
     sample_lake,
 )
-from tests.notebooks.demo_lake import NOW
+from tests.demo_lake import NOW
 
 SAMPLE_OWNERS = {
     "payments": "sarah.connor@cyberdyne.example",

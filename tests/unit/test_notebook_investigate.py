@@ -20,12 +20,7 @@ from attestlake.notebook.investigate import (
     normalise_digest,
     resolve_image,
 )
-from tests.notebooks.demo_lake import LOG4J, build_demo_lake, sbom_component_rows
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
-    return build_demo_lake(tmp_path_factory.mktemp("investigate") / "demo")
+from tests.demo_lake import LOG4J, sbom_component_rows
 
 
 @pytest.fixture(scope="module")

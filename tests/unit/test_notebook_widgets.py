@@ -14,12 +14,10 @@ from attestlake.notebook.audit import AuditData
 from attestlake.notebook.context import open_context
 from attestlake.notebook.selection import ALL, Selection
 from attestlake.notebook.widgets import dashboard, filter_panel, selection_of
-from tests.notebooks.demo_lake import build_demo_lake
 
 
 @pytest.fixture(scope="module")
-def audit(tmp_path_factory: pytest.TempPathFactory) -> AuditData:
-    demo: DemoResult = build_demo_lake(tmp_path_factory.mktemp("widgets") / "demo")
+def audit(demo: DemoResult) -> AuditData:
     return AuditData.load(open_context(demo.lake))
 
 
