@@ -21,7 +21,8 @@ from attestlake.collect.statements import canonical_bytes, run_statement
 from attestlake.contracts.model import Contract, MaterialRequirement
 from attestlake.errors import ContractUnsatisfied, InputError, MaterialError
 from attestlake.evidence.materials import Material, detect_kind, read_material
-from attestlake.evidence.runners import RunnerContext, discover, job_key
+from attestlake.evidence.runner_context import RunnerContext
+from attestlake.evidence.runners import discover, job_key
 from attestlake.redaction import redact, redact_optional, redact_values
 from attestlake.store.reference import check_reference
 
