@@ -53,6 +53,14 @@ def _ci_report(att: RunRecord, status: Status, result: PushResult | None, step: 
             _echo(line)
 
 
+def _contract_warning(warning: str) -> None:
+    from attestlake.collect.ci_summary import in_github_actions, warning_annotation
+
+    _echo(f"warning: {warning}", err=True)
+    if in_github_actions():
+        _echo(warning_annotation(warning))
+
+
 def _print_status(att: RunRecord, status: Status) -> None:
     from attestlake.collect.ci_summary import explain_missing
 
@@ -66,6 +74,19 @@ def _print_status(att: RunRecord, status: Status) -> None:
         _echo(f"  missing: {', '.join(status.missing()) or 'nothing'}")
         for line in explain_missing(att, status):
             _echo(f"    - {line}")
+
+
+def _print_started(att: RunRecord, started: PushResult | None, to: str | None) -> None:
+    _echo(
+        f"attestation {att.run_id} started: workflow {att.workflow}, project {att.project}, "
+        f"contract {att.contract.name} revision {att.contract.revision}, runner {att.runner.type}"
+        + (" (dry run)" if att.dry_run else "")
+    )
+    if started is not None:
+        _echo(f"  start recorded: {started.store}:{started.tag}")
+    elif to:
+        _echo("  start not recorded (no --key or --keyless)")
+    _print_status(att, att.status())
 
 
 def _pushed(result: PushResult) -> None:
@@ -116,26 +137,10 @@ def attest_init(
     With --to and a signer (--key or --keyless) the start is recorded in the store
     (run-<id>-started), and both become the defaults of push and reset.
     """
-    from attestlake.collect import lifecycle, run_state
-    from attestlake.collect.record import RunRecord
-    from attestlake.contracts.contracts import load_contract
-    from attestlake.contracts.publish import pull_contract
+    from attestlake.collect.begin import begin_run
 
-    source = None
-    if "#" in contract and not Path(contract).exists():
-        pulled = pull_contract(contract)
-        loaded, source = pulled.contract, pulled.source
-        warning = pulled.warning()
-        if warning:
-            from attestlake.collect.ci_summary import in_github_actions, warning_annotation
-
-            _echo(f"warning: {warning}", err=True)
-            if in_github_actions():
-                _echo(warning_annotation(warning))
-    else:
-        loaded = load_contract(contract)
-    att = RunRecord.init(
-        loaded,
+    begun = begin_run(
+        contract,
         workflow=workflow,
         project=project,
         team=team,
@@ -143,24 +148,13 @@ def attest_init(
         dry_run=dry_run,
         run_id=run_id,
         annotations=_kv(annotation, "--annotation"),
-        contract_source=source,
         store=to,
         signing=signing_spec(key, keyless, staging),
+        signer=lambda att: make_signer(att, None, False, False),
+        state=state,
+        on_warning=_contract_warning,
     )
-    started = None
-    if to and att.signing:
-        started = lifecycle.start(att, make_signer(att, None, False, False), _store(att, to))
-    run_state.save(att, state)
-    _echo(
-        f"attestation {att.run_id} started: workflow {workflow}, project {project}, "
-        f"contract {att.contract.name} revision {att.contract.revision}, runner {att.runner.type}"
-        + (" (dry run)" if dry_run else "")
-    )
-    if started is not None:
-        _echo(f"  start recorded: {started.store}:{started.tag}")
-    elif to:
-        _echo("  start not recorded (no --key or --keyless)")
-    _print_status(att, att.status())
+    _print_started(begun.record, begun.started, to)
 
 
 @attest_app.command("add")

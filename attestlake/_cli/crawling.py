@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -15,6 +16,9 @@ from attestlake._cli.app import (
     app,
 )
 from attestlake.errors import InputError
+
+if TYPE_CHECKING:
+    from attestlake.crawl.crawl_result import CrawlResult
 
 
 # -- crawler -----------------------------------------------------------------------------------
@@ -59,37 +63,36 @@ def crawl(
     """
     import functools
 
-    from attestlake.crawl.crawl import crawl as run_crawl
-    from attestlake.crawl.crawl import parse_size
-    from attestlake.crawl.sources import open_source
-    from attestlake.verify.verify import load_policy
+    from attestlake.crawl.job import crawl_job
 
-    policy = load_policy(trust)
-    max_size = parse_size(max_blob_size)
-    src = open_source(source, max_document_size=max_size)
     run = functools.partial(
-        run_crawl, src, lake, policy, batch_size=batch_size, max_document_size=max_size, jobs=jobs
+        crawl_job,
+        source,
+        lake,
+        trust,
+        batch_size=batch_size,
+        max_blob_size=max_blob_size,
+        jobs=jobs,
     )
-    try:
-        if not sys.stderr.isatty():
-            result = run()
-        else:  # a progress bar on the terminal
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-            columns = ("crawling", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-            with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-                task = bar.add_task("crawl", total=None)
-                result = run(
-                    progress=lambda done, found: bar.update(task, completed=done, total=found)
-                )
-    finally:
-        src.close()
+    result = _with_progress_bar(run)
     if as_json:
         _echo(json.dumps(result.to_json(), indent=2))
         return
     for line in result.describe():
         _echo(line)
+
+
+def _with_progress_bar(run: Callable[..., CrawlResult]) -> CrawlResult:
+    """``run()``, drawing a progress bar on stderr while it runs when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return run()
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    columns = ("crawling", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("crawl", total=None)
+        return run(progress=lambda done, found: bar.update(task, completed=done, total=found))
 
 
 # -- verify ------------------------------------------------------------------------------------

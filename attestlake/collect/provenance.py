@@ -22,9 +22,10 @@ from typing import Any
 from attestlake._internal.durations import iso
 from attestlake._internal.version import __version__
 from attestlake.collect.statements import subjects_for
-from attestlake.contracts.contracts import Contract
+from attestlake.contracts.model import Contract
 from attestlake.evidence.materials import Material
-from attestlake.evidence.runners import GENERIC, RunnerContext
+from attestlake.evidence.runner_context import RunnerContext
+from attestlake.evidence.runners import GENERIC
 from attestlake.intoto.predicates import STATEMENT_TYPE
 
 PROVENANCE_PREDICATE_TYPE = "https://slsa.dev/provenance/v1"

@@ -18,10 +18,11 @@ from typing import Any, Self
 
 from attestlake.collect.provenance import provenance_statement
 from attestlake.collect.statements import canonical_bytes, run_statement
-from attestlake.contracts.contracts import Contract, MaterialRequirement
+from attestlake.contracts.model import Contract, MaterialRequirement
 from attestlake.errors import ContractUnsatisfied, InputError, MaterialError
 from attestlake.evidence.materials import Material, detect_kind, read_material
-from attestlake.evidence.runners import RunnerContext, discover, job_key
+from attestlake.evidence.runner_context import RunnerContext
+from attestlake.evidence.runners import discover, job_key
 from attestlake.redaction import redact, redact_optional, redact_values
 from attestlake.store.reference import check_reference
 

@@ -21,7 +21,7 @@ from attestlake.collect.record import RunRecord
 from attestlake.contracts.contracts import parse_contract
 from attestlake.errors import InputError
 from attestlake.evidence.materials import Material
-from attestlake.evidence.runners import RunnerContext
+from attestlake.evidence.runner_context import RunnerContext
 
 DEFAULT_STATE = Path(".attestlake/attestation.json")
 STATE_VERSION = 1

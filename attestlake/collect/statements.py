@@ -16,9 +16,9 @@ import rfc8785
 
 from attestlake._internal.durations import iso
 from attestlake._internal.version import __version__
-from attestlake.contracts.contracts import Contract
+from attestlake.contracts.model import Contract
 from attestlake.evidence.materials import Material
-from attestlake.evidence.runners import RunnerContext
+from attestlake.evidence.runner_context import RunnerContext
 from attestlake.intoto.predicates import RUN_PREDICATE_TYPE, STATEMENT_TYPE
 
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from attestlake._internal.durations import iso
-from attestlake.contracts.contracts import Contract, contract_changes, parse_contract
+from attestlake.contracts.contracts import parse_contract
+from attestlake.contracts.model import Contract, contract_changes
 from attestlake.errors import NotFound, PublishError
 from attestlake.redaction import redact
 from attestlake.store import Descriptor, Manifest, Store, open_store, sha256_digest

@@ -1,53 +1,22 @@
-"""Runner context: which CI system is running the collector, and what it says about the run.
+"""Runners: which CI system is running the collector, and what it says about the run.
 
 Each runner is detected from its own environment variables and records only those variables
-(plus the contract's ``envAllowList``): nothing else from the environment ever leaves the
-runner, so secrets such as ``GITHUB_TOKEN`` are never recorded. Every recorded value passes
-through :func:`attestlake.redaction.redact`: a URL loses its userinfo
-(``https://user:TOKEN@host/repo`` is recorded as ``https://host/repo``) and a credential of a
-known shape in any value becomes ``[REDACTED]``. The variables read per runner follow
-Chainloop's ``pkg/attestation/crafter/runners`` (see ``docs/collector.md``).
+(plus the contract's ``envAllowList``) in a
+:class:`~attestlake.evidence.runner_context.RunnerContext`: nothing else from the environment
+ever leaves the runner, so secrets such as ``GITHUB_TOKEN`` are never recorded, and every
+recorded value passes through :func:`attestlake.redaction.redact`. The variables read per
+runner follow Chainloop's ``pkg/attestation/crafter/runners`` (see ``docs/collector.md``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
-from attestlake.redaction import redact, redact_optional, redact_values
+from attestlake.evidence.runner_context import RunnerContext
+from attestlake.redaction import redact
 
 GENERIC = "GENERIC"
-
-
-@dataclass(frozen=True)
-class RunnerContext:
-    type: str
-    url: str | None = None
-    repository: str | None = None
-    commit: str | None = None
-    ref: str | None = None
-    actor: str | None = None
-    event: str | None = None
-    environment: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        # Whatever built it (the environment, a state file), a context holds no credential.
-        for f in fields(self):
-            if f.name not in ("type", "environment"):
-                object.__setattr__(self, f.name, redact_optional(getattr(self, f.name)))
-        object.__setattr__(self, "environment", redact_values(self.environment))
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "type": self.type,
-            "url": self.url,
-            "repository": self.repository,
-            "commit": self.commit,
-            "ref": self.ref,
-            "actor": self.actor,
-            "event": self.event,
-            "environment": dict(sorted(self.environment.items())),
-        }
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from attestlake.contracts.contracts import contract_changes, parse_contract
+from attestlake.contracts.contracts import parse_contract
 from attestlake.contracts.inventory import InventoryError, cadence_seconds, parse_inventory
+from attestlake.contracts.model import contract_changes
 from attestlake.contracts.publish import (
     latest,
     parse_reference,

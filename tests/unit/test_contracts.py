@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from attestlake.contracts.contracts import Annotation, Contract, load_contract, parse_contract
+from attestlake.contracts.contracts import load_contract, parse_contract
+from attestlake.contracts.model import Annotation, Contract
 from attestlake.errors import ContractError
 
 ATTESTLAKE = b"""\

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from attestlake.evidence.runners import RunnerContext
+from attestlake.evidence.runner_context import RunnerContext
 from attestlake.redaction import (
     REDACTED,
     has_userinfo,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from datetime import datetime
 from typing import Any
 
 from attestlake.crawl.normalize.common import (
@@ -26,7 +27,7 @@ from attestlake.crawl.normalize.common import (
     subject_rows,
     ts,
 )
-from attestlake.intoto.claims import CHAINLOOP_TYPES, statement_claims
+from attestlake.intoto.claims import CHAINLOOP_TYPES, Claims, statement_claims
 
 PREDICATE_TYPES = CHAINLOOP_TYPES
 OWNS_SUBJECTS = False
@@ -56,89 +57,108 @@ def normalise(ctx: Context) -> Rows:
     rows = Rows()
     pred = ctx.predicate
     meta = as_object(pred.get("metadata"))
-    env = as_object(pred.get("env"))
     claims = statement_claims(ctx.outcome.statement)
-    run_id, workflow, project = claims.run_id, claims.workflow, claims.project
+    run_id = claims.run_id
     started, finished = ts(get(meta, "initializedAt")), ts(get(meta, "finishedAt"))
     run_date = day(started or finished)
+    rows.add("runs", _run_row(ctx, claims, meta, started, finished, run_date))
+    for row in subject_rows(ctx, run_id=run_id, run_date=run_date):
+        rows.add("subjects", row)
+    outputs = _output_digests(ctx)
+    for m in map(as_object, as_list(pred.get("materials"))):
+        rows.add("materials", _material_row(ctx, m, outputs, run_id, run_date))
+    return rows
+
+
+def _run_row(
+    ctx: Context,
+    claims: Claims,
+    meta: dict[str, Any],
+    started: datetime | None,
+    finished: datetime | None,
+    run_date: str,
+) -> dict[str, Any]:
+    """The ``runs`` row: the run's metadata, its runner, and its source from the environment."""
+    pred = ctx.predicate
+    env = as_object(pred.get("env"))
     annotations = {
         k: v for k, v in as_object(pred.get("annotations")).items() if isinstance(v, str)
     }
-    rows.add(
-        "runs",
-        {
-            "run_id": run_id,
-            "manifest_digest": ctx.manifest_digest,
-            "envelope_digest": ctx.envelope_digest,
-            "workflow": workflow,
-            "project": project,
-            "team": s(get(meta, "team")),
-            "status": None,
-            "reason": None,
-            "contract_name": s(get(meta, "contractName")),
-            "contract_revision": integer(get(meta, "contractVersion")),
-            "contract_digest": None,
-            "runner_type": s(get(pred, "runnerType")),
-            "runner_url": s(pred.get("runnerURL")) or s(pred.get("runner_url")),
-            "repository": _first(env, _REPO_VARS),
-            "commit": _first(env, _COMMIT_VARS),
-            "ref": _first(env, _REF_VARS),
-            "actor": None,
-            "started_at": started,
-            "finished_at": finished,
-            "signer": ctx.outcome.signer,
-            "key_id": ctx.outcome.key_id,
-            "annotations": json.dumps(annotations, sort_keys=True),
-            "source": ctx.source,
-            "run_date": run_date,
-            "predicate_type": ctx.predicate_type,
-        },
-    )
-    for row in subject_rows(ctx, run_id=run_id, run_date=run_date):
-        rows.add("subjects", row)
-    outputs = {
+    return {
+        "run_id": claims.run_id,
+        "manifest_digest": ctx.manifest_digest,
+        "envelope_digest": ctx.envelope_digest,
+        "workflow": claims.workflow,
+        "project": claims.project,
+        "team": s(get(meta, "team")),
+        "status": None,
+        "reason": None,
+        "contract_name": s(get(meta, "contractName")),
+        "contract_revision": integer(get(meta, "contractVersion")),
+        "contract_digest": None,
+        "runner_type": s(get(pred, "runnerType")),
+        "runner_url": s(pred.get("runnerURL")) or s(pred.get("runner_url")),
+        "repository": _first(env, _REPO_VARS),
+        "commit": _first(env, _COMMIT_VARS),
+        "ref": _first(env, _REF_VARS),
+        "actor": None,
+        "started_at": started,
+        "finished_at": finished,
+        "signer": ctx.outcome.signer,
+        "key_id": ctx.outcome.key_id,
+        "annotations": json.dumps(annotations, sort_keys=True),
+        "source": ctx.source,
+        "run_date": run_date,
+        "predicate_type": ctx.predicate_type,
+    }
+
+
+def _output_digests(ctx: Context) -> set[str | None]:
+    """The digests of the subjects that are materials: the run's outputs."""
+    return {
         sha256_digest(subject.get("digest"))
         for subject in map(as_object, as_list(ctx.statement.get("subject")))
         if as_object(subject.get("annotations")).get("chainloop.material.name")
     }
-    for m in map(as_object, as_list(pred.get("materials"))):
-        ann = as_object(m.get("annotations"))
-        kind = s(ann.get("chainloop.material.type"))
-        digest = sha256_digest(m.get("digest"))
-        name = s(m.get("name"))
-        if kind == "CONTAINER_IMAGE":
-            value = f"{name}@{digest}" if name and digest else name
-        elif kind == "STRING":
-            value = _content(m.get("content")) or s(m.get("value"))
-        else:
-            value = None
-        rows.add(
-            "materials",
-            {
-                "run_id": run_id,
-                "manifest_digest": ctx.manifest_digest,
-                "envelope_digest": ctx.envelope_digest,
-                "name": s(ann.get("chainloop.material.name")) or name,
-                "type": kind,
-                "value": value,
-                "filename": name if kind not in ("CONTAINER_IMAGE", "STRING") else None,
-                "digest": digest,
-                "media_type": None,
-                "size": None,
-                "output": digest is not None and digest in outputs,
-                "sbom_format": {"SBOM_CYCLONEDX_JSON": "CycloneDX", "SBOM_SPDX_JSON": "SPDX"}.get(
-                    kind or ""
-                ),
-                "sbom_spec_version": None,
-                "sbom_components": None,
-                "sbom_main_name": s(ann.get("component")),
-                "sbom_main_digest": None,
-                "annotations": json.dumps(
-                    {k: v for k, v in ann.items() if not k.startswith("chainloop.material.")},
-                    sort_keys=True,
-                    default=str,
-                ),
-                "run_date": run_date,
-            },
-        )
-    return rows
+
+
+def _material_row(
+    ctx: Context, m: dict[str, Any], outputs: set[str | None], run_id: str | None, run_date: str
+) -> dict[str, Any]:
+    """A ``materials`` row; an image's value is its pinned reference, a string's its text."""
+    ann = as_object(m.get("annotations"))
+    kind = s(ann.get("chainloop.material.type"))
+    digest = sha256_digest(m.get("digest"))
+    name = s(m.get("name"))
+    if kind == "CONTAINER_IMAGE":
+        value = f"{name}@{digest}" if name and digest else name
+    elif kind == "STRING":
+        value = _content(m.get("content")) or s(m.get("value"))
+    else:
+        value = None
+    return {
+        "run_id": run_id,
+        "manifest_digest": ctx.manifest_digest,
+        "envelope_digest": ctx.envelope_digest,
+        "name": s(ann.get("chainloop.material.name")) or name,
+        "type": kind,
+        "value": value,
+        "filename": name if kind not in ("CONTAINER_IMAGE", "STRING") else None,
+        "digest": digest,
+        "media_type": None,
+        "size": None,
+        "output": digest is not None and digest in outputs,
+        "sbom_format": {"SBOM_CYCLONEDX_JSON": "CycloneDX", "SBOM_SPDX_JSON": "SPDX"}.get(
+            kind or ""
+        ),
+        "sbom_spec_version": None,
+        "sbom_components": None,
+        "sbom_main_name": s(ann.get("component")),
+        "sbom_main_digest": None,
+        "annotations": json.dumps(
+            {k: v for k, v in ann.items() if not k.startswith("chainloop.material.")},
+            sort_keys=True,
+            default=str,
+        ),
+        "run_date": run_date,
+    }

@@ -38,17 +38,31 @@ ENDED = ("success", "failed", "cancelled")
 def normalise(ctx: Context) -> Rows:
     rows = Rows()
     pred = ctx.predicate
+    common = _record_columns(ctx)
+    status, started, finished = common["status"], common["started_at"], common["finished_at"]
+    event_at = started if status == "started" else finished or started
+    rows.add("run_events", {**common, "event_at": event_at})
+    if status in ENDED or status is None:  # no status: a finished run, as Chainloop's
+        rows.add("runs", _run_row(ctx, common))
+    if status in ("success", None):
+        rows.extend(_shipped(ctx, pred, common["run_id"], common["run_date"]))
+    rows.extend(_requirement_rows(ctx, as_object(pred.get("contract"))))
+    return rows
+
+
+def _record_columns(ctx: Context) -> dict[str, Any]:
+    """The columns a ``run_events`` row and a ``runs`` row share: the run, its workflow,
+    contract, runner and times, and who signed the record."""
+    pred = ctx.predicate
     run = as_object(pred.get("run"))
     wf = as_object(pred.get("workflow"))
     contract = as_object(pred.get("contract"))
     runner = as_object(pred.get("runner"))
     claims = statement_claims(ctx.outcome.statement)
     started, finished = ts(run.get("startedAt")), ts(run.get("finishedAt"))
-    run_id, status = claims.run_id, string(run.get("status"))
-    run_date = day(started or finished)
-    common = {
-        "run_id": run_id,
-        "status": status,
+    return {
+        "run_id": claims.run_id,
+        "status": string(run.get("status")),
         "reason": string(run.get("reason")),
         "workflow": claims.workflow,
         "project": claims.project,
@@ -65,25 +79,29 @@ def normalise(ctx: Context) -> Rows:
         "manifest_digest": ctx.manifest_digest,
         "envelope_digest": ctx.envelope_digest,
         "source": ctx.source,
-        "run_date": run_date,
+        "run_date": day(started or finished),
     }
-    event_at = started if status == "started" else finished or started
-    rows.add("run_events", {**common, "event_at": event_at})
-    if status in ENDED or status is None:  # no status: a finished run, as Chainloop's
-        rows.add(
-            "runs",
-            {
-                **common,
-                "repository": string(runner.get("repository")),
-                "commit": string(runner.get("commit")),
-                "ref": string(runner.get("ref")),
-                "actor": string(runner.get("actor")),
-                "annotations": json.dumps(pred.get("annotations") or {}, sort_keys=True),
-                "predicate_type": ctx.predicate_type,
-            },
-        )
-    if status in ("success", None):
-        rows.extend(_shipped(ctx, pred, run_id, run_date))
+
+
+def _run_row(ctx: Context, common: dict[str, Any]) -> dict[str, Any]:
+    """The ``runs`` row of a record that ends the run: the shared columns, the run's source
+    (repository, commit, ref, actor) and its annotations."""
+    pred = ctx.predicate
+    runner = as_object(pred.get("runner"))
+    return {
+        **common,
+        "repository": string(runner.get("repository")),
+        "commit": string(runner.get("commit")),
+        "ref": string(runner.get("ref")),
+        "actor": string(runner.get("actor")),
+        "annotations": json.dumps(pred.get("annotations") or {}, sort_keys=True),
+        "predicate_type": ctx.predicate_type,
+    }
+
+
+def _requirement_rows(ctx: Context, contract: dict[str, Any]) -> Rows:
+    """A ``contract_requirements`` row for each material the recorded contract names."""
+    rows = Rows()
     for req in as_list(contract.get("materials")):
         if not isinstance(req, dict):
             continue

@@ -1,0 +1,103 @@
+"""The contract model: what a workflow's attestation must contain.
+
+A :class:`Contract` names the materials a run must add (:class:`MaterialRequirement`, each of a
+material kind, optional or required, an output or not, with annotations of its own), the
+environment variables it records, the runner types it may run on and the annotations the run
+must carry; its ``revision`` and ``digest`` are recorded in every attestation made against it
+(:meth:`Contract.summary`). :func:`contract_changes` says, one phrase each, what a new revision
+asks for that an old one did not. Reading a contract from its YAML is
+:mod:`attestlake.contracts.contracts`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A name, with a fixed value or ``None`` when the value must be given at attestation."""
+
+    name: str
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class MaterialRequirement:
+    name: str
+    kind: str
+    optional: bool = False
+    output: bool = False
+    annotations: tuple[Annotation, ...] = ()
+
+
+@dataclass(frozen=True)
+class Contract:
+    name: str
+    revision: int
+    digest: str
+    api_version: str
+    materials: tuple[MaterialRequirement, ...]
+    env_allow_list: tuple[str, ...]
+    runner_types: tuple[str, ...]
+    annotations: tuple[Annotation, ...]
+    raw: bytes
+    #: True when the file states ``metadata.revision`` (else the revision is the default, 1,
+    #: or the one a store assigned when the contract was published).
+    revision_declared: bool = False
+
+    def material(self, name: str) -> MaterialRequirement | None:
+        return next((m for m in self.materials if m.name == name), None)
+
+    def required_materials(self) -> tuple[MaterialRequirement, ...]:
+        return tuple(m for m in self.materials if not m.optional)
+
+    def summary(self) -> dict[str, Any]:
+        """What an attestation records about the contract it was checked against."""
+        return {
+            "name": self.name,
+            "revision": self.revision,
+            "digest": self.digest,
+            "materials": [
+                {"name": m.name, "type": m.kind, "optional": m.optional, "output": m.output}
+                for m in self.materials
+            ],
+            "annotations": [a.name for a in self.annotations],
+            "runnerTypes": list(self.runner_types),
+        }
+
+
+def contract_changes(old: Contract, new: Contract) -> list[str]:
+    """What ``new`` asks for that ``old`` did not (and what it drops), one phrase each."""
+    out: list[str] = []
+    before = {m.name: m for m in old.materials}
+    after = {m.name: m for m in new.materials}
+    for name, m in after.items():
+        was = before.get(name)
+        what = "optional material" if m.optional else "material"
+        if was is None:
+            out.append(
+                f"requires {what} {name} ({m.kind})"
+                if not m.optional
+                else f"adds {what} {name} ({m.kind})"
+            )
+        elif was.kind != m.kind:
+            out.append(f"material {name} is now {m.kind} (was {was.kind})")
+        elif was.optional and not m.optional:
+            out.append(f"makes material {name} required")
+        new_ann = {a.name for a in m.annotations} - {
+            a.name for a in (was.annotations if was else ())
+        }
+        out += [f"requires annotation {name}.{a}" for a in sorted(new_ann) if was is not None]
+    out += [f"no longer lists material {name}" for name in before if name not in after]
+    old_ann = {a.name for a in old.annotations}
+    out += [f"requires annotation {a.name}" for a in new.annotations if a.name not in old_ann]
+    if new.runner_types != old.runner_types:
+        out.append(
+            f"allows runners {', '.join(new.runner_types)}"
+            if new.runner_types
+            else "allows any runner"
+        )
+    out += [f"records variable {e}" for e in new.env_allow_list if e not in old.env_allow_list]
+    return out
