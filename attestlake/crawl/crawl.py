@@ -37,8 +37,10 @@ from attestlake.crawl.replay import Replays
 from attestlake.crawl.sources import MAX_DOCUMENT_SIZE, Candidate, Source, Unit, as_source
 from attestlake.errors import InputError, StoreError
 from attestlake.lake import journal
-from attestlake.lake import lake as lakeio
+from attestlake.lake.crawl_start import begin
+from attestlake.lake.scan import column_values
 from attestlake.lake.tables import CONTRACT_REQUIREMENTS, CRAWLS, UNIT_TABLES, VERIFICATIONS
+from attestlake.lake.write import Appender, writer_lock
 from attestlake.store import Store
 from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED
 from attestlake.verify.trust import TrustPolicy
@@ -184,11 +186,11 @@ def crawl(
     tally = _Tally()
     ingested = batches = others = 0
     crawl_id = str(uuid.uuid4())
-    with lakeio.writer_lock(lake_root), Inspector(policy, now, jobs) as inspector:
-        attested, in_lake = journal.begin(lake_root, crawl_id, src.ref)
+    with writer_lock(lake_root), Inspector(policy, now, jobs) as inspector:
+        attested, in_lake = begin(lake_root, crawl_id, src.ref)
         known = (_Known(attested), _Known(in_lake))
-        appender = lakeio.Appender(lake_root)
-        contracts_seen = lakeio.column_values(lake_root, CONTRACT_REQUIREMENTS, "contract_digest")
+        appender = Appender(lake_root)
+        contracts_seen = column_values(lake_root, CONTRACT_REQUIREMENTS, "contract_digest")
         replays = Replays(lake_root)
 
         def write(units: list[Unit], tables: Tables, batch: int) -> None:

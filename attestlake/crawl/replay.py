@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 from attestlake.crawl.sources import Unit
-from attestlake.lake import lake as lakeio
+from attestlake.lake.delta import table_path
 from attestlake.lake.tables import (
     ATTESTATIONS,
     MATERIALS,
@@ -114,7 +114,7 @@ def _pairs(data: pa.Table, second: str) -> pa.Array:
 
 
 def _read(root: Path, table: Table, columns: list[str], where: pc.Expression) -> pa.Table:
-    path = str(lakeio.table_path(root, table))
+    path = str(table_path(root, table))
     if not DeltaTable.is_deltatable(path):
         return table.schema.empty_table().select(columns)
     dataset = DeltaTable(path).to_pyarrow_dataset()
@@ -328,7 +328,7 @@ class Replays:
         for fix in fixes:
             if not (_is_digest(fix.manifest_digest) and _is_digest(fix.envelope_digest)):
                 continue
-            DeltaTable(str(lakeio.table_path(self.root, RUNS))).update(
+            DeltaTable(str(table_path(self.root, RUNS))).update(
                 new_values={"source": fix.source},
                 predicate=(
                     f"manifest_digest = '{fix.manifest_digest}' AND "
