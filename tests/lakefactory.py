@@ -234,11 +234,11 @@ def raw_lake(lake_path: Path, rows: Mapping[str, Sequence[Mapping[str, object]]]
 
     For edge cases the collector cannot produce (an SBOM material without a digest, ...).
     """
-    from attestlake.lake import lake as lakeio
     from attestlake.lake.tables import BY_NAME
+    from attestlake.lake.write import Appender, create_tables
 
-    lakeio.create_tables(lake_path)
-    appender = lakeio.Appender(lake_path)
+    create_tables(lake_path)
+    appender = Appender(lake_path)
     for name, table_rows in rows.items():
         table = BY_NAME[name]
         for row in table_rows:

@@ -149,7 +149,7 @@ def verify(
 @app.command()
 def compact(lake: LakeOpt) -> None:
     """Compact the lake's tables into large files and delete superseded files (vacuum)."""
-    from attestlake.lake.lake import compact as compact_lake
+    from attestlake.lake.write import compact as compact_lake
 
     result = compact_lake(lake)
     for name, (before, after, removed) in result.tables.items():

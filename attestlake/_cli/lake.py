@@ -29,8 +29,8 @@ def lake_check(
     """
     import pyarrow as pa
 
-    from attestlake.lake.journal import check
-    from attestlake.lake.lake import check_path
+    from attestlake.lake.consistency import check
+    from attestlake.lake.delta import check_path
     from attestlake.lake.render import text_table
 
     if fmt not in ("table", "json"):

@@ -37,8 +37,10 @@ from attestlake.crawl.replay import Replays
 from attestlake.crawl.sources import MAX_DOCUMENT_SIZE, Candidate, Source, Unit, as_source
 from attestlake.errors import InputError, StoreError
 from attestlake.lake import journal
-from attestlake.lake import lake as lakeio
+from attestlake.lake.crawl_start import begin
+from attestlake.lake.scan import column_values
 from attestlake.lake.tables import CONTRACT_REQUIREMENTS, CRAWLS, UNIT_TABLES, VERIFICATIONS
+from attestlake.lake.write import Appender, writer_lock
 from attestlake.store import Store
 from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED
 from attestlake.verify.trust import TrustPolicy
@@ -155,6 +157,111 @@ def _batches(
             yield batch
 
 
+class _BatchWriter:
+    """Writes the verified batches of one crawl to the lake, in order, and counts what it wrote."""
+
+    def __init__(
+        self,
+        lake_root: Path,
+        crawl_id: str,
+        tally: _Tally,
+        progress: ProgressFn | None,
+        on_written: WrittenFn | None,
+    ) -> None:
+        self.crawl_id = crawl_id
+        self.tally = tally
+        self.progress = progress
+        self.on_written = on_written
+        self.appender = Appender(lake_root)
+        self.contracts_seen = column_values(lake_root, CONTRACT_REQUIREMENTS, "contract_digest")
+        self.replays = Replays(lake_root)
+        self.totals: Counter[str] = Counter()
+        self.outcomes = Outcomes()
+        self.published: Counter[str] = Counter()
+        self.ingested = self.others = 0
+
+    def write(self, units: list[Unit], tables: Tables, batch: int) -> None:
+        """Write batch ``batch`` (its units and their verified and normalised rows), one commit
+        per table, and journal it."""
+        fixes = self.replays.settle(tables, units)  # one set of trusted rows per statement
+        reqs = tables.get(CONTRACT_REQUIREMENTS.name)
+        if reqs is not None:  # one set of requirement rows per contract digest, lake-wide
+            kept = owned_requirements(reqs.to_pylist(), self.contracts_seen)
+            tables[CONTRACT_REQUIREMENTS.name] = reqs.from_pylist(kept, schema=reqs.schema)
+        in_batch: Counter[str] = Counter()
+        for table in UNIT_TABLES:  # data tables first, verifications last
+            if table is VERIFICATIONS:
+                self.replays.apply(fixes)
+            data = tables.get(table.name)
+            written = (
+                self.appender.append(table, _stamped(data, self.crawl_id, batch))
+                if data is not None
+                else 0
+            )
+            in_batch[table.name] += written
+            if written and self.on_written is not None:
+                self.on_written(batch, table.name, written)
+        if in_batch.total():
+            journal.journal_batch(self.appender, self.crawl_id, batch, in_batch)
+            if self.on_written is not None:
+                self.on_written(batch, CRAWLS.name, in_batch.total())
+        self.totals.update(in_batch)
+        if VERIFICATIONS.name in tables:
+            self.outcomes.add(tables[VERIFICATIONS.name])
+        attesting = sum(1 for u in units if u.documents or u.error)
+        self.published.update(u.published.kind for u in units if u.published is not None)
+        self.ingested += attesting
+        self.others += sum(1 for u in units if not (u.documents or u.error or u.published))
+        if self.progress:
+            self.progress(
+                self.ingested + self.others + self.published.total(), self.tally.discovered
+            )
+
+    def result(self, src: Source, lake_root: Path, batches: int, seconds: float) -> CrawlResult:
+        """What the crawl did, once its last batch is written."""
+        tally, outcomes, totals = self.tally, self.outcomes, self.totals
+        return CrawlResult(
+            source=src.ref,
+            lake=str(lake_root),
+            discovered=self.ingested + tally.already,
+            already_known=tally.already,
+            ingested=self.ingested,
+            verified=outcomes.units[VERIFIED],
+            not_verified=outcomes.units[NOT_VERIFIED],
+            reasons=dict(outcomes.reasons),
+            rows={t.name: totals[t.name] for t in UNIT_TABLES},
+            documents=totals[VERIFICATIONS.name],
+            documents_verified=outcomes.documents[VERIFIED],
+            documents_not_verified=outcomes.documents[NOT_VERIFIED],
+            other_manifests=self.others,
+            published=dict(self.published),
+            batches=batches,
+            seconds=seconds,
+            warnings=tuple(tally.warnings + src.warnings()),
+            crawl_id=self.crawl_id,
+        )
+
+
+def _verify_and_write(
+    batches: Iterator[list[Unit]], inspector: Inspector, writer: _BatchWriter
+) -> int:
+    """Verify each batch in the inspector's workers and write it; return how many there were.
+
+    Batch k is verified (in workers) while batch k+1 is read; writes stay in order.
+    """
+    count = 0
+    in_flight: tuple[list[Unit], Callable[[], Tables]] | None = None
+    for units in batches:
+        count += 1
+        submitted = (units, inspector.submit(units))
+        if in_flight is not None:
+            writer.write(in_flight[0], in_flight[1](), count - 1)
+        in_flight = submitted
+    if in_flight is not None:
+        writer.write(in_flight[0], in_flight[1](), count)
+    return count
+
+
 def crawl(
     source: Source | Store,
     lake_root: Path,
@@ -178,81 +285,13 @@ def crawl(
     src = as_source(source, max_document_size=max_document_size)
     now = now or datetime.now(UTC)
     started = time.monotonic()
-    totals: Counter[str] = Counter()
-    outcomes = Outcomes()
-    published: Counter[str] = Counter()
     tally = _Tally()
-    ingested = batches = others = 0
     crawl_id = str(uuid.uuid4())
-    with lakeio.writer_lock(lake_root), Inspector(policy, now, jobs) as inspector:
-        attested, in_lake = journal.begin(lake_root, crawl_id, src.ref)
+    with writer_lock(lake_root), Inspector(policy, now, jobs) as inspector:
+        attested, in_lake = begin(lake_root, crawl_id, src.ref)
         known = (_Known(attested), _Known(in_lake))
-        appender = lakeio.Appender(lake_root)
-        contracts_seen = lakeio.column_values(lake_root, CONTRACT_REQUIREMENTS, "contract_digest")
-        replays = Replays(lake_root)
-
-        def write(units: list[Unit], tables: Tables, batch: int) -> None:
-            nonlocal ingested, others
-            fixes = replays.settle(tables, units)  # one set of trusted rows per statement
-            reqs = tables.get(CONTRACT_REQUIREMENTS.name)
-            if reqs is not None:  # one set of requirement rows per contract digest, lake-wide
-                kept = owned_requirements(reqs.to_pylist(), contracts_seen)
-                tables[CONTRACT_REQUIREMENTS.name] = reqs.from_pylist(kept, schema=reqs.schema)
-            in_batch: Counter[str] = Counter()
-            for table in UNIT_TABLES:  # data tables first, verifications last
-                if table is VERIFICATIONS:
-                    replays.apply(fixes)
-                data = tables.get(table.name)
-                written = (
-                    appender.append(table, _stamped(data, crawl_id, batch))
-                    if data is not None
-                    else 0
-                )
-                in_batch[table.name] += written
-                if written and on_written is not None:
-                    on_written(batch, table.name, written)
-            if in_batch.total():
-                journal.journal_batch(appender, crawl_id, batch, in_batch)
-                if on_written is not None:
-                    on_written(batch, CRAWLS.name, in_batch.total())
-            totals.update(in_batch)
-            if VERIFICATIONS.name in tables:
-                outcomes.add(tables[VERIFICATIONS.name])
-            attesting = sum(1 for u in units if u.documents or u.error)
-            published.update(u.published.kind for u in units if u.published is not None)
-            ingested += attesting
-            others += sum(1 for u in units if not (u.documents or u.error or u.published))
-            if progress:
-                progress(ingested + others + published.total(), tally.discovered)
-
-        # Batch k is verified (in workers) while batch k+1 is read; writes stay in order.
-        in_flight: tuple[list[Unit], Callable[[], Tables]] | None = None
-        for units in _batches(src, known, tally, max(1, batch_size), max_batch_bytes):
-            batches += 1
-            submitted = (units, inspector.submit(units))
-            if in_flight is not None:
-                write(in_flight[0], in_flight[1](), batches - 1)
-            in_flight = submitted
-        if in_flight is not None:
-            write(in_flight[0], in_flight[1](), batches)
-        journal.journal_completed(appender, crawl_id, src.ref, totals)
-    return CrawlResult(
-        source=src.ref,
-        lake=str(lake_root),
-        discovered=ingested + tally.already,
-        already_known=tally.already,
-        ingested=ingested,
-        verified=outcomes.units[VERIFIED],
-        not_verified=outcomes.units[NOT_VERIFIED],
-        reasons=dict(outcomes.reasons),
-        rows={t.name: totals[t.name] for t in UNIT_TABLES},
-        documents=totals[VERIFICATIONS.name],
-        documents_verified=outcomes.documents[VERIFIED],
-        documents_not_verified=outcomes.documents[NOT_VERIFIED],
-        other_manifests=others,
-        published=dict(published),
-        batches=batches,
-        seconds=time.monotonic() - started,
-        warnings=tuple(tally.warnings + src.warnings()),
-        crawl_id=crawl_id,
-    )
+        writer = _BatchWriter(lake_root, crawl_id, tally, progress, on_written)
+        found = _batches(src, known, tally, max(1, batch_size), max_batch_bytes)
+        batches = _verify_and_write(found, inspector, writer)
+        journal.journal_completed(writer.appender, crawl_id, src.ref, writer.totals)
+    return writer.result(src, lake_root, batches, time.monotonic() - started)

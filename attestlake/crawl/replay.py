@@ -27,8 +27,6 @@ reaches the trusted tables once:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +34,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable
 
+from attestlake.crawl.run_home import BatchHomes, SourceFix, is_run_tag, move_run_sources, runs_in
 from attestlake.crawl.sources import Unit
-from attestlake.lake import lake as lakeio
+from attestlake.lake.delta import table_path
 from attestlake.lake.tables import (
     ATTESTATIONS,
     MATERIALS,
@@ -60,8 +59,6 @@ _BY_ENVELOPE = (
     "sbom_components",
     "attestations",
 )
-#: Run statuses by the tag suffix the collector pushes their record under.
-_RUN_TAGS = ("", "-failure", "-cancellation")
 
 
 def _pack(digest: str) -> bytes:
@@ -81,32 +78,6 @@ def _is_digest(value: str) -> bool:
     )
 
 
-def is_run_tag(source: str | None, run_id: str | None) -> bool:
-    """True when ``source`` is a tag under which the collector pushes the record of
-    ``run_id``."""
-    if not source or not run_id:
-        return False
-    return any(source.endswith(f":run-{run_id}{suffix}") for suffix in _RUN_TAGS)
-
-
-@dataclass
-class _Run:
-    """What the home rule needs of one run statement in one manifest."""
-
-    run_id: str | None
-    source: str | None
-    sboms: set[str] = field(default_factory=set)  # SBOM digests the statement names
-
-
-@dataclass(frozen=True)
-class SourceFix:
-    """Set ``runs.source`` of the row of (manifest, envelope) in the lake."""
-
-    manifest_digest: str
-    envelope_digest: str
-    source: str
-
-
 def _pairs(data: pa.Table, second: str) -> pa.Array:
     return pc.binary_join_element_wise(
         pc.fill_null(data["manifest_digest"], ""), pc.fill_null(data[second], ""), "|"
@@ -114,29 +85,80 @@ def _pairs(data: pa.Table, second: str) -> pa.Array:
 
 
 def _read(root: Path, table: Table, columns: list[str], where: pc.Expression) -> pa.Table:
-    path = str(lakeio.table_path(root, table))
+    path = str(table_path(root, table))
     if not DeltaTable.is_deltatable(path):
         return table.schema.empty_table().select(columns)
     dataset = DeltaTable(path).to_pyarrow_dataset()
     return dataset.to_table(columns=columns, filter=where)
 
 
-def _runs_in(
-    runs: Iterable[dict[str, Any]], materials: Iterable[dict[str, Any]]
-) -> dict[tuple[str, str], _Run]:
-    """(manifest, envelope) -> _Run, from runs rows and the materials rows of their manifests."""
-    found: dict[tuple[str, str], _Run] = {}
-    by_run: dict[tuple[str, str | None], list[_Run]] = {}
-    for row in runs:
-        run = _Run(row["run_id"], row["source"])
-        found[(row["manifest_digest"], row["envelope_digest"])] = run
-        by_run.setdefault((row["manifest_digest"], row["run_id"]), []).append(run)
-    for row in materials:
-        kind, digest = row["type"] or "", row["digest"]
-        if kind.startswith("SBOM_") and digest:
-            for run in by_run.get((row["manifest_digest"], row["run_id"]), []):
-                run.sboms.add(digest)
-    return found
+def _brought_by_replays(
+    replays: list[tuple[str, str, str]],
+    anchors: dict[str, tuple[str, str]],
+    looked_up: dict[str, tuple[tuple[str, str], set[str], bool]],
+    batch: BatchHomes,
+    brought: dict[tuple[str, str], list[dict[str, Any]]],
+) -> tuple[list[dict[str, Any]], list[SourceFix], dict[tuple[str, str], str]]:
+    """What the replays of a batch bring their statement's anchor (in the batch, or in the lake
+    as ``looked_up`` found it): the evidence rows not seen yet, as rows of the anchor; the fixes
+    of runs rows in the lake; and the sources of runs rows of the batch, by anchor."""
+    anchors = dict(anchors)
+    seen: dict[str, set[str]] = {}  # statement -> SBOM digests of its evidence rows
+    homed: dict[str, bool] = {}
+    for statement, (m, e) in anchors.items():
+        seen[statement] = {r["sbom_digest"] for r in brought.get((m, e), [])}
+        homed[statement] = batch.home(m, e)
+    for statement, (anchor, lake_seen, lake_home) in looked_up.items():
+        anchors[statement] = anchor
+        seen[statement] = lake_seen
+        homed[statement] = lake_home
+    kept: list[dict[str, Any]] = []
+    fixes: list[SourceFix] = []
+    run_sources: dict[tuple[str, str], str] = {}
+    for m, e, statement in replays:
+        if statement not in anchors:  # anchored in the lake, nothing brought: just drop
+            continue
+        anchor = anchors[statement]
+        carried = brought.get((m, e), [])
+        new = {r["sbom_digest"] for r in carried if r["sbom_digest"]} - seen[statement]
+        kept += [
+            {**row, "manifest_digest": anchor[0], "envelope_digest": anchor[1]}
+            for row in carried
+            if row["sbom_digest"] in new
+        ]
+        seen[statement] |= new
+        if not homed.get(statement, False) and batch.home(m, e):
+            homed[statement] = True
+            source = str(batch.runs[(m, e)].source)
+            if statement in looked_up:
+                fixes.append(SourceFix(anchor[0], anchor[1], source))
+            else:
+                run_sources[anchor] = source
+    return kept, fixes, run_sources
+
+
+def _add_evidence(tables: dict[str, pa.Table], kept: list[dict[str, Any]]) -> None:
+    """Append the evidence rows replays brought to the batch's ``sbom_components``."""
+    if kept:
+        current = tables.get(SBOM_COMPONENTS.name)
+        schema = current.schema if current is not None else SBOM_COMPONENTS.schema
+        extra = pa.Table.from_pylist(kept, schema=schema)
+        tables[SBOM_COMPONENTS.name] = (
+            pa.concat_tables([current, extra]) if current is not None else extra
+        )
+
+
+def _evidence_brought(tables: dict[str, pa.Table]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The trusted evidence rows of a batch's ``sbom_components``, by (manifest, envelope)."""
+    evidence = tables.get(SBOM_COMPONENTS.name)
+    brought: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    if evidence is not None:
+        rows = evidence.filter(
+            pc.and_(pc.equal(evidence["carrier"], "evidence"), evidence["trusted"])
+        ).to_pylist()
+        for row in rows:
+            brought.setdefault((row["manifest_digest"], row["envelope_digest"]), []).append(row)
+    return brought
 
 
 class Replays:
@@ -167,6 +189,28 @@ class Replays:
         verifications = tables.get(VERIFICATIONS.name)
         if verifications is None:
             return []
+        anchors, replays = self._anchors_and_replays(verifications)
+        if not replays:
+            return []
+        batch = BatchHomes.of(tables, units)
+        brought = _evidence_brought(tables)
+        looked_up = self._look_up(
+            {s for m, e, s in replays if s not in anchors},
+            homes={s for m, e, s in replays if batch.home(m, e)},
+            with_evidence={s for m, e, s in replays if (m, e) in brought},
+        )
+        kept, fixes, run_sources = _brought_by_replays(replays, anchors, looked_up, batch, brought)
+        self._drop(tables, {f"{m}|{e}" for m, e, _ in replays})
+        _add_evidence(tables, kept)
+        move_run_sources(tables, run_sources)
+        return fixes
+
+    def _anchors_and_replays(
+        self, verifications: pa.Table
+    ) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str, str]]]:
+        """Sort the verified documents of a batch: the anchor of each statement first found in
+        it (statement -> (manifest, envelope)), and the replays of statements anchored in it or
+        in the lake ((manifest, envelope, statement)). The batch's anchors become known."""
         anchors: dict[str, tuple[str, str]] = {}  # statement -> its anchor in this batch
         replays: list[tuple[str, str, str]] = []  # (manifest, envelope, statement)
         for row in verifications.select(
@@ -182,84 +226,7 @@ class Replays:
                 anchors[statement] = (m, e)
         for statement in anchors:
             self._known.add(_pack(statement))
-        if not replays:
-            return []
-        empty = pa.table({})
-        batch_runs = _runs_in(
-            tables.get(RUNS.name, empty).to_pylist(), tables.get(MATERIALS.name, empty).to_pylist()
-        )
-        units_by_key = {u.key: u for u in units}
-        evidence = tables.get(SBOM_COMPONENTS.name)
-        brought: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        if evidence is not None:
-            rows = evidence.filter(
-                pc.and_(pc.equal(evidence["carrier"], "evidence"), evidence["trusted"])
-            ).to_pylist()
-            for row in rows:
-                brought.setdefault((row["manifest_digest"], row["envelope_digest"]), []).append(row)
-
-        def home(manifest: str, envelope: str) -> bool:
-            run = batch_runs.get((manifest, envelope))
-            unit = units_by_key.get(manifest)
-            return (
-                run is not None
-                and unit is not None
-                and is_run_tag(run.source, run.run_id)
-                and run.sboms <= set(unit.evidence)
-            )
-
-        looked_up = self._look_up(
-            {s for m, e, s in replays if s not in anchors},
-            homes={s for m, e, s in replays if home(m, e)},
-            with_evidence={s for m, e, s in replays if (m, e) in brought},
-        )
-        seen: dict[str, set[str]] = {}  # statement -> SBOM digests of its evidence rows
-        homed: dict[str, bool] = {}
-        for statement, (m, e) in anchors.items():
-            seen[statement] = {r["sbom_digest"] for r in brought.get((m, e), [])}
-            homed[statement] = home(m, e)
-        for statement, (anchor, lake_seen, lake_home) in looked_up.items():
-            anchors[statement] = anchor
-            seen[statement] = lake_seen
-            homed[statement] = lake_home
-        kept: list[dict[str, Any]] = []
-        fixes: list[SourceFix] = []
-        run_sources: dict[tuple[str, str], str] = {}
-        for m, e, statement in replays:
-            if statement not in anchors:  # anchored in the lake, nothing brought: just drop
-                continue
-            anchor = anchors[statement]
-            carried = brought.get((m, e), [])
-            new = {r["sbom_digest"] for r in carried if r["sbom_digest"]} - seen[statement]
-            kept += [
-                {**row, "manifest_digest": anchor[0], "envelope_digest": anchor[1]}
-                for row in carried
-                if row["sbom_digest"] in new
-            ]
-            seen[statement] |= new
-            if not homed.get(statement, False) and home(m, e):
-                homed[statement] = True
-                source = str(batch_runs[(m, e)].source)
-                if statement in looked_up:
-                    fixes.append(SourceFix(anchor[0], anchor[1], source))
-                else:
-                    run_sources[anchor] = source
-        self._drop(tables, {f"{m}|{e}" for m, e, _ in replays})
-        if kept:
-            current = tables.get(SBOM_COMPONENTS.name)
-            schema = current.schema if current is not None else SBOM_COMPONENTS.schema
-            extra = pa.Table.from_pylist(kept, schema=schema)
-            tables[SBOM_COMPONENTS.name] = (
-                pa.concat_tables([current, extra]) if current is not None else extra
-            )
-        if run_sources:
-            rows = tables[RUNS.name].to_pylist()
-            for row in rows:
-                fixed = run_sources.get((row["manifest_digest"], row["envelope_digest"]))
-                if fixed is not None:
-                    row["source"] = fixed
-            tables[RUNS.name] = pa.Table.from_pylist(rows, schema=tables[RUNS.name].schema)
-        return fixes
+        return anchors, replays
 
     @staticmethod
     def _drop(tables: dict[str, pa.Table], pairs: set[str]) -> None:
@@ -296,7 +263,7 @@ class Replays:
             ["manifest_digest", "envelope_digest", "sbom_digest", "source", "carrier", "trusted"],
             in_manifests & (pc.field("carrier") == "evidence"),
         ).to_pylist()
-        runs = _runs_in(
+        runs = runs_in(
             _read(
                 self.root,
                 RUNS,
@@ -328,7 +295,7 @@ class Replays:
         for fix in fixes:
             if not (_is_digest(fix.manifest_digest) and _is_digest(fix.envelope_digest)):
                 continue
-            DeltaTable(str(lakeio.table_path(self.root, RUNS))).update(
+            DeltaTable(str(table_path(self.root, RUNS))).update(
                 new_values={"source": fix.source},
                 predicate=(
                     f"manifest_digest = '{fix.manifest_digest}' AND "

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from attestlake.lake.lake_check import RESTORE, UNLISTED, Problem, check_lake, structural_problems
+from attestlake.lake.lake_check import UNLISTED, check_lake
+from attestlake.lake.structure import RESTORE, Problem, structural_problems
 from tests.lakefactory import raw_lake
 
 

@@ -1,0 +1,102 @@
+"""What a crawl does to a lake before it writes: check it, create its tables, clean up.
+
+A crawl that never completed (killed, or stopped by an error) may have written part of one
+batch: the rows of its batches after the last one journalled (:mod:`attestlake.lake.journal`).
+The next crawl, under the writer lock (so never while that crawl runs), deletes exactly those
+rows, in every table, and journals the crawl ``interrupted`` with the rows it deleted. No other
+row is ever deleted; the crawl units of the deleted rows are no longer in the lake, so that
+crawl reads them again.
+
+Before that, the lake must agree with itself (:mod:`attestlake.lake.consistency`); otherwise the
+crawl stops with a LakeError naming each table and what is wrong, and deletes and creates
+nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from attestlake._internal.version import __version__
+from attestlake.errors import LakeError
+from attestlake.lake.consistency import UnitRows, survey_lake
+from attestlake.lake.delta import intact_tables
+from attestlake.lake.journal import INTERRUPTED, STARTED, Journal, journal_row, now
+from attestlake.lake.tables import CRAWLS, PUBLISHED_DOCUMENTS, TABLES, VERIFICATIONS, Table
+from attestlake.lake.write import Appender, create_tables, delete_batches_after
+
+__all__ = ["begin"]
+
+_SHOWN = 8
+
+
+def _damage(root: Path, problems: list[str]) -> LakeError:
+    shown = [f"  - {p}" for p in problems[:_SHOWN]]
+    if len(problems) > _SHOWN:
+        shown.append(f"  ... and {len(problems) - _SHOWN} more")
+    return LakeError(
+        f"the lake {root} is inconsistent, so the crawl stopped without deleting or writing "
+        "anything:\n"
+        + "\n".join(shown)
+        + f"\nRun 'attestlake lake check --lake {root}' to see the damage. Repair: restore the "
+        "lake directory from a backup, or crawl the same sources into a new lake directory and "
+        "use that one (docs/lake.md, Damage and repair)."
+    )
+
+
+def _clean(
+    root: Path, journal: Journal, unfinished: str, rows: Mapping[Table, UnitRows], by: str
+) -> dict[str, Any]:
+    """Delete the rows of the batches ``unfinished`` never journalled; its ``interrupted``
+    journal row."""
+    last = journal.last_batch.get(unfinished, 0)
+    deleted: dict[str, int] = {}
+    for table, found in rows.items():
+        if any(c == unfinished and journal.to_delete(c, b) for c, b, _ in found):
+            deleted[table.name] = delete_batches_after(root, table, unfinished, last)
+    total = sum(deleted.values())
+    return {
+        "crawl_id": unfinished,
+        "event": INTERRUPTED,
+        "at": now(),
+        "source": journal.sources.get(unfinished),
+        "version": __version__,
+        "rows": json.dumps({t: n for t, n in sorted(deleted.items()) if n}),
+        "detail": (
+            f"interrupted before it completed, after journalling {last} batch(es); crawl {by} "
+            f"deleted the {total} row(s) of its unjournalled batch"
+        ),
+    }
+
+
+def begin(root: Path, crawl_id: str, source: str) -> tuple[set[str], set[str]]:
+    """Check the lake at ``root``, create its missing tables, clean up after interrupted
+    crawls and journal crawl ``crawl_id`` of ``source`` as started (see the module doc).
+    Returns the crawl units in the lake: attestations (in ``verifications``) and published
+    documents. Call it under the lake's writer lock, before the crawl writes anything."""
+    if root.is_dir():
+        intact_tables(root)  # a damaged log or data file, named before anything else
+    survey = survey_lake(root)
+    if survey.problems:
+        raise _damage(root, survey.problems)
+    journal, rows = survey.journal, survey.rows
+    create_tables(root)
+    entries = [_clean(root, journal, c, rows, crawl_id) for c in sorted(journal.unfinished)]
+    entries.append(
+        {
+            "crawl_id": crawl_id,
+            "event": STARTED,
+            "at": now(),
+            "source": source,
+            "version": __version__,
+            "tables": json.dumps([t.name for t in TABLES]),
+        }
+    )
+    Appender(root).append(CRAWLS, [journal_row(e) for e in entries])
+
+    def units(table: Table) -> set[str]:
+        return {m for c, b, m in rows.get(table, set()) if m and not journal.to_delete(c, b)}
+
+    return units(VERIFICATIONS), units(PUBLISHED_DOCUMENTS)

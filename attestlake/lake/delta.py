@@ -1,0 +1,106 @@
+"""The lake's tables as delta-rs opens them: where each one is, and every call guarded.
+
+A table lives in ``LAKE/<table>/`` and delta-rs opens it by that plain path, which must hold no
+character delta-rs misreads (:func:`check_path`). Every delta-rs call on a table goes through
+:func:`guarded`, so that its failure (a damaged table, a full disk, a Rust panic) becomes a
+LakeError naming the table and the repair; :func:`intact_tables` runs the cheap checks of
+:mod:`attestlake.lake.structure` on every table before a session or writer uses the lake.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+from attestlake.errors import LakeError
+from attestlake.lake.lake_check import unreadable_files
+from attestlake.lake.structure import LiveFile, Problem, table_state
+from attestlake.lake.tables import TABLES, Table
+
+_T = TypeVar("_T")
+
+#: Path characters delta-rs misreads: it percent-decodes a path (twice when reading a log), and
+#: parses '[', ']' and '\\' as URL syntax.
+_UNUSABLE = re.compile(r"%[0-9A-Fa-f]{2}|[\[\]\\]")
+
+
+def table_path(root: Path, table: Table) -> Path:
+    return root / table.name
+
+
+def table_location(root: Path, table: Table) -> str:
+    """Where delta-rs opens ``table``: its directory as a plain path (never a URI)."""
+    return str(table_path(root, table))
+
+
+def check_path(root: Path) -> None:
+    """LakeError if the lake's path holds characters the Delta library cannot use."""
+    found = _UNUSABLE.search(str(root.absolute()))
+    if found:
+        raise LakeError(
+            f"the lake path {root} contains {found.group()!r}, which the Delta library "
+            "misreads in paths ('%' followed by two hex digits, '[', ']', '\\'): choose a "
+            "lake directory whose path has none of them"
+        )
+
+
+def damaged(root: Path, problems: Sequence[Problem]) -> LakeError:
+    shown = [f"  {p.describe()}" for p in problems[:8]]
+    if len(problems) > 8:
+        shown.append(f"  ... and {len(problems) - 8} more")
+    return LakeError(
+        f"the lake {root} is damaged:\n"
+        + "\n".join(shown)
+        + f"\nrepair: {problems[0].repair}; 'attestlake lake check --lake {root}' lists every "
+        "problem"
+    )
+
+
+def _delta_failure(exc: BaseException) -> bool:
+    """True for what delta-rs raises on a damaged table or a failed write (DeltaError,
+    OSError, ...), including a Rust panic, which is no Exception."""
+    return isinstance(exc, Exception) or type(exc).__name__ == "PanicException"
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def guarded(root: Path, table: Table, doing: str, call: Callable[[], _T]) -> _T:
+    """Run one delta-rs operation on ``table``; its failure becomes a LakeError naming the
+    table (a full disk: free space and run the command again)."""
+    try:
+        return call()
+    except BaseException as exc:
+        if not _delta_failure(exc) or isinstance(exc, LakeError):
+            raise
+        reason = _first_line(exc)
+        for line in str(exc).splitlines()[1:]:  # delta-rs nests the OS error below
+            if "os error" in line:
+                reason = re.sub(r"\x1b\[[0-9;]*m", "", line).strip().lstrip("↳").strip()
+        damage = unreadable_files(root, table, table_location(root, table))
+        if damage:
+            raise damaged(root, damage) from None
+        raise LakeError(
+            f"cannot {doing} table {table.name} of the lake {root}: {reason}. If the disk is "
+            "full, free space and run the command again: what was committed stays, what was "
+            "not is written again; 'attestlake lake check' checks the lake"
+        ) from None
+
+
+def intact_tables(root: Path) -> dict[str, tuple[LiveFile, ...]]:
+    """The live data files of each table present in the lake; LakeError naming every damaged
+    table and file (the cheap checks of :mod:`attestlake.lake.lake_check`)."""
+    check_path(root)
+    problems: list[Problem] = []
+    live: dict[str, tuple[LiveFile, ...]] = {}
+    for table in TABLES:
+        state = table_state(root, table, table_location(root, table))
+        problems.extend(state.problems)
+        if state.present:
+            live[table.name] = state.files
+    if problems:
+        raise damaged(root, problems)
+    return live

@@ -1,0 +1,85 @@
+"""The tables of what the crawler saw, verified or not, each row with its outcome or trust.
+
+``verifications`` holds every document the crawler saw, with the outcome of verifying it;
+``attestations`` every in-toto statement it could read and ``sbom_components`` every SBOM it
+could read, each row with a ``trusted`` flag.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+from attestlake.lake.table_schema import TIMESTAMP, Table, crawled
+
+VERIFICATIONS = Table(
+    "verifications",
+    crawled(
+        "manifest_digest",
+        "envelope_digest",
+        "source",
+        "status",
+        "reason",
+        "detail",
+        "signer",
+        "key_id",
+        "predicate_type",
+        "run_id",
+        "workflow",
+        "project",
+        ("crawled_at", TIMESTAMP),
+        "crawl_date",
+        "format",
+        "issuer",
+        "statement_digest",
+    ),
+    partition_by=("crawl_date",),
+    trusted=False,
+    key=("manifest_digest", "envelope_digest"),
+)
+
+SBOM_COMPONENTS = Table(
+    "sbom_components",
+    crawled(
+        "manifest_digest",
+        "envelope_digest",
+        "sbom_digest",
+        "carrier",
+        "sbom_format",
+        "sbom_spec_version",
+        "sbom_name",
+        "bom_ref",
+        "purl",
+        "name",
+        "version",
+        "type",
+        "group",
+        "licenses",
+        "hashes",
+        ("trusted", pa.bool_()),
+        "source",
+    ),
+    trusted=False,
+    key=("manifest_digest", "envelope_digest", "sbom_digest", "bom_ref", "name", "version"),
+)
+
+ATTESTATIONS = Table(
+    "attestations",
+    crawled(
+        "manifest_digest",
+        "envelope_digest",
+        "statement_digest",
+        "source",
+        "format",
+        "statement_type",
+        "predicate_type",
+        "subjects",
+        "statement",
+        ("trusted", pa.bool_()),
+        "signer",
+        "issuer",
+        "crawl_date",
+    ),
+    partition_by=("crawl_date",),
+    trusted=False,
+    key=("manifest_digest", "envelope_digest"),
+)

@@ -1,0 +1,40 @@
+"""A lake table described: its name, Arrow schema, partition columns, trust and row key.
+
+Every table the crawler writes ends with the same two columns (:data:`CRAWL_COLUMNS`): the crawl
+and the batch of that crawl that wrote the row. The tables themselves are listed in
+:mod:`attestlake.lake.tables`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+#: The type of every timestamp column: microseconds, UTC.
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+_S = pa.string()
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    schema: pa.Schema
+    partition_by: tuple[str, ...] = ()
+    trusted: bool = True
+    #: Columns that identify a row: the crawler never writes two rows with the same key.
+    key: tuple[str, ...] = ()
+
+
+def schema_of(*columns: tuple[str, pa.DataType] | str) -> pa.Schema:
+    """Columns given as names (strings) or (name, type) pairs."""
+    return pa.schema([(c, _S) if isinstance(c, str) else c for c in columns])
+
+
+#: The columns that name the crawl and batch that wrote a row, last in every crawled table.
+CRAWL_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (("crawl_id", _S), ("crawl_batch", pa.int32()))
+
+
+def crawled(*columns: tuple[str, pa.DataType] | str) -> pa.Schema:
+    """The schema of a table the crawler writes: ``columns``, then :data:`CRAWL_COLUMNS`."""
+    return schema_of(*columns, *CRAWL_COLUMNS)

@@ -1,0 +1,160 @@
+"""Writing the lake: creating its tables, appending batches, deleting and compacting.
+
+Writers of one lake take turns under :func:`writer_lock`; each table write is one Delta commit
+through a guarded delta-rs call (:mod:`attestlake.lake.delta`), and a failed append removes the
+data files it left that no log entry names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from deltalake import DeltaTable, write_deltalake
+
+from attestlake.errors import LakeError
+from attestlake.lake.delta import check_path, guarded, intact_tables, table_location
+from attestlake.lake.lake_check import unlisted_files
+from attestlake.lake.tables import TABLES, Table
+
+
+def create_tables(root: Path) -> None:
+    """Create every table that does not exist yet (idempotent); LakeError if one that exists
+    is damaged (its log or a data file is missing or garbled)."""
+    check_path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    present = intact_tables(root)
+    for table in TABLES:
+        if table.name in present:
+            continue
+        create = functools.partial(
+            DeltaTable.create,
+            table_location(root, table),
+            table.schema,
+            mode="ignore",
+            partition_by=list(table.partition_by) or None,
+        )
+        guarded(root, table, "create", create)
+
+
+@contextlib.contextmanager
+def writer_lock(root: Path) -> Iterator[None]:
+    """Serialise writers of one lake (two crawls at once take turns, never interleave)."""
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".writer.lock", "a+b") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+class Appender:
+    """Appends batches to a lake's tables, keeping each table open between commits (no log
+    replay per batch). For one writer at a time: use it under :func:`writer_lock`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._open: dict[str, DeltaTable] = {}
+
+    def append(self, table: Table, rows: pa.Table | Sequence[dict[str, Any]]) -> int:
+        """Append ``rows`` (an Arrow table of ``table``'s schema, or dicts) in one commit;
+        return how many were written."""
+        data = (
+            rows
+            if isinstance(rows, pa.Table)
+            else pa.Table.from_pylist(list(rows), schema=table.schema)
+        )
+        if data.num_rows == 0:
+            return 0
+        delta = self._open.get(table.name)
+        if delta is None:
+            location = table_location(self.root, table)
+            delta = self._open[table.name] = guarded(
+                self.root, table, "open", lambda: DeltaTable(location)
+            )
+
+        def write() -> None:
+            write_deltalake(
+                delta,
+                data,
+                mode="append",
+                partition_by=list(table.partition_by) or None,
+                schema_mode="merge",  # a lake made by an older version gains the new columns
+            )
+
+        started = time.time()
+        try:
+            guarded(self.root, table, "write", write)
+        except LakeError:
+            self._open.pop(table.name, None)  # reopen from the log next time
+            self._remove_partial(table, started)
+            raise
+        return int(data.num_rows)
+
+    def _remove_partial(self, table: Table, since: float) -> None:
+        """Delete the data files a failed write left that no log entry names (a full disk
+        stops delta-rs after some files, before its commit)."""
+        with contextlib.suppress(OSError, LakeError):
+            for path in unlisted_files(self.root, table, table_location(self.root, table)):
+                if path.stat().st_mtime >= since - 1:
+                    path.unlink()
+
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def delete_batches_after(root: Path, table: Table, crawl_id: str, batch: int) -> int:
+    """Delete the rows that crawl ``crawl_id`` wrote in its batches after ``batch``; return
+    how many were deleted."""
+    if not _UUID.fullmatch(crawl_id):
+        raise LakeError(f"refusing to delete by a crawl id that is not a UUID: {crawl_id!r}")
+    predicate = f"crawl_id = '{crawl_id}' AND crawl_batch > {int(batch)}"
+    location = table_location(root, table)
+    metrics = guarded(root, table, "delete from", lambda: DeltaTable(location).delete(predicate))
+    return int(metrics.get("num_deleted_rows") or 0)
+
+
+@dataclass(frozen=True)
+class CompactResult:
+    """What ``compact`` did per table: files before and after, and files removed from disk."""
+
+    tables: dict[str, tuple[int, int, int]]
+
+
+def compact(root: Path) -> CompactResult:
+    """Rewrite each table's small files into large ones and delete superseded files.
+
+    Runs under the writer lock, so it never interleaves with a crawl.
+    """
+    check_path(root)
+    if not root.is_dir():
+        raise LakeError(f"{root} is not a lake directory")
+    out: dict[str, tuple[int, int, int]] = {}
+    with writer_lock(root):
+        present = intact_tables(root)
+        for table in TABLES:
+            if table.name not in present:
+                continue
+            location = table_location(root, table)
+
+            def run(location: str = location) -> tuple[int, int, int]:
+                dt = DeltaTable(location)
+                before = len(dt.file_uris())
+                dt.optimize.compact()
+                dt = DeltaTable(location)
+                removed = dt.vacuum(
+                    retention_hours=0, enforce_retention_duration=False, dry_run=False
+                )
+                return before, len(DeltaTable(location).file_uris()), len(removed)
+
+            out[table.name] = guarded(root, table, "compact", run)
+    return CompactResult(out)
