@@ -34,7 +34,8 @@ from attestlake.store._http import (
     reason,
     registry_errors,
 )
-from attestlake.store.interface import (
+from attestlake.store.interface import Store
+from attestlake.store.oci import (
     DOCKER_LIST_MEDIA_TYPE,
     DOCKER_MANIFEST_MEDIA_TYPE,
     INDEX_MEDIA_TYPE,
@@ -44,7 +45,6 @@ from attestlake.store.interface import (
     Descriptor,
     Index,
     Manifest,
-    Store,
     check_digest,
     check_tag,
     parse_any_manifest,
