@@ -27,7 +27,7 @@ from typing import Any
 import polars as pl
 import pyarrow as pa
 
-from attestlake.audit.queries import severity_rank
+from attestlake.audit.query_files import severity_rank
 from attestlake.audit.report import Report, run_report
 from attestlake.lake.lake import Lake
 from attestlake.notebook.context import Context
