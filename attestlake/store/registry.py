@@ -22,7 +22,6 @@ from attestlake.store.oci import (
     DOCKER_MANIFEST_MEDIA_TYPE,
     INDEX_MEDIA_TYPE,
     MANIFEST_MEDIA_TYPE,
-    MAX_BLOB_SIZE,
     MAX_MANIFEST_SIZE,
     Descriptor,
     Index,
@@ -39,29 +38,6 @@ _ACCEPT_ANY = f"{_ACCEPT}, {DOCKER_MANIFEST_MEDIA_TYPE}, {DOCKER_LIST_MEDIA_TYPE
 
 
 class RegistryStore(RegistryListings, Store):
-    def __init__(
-        self,
-        base_url: str,
-        repository: str,
-        *,
-        username: str | None = None,
-        password: str | None = None,
-        max_blob_size: int = MAX_BLOB_SIZE,
-        timeout: float = 30.0,
-        retries: int = 3,
-        deadline: float | None = None,
-    ) -> None:
-        super().__init__(
-            base_url,
-            repository,
-            username=username,
-            password=password,
-            timeout=timeout,
-            retries=retries,
-            deadline=deadline,
-        )
-        self.max_blob_size = max_blob_size
-
     def __repr__(self) -> str:
         return f"RegistryStore({self.ref!r}, username={self.username!r})"
 

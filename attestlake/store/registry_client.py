@@ -31,7 +31,7 @@ from attestlake.store._http import (
     reason,
     registry_errors,
 )
-from attestlake.store.oci import check_digest, sha256_digest
+from attestlake.store.oci import MAX_BLOB_SIZE, check_digest, sha256_digest
 
 _TRANSIENT = frozenset({429, 502, 503, 504})
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"  # OCI distribution spec
@@ -53,7 +53,7 @@ def _retry_after(resp: requests.Response) -> float:
 
 class RegistryClient:
     """Requests to the repository ``repository`` of the registry at ``base_url``, with its
-    credentials, timeouts and retries."""
+    credentials, timeouts, retries and bound on blobs."""
 
     def __init__(
         self,
@@ -62,6 +62,7 @@ class RegistryClient:
         *,
         username: str | None = None,
         password: str | None = None,
+        max_blob_size: int = MAX_BLOB_SIZE,
         timeout: float = 30.0,
         retries: int = 3,
         deadline: float | None = None,
@@ -74,6 +75,7 @@ class RegistryClient:
         self.repository = repository
         self.ref = f"{self.base_url}/{repository}"
         self.username = username
+        self.max_blob_size = max_blob_size
         self.timeout = timeout
         #: Seconds one answer may take to arrive whole (default: ten read timeouts).
         self.deadline = 10 * timeout if deadline is None else deadline
@@ -86,6 +88,7 @@ class RegistryClient:
         for scheme in ("http://", "https://"):
             self._session.mount(scheme, deadline_adapter(self.deadline))
         self._session.headers["User-Agent"] = "attestlake"
+        self._warnings: list[str] = []  # faults of the registry read past (listings stopped short)
 
     def close(self) -> None:
         self._session.close()

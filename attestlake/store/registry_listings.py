@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -102,11 +102,8 @@ class RegistryListings(RegistryClient):
     page_size = 100
     #: Names one listing may hold; past them it stops with a warning.
     max_names = MAX_NAMES
-
-    def __init__(self, base_url: str, repository: str, **options: Any) -> None:
-        super().__init__(base_url, repository, **options)
-        self._referrers_api: bool | None = None  # unknown until the first referrers call
-        self._warnings: list[str] = []  # listings stopped short (see _stop_paging)
+    #: Whether the registry answers the referrers API: unknown until the first referrers call.
+    _referrers_api: bool | None = None
 
     def warnings(self) -> list[str]:
         return list(self._warnings)
