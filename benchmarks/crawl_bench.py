@@ -27,8 +27,8 @@ from attestlake.crawl.inspection import default_jobs
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, pae
 from attestlake.signing.keys import key_id
 from attestlake.store import Descriptor, Manifest
-from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE, INDEX_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
+from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE, INDEX_MEDIA_TYPE
 from attestlake.verify.verify import load_policy
 
 CDX = "application/vnd.cyclonedx+json"

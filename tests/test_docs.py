@@ -8,7 +8,7 @@ import pytest
 import typer
 
 from attestlake._cli import app
-from attestlake.audit.queries import load_queries
+from attestlake.audit.query_files import load_queries
 from attestlake.lake.tables import TABLES
 
 ROOT = Path(__file__).resolve().parent.parent

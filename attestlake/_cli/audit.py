@@ -99,7 +99,7 @@ def query_list(
     ] = "table",
 ) -> None:
     """List the saved queries with their severity, title and parameters (with defaults)."""
-    from attestlake.audit.queries import load_queries, query_catalog
+    from attestlake.audit.query_files import load_queries, query_catalog
     from attestlake.lake.render import format_table
 
     _echo(format_table(query_catalog(load_queries()), fmt))
@@ -110,7 +110,7 @@ def query_show(
     name: Annotated[str, typer.Argument(help="Saved query name (see 'query list').")],
 ) -> None:
     """Show one saved query: title, severity, description, parameters and its SQL."""
-    from attestlake.audit.queries import get_query, query_doc
+    from attestlake.audit.query_files import get_query, query_doc
 
     _echo(query_doc(get_query(name)))
 
@@ -127,7 +127,8 @@ def query_run(
     output: OutputOpt = None,
 ) -> None:
     """Run one saved query against the lake (parameters are bound, never pasted into SQL)."""
-    from attestlake.audit.queries import get_query, run_query
+    from attestlake.audit.queries import run_query
+    from attestlake.audit.query_files import get_query
     from attestlake.lake.lake import Lake
     from attestlake.lake.results import check_output
 
@@ -162,7 +163,7 @@ def report(
     """Run the saved queries and render the compliance report (Markdown, HTML or JSON)."""
     from attestlake._internal._atomic import write_atomic
     from attestlake.audit.formats import REPORT_FORMATS, render_report
-    from attestlake.audit.queries import severity_rank
+    from attestlake.audit.query_files import severity_rank
     from attestlake.audit.report import run_report, select_queries
     from attestlake.audit.trend import load_previous
     from attestlake.lake.lake import Lake

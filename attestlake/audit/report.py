@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from attestlake.audit.queries import (
+from attestlake.audit.queries import QueryResult, run_query
+from attestlake.audit.query_files import (
     SEVERITIES,
-    QueryResult,
     SavedQuery,
     get_query,
     load_queries,
-    run_query,
     severity_rank,
 )
 from attestlake.audit.trend import PreviousReport, Trend, compare

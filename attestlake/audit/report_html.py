@@ -14,7 +14,8 @@ from __future__ import annotations
 from html import escape
 
 from attestlake._internal.version import __version__
-from attestlake.audit.queries import SEVERITIES, QueryResult
+from attestlake.audit.queries import QueryResult
+from attestlake.audit.query_files import SEVERITIES
 from attestlake.audit.report import Report
 from attestlake.audit.trend import Change, Trend
 from attestlake.lake.render import SEVERITY_COLOURS, html_table, plain_value

@@ -29,7 +29,7 @@ from attestlake.evidence.materials import Material
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, MAX_ENVELOPE_SIZE
 from attestlake.signing.signing import SIGNED_MEDIA_TYPES, SignedStatement, Signer
 from attestlake.store import Descriptor, Manifest, Store
-from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
+from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE
 
 ARTIFACT_TYPE = "application/vnd.attestlake.run.v1+json"
 PREFIX = "dev.attestlake."

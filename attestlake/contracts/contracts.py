@@ -28,7 +28,7 @@ from attestlake.contracts.model import Annotation, Contract, MaterialRequirement
 from attestlake.errors import ContractError
 from attestlake.evidence.materials import MATERIAL_KINDS
 from attestlake.evidence.runners import RUNNER_TYPES
-from attestlake.store.interface import sha256_digest
+from attestlake.store.oci import sha256_digest
 
 API_VERSION = "attestlake.dev/v1"
 CHAINLOOP_API_VERSION = "chainloop.dev/v1"

@@ -28,7 +28,7 @@ from attestlake.contracts.model import Contract, contract_changes
 from attestlake.errors import NotFound, PublishError
 from attestlake.redaction import redact
 from attestlake.store import Descriptor, Manifest, Store, open_store, sha256_digest
-from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
+from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE
 
 KINDS = ("contract", "inventory")
 PREFIX = "dev.attestlake."

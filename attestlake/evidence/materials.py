@@ -16,7 +16,7 @@ from typing import Any
 
 from attestlake.errors import MaterialError
 from attestlake.evidence.material_formats import FILE_FORMATS, sniff
-from attestlake.store.interface import sha256_digest
+from attestlake.store.oci import sha256_digest
 
 MAX_MATERIAL_SIZE = 256 * 1024 * 1024
 

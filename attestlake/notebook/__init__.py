@@ -2,7 +2,8 @@
 
 - :mod:`~attestlake.notebook.context`: which lake (parameter, ``$ATTESTLAKE_LAKE`` or the
   sample lake) and who owns each team.
-- :mod:`~attestlake.notebook.audit`: the overview's numbers as polars frames;
+- :mod:`~attestlake.notebook.audit`: the overview's numbers as polars frames, from those
+  :mod:`~attestlake.notebook.frames` reads from the lake;
   :mod:`~attestlake.notebook.charts` draws them (matplotlib) and
   :mod:`~attestlake.notebook.overview` tabulates them.
 - :mod:`~attestlake.notebook.widgets`: the ipywidgets filters and re-rendering outputs.

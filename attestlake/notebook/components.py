@@ -16,9 +16,9 @@ from deltalake import DeltaTable
 
 from attestlake.errors import InputError
 from attestlake.lake.lake import Lake
-from attestlake.notebook.audit import frame
 from attestlake.notebook.context import Context, table_columns
 from attestlake.notebook.display import Note, Section, Table
+from attestlake.notebook.frames import frame
 from attestlake.notebook.versions import VersionRange, parse_range, version_key
 
 TABLE = "sbom_components"

@@ -16,7 +16,6 @@ from typing import Any
 import polars as pl
 
 from attestlake.errors import InputError
-from attestlake.notebook.audit import frame
 from attestlake.notebook.components import (
     ComponentSearch,
     find_component,
@@ -25,6 +24,7 @@ from attestlake.notebook.components import (
 )
 from attestlake.notebook.context import Context
 from attestlake.notebook.display import Card, Note, Section, Table
+from attestlake.notebook.frames import frame
 
 __all__ = [
     "ComponentSearch",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from attestlake.audit.queries import SEVERITIES
+from attestlake.audit.query_files import SEVERITIES
 from attestlake.notebook.audit import NON_COMPLIANCE_WEIGHT, AuditData
 from attestlake.notebook.display import Card, Note, Section, Table
 from attestlake.notebook.selection import Selection

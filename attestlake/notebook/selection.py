@@ -11,7 +11,7 @@ from datetime import date
 
 import polars as pl
 
-from attestlake.audit.queries import SEVERITIES, severity_rank
+from attestlake.audit.query_files import SEVERITIES, severity_rank
 
 ALL = "All"
 

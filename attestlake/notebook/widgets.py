@@ -15,7 +15,7 @@ from typing import Any
 import ipywidgets as widgets  # type: ignore[import-untyped]
 from IPython.display import display as _untyped_display
 
-from attestlake.audit.queries import SEVERITIES
+from attestlake.audit.query_files import SEVERITIES
 from attestlake.notebook.audit import AuditData
 from attestlake.notebook.selection import ALL, Selection
 

@@ -8,12 +8,12 @@ reference string.
 
 from __future__ import annotations
 
-from attestlake.store.interface import (
+from attestlake.store.interface import Store
+from attestlake.store.oci import (
     MAX_BLOB_SIZE,
     MAX_MANIFEST_SIZE,
     Descriptor,
     Manifest,
-    Store,
     sha256_digest,
 )
 from attestlake.store.reference import open_store

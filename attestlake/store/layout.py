@@ -27,14 +27,14 @@ from attestlake._internal._atomic import replace_file
 from attestlake._internal.regular_files import NotRegularFile, open_regular, read_at_most, size_of
 from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError, NotFound, StoreError
-from attestlake.store.interface import (
+from attestlake.store.interface import Store
+from attestlake.store.oci import (
     INDEX_MEDIA_TYPE,
     MANIFEST_MEDIA_TYPE,
     MAX_BLOB_SIZE,
     MAX_MANIFEST_DEPTH,
     Descriptor,
     Manifest,
-    Store,
     check_digest,
     check_tag,
     sha256_digest,

@@ -22,7 +22,8 @@ from pathlib import Path
 
 from attestlake.errors import InputError
 from attestlake.redaction import has_userinfo, redact, without_userinfo
-from attestlake.store.interface import MAX_BLOB_SIZE, Store
+from attestlake.store.interface import Store
+from attestlake.store.oci import MAX_BLOB_SIZE
 
 _REGISTRY_RE = re.compile(
     r"^(?:(?P<scheme>https?)://)?(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)/(?P<repo>[a-z0-9]+(?:[._/-][a-z0-9]+)*)$"

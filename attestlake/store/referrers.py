@@ -17,7 +17,7 @@ from attestlake._internal.untrusted_json import loads
 from attestlake.errors import ContentError, NotFound, StoreError
 from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.images import ImageRef, manifest_descriptor, open_repository
-from attestlake.store.interface import (
+from attestlake.store.oci import (
     EMPTY_JSON,
     EMPTY_MEDIA_TYPE,
     INDEX_MEDIA_TYPE,

@@ -14,6 +14,7 @@ import functools
 import hashlib
 import logging
 from dataclasses import dataclass, replace
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -173,6 +174,10 @@ def check_signature(trust: SigstoreTrust, raw: bytes) -> tuple[str, str] | None:
     return None
 
 
+def _issued_by(cert: x509.Certificate) -> str:
+    return cert.issuer.rfc4514_string() or "an unnamed issuer"
+
+
 def _ca_note(policy: TrustPolicy, cert: x509.Certificate) -> str:
     if not policy.identities:
         return ""
@@ -206,7 +211,7 @@ def verify_bundle(bundle: SigstoreBundle, policy: TrustPolicy) -> Outcome:
         )
     if cert is None:
         return no("no_trust_material", "the bundle has no certificate")
-    issued_by = cert.issuer.rfc4514_string() or "an unnamed issuer"
+    issued_by = _issued_by(cert)
     if subject is None:
         return no(
             "no_trust_material",
@@ -219,34 +224,50 @@ def verify_bundle(bundle: SigstoreBundle, policy: TrustPolicy) -> Outcome:
         return no(
             "unsupported", f"{why}; certificate issued by {issued_by}{_ca_note(policy, cert)}"
         )
+    refusal = _signer_refusal(bundle, policy, cert, subject, issuer, base.statement)
+    if refusal is not None:
+        return no(*refusal)
+    return replace(base, status=VERIFIED, reason=None, detail=None)
+
+
+def _signer_refusal(
+    bundle: SigstoreBundle,
+    policy: TrustPolicy,
+    cert: x509.Certificate,
+    subject: str,
+    issuer: str | None,
+    statement: dict[str, Any] | None,
+) -> tuple[str, str] | None:
+    """Why ``policy`` does not trust the signer of a bundle that carries a keyless certificate
+    (reason, detail): no identities or trusted root, a CA outside the root, a bad signature,
+    an identity the policy does not list or scope, or a payload that is not a statement;
+    None when it does."""
     if not policy.identities:
-        return no("no_trust_material", "the trust policy has no Sigstore identities")
+        return "no_trust_material", "the trust policy has no Sigstore identities"
     try:
         trust = sigstore_trust(policy.trusted_root)
     except TrustPolicyError as exc:
-        return no("no_trust_material", str(exc))
+        return "no_trust_material", str(exc)
     if not trust.issued_by_trusted_ca(cert):
-        return no(
+        return (
             "untrusted_signer",
-            f"the certificate for {subject} is issued by {issued_by}, which is not a "
+            f"the certificate for {subject} is issued by {_issued_by(cert)}, which is not a "
             f"certificate authority of the trusted root ({trust.name})",
         )
     failure = check_signature(trust, bundle.raw)
     if failure is not None:
-        return no(*failure)
+        return failure
     matched = [i for i in policy.identities if i.matches(subject, issuer)]
     if not matched:
-        return no(
+        return (
             "untrusted_signer",
             f"impersonation: the Sigstore signature is valid, but its signer {subject} "
             f"(issuer {issuer}) is not an identity of the trust policy",
         )
-    claims = statement_claims(base.statement)
+    claims = statement_claims(statement)
     refusals = [scope_refusal(subject, identity, claims) for identity in matched]
     if all(refusals):
-        return no("untrusted_signer", str(refusals[0]))
-    if base.statement is None:
-        return no(
-            "unsupported", "the signature is valid but the payload is not an in-toto statement"
-        )
-    return replace(base, status=VERIFIED, reason=None, detail=None)
+        return "untrusted_signer", str(refusals[0])
+    if statement is None:
+        return "unsupported", "the signature is valid but the payload is not an in-toto statement"
+    return None

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from attestlake.store import Descriptor, Manifest
-from attestlake.store.interface import MANIFEST_MEDIA_TYPE
+from attestlake.store.oci import MANIFEST_MEDIA_TYPE
 from attestlake.store.registry import RegistryStore
 
 

@@ -204,7 +204,7 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path) -> None:
 
 
 def test_tampered_envelope_is_recorded_never_trusted(tmp_path: Path) -> None:
-    from attestlake.demo.demo import _tamper
+    from attestlake.demo.ci_runs import _tamper
     from attestlake.store.layout import LayoutStore
 
     setup_workspace(tmp_path)

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from attestlake.collect.push import statement_of
-from attestlake.store.interface import Index
+from attestlake.store.oci import Index
 from attestlake.store.registry import RegistryStore
 from tests.integration.cli_helpers import GITHUB_ENV, SBOM, Result, run_cli
 from tests.integration.collector_helpers import all_bytes, push_image

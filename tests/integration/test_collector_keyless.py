@@ -13,7 +13,7 @@ from sigstore.models import Bundle
 from attestlake.collect.collector import Attestation
 from attestlake.contracts.contracts import parse_contract
 from attestlake.signing.signing import BUNDLE_MEDIA_TYPE, SigstoreSigner
-from attestlake.store.interface import Index, referrers_tag
+from attestlake.store.oci import Index, referrers_tag
 from attestlake.store.registry import RegistryStore
 from tests.integration.cli_helpers import GITHUB_ENV, SBOM
 from tests.integration.collector_helpers import push_image

@@ -15,7 +15,7 @@ from attestlake.crawl.crawl import crawl
 from attestlake.crawl.sources import open_source
 from attestlake.crawl.sources.store import StoreSource
 from attestlake.store import Descriptor, Manifest
-from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE, INDEX_MEDIA_TYPE
+from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE, INDEX_MEDIA_TYPE
 from attestlake.store.registry import RegistryStore
 from attestlake.verify.verify import load_policy
 from tests.integration.cli_helpers import run_cli

@@ -28,8 +28,8 @@ from attestlake.intoto.predicates import RUN_PREDICATE_TYPE
 from attestlake.lake.tables import BY_NAME, TABLES, UNIT_TABLES
 from attestlake.signing.keys import key_id
 from attestlake.store import Descriptor, Manifest, Store
-from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
+from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE
 from attestlake.verify.verify import load_policy
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from attestlake.audit.queries import get_query, run_query
+from attestlake.audit.queries import run_query
+from attestlake.audit.query_files import get_query
 from attestlake.audit.report import render_json, render_markdown, run_report, select_queries
 from attestlake.errors import FindingsAtSeverity
 from attestlake.lake.lake import Lake

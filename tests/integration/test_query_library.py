@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from attestlake.audit.queries import get_query, load_queries, run_query
+from attestlake.audit.queries import run_query
+from attestlake.audit.query_files import get_query, load_queries
 from attestlake.demo.demo import DemoResult
 from attestlake.lake.lake import Lake
 

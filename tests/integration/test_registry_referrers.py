@@ -10,7 +10,7 @@ import pytest
 from attestlake.errors import NotFound, StoreError
 from attestlake.store import Descriptor, Manifest
 from attestlake.store.images import manifest_descriptor, parse_image
-from attestlake.store.interface import (
+from attestlake.store.oci import (
     EMPTY_JSON,
     EMPTY_MEDIA_TYPE,
     INDEX_MEDIA_TYPE,

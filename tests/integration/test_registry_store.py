@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 
 from attestlake.errors import ContentError, NotFound, StoreError, TransportError
 from attestlake.store import open_store
-from attestlake.store.interface import (
+from attestlake.store.oci import (
     EMPTY_CONFIG,
     EMPTY_JSON,
     MANIFEST_MEDIA_TYPE,

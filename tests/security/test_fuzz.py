@@ -43,8 +43,8 @@ from attestlake.crawl.sources.store import is_document_layer
 from attestlake.errors import ContentError, StoreError
 from attestlake.signing.keys import KeySigner, generate_key
 from attestlake.store import Manifest, sha256_digest
-from attestlake.store.interface import MANIFEST_MEDIA_TYPE, parse_any_manifest
 from attestlake.store.layout import REF_NAME, LayoutStore
+from attestlake.store.oci import MANIFEST_MEDIA_TYPE, parse_any_manifest
 from attestlake.verify.outcome import NOT_VERIFIED, REASONS, VERIFIED, Outcome
 from attestlake.verify.trust import TrustPolicy
 from attestlake.verify.verify import load_policy, verify_document

@@ -30,8 +30,8 @@ from attestlake.crawl.sources import open_source
 from attestlake.crawl.sources.catalog import CatalogSource
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
 from attestlake.store import Descriptor, Manifest, Store
-from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE, MANIFEST_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
+from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE, MANIFEST_MEDIA_TYPE
 from attestlake.store.registry import RegistryStore
 from attestlake.verify.verify import load_policy
 from tests.integration.cli_helpers import run_cli

@@ -35,14 +35,10 @@ from attestlake.crawl.sources.files import FileSource
 from attestlake.errors import StoreError, TrustPolicyError
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
 from attestlake.store import Descriptor, Manifest, Store
-from attestlake.store.interface import (
-    EMPTY_JSON,
-    EMPTY_MEDIA_TYPE,
-    MANIFEST_MEDIA_TYPE,
-    MAX_BLOB_SIZE,
-)
 from attestlake.store.layout import LayoutStore
-from attestlake.store.registry import MAX_NAMES, RegistryStore
+from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, MAX_BLOB_SIZE
+from attestlake.store.registry import RegistryStore
+from attestlake.store.registry_listings import MAX_NAMES
 from attestlake.verify.verify import load_policy
 from tests.integration.cli_helpers import run_cli
 from tests.integration.registry_server import RegistryServer

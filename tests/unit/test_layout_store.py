@@ -10,8 +10,8 @@ import pytest
 
 from attestlake.errors import ContentError, NotFound, StoreError
 from attestlake.store import open_store
-from attestlake.store.interface import EMPTY_CONFIG, EMPTY_JSON, EMPTY_MEDIA_TYPE, Manifest
 from attestlake.store.layout import LayoutStore
+from attestlake.store.oci import EMPTY_CONFIG, EMPTY_JSON, EMPTY_MEDIA_TYPE, Manifest
 
 
 def _manifest(store: LayoutStore, payload: bytes) -> Manifest:

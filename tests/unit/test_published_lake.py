@@ -13,8 +13,8 @@ from attestlake.crawl.crawl import crawl
 from attestlake.crawl.crawl_result import Outcomes
 from attestlake.lake.lake import Lake
 from attestlake.store import Descriptor, Manifest
-from attestlake.store.interface import EMPTY_JSON, EMPTY_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
+from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE
 from attestlake.verify.verify import load_policy
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

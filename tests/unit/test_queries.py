@@ -12,13 +12,13 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from attestlake.audit.queries import (
+from attestlake.audit.queries import run_query
+from attestlake.audit.query_files import (
     SEVERITIES,
     Param,
     default_directory,
     get_query,
     load_queries,
-    run_query,
     severity_rank,
     sql_parameters,
 )

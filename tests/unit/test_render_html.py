@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from attestlake.audit.queries import get_query, load_queries, query_catalog, query_doc
+from attestlake.audit.query_files import get_query, load_queries, query_catalog, query_doc
 from attestlake.errors import InputError
 from attestlake.lake.render import format_table, html_cell, html_table, row_values, table_bytes
 

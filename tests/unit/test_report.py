@@ -12,7 +12,7 @@ import pytest
 
 from attestlake.audit import report_html
 from attestlake.audit.formats import render_report
-from attestlake.audit.queries import load_queries
+from attestlake.audit.query_files import load_queries
 from attestlake.audit.report import Report, render_json, render_markdown, run_report, select_queries
 from attestlake.audit.trend import MAX_PREVIOUS_BYTES, load_previous, previous_from_json
 from attestlake.errors import FindingsAtSeverity, InputError, QueryError

@@ -15,7 +15,8 @@ import pytest
 from attestlake._internal._atomic import write_atomic
 from attestlake._internal.durations import is_time_param, relative_duration, resolve
 from attestlake.audit.queries import AuditLake as Lake
-from attestlake.audit.queries import QueryResult, bind_params, get_query
+from attestlake.audit.queries import QueryResult, bind_params
+from attestlake.audit.query_files import get_query
 from attestlake.errors import InputError, LakeError, QueryError
 from attestlake.lake.results import check_output, param_text
 from tests.lakefactory import raw_lake

@@ -18,7 +18,8 @@ from attestlake.crawl.sources.interface import batched
 from attestlake.crawl.sources.store import StoreSource
 from attestlake.errors import ContentError, InputError, NotFound
 from attestlake.store import Descriptor, Manifest, Store, sha256_digest
-from attestlake.store.interface import (
+from attestlake.store.layout import LayoutStore
+from attestlake.store.oci import (
     EMPTY_JSON,
     EMPTY_MEDIA_TYPE,
     INDEX_MEDIA_TYPE,
@@ -26,7 +27,6 @@ from attestlake.store.interface import (
     referrers_tag,
     verify_content,
 )
-from attestlake.store.layout import LayoutStore
 
 DSSE = "application/vnd.dsse.envelope.v1+json"
 BUNDLE = "application/vnd.dev.sigstore.bundle.v0.3+json"

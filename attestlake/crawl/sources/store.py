@@ -25,7 +25,7 @@ from attestlake.crawl.sources.interface import (
 from attestlake.errors import ContentError, NotFound, TransportError
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
 from attestlake.store import Manifest, Store
-from attestlake.store.interface import Index, is_referrers_tag
+from attestlake.store.oci import Index, is_referrers_tag
 
 #: Layers that are attestation documents (verified one by one).
 DOCUMENT_MEDIA_TYPES = (
