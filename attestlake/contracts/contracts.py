@@ -141,22 +141,17 @@ class _Header:
     spec_path: tuple[str, ...]
 
 
+#: The fields of a contract's spec (at the top level of a legacy ``schemaVersion: v1`` file).
+SPEC_FIELDS = ("materials", "envAllowList", "runner", "annotations", "policies", "policyGroups")
+
+
 def _legacy_header(doc: _Doc, source: str) -> _Header:
     """Chainloop's ``schemaVersion: v1``: the spec keys at the top level, named by the file."""
     data = doc.data
     if data["schemaVersion"] != "v1":
         raise doc.fail(("schemaVersion",), "must be v1")
     api_version, spec, spec_path = "chainloop.dev/v1 (schemaVersion v1)", data, ()
-    allowed_top = {
-        "schemaVersion",
-        "materials",
-        "envAllowList",
-        "runner",
-        "annotations",
-        "policies",
-        "policyGroups",
-    }
-    unknown = set(data) - allowed_top
+    unknown = set(data) - {"schemaVersion", *SPEC_FIELDS}
     if unknown:
         raise doc.fail((sorted(unknown)[0],), "unknown field")
     name = Path(source).name.split(".")[0] or "contract"
@@ -178,14 +173,7 @@ def _header(doc: _Doc) -> _Header:
     spec, spec_path = data.get("spec") or {}, ("spec",)
     if not isinstance(spec, dict):
         raise doc.fail(spec_path, "must be a mapping")
-    unknown = set(spec) - {
-        "materials",
-        "envAllowList",
-        "runner",
-        "annotations",
-        "policies",
-        "policyGroups",
-    }
+    unknown = set(spec) - set(SPEC_FIELDS)
     if unknown:
         raise doc.fail((*spec_path, sorted(unknown)[0]), "unknown field")
     return _Header(api_version, name, revision, declared, spec, spec_path)

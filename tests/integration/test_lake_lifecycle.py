@@ -4,6 +4,7 @@ SecOps published, crawled from the store with the runs."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +165,7 @@ def test_published_contracts_and_inventory_in_the_lake(
     _ok(tmp_path, "inventory", "push", "inventory.yaml", "--to", secops)
     # Two runs attest against revision 2, then SecOps publishes revision 3 (adds a SARIF scan).
     for n, run in ((1, "first"), (2, "second")):
+        time.sleep(1.01 - time.time() % 1)  # runs start in different seconds (their precision)
         _finish(tmp_path, _start(tmp_path, store, f"{secops}#skynet-build@2", run, n), n)
     (tmp_path / "r3.yaml").write_text(_revision(3, scan=True))
     _ok(tmp_path, "contract", "push", "r3.yaml", "--to", secops)
