@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import copy
 import html
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 from nbformat import NotebookNode
 
 from attestlake.errors import InputError
+from attestlake.notebook.kernel import PolledKernelClient
 
 PARAMETERS_TAG = "parameters"
 INJECTED_TAG = "injected-parameters"
@@ -66,17 +69,29 @@ def execute_notebook(
     timeout: int = 120,
     kernel_name: str = "python3",
 ) -> NotebookNode:
-    """Run the notebook at ``path`` (in its directory) and return it with its outputs."""
+    """Run the notebook at ``path`` (in its directory) and return it with its outputs.
+
+    The kernel talks over Unix sockets in a private directory, not TCP ports on 127.0.0.1:
+    nothing else on the machine can take or connect to them; its client waits in short polls
+    (:mod:`attestlake.notebook.kernel`)."""
     nb = _read(path, as_version=4)
     if parameters:
         inject_parameters(nb, parameters)
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name=kernel_name,
-        resources={"metadata": {"path": str(path.parent)}},
-    )
-    client.execute()
+    with tempfile.TemporaryDirectory(prefix="attestlake-kernel-") as sockets:
+        kernel = AsyncKernelManager(
+            kernel_name=kernel_name,
+            transport="ipc",
+            ip=str(Path(sockets) / "kernel"),
+            client_factory=PolledKernelClient,
+        )
+        client = NotebookClient(
+            nb,
+            km=kernel,
+            timeout=timeout,
+            kernel_name=kernel_name,
+            resources={"metadata": {"path": str(path.parent)}},
+        )
+        client.execute()
     return nb
 
 
