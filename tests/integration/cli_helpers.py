@@ -7,9 +7,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from typer.testing import CliRunner
 
@@ -55,25 +58,47 @@ def _environment(cwd: Path, env: dict[str, str] | None) -> dict[str, str]:
     return {**base, **(env or {})}
 
 
+@contextmanager
+def _descriptors_captured() -> Iterator[tuple[IO[bytes], IO[bytes]]]:
+    """File descriptors 1 and 2 redirected to files while the block runs: what native code
+    (or anything bypassing ``sys.stdout``) writes is captured too."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        saved = os.dup(1), os.dup(2)
+        os.dup2(out.fileno(), 1)
+        os.dup2(err.fileno(), 2)
+        try:
+            yield out, err
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
 def run_cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Result:
     """Run ``attestlake ARGS`` in this process (typer's CliRunner isolation: its own stdout,
-    stderr and empty stdin) from ``cwd`` with only ``env`` and a base environment; the exit
-    code is the one the command would exit with (:func:`attestlake._cli.run`)."""
+    stderr and empty stdin; file descriptors 1 and 2 captured too) from ``cwd`` with only
+    ``env`` and a base environment; the exit code is the one the command would exit with
+    (:func:`attestlake._cli.run`)."""
     saved_env, saved_cwd = dict(os.environ), os.getcwd()
     os.environ.clear()
     os.environ.update(_environment(cwd, env))
     os.chdir(cwd)
     try:
-        with CliRunner().isolation() as (out, err, _):
-            code = run(args)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            printed = out.getvalue().decode(), err.getvalue().decode()
+        with _descriptors_captured() as native:
+            with CliRunner().isolation() as (out, err, _):
+                code = run(args)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                printed = [out.getvalue(), err.getvalue()]
+            for i, stream in enumerate(native):
+                stream.seek(0)
+                printed[i] += stream.read()
     finally:
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
-    return Result(code, *printed)
+    return Result(code, printed[0].decode(), printed[1].decode())
 
 
 def run_cli_process(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Result:

@@ -5,6 +5,10 @@ reads (the clone URL with a token in it, a run URL with a password), in allow-li
 annotations and a reset reason; then every byte the collector wrote (the store, every signed
 payload decoded, the state files, stdout and stderr) is searched for each credential. A store
 reference with a password in it (``--from``/``--to``) is refused without printing it.
+
+Commands run in this process with standard output and error captured down to file descriptors 1
+and 2 (tests/integration/test_in_process_cli.py); the ``--verbose`` refusals run as real
+subprocesses too, so everything a whole process prints (tracebacks, its exit) is searched.
 """
 
 from __future__ import annotations
@@ -16,8 +20,7 @@ from pathlib import Path
 import pytest
 
 from attestlake.redaction import REDACTED, redact
-from tests.integration.cli_helpers import SBOM, Result
-from tests.integration.cli_helpers import run_cli_process as run_cli
+from tests.integration.cli_helpers import SBOM, Result, run_cli, run_cli_process
 from tests.integration.collector_helpers import all_bytes
 from tests.integration.registry_server import RegistryServer
 
@@ -300,6 +303,7 @@ def test_a_password_in_a_from_or_to_reference_is_refused_and_never_printed(
     (tmp_path / "contract.yaml").write_text(CONTRACT)
     (tmp_path / "workflows.yaml").write_text("workflows: []\n")
     v = ("--verbose",) if verbose else ()
+    cli = run_cli_process if verbose else run_cli
     every_repository = ref.rsplit("/", 1)[0] + "/*"
     commands = [
         ("crawl", "--from", ref, "--lake", "lake", "--trust", "trust.yaml"),
@@ -311,7 +315,7 @@ def test_a_password_in_a_from_or_to_reference_is_refused_and_never_printed(
         ("attest", "init", "--contract", f"{ref}#any-runner", "--workflow", "w", "--project", "p"),
     ]
     for args in commands:
-        result = run_cli(tmp_path, *v, *args)
+        result = cli(tmp_path, *v, *args)
         _refused(result)
     assert not (tmp_path / "lake").exists()  # nothing half-written
 
@@ -321,14 +325,14 @@ def test_a_password_in_a_from_or_to_reference_is_refused_and_never_printed(
         ((), {"ATTESTLAKE_STORE": ref}),
         (("--to", ref, "--key", "missing.key"), {}),
     ):
-        _refused(run_cli(tmp_path, *v, *init, *extra, env=env))
+        _refused(cli(tmp_path, *v, *init, *extra, env=env))
         state = tmp_path / ".attestlake" / "attestation.json"
         assert not state.exists() or PASSWORD not in state.read_text()
 
     assert run_cli(tmp_path, "keys", "generate", "--out", "ci").code == 0
     assert run_cli(tmp_path, *init, "--key", "ci.key").code == 0  # a run, no store yet
     for args in (("attest", "push", "--to", ref), ("attest", "reset", "--to", ref)):
-        _refused(run_cli(tmp_path, *v, *args))
+        _refused(cli(tmp_path, *v, *args))
     assert PASSWORD not in (tmp_path / ".attestlake" / "attestation.json").read_text()
 
 

@@ -4,7 +4,10 @@ percent-encoded, the Bearer token its token server issued).
 
 The registry here is hostile on purpose: a real HTTP server on 127.0.0.1 that answers every
 request as the test says. Every byte the CLI prints (errors, ``--verbose`` tracebacks, crawl
-summaries and warnings, ``--json``) is searched for every spelling of the secret.
+summaries and warnings, ``--json``) is searched for every spelling of the secret. The commands
+run in this process with standard output and error captured down to file descriptors 1 and 2
+(tests/integration/test_in_process_cli.py); an exception that escapes the command fails the
+test instead of being printed.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.integration.cli_helpers import run_cli_process as run_cli
+from tests.integration.cli_helpers import run_cli
 from tests.lakefactory import build_lake
 
 USER = "ci-bot"
@@ -52,7 +55,9 @@ class EchoingRegistry:
         self.seen: list[str] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
 
     @property
     def host(self) -> str:
