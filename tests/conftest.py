@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from attestlake.demo.demo import DemoResult, run_demo
-from tests.demo_lake import NOW, tree_digest
+from tests.demo_lake import NOW
 from tests.security.harness import Tally
+from tests.security.lake_fixtures import listing
 
 # A bug in a verifier or normaliser raises in the suite (and in the commands it starts)
 # instead of being recorded as an ``internal_error`` outcome; tests of that outcome unset it.
@@ -59,8 +60,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoResult]:
     """The sample organisation, built once (``run_demo`` at :data:`tests.demo_lake.NOW`) and
     shared read-only: a test that writes takes :func:`tests.demo_lake.copy_demo`."""
     result = run_demo(tmp_path_factory.mktemp("demo") / "demo", now=NOW)
-    before = tree_digest(result.directory)
+    before = listing(result.directory)
     yield result
-    assert tree_digest(result.directory) == before, (
+    assert listing(result.directory) == before, (
         f"a test wrote into the shared demo directory {result.directory}: use copy_demo"
     )

@@ -11,7 +11,6 @@ the crawler wrote into ``sbom_components`` with what the SBOMs hold.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from datetime import UTC, datetime
@@ -24,14 +23,6 @@ from attestlake.store.layout import LayoutStore
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 LOG4J = "pkg:maven/org.apache.logging.log4j/log4j-core"
-
-
-def tree_digest(root: Path) -> str:
-    """sha256 over every file's relative path and bytes under ``root``."""
-    digest = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 def copy_demo(demo: DemoResult, target: Path) -> Path:
