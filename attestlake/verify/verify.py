@@ -180,10 +180,13 @@ class SourcedOutcome:
         }
 
 
-def _verify_one(raw: bytes, policy: TrustPolicy) -> Outcome:
+def verify_or_record(raw: bytes, policy: TrustPolicy) -> Outcome:
+    """:func:`verify_document`, with a bug in the verifier recorded as an ``internal_error``
+    outcome (see :func:`~attestlake.verify.outcome.internal_error`): one document's failure
+    never hides the others' outcomes."""
     try:
         return verify_document(raw, policy)
-    except Exception as exc:  # a verifier bug must not hide the other files' outcomes
+    except Exception as exc:
         return Outcome(NOT_VERIFIED, INTERNAL_ERROR, internal_error("the verifier", exc))
 
 
@@ -193,7 +196,7 @@ def verify_files(paths: Iterable[Path], policy: TrustPolicy) -> Iterator[Sourced
     for path in paths:
         try:
             for source, raw in read_documents(path):
-                yield SourcedOutcome(source, _verify_one(raw, policy))
+                yield SourcedOutcome(source, verify_or_record(raw, policy))
         except InputError as exc:
             outcome = Outcome(NOT_VERIFIED, "malformed", str(exc))
             yield SourcedOutcome(shown(path), outcome, unreadable=True)

@@ -12,7 +12,6 @@ from typing import Any, NoReturn
 
 import pytest
 
-from attestlake.crawl import normalize
 from attestlake.crawl.normalize import inspect_unit, run
 from attestlake.crawl.sources import Document, Unit
 from attestlake.intoto.predicates import RUN_PREDICATE_TYPE
@@ -70,7 +69,7 @@ def test_a_verifier_bug_is_internal_error_with_its_traceback_logged(
     signed: tuple[Unit, Path], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     unit, policy = signed
-    monkeypatch.setattr(normalize, "verify_document", boom)
+    monkeypatch.setattr(verify, "verify_document", boom)
     with caplog.at_level(logging.ERROR, logger="attestlake"):
         rows = inspect_unit(unit, load_policy(policy), NOW).by_table
     (row,) = rows["verifications"]
@@ -116,7 +115,7 @@ def test_strict_mode_raises(signed: tuple[Unit, Path], monkeypatch: pytest.Monke
     monkeypatch.setattr(run, "normalise", boom)
     with pytest.raises(KeyError, match="secret-looking"):
         inspect_unit(unit, load_policy(policy), NOW)
-    monkeypatch.setattr(normalize, "verify_document", boom)
+    monkeypatch.setattr(verify, "verify_document", boom)
     with pytest.raises(KeyError):
         inspect_unit(unit, load_policy(policy), NOW)
 

@@ -31,7 +31,7 @@ from attestlake.crawl.sources.interface import Unit
 from attestlake.intoto.claims import Claims, statement_claims
 from attestlake.verify.outcome import INTERNAL_ERROR, NOT_VERIFIED, Outcome, internal_error
 from attestlake.verify.trust import TrustPolicy
-from attestlake.verify.verify import verify_document
+from attestlake.verify.verify import verify_or_record
 
 __all__ = ["FAMILIES", "Context", "Rows", "inspect_unit", "normalise"]
 
@@ -178,11 +178,7 @@ def document_rows(
     if raw is None:
         outcome = Outcome(NOT_VERIFIED, "malformed", error or "document unreadable")
     else:
-        try:
-            outcome = verify_document(raw, policy)
-        except Exception as exc:  # a verifier bug must not stop the crawl: it is recorded
-            outcome = Outcome(NOT_VERIFIED, INTERNAL_ERROR, internal_error("the verifier", exc))
-        outcome = _bound(outcome, {} if runs is None else runs)
+        outcome = _bound(verify_or_record(raw, policy), {} if runs is None else runs)
     fmt, detail = outcome.format, outcome.detail
     sbom_kind = _bare_sbom(raw) if raw is not None and outcome.statement is None else None
     if sbom_kind is not None:
