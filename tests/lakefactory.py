@@ -30,6 +30,7 @@ from attestlake.signing.keys import KeySigner, generate_key
 from attestlake.store import Descriptor, Manifest, sha256_digest
 from attestlake.store.layout import LayoutStore
 from attestlake.verify.verify import load_policy
+from tests import assets
 
 TRUSTED = "trusted"
 CRAWL_TIME = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
@@ -130,14 +131,10 @@ class BuiltLake:
 
 def github_env(project: str, run_number: int) -> dict[str, str]:
     return {
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_SERVER_URL": "https://github.com",
+        **assets.env("ci/github-push-main-acme.json"),
         "GITHUB_REPOSITORY": f"acme/{project}",
         "GITHUB_RUN_ID": str(1000 + run_number),
         "GITHUB_SHA": hashlib.sha1(f"{project}{run_number}".encode()).hexdigest(),
-        "GITHUB_REF": "refs/heads/main",
-        "GITHUB_ACTOR": "octocat",
-        "GITHUB_EVENT_NAME": "push",
         "GITHUB_TOKEN": "not-recorded",
     }
 

@@ -17,18 +17,9 @@ from typing import IO, Any
 from typer.testing import CliRunner
 
 from attestlake._cli import run
+from tests import assets
 
-GITHUB_ENV = {
-    "GITHUB_ACTIONS": "true",
-    "GITHUB_SERVER_URL": "https://github.com",
-    "GITHUB_REPOSITORY": "cyberdyne/skynet",
-    "GITHUB_RUN_ID": "4242",
-    "GITHUB_SHA": "a" * 40,
-    "GITHUB_REF": "refs/heads/main",
-    "GITHUB_ACTOR": "sarah",
-    "GITHUB_EVENT_NAME": "push",
-    "RUNNER_OS": "Linux",
-}
+GITHUB_ENV = assets.env("ci/github-push-main.json")
 SECRETS = {
     "GITHUB_TOKEN": "ghs_SECRETtokenValue0123456789",
     "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY",
@@ -116,45 +107,9 @@ def run_cli_process(cwd: Path, *args: str, env: dict[str, str] | None = None) ->
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 
-CONTRACT = """\
-apiVersion: attestlake.dev/v1
-kind: Contract
-metadata:
-  name: skynet-build
-  revision: 1
-spec:
-  materials:
-    - type: CONTAINER_IMAGE
-      name: image
-      output: true
-    - type: SBOM_CYCLONEDX_JSON
-      name: sbom
-    - type: ARTIFACT
-      name: rootfs
-      optional: true
-  envAllowList:
-    - DEPLOY_ENV
-"""
+CONTRACT = assets.text("contracts/image-sbom-optional-rootfs.yaml")
 
-SBOM = {
-    "bomFormat": "CycloneDX",
-    "specVersion": "1.5",
-    "metadata": {"component": {"type": "application", "name": "skynet"}},
-    "components": [
-        {
-            "type": "library",
-            "name": "openssl",
-            "version": "3.0.13",
-            "purl": "pkg:deb/debian/openssl@3.0.13",
-        },
-        {
-            "type": "library",
-            "name": "zlib",
-            "version": "1.2.13",
-            "purl": "pkg:deb/debian/zlib@1.2.13",
-        },
-    ],
-}
+SBOM = assets.data("sboms/cyclonedx-two-debian-libs.json")
 
 
 def image(n: int) -> str:

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from attestlake.collect.push import statement_of
 from attestlake.store.oci import Index
 from attestlake.store.registry import RegistryStore
+from tests import assets
 from tests.integration.cli_helpers import GITHUB_ENV, SBOM, Result, run_cli
 from tests.integration.collector_helpers import all_bytes, push_image
 from tests.integration.registry_server import RegistryServer
@@ -27,46 +28,10 @@ from tests.unit.test_cosign_key import cosign_key_file
 
 pytestmark = pytest.mark.registry
 
-CONTRACT_V1 = """\
-apiVersion: attestlake.dev/v1
-kind: Contract
-metadata:
-  name: skynet-build
-spec:
-  materials:
-    - {type: CONTAINER_IMAGE, name: image, output: true}
-    - {type: SBOM_CYCLONEDX_JSON, name: sbom, optional: true}
-  runner:
-    type: GITHUB_ACTION
-"""
-CONTRACT_V2 = """\
-apiVersion: attestlake.dev/v1
-kind: Contract
-metadata:
-  name: skynet-build
-spec:
-  materials:
-    - {type: CONTAINER_IMAGE, name: image, output: true}
-    - {type: SBOM_CYCLONEDX_JSON, name: sbom}
-    - {type: SARIF, name: scan}
-    - {type: JUNIT_XML, name: tests, optional: true}
-  annotations:
-    - name: owner
-  envAllowList: [DEPLOY_ENV]
-  runner:
-    type: GITHUB_ACTION
-"""
-INVENTORY = """\
-apiVersion: attestlake.dev/v1
-kind: Inventory
-workflows:
-  - {workflow: build, project: skynet, team: ai, owner: sarah@cyberdyne.example,
-     contract: skynet-build, cadence: daily}
-"""
-SARIF = {
-    "version": "2.1.0",
-    "runs": [{"tool": {"driver": {"name": "semgrep"}}, "results": [{"level": "note"}]}],
-}
+CONTRACT_V1 = assets.text("contracts/github-image-optional-sbom.yaml")
+CONTRACT_V2 = assets.text("contracts/github-image-sbom-sarif-optional-junit.yaml")
+INVENTORY = assets.text("inventories/skynet-build-daily.yaml")
+SARIF = assets.data("sarif/semgrep-one-note.json")
 SECRETS = {
     "GITHUB_TOKEN": "ghs_ScenarioSECRET0123456789",
     "AWS_SECRET_ACCESS_KEY": "scenarioAwsSECRETkey/0123456789",
@@ -95,9 +60,7 @@ def _setup(tmp: Path) -> None:
     (tmp / "workflows.yaml").write_text(INVENTORY)
     (tmp / "sbom.cdx.json").write_text(json.dumps(SBOM))
     (tmp / "results.sarif").write_text(json.dumps(SARIF))
-    (tmp / "junit.xml").write_text(
-        '<testsuite tests="3"><testcase/><testcase/><testcase/></testsuite>'
-    )
+    (tmp / "junit.xml").write_text(assets.text("junit/three-testcases.xml"))
     key = ec.generate_private_key(ec.SECP256R1())
     (tmp / "cosign.key").write_bytes(cosign_key_file(key, SECRETS["COSIGN_PASSWORD"].encode()))
     (tmp / "cosign.pub").write_bytes(

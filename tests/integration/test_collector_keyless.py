@@ -15,6 +15,7 @@ from attestlake.contracts.contracts import parse_contract
 from attestlake.signing.signing import BUNDLE_MEDIA_TYPE, SigstoreSigner
 from attestlake.store.oci import Index, referrers_tag
 from attestlake.store.registry import RegistryStore
+from tests import assets
 from tests.integration.cli_helpers import GITHUB_ENV, SBOM
 from tests.integration.collector_helpers import push_image
 from tests.integration.registry_server import RegistryServer
@@ -22,16 +23,7 @@ from tests.sigstore_double import WORKFLOW_IDENTITY, FakeSigningContext, github_
 
 pytestmark = pytest.mark.registry
 
-CONTRACT = b"""\
-apiVersion: attestlake.dev/v1
-kind: Contract
-metadata:
-  name: keyless-build
-spec:
-  materials:
-    - {type: CONTAINER_IMAGE, name: image, output: true}
-    - {type: SBOM_CYCLONEDX_JSON, name: sbom}
-"""
+CONTRACT = assets.path("contracts/keyless-image-sbom.yaml").read_bytes()
 
 
 def _run(tmp_path: Path, host: str, digest: str) -> Attestation:

@@ -13,23 +13,40 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from typer.testing import CliRunner
 
 from attestlake._cli import app
+from tests import assets
 from tests.integration.cli_helpers import SBOM
 from tests.integration.collector_helpers import all_bytes
 from tests.unit.test_cosign_key import cosign_key_file
-from tests.unit.test_runners import AZURE, CIRCLECI, GITHUB, GITLAB, JENKINS, TEKTON
 
 RUNNERS = {
     "GITHUB_ACTION": {
-        **GITHUB,
+        **assets.env("ci/github-push-main-org-repo.json"),
         "GITHUB_JOB": "build",
         "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "actions-id-request-SECRET-0001",
         "ACTIONS_RUNTIME_TOKEN": "actions-runtime-SECRET-0002",
     },
-    "GITLAB_PIPELINE": {**GITLAB, "CI_JOB_ID": "42", "CI_JOB_TOKEN": "glcbt-SECRET-0003"},
-    "AZURE_PIPELINE": {**AZURE, "BUILD_BUILDID": "77", "SYSTEM_ACCESSTOKEN": "azure-SECRET-0004"},
-    "JENKINS_JOB": {**JENKINS, "JENKINS_API_TOKEN": "jenkins-SECRET-0005"},
-    "CIRCLECI_BUILD": {**CIRCLECI, "CIRCLE_TOKEN": "circle-SECRET-0006"},
-    "TEKTON_PIPELINE": {**TEKTON, "TEKTON_BASIC_AUTH": "tekton-SECRET-0007"},
+    "GITLAB_PIPELINE": {
+        **assets.env("ci/gitlab-merge-request.json"),
+        "CI_JOB_ID": "42",
+        "CI_JOB_TOKEN": "glcbt-SECRET-0003",
+    },
+    "AZURE_PIPELINE": {
+        **assets.env("ci/azure-individual-ci-main.json"),
+        "BUILD_BUILDID": "77",
+        "SYSTEM_ACCESSTOKEN": "azure-SECRET-0004",
+    },
+    "JENKINS_JOB": {
+        **assets.env("ci/jenkins-branch-main.json"),
+        "JENKINS_API_TOKEN": "jenkins-SECRET-0005",
+    },
+    "CIRCLECI_BUILD": {
+        **assets.env("ci/circleci-branch-main.json"),
+        "CIRCLE_TOKEN": "circle-SECRET-0006",
+    },
+    "TEKTON_PIPELINE": {
+        **assets.env("ci/tekton-pipeline-run.json"),
+        "TEKTON_BASIC_AUTH": "tekton-SECRET-0007",
+    },
     "GENERIC": {"USER": "builder", "CI": "true"},
 }
 PLANTED = {
@@ -38,17 +55,7 @@ PLANTED = {
     "MY_CUSTOM_SECRET": "custom-secret-value-42",
     "COSIGN_PASSWORD": "cosign-key-password-SECRET-0008",
 }
-CONTRACT = """\
-apiVersion: attestlake.dev/v1
-kind: Contract
-metadata:
-  name: any-runner
-spec:
-  materials:
-    - {type: CONTAINER_IMAGE, name: image, output: true}
-    - {type: SBOM_CYCLONEDX_JSON, name: sbom}
-  envAllowList: [DEPLOY_ENV]
-"""
+CONTRACT = assets.text("contracts/any-runner-image-sbom.yaml")
 IMAGE = "registry.example.com/cyberdyne/skynet@sha256:" + "3" * 64
 
 

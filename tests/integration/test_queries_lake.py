@@ -13,12 +13,12 @@ from attestlake.audit.query_files import get_query
 from attestlake.audit.report import render_json, render_markdown, run_report, select_queries
 from attestlake.errors import FindingsAtSeverity
 from attestlake.lake.lake import Lake
+from tests import assets
 from tests.lakefactory import (
     CRAWL_TIME,
     BuiltLake,
     RunSpec,
     build_lake,
-    contract_yaml,
     cyclonedx_sbom,
     image_ref,
     when,
@@ -28,10 +28,10 @@ IMAGE_ONLY = [("CONTAINER_IMAGE", "image")]
 WITH_SBOM = [("CONTAINER_IMAGE", "image"), ("SBOM_CYCLONEDX_JSON", "sbom"), ("JUNIT_XML", "tests")]
 CONTRACTS = {
     # revision 1 of "build" needs only the image; revision 2 also needs an SBOM
-    "build-r1": contract_yaml("build", 1, IMAGE_ONLY, outputs=["image"]),
-    "build-r2": contract_yaml("build", 2, WITH_SBOM, outputs=["image"], optional=["tests"]),
+    "build-r1": assets.text("contracts/build-r1-github-image.yaml"),
+    "build-r2": assets.text("contracts/build-r2-github-image-sbom-optional-junit.yaml"),
     # a deploy workflow takes an image as input (not an output): no SBOM expected
-    "deploy-r1": contract_yaml("deploy", 1, [("CONTAINER_IMAGE", "base")]),
+    "deploy-r1": assets.text("contracts/deploy-r1-github-image-input.yaml"),
 }
 
 

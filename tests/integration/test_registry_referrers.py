@@ -20,12 +20,13 @@ from attestlake.store.oci import (
 )
 from attestlake.store.referrers import attach
 from attestlake.store.registry import RegistryStore
+from tests import assets
 from tests.integration.collector_helpers import push_image
 from tests.integration.registry_server import RegistryServer
 
 pytestmark = pytest.mark.registry
 
-STATEMENT = b'{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[]}'
+STATEMENT = assets.path("envelopes/dsse-empty-statement-unsigned.json").read_bytes()
 DSSE = "application/vnd.dsse.envelope.v1+json"
 
 

@@ -21,39 +21,19 @@ from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, Envelope
 from attestlake.signing.keys import KeySigner, verify_signature
 from attestlake.signing.signing import BUNDLE_MEDIA_TYPE, DeferredSigner, SigstoreSigner
 from attestlake.store.layout import LayoutStore
+from tests import assets
 from tests.sigstore_double import FakeSigningContext, github_token
 
-CONTRACT = b"""\
-apiVersion: attestlake.dev/v1
-kind: Contract
-metadata:
-  name: skynet-build
-spec:
-  materials:
-    - {type: CONTAINER_IMAGE, name: image, output: true}
-    - {type: SBOM_CYCLONEDX_JSON, name: sbom}
-    - {type: JUNIT_XML, name: tests, optional: true}
-  runner:
-    type: GITHUB_ACTION
-"""
-GITHUB = {
-    "GITHUB_ACTIONS": "true",
-    "GITHUB_SERVER_URL": "https://github.com",
-    "GITHUB_REPOSITORY": "cyberdyne/skynet",
-    "GITHUB_RUN_ID": "4242",
-    "GITHUB_RUN_ATTEMPT": "1",
-    "GITHUB_JOB": "build",
-    "GITHUB_SHA": "a" * 40,
-    "GITHUB_REF": "refs/heads/main",
-}
+CONTRACT = assets.path("contracts/github-image-sbom-optional-junit.yaml").read_bytes()
+GITHUB = assets.env("ci/github-job-build-attempt-1.json")
 IMAGE = "registry.example.com/cyberdyne/skynet@sha256:" + "1" * 64
-SBOM = {"bomFormat": "CycloneDX", "specVersion": "1.5", "components": [{"name": "zlib"}]}
+SBOM = assets.data("sboms/cyclonedx-zlib-only.json")
 
 
 @pytest.fixture
 def work(tmp_path: Path) -> Path:
     (tmp_path / "sbom.json").write_text(json.dumps(SBOM))
-    (tmp_path / "junit.xml").write_text('<testsuite tests="2"><testcase/><testcase/></testsuite>')
+    (tmp_path / "junit.xml").write_text(assets.text("junit/two-testcases.xml"))
     return tmp_path
 
 

@@ -17,31 +17,11 @@ from attestlake.collect.collector import Attestation
 from attestlake.collect.push import PushResult
 from attestlake.contracts.contracts import parse_contract
 from attestlake.store.images import ImageRef, parse_image
+from tests import assets
 
-CONTRACT = b"""\
-apiVersion: attestlake.dev/v1
-kind: Contract
-metadata:
-  name: skynet-build
-  revision: 2
-spec:
-  materials:
-    - {type: CONTAINER_IMAGE, name: image, output: true}
-    - {type: SBOM_CYCLONEDX_JSON, name: sbom}
-    - {type: SARIF, name: scan, optional: true}
-    - type: ARTIFACT
-      name: binary
-      annotations: [{name: arch}]
-  annotations:
-    - name: owner
-"""
+CONTRACT = assets.path("contracts/image-sbom-binary-with-required-annotations.yaml").read_bytes()
 IMAGE = "ghcr.io/cyberdyne/skynet@sha256:" + "1" * 64
-ENV = {
-    "GITHUB_ACTIONS": "true",
-    "GITHUB_REPOSITORY": "cyberdyne/skynet",
-    "GITHUB_RUN_ID": "9",
-    "GITHUB_SERVER_URL": "https://github.com",
-}
+ENV = assets.env("ci/github-run-without-commit.json")
 
 
 def _att(tmp_path: Path) -> Attestation:

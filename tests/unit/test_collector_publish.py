@@ -20,38 +20,11 @@ from attestlake.contracts.publish import (
 )
 from attestlake.errors import InputError, PublishError
 from attestlake.store.layout import LayoutStore
+from tests import assets
 
-V1 = b"""\
-apiVersion: attestlake.dev/v1
-kind: Contract
-metadata:
-  name: skynet-build
-spec:
-  materials:
-    - {type: CONTAINER_IMAGE, name: image, output: true}
-"""
-V2 = (
-    V1
-    + b"""\
-    - {type: SBOM_CYCLONEDX_JSON, name: sbom}
-    - {type: SARIF, name: scan, optional: true}
-  annotations:
-    - name: owner
-  runner:
-    type: GITHUB_ACTION
-"""
-)
-INVENTORY = b"""\
-apiVersion: attestlake.dev/v1
-kind: Inventory
-metadata:
-  name: cyberdyne
-workflows:
-  - {workflow: build, project: skynet, team: ai, owner: sarah@cyberdyne.example,
-     contract: skynet-build, cadence: daily}
-  - {workflow: release, project: skynet, team: ai, cadence: on-demand}
-  - {workflow: nightly, project: t800, cadence: 12h}
-"""
+V1 = assets.path("contracts/image-only.yaml").read_bytes()
+V2 = assets.path("contracts/github-image-sbom-optional-sarif.yaml").read_bytes()
+INVENTORY = assets.path("inventories/cyberdyne-three-workflows.yaml").read_bytes()
 T = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
 
 

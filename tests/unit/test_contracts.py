@@ -11,71 +11,13 @@ import pytest
 from attestlake.contracts.contracts import load_contract, parse_contract
 from attestlake.contracts.model import Annotation, Contract
 from attestlake.errors import ContractError
+from tests import assets
 
-ATTESTLAKE = b"""\
-apiVersion: attestlake.dev/v1
-kind: Contract
-metadata:
-  name: container-build
-  revision: 3
-spec:
-  materials:
-    - type: CONTAINER_IMAGE
-      name: image
-      output: true
-    - type: SBOM_CYCLONEDX_JSON
-      name: sbom
-      annotations:
-        - name: tool
-          value: syft
-        - name: scanner
-    - type: JUNIT_XML
-      name: tests
-      optional: true
-  envAllowList:
-    - DEPLOY_ENV
-    - REGION
-  runner:
-    type: GITHUB_ACTION
-  annotations:
-    - name: compliance-tier
-      value: standard
-    - name: ticket
-"""
+ATTESTLAKE = assets.path("contracts/attestlake-v1-every-field.yaml").read_bytes()
 
-CHAINLOOP = b"""\
-apiVersion: chainloop.dev/v1
-kind: Contract
-metadata:
-  name: library-release
-spec:
-  materials:
-    - type: ARTIFACT
-      name: package
-      output: true
-    - type: STRING
-      name: version
-  runner:
-    type: GITLAB_PIPELINE
-"""
+CHAINLOOP = assets.path("contracts/chainloop-v1-gitlab.yaml").read_bytes()
 
-LEGACY = b"""\
-schemaVersion: v1
-materials:
-  - type: SBOM_SPDX_JSON
-    name: sbom
-  - type: ARTIFACT
-    name: binary
-    output: true
-    optional: true
-envAllowList:
-  - FOO
-runner:
-  type: AZURE_PIPELINE
-annotations:
-  - name: owner
-    value: team-a
-"""
+LEGACY = assets.path("contracts/legacy-schema-v1-azure.yaml").read_bytes()
 
 
 def _error(raw: bytes, source: str = "c.yaml") -> str:

@@ -11,33 +11,14 @@ import pytest
 
 from attestlake.errors import MaterialError
 from attestlake.evidence.materials import MATERIAL_KINDS, read_material
+from tests import assets
 
 HEX = "0123456789abcdef" * 4
 MAIN_SHA = "f" * 64
 
-CYCLONEDX: dict[str, object] = {
-    "bomFormat": "CycloneDX",
-    "specVersion": "1.5",
-    "metadata": {
-        "component": {
-            "name": "app",
-            "version": "1.2.0",
-            "purl": "pkg:oci/app@1.2.0",
-            "hashes": [
-                {"alg": "SHA-1", "content": "0" * 40},
-                {"alg": "SHA-256", "content": MAIN_SHA},
-            ],
-        }
-    },
-    "components": [{"name": "a"}, {"name": "b"}, {"name": "c"}],
-}
+CYCLONEDX: dict[str, object] = assets.data("sboms/cyclonedx-app-with-hashes.json")
 
-SPDX: dict[str, object] = {
-    "spdxVersion": "SPDX-2.3",
-    "SPDXID": "SPDXRef-DOCUMENT",
-    "name": "my-app",
-    "packages": [{"name": "p1"}, {"name": "p2"}],
-}
+SPDX: dict[str, object] = assets.data("sboms/spdx-two-packages.json")
 
 
 def _write(tmp_path: Path, name: str, data: bytes | str | Mapping[str, object]) -> Path:
@@ -269,9 +250,7 @@ def test_openvex_refuses_other_json(tmp_path: Path) -> None:
 
 
 def test_junit_xml(tmp_path: Path) -> None:
-    xml = (
-        '<?xml version="1.0"?>\n<testsuite name="unit" tests="1"><testcase name="a"/></testsuite>\n'
-    )
+    xml = assets.text("junit/one-suite-one-test.xml")
     path = _write(tmp_path, "junit.xml", xml)
     material, _ = read_material("tests", "JUNIT_XML", str(path))
     assert material.media_type == "application/xml"
@@ -371,17 +350,7 @@ def test_corpus_spdx(corpus: Path) -> None:
 
 # --- details by kind, and kind detection -----------------------------------------------------
 def test_sarif_tool_and_result_counts(tmp_path: Path) -> None:
-    doc = {
-        "version": "2.1.0",
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "runs": [
-            {
-                "tool": {"driver": {"name": "semgrep"}},
-                "results": [{"level": "error"}, {"level": "error"}, {"level": "note"}, {}],
-            },
-            {"tool": {"driver": {"name": "trivy"}}, "results": []},
-        ],
-    }
+    doc = assets.data("sarif/semgrep-and-trivy-four-results.json")
     material, _ = read_material("scan", "SARIF", str(_write(tmp_path, "s.sarif", doc)))
     assert material.details["tool"] == "semgrep, trivy"
     assert material.details["results"] == 4
@@ -389,13 +358,7 @@ def test_sarif_tool_and_result_counts(tmp_path: Path) -> None:
 
 
 def test_junit_counts_tests_and_failures(tmp_path: Path) -> None:
-    xml = (
-        "<testsuites>"
-        '<testsuite name="a"><testcase/><testcase><failure/></testcase><testcase><skipped/>'
-        "</testcase></testsuite>"
-        '<testsuite name="b" tests="5" failures="0" errors="1" skipped="0"><testcase/></testsuite>'
-        "</testsuites>"
-    )
+    xml = assets.text("junit/two-suites-failure-error-skipped.xml")
     material, _ = read_material("tests", "JUNIT_XML", str(_write(tmp_path, "j.xml", xml)))
     assert material.details == {
         "format": "JUnit",

@@ -17,6 +17,7 @@ from attestlake.intoto.predicates import RUN_PREDICATE_TYPE
 from attestlake.lake.tables import BY_NAME, CRAWL_COLUMNS
 from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED, Outcome
 from attestlake.verify.verify import load_policy
+from tests import assets
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 KEY = "sha256:" + "1" * 64
@@ -224,19 +225,7 @@ def test_witness_collection_with_sbom() -> None:
 
 
 def test_sbom_predicates_cyclonedx_nested_and_spdx() -> None:
-    cdx = {
-        "bomFormat": "CycloneDX",
-        "specVersion": "1.6",
-        "metadata": {"component": {"name": "app"}},
-        "components": [
-            {
-                "name": "a",
-                "licenses": [{"expression": "MIT OR Apache-2.0"}],
-                "hashes": [{"alg": "SHA-256", "content": "00"}],
-                "components": [{"name": "a-child", "purl": "pkg:x/a-child@1"}],
-            }
-        ],
-    }
+    cdx = assets.data("sboms/cyclonedx-1.6-nested-component-licensed.json")
     rows = normalise(ctx(statement("https://cyclonedx.org/bom/v1.6", cdx))).by_table
     check_schema(rows)
     comps = rows["sbom_components"]
@@ -244,21 +233,7 @@ def test_sbom_predicates_cyclonedx_nested_and_spdx() -> None:
     assert (
         comps[0]["licenses"] == '["MIT OR Apache-2.0"]' and comps[0]["hashes"] == '{"sha256":"00"}'
     )
-    spdx = {
-        "spdxVersion": "SPDX-2.3",
-        "name": "doc",
-        "packages": [
-            {
-                "SPDXID": "SPDXRef-a",
-                "name": "a",
-                "versionInfo": "1",
-                "licenseConcluded": "NOASSERTION",
-                "licenseDeclared": "MIT",
-                "checksums": [{"algorithm": "SHA1", "checksumValue": "99"}],
-                "externalRefs": [{"referenceType": "purl", "referenceLocator": "pkg:maven/a@1"}],
-            }
-        ],
-    }
+    spdx = assets.data("sboms/spdx-2.3-one-maven-package.json")
     (pkg,) = normalise(ctx(statement("https://spdx.dev/Document", spdx))).by_table[
         "sbom_components"
     ]

@@ -18,22 +18,10 @@ from attestlake.collect.statements import canonical_bytes
 from attestlake.contracts.contracts import parse_contract
 from attestlake.evidence.materials import Material
 from attestlake.evidence.runners import discover
+from tests import assets
 
-CONTRACT = parse_contract(
-    b"apiVersion: attestlake.dev/v1\nkind: Contract\nmetadata:\n  name: build\n  revision: 3\n"
-    b"spec:\n  materials:\n    - {type: CONTAINER_IMAGE, name: image, output: true}\n"
-    b"    - {type: SBOM_CYCLONEDX_JSON, name: sbom}\n"
-)
-GITHUB = {
-    "GITHUB_ACTIONS": "true",
-    "GITHUB_SERVER_URL": "https://github.com",
-    "GITHUB_REPOSITORY": "cyberdyne/skynet",
-    "GITHUB_RUN_ID": "77",
-    "GITHUB_SHA": "c" * 40,
-    "GITHUB_REF": "refs/heads/main",
-    "GITHUB_EVENT_NAME": "push",
-    "GITHUB_WORKFLOW_REF": "cyberdyne/skynet/.github/workflows/build.yml@refs/heads/main",
-}
+CONTRACT = parse_contract(assets.path("contracts/image-sbom-revision-3.yaml").read_bytes())
+GITHUB = assets.env("ci/github-push-main-workflow-ref.json")
 IMAGE = Material(
     "image",
     "CONTAINER_IMAGE",

@@ -16,24 +16,11 @@ from attestlake.store import Descriptor, Manifest
 from attestlake.store.layout import LayoutStore
 from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE
 from attestlake.verify.verify import load_policy
+from tests import assets
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-CONTRACT = """\
-apiVersion: attestlake.dev/v1
-kind: Contract
-metadata:
-  name: build
-spec:
-  materials:
-    - {type: CONTAINER_IMAGE, name: image, output: true}
-    - {type: SBOM_CYCLONEDX_JSON, name: sbom, optional: %s}
-"""
-INVENTORY = """\
-apiVersion: attestlake.dev/v1
-kind: Inventory
-workflows:
-  - {workflow: build, project: app, team: a, owner: o@example.com, contract: build, cadence: %s}
-"""
+CONTRACT = assets.text("contracts/image-optional-sbom.yaml")
+INVENTORY = assets.text("inventories/app-build-daily.yaml")
 
 
 def _hand_published(store: LayoutStore, kind: str, name: str, revision: int, raw: bytes) -> None:
@@ -56,9 +43,16 @@ def _hand_published(store: LayoutStore, kind: str, name: str, revision: int, raw
 def test_published_documents_are_read_once_and_bad_ones_recorded(tmp_path: Path) -> None:
     store = LayoutStore(tmp_path / "store")
     for optional in ("true", "false"):
-        publish(store, "contract", "build", (CONTRACT % optional).encode(), now=NOW)
-    publish(store, "inventory", "org", (INVENTORY % "daily").encode(), now=NOW)
-    publish(store, "inventory", "org", (INVENTORY % "2w").encode(), now=NOW)
+        contract = CONTRACT.replace("optional: true", f"optional: {optional}")
+        publish(store, "contract", "build", contract.encode(), now=NOW)
+    publish(store, "inventory", "org", INVENTORY.encode(), now=NOW)
+    publish(
+        store,
+        "inventory",
+        "org",
+        INVENTORY.replace("cadence: daily", "cadence: 2w").encode(),
+        now=NOW,
+    )
     _hand_published(store, "contract", "broken", 1, b"kind: [not a contract")
     _hand_published(store, "inventory", "binary", 1, b"\xff\xfe not UTF-8")
     (tmp_path / "trust.yaml").write_text("keys: []\n")

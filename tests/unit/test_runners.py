@@ -8,66 +8,21 @@ import os
 import pytest
 
 from attestlake.evidence.runners import GENERIC, RUNNER_TYPES, discover
+from tests import assets
 
 SHA = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c"
 
-GITHUB = {
-    "GITHUB_ACTIONS": "true",
-    "GITHUB_SERVER_URL": "https://github.com",
-    "GITHUB_REPOSITORY": "org/repo",
-    "GITHUB_RUN_ID": "123",
-    "GITHUB_RUN_ATTEMPT": "1",
-    "GITHUB_SHA": SHA,
-    "GITHUB_REF": "refs/heads/main",
-    "GITHUB_ACTOR": "octocat",
-    "GITHUB_EVENT_NAME": "push",
-    "RUNNER_OS": "Linux",
-}
+GITHUB = assets.env("ci/github-push-main-org-repo.json")
 
-GITLAB = {
-    "GITLAB_CI": "true",
-    "CI_JOB_URL": "https://gitlab.com/org/repo/-/jobs/42",
-    "CI_PROJECT_URL": "https://gitlab.com/org/repo",
-    "CI_COMMIT_SHA": SHA,
-    "CI_COMMIT_REF_NAME": "main",
-    "GITLAB_USER_LOGIN": "alice",
-    "CI_PIPELINE_SOURCE": "merge_request_event",
-}
+GITLAB = assets.env("ci/gitlab-merge-request.json")
 
-AZURE = {
-    "TF_BUILD": "True",
-    "BUILD_BUILDURI": "vstfs:///Build/Build/77",
-    "BUILD_REPOSITORY_URI": "https://dev.azure.com/org/project/_git/repo",
-    "BUILD_SOURCEVERSION": SHA,
-    "BUILD_SOURCEBRANCH": "refs/heads/main",
-    "BUILD_REQUESTEDFOR": "Bob",
-    "BUILD_REASON": "IndividualCI",
-}
+AZURE = assets.env("ci/azure-individual-ci-main.json")
 
-JENKINS = {
-    "JENKINS_URL": "https://jenkins.example.com/",
-    "BUILD_URL": "https://jenkins.example.com/job/app/9/",
-    "GIT_URL": "https://git.example.com/org/repo.git",
-    "GIT_COMMIT": SHA,
-    "GIT_BRANCH": "origin/main",
-    "JOB_NAME": "app",
-}
+JENKINS = assets.env("ci/jenkins-branch-main.json")
 
-CIRCLECI = {
-    "CIRCLECI": "true",
-    "CIRCLE_BUILD_URL": "https://circleci.com/gh/org/repo/5",
-    "CIRCLE_REPOSITORY_URL": "git@github.com:org/repo.git",
-    "CIRCLE_SHA1": SHA,
-    "CIRCLE_BRANCH": "main",
-    "CIRCLE_USERNAME": "carol",
-}
+CIRCLECI = assets.env("ci/circleci-branch-main.json")
 
-TEKTON = {
-    "TEKTON_PIPELINE_RUN": "build-run-abc",
-    "TEKTON_PIPELINE": "build",
-    "TEKTON_GIT_URL": "https://git.example.com/org/repo",
-    "TEKTON_GIT_REVISION": SHA,
-}
+TEKTON = assets.env("ci/tekton-pipeline-run.json")
 
 SECRETS = {
     "GITHUB_TOKEN": "ghs_SecretGitHubToken0123456789abcdef",
