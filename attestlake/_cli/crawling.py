@@ -21,6 +21,14 @@ if TYPE_CHECKING:
     from attestlake.crawl.crawl_result import CrawlResult
 
 
+JobsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--jobs", min=1, help="Worker processes verifying in parallel (default: one per core)."
+    ),
+]
+
+
 # -- crawler -----------------------------------------------------------------------------------
 @app.command()
 def crawl(
@@ -50,12 +58,7 @@ def crawl(
             "as malformed.",
         ),
     ] = "32M",
-    jobs: Annotated[
-        int | None,
-        typer.Option(
-            "--jobs", min=1, help="Worker processes verifying in parallel (default: one per core)."
-        ),
-    ] = None,
+    jobs: JobsOpt = None,
 ) -> None:
     """Discover attestations, verify them against the trust policy, and write the lake.
 
@@ -93,6 +96,31 @@ def _with_progress_bar(run: Callable[..., CrawlResult]) -> CrawlResult:
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("crawl", total=None)
         return run(progress=lambda done, found: bar.update(task, completed=done, total=found))
+
+
+@app.command()
+def reverify(
+    lake: LakeOpt,
+    trust: Annotated[Path, typer.Option("--trust", help="Trust policy YAML.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    jobs: JobsOpt = None,
+) -> None:
+    """Make every verdict of the lake again under a trust policy, without crawling.
+
+    Reads the exact bytes the lake kept of every attestation, verifies and normalises them
+    again, moves rows into and out of the trusted tables, and records each changed verdict in
+    trust_changes (saved query trust_changes). A crawl does the same first whenever its
+    --trust differs from the policy of the lake's verdicts.
+    """
+    from attestlake.crawl.job import reverify_job
+
+    result = reverify_job(lake, trust, jobs=jobs)
+    if as_json:
+        _echo(json.dumps(result.to_json(), indent=2))
+        return
+    for line in result.describe():
+        _echo(line)
+    _echo(f"lake: {result.lake}")
 
 
 # -- verify ------------------------------------------------------------------------------------

@@ -33,13 +33,21 @@ import pyarrow as pa
 
 from attestlake.crawl.crawl_result import CrawlResult, Outcomes
 from attestlake.crawl.inspection import Inspector, Tables, owned_requirements
+from attestlake.crawl.kept import blob_rows
 from attestlake.crawl.replay import Replays
+from attestlake.crawl.reverify import ReverifyResult, legacy_units, needs_reverify, reverify_locked
 from attestlake.crawl.sources import MAX_DOCUMENT_SIZE, Candidate, Source, Unit, as_source
 from attestlake.errors import InputError, StoreError
 from attestlake.lake import journal
 from attestlake.lake.crawl_start import begin
 from attestlake.lake.scan import column_values
-from attestlake.lake.tables import CONTRACT_REQUIREMENTS, CRAWLS, UNIT_TABLES, VERIFICATIONS
+from attestlake.lake.tables import (
+    BLOBS,
+    CONTRACT_REQUIREMENTS,
+    CRAWLS,
+    UNIT_TABLES,
+    VERIFICATIONS,
+)
 from attestlake.lake.write import Appender, writer_lock
 from attestlake.store import Store
 from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED
@@ -83,12 +91,16 @@ class _Known:
         self._keys.add(self._pack(key))
 
 
-def _stamped(data: pa.Table, crawl_id: str, batch: int) -> pa.Table:
-    """``data`` with the crawl and batch that write it in ``crawl_id`` and ``crawl_batch``."""
-    for name, value in (
+def _stamped(data: pa.Table, crawl_id: str, batch: int, policy_digest: str) -> pa.Table:
+    """``data`` with the crawl and batch that write it in ``crawl_id`` and ``crawl_batch``
+    (and, in ``verifications``, the trust policy its verdicts were made under)."""
+    stamps = [
         ("crawl_id", pa.scalar(crawl_id, pa.string())),
         ("crawl_batch", pa.scalar(batch, pa.int32())),
-    ):
+    ]
+    if "policy_digest" in data.schema.names:
+        stamps.append(("policy_digest", pa.scalar(policy_digest, pa.string())))
+    for name, value in stamps:
         column = pa.repeat(value, data.num_rows)
         index = data.schema.get_field_index(name)
         data = (
@@ -164,11 +176,13 @@ class _BatchWriter:
         self,
         lake_root: Path,
         crawl_id: str,
+        verdicts: tuple[str, datetime],
         tally: _Tally,
         progress: ProgressFn | None,
         on_written: WrittenFn | None,
     ) -> None:
         self.crawl_id = crawl_id
+        self.policy_digest, self.seen = verdicts
         self.tally = tally
         self.progress = progress
         self.on_written = on_written
@@ -188,13 +202,18 @@ class _BatchWriter:
         if reqs is not None:  # one set of requirement rows per contract digest, lake-wide
             kept = owned_requirements(reqs.to_pylist(), self.contracts_seen)
             tables[CONTRACT_REQUIREMENTS.name] = reqs.from_pylist(kept, schema=reqs.schema)
+        blobs = blob_rows(units, self.seen)
+        if blobs is not None:
+            tables[BLOBS.name] = blobs
         in_batch: Counter[str] = Counter()
         for table in UNIT_TABLES:  # data tables first, verifications last
             if table is VERIFICATIONS:
                 self.replays.apply(fixes)
             data = tables.get(table.name)
             written = (
-                self.appender.append(table, _stamped(data, self.crawl_id, batch))
+                self.appender.append(
+                    table, _stamped(data, self.crawl_id, batch, self.policy_digest)
+                )
                 if data is not None
                 else 0
             )
@@ -217,7 +236,14 @@ class _BatchWriter:
                 self.ingested + self.others + self.published.total(), self.tally.discovered
             )
 
-    def result(self, src: Source, lake_root: Path, batches: int, seconds: float) -> CrawlResult:
+    def result(
+        self,
+        src: Source,
+        lake_root: Path,
+        batches: int,
+        seconds: float,
+        reverified: ReverifyResult | None,
+    ) -> CrawlResult:
         """What the crawl did, once its last batch is written."""
         tally, outcomes, totals = self.tally, self.outcomes, self.totals
         return CrawlResult(
@@ -239,6 +265,7 @@ class _BatchWriter:
             seconds=seconds,
             warnings=tuple(tally.warnings + src.warnings()),
             crawl_id=self.crawl_id,
+            reverified=reverified,
         )
 
 
@@ -274,6 +301,7 @@ def crawl(
     jobs: int | None = None,
     progress: ProgressFn | None = None,
     on_written: WrittenFn | None = None,
+    crawl_id: str | None = None,
 ) -> CrawlResult:
     """Crawl ``source`` into the lake at ``lake_root``; see the module doc for the guarantees.
 
@@ -286,12 +314,33 @@ def crawl(
     now = now or datetime.now(UTC)
     started = time.monotonic()
     tally = _Tally()
-    crawl_id = str(uuid.uuid4())
+    crawl_id = crawl_id or str(uuid.uuid4())
     with writer_lock(lake_root), Inspector(policy, now, jobs) as inspector:
-        attested, in_lake = begin(lake_root, crawl_id, src.ref)
+        reverified = _reverify_first(lake_root, policy, tally, jobs)
+        attested, in_lake = begin(lake_root, crawl_id, src.ref, policy.digest)
         known = (_Known(attested), _Known(in_lake))
-        writer = _BatchWriter(lake_root, crawl_id, tally, progress, on_written)
+        verdicts = (policy.digest, now)
+        writer = _BatchWriter(lake_root, crawl_id, verdicts, tally, progress, on_written)
         found = _batches(src, known, tally, max(1, batch_size), max_batch_bytes)
         batches = _verify_and_write(found, inspector, writer)
-        journal.journal_completed(writer.appender, crawl_id, src.ref, writer.totals)
-    return writer.result(src, lake_root, batches, time.monotonic() - started)
+        journal.journal_completed(writer.appender, crawl_id, src.ref, writer.totals, policy.digest)
+    return writer.result(src, lake_root, batches, time.monotonic() - started, reverified)
+
+
+def _reverify_first(
+    lake_root: Path, policy: TrustPolicy, tally: _Tally, jobs: int | None
+) -> ReverifyResult | None:
+    """Make the lake's verdicts again under ``policy`` when they were made under another one
+    (:mod:`attestlake.crawl.reverify`), before the crawl adds its own; a lake whose units'
+    bytes were not kept is crawled as it is, with a warning."""
+    if not needs_reverify(lake_root, policy):
+        return None
+    legacy = legacy_units(lake_root)
+    if legacy:
+        tally.warnings.append(
+            f"the lake's verdicts were made under another trust policy, but {len(legacy)} of "
+            "its crawl units were crawled by a version that kept no bytes: their verdicts are "
+            "not made again; crawl the stores into a new lake directory for that"
+        )
+        return None
+    return reverify_locked(lake_root, policy, crawl, jobs=jobs)

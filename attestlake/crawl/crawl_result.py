@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
 from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED
+
+if TYPE_CHECKING:
+    from attestlake.crawl.reverify import ReverifyResult
 
 
 @dataclass(frozen=True)
@@ -44,11 +48,15 @@ class CrawlResult:
     published: dict[str, int] = field(default_factory=dict)
     #: The crawl's id: its rows' ``crawl_id``, its entries in the ``crawls`` journal.
     crawl_id: str = ""
+    #: The re-evaluation of the lake's verdicts that preceded the crawl (its trust policy
+    #: differed from the lake's), if one did.
+    reverified: ReverifyResult | None = None
 
     def describe(self) -> list[str]:
         """The summary a person reads, one line each."""
         rate = f", {self.documents / self.seconds:.0f} documents/s" if self.seconds > 0 else ""
-        lines = [
+        lines = [*(self.reverified.describe() if self.reverified else ())]
+        lines += [
             f"crawled {self.source}: {self.discovered} attestations, {self.already_known} "
             f"already in the lake, {self.ingested} new: {self.verified} verified, "
             f"{self.not_verified} not verified",
@@ -86,6 +94,7 @@ class CrawlResult:
             "batches": self.batches,
             "seconds": round(self.seconds, 3),
             "warnings": list(self.warnings),
+            "reverified": self.reverified.to_json() if self.reverified else None,
         }
 
 

@@ -6,6 +6,7 @@ size limit in words.
 registry repository or every repository of a registry, or files of bundles, envelopes,
 statements and SBOMs: :func:`~attestlake.crawl.sources.open_source`), runs
 :func:`~attestlake.crawl.crawl.crawl` into the lake and closes the source again.
+:func:`reverify_job` makes a lake's verdicts again under a policy file, without a source.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from attestlake.crawl.crawl import ProgressFn, crawl, parse_size
 from attestlake.crawl.crawl_result import CrawlResult
+from attestlake.crawl.reverify import ReverifyResult, SwappedFn, reverify
 from attestlake.crawl.sources import open_source
 from attestlake.verify.verify import load_policy
 
@@ -45,3 +47,11 @@ def crawl_job(
         )
     finally:
         src.close()
+
+
+def reverify_job(
+    lake_root: Path, trust: Path, *, jobs: int | None, on_swapped: SwappedFn | None = None
+) -> ReverifyResult:
+    """Make every verdict of the lake at ``lake_root`` again under the policy in ``trust``,
+    from the bytes the lake kept (:mod:`attestlake.crawl.reverify`)."""
+    return reverify(lake_root, load_policy(trust), crawl, jobs=jobs, on_swapped=on_swapped)

@@ -29,7 +29,7 @@ from attestlake.lake.delta import table_path
 from attestlake.lake.journal import Journal, read_journal
 from attestlake.lake.lake_check import UNLISTED, LakeHealth, check_lake
 from attestlake.lake.scan import count_rows
-from attestlake.lake.structure import RESTORE, Problem
+from attestlake.lake.structure import RESTORE, REVERIFY_AGAIN, Problem
 from attestlake.lake.tables import BY_NAME, COMPLETION_TABLES, CRAWLS, TABLES, UNIT_TABLES, Table
 
 __all__ = ["Survey", "UnitRows", "check", "disagreements", "survey_lake"]
@@ -184,6 +184,12 @@ def check(root: Path) -> LakeHealth:
     found = tuple(
         Problem(CRAWLS.name, f"{CRAWLS.name}/_delta_log", what, RESTORE) for what in survey.problems
     )
+    if survey.journal.reverify_pending:
+        what = (
+            "a re-evaluation of the lake's verdicts under another trust policy did not complete: "
+            "the tables may hold verdicts of two policies"
+        )
+        found += (Problem(CRAWLS.name, f"{CRAWLS.name}/_delta_log", what, REVERIFY_AGAIN),)
     if found or not survey.journal.crawls:
         return replace(health, problems=found + unlisted)
     return replace(health, problems=(), leftovers=unlisted)

@@ -71,7 +71,9 @@ def _clean(
     }
 
 
-def begin(root: Path, crawl_id: str, source: str) -> tuple[set[str], set[str]]:
+def begin(
+    root: Path, crawl_id: str, source: str, policy_digest: str | None = None
+) -> tuple[set[str], set[str]]:
     """Check the lake at ``root``, create its missing tables, clean up after interrupted
     crawls and journal crawl ``crawl_id`` of ``source`` as started (see the module doc).
     Returns the crawl units in the lake: attestations (in ``verifications``) and published
@@ -92,6 +94,7 @@ def begin(root: Path, crawl_id: str, source: str) -> tuple[set[str], set[str]]:
             "source": source,
             "version": __version__,
             "tables": json.dumps([t.name for t in TABLES]),
+            "policy_digest": policy_digest,
         }
     )
     Appender(root).append(CRAWLS, [journal_row(e) for e in entries])

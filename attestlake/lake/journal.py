@@ -6,6 +6,12 @@ anything, ``batch`` (with the batch's number) after the last write of each batch
 rows, and ``completed`` after its last write. A crawl that never completed is journalled
 ``interrupted`` by the next crawl, once that one has deleted the rows of its unjournalled batch
 (:mod:`attestlake.lake.crawl_start`).
+
+A re-evaluation of the lake's verdicts under another trust policy (:mod:`attestlake.crawl.reverify`)
+journals itself as a crawl of the source :data:`REVERIFY`: it rebuilds every table but ``blobs``
+and ``trust_changes``, so the rows that earlier crawls journalled in those tables are no longer
+there; :attr:`Journal.written` leaves them out. Every ``started`` and ``completed`` row records
+the digest of the trust policy the crawl's verdicts were made under.
 """
 
 from __future__ import annotations
@@ -21,13 +27,14 @@ from typing import Any
 from attestlake._internal.untrusted_json import loads
 from attestlake._internal.version import __version__
 from attestlake.lake.scan import distinct_rows
-from attestlake.lake.tables import CRAWLS
+from attestlake.lake.tables import CRAWLS, REBUILT_TABLES
 from attestlake.lake.write import Appender
 
 __all__ = [
     "BATCH",
     "COMPLETED",
     "INTERRUPTED",
+    "REVERIFY",
     "STARTED",
     "Journal",
     "journal_batch",
@@ -39,6 +46,9 @@ __all__ = [
 
 STARTED, BATCH, COMPLETED, INTERRUPTED = "started", "batch", "completed", "interrupted"
 _EVENTS = (STARTED, BATCH, COMPLETED, INTERRUPTED)
+#: The source a re-evaluation of the lake's verdicts journals itself under.
+REVERIFY = "(reverify)"
+_REBUILT = frozenset(t.name for t in REBUILT_TABLES)
 #: Bound on one journal column's JSON (a list of table names, or rows per table).
 _MAX_LISTED = 64 * 1024
 
@@ -65,8 +75,16 @@ class Journal:
     sources: Mapping[str, str] = field(default_factory=dict)
     #: Every table a journalled crawl found in the lake when it started.
     tables: frozenset[str] = frozenset()
-    #: Rows each journalled batch wrote, per table: (crawl id, batch) -> table -> rows.
+    #: Rows each journalled batch wrote, per table: (crawl id, batch) -> table -> rows; the
+    #: rebuilt tables left out for crawls that the last re-evaluation superseded.
     written: Mapping[tuple[str, int], Mapping[str, int]] = field(default_factory=dict)
+    #: The trust policy digest of the last completed crawl or re-evaluation (None: none, or
+    #: written by a version that did not record it).
+    policy_digest: str | None = None
+    #: The last re-evaluation started did not complete: the rebuilt tables may mix verdicts.
+    reverify_pending: bool = False
+    #: Whether any crawl or re-evaluation completed.
+    any_completed: bool = False
 
     @property
     def unfinished(self) -> frozenset[str]:
@@ -108,10 +126,43 @@ def _counts(listed: object) -> dict[str, int] | None:
     return counts
 
 
+@dataclass(frozen=True)
+class _Timeline:
+    """When each crawl started, and what completed, in the order it happened."""
+
+    started: dict[str, datetime] = field(default_factory=dict)
+    reverifies: list[str] = field(default_factory=list)
+    completed: list[tuple[datetime, str, str | None]] = field(default_factory=list)
+
+    def superseded(self, finished: set[str]) -> set[str]:
+        """Crawls whose rows in the rebuilt tables the last re-evaluation replaced (itself
+        too when it did not complete)."""
+        if not self.reverifies:
+            return set()
+        last = max(self.reverifies, key=lambda c: self.started[c])
+        done = {c for _, c, _ in self.completed}
+        return {c for c, at in self.started.items() if at < self.started[last]} | (
+            set() if last in done else {last}
+        )
+
+    def policy(self) -> tuple[str | None, bool, bool]:
+        """(policy digest of the last completed event, a re-evaluation pending, any completed)."""
+        done = {c for _, c, _ in self.completed}
+        pending = False
+        if self.reverifies:
+            last = max(self.reverifies, key=lambda c: self.started[c])
+            pending = last not in done
+        if not self.completed:
+            return None, pending, False
+        return max(self.completed, key=lambda e: e[0])[2], pending, True
+
+
 def read_journal(root: Path) -> tuple[Journal, list[str]]:
     """The journal of the lake at ``root`` (empty if it has no ``crawls`` table), and what is
     wrong with its rows (rows the crawler never writes)."""
-    rows = distinct_rows(root, CRAWLS, ("crawl_id", "event", "batch", "source", "tables", "rows"))
+    columns = ("crawl_id", "event", "batch", "source", "tables", "rows", "at", "policy_digest")
+    rows = distinct_rows(root, CRAWLS, columns)
+    timeline = _Timeline()
     crawls: set[str] = set()
     finished: set[str] = set()
     last: dict[str, int] = {}
@@ -119,7 +170,7 @@ def read_journal(root: Path) -> tuple[Journal, list[str]]:
     tables: set[str] = set()
     written: dict[tuple[str, int], dict[str, int]] = {}
     problems: list[str] = []
-    for crawl_id, event, batch, source, listed, counts in sorted(rows, key=repr):
+    for crawl_id, event, batch, source, listed, counts, at, digest in sorted(rows, key=repr):
         if not _is_crawl_id(crawl_id) or event not in _EVENTS:
             problems.append(
                 f"table {CRAWLS.name} has a row of crawl {crawl_id!r} and event {event!r}, "
@@ -127,6 +178,8 @@ def read_journal(root: Path) -> tuple[Journal, list[str]]:
             )
             continue
         crawls.add(crawl_id)
+        if event == COMPLETED and at is not None:
+            timeline.completed.append((at, crawl_id, digest))
         if event in (COMPLETED, INTERRUPTED):
             finished.add(crawl_id)
         elif event == BATCH and isinstance(batch, int):
@@ -148,8 +201,25 @@ def read_journal(root: Path) -> tuple[Journal, list[str]]:
             tables |= names or set()
             if isinstance(source, str):
                 sources[crawl_id] = source
+            if at is not None:
+                timeline.started[crawl_id] = at
+                if source == REVERIFY:
+                    timeline.reverifies.append(crawl_id)
+    superseded = timeline.superseded(finished)
+    for (crawl_id, batch), per_table in list(written.items()):
+        if crawl_id in superseded:
+            written[(crawl_id, batch)] = {t: n for t, n in per_table.items() if t not in _REBUILT}
+    policy, pending, completed = timeline.policy()
     journal = Journal(
-        frozenset(crawls), frozenset(finished), last, sources, frozenset(tables), written
+        frozenset(crawls),
+        frozenset(finished),
+        last,
+        sources,
+        frozenset(tables),
+        written,
+        policy,
+        pending,
+        completed,
     )
     return journal, problems
 
@@ -174,12 +244,22 @@ def journal_batch(
 
 
 def journal_completed(
-    appender: Appender, crawl_id: str, source: str, written: Mapping[str, int]
+    appender: Appender,
+    crawl_id: str,
+    source: str,
+    written: Mapping[str, int],
+    policy_digest: str | None = None,
 ) -> None:
     """Journal that crawl ``crawl_id`` completed: every row it wrote is in (``written``: rows
-    per table)."""
+    per table), its verdicts made under the trust policy ``policy_digest``."""
     rows = {t: n for t, n in sorted(written.items()) if n}
-    entry = {"crawl_id": crawl_id, "event": COMPLETED, "at": now(), "source": source}
+    entry = {
+        "crawl_id": crawl_id,
+        "event": COMPLETED,
+        "at": now(),
+        "source": source,
+        "policy_digest": policy_digest,
+    }
     appender.append(
         CRAWLS, [journal_row({**entry, "version": __version__, "rows": json.dumps(rows)})]
     )

@@ -31,6 +31,7 @@ VERIFICATIONS = Table(
         "format",
         "issuer",
         "statement_digest",
+        "policy_digest",
     ),
     partition_by=("crawl_date",),
     trusted=False,

@@ -25,6 +25,10 @@ _COMMIT = re.compile(r"^(\d{20})\.json$")
 _CHECKPOINT = re.compile(r"^(\d{20})\.checkpoint(?:\.\d+\.\d+)?\.parquet$")
 
 #: The repair of a lost or damaged log entry or data file.
+REVERIFY_AGAIN = (
+    "run 'attestlake reverify' with the trust policy the lake should follow (a crawl does it "
+    "first, too): it rebuilds the tables from the bytes the lake kept"
+)
 RESTORE = (
     "restore the lake directory from a backup, or rebuild it: crawl the same sources into a "
     "new lake directory and use that one (docs/lake.md, Damage and repair)"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from attestlake.lake.kept_tables import BLOBS, TRUST_CHANGES
 from attestlake.lake.observed_tables import ATTESTATIONS, SBOM_COMPONENTS, VERIFICATIONS
 from attestlake.lake.published_tables import INVENTORY, PUBLISHED_DOCUMENTS
 from attestlake.lake.table_schema import CRAWL_COLUMNS, TIMESTAMP, Table, schema_of
@@ -36,6 +37,7 @@ from attestlake.lake.trusted_tables import (
 
 __all__ = [
     "ATTESTATIONS",
+    "BLOBS",
     "BY_NAME",
     "COMPLETION_TABLES",
     "CONTRACT_REQUIREMENTS",
@@ -45,11 +47,13 @@ __all__ = [
     "MATERIALS",
     "PROVENANCE",
     "PUBLISHED_DOCUMENTS",
+    "REBUILT_TABLES",
     "RUNS",
     "RUN_EVENTS",
     "SBOM_COMPONENTS",
     "SUBJECTS",
     "TABLES",
+    "TRUST_CHANGES",
     "UNIT_TABLES",
     "VERIFICATIONS",
     "VERIFICATION_SUMMARIES",
@@ -69,6 +73,7 @@ CRAWLS = Table(
         "tables",
         "rows",
         "detail",
+        "policy_digest",
     ),
     trusted=False,
     key=("crawl_id", "event", "batch"),
@@ -91,11 +96,15 @@ UNIT_TABLES: tuple[Table, ...] = (
     VERIFICATION_SUMMARIES,
     SBOM_COMPONENTS,
     ATTESTATIONS,
+    BLOBS,
     PUBLISHED_DOCUMENTS,
     VERIFICATIONS,
 )
-#: Every table of a lake: the crawled tables and the crawl journal.
-TABLES: tuple[Table, ...] = (*UNIT_TABLES, CRAWLS)
+#: The tables a re-evaluation under another trust policy rebuilds from ``blobs``: every table
+#: a crawl writes but ``blobs`` itself.
+REBUILT_TABLES: tuple[Table, ...] = tuple(t for t in UNIT_TABLES if t is not BLOBS)
+#: Every table of a lake: the crawled tables, the record of verdict changes and the journal.
+TABLES: tuple[Table, ...] = (*UNIT_TABLES, TRUST_CHANGES, CRAWLS)
 #: The tables whose ``manifest_digest`` values name the crawl units that are complete.
 COMPLETION_TABLES: tuple[Table, ...] = (PUBLISHED_DOCUMENTS, VERIFICATIONS)
 BY_NAME = {t.name: t for t in TABLES}

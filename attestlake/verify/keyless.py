@@ -27,8 +27,15 @@ from sigstore.verify import Verifier
 from attestlake.errors import TrustPolicyError
 from attestlake.intoto.bundles import SigstoreBundle
 from attestlake.intoto.claims import statement_claims
-from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED, Outcome, envelope_base, scope_refusal
-from attestlake.verify.trust import PUBLIC_GOOD, TrustPolicy
+from attestlake.verify.outcome import (
+    NOT_VERIFIED,
+    REVOKED,
+    VERIFIED,
+    Outcome,
+    envelope_base,
+    scope_refusal,
+)
+from attestlake.verify.trust import PUBLIC_GOOD, TrustPolicy, revoked_since
 
 _ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 _ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
@@ -268,6 +275,17 @@ def _signer_refusal(
     refusals = [scope_refusal(subject, identity, claims) for identity in matched]
     if all(refusals):
         return "untrusted_signer", str(refusals[0])
+    # The certificate was valid for at most ten minutes; the signature is counted as made at
+    # the latest moment it allowed.
+    signed_by = cert.not_valid_after_utc
+    in_scope = [i for i, refusal in zip(matched, refusals, strict=True) if refusal is None]
+    revocations = [revoked_since(identity, signed_by) for identity in in_scope]
+    if all(revocations):
+        return (
+            REVOKED,
+            f"signed by {subject}, which the policy has {revocations[0]}; the certificate was "
+            f"valid until {signed_by.isoformat()}",
+        )
     if statement is None:
         return "unsupported", "the signature is valid but the payload is not an in-toto statement"
     return None

@@ -20,9 +20,11 @@ from attestlake.verify.trust import TrustedIdentity, TrustedKey
 VERIFIED = "verified"
 NOT_VERIFIED = "not_verified"
 INTERNAL_ERROR = "internal_error"
+REVOKED = "revoked"
 REASONS = (
     "bad_signature",
     "untrusted_signer",
+    REVOKED,
     "no_trust_material",
     "unsupported",
     "malformed",

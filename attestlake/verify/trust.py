@@ -13,8 +13,10 @@ A policy is YAML (the full format and every outcome are in ``docs/trust-policy.m
       - path: keys/team-a.pub.pem
         projects: [payments]             # optional scope: only attestations of these projects
         workflows: [build]               # optional scope: only these workflows
+        untrusted_after: 2026-10-01T00:00:00Z  # optional revocation (keys and identities)
 
-A valid signature by a signer outside its scope is reported as ``untrusted_signer``. A scoped
+A valid signature by a signer outside its scope is reported as ``untrusted_signer``; one made
+after the signer's ``untrusted_after`` time (see :func:`revoked_since`) as ``revoked``. A scoped
 signer only verifies statements that name a project and workflow in its scope (where each
 predicate type names them: :mod:`attestlake.intoto.claims`); a statement that names none (another
 tool's predicate) is out of every scope. Unscoped signers verify any statement whose claims
@@ -24,8 +26,10 @@ agree.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +71,8 @@ class TrustedKey:
     #: Other spellings of this key's id that envelopes use as ``keyid`` (bare hex of the SPKI
     #: hash; the sha256 of the PEM file, as witness and archivista write it).
     aliases: tuple[str, ...] = ()
+    #: Revocation: signatures made after this time are not trusted (``revoked``).
+    untrusted_after: datetime | None = None
 
     def allows(self, project: str | None, workflow: str | None) -> bool:
         return _in_scope(self.projects, self.workflows, project, workflow)
@@ -85,6 +91,8 @@ class TrustedIdentity:
     projects: tuple[str, ...] = ()
     workflows: tuple[str, ...] = ()
     pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    #: Revocation: signatures made after this time are not trusted (``revoked``).
+    untrusted_after: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -117,6 +125,41 @@ class TrustPolicy:
     def empty(self) -> bool:
         return not self.keys and not self.identities
 
+    @property
+    def digest(self) -> str:
+        """``sha256:`` of what the policy trusts (keys by path and SPKI hash, identities, scopes,
+        revocations, the trusted root's content): two files that trust the same signers the
+        same way have one digest; a changed key file, scope or date changes it. Every verdict
+        in a lake records the digest of the policy it was made under."""
+        if self.trusted_root == PUBLIC_GOOD:
+            root = PUBLIC_GOOD
+        else:
+            root = "sha256:" + hashlib.sha256(Path(self.trusted_root).read_bytes()).hexdigest()
+
+        def when(t: datetime | None) -> str | None:
+            return t.isoformat() if t is not None else None
+
+        data = {
+            "keys": [
+                [k.path, k.key_id, k.projects, k.workflows, when(k.untrusted_after)]
+                for k in self.keys
+            ],
+            "identities": [
+                [
+                    i.issuer,
+                    i.subject,
+                    i.subject_regex,
+                    i.projects,
+                    i.workflows,
+                    when(i.untrusted_after),
+                ]
+                for i in self.identities
+            ],
+            "trusted_root": root,
+        }
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+        return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
     def key_by_id(self, kid: str) -> TrustedKey | None:
         if not kid:
             return None
@@ -129,6 +172,46 @@ def _str_list(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise TrustPolicyError(f"{where} must be a list of strings")
     return tuple(value)
+
+
+def _when(value: Any, where: str) -> datetime | None:
+    """An ``untrusted_after`` time: an RFC 3339 / ISO 8601 time with a timezone, or a date
+    (midnight UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # YAML reads unquoted timestamps itself
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            parsed = None
+    else:
+        import datetime as dt
+
+        parsed = (
+            datetime(value.year, value.month, value.day, tzinfo=UTC)
+            if isinstance(value, dt.date)
+            else None
+        )
+    if parsed is None:
+        raise TrustPolicyError(
+            f"{where} must be a time such as 2026-10-01T00:00:00Z or a date such as 2026-10-01"
+        )
+    if parsed.tzinfo is None:
+        if isinstance(value, str) and "T" not in value and " " not in value:
+            return parsed.replace(tzinfo=UTC)
+        raise TrustPolicyError(f"{where} needs a timezone (write ...Z for UTC): {value!s}")
+    return parsed.astimezone(UTC)
+
+
+def revoked_since(trusted: TrustedKey | TrustedIdentity, signed_at: datetime) -> str | None:
+    """Why a signature by ``trusted`` made at ``signed_at`` is not trusted (it is after the
+    signer's ``untrusted_after``), or None."""
+    cutoff = trusted.untrusted_after
+    if cutoff is None or signed_at <= cutoff:
+        return None
+    return f"untrusted for signatures after {cutoff.isoformat()}"
 
 
 def _resolve(policy_path: Path, value: str) -> Path:
@@ -155,7 +238,7 @@ def _load_keys(p: Path, entries: Any) -> tuple[TrustedKey, ...]:
             entry = {"path": entry}
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
             raise TrustPolicyError(f"{where} needs a 'path' to a PEM public key")
-        extra = set(entry) - {"path", "projects", "workflows"}
+        extra = set(entry) - {"path", "projects", "workflows", "untrusted_after"}
         if extra:
             raise TrustPolicyError(f"{where}: unknown field {sorted(extra)[0]!r}")
         key_path = _resolve(p, entry["path"])
@@ -174,6 +257,7 @@ def _load_keys(p: Path, entries: Any) -> tuple[TrustedKey, ...]:
                 projects=_str_list(entry.get("projects"), f"{where}.projects"),
                 workflows=_str_list(entry.get("workflows"), f"{where}.workflows"),
                 aliases=_key_aliases(key, pem_file),
+                untrusted_after=_when(entry.get("untrusted_after"), f"{where}.untrusted_after"),
             )
         )
     return tuple(keys)
@@ -182,7 +266,14 @@ def _load_keys(p: Path, entries: Any) -> tuple[TrustedKey, ...]:
 def _load_identity(where: str, entry: Any) -> TrustedIdentity:
     if not isinstance(entry, dict):
         raise TrustPolicyError(f"{where} must be a mapping with 'issuer' and 'subject'")
-    extra = set(entry) - {"issuer", "subject", "subject_regex", "projects", "workflows"}
+    extra = set(entry) - {
+        "issuer",
+        "subject",
+        "subject_regex",
+        "projects",
+        "workflows",
+        "untrusted_after",
+    }
     if extra:
         raise TrustPolicyError(f"{where}: unknown field {sorted(extra)[0]!r}")
     issuer, subject, regex = entry.get("issuer"), entry.get("subject"), entry.get("subject_regex")
@@ -211,6 +302,7 @@ def _load_identity(where: str, entry: Any) -> TrustedIdentity:
         projects=_str_list(entry.get("projects"), f"{where}.projects"),
         workflows=_str_list(entry.get("workflows"), f"{where}.workflows"),
         pattern=pattern,
+        untrusted_after=_when(entry.get("untrusted_after"), f"{where}.untrusted_after"),
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from attestlake._internal.regular_files import shown
@@ -28,13 +29,14 @@ from attestlake.signing.keys import verify_signature
 from attestlake.verify.outcome import (
     INTERNAL_ERROR,
     NOT_VERIFIED,
+    REVOKED,
     VERIFIED,
     Outcome,
     envelope_base,
     internal_error,
     scope_refusal,
 )
-from attestlake.verify.trust import TrustedKey, TrustPolicy, read_policy
+from attestlake.verify.trust import TrustedKey, TrustPolicy, read_policy, revoked_since
 
 
 def load_policy(path: Path | str) -> TrustPolicy:
@@ -53,8 +55,12 @@ def _candidates(policy: TrustPolicy, keyid: str) -> list[TrustedKey]:
     return [named, *(k for k in policy.keys if k is not named)] if named else list(policy.keys)
 
 
-def verify_dsse(envelope: Envelope, policy: TrustPolicy, fmt: str = "dsse") -> Outcome:
-    """Verify a parsed DSSE envelope with the policy's keys."""
+def verify_dsse(
+    envelope: Envelope, policy: TrustPolicy, fmt: str = "dsse", seen_at: datetime | None = None
+) -> Outcome:
+    """Verify a parsed DSSE envelope with the policy's keys. A key signature carries no
+    trustworthy time: ``seen_at`` (when the lake first saw the envelope; default now) bounds
+    when it was made, for the keys the policy revokes after a date."""
     base = envelope_base(envelope, fmt)
     if base.reason:
         return base
@@ -78,6 +84,15 @@ def verify_dsse(envelope: Envelope, policy: TrustPolicy, fmt: str = "dsse") -> O
             if refusal is not None:
                 out_of_scope = out_of_scope or no("untrusted_signer", refusal, trusted)
                 continue
+            revoked = revoked_since(trusted, seen_at or datetime.now(UTC))
+            if revoked is not None:
+                return no(
+                    REVOKED,
+                    f"signed by {trusted.path}, which the policy has {revoked}; this envelope was "
+                    f"first seen at {(seen_at or datetime.now(UTC)).isoformat()}, and a key "
+                    "signature carries no time of its own",
+                    trusted,
+                )
             if base.statement is None:
                 return no(
                     "unsupported",
@@ -122,11 +137,12 @@ def verify_envelope(raw: bytes, policy: TrustPolicy) -> Outcome:
     return verify_dsse(envelope, policy)
 
 
-def verify_document(raw: bytes, policy: TrustPolicy) -> Outcome:
+def verify_document(raw: bytes, policy: TrustPolicy, seen_at: datetime | None = None) -> Outcome:
     """Verify one JSON document of any supported format against ``policy``.
 
     Formats: a DSSE envelope, a Sigstore bundle (v0.1-v0.3), or a bare in-toto statement
     (recorded, never trusted). Never raises on bad input: a malformed document is an outcome.
+    ``seen_at``: when the document was first seen (see :func:`verify_dsse`).
     """
     try:
         doc = parse_document(raw)
@@ -146,12 +162,12 @@ def verify_document(raw: bytes, policy: TrustPolicy) -> Outcome:
         )
     if doc.bundle is not None:
         if doc.bundle.envelope is not None and doc.bundle.certificate is None:
-            return verify_dsse(doc.bundle.envelope, policy, doc.format)  # a key-signed bundle
+            return verify_dsse(doc.bundle.envelope, policy, doc.format, seen_at)  # key-signed
         from attestlake.verify.keyless import verify_bundle  # sigstore is imported on first use
 
         return verify_bundle(doc.bundle, policy)
     assert doc.envelope is not None
-    return verify_dsse(doc.envelope, policy, doc.format)
+    return verify_dsse(doc.envelope, policy, doc.format, seen_at)
 
 
 @dataclass(frozen=True)
@@ -180,12 +196,12 @@ class SourcedOutcome:
         }
 
 
-def verify_or_record(raw: bytes, policy: TrustPolicy) -> Outcome:
+def verify_or_record(raw: bytes, policy: TrustPolicy, seen_at: datetime | None = None) -> Outcome:
     """:func:`verify_document`, with a bug in the verifier recorded as an ``internal_error``
     outcome (see :func:`~attestlake.verify.outcome.internal_error`): one document's failure
     never hides the others' outcomes."""
     try:
-        return verify_document(raw, policy)
+        return verify_document(raw, policy, seen_at)
     except Exception as exc:
         return Outcome(NOT_VERIFIED, INTERNAL_ERROR, internal_error("the verifier", exc))
 

@@ -13,6 +13,7 @@ import copy
 import csv
 import json
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,32 @@ def test_subject_regex_and_scopes(tmp_path: Path, corpus: Path) -> None:
         "  - issuer: https://accounts.google.com\n    subject_regex: ^https://github\\.com/\n",
     )
     assert verify_document(raw, wrong_issuer).reason == "untrusted_signer"
+
+
+def test_a_revoked_identity_is_revoked_for_what_its_certificate_allowed_after(
+    tmp_path: Path, corpus: Path
+) -> None:
+    """A keyless signature counts as made at its certificate's end of validity: revoked from a
+    time before it, verified from a time after it."""
+    from cryptography import x509
+
+    gh = "https://token.actions.githubusercontent.com"
+    raw = next(corpus_documents(corpus, "bcr.MODULE.bazel.intoto.jsonl"))[1]
+    bundle = json.loads(raw)
+    der = base64.b64decode(bundle["verificationMaterial"]["certificate"]["rawBytes"])
+    not_after = x509.load_der_x509_certificate(der).not_valid_after_utc
+    identity = f"  - issuer: {gh}\n    subject_regex: ^https://github\\.com/bazel-contrib/\n"
+
+    def revoked_at(when: datetime) -> Outcome:
+        text = identity + f"    untrusted_after: {when.isoformat()}\n"
+        return verify_document(raw, _policy(tmp_path, corpus, text))
+
+    before = revoked_at(not_after - timedelta(seconds=1))
+    assert (before.status, before.reason) == (NOT_VERIFIED, "revoked")
+    assert "untrusted for signatures after" in (before.detail or "")
+    assert before.signer and before.signer.startswith("https://github.com/bazel-contrib/")
+    assert revoked_at(not_after).verified
+    assert revoked_at(not_after + timedelta(days=365)).verified
 
 
 def test_the_embedded_public_good_root_verifies_offline(

@@ -199,7 +199,14 @@ def build_store(root: Path, signer: Signer, runs: int = 12) -> LayoutStore:
 
 def lake_rows(
     lake: Path,
-    exclude: tuple[str, ...] = ("crawled_at", "crawl_date", "crawl_id", "crawl_batch"),
+    exclude: tuple[str, ...] = (
+        "crawled_at",
+        "crawl_date",
+        "crawl_id",
+        "crawl_batch",
+        "seen_at",
+        "unit_index",
+    ),
 ) -> dict[str, list[tuple[Any, ...]]]:
     """Every crawled table as a sorted list of rows (which crawl, and when, left out)."""
     out = {}

@@ -3,7 +3,9 @@ records (Sigstore bundles: test_bundles.py and the corpus tests)."""
 
 from __future__ import annotations
 
+import base64
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -557,3 +559,90 @@ def test_verify_files(tmp_path: Path, team: Keys, policy: TrustPolicy) -> None:
     assert set(record) >= {"source", "status", "reason", "signer", "predicate_type"}
     assert record["reason"] == "malformed"
     assert results[0].to_json()["signer"] == team.rel_path
+
+
+# --- revocation and the policy digest ---------------------------------------------------------
+
+
+def _revoking(tmp_path: Path, team: Keys, when: str) -> TrustPolicy:
+    return load_policy(
+        write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n    untrusted_after: {when}\n")
+    )
+
+
+def test_a_key_signature_first_seen_after_the_revocation_is_revoked(
+    tmp_path: Path, team: Keys
+) -> None:
+    policy = _revoking(tmp_path, team, "2026-10-01T00:00:00Z")
+    envelope = team.sign(statement())
+    before = verify_document(envelope, policy, datetime(2026, 9, 30, 23, 59, tzinfo=UTC))
+    assert before.verified
+    at_cutoff = verify_document(envelope, policy, datetime(2026, 10, 1, tzinfo=UTC))
+    assert at_cutoff.verified  # "after T": T itself is still trusted
+    after = verify_document(envelope, policy, datetime(2026, 10, 1, 0, 0, 1, tzinfo=UTC))
+    assert (after.status, after.reason) == (NOT_VERIFIED, "revoked")
+    assert after.signer == team.rel_path and after.key_id == team.key_id
+    assert "untrusted for signatures after 2026-10-01T00:00:00+00:00" in (after.detail or "")
+    assert "first seen at 2026-10-01T00:00:01+00:00" in (after.detail or "")
+    # without a lake, the time is now: every key revoked in the past refuses
+    assert verify_document(envelope, policy).reason == "revoked"
+
+
+def test_revocation_does_not_hide_a_bad_signature_or_a_scope(tmp_path: Path, team: Keys) -> None:
+    policy = _revoking(tmp_path, team, "2020-01-01")
+    tampered = json.loads(team.sign(statement()))
+    tampered["payload"] = base64.b64encode(statement("b")).decode()
+    assert verify_document(json.dumps(tampered).encode(), policy).reason == "bad_signature"
+    scoped = load_policy(
+        write_policy(
+            tmp_path,
+            f"keys:\n  - path: {team.rel_path}\n    projects: [x]\n"
+            "    untrusted_after: 2020-01-01\n",
+        )
+    )
+    assert verify_document(team.sign(statement("a")), scoped).reason == "untrusted_signer"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-10-01", datetime(2026, 10, 1, tzinfo=UTC)),
+        ("'2026-10-01'", datetime(2026, 10, 1, tzinfo=UTC)),
+        ("2026-10-01T12:30:00+02:00", datetime(2026, 10, 1, 10, 30, tzinfo=UTC)),
+        ("'2026-10-01T12:30:00Z'", datetime(2026, 10, 1, 12, 30, tzinfo=UTC)),
+    ],
+)
+def test_untrusted_after_forms(tmp_path: Path, team: Keys, value: str, expected: datetime) -> None:
+    assert _revoking(tmp_path, team, value).keys[0].untrusted_after == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        ("2026-10-01T12:30:00", "needs a timezone"),
+        ("'2026-10-01T12:30:00'", "needs a timezone"),
+        ("yesterday", "must be a time"),
+        ("12", "must be a time"),
+        ("[2026]", "must be a time"),
+    ],
+)
+def test_untrusted_after_errors(tmp_path: Path, team: Keys, value: str, match: str) -> None:
+    with pytest.raises(TrustPolicyError, match=match):
+        _revoking(tmp_path, team, value)
+
+
+def test_the_policy_digest_is_what_the_policy_trusts(tmp_path: Path, team: Keys) -> None:
+    base = load_policy(write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n"))
+    same = load_policy(
+        write_policy(tmp_path, f"# a comment\nkeys:\n  - {team.rel_path}\nidentities: []\n")
+    )
+    assert base.digest == same.digest and base.digest.startswith("sha256:")
+    scoped = load_policy(
+        write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n    projects: [a]\n")
+    )
+    revoked = _revoking(tmp_path, team, "2026-10-01")
+    other = Keys(tmp_path, "other")
+    (tmp_path / team.rel_path).write_bytes((tmp_path / other.rel_path).read_bytes())
+    replaced = load_policy(write_policy(tmp_path, f"keys:\n  - path: {team.rel_path}\n"))
+    digests = {base.digest, scoped.digest, revoked.digest, replaced.digest}
+    assert len(digests) == 4

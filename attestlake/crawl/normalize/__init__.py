@@ -178,7 +178,7 @@ def document_rows(
     if raw is None:
         outcome = Outcome(NOT_VERIFIED, "malformed", error or "document unreadable")
     else:
-        outcome = _bound(verify_or_record(raw, policy), {} if runs is None else runs)
+        outcome = _bound(verify_or_record(raw, policy, now), {} if runs is None else runs)
     fmt, detail = outcome.format, outcome.detail
     sbom_kind = _bare_sbom(raw) if raw is not None and outcome.statement is None else None
     if sbom_kind is not None:
@@ -208,7 +208,9 @@ def document_rows(
 
 def inspect_unit(unit: Unit, policy: TrustPolicy, now: datetime) -> Rows:
     """Verify and normalise every document of one unit (or read a published contract or
-    inventory, which has none). Never raises on bad content."""
+    inventory, which has none). Never raises on bad content. ``now`` is when the crawl saw
+    the unit, unless the unit says when the lake first saw it (``Unit.seen_at``)."""
+    now = unit.seen_at or now
     if unit.published is not None:
         return published_rows(unit)
     rows = Rows()

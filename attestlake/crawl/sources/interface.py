@@ -15,6 +15,7 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -66,6 +67,9 @@ class Unit:
     error: str | None = None
     #: Set when the manifest is a published contract or inventory (then no documents).
     published: Published | None = None
+    #: When the lake first saw the unit, for a unit read again from the lake's kept bytes
+    #: (:mod:`attestlake.crawl.reverify`); None for a unit read from its source now.
+    seen_at: datetime | None = None
 
     @property
     def size(self) -> int:

@@ -1,0 +1,113 @@
+"""Crawl units as the lake keeps them: :class:`~attestlake.crawl.sources.Unit` s to ``blobs``
+rows and back.
+
+A crawl writes every unit it reads to ``blobs`` (:mod:`attestlake.lake.kept_tables`): one row
+per document, evidence blob or published file, with the unit's key, source and the time the
+lake first saw it, in the order the crawl read them (``seen_at``, ``crawl_batch``,
+``unit_index``, ``part``). :func:`units_from_rows` turns those rows back into the same units,
+so a re-evaluation reads exactly what the crawl read, in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from attestlake.crawl.sources.interface import Document, Published, Unit
+from attestlake.lake.kept_tables import BLOBS, DOCUMENT, EVIDENCE, PUBLISHED, UNIT_ERROR
+
+__all__ = ["blob_rows", "units_from_rows"]
+
+
+def _unit_rows(unit: Unit, index: int, seen: datetime) -> Iterator[dict[str, Any]]:
+    base = {
+        "manifest_digest": unit.key,
+        "source": unit.source,
+        "seen_at": unit.seen_at or seen,
+        "unit_index": index,
+    }
+    parts: list[dict[str, Any]] = []
+    if unit.error is not None:
+        parts.append({"role": UNIT_ERROR, "digest": unit.key, "error": unit.error})
+    for doc in unit.documents:
+        parts.append(
+            {"role": DOCUMENT, "digest": doc.digest, "content": doc.raw, "error": doc.error}
+        )
+    for digest, raw in unit.evidence.items():
+        parts.append({"role": EVIDENCE, "digest": digest, "content": raw})
+    if unit.published is not None:
+        pub = unit.published
+        parts.append(
+            {
+                "role": PUBLISHED,
+                "digest": pub.digest,
+                "content": pub.raw,
+                "error": pub.error,
+                "kind": pub.kind,
+                "name": pub.name,
+                "revision": pub.revision,
+                "created": pub.created,
+            }
+        )
+    for part, values in enumerate(parts):
+        yield {**base, "part": part, **values}
+
+
+def blob_rows(units: Sequence[Unit], seen: datetime) -> pa.Table | None:
+    """The ``blobs`` rows of a batch's units (a unit with nothing in it has none); ``seen``:
+    when the crawl read them (a unit read again from the lake keeps its own)."""
+    rows = [row for i, unit in enumerate(units) for row in _unit_rows(unit, i, seen)]
+    if not rows:
+        return None
+    columns = {name: [r.get(name) for r in rows] for name in BLOBS.schema.names}
+    return pa.Table.from_pydict(columns, schema=BLOBS.schema)
+
+
+def _unit(rows: list[dict[str, Any]]) -> Unit:
+    first = rows[0]
+    documents: list[Document] = []
+    evidence: dict[str, bytes] = {}
+    error: str | None = None
+    published: Published | None = None
+    for row in rows:
+        role = row["role"]
+        if role == DOCUMENT:
+            documents.append(Document(row["digest"], row["content"], row["error"]))
+        elif role == EVIDENCE:
+            evidence[row["digest"]] = row["content"]
+        elif role == UNIT_ERROR:
+            error = row["error"]
+        elif role == PUBLISHED:
+            published = Published(
+                row["kind"],
+                row["name"],
+                row["revision"],
+                row["digest"],
+                row["created"],
+                row["content"],
+                row["error"],
+            )
+    return Unit(
+        key=first["manifest_digest"],
+        source=first["source"],
+        documents=tuple(documents),
+        evidence=evidence,
+        error=error,
+        published=published,
+        seen_at=first["seen_at"],
+    )
+
+
+def units_from_rows(rows: Iterable[dict[str, Any]]) -> Iterator[Unit]:
+    """The units that ``rows`` (``blobs`` rows in the order a crawl wrote them) hold."""
+    current: list[dict[str, Any]] = []
+    for row in rows:
+        if current and row["manifest_digest"] != current[0]["manifest_digest"]:
+            yield _unit(current)
+            current = []
+        current.append(row)
+    if current:
+        yield _unit(current)

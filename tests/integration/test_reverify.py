@@ -1,0 +1,309 @@
+"""Verdicts follow the trust policy: a changed policy re-evaluates the lake from its kept bytes.
+
+On a copy of the demo lake (150 runs, one key for CI, one scoped release key): a re-evaluation
+under another policy gives, row for row, the lake a first crawl under that policy gives; going
+back gives the original lake; a crawl under another policy re-evaluates first; the saved query
+``trust_changes`` lists what moved; a revocation date separates envelopes the lake saw before
+it from those it saw after; an interrupted re-evaluation is finished by the next one; a lake
+whose bytes were not kept is refused, unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable, write_deltalake
+
+from attestlake import open_lake
+from attestlake.crawl.crawl import crawl
+from attestlake.crawl.job import reverify_job
+from attestlake.crawl.sources import open_source
+from attestlake.demo.demo import DemoResult
+from attestlake.errors import LakeError
+from attestlake.lake.consistency import check
+from attestlake.lake.tables import BLOBS, REBUILT_TABLES
+from attestlake.store.layout import LayoutStore
+from attestlake.verify.verify import load_policy
+from tests.demo_lake import NOW, copy_demo
+from tests.integration.cli_helpers import run_cli
+from tests.integration.test_crawl_store import lake_rows
+
+#: The demo's policy with the CI key revoked from 2020 on (every demo run is later) and the
+#: release key unscoped.
+REVOKED_CI = """\
+keys:
+  - path: keys/ci.pub
+    untrusted_after: 2020-01-01T00:00:00Z
+  - path: keys/release.pub
+"""
+
+
+def _sql(lake: Path, query: str, **params: Any) -> list[dict[str, Any]]:
+    with open_lake(lake) as opened:
+        rows: list[dict[str, Any]] = opened.sql(query, params or None).to_pylist()
+        return rows
+
+
+def _rebuilt(lake: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every rebuilt table's rows, sorted (crawl ids and batches left out)."""
+    rows = lake_rows(lake)
+    return {t.name: rows[t.name] for t in REBUILT_TABLES}
+
+
+@pytest.fixture
+def org(tmp_path: Path, demo: DemoResult) -> Path:
+    directory = copy_demo(demo, tmp_path / "demo")
+    (directory / "revoked-ci.yaml").write_text(REVOKED_CI)
+    return directory
+
+
+def _verified_by(lake: Path, signer: str) -> int:
+    found = _sql(
+        lake,
+        "SELECT count(*) AS n FROM verifications WHERE status = 'verified' AND signer = $s",
+        s=signer,
+    )
+    return int(found[0]["n"])
+
+
+def _first_crawl(demo: DemoResult, lake: Path, policy: Path) -> None:
+    """A first crawl of the demo's store (the path the demo lake's ``source`` columns name)."""
+    crawl(LayoutStore(demo.store), lake, load_policy(policy), now=NOW, jobs=1)
+
+
+def test_reverify_equals_a_first_crawl_under_the_new_policy(org: Path, demo: DemoResult) -> None:
+    lake = org / "lake"
+    ci_verified = _verified_by(lake, "keys/ci.pub")
+    assert ci_verified > 200  # the demo's CI runs, the baseline of what must leave
+
+    result = reverify_job(lake, org / "revoked-ci.yaml", jobs=1)
+
+    _first_crawl(demo, org / "fresh", org / "revoked-ci.yaml")
+    assert _rebuilt(lake) == _rebuilt(org / "fresh")
+    assert result.changes["untrusted"] == ci_verified
+    assert _verified_by(lake, "keys/ci.pub") == 0
+    revoked = _sql(lake, "SELECT reason, detail FROM verifications WHERE signer = 'keys/ci.pub'")
+    reasons = [r["reason"] for r in revoked]
+    assert reasons.count("revoked") == ci_verified
+    assert set(reasons) == {"revoked", "bad_signature"}  # the demo's tampered envelope stays
+    assert all(
+        "untrusted for signatures after 2020-01-01" in r["detail"]
+        for r in revoked
+        if r["reason"] == "revoked"
+    )
+    digests = _sql(lake, "SELECT DISTINCT policy_digest FROM verifications")
+    assert digests == [{"policy_digest": load_policy(org / "revoked-ci.yaml").digest}]
+    assert not check(lake).problems
+
+
+def test_going_back_restores_every_row(org: Path) -> None:
+    lake = org / "lake"
+    before = _rebuilt(lake)
+    blobs = _sql(lake, f"SELECT count(*) AS n FROM {BLOBS.name}")
+    reverify_job(lake, org / "revoked-ci.yaml", jobs=1)
+    assert _rebuilt(lake) != before
+    back = reverify_job(lake, org / "trust.yaml", jobs=1)
+    assert _rebuilt(lake) == before
+    assert back.changes.get("trusted", 0) > 200
+    assert _sql(lake, f"SELECT count(*) AS n FROM {BLOBS.name}") == blobs  # kept, never rebuilt
+    assert not check(lake).problems
+
+
+def test_crawl_under_another_policy_reverifies_first(org: Path) -> None:
+    lake = org / "lake"
+    runs = _sql(lake, "SELECT count(*) AS n FROM runs")[0]["n"]
+    out = run_cli(
+        org, "crawl", "--from", "store", "--lake", "lake", "--trust", "revoked-ci.yaml", "--json"
+    )
+    assert out.code == 0, out.err
+    summary = out.json()
+    assert summary["ingested"] == 0 and summary["already_known"] == summary["discovered"]
+    reverified = summary["reverified"]
+    assert reverified["policy_after"] == load_policy(org / "revoked-ci.yaml").digest
+    assert reverified["rows_before"]["runs"] == runs
+    assert reverified["rows_after"]["runs"] == _sql(lake, "SELECT count(*) AS n FROM runs")[0]["n"]
+    assert reverified["rows_after"]["runs"] < runs
+    again = run_cli(
+        org, "crawl", "--from", "store", "--lake", "lake", "--trust", "revoked-ci.yaml", "--json"
+    )
+    assert again.code == 0 and again.json()["reverified"] is None  # same policy: nothing to do
+
+
+def test_trust_changes_lists_what_moved(org: Path) -> None:
+    lake = org / "lake"
+    was_verified = {
+        (r["manifest_digest"], r["envelope_digest"])
+        for r in _sql(lake, "SELECT * FROM verifications WHERE status = 'verified'")
+    }
+    out = run_cli(org, "reverify", "--lake", "lake", "--trust", "revoked-ci.yaml")
+    assert out.code == 0, out.err
+    assert "no longer trusted" in out.out
+    now_verified = {
+        (r["manifest_digest"], r["envelope_digest"])
+        for r in _sql(lake, "SELECT * FROM verifications WHERE status = 'verified'")
+    }
+    listed = run_cli(org, "query", "run", "trust_changes", "--lake", "lake", "--format", "json")
+    assert listed.code == 0, listed.err
+    rows = listed.json()
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    moved = {
+        change: {
+            (r["manifest_digest"], r["envelope_digest"]) for r in rows if r["change"] == change
+        }
+        for change in ("trusted", "untrusted")
+    }
+    assert moved["untrusted"] == was_verified - now_verified
+    assert moved["trusted"] == now_verified - was_verified
+    assert moved["trusted"]  # the release key, unscoped, now verifies the out-of-scope run
+    assert all(r["reason_after"] == "revoked" for r in rows if r["change"] == "untrusted")
+
+
+def test_revocation_date_separates_what_the_lake_saw_before_and_after(org: Path) -> None:
+    """A key signature carries no time: the lake's first sight of an envelope bounds it."""
+    lake = org / "lake"
+    one = _sql(
+        lake,
+        "SELECT manifest_digest, envelope_digest FROM verifications "
+        "WHERE status = 'verified' AND signer = 'keys/ci.pub' ORDER BY envelope_digest LIMIT 1",
+    )[0]
+    envelope = LayoutStore(org / "store").get_blob(one["envelope_digest"])
+    (org / "later").mkdir()
+    (org / "later" / "copy.json").write_bytes(envelope)
+    later = NOW + timedelta(days=30)
+    policy_text = (org / "trust.yaml").read_text()
+    cutoff = (NOW + timedelta(days=1)).isoformat()
+    (org / "cutoff.yaml").write_text(
+        policy_text.replace(
+            "path: keys/ci.pub", f"path: keys/ci.pub\n    untrusted_after: {cutoff}"
+        )
+    )
+    later_files = open_source(str(org / "later"))
+    crawl(later_files, lake, load_policy(org / "trust.yaml"), now=later, jobs=1)
+    result = reverify_job(lake, org / "cutoff.yaml", jobs=1)
+    assert result.changes == {"untrusted": 1}
+    copy = _sql(lake, "SELECT * FROM verifications WHERE source LIKE '%copy.json'")
+    assert [r["reason"] for r in copy] == ["revoked"]
+    assert later.date().isoformat() in copy[0]["detail"]
+    assert _verified_by(lake, "keys/ci.pub") > 200  # everything seen before the cutoff
+
+
+def test_an_interrupted_reverify_is_finished_by_the_next(org: Path) -> None:
+    lake = org / "lake"
+    expected = org / "expected"
+    shutil.copytree(lake, expected)
+    reverify_job(expected, org / "revoked-ci.yaml", jobs=1)
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_runs(table: str) -> None:
+        if table == "runs":
+            raise Stop
+
+    with pytest.raises(Stop):
+        reverify_job(lake, org / "revoked-ci.yaml", jobs=1, on_swapped=stop_after_runs)
+    problems = check(lake).problems
+    assert [p.what for p in problems] == [
+        "a re-evaluation of the lake's verdicts under another trust policy did not complete: "
+        "the tables may hold verdicts of two policies"
+    ]
+    assert not list(lake.glob(".reverify-*"))
+    # the same policy as the interrupted one: the lake's last completed verdicts are the old
+    # policy's, and a re-evaluation is pending either way
+    out = run_cli(
+        org, "crawl", "--from", "store", "--lake", "lake", "--trust", "revoked-ci.yaml", "--json"
+    )
+    assert out.code == 0, out.err
+    assert out.json()["reverified"] is not None
+    assert _rebuilt(lake) == _rebuilt(expected)
+    assert not check(lake).problems
+
+
+def test_a_killed_reverify_leaves_nothing_the_next_cannot_finish(
+    org: Path, demo: DemoResult
+) -> None:
+    """SIGKILL between two table replacements: the scratch lake stays behind, the journal says
+    the re-evaluation did not complete; the next one removes the scratch lake and finishes."""
+    lake = org / "lake"
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from attestlake.crawl.job import reverify_job\n"
+        "def kill(table):\n"
+        "    if table == 'materials':\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "reverify_job(Path(sys.argv[1]), Path(sys.argv[2]), jobs=1, on_swapped=kill)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(lake), str(org / "revoked-ci.yaml")],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == -9, proc.stderr.decode()
+    assert list(lake.glob(".reverify-*")), "the killed re-evaluation's scratch lake"
+    assert check(lake).problems
+    result = reverify_job(lake, org / "trust.yaml", jobs=1)
+    assert not list(lake.glob(".reverify-*"))
+    assert not check(lake).problems
+    _first_crawl(demo, org / "fresh", org / "trust.yaml")
+    assert _rebuilt(lake) == _rebuilt(org / "fresh")
+    assert result.policy_after == load_policy(org / "trust.yaml").digest
+
+
+def _as_before_the_journal(lake: Path) -> None:
+    """The lake as a version before the journal and kept bytes left it: no ``blobs``,
+    ``trust_changes`` or ``crawls``, and no crawl ids."""
+    for kept_later in (BLOBS.name, "trust_changes", "crawls"):
+        shutil.rmtree(lake / kept_later)
+    for table in REBUILT_TABLES:
+        data = DeltaTable(str(lake / table.name)).to_pyarrow_table()
+        for name in ("crawl_id", "crawl_batch"):
+            i = data.schema.get_field_index(name)
+            data = data.set_column(i, name, pa.nulls(data.num_rows, data.schema.field(i).type))
+        write_deltalake(str(lake / table.name), data, mode="overwrite")
+
+
+def test_a_lake_without_kept_bytes_is_refused_unchanged(org: Path) -> None:
+    """A lake crawled by a version that kept no bytes: reverify says so and writes nothing;
+    a crawl under another policy warns and does not pretend to have re-evaluated."""
+    lake = org / "lake"
+    _as_before_the_journal(lake)
+    before = _rebuilt(lake)
+    out = run_cli(org, "reverify", "--lake", "lake", "--trust", "revoked-ci.yaml")
+    assert out.code == 1
+    assert "did not keep their bytes" in out.err and "new lake directory" in out.err
+    assert _rebuilt(lake) == before
+    with pytest.raises(LakeError):
+        reverify_job(lake, org / "revoked-ci.yaml", jobs=1)
+    crawled = run_cli(
+        org, "crawl", "--from", "store", "--lake", "lake", "--trust", "revoked-ci.yaml", "--json"
+    )
+    assert crawled.code == 0, crawled.err
+    summary = crawled.json()
+    assert summary["reverified"] is None
+    assert any("kept no bytes" in w for w in summary["warnings"])
+
+
+def test_reverify_of_a_missing_lake_is_an_error(tmp_path: Path, org: Path) -> None:
+    out = run_cli(org, "reverify", "--lake", str(tmp_path / "nowhere"), "--trust", "trust.yaml")
+    assert out.code == 1
+    assert "not a lake" in out.err
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_reverify_json_summary(org: Path) -> None:
+    out = run_cli(org, "reverify", "--lake", "lake", "--trust", "revoked-ci.yaml", "--json")
+    assert out.code == 0, out.err
+    data = json.loads(out.out)
+    assert data["policy_before"] == load_policy(org / "trust.yaml").digest
+    assert data["policy_after"] == load_policy(org / "revoked-ci.yaml").digest
+    assert data["units"] == len(_sql(org / "lake", "SELECT DISTINCT manifest_digest FROM blobs"))
