@@ -91,16 +91,12 @@ class _Known:
         self._keys.add(self._pack(key))
 
 
-def _stamped(data: pa.Table, crawl_id: str, batch: int, policy_digest: str) -> pa.Table:
-    """``data`` with the crawl and batch that write it in ``crawl_id`` and ``crawl_batch``
-    (and, in ``verifications``, the trust policy its verdicts were made under)."""
-    stamps = [
+def _stamped(data: pa.Table, crawl_id: str, batch: int) -> pa.Table:
+    """``data`` with the crawl and batch that write it in ``crawl_id`` and ``crawl_batch``."""
+    for name, value in (
         ("crawl_id", pa.scalar(crawl_id, pa.string())),
         ("crawl_batch", pa.scalar(batch, pa.int32())),
-    ]
-    if "policy_digest" in data.schema.names:
-        stamps.append(("policy_digest", pa.scalar(policy_digest, pa.string())))
-    for name, value in stamps:
+    ):
         column = pa.repeat(value, data.num_rows)
         index = data.schema.get_field_index(name)
         data = (
@@ -176,13 +172,13 @@ class _BatchWriter:
         self,
         lake_root: Path,
         crawl_id: str,
-        verdicts: tuple[str, datetime],
+        seen: datetime,
         tally: _Tally,
         progress: ProgressFn | None,
         on_written: WrittenFn | None,
     ) -> None:
         self.crawl_id = crawl_id
-        self.policy_digest, self.seen = verdicts
+        self.seen = seen
         self.tally = tally
         self.progress = progress
         self.on_written = on_written
@@ -211,9 +207,7 @@ class _BatchWriter:
                 self.replays.apply(fixes)
             data = tables.get(table.name)
             written = (
-                self.appender.append(
-                    table, _stamped(data, self.crawl_id, batch, self.policy_digest)
-                )
+                self.appender.append(table, _stamped(data, self.crawl_id, batch))
                 if data is not None
                 else 0
             )
@@ -319,8 +313,7 @@ def crawl(
         reverified = _reverify_first(lake_root, policy, tally, jobs)
         attested, in_lake = begin(lake_root, crawl_id, src.ref, policy.digest)
         known = (_Known(attested), _Known(in_lake))
-        verdicts = (policy.digest, now)
-        writer = _BatchWriter(lake_root, crawl_id, verdicts, tally, progress, on_written)
+        writer = _BatchWriter(lake_root, crawl_id, now, tally, progress, on_written)
         found = _batches(src, known, tally, max(1, batch_size), max_batch_bytes)
         batches = _verify_and_write(found, inspector, writer)
         journal.journal_completed(writer.appender, crawl_id, src.ref, writer.totals, policy.digest)
@@ -338,9 +331,10 @@ def _reverify_first(
     legacy = legacy_units(lake_root)
     if legacy:
         tally.warnings.append(
-            f"the lake's verdicts were made under another trust policy, but {len(legacy)} of "
-            "its crawl units were crawled by a version that kept no bytes: their verdicts are "
-            "not made again; crawl the stores into a new lake directory for that"
+            f"the lake's verdicts were made under another trust policy (or one it did not "
+            f"record), but {len(legacy)} of its crawl units were crawled by a version that kept "
+            "no bytes: their verdicts are not made again; crawl the stores into a new lake "
+            "directory for that"
         )
         return None
     return reverify_locked(lake_root, policy, crawl, jobs=jobs)

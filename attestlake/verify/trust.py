@@ -25,6 +25,7 @@ agree.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -125,7 +126,7 @@ class TrustPolicy:
     def empty(self) -> bool:
         return not self.keys and not self.identities
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
         """``sha256:`` of what the policy trusts (keys by path and SPKI hash, identities, scopes,
         revocations, the trusted root's content): two files that trust the same signers the

@@ -68,6 +68,7 @@ def test_demo_report_finds_every_planted_problem(demo: DemoResult) -> None:
         "signer_changes": 1,
         "slsa_build_levels": 3,
         "stale_workflows": 1,
+        "trust_changes": 0,  # one trust policy: no verdict changed
         "verification_failures": 3,
         "verification_failures_by_reason": 2,
     }  # component_search needs a package: it is run by hand, not in the report

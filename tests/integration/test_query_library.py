@@ -43,6 +43,13 @@ def test_every_saved_query_is_covered_here() -> None:
     assert {q.name for q in load_queries()} <= tested
 
 
+def test_trust_changes(lake: Lake) -> None:
+    """The demo's lake was crawled under one policy: nothing changed (the near miss).
+    tests/integration/test_reverify.py changes the policy and checks every row listed."""
+    assert rows(lake, "trust_changes") == []
+    assert rows(lake, "trust_changes", latest="false") == []
+
+
 def test_non_compliant_workflows(lake: Lake) -> None:
     found = rows(lake, "non_compliant_workflows")
     assert keys(

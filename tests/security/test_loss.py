@@ -28,7 +28,7 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 from attestlake.demo.demo import DemoResult
-from attestlake.lake.tables import TABLES, UNIT_TABLES
+from attestlake.lake.tables import BLOBS, REBUILT_TABLES, TABLES, TRUST_CHANGES, UNIT_TABLES
 from tests.demo_lake import copy_demo
 from tests.integration.cli_helpers import Result, run_cli
 from tests.integration.test_crawl_store import assert_no_duplicate_keys, lake_rows
@@ -233,11 +233,13 @@ def test_a_killed_crawl_is_cleaned_by_the_next_and_only_its_unjournalled_batch(
 
 
 def _legacy(lake: Path, without: set[str], keep_rows_of: frozenset[str] = frozenset()) -> None:
-    """Turn ``lake`` into one written before the journal: no ``crawls`` table, no ``crawl_id``
-    column. The rows of the crawl units ``without`` are left out of every table, except the
-    tables in ``keep_rows_of`` (the leftovers of an old crawl killed mid-way)."""
-    shutil.rmtree(lake / "crawls")
-    for table in UNIT_TABLES:
+    """Turn ``lake`` into one written before the journal: no ``crawls`` table (nor ``blobs`` and
+    ``trust_changes``, which came later), no ``crawl_id`` column. The rows of the crawl units
+    ``without`` are left out of every table, except the tables in ``keep_rows_of`` (the
+    leftovers of an old crawl killed mid-way)."""
+    for later in ("crawls", BLOBS.name, TRUST_CHANGES.name):
+        shutil.rmtree(lake / later)
+    for table in REBUILT_TABLES:
         data = read(lake, table.name)
         if table.name not in keep_rows_of:
             data = data.filter(
@@ -256,17 +258,26 @@ def test_a_lake_from_before_the_journal_crawls_and_deletes_nothing(demo: Path) -
     reference = row_counts(lake)
     missing = _some_runs(lake, 5)
     _legacy(lake, missing)
-    legacy = {t.name: read(lake, t.name) for t in UNIT_TABLES}
+    legacy = {t.name: read(lake, t.name) for t in REBUILT_TABLES}
     assert "crawl_id" not in legacy["runs"].column_names
 
     result = crawl_cli(demo, lake, "--json")
 
     assert result.code == 0, result.err
     assert result.json()["ingested"] == 5
-    assert row_counts(lake) == reference
+    # the verdicts in the lake were made under a policy it did not record, and cannot be made
+    # again (no bytes kept): the crawl says so and re-evaluates nothing
+    assert result.json()["reverified"] is None
+    assert any("kept no bytes" in w for w in result.json()["warnings"])
+    counts = row_counts(lake)
+    assert {t: n for t, n in counts.items() if t not in (BLOBS.name, TRUST_CHANGES.name)} == {
+        t: n for t, n in reference.items() if t not in (BLOBS.name, TRUST_CHANGES.name)
+    }
+    kept = set(read(lake, BLOBS.name).column("manifest_digest").to_pylist())
+    assert kept == missing  # the bytes of what this crawl read, and only those
     started, batch, completed = journal(lake)
     assert [r["event"] for r in (started, batch, completed)] == ["started", "batch", "completed"]
-    for table in UNIT_TABLES:
+    for table in REBUILT_TABLES:
         after = read(lake, table.name)
         if "crawl_id" not in after.column_names:  # no new rows: the table kept its schema
             after = after.append_column("crawl_id", pa.nulls(after.num_rows, pa.string()))

@@ -81,6 +81,7 @@ def test_findings_by_query_and_severity(audit: AuditData) -> None:
         "runner_changes": 2,
         "signer_changes": 1,
         "stale_workflows": 1,
+        "trust_changes": 0,  # one trust policy: no verdict changed
         "new_dependencies": 1,
         "sbom_quality": 2,
         "slsa_build_levels": 3,

@@ -76,7 +76,7 @@ def normalise(ctx: Context) -> Rows:
 
 
 def _verification(
-    ctx: Context, now: datetime, fmt: str | None, detail: str | None
+    ctx: Context, now: datetime, fmt: str | None, detail: str | None, policy: TrustPolicy
 ) -> dict[str, Any]:
     outcome = ctx.outcome
     claims = statement_claims(ctx.outcome.statement)
@@ -98,6 +98,7 @@ def _verification(
         "format": fmt,
         "issuer": outcome.issuer,
         "statement_digest": ctx.statement_digest,
+        "policy_digest": policy.digest,
     }
 
 
@@ -202,7 +203,7 @@ def document_rows(
         rows.add("attestations", _attestation(ctx, fmt, now))
     elif sbom_kind is not None and raw is not None:
         rows.extend(sbom.sbom_rows(ctx, raw, carrier="document", trusted=False))
-    rows.add("verifications", _verification(ctx, now, fmt, detail))
+    rows.add("verifications", _verification(ctx, now, fmt, detail, policy))
     return rows
 
 
@@ -217,7 +218,7 @@ def inspect_unit(unit: Unit, policy: TrustPolicy, now: datetime) -> Rows:
     if unit.error is not None:
         outcome = Outcome(NOT_VERIFIED, "malformed", unit.error)
         ctx = Context(unit.key, unit.key, unit.source, outcome)
-        rows.add("verifications", _verification(ctx, now, None, unit.error))
+        rows.add("verifications", _verification(ctx, now, None, unit.error, policy))
         return rows
     runs: RunBinding = {}
     for doc in unit.documents:
