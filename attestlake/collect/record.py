@@ -187,6 +187,8 @@ class RunRecord:
         while others are still missing it is refused (``kind="STRING"`` records it anyway).
         """
         self._open()
+        if not value.strip():
+            raise MaterialError("the material value is empty (an unset CI variable?)")
         detected = name is None and kind is None
         req = self.contract.material(name) if name else None
         if name is None:

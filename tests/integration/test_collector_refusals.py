@@ -59,6 +59,10 @@ def test_a_missing_file_is_refused_by_name(started: Path) -> None:
     assert _refused(started, "--name", "rootfs", "--value", "rootfs.tar.gz") == (
         "error: rootfs.tar.gz: no such file"
     )
+    # An unset CI variable: refused, whatever the contract has room for.
+    assert _refused(started, "--value", "") == (
+        "error: the material value is empty (an unset CI variable?)"
+    )
     assert _materials(started) == []
 
 

@@ -139,3 +139,19 @@ def test_with_a_name_the_contract_kind_decides() -> None:
         att.add("sbom", "missing.json")
     att.add(None, IMAGE)
     assert [m.name for m in att.materials] == ["notes", "image"]
+
+
+@pytest.mark.parametrize("value", ["", "  ", "\t\n"])
+def test_an_empty_value_is_refused_whatever_the_kind(value: str) -> None:
+    att = _record(CONTRACT + b"    - {type: STRING, name: version}\n")
+    for name, kind in ((None, None), ("version", None), (None, "STRING")):
+        with pytest.raises(MaterialError, match=r"^the material value is empty"):
+            att.add(name, value, kind=kind)
+    assert att.materials == []
+
+
+def test_a_value_too_long_for_a_file_name_is_refused_as_a_file_or_kept_as_text() -> None:
+    att = _record(CONTRACT + b"    - {type: STRING, name: notes}\n")
+    with pytest.raises(MaterialError, match="cannot read: File name too long"):
+        att.add("sbom", "x" * 300)
+    assert att.add(None, "y" * 300).name == "notes"  # a long text, not a file: the string
