@@ -306,7 +306,11 @@ def attest_reset(
     staging: StagingOpt = False,
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
-    """Record the run as failed or cancelled in the store (run-<id>-failure/-cancellation)."""
+    """Record the run as failed or cancelled in the store (run-<id>-failure/-cancellation).
+
+    A failed or cancelled job runs it in place of push; once the run was pushed as a success
+    it is refused (exit 1), and the same reset again changes nothing.
+    """
     from attestlake.collect import lifecycle, run_state
 
     att = run_state.load(state)

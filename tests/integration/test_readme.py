@@ -3,7 +3,8 @@ order, in one temporary directory, against a real registry and the demo lake.
 
 What the test supplies, and why (the README takes these as the reader's own):
 
-- ``registry.example.com`` is the test's registry (``docker-registry`` on ``127.0.0.1:PORT``):
+- ``registry.example.com`` is a registry of the test's own (``docker-registry`` on
+  ``127.0.0.1:PORT``, so that ``HOST/*`` lists what the session pushed and nothing else):
   every occurrence in a command is replaced by that address, nothing else is changed;
 - ``contract.yaml`` and ``trust.yaml`` are the README's own contract and trust policy blocks;
   ``workflows.yaml`` is the inventory block of ``docs/collector.md``; ``sbom.cdx.json`` is a
@@ -219,10 +220,11 @@ def test_every_library_name_the_readme_gives_exists() -> None:
 @pytest.mark.registry
 def test_the_readme_runs_as_written(
     tmp_path: Path,
-    registry: RegistryServer,
+    own_registry: RegistryServer,
     demo: DemoResult,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    registry = own_registry
     [session] = blocks(section(README, "A CLI session"), "sh")
     prepare(tmp_path, registry, demo)
     ran = []
