@@ -150,7 +150,11 @@ def report(
     ] = None,
     previous: Annotated[
         Path | None,
-        typer.Option("--previous", help="An earlier JSON report: show the trend against it."),
+        typer.Option(
+            "--previous",
+            help="An earlier JSON report: show the trend against it (none there yet, as on a "
+            "first run: a note, and no trend).",
+        ),
     ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
@@ -165,7 +169,7 @@ def report(
     from attestlake.audit.formats import REPORT_FORMATS, render_report
     from attestlake.audit.query_files import severity_rank
     from attestlake.audit.report import run_report, select_queries
-    from attestlake.audit.trend import load_previous
+    from attestlake.audit.trend import load_previous_if_any
     from attestlake.lake.lake import Lake
     from attestlake.lake.results import check_outside_lake
 
@@ -176,7 +180,9 @@ def report(
     if fail_on is not None:
         severity_rank(fail_on)
     queries = select_queries(query or [])
-    earlier = load_previous(previous) if previous is not None else None
+    earlier = load_previous_if_any(previous) if previous is not None else None
+    if previous is not None and earlier is None:
+        _echo(f"note: no previous report at {previous} yet: this report has no trend", err=True)
     with Lake.open(lake) as opened:
         rep = run_report(opened, queries, previous=earlier)
     text = render_report(rep, fmt)

@@ -166,7 +166,11 @@ def attest_add(
     ] = None,
     kind: Annotated[
         str | None,
-        typer.Option("--kind", help="Material kind, for a material the contract does not name."),
+        typer.Option(
+            "--kind",
+            help="Material kind instead of detecting it: STRING records the value as text "
+            "whatever it looks like; any kind adds a material the contract does not name.",
+        ),
     ] = None,
     annotation: Annotated[
         list[str] | None, typer.Option("--annotation", "-a", help="Material annotation KEY=VALUE.")
@@ -177,7 +181,10 @@ def attest_add(
 
     Without --name the kind is detected (SBOMs, SARIF, OpenVEX, JUnit, provenance, images,
     files, strings) and the value fills the contract's one material of that kind. An image
-    given by tag is resolved to its digest through the registry.
+    given by tag is resolved to its digest through the registry. A value that looks like a
+    path (a separator, a file name ending) but is no readable file, a directory, or an image
+    that cannot be resolved is refused (exit 1) and nothing is added; --kind STRING says the
+    text itself is meant.
     """
     from attestlake.collect import run_state
     from attestlake.store import open_store
@@ -201,12 +208,17 @@ def attest_status(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
-    """Show what the attestation holds and what the contract still needs."""
+    """Show what the attestation holds and what the contract still needs.
+
+    Exits 0 when the run is ready to push (or was pushed), 3 while the contract is not
+    satisfied: a required material or annotation is missing, or the runner is not allowed.
+    """
     from attestlake.collect import run_state
     from attestlake.collect.ci_summary import explain_missing
 
     att = run_state.load(state)
     status = att.status()
+    ready = status.complete and status.runner_allowed
     if as_json:
         body = {
             "runId": att.run_id,
@@ -223,9 +235,13 @@ def attest_status(
             "pushed": att.pushed is not None,
         }
         _echo(json.dumps(body, indent=2))
-        return
-    _echo(f"attestation {att.run_id}: workflow {att.workflow}, project {att.project}")
-    _print_status(att, status)
+    else:
+        _echo(f"attestation {att.run_id}: workflow {att.workflow}, project {att.project}")
+        _print_status(att, status)
+    if not ready:
+        if not as_json:  # GitHub's annotations go to stdout: the JSON stays JSON
+            _ci_report(att, status, None, "status")
+        raise typer.Exit(3)
 
 
 @attest_app.command("push")
@@ -290,7 +306,11 @@ def attest_reset(
     staging: StagingOpt = False,
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
-    """Record the run as failed or cancelled in the store (run-<id>-failure/-cancellation)."""
+    """Record the run as failed or cancelled in the store (run-<id>-failure/-cancellation).
+
+    A failed or cancelled job runs it in place of push; once the run was pushed as a success
+    it is refused (exit 1), and the same reset again changes nothing.
+    """
     from attestlake.collect import lifecycle, run_state
 
     att = run_state.load(state)

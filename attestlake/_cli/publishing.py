@@ -180,7 +180,10 @@ def inventory_push(
 @inventory_app.command("pull")
 def inventory_pull(
     store: FromOpt,
-    name: Annotated[str, typer.Option("--name", help="Inventory name.")] = "workflows",
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Inventory name (default: the one inventory the store holds)."),
+    ] = None,
     revision: Annotated[
         int | None, typer.Option("--revision", help="This revision (default: latest).")
     ] = None,
@@ -188,10 +191,11 @@ def inventory_pull(
 ) -> None:
     """Fetch the published inventory (latest unless --revision)."""
     from attestlake.contracts.inventory import parse_inventory
-    from attestlake.contracts.publish import Reference, pull
+    from attestlake.contracts.publish import Reference, published_name, pull
     from attestlake.store import open_store
 
     opened = open_store(store)
+    name = name or published_name(opened, "inventory")
     rev, raw = pull(opened, "inventory", Reference(opened.ref, name, revision=revision))
     parse_inventory(raw, source=f"{opened.ref}#{name}@{rev.revision}")
     _write(raw, out)

@@ -8,6 +8,7 @@ is an :class:`attestlake.errors.InputError` naming the file and the field.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,6 +106,15 @@ def load_previous(path: Path) -> PreviousReport:
     except MalformedJSON as exc:
         raise InputError(f"{exc}; give a --format json report") from None
     return previous_from_json(data, f"--previous {path}")
+
+
+def load_previous_if_any(path: Path) -> PreviousReport | None:
+    """The previous JSON report at ``path``, or None when there is none yet (nothing by that
+    name: a first run). Anything else wrong with it is an InputError, as in
+    :func:`load_previous`."""
+    if not os.path.lexists(path):
+        return None
+    return load_previous(path)
 
 
 def compare(current: Sequence[tuple[str, str, str, int]], previous: PreviousReport) -> Trend:

@@ -20,7 +20,8 @@ from attestlake.collect.provenance import provenance_statement
 from attestlake.collect.statements import canonical_bytes, run_statement
 from attestlake.contracts.model import Contract, MaterialRequirement
 from attestlake.errors import ContractUnsatisfied, InputError, MaterialError
-from attestlake.evidence.materials import Material, detect_kind, read_material
+from attestlake.evidence.detect import detect_kind
+from attestlake.evidence.materials import Material, read_material
 from attestlake.evidence.runner_context import RunnerContext
 from attestlake.evidence.runners import discover, job_key
 from attestlake.redaction import redact, redact_optional, redact_values
@@ -145,10 +146,28 @@ class RunRecord:
             raise InputError(f"annotation {name!r} needs a name and a value")
         self.annotations[name] = redact(value)
 
-    def _unfilled(self, kind: str) -> MaterialRequirement | None:
+    def _slot(self, kind: str, value: str, detected: bool) -> MaterialRequirement | None:
+        """The contract's material not yet added that a value of ``kind`` fills (None: it is
+        one the contract does not name); MaterialError when that would be a guess."""
         present = {m.name for m in self.materials}
-        fits = [m for m in self.contract.materials if m.kind == kind and m.name not in present]
-        return fits[0] if len(fits) == 1 else None
+        unfilled = [m for m in self.contract.materials if m.name not in present]
+        fits = [m for m in unfilled if m.kind == kind]
+        if len(fits) > 1:
+            raise MaterialError(
+                f"contract {self.contract.name} has {len(fits)} {kind} materials not yet "
+                f"added ({', '.join(m.name for m in fits)}): say which with --name"
+            )
+        if fits:
+            return fits[0]
+        if detected and kind == "STRING" and unfilled:
+            wanted = ", ".join(f"{m.name} ({m.kind})" for m in unfilled)
+            raise MaterialError(
+                f"{value!r} is not a file or an image reference, and contract "
+                f"{self.contract.name} has no string material to fill (not yet added: "
+                f"{wanted}); give --kind STRING to record it as a string the contract does "
+                "not name"
+            )
+        return None
 
     def add(
         self,
@@ -159,17 +178,22 @@ class RunRecord:
         annotations: Mapping[str, str] | None = None,
         resolve_image: Callable[[str], str] | None = None,
     ) -> Material:
-        """Validate and record a material.
+        """Validate and record a material; nothing is recorded if it does not check out.
 
-        By contract name; or, without a name, by kind (given, or detected from the value):
-        the contract's one material of that kind not yet added, else a material the contract
-        does not name.
+        By contract name; or, without a name, by kind (given, or detected from the value:
+        :func:`~attestlake.evidence.detect.detect_kind`): the contract's one material of that
+        kind not yet added, else a material the contract does not name. A value whose kind
+        was detected as a string fills the contract's string material; with none to fill
+        while others are still missing it is refused (``kind="STRING"`` records it anyway).
         """
         self._open()
+        if not value.strip():
+            raise MaterialError("the material value is empty (an unset CI variable?)")
+        detected = name is None and kind is None
         req = self.contract.material(name) if name else None
         if name is None:
             kind = kind or detect_kind(value)
-            req = self._unfilled(kind)
+            req = self._slot(kind, value, detected)
             name = req.name if req else None
         if req is None and kind is None:
             known = ", ".join(m.name for m in self.contract.materials) or "none"
@@ -181,14 +205,22 @@ class RunRecord:
             raise MaterialError(f"material {name!r} is {req.kind} in the contract, not {kind}")
         mkind = req.kind if req is not None else str(kind)
         fixed = {a.name: a.value for a in (req.annotations if req else ()) if a.value is not None}
-        material, _ = read_material(
-            name or f"{mkind.lower().replace('_', '-')}-{len(self.materials) + 1}",
-            mkind,
-            value,
-            output=bool(req and req.output),
-            annotations=redact_values({**fixed, **(annotations or {})}),
-            resolve_image=resolve_image,
-        )
+        try:
+            material, _ = read_material(
+                name or f"{mkind.lower().replace('_', '-')}-{len(self.materials) + 1}",
+                mkind,
+                value,
+                output=bool(req and req.output),
+                annotations=redact_values({**fixed, **(annotations or {})}),
+                resolve_image=resolve_image,
+            )
+        except MaterialError as exc:
+            if detected and mkind == "CONTAINER_IMAGE":
+                raise MaterialError(
+                    f"{exc} (read as an image reference: give --kind STRING if the text "
+                    "itself is meant)"
+                ) from None
+            raise
         self.materials = [m for m in self.materials if m.name != material.name] + [material]
         return material
 

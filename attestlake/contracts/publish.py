@@ -145,6 +145,20 @@ def revisions(store: Store, kind: str, name: str | None = None) -> Iterator[Revi
         yield _revision(kind, store.get_manifest(tag), tag)
 
 
+def published_name(store: Store, kind: str) -> str:
+    """The name of the one ``kind`` published in ``store``; PublishError if there is none, or
+    several (the caller must then be told which)."""
+    pattern = re.compile(rf"^{kind}-(?P<name>.+)\.latest$")
+    names = sorted({m["name"] for tag in store.tags() if (m := pattern.match(tag))})
+    if not names:
+        raise PublishError(f"no {kind} is published in {store.ref}")
+    if len(names) > 1:
+        raise PublishError(
+            f"{store.ref} holds {len(names)} {kind} names ({', '.join(names)}): give --name"
+        )
+    return names[0]
+
+
 def publish(
     store: Store,
     kind: str,

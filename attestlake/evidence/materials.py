@@ -3,19 +3,21 @@
 A material is given as a value (a file path, an image reference or a string). Files are read
 once, bounded in size, parsed according to their kind (an SBOM must really be an SBOM: see
 :mod:`attestlake.evidence.material_formats`) and recorded by sha256 digest; their bytes are pushed to
-the store as content-addressed blobs. :func:`detect_kind` guesses the kind of a value.
+the store as content-addressed blobs. :mod:`attestlake.evidence.detect` says what kind a value
+names.
 """
 
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from attestlake.errors import MaterialError
-from attestlake.evidence.material_formats import FILE_FORMATS, sniff
+from attestlake.evidence.material_formats import FILE_FORMATS
 from attestlake.store.oci import sha256_digest
 
 MAX_MATERIAL_SIZE = 256 * 1024 * 1024
@@ -62,11 +64,16 @@ class Material:
         return out
 
 
-def _read_file(value: str) -> bytes:
+def read_file(value: str) -> bytes:
+    """The bytes of the regular file ``value`` (bounded in size); MaterialError naming it."""
+    if "\0" in value:
+        raise MaterialError(f"{value!r}: no such file (a file name has no NUL byte)")
     path = Path(value)
     try:
-        size = path.stat().st_size
-        if not path.is_file():
+        mode, size = (found := path.stat()).st_mode, found.st_size
+        if stat.S_ISDIR(mode):
+            raise MaterialError(f"{value}: a directory, not a file")
+        if not stat.S_ISREG(mode):
             raise MaterialError(f"{value}: not a regular file")
         if size > MAX_MATERIAL_SIZE:
             raise MaterialError(f"{value}: {size} bytes, over the {MAX_MATERIAL_SIZE}-byte bound")
@@ -75,6 +82,8 @@ def _read_file(value: str) -> bytes:
         raise MaterialError(f"{value}: no such file") from None
     except PermissionError:
         raise MaterialError(f"{value}: permission denied") from None
+    except OSError as exc:  # a name too long, a loop of links
+        raise MaterialError(f"{value}: cannot read: {exc.strerror or exc}") from None
 
 
 FILE_KINDS = frozenset(FILE_FORMATS)
@@ -126,7 +135,7 @@ def read_material(
             None,
         )
     media_type, validate = FILE_FORMATS[kind]
-    data = _read_file(value)
+    data = read_file(value)
     details = validate(data, value)
     material = Material(
         name,
@@ -140,21 +149,3 @@ def read_material(
         details=details,
     )
     return material, data
-
-
-def detect_kind(value: str) -> str:
-    """The kind ``value`` looks like (for ``attest add`` without ``--name``/``--kind``).
-
-    An existing file is sniffed by content (SBOMs, SARIF, OpenVEX, JUnit, signed provenance;
-    ``ARTIFACT`` otherwise); an image reference with a digest or an explicit registry host is
-    ``CONTAINER_IMAGE``; anything else is ``STRING``.
-    """
-    from attestlake.store.images import DOCKER_HUB, parse_image
-
-    path = Path(value)
-    if path.is_file():
-        return sniff(_read_file(value))
-    image = parse_image(value)
-    if image is not None and (image.digest or (image.registry != DOCKER_HUB and "/" in value)):
-        return "CONTAINER_IMAGE"
-    return "STRING"

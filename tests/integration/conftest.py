@@ -62,3 +62,14 @@ def registry_basic_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Re
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def own_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryServer]:
+    """A registry without auth for one test alone: for a test that lists every repository
+    (``HOST/*``) or whose repository names other tests use too."""
+    server = _start(tmp_path_factory, None)
+    try:
+        yield server
+    finally:
+        server.stop()

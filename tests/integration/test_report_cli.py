@@ -96,6 +96,22 @@ def test_trend_from_the_previous_json_report(workdir: Path) -> None:
     }
 
 
+def test_a_first_run_has_no_previous_report_yet(workdir: Path) -> None:
+    args = ("report", "--lake", "lake", "-f", "json", "--previous", "first/last.json")
+    first = run_cli(workdir, *args, "--fail-on", "critical")
+    assert first.code == 4  # the gate still holds: one critical finding
+    assert first.err.splitlines()[0] == (
+        "note: no previous report at first/last.json yet: this report has no trend"
+    )
+    assert first.json()["trend"] is None and first.json()["queries"]
+    assert not (workdir / "first").exists()  # nothing invented in its place
+    (workdir / "first").mkdir()
+    (workdir / "first" / "last.json").write_text("{not json")
+    broken = run_cli(workdir, *args)
+    assert broken.code == 1 and broken.out == ""
+    assert "--previous first/last.json" in broken.err and "note:" not in broken.err
+
+
 def test_chosen_queries_and_fail_on(workdir: Path) -> None:
     r = run_cli(
         workdir, "report", "--lake", "lake", "-f", "json", "--query", "missing_sbom_digests"
@@ -130,7 +146,7 @@ def test_chosen_queries_and_fail_on(workdir: Path) -> None:
         (("--format", "pdf"), "--format must be one of md, html, json"),
         (("--fail-on", "urgent"), "unknown severity 'urgent'"),
         (("--query", "nope"), "no saved query 'nope'"),
-        (("--previous", "missing.json"), "--previous missing.json: cannot read"),
+        (("--previous", "lake"), "--previous lake: cannot read: is a directory"),
     ],
 )
 def test_report_usage_errors(workdir: Path, args: tuple[str, ...], message: str) -> None:

@@ -15,6 +15,7 @@ from attestlake.contracts.publish import (
     parse_reference,
     publish,
     publish_contract,
+    published_name,
     pull_contract,
     revisions,
 )
@@ -161,6 +162,23 @@ def test_inventory_parses_and_publishes(tmp_path: Path) -> None:
     store = LayoutStore(tmp_path / "store")
     assert publish(store, "inventory", inv.name, inv.raw).revision.tag == "inventory-cyberdyne.r1"
     assert latest(store, "inventory", "cyberdyne") is not None
+
+
+def test_the_one_published_inventory_is_found_by_its_name(tmp_path: Path) -> None:
+    store = LayoutStore(tmp_path / "store")
+    with pytest.raises(PublishError, match=r"^no inventory is published in "):
+        published_name(store, "inventory")
+    inv = parse_inventory(INVENTORY)
+    publish(store, "inventory", inv.name, inv.raw)
+    publish(store, "inventory", inv.name, inv.raw.replace(b"cadence: 12h", b"cadence: 6h"))
+    publish(store, "contract", "skynet", b"not read")  # another kind is not an inventory
+    assert published_name(store, "inventory") == "cyberdyne"
+    publish(store, "inventory", "cyberdyne-eu", inv.raw)
+    with pytest.raises(PublishError) as info:
+        published_name(store, "inventory")
+    assert str(info.value).endswith(
+        "holds 2 inventory names (cyberdyne, cyberdyne-eu): give --name"
+    )
 
 
 @pytest.mark.parametrize(

@@ -71,7 +71,7 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_directory_is_refused(tmp_path: Path) -> None:
     with pytest.raises(MaterialError) as info:
         read_material("a", "ARTIFACT", str(tmp_path))
-    assert str(info.value) == f"{tmp_path}: not a regular file"
+    assert str(info.value) == f"{tmp_path}: a directory, not a file"
 
 
 # --- SBOMs ---------------------------------------------------------------------------------
@@ -456,7 +456,7 @@ def test_container_image_tag_is_resolved_when_a_resolver_is_given() -> None:
 def test_detect_kind_of_files(
     tmp_path: Path, name: str, content: str | Mapping[str, object], kind: str
 ) -> None:
-    from attestlake.evidence.materials import detect_kind
+    from attestlake.evidence.detect import detect_kind
 
     assert detect_kind(str(_write(tmp_path, name, content))) == kind
 
@@ -467,12 +467,16 @@ def test_detect_kind_of_files(
         (f"alpine@sha256:{HEX}", "CONTAINER_IMAGE"),
         ("ghcr.io/org/app:1.0", "CONTAINER_IMAGE"),
         ("localhost:5000/app", "CONTAINER_IMAGE"),
-        ("alpine:3.19", "STRING"),  # could be a version string: give --kind to be sure
+        ("alpine:3.19", "CONTAINER_IMAGE"),  # a tag: resolved when added
+        ("docker.io/cyberdyne/app", "CONTAINER_IMAGE"),
         ("v1.2.3", "STRING"),
+        ("1.0.0-rc.1", "STRING"),
         ("release candidate 7", "STRING"),
+        ("https://ci.example.com/runs/42", "STRING"),
+        ("x" * 300, "STRING"),  # longer than any file name: not a file
     ],
 )
 def test_detect_kind_of_values(value: str, kind: str) -> None:
-    from attestlake.evidence.materials import detect_kind
+    from attestlake.evidence.detect import detect_kind
 
     assert detect_kind(value) == kind

@@ -14,7 +14,12 @@ from attestlake.audit import report_html
 from attestlake.audit.formats import render_report
 from attestlake.audit.query_files import load_queries
 from attestlake.audit.report import Report, render_json, render_markdown, run_report, select_queries
-from attestlake.audit.trend import MAX_PREVIOUS_BYTES, load_previous, previous_from_json
+from attestlake.audit.trend import (
+    MAX_PREVIOUS_BYTES,
+    load_previous,
+    load_previous_if_any,
+    previous_from_json,
+)
 from attestlake.errors import FindingsAtSeverity, InputError, QueryError
 from attestlake.lake.lake import Lake
 from tests.lakefactory import raw_lake
@@ -216,6 +221,19 @@ def test_previous_report_missing_or_too_large(
     with pytest.raises(InputError, match="larger than 10 bytes"):
         load_previous(big)
     assert MAX_PREVIOUS_BYTES > 10
+
+
+def test_no_previous_report_yet_is_a_first_run_anything_else_an_error(tmp_path: Path) -> None:
+    assert load_previous_if_any(tmp_path / "last.json") is None
+    assert load_previous_if_any(tmp_path / "no-such-dir" / "last.json") is None
+    (tmp_path / "dangling.json").symlink_to(tmp_path / "gone.json")
+    with pytest.raises(InputError, match="cannot read"):
+        load_previous_if_any(tmp_path / "dangling.json")  # a name that is there, but broken
+    with pytest.raises(InputError, match="not a regular file"):
+        load_previous_if_any(tmp_path)
+    (tmp_path / "last.json").write_text(json.dumps(PREVIOUS))
+    found = load_previous_if_any(tmp_path / "last.json")
+    assert found is not None and found == load_previous(tmp_path / "last.json")
 
 
 # -- selection, formats, severity gate -----------------------------------------------------
