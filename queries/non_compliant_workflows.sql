@@ -11,6 +11,8 @@
 --   dropped its SBOM, or moved to a workstation, by falling back to an older contract
 --   revision.
 -- severity: high
+-- finding: project, workflow
+-- requires: contracts
 WITH ranked AS (
     SELECT
         r.*,
