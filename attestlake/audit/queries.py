@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import html
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -23,6 +24,7 @@ from attestlake.audit.inputs import MissingInput, missing_inputs
 from attestlake.audit.query_files import SavedQuery, get_query
 from attestlake.errors import LakeError, QueryError
 from attestlake.lake.lake import Lake
+from attestlake.lake.render import plain_rows
 from attestlake.lake.results import Tabular, param_text, query_heading_html
 
 __all__ = ["AuditLake", "QueryResult", "bind_params", "get_query", "query_lake", "run_query"]
@@ -47,6 +49,24 @@ class QueryResult(Tabular):
     def entities(self) -> list[Entity]:
         """What each row is a finding about, in row order."""
         return entities(self.query.name, self.query.finding, self.table)
+
+    def json_data(self) -> dict[str, Any]:
+        """The answer as JSON-ready data: the query, its parameters, what a finding is
+        (``finding``: columns; empty: one per row), ``findings``, ``row_count``, the inputs
+        it lacked (``missing_inputs``) and every row."""
+        q = self.query
+        return {
+            "name": q.name,
+            "title": q.title,
+            "severity": q.severity,
+            "description": q.description,
+            "params": dict(self.params),
+            "finding": list(q.finding),
+            "findings": self.findings,
+            "row_count": self.count,
+            "missing_inputs": [{"input": m.name, "message": m.message} for m in self.missing],
+            "rows": plain_rows(self.table),
+        }
 
     @property
     def findings(self) -> int:

@@ -26,7 +26,7 @@ from attestlake.audit.query_files import (
 from attestlake.audit.trend import PreviousReport, Trend, compare
 from attestlake.errors import FindingsAtSeverity
 from attestlake.lake.lake import Lake
-from attestlake.lake.render import markdown_cell, markdown_table, plain_rows, plain_value
+from attestlake.lake.render import markdown_cell, markdown_table, plain_value
 
 MAX_MARKDOWN_ROWS = 50
 JSON_VERSION = 2
@@ -239,21 +239,7 @@ def report_json(report: Report) -> dict[str, Any]:
         "generated_at": _when(report.generated_at),
         "summary": report.findings_by_severity(),
         "max_severity": report.max_severity(),
-        "queries": [
-            {
-                "name": r.query.name,
-                "title": r.query.title,
-                "severity": r.query.severity,
-                "description": r.query.description,
-                "params": dict(r.params),
-                "finding": list(r.query.finding),
-                "findings": r.findings,
-                "row_count": r.count,
-                "missing_inputs": [{"input": m.name, "message": m.message} for m in r.missing],
-                "rows": plain_rows(r.table),
-            }
-            for r in report.ordered()
-        ],
+        "queries": [r.json_data() for r in report.ordered()],
         "trend": None if report.trend is None else trend_json(report.trend),
     }
 
