@@ -9,9 +9,9 @@ returns. ``get_query`` is importable from here too, beside ``run_query``.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-import html
 from datetime import datetime
 from pathlib import Path
 from typing import Any

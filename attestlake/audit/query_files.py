@@ -164,8 +164,7 @@ def _names(number: int, key: str, value: str, source: str) -> tuple[str, ...]:
     for name in names:
         if key == "requires" and name not in INPUTS:
             raise QueryError(
-                f"{source}:{number}: requires: unknown input {name!r}; one of: "
-                f"{', '.join(INPUTS)}"
+                f"{source}:{number}: requires: unknown input {name!r}; one of: {', '.join(INPUTS)}"
             )
         if not _IDENT_RE.match(name):
             raise QueryError(

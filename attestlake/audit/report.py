@@ -108,9 +108,7 @@ def run_report(
     report = Report(str(lake.root), when, results)
     if previous is None:
         return report
-    counts = [
-        (r.query.name, r.query.title, r.query.severity, r.findings) for r in report.ordered()
-    ]
+    counts = [(r.query.name, r.query.title, r.query.severity, r.findings) for r in report.ordered()]
     return Report(report.lake, when, results, compare(counts, previous))
 
 
@@ -182,7 +180,9 @@ def _markdown_section(result: QueryResult) -> list[str]:
     if result.params:
         given = ", ".join(f"{k}={v}" for k, v in result.params.items())
         out.append(f"- Parameters: {markdown_cell(given)}")
-    out += [f"- **Input missing**: {markdown_cell(m.message, trusted=True)}" for m in result.missing]
+    out += [
+        f"- **Input missing**: {markdown_cell(m.message, trusted=True)}" for m in result.missing
+    ]
     out += ["", markdown_cell(q.description, trusted=True), ""]
     if result.count == 0 and result.missing:
         out.append("(no rows: the input above is missing, so this proves nothing)")

@@ -260,7 +260,7 @@ def test_report_of_chosen_queries(lake: Lake) -> None:
     assert [r.query.name for r in rep.results] == ["missing_sbom_digests"]
     assert rep.max_severity() == "high"
     rep.fail_on("critical")  # nothing critical was run
-    with pytest.raises(FindingsAtSeverity, match="^1 finding"):
+    with pytest.raises(FindingsAtSeverity, match=r"^1 finding"):
         rep.fail_on("medium")
 
 
