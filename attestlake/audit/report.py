@@ -43,7 +43,7 @@ class Report:
         """Findings per severity, every severity listed (info first): the distinct entities
         its queries report, each once however many rows or queries of that severity name it
         (see :mod:`attestlake.audit.findings`)."""
-        return {s: distinct(self._entities(lambda q, s=s: q == s)) for s in SEVERITIES}
+        return {s: distinct(self._entities(s.__eq__)) for s in SEVERITIES}
 
     def findings_at_or_above(self, severity: str) -> int:
         """Distinct entities reported at ``severity`` or above, each counted once."""
