@@ -85,9 +85,7 @@ def test_every_saved_query_has_a_section_in_docs_queries() -> None:
 def test_docs_queries_say_what_each_finding_is_and_what_each_query_requires() -> None:
     doc = (ROOT / "docs" / "queries.md").read_text()
     for q in load_queries():
-        row = next(
-            (line for line in doc.splitlines() if line.startswith(f"| `{q.name}` | ")), None
-        )
+        row = next((line for line in doc.splitlines() if line.startswith(f"| `{q.name}` | ")), None)
         assert row is not None, f"docs/queries.md: no 'a finding is' row for {q.name}"
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert f"(`{', '.join(q.finding)}`)" in cells[1], q.name

@@ -44,7 +44,8 @@ INPUTS = {
             "inventory",
             "SELECT EXISTS (SELECT 1 FROM current_inventory) AS present",
             "no inventory in this lake: crawl the SecOps store that 'attestlake inventory "
-            "push' publishes to (with the attestations, or into the same lake)",
+            "push' publishes to into this lake; until then a workflow that never attested is "
+            "unknown",
         ),
         Input(
             "contracts",

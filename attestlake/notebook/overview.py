@@ -36,6 +36,11 @@ def summary(audit: AuditData) -> Section:
     top = audit.report.max_severity()
     if top in ("high", "critical"):
         parts.append(Note(f"The saved queries found problems up to severity {top}.", "problem"))
+    parts += [
+        Note(f"{r.query.title} ({r.query.name}): input missing: {m.message}", "warning")
+        for r in audit.report.unanswered()
+        for m in r.missing
+    ]
     return Section("Summary", parts)
 
 

@@ -249,6 +249,10 @@ def test_a_team_still_on_the_old_revision_and_unfinished_runs(tmp_path: Path) ->
     blue = adoption[(2, "blue")]
     assert not blue["adopted"] and blue["days"] == pytest.approx(3.0)  # waited to the last run
     assert charts.revision_adoption(audit, Selection()).png().startswith(PNG)
+    # This lake crawled no inventory and no published contract: the summary says so.
+    text = summary(audit)._repr_html_()
+    assert "(never_integrated): input missing: no inventory in this lake" in text
+    assert "(non_compliant_workflows): input missing: no published contract" in text
 
 
 @pytest.mark.parametrize("chart", charts.CHARTS, ids=[c.__name__ for c in charts.CHARTS])
@@ -284,4 +288,4 @@ def test_tables_link_findings_to_their_runs_and_escape_values(audit: AuditData) 
     assert "Findings: critical 0 · high 4 · medium 1 · low 1 · info 0 (6 rows)" in html
     assert "risk_score" in risk_table(audit, Selection())._repr_html_()
     text = summary(audit)._repr_html_()
-    assert "104" in text and "critical 3" in text
+    assert "104" in text and "critical 3" in text and "input missing" not in text
