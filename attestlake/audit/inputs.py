@@ -43,17 +43,17 @@ INPUTS = {
         Input(
             "inventory",
             "SELECT EXISTS (SELECT 1 FROM current_inventory) AS present",
-            "no inventory in this lake: crawl the SecOps store that 'attestlake inventory "
-            "push' publishes to into this lake; until then a workflow that never attested is "
+            "no inventory in this lake: crawl the SecOps store (where 'attestlake inventory "
+            "push' publishes) into this lake; until then a workflow that never attested is "
             "unknown",
         ),
         Input(
             "contracts",
             "SELECT EXISTS (SELECT 1 FROM published_documents "
             "WHERE kind = 'contract' AND error IS NULL) AS present",
-            "no published contract in this lake: crawl the SecOps store that 'attestlake "
-            "contract push' publishes to; until then only the contract revisions some run "
-            "used are known, and a newer one that nobody runs yet is not checked",
+            "no published contract in this lake: crawl the SecOps store (where 'attestlake "
+            "contract push' publishes) into this lake; until then only the contract revisions "
+            "some run used are known, and a newer one that nobody runs yet is not checked",
         ),
     )
 }

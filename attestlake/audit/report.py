@@ -76,6 +76,14 @@ class Report:
         """Results of queries that lacked a required input, in report order."""
         return [r for r in self.ordered() if r.missing]
 
+    def missing_inputs(self) -> dict[str, list[str]]:
+        """Each missing input's message → the queries that lacked it, in report order."""
+        by_input: dict[str, list[str]] = {}
+        for r in self.unanswered():
+            for m in r.missing:
+                by_input.setdefault(m.message, []).append(r.query.name)
+        return by_input
+
     def ordered(self) -> list[QueryResult]:
         """Results, most severe query first, then by name."""
         return sorted(self.results, key=lambda r: (-severity_rank(r.query.severity), r.query.name))
@@ -152,13 +160,14 @@ def render_markdown(report: Report) -> str:
     ]
     out += [f"| {s} | {counts[s]} |" for s in reversed(SEVERITIES)]
     out += ["", COUNTING_NOTE]
-    unanswered = report.unanswered()
-    if unanswered:
+    missing = report.missing_inputs()
+    if missing:
         out += ["", "**Inputs missing**: these queries could not see everything they judge:", ""]
         out += [
-            f"- `{r.query.name}`: {markdown_cell(m.message, trusted=True)}"
-            for r in unanswered
-            for m in r.missing
+            f"- {markdown_cell(message, trusted=True)} (for "
+            + ", ".join(f"`{name}`" for name in names)
+            + ")"
+            for message, names in missing.items()
         ]
     if report.trend is not None:
         out += _markdown_trend(report.trend)

@@ -139,10 +139,10 @@ def _summary(report: Report, changes: dict[str, Change]) -> str:
         for r in report.ordered()
     )
     unanswered = "".join(
-        f'<p class="missing"><strong>Input missing</strong> for <code>{escape(r.query.name)}'
-        f"</code>: {escape(m.message)}</p>"
-        for r in report.unanswered()
-        for m in r.missing
+        f'<p class="missing"><strong>Input missing:</strong> {escape(message)} (for '
+        + ", ".join(f"<code>{escape(name)}</code>" for name in names)
+        + ")</p>"
+        for message, names in report.missing_inputs().items()
     )
     return (
         '<section class="summary"><h2>Summary</h2>'
