@@ -209,6 +209,7 @@ def test_investigation_defaults_show_an_example(jupyter_env: None, demo: DemoRes
     shown = _html(_outputs(static_copy(nb)))
     assert "Who ships" in shown and "workflow(s) shipped" in shown
     assert "appears in 1 verified run(s)" in shown and "digest(s), most recent run first" in shown
+    assert "Inputs when this notebook ran:</b> Artifact digest: sha256:" in shown
 
 
 def test_from_a_clean_checkout_the_sample_lake_is_built_and_shown(
