@@ -6,6 +6,7 @@
 --   says so). One row per such run, with the CI runner types the workflow otherwise uses and
 --   how many of its runs used them.
 -- severity: high
+-- finding: project, workflow, run_id
 -- param: since = 1970-01-01 : only runs started on or after this date (YYYY-MM-DD, UTC)
 WITH ci AS (
     SELECT

@@ -9,6 +9,7 @@
 --   per component and artifact: the artifact (the statement's subject) and its digest, the
 --   run that built it, its workflow and team, and who signed it.
 -- severity: info
+-- finding: project, workflow, run_id, artifact, artifact_digest
 -- param: package : a component name (log4j-core), a purl (pkg:maven/org.apache.logging.log4j/log4j-core) or a purl pattern with %
 -- param: version_min = : the lowest version to report (inclusive); empty: no lower bound
 -- param: version_max = : the highest version to report (inclusive); empty: no upper bound

@@ -8,6 +8,8 @@
 --   workflow: its run, its revision, the newest revision in force and since when, and how
 --   many of its runs used an older revision than the one in force.
 -- severity: medium
+-- finding: project, workflow
+-- requires: contracts
 WITH successful AS (
     SELECT *
     FROM runs

@@ -7,6 +7,7 @@
 --   records the start ('attest init' with a store and a signer). last_reason is the reason
 --   given for the newest failed or cancelled run. Read from run_events, every lifecycle record.
 -- severity: medium
+-- finding: project, workflow
 -- param: since = 7 days : the window: runs started on or after this instant (a duration before now, or an ISO date or timestamp)
 -- param: expire_after = 24 hours : a start with no end record counts as expired once older than this (a duration, or the instant before which starts have expired)
 -- param: min_ratio = 0.2 : the failure ratio (0 to 1) from which a workflow is reported

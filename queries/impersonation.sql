@@ -7,6 +7,7 @@
 --   signer signed. An unknown key (no identity, only a key id) is not reported here: it is in
 --   verification_failures.
 -- severity: critical
+-- finding: manifest_digest, envelope_digest
 SELECT
     v.project,
     v.workflow,
@@ -23,6 +24,7 @@ SELECT
     v.detail,
     v.source,
     v.manifest_digest,
+    v.envelope_digest,
     v.crawled_at
 FROM verifications AS v
 WHERE v.status IS DISTINCT FROM 'verified'

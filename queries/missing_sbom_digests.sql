@@ -8,6 +8,7 @@
 --   (sbom_main_digest says which). An SBOM whose main component states no digest is not
 --   judged.
 -- severity: high
+-- finding: image_digest
 -- param: since = 1970-01-01 : only runs started on or after this date (YYYY-MM-DD, UTC)
 WITH images AS (
     SELECT

@@ -6,6 +6,8 @@
 --   signing set-up to fix, or someone else's claim); listed_since is when the first inventory
 --   revision that lists it was published.
 -- severity: medium
+-- finding: project, workflow
+-- requires: inventory
 WITH expected AS (
     SELECT
         project,

@@ -7,6 +7,7 @@
 --   package: the versions seen, the run that first listed it and when, and how many runs
 --   have listed it since.
 -- severity: low
+-- finding: project, workflow, package
 -- param: since = 7 days : packages first listed on or after this instant are new (a duration before now, or an ISO date or timestamp)
 WITH listed AS (
     SELECT

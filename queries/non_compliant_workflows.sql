@@ -9,8 +9,14 @@
 --   are only checked once some run has used that revision. One row per problem ('missing
 --   material', 'missing annotation', 'runner not allowed'): this catches a workflow that
 --   dropped its SBOM, or moved to a workstation, by falling back to an older contract
---   revision.
+--   revision. With runs = all, every successful run is judged the same way, against the
+--   newest revision known when it started (published by then, or used by a run started by
+--   then), and each workflow's latest run against the newest known now, as above: the
+--   history behind today's answer, which the audit notebook charts.
 -- severity: high
+-- finding: project, workflow
+-- requires: contracts
+-- param: runs = latest : latest (each workflow's latest successful run) or all (every successful run)
 WITH ranked AS (
     SELECT
         r.*,
@@ -23,36 +29,51 @@ WITH ranked AS (
     WHERE coalesce(r.status, 'success') = 'success'
 ),
 latest_runs AS (
-    SELECT * FROM ranked WHERE recency = 1 AND contract_name IS NOT NULL
+    SELECT *
+    FROM ranked
+    WHERE contract_name IS NOT NULL
+        AND CASE $runs
+            WHEN 'latest' THEN recency = 1
+            WHEN 'all' THEN true
+            ELSE error('runs must be latest or all, not ' || $runs)
+        END
 ),
+-- Every revision, and from when the lake knows it: its publication, or the run that used it.
 revisions AS (
-    SELECT contract_name, contract_revision FROM contract_requirements
+    SELECT q.contract_name, q.contract_revision, coalesce(q.published_at, u.started_at) AS since
+    FROM contract_requirements AS q
+    LEFT JOIN runs AS u ON u.manifest_digest = q.manifest_digest
     UNION ALL
-    SELECT contract_name, contract_revision FROM runs
+    SELECT contract_name, contract_revision, started_at FROM runs
 ),
 newest AS (
-    SELECT contract_name, max(contract_revision) AS latest_contract_revision
-    FROM revisions
-    WHERE contract_name IS NOT NULL AND contract_revision IS NOT NULL
-    GROUP BY contract_name
+    SELECT
+        l.manifest_digest,
+        l.envelope_digest,
+        max(v.contract_revision) AS latest_contract_revision
+    FROM latest_runs AS l
+    JOIN revisions AS v ON v.contract_name = l.contract_name
+    WHERE v.contract_revision IS NOT NULL
+        AND (l.recency = 1 OR v.since IS NULL OR v.since <= l.started_at)
+    GROUP BY l.manifest_digest, l.envelope_digest
+),
+judged AS (
+    SELECT l.*, n.latest_contract_revision
+    FROM latest_runs AS l
+    JOIN newest AS n
+        ON n.manifest_digest = l.manifest_digest
+        AND n.envelope_digest IS NOT DISTINCT FROM l.envelope_digest
 ),
 required AS (
-    SELECT DISTINCT
-        n.contract_name,
-        n.latest_contract_revision,
-        q.material_name,
-        q.material_type
-    FROM newest AS n
-    JOIN contract_requirements AS q
-        ON q.contract_name = n.contract_name
-        AND q.contract_revision = n.latest_contract_revision
+    SELECT DISTINCT q.contract_name, q.contract_revision, q.material_name, q.material_type
+    FROM contract_requirements AS q
     WHERE NOT q.optional
 ),
--- What a verified run statement made against the newest revision says that revision asks.
+-- What a verified run statement made against a revision says that revision asks.
 rules AS (
     SELECT
-        n.contract_name,
-        n.latest_contract_revision,
+        r.contract_name,
+        r.contract_revision,
         arg_min(
             TRY_CAST(json_extract(a.statement, '$.predicate.contract.annotations') AS VARCHAR[]),
             a.statement_digest
@@ -61,31 +82,30 @@ rules AS (
             TRY_CAST(json_extract(a.statement, '$.predicate.contract.runnerTypes') AS VARCHAR[]),
             a.statement_digest
         ) AS runner_types
-    FROM newest AS n
-    JOIN runs AS r
-        ON r.contract_name = n.contract_name
-        AND r.contract_revision = n.latest_contract_revision
+    FROM runs AS r
     JOIN attestations AS a
         ON a.manifest_digest = r.manifest_digest
         AND a.envelope_digest = r.envelope_digest
         AND a.trusted
-    GROUP BY n.contract_name, n.latest_contract_revision
+    WHERE r.contract_name IS NOT NULL AND r.contract_revision IS NOT NULL
+    GROUP BY r.contract_name, r.contract_revision
 ),
 required_annotations AS (
-    SELECT contract_name, latest_contract_revision, unnest(annotations) AS annotation
+    SELECT contract_name, contract_revision, unnest(annotations) AS annotation
     FROM rules
 ),
 problems AS (
     SELECT
         l.*,
-        q.latest_contract_revision,
         'missing material' AS problem,
         q.material_name AS missing_material,
         q.material_type AS missing_material_type,
         NULL::VARCHAR AS missing_annotation,
         NULL::VARCHAR AS allowed_runner_types
-    FROM latest_runs AS l
-    JOIN required AS q ON q.contract_name = l.contract_name
+    FROM judged AS l
+    JOIN required AS q
+        ON q.contract_name = l.contract_name
+        AND q.contract_revision = l.latest_contract_revision
     WHERE NOT EXISTS (
         SELECT 1
         FROM materials AS m
@@ -97,26 +117,28 @@ problems AS (
     UNION ALL
     SELECT
         l.*,
-        a.latest_contract_revision,
         'missing annotation' AS problem,
         NULL AS missing_material,
         NULL AS missing_material_type,
         a.annotation AS missing_annotation,
         NULL AS allowed_runner_types
-    FROM latest_runs AS l
-    JOIN required_annotations AS a ON a.contract_name = l.contract_name
+    FROM judged AS l
+    JOIN required_annotations AS a
+        ON a.contract_name = l.contract_name
+        AND a.contract_revision = l.latest_contract_revision
     WHERE NOT list_contains(json_keys(coalesce(l.annotations, '{}')), a.annotation)
     UNION ALL
     SELECT
         l.*,
-        u.latest_contract_revision,
         'runner not allowed' AS problem,
         NULL AS missing_material,
         NULL AS missing_material_type,
         NULL AS missing_annotation,
         array_to_string(u.runner_types, ', ') AS allowed_runner_types
-    FROM latest_runs AS l
-    JOIN rules AS u ON u.contract_name = l.contract_name
+    FROM judged AS l
+    JOIN rules AS u
+        ON u.contract_name = l.contract_name
+        AND u.contract_revision = l.latest_contract_revision
     WHERE len(u.runner_types) > 0
         AND NOT list_contains(u.runner_types, coalesce(l.runner_type, 'GENERIC'))
 )

@@ -7,6 +7,7 @@
 --   platform's ephemeral machines; a move to another CI system changes who can build and sign.
 --   GENERIC runs are skipped (builds_outside_ci reports them). One row per change.
 -- severity: medium
+-- finding: project, workflow
 WITH ci_runs AS (
     SELECT
         r.project,

@@ -7,6 +7,7 @@
 --   last_listed_at is when the newest of their runs started. An SBOM that is not a run's
 --   evidence (another tool's statement) shows its sbom_name, with no workflow.
 -- severity: low
+-- finding: project, workflow, sbom_name
 WITH components AS (
     SELECT
         r.project,

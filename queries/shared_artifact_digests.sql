@@ -8,6 +8,7 @@
 --   (attestlake.run/...) are left out, and a workflow attesting the same digest twice (a
 --   re-run) is not reported.
 -- severity: high
+-- finding: digest
 WITH produced AS (
     SELECT
         s.digest,

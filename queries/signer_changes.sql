@@ -7,6 +7,7 @@
 --   previous and the new signer, and how many earlier runs the previous signer had signed.
 --   Runs of every status count.
 -- severity: medium
+-- finding: project, workflow
 WITH signed AS (
     SELECT
         r.project,

@@ -12,6 +12,8 @@
 --   otherwise. Workflows come from runs and the latest inventory; only those below
 --   target_level are listed.
 -- severity: low
+-- finding: project, workflow
+-- requires: inventory
 -- param: target_level = 2 : list workflows below this level (0 to 4; 4 lists every workflow)
 WITH latest AS (
     SELECT

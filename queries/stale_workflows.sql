@@ -7,6 +7,8 @@
 --   workflow that keeps failing is still active, but stale); overdue_hours is how far past
 --   its cadence the last success is.
 -- severity: medium
+-- finding: project, workflow
+-- requires: inventory
 -- param: checked_at = 0 hours : the instant to judge at: a duration before now (0 hours: now) or an ISO timestamp
 -- param: grace_hours = 2 : hours of slack past the cadence before a workflow counts as stale
 WITH expected AS (

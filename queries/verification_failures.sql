@@ -4,6 +4,7 @@
 --   these reached the trusted tables; project, workflow and predicate_type come from the
 --   unverified payload and may be forged.
 -- severity: critical
+-- finding: manifest_digest, envelope_digest
 SELECT
     source,
     manifest_digest,

@@ -6,6 +6,7 @@
 --   The overview to watch from one report to the next; verification_failures lists each
 --   envelope and carries the critical severity.
 -- severity: info
+-- finding: reason
 -- param: since = 1970-01-01 : only envelopes crawled on or after this date (YYYY-MM-DD, UTC)
 SELECT
     reason,

@@ -82,6 +82,16 @@ def test_every_saved_query_has_a_section_in_docs_queries() -> None:
             assert f"`{p.name}`" in section, f"docs/queries.md: {q.name} does not document {p.name}"
 
 
+def test_docs_queries_say_what_each_finding_is_and_what_each_query_requires() -> None:
+    doc = (ROOT / "docs" / "queries.md").read_text()
+    for q in load_queries():
+        row = next((line for line in doc.splitlines() if line.startswith(f"| `{q.name}` | ")), None)
+        assert row is not None, f"docs/queries.md: no 'a finding is' row for {q.name}"
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert f"(`{', '.join(q.finding)}`)" in cells[1], q.name
+        assert cells[3] == ", ".join(f"`{r}`" for r in q.requires), q.name
+
+
 def test_every_table_and_column_is_documented() -> None:
     doc = (ROOT / "docs" / "lake.md").read_text()
     for table in TABLES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -126,7 +127,13 @@ def query_run(
     fmt: ResultFormatOpt = "table",
     output: OutputOpt = None,
 ) -> None:
-    """Run one saved query against the lake (parameters are bound, never pasted into SQL)."""
+    """Run one saved query against the lake (parameters are bound, never pasted into SQL).
+
+    --format json prints the query, its findings (distinct entities), row count, missing
+    inputs and rows as one object; a required input the lake lacks (an inventory, a
+    published contract) is also noted on stderr.
+    """
+    from attestlake._internal._atomic import write_atomic
     from attestlake.audit.queries import run_query
     from attestlake.audit.query_files import get_query
     from attestlake.lake.lake import Lake
@@ -136,7 +143,17 @@ def query_run(
     query = get_query(name)
     with Lake.open(lake) as opened:
         result = run_query(opened, query, _kv(param, "--param"))
-    _emit(result.table, fmt, output)
+    for missing in result.missing:
+        _echo(f"note: {query.name}: input missing: {missing.message}", err=True)
+    if fmt != "json":
+        _emit(result.table, fmt, output)
+        return
+    text = json.dumps(result.json_data(), indent=2, ensure_ascii=False)
+    if output is None:
+        _echo(text)
+        return
+    write_atomic(output, text + "\n")
+    _echo(f"{result.count} row{'s' if result.count != 1 else ''} written to {output}", err=True)
 
 
 # -- reports -----------------------------------------------------------------------------------

@@ -9,17 +9,22 @@ returns. ``get_query`` is importable from here too, beside ``run_query``.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
 from attestlake._internal.durations import is_time_param, resolve
+from attestlake.audit.findings import Entity, distinct, entities
+from attestlake.audit.inputs import MissingInput, missing_inputs
 from attestlake.audit.query_files import SavedQuery, get_query
 from attestlake.errors import LakeError, QueryError
 from attestlake.lake.lake import Lake
+from attestlake.lake.render import plain_rows
 from attestlake.lake.results import Tabular, param_text, query_heading_html
 
 __all__ = ["AuditLake", "QueryResult", "bind_params", "get_query", "query_lake", "run_query"]
@@ -27,19 +32,55 @@ __all__ = ["AuditLake", "QueryResult", "bind_params", "get_query", "query_lake",
 
 @dataclass(frozen=True)
 class QueryResult(Tabular):
-    """A saved query's answer: the query, the parameter values used and the rows.
+    """A saved query's answer: the query, the parameter values used, the rows, and the
+    inputs it required that the lake lacks (then an empty answer proves nothing).
 
-    ``.pl()``, ``.arrow()``, ``.rows``, ``.count``, ``.write()`` and a notebook display come
-    from :class:`attestlake.lake.results.Tabular`.
+    ``.findings`` counts what the rows are about (the query's ``finding`` columns, see
+    :mod:`attestlake.audit.findings`); ``.count`` counts rows. ``.pl()``, ``.arrow()``,
+    ``.rows``, ``.write()`` and a notebook display come from
+    :class:`attestlake.lake.results.Tabular`.
     """
 
     query: SavedQuery
     params: dict[str, str]
     table: pa.Table
+    missing: tuple[MissingInput, ...] = field(default=())
+
+    def entities(self) -> list[Entity]:
+        """What each row is a finding about, in row order."""
+        return entities(self.query.name, self.query.finding, self.table)
+
+    def json_data(self) -> dict[str, Any]:
+        """The answer as JSON-ready data: the query, its parameters, what a finding is
+        (``finding``: columns; empty: one per row), ``findings``, ``row_count``, the inputs
+        it lacked (``missing_inputs``) and every row."""
+        q = self.query
+        return {
+            "name": q.name,
+            "title": q.title,
+            "severity": q.severity,
+            "description": q.description,
+            "params": dict(self.params),
+            "finding": list(q.finding),
+            "findings": self.findings,
+            "row_count": self.count,
+            "missing_inputs": [{"input": m.name, "message": m.message} for m in self.missing],
+            "rows": plain_rows(self.table),
+        }
+
+    @property
+    def findings(self) -> int:
+        """The number of findings: distinct entities, or rows for a query that declares no
+        ``finding`` columns."""
+        return distinct(self.entities())
 
     def _heading_html(self) -> str:
         q = self.query
-        return query_heading_html(q.title, q.severity, q.description, self.params)
+        notes = "".join(
+            f'<p style="color:#9a3412"><strong>Input missing:</strong> {html.escape(m.message)}</p>'
+            for m in self.missing
+        )
+        return query_heading_html(q.title, q.severity, q.description, self.params) + notes
 
 
 def bind_params(
@@ -89,6 +130,7 @@ def run_query(
 ) -> QueryResult:
     """Run ``query`` on ``lake`` with its parameters bound (never formatted into the SQL)."""
     values = bind_params(query, params, now=now)
+    missing = missing_inputs(lake, query.requires)
     try:
         table = lake.sql(query.sql, dict(values) or None)
     except LakeError as exc:
@@ -105,7 +147,9 @@ def run_query(
             f"query {query.name} failed{' with ' + given if given else ''}: {problem}"
             + (" (check the parameter values)" if given else "")
         ) from None
-    return QueryResult(query, values, table)
+    result = QueryResult(query, values, table, missing)
+    result.entities()  # QueryError now if the finding columns are not in the answer
+    return result
 
 
 def query_lake(

@@ -6,6 +6,8 @@ A saved query is ``queries/NAME.sql``. Its header is the leading SQL comment lin
     -- description: The latest run of each workflow lacks a material that the newest
     --   revision of its contract requires.
     -- severity: high
+    -- finding: project, workflow
+    -- requires: contracts
     -- param: since = 1970-01-01 : only runs started on or after this date (YYYY-MM-DD)
     SELECT ... WHERE started_at >= CAST($since AS DATE)
 
@@ -15,6 +17,12 @@ Parameters are read from the SQL itself (``$name`` outside literals and comments
 needs a ``param`` line and every ``param`` line must be used. Values are always bound by
 DuckDB, never pasted into the SQL. A date parameter also takes a relative duration such as
 ``30 days`` or ``12 hours`` (:mod:`attestlake._internal.durations`).
+
+``finding`` names the result columns that identify what a finding is about (a workflow:
+``project, workflow``; an envelope: ``manifest_digest, envelope_digest``): the query's
+findings are the distinct values of those columns, however many rows list each. Without it,
+every row is a finding. ``requires`` names the inputs the answer depends on
+(:mod:`attestlake.audit.inputs`), checked on the lake before the query runs.
 """
 
 from __future__ import annotations
@@ -28,15 +36,17 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from attestlake.audit.inputs import INPUTS
 from attestlake.errors import QueryError
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-HEADER_FIELDS = ("title", "description", "severity", "param")
+HEADER_FIELDS = ("title", "description", "severity", "finding", "requires", "param")
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _FIELD_RE = re.compile(r"^(?P<key>[a-z_]+):\s*(?P<value>.*)$")
 _PARAM_DECL_RE = re.compile(rf"^(?P<name>{_IDENT})\s*(?:=\s*(?P<default>.*))?$")
+_IDENT_RE = re.compile(rf"^{_IDENT}$")
 
 
 def severity_rank(severity: str) -> int:
@@ -69,6 +79,8 @@ class SavedQuery:
     params: tuple[Param, ...]
     sql: str
     path: Path
+    finding: tuple[str, ...] = ()  # the columns naming a finding; empty: each row is one
+    requires: tuple[str, ...] = ()  # inputs the answer depends on (attestlake.audit.inputs)
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -146,6 +158,24 @@ def _param(number: int, value: str, source: str) -> Param:
     return Param(match["name"], None if default is None else default.strip(), description.strip())
 
 
+def _names(number: int, key: str, value: str, source: str) -> tuple[str, ...]:
+    """The comma-separated names of a ``finding`` or ``requires`` line, each once."""
+    names = tuple(n.strip() for n in value.split(","))
+    for name in names:
+        if key == "requires" and name not in INPUTS:
+            raise QueryError(
+                f"{source}:{number}: requires: unknown input {name!r}; one of: {', '.join(INPUTS)}"
+            )
+        if not _IDENT_RE.match(name):
+            raise QueryError(
+                f"{source}:{number}: {key}: expected column names separated by commas, "
+                f"got {value!r}"
+            )
+    if len(set(names)) != len(names):
+        raise QueryError(f"{source}:{number}: {key}: a name is given twice in {value!r}")
+    return names
+
+
 def parse_query(text: str, path: Path) -> SavedQuery:
     """Parse one saved query file's text; QueryError naming the file and the field."""
     source = str(path)
@@ -155,6 +185,7 @@ def parse_query(text: str, path: Path) -> SavedQuery:
     fields, sql = _header(text, source)
     values: dict[str, str] = {}
     params: list[Param] = []
+    lists: dict[str, tuple[str, ...]] = {}
     for number, key, value in fields:
         if key == "param":
             p = _param(number, value, source)
@@ -165,6 +196,9 @@ def parse_query(text: str, path: Path) -> SavedQuery:
             raise QueryError(f"{source}:{number}: {key}: given twice")
         elif not value:
             raise QueryError(f"{source}:{number}: {key}: empty")
+        elif key in ("finding", "requires"):
+            values[key] = value
+            lists[key] = _names(number, key, value, source)
         else:
             values[key] = value
     for key in ("title", "description", "severity"):
@@ -193,6 +227,8 @@ def parse_query(text: str, path: Path) -> SavedQuery:
         params=tuple(params),
         sql=sql,
         path=path,
+        finding=lists.get("finding", ()),
+        requires=lists.get("requires", ()),
     )
 
 
@@ -259,6 +295,9 @@ def query_doc(query: SavedQuery) -> str:
         f"severity:    {query.severity}",
         f"file:        {query.path}",
         "description: " + query.description,
+        "a finding:   "
+        + (f"one per distinct {', '.join(query.finding)}" if query.finding else "each row"),
+        "requires:    " + (", ".join(query.requires) or "none"),
         "parameters:" + ("" if query.params else " none"),
     ]
     for p in query.params:

@@ -16,7 +16,7 @@ from html import escape
 from attestlake._internal.version import __version__
 from attestlake.audit.queries import QueryResult
 from attestlake.audit.query_files import SEVERITIES
-from attestlake.audit.report import Report
+from attestlake.audit.report import COUNTING_NOTE, ROWS_NOTE, Report, findings_line
 from attestlake.audit.trend import Change, Trend
 from attestlake.lake.render import SEVERITY_COLOURS, html_table, plain_value
 
@@ -52,7 +52,10 @@ section { margin-top: 30px; }
   padding: 16px 20px; }
 .query p { margin: 8px 0; }
 .count { color: var(--muted); font-weight: 500; font-size: 15px; }
+.missing-tag { color: #9a3412; font-size: 12px; font-weight: 600; }
 .ok { color: #1a7f37; font-weight: 600; }
+.missing { color: #9a3412; background: #fff7ed; border: 1px solid #fed7aa; border-radius: 6px;
+  padding: 6px 10px; }
 .scroll { overflow-x: auto; margin-top: 10px; }
 table { border-collapse: collapse; width: 100%; font-size: 12.5px; }
 th, td { text-align: left; padding: 5px 7px; border-bottom: 1px solid var(--line);
@@ -87,8 +90,11 @@ def _badge(severity: str) -> str:
     return f'<span class="badge" style="background:{colour}">{escape(severity)}</span>'
 
 
-def _findings(n: int) -> str:
-    return f"{n} finding{'s' if n != 1 else ''}"
+def _missing(result: QueryResult) -> str:
+    return "".join(
+        f'<p class="missing"><strong>Input missing:</strong> {escape(m.message)}</p>'
+        for m in result.missing
+    )
 
 
 def _change(change: Change | None) -> str:
@@ -125,18 +131,26 @@ def _summary(report: Report, changes: dict[str, Change]) -> str:
     trend_head = "<th>Trend</th>" if changes else ""
     lines = "".join(
         f"<tr><td>{_badge(r.query.severity)}</td>"
-        f'<td><a href="#q-{escape(r.query.name)}">{escape(r.query.title)}</a></td>'
-        f'<td class="num">{r.count}</td>'
+        f'<td><a href="#q-{escape(r.query.name)}">{escape(r.query.title)}</a>'
+        + ('<br><span class="missing-tag">input missing</span>' if r.missing else "")
+        + f'</td><td class="num">{r.findings}</td><td class="num">{r.count}</td>'
         + (f"<td>{_change(changes.get(r.query.name))}</td>" if changes else "")
         + "</tr>"
         for r in report.ordered()
     )
+    unanswered = "".join(
+        f'<p class="missing"><strong>Input missing:</strong> {escape(message)} (for '
+        + ", ".join(f"<code>{escape(name)}</code>" for name in names)
+        + ")</p>"
+        for message, names in report.missing_inputs().items()
+    )
     return (
         '<section class="summary"><h2>Summary</h2>'
-        f'<div class="cards">{cards}</div>'
+        f'<div class="cards">{cards}</div><p class="meta">{escape(COUNTING_NOTE)}</p>'
+        + unanswered
         + _trend_line(report.trend)
         + '<table class="overview"><thead><tr><th>Severity</th><th>Query</th>'
-        f'<th class="num">Findings</th>{trend_head}</tr></thead>'
+        f'<th class="num">Findings</th><th class="num">Rows</th>{trend_head}</tr></thead>'
         f"<tbody>{lines}</tbody></table></section>"
     )
 
@@ -146,6 +160,8 @@ def _trend_line(trend: Trend | None) -> str:
         return ""
     before, now = trend.totals()
     when = trend.previous.generated_at or "an earlier run"
+    if trend.previous.counted_rows:
+        return f'<p class="meta">{escape(ROWS_NOTE)} ({escape(when)}).</p>'
     direction = "up" if now > before else "down" if now < before else "same"
     arrow = {"up": "↑", "down": "↓", "same": "→"}[direction]
     return (
@@ -158,16 +174,18 @@ def _section(result: QueryResult, change: Change | None) -> str:
     q = result.query
     colour = SEVERITY_COLOURS.get(q.severity, "#4b5563")
     params = ", ".join(f"{k}={v}" for k, v in result.params.items())
-    body = (
-        '<p class="ok">No findings.</p>'
-        if result.count == 0
-        else f'<div class="scroll">{html_table(result.table, limit=MAX_HTML_ROWS, short_digests=True)}</div>'
-    )
+    table = html_table(result.table, limit=MAX_HTML_ROWS, short_digests=True)
+    if result.count:
+        body = _missing(result) + f'<div class="scroll">{table}</div>'
+    elif result.missing:
+        body = _missing(result) + '<p class="empty">No rows, which proves nothing without it.</p>'
+    else:
+        body = '<p class="ok">No findings.</p>'
     trend = f" · trend {_change(change)}" if change is not None else ""
     return (
         f'<section class="query" id="q-{escape(q.name)}" style="--c:{colour}">'
         f"<h2>{_badge(q.severity)} {escape(q.title)} "
-        f'<span class="count">{_findings(result.count)}</span></h2>'
+        f'<span class="count">{escape(findings_line(result))}</span></h2>'
         f"<p>{escape(q.description)}</p>"
         f'<p class="meta">Query <code>{escape(q.name)}</code>'
         + (f" · parameters <code>{escape(params)}</code>" if params else "")

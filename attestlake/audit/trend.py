@@ -2,8 +2,10 @@
 
 The previous report is the JSON that ``attestlake report --format json`` wrote on an earlier
 run (a scheduled job keeps it between runs). Only what a trend needs is read from it: when it
-was generated, and each query's name and finding count. It is parsed strictly: anything else
-is an :class:`attestlake.errors.InputError` naming the file and the field.
+was generated, and each query's name and number of findings. It is parsed strictly: anything
+else is an :class:`attestlake.errors.InputError` naming the file and the field. A report of
+version 1 counted rows, not findings: nothing in it compares, so every query shows as new
+(:attr:`PreviousReport.counted_rows` says why).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class PreviousReport:
     generated_at: str
     lake: str
     counts: dict[str, int]  # query name -> findings
+    counted_rows: bool = False  # a version 1 report: it counted rows, so nothing compares
 
 
 @dataclass(frozen=True)
@@ -80,16 +83,20 @@ def previous_from_json(data: Any, source: str) -> PreviousReport:
     queries = data.get("queries")
     if not isinstance(queries, list):
         raise InputError(f"{source}: not an attestlake JSON report (no 'queries' list)")
+    counted_rows = data.get("version", 1) == 1
     counts: dict[str, int] = {}
     for i, entry in enumerate(queries):
         if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str):
             raise InputError(f"{source}: queries[{i}]: expected an object with a 'name'")
-        counts[entry["name"]] = _count(entry.get("count"), f"queries[{i}].count", source)
+        field = "count" if counted_rows else "findings"
+        counts[entry["name"]] = _count(entry.get(field), f"queries[{i}].{field}", source)
     generated_at = data.get("generated_at", "")
     lake = data.get("lake", "")
     if not isinstance(generated_at, str) or not isinstance(lake, str):
         raise InputError(f"{source}: 'generated_at' and 'lake' must be strings")
-    return PreviousReport(generated_at, lake, counts)
+    if counted_rows:
+        counts = {}
+    return PreviousReport(generated_at, lake, counts, counted_rows)
 
 
 def load_previous(path: Path) -> PreviousReport:
@@ -118,7 +125,8 @@ def load_previous_if_any(path: Path) -> PreviousReport | None:
 
 
 def compare(current: Sequence[tuple[str, str, str, int]], previous: PreviousReport) -> Trend:
-    """The trend of ``current`` (name, title, severity, count per query) against ``previous``."""
+    """The trend of ``current`` (name, title, severity, findings per query) against
+    ``previous``."""
     changes = tuple(
         Change(name, title, severity, previous.counts.get(name), count)
         for name, title, severity, count in current

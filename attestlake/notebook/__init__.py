@@ -7,7 +7,8 @@
   :mod:`~attestlake.notebook.charts` draws them (matplotlib) and
   :mod:`~attestlake.notebook.overview` tabulates them.
 - :mod:`~attestlake.notebook.widgets`: the ipywidgets filters and re-rendering outputs.
-- :mod:`~attestlake.notebook.investigate`: digest → runs, image → digests, package → who ships it.
+- :mod:`~attestlake.notebook.investigate`: digest → runs, image → digests, package → who ships it;
+  :mod:`~attestlake.notebook.lookups` puts each behind an input box.
 - :mod:`~attestlake.notebook.execute`: run a notebook headless and export static HTML.
 """
 
@@ -25,6 +26,7 @@ from attestlake.notebook.charts import (
 )
 from attestlake.notebook.context import Context, open_context, sample_lake
 from attestlake.notebook.investigate import find_component, find_digest, resolve_image
+from attestlake.notebook.lookups import Lookups
 from attestlake.notebook.overview import findings_table, risk_table, summary
 from attestlake.notebook.selection import Selection
 from attestlake.notebook.widgets import dashboard, filter_panel
@@ -34,6 +36,7 @@ __all__ = [
     "AuditData",
     "Chart",
     "Context",
+    "Lookups",
     "Selection",
     "compliance_over_time",
     "dashboard",

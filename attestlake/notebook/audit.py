@@ -3,15 +3,19 @@
 
 Definitions (also in docs/notebooks.md):
 
-- **Meeting its contract.** A finished run (status not ``started``, ``failed`` or
-  ``cancelled``) meets its contract when (1) it recorded every non-optional material of the
-  contract revision it was checked against (``contract_requirements`` by ``contract_digest``)
-  and (2) that revision was not outdated: no higher revision of the same contract had been
-  used by any run in the lake before this run started. A run with no contract does not meet
-  one. The lake only knows a revision once some run used it.
+- **Meeting its contract.** A successful run meets its contract when the saved query
+  ``non_compliant_workflows`` (with ``runs = all``) finds no problem with it: it has every
+  required material, required annotation and an allowed runner type of the newest revision
+  of its contract known by the time the workflow's next run replaced it (for its latest run:
+  known now, exactly as the report judges it). A run with no contract does not meet one.
+- **Findings** are counted as the report counts them: one per entity a query reports (see
+  :mod:`attestlake.audit.findings`), once per severity.
 - **Risk score** of a workflow: the sum over the findings that name it of a severity weight
   (critical 10, high 5, medium 2, low 1, info 0) plus 10 × the share of its runs that did not
   meet their contract. Higher is worse; 0 means nothing found.
+- **Date window.** None by default: every finding and run, the report's numbers. A window
+  keeps runs that started in it and findings dated in it (by their run, or their crawl);
+  :meth:`AuditData.hidden_by_window` counts the findings it hides, undated ones included.
 - **Revision adoption.** A revision is *rolled out* when it first appears (its first run) and
   is higher than every revision of that contract seen before. For each team that ran the
   contract afterwards: days from the rollout to the team's first run on that revision, or, if
@@ -20,21 +24,27 @@ Definitions (also in docs/notebooks.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import polars as pl
 
-from attestlake.audit.query_files import severity_rank
+from attestlake.audit.queries import run_query
+from attestlake.audit.query_files import SEVERITIES, get_query, severity_rank
 from attestlake.audit.report import Report, run_report
 from attestlake.lake.lake import Lake
 from attestlake.notebook.context import Context
-from attestlake.notebook.frames import RUNS_SQL, VERIFICATIONS_SQL, findings_frame, frame
+from attestlake.notebook.frames import (
+    RUNS_SQL,
+    VERIFICATIONS_SQL,
+    findings_frame,
+    frame,
+    judged_runs,
+)
 from attestlake.notebook.selection import FilterOptions, Selection
 
 SEVERITY_WEIGHTS = {"critical": 10, "high": 5, "medium": 2, "low": 1, "info": 0}
 NON_COMPLIANCE_WEIGHT = 10
-UNFINISHED = ("started", "failed", "cancelled")
 
 
 @dataclass
@@ -50,7 +60,8 @@ class AuditData:
     @classmethod
     def load(cls, context: Context, *, now: datetime | None = None) -> AuditData:
         lake: Lake = context.lake
-        runs = frame(lake.sql(RUNS_SQL))
+        history = run_query(lake, get_query("non_compliant_workflows"), {"runs": "all"}, now=now)
+        runs = judged_runs(frame(lake.sql(RUNS_SQL)), frame(history.table))
         report = run_report(lake, now=now)
         return cls(
             context=context,
@@ -94,9 +105,30 @@ class AuditData:
             rank, "query", "project", "workflow", descending=[True, False, False, False]
         )
 
+    def findings_by_severity(self, sel: Selection) -> dict[str, int]:
+        """Findings in scope per severity, every severity listed (info first), each entity
+        once per severity: with no filter, the report's summary."""
+        kept = self.findings_in(sel)
+        return {s: kept.filter(pl.col("severity") == s)["entity"].n_unique() for s in SEVERITIES}
+
+    def hidden_by_window(self, sel: Selection) -> tuple[int, int]:
+        """(findings the date window of ``sel`` hides, how many of them have no date): the
+        findings in scope without the window, less those within it."""
+        if not (sel.start or sel.end):
+            return 0, 0
+        keys = ["severity", "entity"]
+        everything = self.findings_in(replace(sel, start=None, end=None))
+        shown = self.findings_in(sel).select(keys).unique()
+        hidden = (
+            everything.join(shown, on=keys, how="anti")
+            .group_by(keys)
+            .agg(undated=pl.col("day").is_null().all())
+        )
+        return hidden.height, int(hidden["undated"].sum())
+
     def findings_by_query(self, sel: Selection) -> pl.DataFrame:
         """Findings per saved query (every query listed, 0 when it found nothing)."""
-        counts = self.findings_in(sel).group_by("query").agg(findings=pl.len())
+        counts = self.findings_in(sel).group_by("query").agg(findings=pl.col("entity").n_unique())
         queries = pl.DataFrame(
             [
                 {"query": r.query.name, "title": r.query.title, "severity": r.query.severity}
@@ -124,6 +156,7 @@ class AuditData:
         found = (
             sel.keep(self.findings)
             .filter(pl.col("workflow").is_not_null())
+            .unique([*keys, "severity", "entity"])
             .group_by(keys)
             .agg(findings=pl.len(), finding_points=weight.sum())
         )

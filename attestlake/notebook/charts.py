@@ -170,7 +170,9 @@ def findings_by_query(audit: AuditData, sel: Selection) -> Chart:
         return Chart(title, data, fig)
     labels = [f"{t}  [{s}]" for t, s in zip(data["title"], data["severity"], strict=True)]
     colours = [SEVERITY_COLOURS.get(s, NEUTRAL) for s in data["severity"].to_list()]
-    _bars(ax, labels, data["findings"].to_list(), colours, "Findings (rows returned)")
+    _bars(
+        ax, labels, data["findings"].to_list(), colours, "Findings (one per entity a query reports)"
+    )
     present = list(dict.fromkeys(data["severity"].to_list()))
     ax.legend(
         handles=[Patch(color=SEVERITY_COLOURS.get(s, NEUTRAL), label=s) for s in present],

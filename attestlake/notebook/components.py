@@ -40,8 +40,10 @@ ORDER BY r.started_at DESC, r.run_id, c.name, c.version
 """
 
 
+# The run statement and the SLSA provenance pushed beside it name the same outputs: one row
+# per artifact of a run, whichever statements name it.
 ARTIFACTS_SQL = """
-SELECT manifest_digest, name AS artifact, digest AS artifact_digest FROM subjects
+SELECT DISTINCT manifest_digest, name AS artifact, digest AS artifact_digest FROM subjects
 WHERE list_contains($manifests, manifest_digest)
 """
 

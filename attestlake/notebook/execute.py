@@ -135,6 +135,13 @@ def _flatten(model_id: str, state: Mapping[str, Any]) -> tuple[list[str], list[d
     return controls, outputs
 
 
+def _only_text_boxes(model_id: str, state: Mapping[str, Any]) -> bool:
+    """True if the controls under ``model_id`` are all text boxes (inputs, not filters)."""
+    children = state.get(model_id, {}).get("state", {}).get("children", [])
+    names = [state.get(str(c).removeprefix("IPY_MODEL_"), {}).get("model_name") for c in children]
+    return "TextModel" in names and not (_CONTROLS - {"TextModel"}) & set(names)
+
+
 def static_copy(nb: NotebookNode) -> NotebookNode:
     """A copy of an executed notebook whose widget views are replaced by what they showed."""
     out = copy.deepcopy(nb)
@@ -151,11 +158,12 @@ def static_copy(nb: NotebookNode) -> NotebookNode:
             controls, shown = _flatten(str(view.get("model_id")), state)
             if controls:
                 text = " · ".join(controls)
+                kind = "Inputs" if _only_text_boxes(str(view.get("model_id")), state) else "Filters"
                 flat.append(
                     _new_output(
                         "display_data",
                         data={
-                            "text/html": "<p><b>Filters when this notebook ran:</b> "
+                            "text/html": f"<p><b>{kind} when this notebook ran:</b> "
                             f"{html.escape(text)}</p>",
                             "text/plain": text,
                         },

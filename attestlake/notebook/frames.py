@@ -1,14 +1,16 @@
 """The lake's answers as polars frames, and the frames the audit overview is drawn from.
 
-:func:`frame` turns an Arrow table into a polars DataFrame. :data:`RUNS_SQL` reads the finished
-runs with whether each met its contract (the definition is in :mod:`attestlake.notebook.audit`
-and docs/notebooks.md), :data:`VERIFICATIONS_SQL` one verification outcome per attestation,
+:func:`frame` turns an Arrow table into a polars DataFrame. :data:`RUNS_SQL` reads the
+successful runs, and :func:`judged_runs` marks whether each met its contract, as the saved
+query ``non_compliant_workflows`` judges it (docs/notebooks.md), :data:`VERIFICATIONS_SQL` one
+verification outcome per attestation,
 and :func:`findings_frame` the report's findings as one row each, with the team and run URL
 taken from the runs when a query's row does not name them.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from typing import Any
@@ -19,42 +21,37 @@ import pyarrow as pa
 from attestlake.audit.report import Report
 
 RUNS_SQL = """
-WITH first_seen AS (
-    SELECT contract_name, contract_revision, min(started_at) AS first_seen
-    FROM runs WHERE contract_name IS NOT NULL AND contract_revision IS NOT NULL
-    GROUP BY contract_name, contract_revision
-),
-missing AS (
-    SELECT r.manifest_digest, count(*) AS missing_required,
-        string_agg(q.material_name, ', ' ORDER BY q.material_name) AS missing
-    FROM runs AS r
-    JOIN contract_requirements AS q ON q.contract_digest = r.contract_digest AND NOT q.optional
-    WHERE NOT EXISTS (
-        SELECT 1 FROM materials AS m
-        WHERE m.manifest_digest = r.manifest_digest AND m.name = q.material_name
-    )
-    GROUP BY r.manifest_digest
-),
-newest AS (
-    SELECT r.manifest_digest, max(f.contract_revision) AS newest_revision
-    FROM runs AS r
-    JOIN first_seen AS f ON f.contract_name = r.contract_name AND f.first_seen <= r.started_at
-    GROUP BY r.manifest_digest
-)
 SELECT
     r.run_id, r.manifest_digest, r.team, r.project, r.workflow, r.status,
     r.started_at, CAST(r.started_at AS DATE) AS day, r.runner_url,
-    r.contract_name, r.contract_revision, n.newest_revision,
-    coalesce(m.missing_required, 0) AS missing_required, m.missing,
-    coalesce(r.contract_revision < n.newest_revision, false) AS outdated,
-    (r.contract_name IS NOT NULL AND coalesce(m.missing_required, 0) = 0
-        AND NOT coalesce(r.contract_revision < n.newest_revision, false)) AS compliant
+    r.contract_name, r.contract_revision
 FROM runs AS r
-LEFT JOIN missing AS m USING (manifest_digest)
-LEFT JOIN newest AS n USING (manifest_digest)
-WHERE coalesce(r.status, 'success') NOT IN ('started', 'failed', 'cancelled')
+WHERE coalesce(r.status, 'success') = 'success'
 ORDER BY r.started_at, r.manifest_digest
 """
+_RUN_KEYS = ["project", "workflow", "run_id", "started_at"]
+
+
+def judged_runs(runs: pl.DataFrame, problems: pl.DataFrame) -> pl.DataFrame:
+    """``runs`` (:data:`RUNS_SQL`) with ``problems`` (what ``non_compliant_workflows`` with
+    ``runs = all`` found wrong with each, joined by ``; ``) and ``compliant``: the run has a
+    contract and no problem."""
+    found = (
+        problems.with_columns(
+            what=pl.concat_str(
+                "problem",
+                pl.coalesce("missing_material", "missing_annotation", "allowed_runner_types"),
+                separator=": ",
+                ignore_nulls=True,
+            )
+        )
+        .group_by(_RUN_KEYS)
+        .agg(problems=pl.col("what").sort().str.join("; "))
+    )
+    return runs.join(found, on=_RUN_KEYS, how="left", nulls_equal=True).with_columns(
+        compliant=pl.col("contract_name").is_not_null() & pl.col("problems").is_null()
+    )
+
 
 VERIFICATIONS_SQL = """
 WITH teams AS (
@@ -99,14 +96,15 @@ def frame(table: pa.Table) -> pl.DataFrame:
 
 
 def findings_frame(report: Report, runs: pl.DataFrame) -> pl.DataFrame:
-    """One row per finding of ``report``: severity, query, where, when and the other columns
-    as ``detail``, digests cut short."""
+    """One row per row of ``report``'s answers: severity, query, where, when, the other
+    columns as ``detail`` (digests cut short), and ``entity``, what the row is a finding
+    about (equal for rows about the same entity, as the report counts them)."""
     teams = {(r["project"], r["workflow"]): r["team"] for r in runs.iter_rows(named=True)}
     urls = {r["run_id"]: r["runner_url"] for r in runs.iter_rows(named=True)}
     rows: list[dict[str, Any]] = []
     for result in report.ordered():
         q = result.query
-        for row in result.rows:
+        for row, entity in zip(result.rows, result.entities(), strict=True):
             when = row.get("started_at") or row.get("crawled_at")
             project, workflow = row.get("project"), row.get("workflow")
             detail = "; ".join(
@@ -126,6 +124,7 @@ def findings_frame(report: Report, runs: pl.DataFrame) -> pl.DataFrame:
                     "when": when if isinstance(when, datetime) else None,
                     "runner_url": row.get("runner_url") or urls.get(row.get("run_id")),
                     "detail": detail,
+                    "entity": json.dumps([entity.columns, entity.values]),
                 }
             )
     schema = pl.Schema(
@@ -135,6 +134,7 @@ def findings_frame(report: Report, runs: pl.DataFrame) -> pl.DataFrame:
             "when": pl.Datetime("us", "UTC"),
             "runner_url": pl.String(),
             "detail": pl.String(),
+            "entity": pl.String(),
         }
     )
     out = pl.DataFrame(rows, schema=schema)

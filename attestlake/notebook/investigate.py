@@ -40,17 +40,20 @@ __all__ = [
 
 _DIGEST_RE = re.compile(r"(?:^|@)(?:sha256:)?(?P<hex>[0-9a-fA-F]{64})$")
 
+# UNION, not UNION ALL: the run statement and its SLSA provenance name the same subjects, and
+# an artifact is listed once per run.
 MATCHES_SQL = """
 SELECT 'artifact (subject)' AS found_as, name AS detail, manifest_digest FROM subjects
     WHERE digest = $digest
-UNION ALL SELECT 'material ' || name || ' (' || type || ')', coalesce(value, filename),
+UNION SELECT 'material ' || name || ' (' || type || ')', coalesce(value, filename),
     manifest_digest FROM materials WHERE digest = $digest
-UNION ALL SELECT 'main component of SBOM ' || name, sbom_main_name, manifest_digest
+UNION SELECT 'main component of SBOM ' || name, sbom_main_name, manifest_digest
     FROM materials WHERE sbom_main_digest = $digest
-UNION ALL SELECT 'attestation manifest', source, manifest_digest FROM runs
+UNION SELECT 'attestation manifest', source, manifest_digest FROM runs
     WHERE manifest_digest = $digest
-UNION ALL SELECT 'attestation envelope', source, manifest_digest FROM runs
+UNION SELECT 'attestation envelope', source, manifest_digest FROM runs
     WHERE envelope_digest = $digest
+ORDER BY found_as, detail, manifest_digest
 """
 
 RUNS_SQL = """

@@ -66,12 +66,11 @@ class FilterPanel:
             "team": _dropdown("Team", options.teams),
             "project": _dropdown("Project", options.projects),
             "workflow": _dropdown("Workflow", options.workflows),
+            # No window by default: every finding, dated or not, as the report counts them.
             "start": widgets.DatePicker(
-                description="From", value=options.first_day, layout=_LAYOUT, style=_STYLE
+                description="From", value=None, layout=_LAYOUT, style=_STYLE
             ),
-            "end": widgets.DatePicker(
-                description="To", value=options.last_day, layout=_LAYOUT, style=_STYLE
-            ),
+            "end": widgets.DatePicker(description="To", value=None, layout=_LAYOUT, style=_STYLE),
             "severity": widgets.Dropdown(
                 description="Severity ≥",
                 options=list(SEVERITIES),
@@ -83,7 +82,11 @@ class FilterPanel:
         c = self.controls
         self.box = widgets.VBox(
             [
-                widgets.HTML("<b>Filters</b> (every chart and table below follows them)"),
+                widgets.HTML(
+                    "<b>Filters</b> (every chart and table below follows them). From/To "
+                    f"(runs from {options.first_day or '—'} to {options.last_day or '—'}): "
+                    "empty means every date, undated findings included"
+                ),
                 widgets.HBox([c["team"], c["project"], c["workflow"]]),
                 widgets.HBox([c["start"], c["end"], c["severity"]]),
             ]

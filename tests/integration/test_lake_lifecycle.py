@@ -208,8 +208,9 @@ def test_published_contracts_and_inventory_in_the_lake(
             r["latest_contract_revision"],
             r["missing_material"],
         )
-        for r in report.json()
+        for r in report.json()["rows"]
     ] == [("second", 2, 3, "scan")]  # the latest run of build; older runs are not findings
+    assert report.json()["findings"] == 1 and report.json()["missing_inputs"] == []
 
     inventory = _sql(
         tmp_path,

@@ -226,7 +226,7 @@ def test_report(lake: Lake, built: BuiltLake) -> None:
     assert data["summary"]["critical"] == 2 and data["summary"]["high"] == 3
     assert data["max_severity"] == "critical"
     by_name = {q["name"]: q for q in data["queries"]}
-    assert by_name["non_compliant_workflows"]["count"] == 1
+    assert by_name["non_compliant_workflows"]["findings"] == 1
     assert by_name["non_compliant_workflows"]["rows"][0]["started_at"] == "2024-05-10T10:00:00Z"
     assert by_name["verification_failures"]["severity"] == "critical"
 

@@ -13,6 +13,7 @@ import pytest
 from attestlake.audit.queries import run_query
 from attestlake.audit.query_files import get_query, load_queries
 from attestlake.demo.demo import DemoResult
+from attestlake.errors import QueryError
 from attestlake.lake.lake import Lake
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -82,6 +83,36 @@ def test_non_compliant_workflows(lake: Lake) -> None:
     # api-build's workstation build is not its latest run (and container-build allows any
     # runner); terraform-modules is on an old revision that requires nothing more.
     assert {r["workflow"] for r in found} == {"kiosk-image", "login-ui-build"}
+
+
+def test_non_compliant_workflows_over_every_run(lake: Lake) -> None:
+    """runs = all judges each run against the newest revision known when it started (the
+    latest against the newest known now): the history the audit notebook charts."""
+    found = rows(lake, "non_compliant_workflows", runs="all")
+    by_run = {(r["workflow"], r["run_id"]) for r in found}
+    runs = lake.sql(
+        "SELECT workflow, run_id, started_at FROM runs WHERE workflow IN "
+        "('kiosk-image', 'login-ui-build') AND coalesce(status, 'success') = 'success' "
+        "ORDER BY started_at"
+    ).to_pylist()
+    login = [r["run_id"] for r in runs if r["workflow"] == "login-ui-build"]
+    # image-quick revision 2 (GitHub Actions only) was published 4 days ago: kiosk-image's
+    # workstation runs since then, and its latest, break it; the earlier ones met revision 1.
+    kiosk = [r for r in runs if r["workflow"] == "kiosk-image"]
+    after = {r["run_id"] for r in kiosk if r["started_at"] >= NOW - timedelta(days=4)}
+    assert 0 < len(after) < len(kiosk)
+    assert by_run == {("login-ui-build", r) for r in login[-3:]} | {
+        ("kiosk-image", r) for r in after | {kiosk[-1]["run_id"]}
+    }
+    # The latest runs' problems are exactly the default answer's.
+    latest = rows(lake, "non_compliant_workflows")
+    assert [
+        r
+        for r in found
+        if (r["workflow"], r["run_id"]) in {(x["workflow"], x["run_id"]) for x in latest}
+    ] == latest
+    with pytest.raises(QueryError, match="runs must be latest or all"):
+        rows(lake, "non_compliant_workflows", runs="some")
 
 
 def test_missing_sbom_digests(lake: Lake) -> None:

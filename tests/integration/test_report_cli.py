@@ -71,9 +71,9 @@ def test_trend_from_the_previous_json_report(workdir: Path) -> None:
     first = run_cli(workdir, "report", "--lake", "lake", "--format", "json", "-o", "prev.json")
     assert first.code == 0, first.err
     previous = json.loads((workdir / "prev.json").read_text())
-    assert previous["version"] == 1
+    assert previous["version"] == 2
     previous["queries"] = [
-        {**q, "count": q["count"] + 2} if q["name"] == "verification_failures" else q
+        {**q, "findings": q["findings"] + 2} if q["name"] == "verification_failures" else q
         for q in previous["queries"]
         if q["name"] != "non_compliant_workflows"
     ]
@@ -189,7 +189,8 @@ def test_query_run_formats_and_parameters(workdir: Path) -> None:
         "-f",
         "json",
     )
-    assert old.json() == []
+    assert old.json()["rows"] == [] and old.json()["findings"] == 0
+    assert old.json()["params"] == {"since": "2999-01-01"} and old.err == ""
     csv_out = run_cli(
         workdir, "query", "run", "verification_failures", "--lake", "lake", "-f", "csv"
     )
@@ -226,3 +227,47 @@ def test_query_run_errors(workdir: Path, args: tuple[str, ...], message: str) ->
     r = run_cli(workdir, "query", "run", "missing_sbom_digests", "--lake", "lake", *args)
     assert r.code == 1 and message in r.err and r.out == ""
     assert not (workdir / "xml").exists()
+
+
+# -- inputs a query needs ------------------------------------------------------------------
+INVENTORY_MISSING = "no inventory in this lake: crawl the SecOps store"
+
+
+def test_query_run_says_the_inventory_is_missing(workdir: Path) -> None:
+    """This lake never crawled an inventory: never_integrated's empty answer proves nothing."""
+    r = run_cli(workdir, "query", "run", "never_integrated", "--lake", "lake")
+    assert r.code == 0, r.err
+    assert r.out.strip() == "(no rows)"
+    assert f"note: never_integrated: input missing: {INVENTORY_MISSING}" in r.err
+    data = run_cli(workdir, "query", "run", "never_integrated", "--lake", "lake", "-f", "json")
+    body = data.json()
+    assert (body["findings"], body["row_count"], body["rows"]) == (0, 0, [])
+    assert [m["input"] for m in body["missing_inputs"]] == ["inventory"]
+    assert body["missing_inputs"][0]["message"].startswith(INVENTORY_MISSING)
+    # A query that needs no inventory says nothing of it.
+    quiet = run_cli(workdir, "query", "run", "verification_failures", "--lake", "lake")
+    assert quiet.code == 0 and quiet.err == ""
+
+
+def test_the_report_says_which_inputs_are_missing(workdir: Path) -> None:
+    data = run_cli(workdir, "report", "--lake", "lake", "-f", "json").json()
+    missing = {q["name"]: [m["input"] for m in q["missing_inputs"]] for q in data["queries"]}
+    assert {n: m for n, m in missing.items() if m} == {
+        "contract_drift": ["contracts"],
+        "never_integrated": ["inventory"],
+        "non_compliant_workflows": ["contracts"],
+        "slsa_build_levels": ["inventory"],
+        "stale_workflows": ["inventory"],
+    }
+    md = run_cli(workdir, "report", "--lake", "lake").out
+    inventory = next(line for line in md.splitlines() if line.startswith(f"- {INVENTORY_MISSING}"))
+    assert inventory.endswith("(for `never_integrated`, `stale_workflows`, `slsa_build_levels`)")
+    assert f"- **Input missing**: {INVENTORY_MISSING}" in md
+    assert "(no rows: the input above is missing, so this proves nothing)" in md
+    assert "no published contract in this lake" in md
+    html = run_cli(workdir, "report", "--lake", "lake", "-f", "html").out
+    assert f"<strong>Input missing:</strong> {INVENTORY_MISSING}" in html
+    assert "(for <code>never_integrated</code>, <code>stale_workflows</code>, " in html
+    assert "No rows, which proves nothing without it." in html
+    section = html[html.index('id="q-never_integrated"') :]
+    assert "No findings." not in section[: section.index("</section>")]

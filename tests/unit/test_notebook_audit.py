@@ -30,14 +30,29 @@ def test_runs_that_fell_back_to_an_old_revision_do_not_meet_their_contract(
     audit: AuditData,
 ) -> None:
     failing = audit.runs.filter(~pl.col("compliant"))
-    # login-ui-build fell back to revision 1; terraform-modules and kiosk-image pin revision 1
-    # of contracts whose revision 2 other workflows already use.
+    # login-ui-build's last 3 runs fell back to container-build revision 1 (no SBOM, no
+    # annotation, which revision 2 requires); kiosk-image's runs since image-quick revision 2
+    # came out (4 days ago) build on a workstation, which it no longer allows.
     assert failing.group_by("workflow").len().sort("workflow").rows() == [
         ("kiosk-image", 2),
         ("login-ui-build", 3),
-        ("terraform-modules", 4),
     ]
-    assert failing["outdated"].all() and set(failing["contract_revision"]) == {1}
+    r2_published = NOW - timedelta(days=4)
+    assert (failing.filter(pl.col("workflow") == "kiosk-image")["started_at"] >= r2_published).all()
+    assert set(failing["contract_revision"]) == {1}
+    assert (
+        failing.filter(pl.col("workflow") == "login-ui-build")["problems"].to_list()
+        == ["missing annotation: compliance-tier; missing material: sbom"] * 3
+    )
+    # terraform-modules also stays on revision 1, but revision 2 of its contract asks nothing
+    # more: it meets it, as non_compliant_workflows says.
+    assert audit.runs.filter(pl.col("workflow") == "terraform-modules")["compliant"].all()
+    # Each workflow's latest run is judged as the report's non_compliant_workflows judges it.
+    latest = audit.runs.sort("started_at").group_by("project", "workflow").last()
+    report = next(r for r in audit.report.results if r.query.name == "non_compliant_workflows")
+    assert set(latest.filter(~pl.col("compliant"))["workflow"]) == {
+        r["workflow"] for r in report.rows
+    }
     assert audit.runs.height == 104
     by_day = audit.compliance_by_day(Selection(team="identity"))
     assert by_day["team"].unique().to_list() == ["identity"]
@@ -73,8 +88,8 @@ def test_findings_by_query_and_severity(audit: AuditData) -> None:
         "verification_failures": 3,
         "builds_outside_ci": 1,
         "missing_sbom_digests": 7,
-        "non_compliant_workflows": 3,
-        "shared_artifact_digests": 2,
+        "non_compliant_workflows": 2,  # workflows, from 3 rows
+        "shared_artifact_digests": 1,  # one digest, claimed by 2 workflows
         "contract_drift": 3,
         "failing_runs": 1,
         "never_integrated": 1,
@@ -83,9 +98,19 @@ def test_findings_by_query_and_severity(audit: AuditData) -> None:
         "stale_workflows": 1,
         "trust_changes": 0,  # one trust policy: no verdict changed
         "new_dependencies": 1,
-        "sbom_quality": 2,
+        "sbom_quality": 1,  # ledger-release's SBOMs, 2 components
         "slsa_build_levels": 3,
         "verification_failures_by_reason": 2,
+    }
+    assert counts == {r.query.name: r.findings for r in audit.report.results}
+    # With no filter, the findings per severity are the report's.
+    assert audit.findings_by_severity(Selection()) == audit.report.findings_by_severity()
+    assert audit.findings_by_severity(Selection()) == {
+        "info": 2,
+        "low": 5,
+        "medium": 8,
+        "high": 11,
+        "critical": 3,
     }
     critical = audit.findings_by_query(Selection(min_severity="critical"))
     assert critical["query"].to_list() == ["impersonation", "verification_failures"]
@@ -108,17 +133,47 @@ def test_the_date_filter(audit: AuditData) -> None:
         .filter(pl.col("query") == "non_compliant_workflows")
         .is_empty()
     )
+    assert audit.hidden_by_window(Selection()) == (0, 0)
+
+
+def test_a_date_window_says_what_it_hides(audit: AuditData) -> None:
+    """The runs' days keep every run, yet hide findings: undated ones (never_integrated,
+    contract_drift, sbom_quality, the by-reason overview...) and those dated before."""
+    first, last = audit.options().first_day, audit.options().last_day
+    window = Selection(start=first, end=last)
+    assert audit.compliance_by_day(window).equals(audit.compliance_by_day(Selection()))
+    everything = audit.findings_by_severity(Selection())
+    shown = audit.findings_by_severity(window)
+    hidden, undated = audit.hidden_by_window(window)
+    assert hidden == sum(everything.values()) - sum(shown.values()) > 0
+    undated_findings = (
+        audit.findings.group_by("severity", "entity")
+        .agg(pl.col("day").is_null().all())
+        .filter(pl.col("day"))
+    )
+    assert undated == undated_findings.height > 0
+    notes = findings_table(audit, window)
+    assert f"hides {hidden} finding(s), {undated} of them undated" in notes[0]._repr_html_()
+    assert len(findings_table(audit, Selection())) == 1  # no window, nothing hidden
 
 
 def test_workflows_ranked_by_risk(audit: AuditData) -> None:
     ranking = audit.risk_ranking(Selection())
     top = ranking.head(3).select("workflow", "risk_score").rows()
-    assert [w for w, _ in top] == ["login-ui-build", "base-images", "ledger-release"]
-    # login-ui: 5 high findings (5 × 5), 1 medium (2) + 10 × 3/14 runs not meeting their
-    # contract.
-    assert top[0][1] == pytest.approx(27 + 10 * 3 / 14)
-    assert top[1][1] == 23  # 4 high, 1 medium, 1 low
-    assert top[2][1] == 22  # 2 critical, 2 low (an impersonation, and sloppy SBOM components)
+    assert [w for w, _ in top] == ["login-ui-build", "base-images", "cli-release"]
+    # login-ui: high findings: the workflow is non-compliant and 3 images shipped without an
+    # SBOM (4 × 5); medium: its contract drift (2); + 10 × 3/14 runs not meeting the contract.
+    assert top[0][1] == pytest.approx(22 + 10 * 3 / 14)
+    # base-images: 3 images without SBOM and the digest sso-build re-attested (4 high), its
+    # runner change (medium), its SLSA level (low).
+    assert top[1][1] == 4 * 5 + 2 + 1
+    # cli-release: 2 failed envelopes (critical), its signer change (medium).
+    assert top[2][1] == 2 * 10 + 2
+    ranked = {r["workflow"]: r for r in ranking.to_dicts()}
+    # Runs not meeting their contract: exactly the non-compliant workflows' (none elsewhere).
+    assert {w for w, r in ranked.items() if r["not_meeting"]} == {"login-ui-build", "kiosk-image"}
+    # ledger-release: one impersonating envelope (critical) and its sloppy SBOMs (1 low).
+    assert ranked["ledger-release"]["risk_score"] == 10 + 1
     # Every sample workflow has a planted finding; mobile-build, which never ran, is ranked too.
     assert ranking.filter(pl.col("risk_score") == 0).is_empty()
     assert ranking.height == 10
@@ -177,12 +232,14 @@ def test_a_team_still_on_the_old_revision_and_unfinished_runs(tmp_path: Path) ->
                     "material_name": "sbom",
                     "material_type": "SBOM_CYCLONEDX_JSON",
                     "optional": False,
+                    "manifest_digest": f"sha256:{'3':0>64}",  # learned from run 3
                 },
             ],
         },
     )
     audit = AuditData.load(open_context(lake))
-    # The failed run is not counted; run 3 misses its required SBOM; run 4 is outdated.
+    # The failed run is not counted; run 3 misses revision 2's SBOM; run 2 ran before anyone
+    # knew revision 2; run 4, blue's latest, stayed on revision 1 and misses it too.
     assert audit.runs["run_id"].to_list() == ["1", "2", "3", "4"]
     assert audit.runs["compliant"].to_list() == [True, True, False, False]
     adoption = {
@@ -193,6 +250,10 @@ def test_a_team_still_on_the_old_revision_and_unfinished_runs(tmp_path: Path) ->
     blue = adoption[(2, "blue")]
     assert not blue["adopted"] and blue["days"] == pytest.approx(3.0)  # waited to the last run
     assert charts.revision_adoption(audit, Selection()).png().startswith(PNG)
+    # This lake crawled no inventory and no published contract: the summary says so.
+    text = summary(audit)._repr_html_()
+    assert "(never_integrated): input missing: no inventory in this lake" in text
+    assert "(non_compliant_workflows): input missing: no published contract" in text
 
 
 @pytest.mark.parametrize("chart", charts.CHARTS, ids=[c.__name__ for c in charts.CHARTS])
@@ -220,11 +281,12 @@ def test_a_selection_with_nothing_in_it_says_so(audit: AuditData, chart) -> None
 
 
 def test_tables_link_findings_to_their_runs_and_escape_values(audit: AuditData) -> None:
-    html = findings_table(audit, Selection(workflow="base-images"))._repr_html_()
+    (table,) = findings_table(audit, Selection(workflow="base-images"))
+    html = table._repr_html_()
     # 3 images without SBOM, the move to self-hosted runners, its SLSA level; the digest that
     # sso-build re-attested names no run of its own.
     assert html.count('<a href="https://github.com/cyberdyne/base-images/actions/runs/') == 5
-    assert "Findings (6)" in html
+    assert "Findings: critical 0 · high 4 · medium 1 · low 1 · info 0 (6 rows)" in html
     assert "risk_score" in risk_table(audit, Selection())._repr_html_()
     text = summary(audit)._repr_html_()
-    assert "104" in text and "critical 4" in text
+    assert "104" in text and "critical 3" in text and "input missing" not in text

@@ -5,14 +5,18 @@ from __future__ import annotations
 import html
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from attestlake.demo.demo import DemoResult
 from attestlake.errors import InputError
+from attestlake.notebook import lookups as lookups_module
 from attestlake.notebook.components import EMPTY_TABLE, NO_TABLE
 from attestlake.notebook.context import Context, open_context
+from attestlake.notebook.display import Note
 from attestlake.notebook.investigate import (
+    DigestReport,
     find_component,
     find_digest,
     latest_artifact_digest,
@@ -20,6 +24,7 @@ from attestlake.notebook.investigate import (
     normalise_digest,
     resolve_image,
 )
+from attestlake.notebook.lookups import Lookups
 from tests.demo_lake import LOG4J, sbom_component_rows
 
 
@@ -45,10 +50,15 @@ def test_a_digest_leads_to_the_run_that_built_it(context: Context, dropped_sbom_
     run = found.runs.to_dicts()[0]
     assert run["commit"] == dropped_sbom_run["commit"] and run["signer"] == "keys/ci.pub"
     assert run["verification"] == "verified" and run["contract_revision"] == 1
-    assert set(found.matches["found_as"]) == {
+    # The run statement and its SLSA provenance both name the image: it is listed once.
+    named = context.lake.sql(
+        "SELECT predicate_type FROM subjects WHERE digest = $d", {"d": dropped_sbom_run["digest"]}
+    ).to_pylist()
+    assert len(named) == 2
+    assert found.matches["found_as"].to_list() == [
         "artifact (subject)",
         "material image (CONTAINER_IMAGE)",
-    }
+    ]
     assert found.materials["name"].to_list() == ["image"]  # no SBOM: that was the problem
     assert found.components is not None and found.components.is_empty()
     html = found._repr_html_()
@@ -114,6 +124,16 @@ def test_who_ships_a_vulnerable_component(demo: DemoResult, context: Context) ->
     # ledger-release's first runs shipped log4j-core 2.14.1 (a sample plant), the rest 2.17.1.
     assert set(search.artifacts["version"]) == {"2.14.1", "2.17.1"}
     assert search.artifacts["artifact_digest"].str.starts_with("sha256:").all()
+    # One row per run and artifact, though the run statement and its SLSA provenance both
+    # name each artifact: as many rows as the store's SBOMs list log4j-core in runs' outputs.
+    shipped = {r["manifest_digest"] for r in sbom_component_rows(demo) if r["name"] == "log4j-core"}
+    outputs = context.lake.sql(
+        "SELECT DISTINCT manifest_digest, digest FROM subjects "
+        "WHERE predicate_type LIKE '%attestlake%'"
+    ).to_pylist()
+    expected = sum(o["manifest_digest"] in shipped for o in outputs)
+    assert search.artifacts.height == expected > 0
+    assert not search.artifacts.select("run_id", "artifact_digest").is_duplicated().any()
     html = search._repr_html_()
     # The sample stacks: log4j-core is in ledger-release (payments) and sso-build (identity).
     assert (
@@ -160,3 +180,27 @@ def test_a_lake_without_component_data_says_so(demo: DemoResult, tmp_path: Path)
     assert digest is not None
     found = find_digest(context, digest)
     assert found.components is None and html.escape(search.unavailable) in found._repr_html_()
+
+
+# -- the input boxes ---------------------------------------------------------------------------
+def test_the_boxes_start_from_the_parameters_and_answer_each_change(
+    context: Context, dropped_sbom_run, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    shown: list[Any] = []
+    monkeypatch.setattr(lookups_module, "show", shown.append)
+    boxes = Lookups(context, digest=dropped_sbom_run["digest"], package=LOG4J)
+    assert boxes.controls["digest"].value == dropped_sbom_run["digest"]
+    assert boxes.controls["image"].value == "" and boxes.controls["version_range"].value == ""
+    section = boxes.digest
+    assert section.children[0] is boxes.controls["digest"]
+    assert isinstance(shown[-1], DigestReport) and shown[-1].run_ids == [dropped_sbom_run["run_id"]]
+    boxes.controls["digest"].value = "sha256:abc"  # what an investigator mistyped
+    assert isinstance(shown[-1], Note) and "not a sha256 digest" in shown[-1].text
+    _ = boxes.image
+    assert isinstance(shown[-1], Note) and "Type an image reference" in shown[-1].text
+    _ = boxes.package
+    assert shown[-1].workflows.height == find_component(context, LOG4J).workflows.height
+    boxes.controls["version_range"].value = "=>2"
+    assert isinstance(shown[-1], Note) and shown[-1].kind == "problem"
+    boxes.controls["version_range"].value = ">=2.17.2"
+    assert shown[-1].workflows.is_empty()

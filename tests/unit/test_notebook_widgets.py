@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 import pytest
@@ -26,9 +25,11 @@ def test_the_controls_offer_the_lake_s_teams_projects_workflows_and_days(audit: 
     c = panel.controls
     assert list(c["team"].options) == [ALL, "identity", "payments", "platform"]
     assert c["workflow"].options[0] == ALL and len(c["workflow"].options) == 10  # 9 that ran
-    assert c["start"].value == date(2026, 11, 10) and c["end"].value == date(2026, 11, 20)
+    # No date window by default: the view shows every finding, as the report counts them.
+    assert c["start"].value is None and c["end"].value is None
+    assert "runs from 2026-11-10 to 2026-11-20" in panel.box.children[0].value
     assert list(c["severity"].options) == ["info", "low", "medium", "high", "critical"]
-    assert panel.selection() == Selection(start=date(2026, 11, 10), end=date(2026, 11, 20))
+    assert panel.selection() == Selection()
     assert c["team"] in panel.box.children[1].children
 
 

@@ -19,6 +19,7 @@ from attestlake.audit.query_files import (
     default_directory,
     get_query,
     load_queries,
+    parse_query,
     severity_rank,
     sql_parameters,
 )
@@ -183,6 +184,7 @@ def test_every_repository_query_loads() -> None:
     )
     for q in queries:
         assert q.title and q.description and q.severity in SEVERITIES
+        assert q.finding, f"{q.name}: say what one finding is ('-- finding: COLUMNS')"
 
 
 EXPECTED_COLUMNS = {
@@ -234,10 +236,65 @@ def test_every_repository_query_runs_on_an_empty_lake(tmp_path: Path) -> None:
     with Lake.open(raw_lake(tmp_path / "lake", {})) as lake:
         for q in load_queries():
             required = {p.name: "log4j-core" for p in q.params if p.required}
-            result = run_query(lake, q, required)
-            assert result.count == 0, q.name
+            result = run_query(lake, q, required)  # QueryError if a finding column is absent
+            assert result.count == 0 and result.findings == 0, q.name
+            assert [m.name for m in result.missing] == list(q.requires), q.name
             if q.name in EXPECTED_COLUMNS:
                 assert result.table.column_names == EXPECTED_COLUMNS[q.name]
+
+
+# -- what a finding is, and the inputs a query needs --------------------------------------
+def test_finding_and_requires_are_parsed(qdir: Path) -> None:
+    text = GOOD.replace(
+        "-- severity: low",
+        "-- severity: low\n-- finding: project,run_id\n-- requires: inventory, contracts",
+    )
+    q = parse_query(text, qdir / "q.sql")
+    assert (q.finding, q.requires) == (("project", "run_id"), ("inventory", "contracts"))
+    plain = parse_query(GOOD, qdir / "q.sql")
+    assert (plain.finding, plain.requires) == ((), ())
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "-- requires: inventroy",
+            r"q\.sql:5: requires: unknown input 'inventroy'; one of: inventory, contracts",
+        ),
+        (
+            "-- finding: project workflow",
+            r"q\.sql:5: finding: expected column names separated by commas",
+        ),
+        ("-- finding: project,", "expected column names"),
+        ("-- finding: project; DROP TABLE runs", "expected column names"),
+        ("-- finding: run_id, run_id", "a name is given twice"),
+        ("-- finding:", "finding: empty"),
+    ],
+)
+def test_bad_finding_or_requires_lines(qdir: Path, line: str, message: str) -> None:
+    with pytest.raises(QueryError, match=message):
+        parse_query(GOOD.replace("-- severity: low", f"-- severity: low\n{line}"), qdir / "q.sql")
+
+
+def test_findings_count_distinct_entities_and_rows_without_a_declaration(
+    qdir: Path, lake: Lake
+) -> None:
+    sql = (
+        "SELECT * FROM (VALUES ('a', 1), ('a', 2), (NULL, 3), (NULL, 4), ('b', NULL)) "
+        "AS t(entity, n) ORDER BY n"
+    )
+    header = "-- title: t\n-- description: d\n-- severity: low\n"
+    per_entity = run_query(lake, parse_query(header + "-- finding: entity\n" + sql, qdir / "e.sql"))
+    assert (per_entity.count, per_entity.findings) == (5, 3)  # 'a', NULL and 'b'
+    per_row = run_query(lake, parse_query(header + sql, qdir / "r.sql"))
+    assert (per_row.count, per_row.findings) == (5, 5)
+
+
+def test_a_finding_column_the_answer_lacks_is_an_error(qdir: Path, lake: Lake) -> None:
+    text = GOOD.replace("-- severity: low", "-- severity: low\n-- finding: project, workflow")
+    with pytest.raises(QueryError, match=r"names column\(s\) workflow that its answer does not"):
+        run_query(lake, parse_query(text, qdir / "q.sql"), {"project": "payments"})
 
 
 # -- running and binding ------------------------------------------------------------------

@@ -87,11 +87,12 @@ def report(lake: Lake) -> Report:
 
 
 PREVIOUS = {
+    "version": 2,
     "generated_at": "2024-05-25T12:00:00Z",
     "lake": "/lakes/prod",
     "queries": [
-        {"name": "verification_failures", "count": 5},
-        {"name": "missing_sbom_digests", "count": 1},
+        {"name": "verification_failures", "findings": 5, "row_count": 5},
+        {"name": "missing_sbom_digests", "findings": 0, "row_count": 0},
     ],
 }
 
@@ -118,12 +119,15 @@ def test_html_is_self_contained(report: Report) -> None:
 def test_html_summary_and_sections(report: Report) -> None:
     html = render_report(report, "html")
     assert '<div class="n">2</div><div class="label">critical</div>' in html
-    assert '<div class="n">2</div><div class="label">high</div>' in html
+    # Both runs shipped the same image without an SBOM: one image, one finding, two rows.
+    assert '<div class="n">1</div><div class="label">high</div>' in html
     assert 'class="card zero"' in html  # medium, low, info have no findings
     assert html.index('id="q-verification_failures"') < html.index('id="q-missing_sbom_digests"')
     assert '<a href="#q-non_compliant_workflows">Non-compliant workflows</a>' in html
     assert "No findings." in html  # non_compliant_workflows finds nothing here
-    assert "2 findings" in html and "highest severity: " in html
+    assert "2 findings (one per manifest_digest, envelope_digest) in 2 rows" in html
+    assert "1 finding (one per image_digest) in 2 rows" in html
+    assert "highest severity: " in html
     assert 'title="' + DIGEST + '"' in html and "sha256:eeeeeeee…" in html
     assert "Trend" not in html  # no previous report given
 
@@ -147,12 +151,12 @@ def test_trend_against_the_previous_report(lake: Lake) -> None:
     assert changes["verification_failures"].delta == -3
     assert changes["missing_sbom_digests"].direction == "up"
     assert changes["non_compliant_workflows"].direction == "new"
-    assert rep.trend.totals() == (6, 4)
+    assert rep.trend.totals() == (5, 3)
 
     html = render_report(rep, "html")
-    assert "Since the report of 2024-05-25T12:00:00Z: 6 → 4 findings" in html
+    assert "Since the report of 2024-05-25T12:00:00Z: 5 → 3 findings" in html
     assert '5 → 2 <span class="down">↓ (-3)</span>' in html
-    assert '1 → 2 <span class="up">↑ (+1)</span>' in html
+    assert '0 → 1 <span class="up">↑ (+1)</span>' in html
     assert '<span class="new">new</span>' in html
 
     md = render_markdown(rep)
@@ -172,18 +176,23 @@ def test_trend_against_the_previous_report(lake: Lake) -> None:
 # -- JSON, the next run's previous report --------------------------------------------------
 def test_json_report_feeds_the_next_trend(report: Report, tmp_path: Path) -> None:
     data = json.loads(render_report(report, "json"))
-    assert data["version"] == 1 and data["trend"] is None
+    assert data["version"] == 2 and data["trend"] is None
     assert data["generated_at"] == "2024-06-01T12:00:00Z"
     path = tmp_path / "previous.json"
     path.write_text(render_json(report))
     previous = load_previous(path)
     assert previous.generated_at == "2024-06-01T12:00:00Z"
-    assert previous.counts == {r.query.name: r.count for r in report.results}
+    assert previous.counts == {r.query.name: r.findings for r in report.results}
     assert {k: previous.counts[k] for k in ("verification_failures", "missing_sbom_digests")} == {
         "verification_failures": 2,
-        "missing_sbom_digests": 2,
+        "missing_sbom_digests": 1,
     }
     assert previous.counts["non_compliant_workflows"] == 0
+    entries = {q["name"]: q for q in data["queries"]}
+    sbom = entries["missing_sbom_digests"]
+    assert (sbom["finding"], sbom["findings"], sbom["row_count"]) == (["image_digest"], 1, 2)
+    assert len(sbom["rows"]) == 2 and sbom["missing_inputs"] == []
+    assert data["summary"] == {"info": 2, "low": 2, "medium": 0, "high": 1, "critical": 2}
     rows = {q["name"]: q["rows"] for q in data["queries"]}
     assert rows["verification_failures"][0]["workflow"] == SCRIPT  # JSON keeps values as they are
     assert rows["missing_sbom_digests"][0]["workflow"] == SCRIPT
@@ -200,6 +209,8 @@ def test_json_report_feeds_the_next_trend(report: Report, tmp_path: Path) -> Non
         ('{"queries": [{"name": "a", "count": true}]}', r"queries\[0\].count"),
         ('{"queries": [{"name": "a", "count": "3"}]}', r"queries\[0\].count"),
         ('{"queries": [], "generated_at": 3}', "must be strings"),
+        ('{"version": 2, "queries": [{"name": "a", "count": 1}]}', r"queries\[0\].findings"),
+        ('{"version": 2, "queries": [{"name": "a", "findings": -2}]}', r"queries\[0\].findings"),
     ],
 )
 def test_previous_report_is_parsed_strictly(tmp_path: Path, content: str, message: str) -> None:
@@ -208,6 +219,17 @@ def test_previous_report_is_parsed_strictly(tmp_path: Path, content: str, messag
     with pytest.raises(InputError, match=message) as exc:
         load_previous(path)
     assert str(path) in str(exc.value)
+
+
+def test_a_report_that_counted_rows_gives_no_trend(lake: Lake) -> None:
+    """A version 1 report counted rows: comparing them with findings would invent a change."""
+    old = {**PREVIOUS, "version": 1, "queries": [{"name": "verification_failures", "count": 9}]}
+    rep = run_report(lake, now=NOW, previous=previous_from_json(old, "old.json"))
+    assert rep.trend is not None and rep.trend.previous.counted_rows
+    assert {c.direction for c in rep.trend.changes} == {"new"}
+    note = "The previous report counted rows, not findings, so nothing compares"
+    assert note in render_markdown(rep) and note in render_report(rep, "html")
+    assert "9 →" not in render_report(rep, "html")
 
 
 def test_previous_report_missing_or_too_large(
@@ -256,7 +278,7 @@ def test_report_of_chosen_queries(lake: Lake) -> None:
     assert [r.query.name for r in rep.results] == ["missing_sbom_digests"]
     assert rep.max_severity() == "high"
     rep.fail_on("critical")  # nothing critical was run
-    with pytest.raises(FindingsAtSeverity, match="2 finding"):
+    with pytest.raises(FindingsAtSeverity, match=r"^1 finding"):
         rep.fail_on("medium")
 
 
