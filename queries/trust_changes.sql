@@ -7,6 +7,7 @@
 --   the two policies (verifications.policy_digest); project, workflow and run_id are the
 --   statement's claims. latest = true (the default) lists the last re-evaluation only.
 -- severity: info
+-- finding: manifest_digest, envelope_digest
 -- param: latest = true : true: the last re-evaluation only; false: every re-evaluation
 WITH last AS (
     SELECT max(changed_at) AS at FROM trust_changes

@@ -90,6 +90,7 @@ def test_demo_report_finds_every_planted_problem(demo: DemoResult) -> None:
         "signer_changes": 1,  # workflow: cli-release
         "slsa_build_levels": 3,  # workflows: mobile-build L0, base-images L1, kiosk-image L1
         "stale_workflows": 1,  # workflow: sso-build
+        "trust_changes": 0,  # one trust policy: no verdict changed
         "verification_failures": 3,  # envelopes: tampered, rogue-signed, impersonating
         "verification_failures_by_reason": 2,  # reasons: untrusted_signer, bad_signature
     }
