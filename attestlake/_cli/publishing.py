@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from attestlake._cli.app import _echo, app, contract_app
+from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt
+from attestlake.errors import InputError
+
+if TYPE_CHECKING:
+    from attestlake.signing.signing import Signer
 
 inventory_app = typer.Typer(
     help="Lint, publish and pull the workflow inventory (workflows, owners, teams, cadence).",
@@ -32,6 +38,39 @@ OutOpt = Annotated[
     Path | None, typer.Option("--out", "-o", help="Write the file here (default: stdout).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+UnsignedOpt = Annotated[
+    bool,
+    typer.Option(
+        "--unsigned",
+        help="Publish without a signed declaration: no crawler trusts it as declared state.",
+    ),
+]
+
+
+def _declarer(key: Path | None, keyless: bool, staging: bool, unsigned: bool) -> Signer | None:
+    """Who signs the declaration of what SecOps publishes (--key or --keyless), or nobody with
+    --unsigned; an InputError without either."""
+    from attestlake.signing.keys import KeySigner
+    from attestlake.signing.signing import DeferredSigner, SigstoreSigner
+
+    chosen = sum((key is not None, keyless, unsigned))
+    if chosen != 1:
+        raise InputError(
+            "give one of --key PATH or --keyless (SecOps's signer: crawlers trust contracts and "
+            "inventories only when the trust policy's declared_state names the store and the "
+            "signer), or --unsigned"
+        )
+    if key is not None:
+        return KeySigner.from_env(key, os.environ)
+    if keyless:
+        return DeferredSigner(
+            lambda: SigstoreSigner.public_good(staging=staging), "sigstore keyless"
+        )
+    return None
+
+
+def _signed_by(signer: str | None) -> str:
+    return f", declaration signed by {signer}" if signer else ", unsigned (--unsigned)"
 
 
 def _write(raw: bytes, out: Path | None) -> None:
@@ -97,25 +136,36 @@ def contract_push(
         str | None,
         typer.Option("--name", help="Publish under this name (default: metadata.name)."),
     ] = None,
+    key: KeyOpt = None,
+    keyless: KeylessOpt = False,
+    staging: StagingOpt = False,
+    unsigned: UnsignedOpt = False,
 ) -> None:
     """Publish a contract: a new immutable revision, and 'latest' moves to it.
 
-    The same bytes again change nothing. Collectors then use STORE#NAME (latest) or
+    Its declaration is signed with SecOps's --key or --keyless identity: crawlers trust a
+    contract only from a store, and signed by a signer, that the trust policy's declared_state
+    names. The same bytes again change nothing. Collectors then use STORE#NAME (latest) or
     STORE#NAME@REVISION with 'attest init --contract'.
     """
     from attestlake.contracts.contracts import load_contract
     from attestlake.contracts.publish import publish_contract
     from attestlake.store import open_store
 
+    contract = load_contract(file)
+    signer = _declarer(key, keyless, staging, unsigned)
     store = open_store(to)
-    result = publish_contract(store, load_contract(file), name=name)
+    result = publish_contract(store, contract, name=name, signer=signer)
     r = result.revision
     ref = f"{store.ref}#{r.name}"
     if result.unchanged:
         _echo(f"unchanged: contract {r.name} revision {r.revision} already has this content")
     else:
         since = f" (was {result.previous})" if result.previous else ""
-        _echo(f"published contract {r.name} revision {r.revision}{since}, digest {r.digest}")
+        _echo(
+            f"published contract {r.name} revision {r.revision}{since}, digest {r.digest}"
+            + _signed_by(r.signer)
+        )
     _echo(f"  latest: {ref}\n  pinned: {ref}@{r.revision}")
 
 
@@ -160,20 +210,33 @@ def inventory_lint(file: Annotated[Path, typer.Argument(help="The inventory YAML
 def inventory_push(
     file: Annotated[Path, typer.Argument(help="The inventory YAML file (workflows.yaml).")],
     to: ToOpt,
+    key: KeyOpt = None,
+    keyless: KeylessOpt = False,
+    staging: StagingOpt = False,
+    unsigned: UnsignedOpt = False,
 ) -> None:
-    """Publish the inventory: a new immutable revision, and 'latest' moves to it."""
+    """Publish the inventory: a new immutable revision, and 'latest' moves to it.
+
+    Its declaration is signed with SecOps's --key or --keyless identity: crawlers trust an
+    inventory only from a store, and signed by a signer, that the trust policy's
+    declared_state names.
+    """
     from attestlake.contracts.inventory import load_inventory
     from attestlake.contracts.publish import publish
     from attestlake.store import open_store
 
     inv = load_inventory(file)
+    signer = _declarer(key, keyless, staging, unsigned)
     store = open_store(to)
-    result = publish(store, "inventory", inv.name, inv.raw)
+    result = publish(store, "inventory", inv.name, inv.raw, signer=signer)
     r = result.revision
     if result.unchanged:
         _echo(f"unchanged: inventory {r.name} revision {r.revision} already has this content")
     else:
-        _echo(f"published inventory {r.name} revision {r.revision}, {len(inv.workflows)} workflows")
+        _echo(
+            f"published inventory {r.name} revision {r.revision}, {len(inv.workflows)} workflows"
+            + _signed_by(r.signer)
+        )
     _echo(f"  latest: {store.ref}#{r.name}")
 
 

@@ -9,7 +9,7 @@ in every report format, instead of a bare "no rows".
 | name | present when | filled by |
 | --- | --- | --- |
 | ``inventory`` | ``current_inventory`` has a row | crawling the store ``attestlake inventory push`` publishes to |
-| ``contracts`` | ``published_documents`` holds a readable contract | crawling the store ``attestlake contract push`` publishes to |
+| ``contracts`` | ``published_documents`` holds a trusted (``verified``) contract | crawling the store ``attestlake contract push`` publishes to |
 """
 
 from __future__ import annotations
@@ -44,16 +44,19 @@ INPUTS = {
             "inventory",
             "SELECT EXISTS (SELECT 1 FROM current_inventory) AS present",
             "no inventory in this lake: crawl the SecOps store (where 'attestlake inventory "
-            "push' publishes) into this lake; until then a workflow that never attested is "
+            "push' publishes, signed) into this lake, under a trust policy whose declared_state "
+            "names that store and its signer; until then a workflow that never attested is "
             "unknown",
         ),
         Input(
             "contracts",
             "SELECT EXISTS (SELECT 1 FROM published_documents "
-            "WHERE kind = 'contract' AND error IS NULL) AS present",
-            "no published contract in this lake: crawl the SecOps store (where 'attestlake "
-            "contract push' publishes) into this lake; until then only the contract revisions "
-            "some run used are known, and a newer one that nobody runs yet is not checked",
+            "WHERE kind = 'contract' AND status = 'verified') AS present",
+            "no trusted published contract in this lake: crawl the SecOps store (where "
+            "'attestlake contract push' publishes, signed) into this lake, under a trust policy "
+            "whose declared_state names that store and its signer; until then only the contract "
+            "revisions some run used are known, and a newer one that nobody runs yet is not "
+            "checked",
         ),
     )
 }

@@ -10,7 +10,10 @@ Its annotations say what it is (``dev.attestlake.kind``: ``contract`` or ``inven
 - ``<kind>-<name>.latest``: the newest revision, moved by every publish.
 
 Publishing the same bytes again changes nothing. New bytes become the next revision (or the
-revision the file declares, if that is higher). References to published documents read
+revision the file declares, if that is higher). Given a signer, the manifest's second layer is a
+signed declaration of the file (:mod:`attestlake.contracts.declaration`), annotated
+``dev.attestlake.signer``; crawlers trust only signed declared state (the same bytes published
+unsigned before are published again, signed, as the next revision). References to published documents read
 ``STORE#NAME`` (latest), ``STORE#NAME@N`` (revision N) or ``STORE#NAME@sha256:<hex>`` (the
 revision with that file digest); STORE is any store reference (``oci:DIR``, ``HOST/REPO``).
 """
@@ -24,9 +27,11 @@ from datetime import UTC, datetime
 
 from attestlake._internal.durations import iso
 from attestlake.contracts.contracts import parse_contract
+from attestlake.contracts.declaration import declaration
 from attestlake.contracts.model import Contract, contract_changes
 from attestlake.errors import NotFound, PublishError
 from attestlake.redaction import redact
+from attestlake.signing.signing import Signer
 from attestlake.store import Descriptor, Manifest, Store, open_store, sha256_digest
 from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE
 
@@ -90,6 +95,8 @@ class Revision:
     manifest_digest: str
     created: str
     tag: str
+    #: Who signed its declaration (``dev.attestlake.signer``), None when unsigned.
+    signer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ def latest_tag(kind: str, name: str) -> str:
 
 def _revision(kind: str, manifest: Manifest, tag: str) -> Revision:
     ann = manifest.annotations
-    if ann.get(PREFIX + "kind") != kind or len(manifest.layers) != 1:
+    if ann.get(PREFIX + "kind") != kind or len(manifest.layers) not in (1, 2):
         raise PublishError(f"{tag} is not a published {kind}")
     rev = ann.get(PREFIX + "revision", "")
     if not (rev.isascii() and rev.isdigit() and len(rev) < 10):
@@ -122,6 +129,7 @@ def _revision(kind: str, manifest: Manifest, tag: str) -> Revision:
         manifest.digest,
         ann.get("org.opencontainers.image.created", ""),
         tag,
+        ann.get(PREFIX + "signer") if len(manifest.layers) == 2 else None,
     )
 
 
@@ -167,13 +175,15 @@ def publish(
     *,
     declared_revision: int | None = None,
     now: datetime | None = None,
+    signer: Signer | None = None,
 ) -> PublishResult:
-    """Publish ``raw`` as the next revision of ``name`` (nothing changes if it is the latest)."""
+    """Publish ``raw`` as the next revision of ``name`` (nothing changes if it is the latest,
+    signed when ``signer`` is given), with its declaration signed by ``signer``."""
     if kind not in KINDS or not _NAME_RE.match(name):
         raise PublishError(f"cannot publish {kind} {name!r}: names are lower-case, digits and '-'")
     current = latest(store, kind, name)
     digest = sha256_digest(raw)
-    if current is not None and current.digest == digest:
+    if current is not None and current.digest == digest and (signer is None or current.signer):
         return PublishResult(current, unchanged=True, previous=current.revision)
     number = current.revision + 1 if current else 1
     if declared_revision is not None:
@@ -192,25 +202,36 @@ def publish(
     else:
         raise PublishError(f"{tag} already exists in {store.ref}; revisions are immutable")
     created = iso(now or datetime.now(UTC))
-    layer = Descriptor.for_bytes(
-        media_type(kind), raw, {"org.opencontainers.image.title": f"{name}.yaml"}
-    )
+    layers = [
+        Descriptor.for_bytes(
+            media_type(kind), raw, {"org.opencontainers.image.title": f"{name}.yaml"}
+        )
+    ]
+    annotations = {
+        "org.opencontainers.image.created": created,
+        PREFIX + "kind": kind,
+        PREFIX + "name": name,
+        PREFIX + "revision": str(number),
+        PREFIX + "digest": digest,
+    }
+    signed = None
+    if signer is not None:
+        signed = signer.sign_statements([declaration(kind, name, number, digest, created)])[0]
+        title = {"org.opencontainers.image.title": f"{name}.declaration.json"}
+        layers.append(Descriptor.for_bytes(signed.media_type, signed.data, title))
+        annotations[PREFIX + "signer"] = signed.signer
     manifest = Manifest.build(
-        artifact_type=media_type(kind),
-        layers=[layer],
-        annotations={
-            "org.opencontainers.image.created": created,
-            PREFIX + "kind": kind,
-            PREFIX + "name": name,
-            PREFIX + "revision": str(number),
-            PREFIX + "digest": digest,
-        },
+        artifact_type=media_type(kind), layers=layers, annotations=annotations
     )
     store.put_blob(EMPTY_JSON, EMPTY_MEDIA_TYPE)
     store.put_blob(raw, media_type(kind))
+    if signed is not None:
+        store.put_blob(signed.data, signed.media_type)
     store.put_manifest(manifest, tag=tag)
     store.put_manifest(manifest, tag=latest_tag(kind, name))
-    revision = Revision(kind, name, number, digest, manifest.digest, created, tag)
+    revision = Revision(
+        kind, name, number, digest, manifest.digest, created, tag, signed.signer if signed else None
+    )
     return PublishResult(revision, unchanged=False, previous=current.revision if current else None)
 
 
@@ -265,12 +286,24 @@ class PulledContract:
 
 
 def publish_contract(
-    store: Store, contract: Contract, *, name: str | None = None, now: datetime | None = None
+    store: Store,
+    contract: Contract,
+    *,
+    name: str | None = None,
+    now: datetime | None = None,
+    signer: Signer | None = None,
 ) -> PublishResult:
-    """Publish a linted contract under its name (or ``name``, for Chainloop's legacy spelling)."""
+    """Publish a linted contract under its name (or ``name``, for Chainloop's legacy spelling),
+    its declaration signed by ``signer``."""
     declared = contract.revision if contract.revision_declared else None
     return publish(
-        store, "contract", name or contract.name, contract.raw, declared_revision=declared, now=now
+        store,
+        "contract",
+        name or contract.name,
+        contract.raw,
+        declared_revision=declared,
+        now=now,
+        signer=signer,
     )
 
 

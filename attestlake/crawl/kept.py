@@ -11,13 +11,22 @@ so a re-evaluation reads exactly what the crawl read, in the same order.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
 from attestlake.crawl.sources.interface import Document, Published, Unit
-from attestlake.lake.kept_tables import BLOBS, DOCUMENT, EVIDENCE, PUBLISHED, UNIT_ERROR
+from attestlake.lake.kept_tables import (
+    BLOBS,
+    DECLARATION,
+    DOCUMENT,
+    EVIDENCE,
+    PUBLISHED,
+    UNIT_ERROR,
+)
+from attestlake.store import sha256_digest
 
 __all__ = ["blob_rows", "units_from_rows"]
 
@@ -52,6 +61,14 @@ def _unit_rows(unit: Unit, index: int, seen: datetime) -> Iterator[dict[str, Any
                 "created": pub.created,
             }
         )
+        if pub.declaration is not None:
+            parts.append(
+                {
+                    "role": DECLARATION,
+                    "digest": sha256_digest(pub.declaration),
+                    "content": pub.declaration,
+                }
+            )
     for part, values in enumerate(parts):
         yield {**base, "part": part, **values}
 
@@ -72,6 +89,7 @@ def _unit(rows: list[dict[str, Any]]) -> Unit:
     evidence: dict[str, bytes] = {}
     error: str | None = None
     published: Published | None = None
+    declaration: bytes | None = None
     for row in rows:
         role = row["role"]
         if role == DOCUMENT:
@@ -90,6 +108,10 @@ def _unit(rows: list[dict[str, Any]]) -> Unit:
                 row["content"],
                 row["error"],
             )
+        elif role == DECLARATION:
+            declaration = row["content"]
+    if published is not None and declaration is not None:
+        published = replace(published, declaration=declaration)
     return Unit(
         key=first["manifest_digest"],
         source=first["source"],

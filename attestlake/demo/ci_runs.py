@@ -109,11 +109,13 @@ class OrganisationRuns:
         for item in self.org.contracts:
             contract = load_contract(self.data_dir / "contracts" / item.file)
             when = self.now - timedelta(days=item.published_days_ago)
-            publish_contract(self.store, contract, now=when)
+            publish_contract(self.store, contract, now=when, signer=self.signers["secops"])
         if self.org.inventory is not None:
             inv = load_inventory(self.data_dir / self.org.inventory.file)
             when = self.now - timedelta(days=self.org.inventory.published_days_ago)
-            publish(self.store, "inventory", inv.name, inv.raw, now=when)
+            publish(
+                self.store, "inventory", inv.name, inv.raw, now=when, signer=self.signers["secops"]
+            )
 
     def contract(self, name: str, started: datetime, pin: int | None) -> PulledContract:
         """The revision a run started at ``started`` pulls: ``pin``, else the latest then."""

@@ -34,8 +34,11 @@ from attestlake.verify.verify import load_policy
 
 MARKER = ".attestlake-demo"
 TRUST_POLICY = """\
-# Trust policy of the demo: the CI signing key for every project, and the CLI's release key
-# for skynet-cli only.
+# Trust policy of the demo: the CI signing key for every project, the CLI's release key for
+# skynet-cli only, and SecOps's key for the contracts and inventory published to the store.
+declared_state:
+  stores: [oci:store]
+  keys: [keys/secops.pub]
 keys:
   - path: keys/ci.pub
   - path: keys/release.pub
@@ -100,7 +103,9 @@ def run_demo(
     keys, work = directory / "keys", directory / "work"
     keys.mkdir()
     work.mkdir()
-    signers: dict[str, Signer] = {name: _key(keys, name) for name in ("ci", "release", "rogue")}
+    signers: dict[str, Signer] = {
+        name: _key(keys, name) for name in ("ci", "release", "rogue", "secops")
+    }
     (keys / "rogue.pub").unlink()  # nobody publishes the rogue key
     (directory / "trust.yaml").write_text(TRUST_POLICY)
     demo = OrganisationRuns(

@@ -14,7 +14,8 @@ import pyarrow as pa
 from attestlake.lake.table_schema import TIMESTAMP, Table, crawled
 
 #: What a ``blobs`` row holds (its ``role``).
-DOCUMENT, EVIDENCE, UNIT_ERROR, PUBLISHED = "document", "evidence", "unit", "published"
+DOCUMENT, EVIDENCE, UNIT_ERROR = "document", "evidence", "unit"
+PUBLISHED, DECLARATION = "published", "declaration"
 
 BLOBS = Table(
     "blobs",

@@ -42,6 +42,21 @@ def _looks_like_registry(ref: str) -> bool:
     )
 
 
+def store_identity(ref: str, base: Path | None = None) -> str:
+    """What a store reference names, for comparing two references to one store: ``oci:`` and
+    an absolute path for a layout directory (a relative one taken from ``base``, default the
+    working directory), ``HOST[:PORT]/REPO`` (host lower-case, no scheme) for a registry
+    repository."""
+    if not ref.startswith("oci:"):
+        match = _REGISTRY_RE.match(ref)
+        if match and _looks_like_registry(ref) and not Path(ref).exists():
+            return f"{match['host'].lower()}/{match['repo']}"
+    path = Path(ref.removeprefix("oci:"))
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    return f"oci:{os.path.abspath(path)}"
+
+
 def check_reference(ref: str) -> None:
     """Refuse a registry reference that carries a user name or password."""
     if ref.startswith("oci:") or not has_userinfo(ref):

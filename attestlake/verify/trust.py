@@ -9,6 +9,9 @@ A policy is YAML (the full format and every outcome are in ``docs/trust-policy.m
       - issuer: https://token.actions.githubusercontent.com
         subject_regex: ^https://github\\.com/myorg/
         projects: [payments]             # optional scope, as for keys
+    declared_state:                      # who publishes contracts and inventories, and where
+      stores: [registry.example.com/secops]
+      keys: [keys/secops.pub.pem]        # and/or identities:, as below
     keys:                                # public keys (SPKI PEM); paths relative to this file
       - path: keys/team-a.pub.pem
         projects: [payments]             # optional scope: only attestations of these projects
@@ -40,6 +43,7 @@ from attestlake._internal._files import read_input
 from attestlake._internal.untrusted_yaml import compose_bounded
 from attestlake.errors import KeyError_, TrustPolicyError
 from attestlake.signing.keys import PublicKey, key_id, load_public_key, public_pem
+from attestlake.store.reference import store_identity
 
 #: The ``trusted_root`` that means the Sigstore public-good root embedded in sigstore-python.
 PUBLIC_GOOD = "sigstore-public-good"
@@ -115,12 +119,35 @@ class TrustedIdentity:
 
 
 @dataclass(frozen=True)
+class DeclaredState:
+    """Who may declare SecOps's state (publish contracts and inventories), and where: a
+    published document is trusted only from one of ``stores`` (by :func:`store_identity`),
+    its declaration signed by one of ``keys`` or ``identities``."""
+
+    stores: tuple[str, ...]
+    keys: tuple[TrustedKey, ...] = ()
+    identities: tuple[TrustedIdentity, ...] = ()
+
+    def trusts_store(self, ref: str) -> bool:
+        return store_identity(ref) in self.stores
+
+
+@dataclass(frozen=True)
 class TrustPolicy:
     source: str
     keys: tuple[TrustedKey, ...]
     identities: tuple[TrustedIdentity, ...] = ()
     #: ``sigstore-public-good`` or the absolute path of a trusted_root.json.
     trusted_root: str = PUBLIC_GOOD
+    #: Who publishes contracts and inventories; None: declared state is never trusted.
+    declared: DeclaredState | None = None
+
+    @functools.cached_property
+    def declarations(self) -> TrustPolicy:
+        """The policy that verifies declarations: the ``declared_state`` signers only."""
+        ds = self.declared
+        keys, identities = (ds.keys, ds.identities) if ds else ((), ())
+        return TrustPolicy(self.source, keys, identities, self.trusted_root)
 
     @property
     def empty(self) -> bool:
@@ -140,7 +167,14 @@ class TrustPolicy:
         def when(t: datetime | None) -> str | None:
             return t.isoformat() if t is not None else None
 
-        data = {
+        ds = self.declared
+        data: dict[str, Any] = {
+            "declared_state": None
+            if ds is None
+            else [
+                ds.stores,
+                TrustPolicy(self.source, ds.keys, ds.identities, self.trusted_root).digest,
+            ],
             "keys": [
                 [k.path, k.key_id, k.projects, k.workflows, when(k.untrusted_after)]
                 for k in self.keys
@@ -229,12 +263,12 @@ def _key_aliases(key: PublicKey, pem_file: bytes) -> tuple[str, ...]:
     return tuple(sorted(ids - {canonical}))
 
 
-def _load_keys(p: Path, entries: Any) -> tuple[TrustedKey, ...]:
+def _load_keys(p: Path, entries: Any, field_name: str = "keys") -> tuple[TrustedKey, ...]:
     if not isinstance(entries, list):
-        raise TrustPolicyError(f"{p}: keys must be a list of {{path: ...}}")
+        raise TrustPolicyError(f"{p}: {field_name} must be a list of {{path: ...}}")
     keys = []
     for i, entry in enumerate(entries):
-        where = f"{p}: keys[{i}]"
+        where = f"{p}: {field_name}[{i}]"
         if isinstance(entry, str):
             entry = {"path": entry}
         if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
@@ -329,13 +363,54 @@ def read_policy(path: Path | str) -> TrustPolicy:
         raise TrustPolicyError(f"{p}: cannot read trust policy: {exc}") from None
     if not isinstance(data, dict):
         raise TrustPolicyError(f"{p}: a trust policy is a YAML mapping with 'keys'")
-    unknown = set(data) - {"keys", "identities", "trusted_root"}
+    unknown = set(data) - {"keys", "identities", "trusted_root", "declared_state"}
     if unknown:
         raise TrustPolicyError(f"{p}: unknown field {sorted(unknown)[0]!r}")
     keys = _load_keys(p, data.get("keys") or [])
-    entries = data.get("identities") or []
-    if not isinstance(entries, list):
-        raise TrustPolicyError(f"{p}: identities must be a list of {{issuer, subject}}")
-    identities = tuple(_load_identity(f"{p}: identities[{i}]", e) for i, e in enumerate(entries))
+    identities = _load_identities(p, "identities", data.get("identities"))
     root = _load_trusted_root(p, data.get("trusted_root"))
-    return TrustPolicy(str(p), keys, identities, root)
+    declared = _load_declared(p, data.get("declared_state"))
+    return TrustPolicy(str(p), keys, identities, root, declared)
+
+
+def _load_identities(p: Path, where: str, entries: Any) -> tuple[TrustedIdentity, ...]:
+    entries = entries or []
+    if not isinstance(entries, list):
+        raise TrustPolicyError(f"{p}: {where} must be a list of {{issuer, subject}}")
+    return tuple(_load_identity(f"{p}: {where}[{i}]", e) for i, e in enumerate(entries))
+
+
+def _load_declared(p: Path, data: Any) -> DeclaredState | None:
+    """The ``declared_state`` section: ``stores`` (one store each, no wildcard), and the
+    ``keys`` and ``identities`` that sign declarations (unscoped: a declaration names no
+    project)."""
+    if data is None:
+        return None
+    where = f"{p}: declared_state"
+    if not isinstance(data, dict):
+        raise TrustPolicyError(f"{where} must be a mapping with 'stores' and 'keys'/'identities'")
+    unknown = set(data) - {"stores", "keys", "identities"}
+    if unknown:
+        raise TrustPolicyError(f"{where}: unknown field {sorted(unknown)[0]!r}")
+    stores = _str_list(data.get("stores"), f"{where}.stores")
+    if not stores:
+        raise TrustPolicyError(f"{where}.stores must name the store(s) SecOps publishes to")
+    for store in stores:
+        if store.endswith("*"):
+            raise TrustPolicyError(
+                f"{where}.stores: {store!r} would trust every repository of a registry: name "
+                "each store SecOps publishes to"
+            )
+    keys = _load_keys(p, data.get("keys") or [], "declared_state.keys")
+    identities = _load_identities(p, "declared_state.identities", data.get("identities"))
+    if not keys and not identities:
+        raise TrustPolicyError(f"{where} needs the keys or identities that sign declarations")
+    scoped: list[TrustedKey | TrustedIdentity] = [*keys, *identities]
+    for signer in scoped:
+        if signer.projects or signer.workflows:
+            raise TrustPolicyError(
+                f"{where}: a declaration names no project or workflow: its signers take no "
+                "'projects' or 'workflows' scope"
+            )
+    base = p.resolve().parent
+    return DeclaredState(tuple(store_identity(s, base) for s in stores), keys, identities)

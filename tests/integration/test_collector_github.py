@@ -78,16 +78,16 @@ def test_github_actions_like_scenario(tmp_path: Path, registry: RegistryServer) 
     contracts, attestations = f"{host}/secops/contracts", f"{host}/cyberdyne/attestations"
 
     # -- SecOps publishes the contract (two revisions) and the inventory ------------------
-    r1 = t.run("contract", "push", "contract-v1.yaml", "--to", contracts)
+    r1 = t.run("contract", "push", "contract-v1.yaml", "--to", contracts, "--unsigned")
     assert "published contract skynet-build revision 1" in r1.out
-    r2 = t.run("contract", "push", "contract-v2.yaml", "--to", contracts)
+    r2 = t.run("contract", "push", "contract-v2.yaml", "--to", contracts, "--unsigned")
     assert "revision 2 (was 1)" in r2.out
-    same = t.run("contract", "push", "contract-v2.yaml", "--to", contracts)
+    same = t.run("contract", "push", "contract-v2.yaml", "--to", contracts, "--unsigned")
     assert same.out.startswith("unchanged: contract skynet-build revision 2")
     listed = t.run("contract", "list", "--from", contracts, "--json").json()
     assert [(r["revision"], r["latest"]) for r in listed] == [(1, False), (2, True)]
     t.run("contract", "list", "--from", contracts)
-    t.run("inventory", "push", "workflows.yaml", "--to", contracts)
+    t.run("inventory", "push", "workflows.yaml", "--to", contracts, "--unsigned")
     t.run("inventory", "pull", "--from", contracts, "--out", "pulled.yaml")
     assert (tmp_path / "pulled.yaml").read_text() == INVENTORY
 

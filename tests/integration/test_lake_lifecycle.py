@@ -71,6 +71,27 @@ def _finish(tmp: Path, env: dict[str, str], n: int) -> None:
     _ok(tmp, "attest", "push", env=env)
 
 
+#: SecOps signs what it publishes.
+SECOPS = ("--key", "secops.key")
+
+
+def _declared_state(tmp: Path, secops: str) -> None:
+    """SecOps's key, and a trust policy that takes declared state from ``secops`` only."""
+    assert run_cli(tmp, "keys", "generate", "--out", "secops").code == 0
+    (tmp / "trust.yaml").write_text(
+        f"keys:\n  - path: ci.pub\ndeclared_state:\n  stores: [{secops}]\n  keys: [secops.pub]\n"
+    )
+
+
+def _hostile_inventories(tmp: Path, tenant: str) -> None:
+    """A tenant of the registry publishes an inventory that drops a workflow: unsigned, then
+    signed with the CI key. Neither may become the inventory."""
+    (tmp / "tenant.yaml").write_text(_inventory("daily").split("  - {workflow: release")[0])
+    _ok(tmp, "inventory", "push", "tenant.yaml", "--to", tenant, "--unsigned")
+    (tmp / "tenant.yaml").write_text(_inventory("weekly").split("  - {workflow: release")[0])
+    _ok(tmp, "inventory", "push", "tenant.yaml", "--to", tenant, "--key", "ci.key")
+
+
 def _crawl(tmp: Path, source: str) -> dict[str, Any]:
     args = ("crawl", "--from", source, "--lake", "lake", "--trust", "trust.yaml", "--json")
     result = run_cli(tmp, *args)
@@ -158,33 +179,51 @@ def test_published_contracts_and_inventory_in_the_lake(
 ) -> None:
     setup_workspace(tmp_path)
     secops, store = f"{registry.host}/published/secops", f"{registry.host}/published/runs"
+    _declared_state(tmp_path, secops)
     for n in (1, 2):
         (tmp_path / f"r{n}.yaml").write_text(_revision(n))
-        _ok(tmp_path, "contract", "push", f"r{n}.yaml", "--to", secops)
+        _ok(tmp_path, "contract", "push", f"r{n}.yaml", "--to", secops, *SECOPS)
     (tmp_path / "inventory.yaml").write_text(_inventory("daily"))
-    _ok(tmp_path, "inventory", "push", "inventory.yaml", "--to", secops)
+    _ok(tmp_path, "inventory", "push", "inventory.yaml", "--to", secops, *SECOPS)
+    _hostile_inventories(tmp_path, f"{registry.host}/published/tenant")
     # Two runs attest against revision 2, then SecOps publishes revision 3 (adds a SARIF scan).
     for n, run in ((1, "first"), (2, "second")):
         time.sleep(1.01 - time.time() % 1)  # runs start in different seconds (their precision)
         _finish(tmp_path, _start(tmp_path, store, f"{secops}#skynet-build@2", run, n), n)
     (tmp_path / "r3.yaml").write_text(_revision(3, scan=True))
-    _ok(tmp_path, "contract", "push", "r3.yaml", "--to", secops)
+    _ok(tmp_path, "contract", "push", "r3.yaml", "--to", secops, *SECOPS)
 
-    summary = _crawl(tmp_path, f"{registry.host}/published/*")  # both repositories
-    assert summary["published"] == {"contract": 3, "inventory": 1}
+    summary = _crawl(tmp_path, f"{registry.host}/published/*")  # every repository
+    assert summary["published"] == {"contract": 3, "inventory": 3}
+    # A tenant's inventories are read, recorded, and not taken: not SecOps's store.
+    untrusted = _sql(
+        tmp_path,
+        "SELECT name, revision, status, reason, signer FROM published_documents "
+        "WHERE source LIKE '%/published/tenant:%' ORDER BY revision",
+    )
+    assert untrusted == [
+        {"name": "cyberdyne", "revision": 1, "status": "not_verified",
+         "reason": "untrusted_store", "signer": None},
+        {"name": "cyberdyne", "revision": 2, "status": "not_verified",
+         "reason": "untrusted_store", "signer": None},
+    ]  # fmt: skip
     assert (summary["ingested"], summary["verified"], summary["not_verified"]) == (4, 4, 0)
     assert summary["other_manifests"] == 0  # the `latest` tags name manifests read once
 
     published = _sql(
         tmp_path,
         "SELECT kind, name, revision, error IS NULL AS ok, published_at IS NOT NULL AS dated, "
-        "source FROM published_documents ORDER BY kind, revision",
+        "status, signer, source FROM published_documents WHERE source NOT LIKE '%/tenant:%' "
+        "ORDER BY kind, revision",
     )
-    assert [(p["kind"], p["name"], p["revision"], p["ok"], p["dated"]) for p in published] == [
-        ("contract", "skynet-build", 1, True, True),
-        ("contract", "skynet-build", 2, True, True),
-        ("contract", "skynet-build", 3, True, True),
-        ("inventory", "cyberdyne", 1, True, True),
+    assert [
+        (p["kind"], p["name"], p["revision"], p["ok"], p["dated"], p["status"], p["signer"])
+        for p in published
+    ] == [
+        ("contract", "skynet-build", 1, True, True, "verified", "secops.pub"),
+        ("contract", "skynet-build", 2, True, True, "verified", "secops.pub"),
+        ("contract", "skynet-build", 3, True, True, "verified", "secops.pub"),
+        ("inventory", "cyberdyne", 1, True, True, "verified", "secops.pub"),
     ]
     assert published[2]["source"].endswith("/published/secops:contract-skynet-build.r3")
     # Revision 3 is known although no run used it: its requirements were published.
@@ -225,7 +264,7 @@ def test_published_contracts_and_inventory_in_the_lake(
 
     # A new inventory revision: both are kept, the current one is the highest revision.
     (tmp_path / "inventory.yaml").write_text(_inventory("12h"))
-    _ok(tmp_path, "inventory", "push", "inventory.yaml", "--to", secops)
+    _ok(tmp_path, "inventory", "push", "inventory.yaml", "--to", secops, *SECOPS)
     again = _crawl(tmp_path, f"{registry.host}/published/*")
     assert again["published"] == {"inventory": 1} and again["ingested"] == 0
     current = _sql(

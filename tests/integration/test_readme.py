@@ -163,7 +163,8 @@ def run_in_terminal(cwd: Path, args: list[str], typed: list[str]) -> tuple[int, 
 def prepare(tmp: Path, registry: RegistryServer, demo: DemoResult) -> None:
     """The files and the image the README's session takes as given (see the module doc)."""
     (tmp / "contract.yaml").write_text(yaml_block(README, "kind: Contract"))
-    (tmp / "trust.yaml").write_text(yaml_block(README, "trusted_root:"))
+    policy = yaml_block(README, "trusted_root:")  # its declared_state names the README's host
+    (tmp / "trust.yaml").write_text(policy.replace(README_HOST, registry.host))
     collector_doc = (ROOT / "docs" / "collector.md").read_text(encoding="utf-8")
     (tmp / "workflows.yaml").write_text(yaml_block(collector_doc, "kind: Inventory"))
     (tmp / "sbom.cdx.json").write_text(json.dumps(SBOM))

@@ -213,7 +213,7 @@ def inspect_unit(unit: Unit, policy: TrustPolicy, now: datetime) -> Rows:
     the unit, unless the unit says when the lake first saw it (``Unit.seen_at``)."""
     now = unit.seen_at or now
     if unit.published is not None:
-        return published_rows(unit)
+        return published_rows(unit, policy, now)
     rows = Rows()
     if unit.error is not None:
         outcome = Outcome(NOT_VERIFIED, "malformed", unit.error)

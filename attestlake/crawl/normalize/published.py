@@ -3,21 +3,28 @@
 Each published revision (:mod:`attestlake.contracts.publish`) gets a ``published_documents`` row with
 its exact YAML, or the error that kept it from being read. A contract's material requirements
 go to ``contract_requirements`` (``published_at`` set), so the newest revision is known before
-any run uses it; an inventory's workflows go to ``inventory``. These documents are not signed:
-they are SecOps's declared state as the store holds it (see the security model in
-docs/lake.md). Never raises on bad content.
+any run uses it; an inventory's workflows go to ``inventory`` — only when the revision is
+trusted: read from a store the trust policy's ``declared_state`` names, with a declaration
+(:mod:`attestlake.contracts.declaration`) that one of its signers signed for exactly this file,
+kind, name and revision. Otherwise the ``published_documents`` row records it ``not_verified``
+with the reason, and nothing of it is declared state. Never raises on bad content.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from attestlake.contracts.contracts import parse_contract
+from attestlake.contracts.declaration import mismatch
 from attestlake.contracts.inventory import parse_inventory
 from attestlake.crawl.normalize.common import Rows, ts
 from attestlake.crawl.sources.interface import Published, Unit
 from attestlake.errors import Error
-from attestlake.verify.outcome import internal_error
+from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED, internal_error
+from attestlake.verify.trust import TrustPolicy
+from attestlake.verify.verify import verify_or_record
 
 SECONDS_PER_HOUR = 3600
 
@@ -76,8 +83,56 @@ def _text(raw: bytes | None) -> str | None:
         return None
 
 
-def published_rows(unit: Unit) -> Rows:
-    """The rows of one published contract or inventory revision."""
+@dataclass(frozen=True)
+class Declared:
+    """The verdict on a published revision's declaration."""
+
+    status: str
+    reason: str | None = None
+    detail: str | None = None
+    signer: str | None = None
+    key_id: str | None = None
+
+
+def _store_of(source: str) -> str:
+    return source.rpartition(":")[0]
+
+
+def declared(unit: Unit, doc: Published, policy: TrustPolicy, seen: datetime) -> Declared:
+    """Whether the trust policy makes ``doc`` SecOps's declared state (see the module doc)."""
+    ds = policy.declared
+    if ds is None:
+        return Declared(
+            NOT_VERIFIED,
+            "no_trust_material",
+            "the trust policy has no declared_state: no published contract or inventory is trusted",
+        )
+    if not ds.trusts_store(_store_of(unit.source)):
+        return Declared(
+            NOT_VERIFIED,
+            "untrusted_store",
+            f"published in {_store_of(unit.source)}, a store the trust policy's declared_state "
+            "does not name",
+        )
+    if doc.declaration is None:
+        return Declared(
+            NOT_VERIFIED,
+            "no_trust_material",
+            "unsigned: published without a signed declaration (attestlake contract/inventory "
+            "push --key or --keyless)",
+        )
+    outcome = verify_or_record(doc.declaration, policy.declarations, seen)
+    who = {"signer": outcome.signer, "key_id": outcome.key_id}
+    if not outcome.verified:
+        return Declared(NOT_VERIFIED, outcome.reason, outcome.detail, **who)
+    wrong = mismatch(outcome.statement, doc.kind, doc.name, doc.revision, doc.digest)
+    if wrong is not None:
+        return Declared(NOT_VERIFIED, "bad_signature", wrong, **who)
+    return Declared(VERIFIED, **who)
+
+
+def published_rows(unit: Unit, policy: TrustPolicy, seen: datetime) -> Rows:
+    """The rows of one published contract or inventory revision, read at ``seen``."""
     rows = Rows()
     doc = unit.published
     if doc is None:
@@ -98,9 +153,22 @@ def published_rows(unit: Unit) -> Rows:
             rows, error = Rows(), str(exc)
         except Exception as exc:  # a parser bug must not stop the crawl: it is recorded
             rows, error = Rows(), internal_error("the published-document reader", exc)
+    verdict = (
+        declared(unit, doc, policy, seen)
+        if error is None
+        else Declared(NOT_VERIFIED, "malformed", error)
+    )
+    if verdict.status != VERIFIED:
+        rows = Rows()  # nothing of it is declared state
     rows.add(
         "published_documents",
         {
+            "status": verdict.status,
+            "reason": verdict.reason,
+            "detail": verdict.detail,
+            "signer": verdict.signer,
+            "key_id": verdict.key_id,
+            "policy_digest": policy.digest,
             "kind": doc.kind,
             "name": doc.name or None,
             "revision": doc.revision or None,

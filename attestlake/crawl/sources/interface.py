@@ -52,6 +52,9 @@ class Published:
     created: str  # org.opencontainers.image.created, as published
     raw: bytes | None
     error: str | None = None
+    #: The signed declaration of the file (the manifest's second layer: a DSSE envelope or
+    #: Sigstore bundle, :mod:`attestlake.contracts.declaration`), None when unsigned.
+    declaration: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Unit:
             sum(len(d.raw or b"") for d in self.documents)
             + sum(len(b) for b in self.evidence.values())
             + len(self.published.raw or b"" if self.published else b"")
+            + len(self.published.declaration or b"" if self.published else b"")
         )
 
 

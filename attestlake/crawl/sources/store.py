@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from attestlake.contracts.declaration import MAX_DECLARATION_SIZE
 from attestlake.contracts.publish import PREFIX as PUBLISH_PREFIX
 from attestlake.contracts.publish import published_kind, revision_tag
 from attestlake.crawl.sources.interface import (
@@ -24,7 +25,7 @@ from attestlake.crawl.sources.interface import (
 )
 from attestlake.errors import ContentError, NotFound, TransportError
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
-from attestlake.store import Manifest, Store
+from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.oci import Index, is_referrers_tag
 
 #: Layers that are attestation documents (verified one by one).
@@ -119,24 +120,41 @@ class StoreSource(Source):
         return Unit(digest, source, tuple(documents.values()), evidence)
 
     def _published(self, kind: str, manifest: Manifest) -> Unit:
-        """A published contract or inventory: its one layer, the exact file (read unsigned)."""
+        """A published contract or inventory: its first layer, the exact file, and its second,
+        the signed declaration of it (verified by the crawler, not here)."""
         ann = manifest.annotations
         name = ann.get(PUBLISH_PREFIX + "name", "")
         number = ann.get(PUBLISH_PREFIX + "revision", "")
         revision = int(number) if number.isascii() and number.isdigit() and len(number) < 10 else 0
         source = f"{self.ref}:{revision_tag(kind, name, revision)}"
         raw, error, digest = None, None, ""
-        if len(manifest.layers) != 1 or not name or revision < 1:
-            error = f"not a published {kind}: it needs one layer, a name and a revision number"
+        declaration = None
+        if len(manifest.layers) not in (1, 2) or not name or revision < 1:
+            error = (
+                f"not a published {kind}: it needs one layer (and a signed declaration), a name "
+                "and a revision number"
+            )
             source = f"{self.ref}@{manifest.digest}"
         else:
             layer = manifest.layers[0]
             digest = layer.digest
             document = self._document(layer.digest, layer.size)
             raw, error = document.raw, document.error
+            if len(manifest.layers) == 2:
+                declaration = self._declaration(manifest.layers[1])
         created = ann.get("org.opencontainers.image.created", "")
-        published = Published(kind, name, revision, digest, created, raw, error)
+        published = Published(kind, name, revision, digest, created, raw, error, declaration)
         return Unit(manifest.digest, source, published=published)
+
+    def _declaration(self, layer: Descriptor) -> bytes | None:
+        """A published document's declaration, if within its bound and readable (else it is
+        recorded as unsigned)."""
+        if layer.size > MAX_DECLARATION_SIZE:
+            return None
+        try:
+            return self.store.get_blob(layer.digest, max_size=MAX_DECLARATION_SIZE)
+        except (ContentError, NotFound):
+            return None
 
     def _document(self, digest: str, size: int, budget: int | None = None) -> Document:
         """The layer ``digest``, read if it is within the document bound and within the
