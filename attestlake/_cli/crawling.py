@@ -24,13 +24,15 @@ if TYPE_CHECKING:
 # -- crawler -----------------------------------------------------------------------------------
 @app.command()
 def crawl(
-    source: Annotated[
-        str,
+    sources: Annotated[
+        list[str],
         typer.Option(
             "--from",
-            help="What to crawl: an OCI layout directory, HOST[:PORT]/REPO (one registry "
-            "repository), HOST[:PORT]/* (every repository), or a file or folder of Sigstore "
-            "bundles, DSSE envelopes, statements and SBOMs (.json, .jsonl, ...).",
+            help="What to crawl (repeatable: every source given is crawled, in order): an OCI "
+            "layout directory, HOST[:PORT]/REPO (one registry repository), HOST[:PORT]/* "
+            "(every repository), or a file or folder of Sigstore bundles, DSSE envelopes, "
+            "statements and SBOMs (.json, .jsonl, ...).",
+            show_default=False,
         ),
     ],
     lake: LakeOpt,
@@ -56,10 +58,20 @@ def crawl(
             "--jobs", min=1, help="Worker processes verifying in parallel (default: one per core)."
         ),
     ] = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Crawl a source that lists nothing (a repository not created yet) without "
+            "failing; the summary says 0.",
+        ),
+    ] = False,
 ) -> None:
     """Discover attestations, verify them against the trust policy, and write the lake.
 
-    Incremental and resumable: what is already in the lake is not read again.
+    Incremental and resumable: what is already in the lake is not read again. A source that
+    lists nothing (no such repository or directory, nothing in it) is an error, and nothing
+    is written, unless --allow-empty. The lake is a new or empty directory, or a lake.
     """
     import functools
 
@@ -67,12 +79,13 @@ def crawl(
 
     run = functools.partial(
         crawl_job,
-        source,
+        sources,
         lake,
         trust,
         batch_size=batch_size,
         max_blob_size=max_blob_size,
         jobs=jobs,
+        allow_empty=allow_empty,
     )
     result = _with_progress_bar(run)
     if as_json:
@@ -83,16 +96,15 @@ def crawl(
 
 
 def _with_progress_bar(run: Callable[..., CrawlResult]) -> CrawlResult:
-    """``run()``, drawing a progress bar on stderr while it runs when stderr is a terminal."""
+    """``run()``, drawing its progress on stderr while it runs when stderr is a terminal (one
+    line per phase: listing, fetching, verifying, writing, each with its count, total once
+    known, and rate); elsewhere (CI logs) nothing is drawn."""
     if not sys.stderr.isatty():
         return run()
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from attestlake._cli.progress_bar import crawl_progress
 
-    columns = ("crawling", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("crawl", total=None)
-        return run(progress=lambda done, found: bar.update(task, completed=done, total=found))
+    with crawl_progress() as show:
+        return run(progress=show)
 
 
 # -- verify ------------------------------------------------------------------------------------

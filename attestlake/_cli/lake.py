@@ -30,14 +30,12 @@ def lake_check(
     import pyarrow as pa
 
     from attestlake.lake.consistency import check
-    from attestlake.lake.delta import check_path
+    from attestlake.lake.location import require_lake
     from attestlake.lake.render import text_table
 
     if fmt not in ("table", "json"):
         raise InputError(f"unknown output format {fmt!r}; one of: table, json")
-    check_path(lake)
-    if not lake.is_dir():
-        raise InputError(f"--lake {lake}: no such directory")
+    require_lake(lake)
     health = check(lake)
     if fmt == "json":
         doc = {

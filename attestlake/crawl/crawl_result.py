@@ -44,6 +44,8 @@ class CrawlResult:
     published: dict[str, int] = field(default_factory=dict)
     #: The crawl's id: its rows' ``crawl_id``, its entries in the ``crawls`` journal.
     crawl_id: str = ""
+    #: Every source crawled, in the order given; ``source`` names them all in one string.
+    sources: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
         """The summary a person reads, one line each."""
@@ -69,6 +71,7 @@ class CrawlResult:
     def to_json(self) -> dict[str, object]:
         return {
             "source": self.source,
+            "sources": list(self.sources or (self.source,)),
             "lake": self.lake,
             "crawl_id": self.crawl_id,
             "discovered": self.discovered,

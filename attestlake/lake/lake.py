@@ -16,7 +16,8 @@ import duckdb
 import pyarrow as pa
 
 from attestlake.errors import LakeError
-from attestlake.lake.delta import check_path, damaged, intact_tables, table_path
+from attestlake.lake.delta import damaged, intact_tables
+from attestlake.lake.location import require_lake
 from attestlake.lake.read_only import refuse_writes
 from attestlake.lake.results import to_polars
 from attestlake.lake.structure import RESTORE, LiveFile, Problem
@@ -116,14 +117,7 @@ class Lake:
     @classmethod
     def open(cls, path: Path | str) -> Self:
         root = Path(path)
-        check_path(root)
-        if not root.is_dir() or not any(
-            (table_path(root, t) / "_delta_log").is_dir() or table_path(root, t).is_dir()
-            for t in TABLES
-        ):
-            raise LakeError(
-                f"{root} is not an attestlake lake (no tables): run 'attestlake crawl --lake {root}' first"
-            )
+        require_lake(root)
         resolved = root.resolve()
         live = intact_tables(resolved)
         files = {str(f.path): (name, f.relative) for name, listed in live.items() for f in listed}
