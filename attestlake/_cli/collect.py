@@ -11,6 +11,7 @@ import typer
 
 from attestlake._cli import publishing  # noqa: F401  (registers contract and inventory commands)
 from attestlake._cli.app import DEFAULT_STATE, StateOpt, _echo, _kv, attest_app
+from attestlake._cli.choices import MATERIAL_KIND, TRIGGER
 from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, make_signer, signing_spec
 from attestlake.errors import InputError
 
@@ -166,7 +167,11 @@ def attest_add(
     ] = None,
     kind: Annotated[
         str | None,
-        typer.Option("--kind", help="Material kind, for a material the contract does not name."),
+        typer.Option(
+            "--kind",
+            help="Material kind, for a material the contract does not name.",
+            callback=MATERIAL_KIND,
+        ),
     ] = None,
     annotation: Annotated[
         list[str] | None, typer.Option("--annotation", "-a", help="Material annotation KEY=VALUE.")
@@ -279,7 +284,10 @@ def attest_push(
 @attest_app.command("reset")
 def attest_reset(
     trigger: Annotated[
-        str, typer.Option("--trigger", help="Why the run ended: failure or cancellation.")
+        str,
+        typer.Option(
+            "--trigger", help="Why the run ended: failure or cancellation.", callback=TRIGGER
+        ),
     ] = "failure",
     reason: Annotated[
         str | None, typer.Option("--reason", help="What happened, recorded as run.reason.")

@@ -15,7 +15,7 @@ from attestlake._cli.app import (
     _echo,
     app,
 )
-from attestlake.errors import InputError
+from attestlake._cli.choices import VERDICT_FORMAT
 
 if TYPE_CHECKING:
     from attestlake.crawl.crawl_result import CrawlResult
@@ -124,7 +124,10 @@ def verify(
     ],
     trust: Annotated[Path, typer.Option("--trust", help="Trust policy YAML.")],
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="Output format: table or json.")
+        str,
+        typer.Option(
+            "--format", "-f", help="Output format: table or json.", callback=VERDICT_FORMAT
+        ),
     ] = "table",
 ) -> None:
     """Verify attestation files against a trust policy: one outcome per envelope, no lake.
@@ -134,8 +137,6 @@ def verify(
     """
     from attestlake.verify.verify import load_policy, verify_files
 
-    if fmt not in ("table", "json"):
-        raise InputError(f"unknown output format {fmt!r}; one of: table, json")
     results = list(verify_files(paths, load_policy(trust)))
     records = [r.to_json() for r in results]
     if fmt == "json":

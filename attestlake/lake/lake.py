@@ -20,6 +20,7 @@ from attestlake.lake.delta import damaged, intact_tables
 from attestlake.lake.location import require_lake
 from attestlake.lake.read_only import refuse_writes
 from attestlake.lake.results import to_polars
+from attestlake.lake.sql_errors import public_message
 from attestlake.lake.structure import RESTORE, LiveFile, Problem
 from attestlake.lake.tables import TABLES, Table
 
@@ -179,7 +180,7 @@ class Lake:
     def _fail(self, exc: duckdb.Error) -> NoReturn:
         """Raise the LakeError for a failed statement: a damaged data file named by table and
         file, or the SQL error."""
-        message = str(exc)
+        message = public_message(str(exc), [*self.tables(), *DERIVED_VIEWS])
         for path, (table, relative) in self._files.items():
             if path in message:
                 raise LakeError(
