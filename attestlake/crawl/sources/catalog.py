@@ -47,7 +47,8 @@ class CatalogSource(Source):
 
     def why_empty(self) -> str:
         if self._listed:
-            return f"{self._listed} repositories listed, none with a readable tag"
+            listed = f"{self._listed} repositor{'y' if self._listed == 1 else 'ies'} listed"
+            return f"{listed}, none with a tag"
         under = f" under {self.prefix}" if self.prefix else ""
         return f"the registry lists no repositories{under}"
 
