@@ -26,11 +26,13 @@ if TYPE_CHECKING:
 
 
 class _Rate(ProgressColumn):
-    """Units per second: over the last seconds while the phase runs, overall once it ended."""
+    """Units per second from the phase's start to now, or to its end once it ended (rich's
+    own estimate starts again whenever the total changes, as it does when the listing ends)."""
 
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
-        return Text(f"{speed:,.0f} units/s" if speed else "", style="progress.data.speed")
+        elapsed = task.finished_time or task.elapsed
+        rate = task.completed / elapsed if elapsed and task.completed else None
+        return Text(f"{rate:,.0f} units/s" if rate else "", style="progress.data.speed")
 
 
 @contextlib.contextmanager

@@ -65,9 +65,12 @@ class Reporter:
         self._tell(LISTING)
 
     def listed_all(self) -> None:
-        """The listing ended: every total is known from now on."""
+        """The listing ended: every total is known from now on, and told for each phase
+        begun."""
         self.listing_done = True
-        self._tell(LISTING)
+        for phase in PHASES:
+            if phase == LISTING or self.done[phase]:
+                self._tell(phase)
 
     def fetched(self, *, ok: bool) -> None:
         """One more unit fetched (or skipped, its store failing: ``ok`` false)."""
