@@ -56,12 +56,10 @@ def require_listed(source: Source, *, allow_empty: bool = False) -> Source:
     """``source`` with the listing of each of its parts started (see the module doc);
     EmptySource if a part lists nothing and ``allow_empty`` is false. Closing the result
     closes ``source``. A part already listed is taken as it is."""
-    combined = isinstance(source, CombinedSource)
-    parts = [
-        p if isinstance(p, Listed) else Listed(p) for p in (source.parts if combined else (source,))
-    ]
+    given = source.parts if isinstance(source, CombinedSource) else (source,)
+    parts = [p if isinstance(p, Listed) else Listed(p) for p in given]
     empty = [p for p in parts if p.empty]
     if empty and not allow_empty:
         lines = [_nothing_in(p) for p in empty]
         raise EmptySource("\n".join(lines) + "\npass --allow-empty if an empty source is expected")
-    return CombinedSource(parts) if combined else parts[0]
+    return CombinedSource(parts) if isinstance(source, CombinedSource) else parts[0]
