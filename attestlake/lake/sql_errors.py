@@ -25,7 +25,7 @@ _SUGGESTION = re.compile(r'^Did you mean "([^"]*)"\?\s*$')
 _CANDIDATES = re.compile(r"^(Candidate (?:bindings|tables): )(.*)$")
 _QUOTED = re.compile(r'"([^"]*)"')
 _MISSING_TABLE = re.compile(r"\bTable with name \S+ does not exist")
-_VALUES_LIST = re.compile(r'\bValues list "')
+_VALUES_LIST = re.compile(r'^(Binder Error: )Values list (".*" does not have a column named)')
 
 
 def internal(name: str) -> bool:
@@ -45,11 +45,13 @@ def _candidates(line: str) -> str | None:
 def public_message(message: str, tables: Sequence[str]) -> str:
     """``message`` (a DuckDB error) with only the suggestions a lake user can use; a missing
     table with none left names ``tables`` (the lake's tables and views)."""
-    text = _VALUES_LIST.sub('Table "', _CATALOG.sub("", message))
+    text = _VALUES_LIST.sub(r"\1Table \2", message)
     missing_table = _MISSING_TABLE.search(text) is not None
     out: list[str] = []
     suggests = False
     for line in text.splitlines():
+        if _SUGGESTION.match(line) or _CANDIDATES.match(line):
+            line = _CATALOG.sub("", line)
         suggested = _SUGGESTION.match(line)
         if suggested is not None:
             name = suggested[1]
