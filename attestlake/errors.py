@@ -65,6 +65,10 @@ class NotFound(StoreError):
     """A blob, manifest or tag does not exist in the store."""
 
 
+class EmptySource(InputError):
+    """A crawl source lists nothing: no such repository or directory, or nothing in it."""
+
+
 class TrustPolicyError(InputError):
     """A trust policy file is malformed."""
 

@@ -222,7 +222,9 @@ def build_lake(
         pushed[run_id] = result
 
     lake_path = tmp_path / "lake"
-    crawl_result = crawl(store, lake_path, load_policy(policy_path), now=crawl_now)
+    crawl_result = crawl(
+        store, lake_path, load_policy(policy_path), now=crawl_now, allow_empty=not runs
+    )
     return BuiltLake(tmp_path, lake_path, store, policy_path, pushed, crawl_result)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from attestlake import __version__
+from attestlake._cli.choices import TABLE_FORMAT
 from attestlake.errors import InputError
 
 app = typer.Typer(
@@ -42,7 +43,10 @@ StateOpt = Annotated[
 ]
 DEFAULT_STATE = Path(".attestlake/attestation.json")
 FormatOpt = Annotated[
-    str, typer.Option("--format", "-f", help="Output format: table, json or csv.")
+    str,
+    typer.Option(
+        "--format", "-f", help="Output format: table, json or csv.", callback=TABLE_FORMAT
+    ),
 ]
 LakeOpt = Annotated[Path, typer.Option("--lake", help="The lake directory.")]
 

@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from attestlake._cli.app import (
+    FormatOpt,
     LakeOpt,
     _echo,
     _kv,
     app,
     query_app,
 )
+from attestlake._cli.choices import OUTPUT_FORMAT, REPORT_FORMAT, SEVERITY
 from attestlake.errors import InputError
 
 if TYPE_CHECKING:
@@ -25,7 +27,10 @@ if TYPE_CHECKING:
 ResultFormatOpt = Annotated[
     str,
     typer.Option(
-        "--format", "-f", help="Output format: table, json, csv or parquet (parquet needs -o)."
+        "--format",
+        "-f",
+        help="Output format: table, json, csv or parquet (parquet needs -o).",
+        callback=OUTPUT_FORMAT,
     ),
 ]
 OutputOpt = Annotated[
@@ -94,11 +99,7 @@ def sql(
 
 # -- saved queries -----------------------------------------------------------------------------
 @query_app.command("list")
-def query_list(
-    fmt: Annotated[
-        str, typer.Option("--format", "-f", help="Output format: table, json or csv.")
-    ] = "table",
-) -> None:
+def query_list(fmt: FormatOpt = "table") -> None:
     """List the saved queries with their severity, title and parameters (with defaults)."""
     from attestlake.audit.query_files import load_queries, query_catalog
     from attestlake.lake.render import format_table
@@ -160,7 +161,10 @@ def query_run(
 @app.command()
 def report(
     lake: LakeOpt,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="md, html or json.")] = "md",
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="md, html or json.", callback=REPORT_FORMAT),
+    ] = "md",
     query: Annotated[
         list[str] | None,
         typer.Option("--query", "-q", help="Run only this saved query (repeatable)."),
@@ -178,24 +182,24 @@ def report(
     ] = None,
     fail_on: Annotated[
         str | None,
-        typer.Option("--fail-on", help="Exit 4 when a finding reaches this severity."),
+        typer.Option(
+            "--fail-on",
+            help="Exit 4 when a finding reaches this severity: info, low, medium, high or "
+            "critical (any case).",
+            callback=SEVERITY,
+        ),
     ] = None,
 ) -> None:
     """Run the saved queries and render the compliance report (Markdown, HTML or JSON)."""
     from attestlake._internal._atomic import write_atomic
-    from attestlake.audit.formats import REPORT_FORMATS, render_report
-    from attestlake.audit.query_files import severity_rank
+    from attestlake.audit.formats import render_report
     from attestlake.audit.report import run_report, select_queries
     from attestlake.audit.trend import load_previous_if_any
     from attestlake.lake.lake import Lake
     from attestlake.lake.results import check_outside_lake
 
-    if fmt not in REPORT_FORMATS:
-        raise InputError(f"--format must be one of {', '.join(REPORT_FORMATS)}, not {fmt!r}")
     if output is not None:
         check_outside_lake(output, lake)
-    if fail_on is not None:
-        severity_rank(fail_on)
     queries = select_queries(query or [])
     earlier = load_previous_if_any(previous) if previous is not None else None
     if previous is not None and earlier is None:

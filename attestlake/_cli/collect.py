@@ -11,6 +11,7 @@ import typer
 
 from attestlake._cli import publishing  # noqa: F401  (registers contract and inventory commands)
 from attestlake._cli.app import DEFAULT_STATE, StateOpt, _echo, _kv, attest_app
+from attestlake._cli.choices import MATERIAL_KIND, TRIGGER
 from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, make_signer, signing_spec
 from attestlake.errors import InputError
 
@@ -170,6 +171,7 @@ def attest_add(
             "--kind",
             help="Material kind instead of detecting it: STRING records the value as text "
             "whatever it looks like; any kind adds a material the contract does not name.",
+            callback=MATERIAL_KIND,
         ),
     ] = None,
     annotation: Annotated[
@@ -295,7 +297,10 @@ def attest_push(
 @attest_app.command("reset")
 def attest_reset(
     trigger: Annotated[
-        str, typer.Option("--trigger", help="Why the run ended: failure or cancellation.")
+        str,
+        typer.Option(
+            "--trigger", help="Why the run ended: failure or cancellation.", callback=TRIGGER
+        ),
     ] = "failure",
     reason: Annotated[
         str | None, typer.Option("--reason", help="What happened, recorded as run.reason.")

@@ -15,7 +15,7 @@ from attestlake._cli.app import (
     _echo,
     app,
 )
-from attestlake.errors import InputError
+from attestlake._cli.choices import VERDICT_FORMAT
 
 if TYPE_CHECKING:
     from attestlake.crawl.crawl_result import CrawlResult
@@ -32,13 +32,15 @@ JobsOpt = Annotated[
 # -- crawler -----------------------------------------------------------------------------------
 @app.command()
 def crawl(
-    source: Annotated[
-        str,
+    sources: Annotated[
+        list[str],
         typer.Option(
             "--from",
-            help="What to crawl: an OCI layout directory, HOST[:PORT]/REPO (one registry "
-            "repository), HOST[:PORT]/* (every repository), or a file or folder of Sigstore "
-            "bundles, DSSE envelopes, statements and SBOMs (.json, .jsonl, ...).",
+            help="What to crawl (repeatable: every source given is crawled, in order): an OCI "
+            "layout directory, HOST[:PORT]/REPO (one registry repository), HOST[:PORT]/* "
+            "(every repository), or a file or folder of Sigstore bundles, DSSE envelopes, "
+            "statements and SBOMs (.json, .jsonl, ...).",
+            show_default=False,
         ),
     ],
     lake: LakeOpt,
@@ -59,10 +61,20 @@ def crawl(
         ),
     ] = "32M",
     jobs: JobsOpt = None,
+    allow_empty: Annotated[
+        bool,
+        typer.Option(
+            "--allow-empty",
+            help="Crawl a source that lists nothing (a repository not created yet) without "
+            "failing; the summary says 0.",
+        ),
+    ] = False,
 ) -> None:
     """Discover attestations, verify them against the trust policy, and write the lake.
 
-    Incremental and resumable: what is already in the lake is not read again.
+    Incremental and resumable: what is already in the lake is not read again. A source that
+    lists nothing (no such repository or directory, nothing in it) is an error, and nothing
+    is written, unless --allow-empty. The lake is a new or empty directory, or a lake.
     """
     import functools
 
@@ -70,12 +82,13 @@ def crawl(
 
     run = functools.partial(
         crawl_job,
-        source,
+        sources,
         lake,
         trust,
         batch_size=batch_size,
         max_blob_size=max_blob_size,
         jobs=jobs,
+        allow_empty=allow_empty,
     )
     result = _with_progress_bar(run)
     if as_json:
@@ -86,16 +99,15 @@ def crawl(
 
 
 def _with_progress_bar(run: Callable[..., CrawlResult]) -> CrawlResult:
-    """``run()``, drawing a progress bar on stderr while it runs when stderr is a terminal."""
+    """``run()``, drawing its progress on stderr while it runs when stderr is a terminal (one
+    line per phase: listing, fetching, verifying, writing, each with its count, total once
+    known, and rate); elsewhere (CI logs) nothing is drawn."""
     if not sys.stderr.isatty():
         return run()
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from attestlake._cli.progress_bar import crawl_progress
 
-    columns = ("crawling", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task("crawl", total=None)
-        return run(progress=lambda done, found: bar.update(task, completed=done, total=found))
+    with crawl_progress() as show:
+        return run(progress=show)
 
 
 @app.command()
@@ -140,7 +152,10 @@ def verify(
     ],
     trust: Annotated[Path, typer.Option("--trust", help="Trust policy YAML.")],
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="Output format: table or json.")
+        str,
+        typer.Option(
+            "--format", "-f", help="Output format: table or json.", callback=VERDICT_FORMAT
+        ),
     ] = "table",
 ) -> None:
     """Verify attestation files against a trust policy: one outcome per envelope, no lake.
@@ -150,8 +165,6 @@ def verify(
     """
     from attestlake.verify.verify import load_policy, verify_files
 
-    if fmt not in ("table", "json"):
-        raise InputError(f"unknown output format {fmt!r}; one of: table, json")
     results = list(verify_files(paths, load_policy(trust)))
     records = [r.to_json() for r in results]
     if fmt == "json":

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from attestlake._cli.app import LakeOpt, _echo, app
-from attestlake.errors import InputError
+from attestlake._cli.choices import VERDICT_FORMAT
 
 lake_app = typer.Typer(help="Check and compact a lake.", no_args_is_help=True)
 app.add_typer(lake_app, name="lake")
@@ -18,7 +18,10 @@ app.add_typer(lake_app, name="lake")
 def lake_check(
     lake: LakeOpt,
     fmt: Annotated[
-        str, typer.Option("--format", "-f", help="Output format: table or json.")
+        str,
+        typer.Option(
+            "--format", "-f", help="Output format: table or json.", callback=VERDICT_FORMAT
+        ),
     ] = "table",
 ) -> None:
     """Diagnose the lake: every table's log and data files, read in full, and the rows of each
@@ -30,14 +33,10 @@ def lake_check(
     import pyarrow as pa
 
     from attestlake.lake.consistency import check
-    from attestlake.lake.delta import check_path
+    from attestlake.lake.location import require_lake
     from attestlake.lake.render import text_table
 
-    if fmt not in ("table", "json"):
-        raise InputError(f"unknown output format {fmt!r}; one of: table, json")
-    check_path(lake)
-    if not lake.is_dir():
-        raise InputError(f"--lake {lake}: no such directory")
+    require_lake(lake)
     health = check(lake)
     if fmt == "json":
         doc = {

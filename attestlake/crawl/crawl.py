@@ -19,7 +19,6 @@ with its reason, and never reaches the trusted tables.
 
 from __future__ import annotations
 
-import re
 import time
 import uuid
 from collections import Counter
@@ -31,15 +30,20 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from attestlake._internal.sizes import parse_size
 from attestlake.crawl.crawl_result import CrawlResult, Outcomes
 from attestlake.crawl.inspection import Inspector, Tables, owned_requirements
 from attestlake.crawl.kept import blob_rows
+from attestlake.crawl.progress import ProgressFn, Reporter
 from attestlake.crawl.replay import Replays
 from attestlake.crawl.reverify import ReverifyResult, legacy_units, needs_reverify, reverify_locked
 from attestlake.crawl.sources import MAX_DOCUMENT_SIZE, Candidate, Source, Unit, as_source
-from attestlake.errors import InputError, StoreError
+from attestlake.crawl.sources.combined import CombinedSource
+from attestlake.crawl.sources.listed import require_listed
+from attestlake.errors import StoreError
 from attestlake.lake import journal
 from attestlake.lake.crawl_start import begin
+from attestlake.lake.location import require_lake_target
 from attestlake.lake.scan import column_values
 from attestlake.lake.tables import (
     BLOBS,
@@ -53,23 +57,13 @@ from attestlake.store import Store
 from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED
 from attestlake.verify.trust import TrustPolicy
 
-__all__ = ["BATCH_SIZE", "MAX_BATCH_BYTES", "CrawlResult", "crawl", "parse_size"]
+__all__ = ["BATCH_SIZE", "MAX_BATCH_BYTES", "CrawlResult", "ProgressFn", "crawl", "parse_size"]
 
 BATCH_SIZE = 1000
 MAX_BATCH_BYTES = 256 * 1024 * 1024
-ProgressFn = Callable[[int, int], None]
 #: Called right after each write of a crawl with (batch, table, rows written): every table that
 #: got rows, then ``crawls`` once the batch is journalled.
 WrittenFn = Callable[[int, str, int], None]
-
-
-def parse_size(text: str) -> int:
-    """Bytes from ``1048576``, ``512k``, ``32M``, ``1GiB`` (binary units); InputError if not."""
-    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)(?:i?b)?\s*", text.lower())
-    if not match or int(match[1]) <= 0:
-        raise InputError(f"not a size: {text!r} (examples: 1048576, 512K, 32M, 1G)")
-    exponent: int = " kmg".index(match[2] or " ")
-    return int(match[1]) << (10 * exponent)
 
 
 class _Known:
@@ -113,10 +107,16 @@ class _Tally:
 
 
 def _batches(
-    source: Source, known: tuple[_Known, _Known], tally: _Tally, batch_size: int, max_bytes: int
+    source: Source,
+    known: tuple[_Known, _Known],
+    tally: _Tally,
+    report: Reporter,
+    limits: tuple[int, int],
 ) -> Iterator[list[Unit]]:
     """The units not in the lake yet, loaded, in batches of at most ``batch_size`` units and
-    about ``max_bytes`` bytes. Loading runs ``source.fetch_concurrency`` threads at a time."""
+    about ``max_bytes`` bytes (``limits``). Loading runs ``source.fetch_concurrency`` threads
+    at a time."""
+    batch_size, max_bytes = limits
 
     def load(candidate: Candidate) -> Unit | None:
         try:
@@ -136,6 +136,7 @@ def _batches(
             nonlocal batch, size
             units = pool.map(load, pending) if threads > 1 else map(load, pending)
             for unit in units:
+                report.fetched(ok=unit is not None)
                 if unit is None:
                     continue
                 batch.append(unit)
@@ -151,15 +152,18 @@ def _batches(
             if candidate.key in seen:
                 continue
             seen.add(candidate.key)
+            new = candidate.key not in attested and candidate.key not in published
+            report.listed(new=new)
             if candidate.key in attested:
                 tally.already += 1
                 continue
-            if candidate.key in published:
+            if not new:
                 continue
             tally.discovered += 1
             pending.append(candidate)
             if len(pending) >= group:
                 yield from flush_pending()
+        report.listed_all()
         yield from flush_pending()
         if batch:
             yield batch
@@ -174,13 +178,13 @@ class _BatchWriter:
         crawl_id: str,
         seen: datetime,
         tally: _Tally,
-        progress: ProgressFn | None,
+        report: Reporter,
         on_written: WrittenFn | None,
     ) -> None:
         self.crawl_id = crawl_id
         self.seen = seen
         self.tally = tally
-        self.progress = progress
+        self.report = report
         self.on_written = on_written
         self.appender = Appender(lake_root)
         self.contracts_seen = column_values(lake_root, CONTRACT_REQUIREMENTS, "contract_digest")
@@ -225,10 +229,7 @@ class _BatchWriter:
         self.published.update(u.published.kind for u in units if u.published is not None)
         self.ingested += attesting
         self.others += sum(1 for u in units if not (u.documents or u.error or u.published))
-        if self.progress:
-            self.progress(
-                self.ingested + self.others + self.published.total(), self.tally.discovered
-            )
+        self.report.written(len(units))
 
     def result(
         self,
@@ -242,6 +243,7 @@ class _BatchWriter:
         tally, outcomes, totals = self.tally, self.outcomes, self.totals
         return CrawlResult(
             source=src.ref,
+            sources=src.refs if isinstance(src, CombinedSource) else (src.ref,),
             lake=str(lake_root),
             discovered=self.ingested + tally.already,
             already_known=tally.already,
@@ -270,16 +272,22 @@ def _verify_and_write(
 
     Batch k is verified (in workers) while batch k+1 is read; writes stay in order.
     """
+
+    def finish(units: list[Unit], verified: Callable[[], Tables], batch: int) -> None:
+        tables = verified()
+        writer.report.verified(len(units))
+        writer.write(units, tables, batch)
+
     count = 0
     in_flight: tuple[list[Unit], Callable[[], Tables]] | None = None
     for units in batches:
         count += 1
         submitted = (units, inspector.submit(units))
         if in_flight is not None:
-            writer.write(in_flight[0], in_flight[1](), count - 1)
+            finish(*in_flight, count - 1)
         in_flight = submitted
     if in_flight is not None:
-        writer.write(in_flight[0], in_flight[1](), count)
+        finish(*in_flight, count)
     return count
 
 
@@ -293,28 +301,37 @@ def crawl(
     max_batch_bytes: int = MAX_BATCH_BYTES,
     max_document_size: int = MAX_DOCUMENT_SIZE,
     jobs: int | None = None,
+    allow_empty: bool = False,
     progress: ProgressFn | None = None,
     on_written: WrittenFn | None = None,
     crawl_id: str | None = None,
 ) -> CrawlResult:
     """Crawl ``source`` into the lake at ``lake_root``; see the module doc for the guarantees.
 
+    Before anything is written: the lake must be a lake, or a new or empty directory
+    (:func:`~attestlake.lake.location.require_lake_target`), and each source (each part of a
+    :class:`~attestlake.crawl.sources.combined.CombinedSource`) must list something, unless
+    ``allow_empty`` (:func:`~attestlake.crawl.sources.listed.require_listed`).
     ``jobs``: worker processes for verification (default: one per core; 1: none).
-    ``progress``: called with (units done, units found) after each batch. ``on_written``: see
-    :data:`WrittenFn` (the tests stop the crawl there to prove it resumes). The source is not
-    closed: whoever opened it closes it.
+    ``progress``: hears each phase's progress (:mod:`attestlake.crawl.progress`).
+    ``on_written``: see :data:`WrittenFn` (the tests stop the crawl there to prove it
+    resumes). The source is not closed: whoever opened it closes it.
     """
-    src = as_source(source, max_document_size=max_document_size)
+    require_lake_target(lake_root)
+    src = require_listed(
+        as_source(source, max_document_size=max_document_size), allow_empty=allow_empty
+    )
     now = now or datetime.now(UTC)
     started = time.monotonic()
     tally = _Tally()
+    report = Reporter(progress)
     crawl_id = crawl_id or str(uuid.uuid4())
     with writer_lock(lake_root), Inspector(policy, now, jobs) as inspector:
         reverified = _reverify_first(lake_root, policy, tally, jobs)
         attested, in_lake = begin(lake_root, crawl_id, src.ref, policy.digest)
         known = (_Known(attested), _Known(in_lake))
-        writer = _BatchWriter(lake_root, crawl_id, now, tally, progress, on_written)
-        found = _batches(src, known, tally, max(1, batch_size), max_batch_bytes)
+        writer = _BatchWriter(lake_root, crawl_id, now, tally, report, on_written)
+        found = _batches(src, known, tally, report, (max(1, batch_size), max_batch_bytes))
         batches = _verify_and_write(found, inspector, writer)
         journal.journal_completed(writer.appender, crawl_id, src.ref, writer.totals, policy.digest)
     return writer.result(src, lake_root, batches, time.monotonic() - started, reverified)

@@ -51,6 +51,8 @@ class CrawlResult:
     #: The re-evaluation of the lake's verdicts that preceded the crawl (its trust policy
     #: differed from the lake's), if one did.
     reverified: ReverifyResult | None = None
+    #: Every source crawled, in the order given; ``source`` names them all in one string.
+    sources: tuple[str, ...] = ()
 
     def describe(self) -> list[str]:
         """The summary a person reads, one line each."""
@@ -77,6 +79,7 @@ class CrawlResult:
     def to_json(self) -> dict[str, object]:
         return {
             "source": self.source,
+            "sources": list(self.sources or (self.source,)),
             "lake": self.lake,
             "crawl_id": self.crawl_id,
             "discovered": self.discovered,

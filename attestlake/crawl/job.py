@@ -1,48 +1,68 @@
-"""A crawl job: a crawl as a person names it, by a source reference, a trust-policy file and a
+"""A crawl job: a crawl as a person names it, by source references, a trust-policy file and a
 size limit in words.
 
-:func:`crawl_job` loads the trust policy, reads the size (``32M``, see
-:func:`~attestlake.crawl.crawl.parse_size`), opens the source (an OCI layout directory, a
-registry repository or every repository of a registry, or files of bundles, envelopes,
-statements and SBOMs: :func:`~attestlake.crawl.sources.open_source`), runs
-:func:`~attestlake.crawl.crawl.crawl` into the lake and closes the source again.
+:func:`crawl_job` reads the size (``32M``, see :func:`~attestlake._internal.sizes.parse_size`),
+checks that the lake directory may be written, opens the sources (OCI layout directories,
+registry repositories or every repository of a registry, or files of bundles, envelopes,
+statements and SBOMs: :func:`~attestlake.crawl.sources.open_source`, several crawled as one:
+:mod:`attestlake.crawl.sources.combined`) and sees each list something, all before the heavy
+modules load, then loads the trust policy, runs :func:`~attestlake.crawl.crawl.crawl` into the
+lake and closes the sources again.
 :func:`reverify_job` makes a lake's verdicts again under a policy file, without a source.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from attestlake.crawl.crawl import ProgressFn, crawl, parse_size
-from attestlake.crawl.crawl_result import CrawlResult
-from attestlake.crawl.reverify import ReverifyResult, SwappedFn, reverify
+from attestlake._internal.sizes import parse_size
 from attestlake.crawl.sources import open_source
-from attestlake.verify.verify import load_policy
+from attestlake.crawl.sources.combined import open_sources
+from attestlake.crawl.sources.listed import require_listed
+from attestlake.errors import InputError
+
+if TYPE_CHECKING:
+    from attestlake.crawl.crawl_result import CrawlResult
+    from attestlake.crawl.progress import ProgressFn
+    from attestlake.crawl.reverify import ReverifyResult, SwappedFn
 
 
 def crawl_job(
-    source: str,
+    sources: Sequence[str],
     lake_root: Path,
     trust: Path,
     *,
     batch_size: int,
     max_blob_size: str,
     jobs: int | None,
+    allow_empty: bool = False,
     progress: ProgressFn | None = None,
 ) -> CrawlResult:
-    """Crawl what ``source`` names into the lake at ``lake_root`` under the policy in ``trust``;
-    ``max_blob_size`` bounds each document and evidence blob read."""
-    policy = load_policy(trust)
+    """Crawl what ``sources`` name, in order, into the lake at ``lake_root`` under the policy
+    in ``trust``; ``max_blob_size`` bounds each document and evidence blob read."""
+    from attestlake.lake.location import require_lake_target
+
+    if not sources:
+        raise InputError("no source given: pass --from with a path or a registry reference")
     max_size = parse_size(max_blob_size)
-    src = open_source(source, max_document_size=max_size)
+    require_lake_target(lake_root)
+    src = open_sources(sources, functools.partial(open_source, max_document_size=max_size))
     try:
+        listed = require_listed(src, allow_empty=allow_empty)
+        from attestlake.crawl.crawl import crawl
+        from attestlake.verify.verify import load_policy
+
         return crawl(
-            src,
+            listed,
             lake_root,
-            policy,
+            load_policy(trust),
             batch_size=batch_size,
             max_document_size=max_size,
             jobs=jobs,
+            allow_empty=allow_empty,
             progress=progress,
         )
     finally:
@@ -54,4 +74,8 @@ def reverify_job(
 ) -> ReverifyResult:
     """Make every verdict of the lake at ``lake_root`` again under the policy in ``trust``,
     from the bytes the lake kept (:mod:`attestlake.crawl.reverify`)."""
+    from attestlake.crawl.crawl import crawl
+    from attestlake.crawl.reverify import reverify
+    from attestlake.verify.verify import load_policy
+
     return reverify(lake_root, load_policy(trust), crawl, jobs=jobs, on_swapped=on_swapped)

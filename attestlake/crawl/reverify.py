@@ -325,6 +325,7 @@ class Crawler(Protocol):
         *,
         jobs: int | None,
         crawl_id: str,
+        allow_empty: bool,
     ) -> _Crawled: ...
 
 
@@ -338,7 +339,7 @@ def _scratch_crawl(
 ) -> tuple[int, int]:
     """Crawl the lake's kept units into the scratch lake; (units, documents) read."""
     source = _KeptSource(root)
-    result = crawler(source, scratch, policy, jobs=jobs, crawl_id=crawl_id)
+    result = crawler(source, scratch, policy, jobs=jobs, crawl_id=crawl_id, allow_empty=True)
     return source.count, result.documents
 
 

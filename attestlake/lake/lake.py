@@ -16,9 +16,11 @@ import duckdb
 import pyarrow as pa
 
 from attestlake.errors import LakeError
-from attestlake.lake.delta import check_path, damaged, intact_tables, table_path
+from attestlake.lake.delta import damaged, intact_tables
+from attestlake.lake.location import require_lake
 from attestlake.lake.read_only import refuse_writes
 from attestlake.lake.results import to_polars
+from attestlake.lake.sql_errors import public_message
 from attestlake.lake.structure import RESTORE, LiveFile, Problem
 from attestlake.lake.tables import TABLES, Table
 
@@ -116,14 +118,7 @@ class Lake:
     @classmethod
     def open(cls, path: Path | str) -> Self:
         root = Path(path)
-        check_path(root)
-        if not root.is_dir() or not any(
-            (table_path(root, t) / "_delta_log").is_dir() or table_path(root, t).is_dir()
-            for t in TABLES
-        ):
-            raise LakeError(
-                f"{root} is not an attestlake lake (no tables): run 'attestlake crawl --lake {root}' first"
-            )
+        require_lake(root)
         resolved = root.resolve()
         live = intact_tables(resolved)
         files = {str(f.path): (name, f.relative) for name, listed in live.items() for f in listed}
@@ -185,7 +180,7 @@ class Lake:
     def _fail(self, exc: duckdb.Error) -> NoReturn:
         """Raise the LakeError for a failed statement: a damaged data file named by table and
         file, or the SQL error."""
-        message = str(exc)
+        message = public_message(str(exc), [*self.tables(), *DERIVED_VIEWS])
         for path, (table, relative) in self._files.items():
             if path in message:
                 raise LakeError(

@@ -23,6 +23,7 @@ from deltalake import DeltaTable, write_deltalake
 from attestlake.errors import LakeError
 from attestlake.lake.delta import check_path, guarded, intact_tables, table_location
 from attestlake.lake.lake_check import unlisted_files
+from attestlake.lake.location import LOCK_FILE
 from attestlake.lake.tables import TABLES, Table
 
 
@@ -49,7 +50,7 @@ def create_tables(root: Path) -> None:
 def writer_lock(root: Path) -> Iterator[None]:
     """Serialise writers of one lake (two crawls at once take turns, never interleave)."""
     root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".writer.lock", "a+b") as fh:
+    with open(root / LOCK_FILE, "a+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

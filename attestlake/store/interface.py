@@ -84,6 +84,10 @@ class Store(ABC):
         """Listings this store cut short (a registry paging without end), so far."""
         return []
 
+    def why_empty(self) -> str:
+        """Why listing the store found no tag (asked once a listing found none)."""
+        return "no tagged manifest in it"
+
     def list_manifests(self, threads: int = 1) -> Iterator[tuple[str, str]]:
         """(tag, manifest digest) for every tag in the store; tags are resolved ``threads`` at a
         time (a registry answers one HEAD request per tag). A tag deleted meanwhile is skipped."""

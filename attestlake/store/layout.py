@@ -203,5 +203,12 @@ class LayoutStore(Store):
     def warnings(self) -> list[str]:
         return list(self._warnings)
 
+    def why_empty(self) -> str:
+        if not self.root.exists():
+            return "no such directory"
+        if not (self.root / "oci-layout").is_file():
+            return "an empty directory, not an OCI layout"
+        return "no tagged manifest in it"
+
 
 __all__ = ["LayoutStore", "atomic_write", "sha256_digest"]

@@ -205,6 +205,9 @@ class RegistryStore(RegistryListings, Store):
         ).close()
         return sha256_digest(raw)
 
+    def why_empty(self) -> str:
+        return "repository not found" if self.name_unknown else "the repository has no tags"
+
     def catalog(self) -> Iterator[str]:
         """Every repository the registry lists (``/v2/_catalog``)."""
         yield from self._list_names(f"{self.base_url}/v2/_catalog", "repositories", "catalog")

@@ -104,6 +104,8 @@ class RegistryListings(RegistryClient):
     max_names = MAX_NAMES
     #: Whether the registry answers the referrers API: unknown until the first referrers call.
     _referrers_api: bool | None = None
+    #: Whether a listing was answered NAME_UNKNOWN: the registry knows no such repository.
+    name_unknown = False
 
     def warnings(self) -> list[str]:
         return list(self._warnings)
@@ -135,6 +137,7 @@ class RegistryListings(RegistryClient):
         raw = read_bounded(resp, MAX_MANIFEST_SIZE, what, self.deadline)
         if resp.status_code == 404:
             if "NAME_UNKNOWN" in {e.get("code") for e in errors_from(raw)}:
+                self.name_unknown = True
                 return None
             raise self._error(f"{what} not found at {self.base_url}/", NotFound)
         try:

@@ -175,7 +175,7 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path) -> None:
     before = (tmp_path / ".attestlake" / "attestation.json").read_bytes()
 
     kind = run_cli(tmp_path, "attest", "add", "--name", "extra", "--kind", "PDF", "--value", "x")
-    assert kind.code == 1 and "unknown material kind 'PDF'" in kind.err
+    assert kind.code == 2 and "'PDF' is not one of: ARTIFACT, CONTAINER_IMAGE" in kind.err
     missing = run_cli(tmp_path, "attest", "add", "--name", "sbom", "--value", "nope.json")
     assert missing.code == 1 and "nope.json: no such file" in missing.err
     (tmp_path / "notjson.json").write_text("<html>")
@@ -197,7 +197,7 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path) -> None:
     assert state["pushed"] is None  # the run can be pushed again once the registry is back
 
     nolake = run_cli(tmp_path, "sql", "--lake", "nolake", "SELECT 1")
-    assert nolake.code == 1 and "not an attestlake lake" in nolake.err
+    assert nolake.code == 1 and "error: not a lake: nolake (no such directory" in nolake.err
     nokey = run_cli(tmp_path, "attest", "push", "--key", "missing.key", "--to", "store")
     assert nokey.code == 1 and "missing.key: no such key file" in nokey.err
     assert not (tmp_path / "store").exists()

@@ -378,5 +378,5 @@ def test_cli_verify_errors(tmp_path: Path, corpus: Path, policy_path: Path) -> N
         "--format",
         "xml",
     )
-    assert bad_format.code == 1
-    assert "unknown output format" in bad_format.err
+    assert bad_format.code == 2
+    assert "'xml' is not one of: table, json" in bad_format.err

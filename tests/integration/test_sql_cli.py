@@ -132,7 +132,7 @@ def test_usage_and_sql_errors(workdir: Path) -> None:
     bad = run_cli(workdir, "sql", "--lake", "lake", "SELECT nope FROM runs")
     assert bad.code == 1 and bad.err.startswith("error: SQL error: Binder Error")
     nolake = run_cli(workdir, "sql", "--lake", "nowhere", "SELECT 1")
-    assert nolake.code == 1 and "not an attestlake lake" in nolake.err
+    assert nolake.code == 1 and "error: not a lake: nowhere (no such directory" in nolake.err
 
 
 def test_the_interactive_prompt(workdir: Path) -> None:

@@ -37,6 +37,7 @@ class CatalogSource(Source):
         self.ref = f"{self.registry.base_url}/{prefix}*"
         self.max_document_size = max_document_size
         self._warnings: list[str] = []
+        self._listed = 0
 
     def warnings(self) -> list[str]:
         return [*self.registry.warnings(), *self._warnings]
@@ -44,9 +45,17 @@ class CatalogSource(Source):
     def close(self) -> None:
         self.registry.close()
 
+    def why_empty(self) -> str:
+        if self._listed:
+            listed = f"{self._listed} repositor{'y' if self._listed == 1 else 'ies'} listed"
+            return f"{listed}, none with a tag"
+        under = f" under {self.prefix}" if self.prefix else ""
+        return f"the registry lists no repositories{under}"
+
     def repositories(self) -> Iterator[str]:
         for name in self.registry.catalog():
             if name.startswith(self.prefix):
+                self._listed += 1
                 yield name
 
     def candidates(self) -> Iterator[Candidate]:

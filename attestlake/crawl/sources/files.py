@@ -45,6 +45,13 @@ class FileSource(Source):
     def warnings(self) -> list[str]:
         return list(self._warnings)
 
+    def why_empty(self) -> str:
+        if not self.path.exists():
+            return "no such file or folder"
+        if self.path.is_dir():
+            return f"no file ending in {', '.join(DOCUMENT_SUFFIXES)} in the folder"
+        return "no document in the file"
+
     def files(self) -> Iterator[Path]:
         if not self.path.is_dir():
             yield self.path

@@ -109,5 +109,9 @@ class Source(ABC):
         """Problems met during discovery that did not stop it (a repository not readable)."""
         return []
 
+    def why_empty(self) -> str:
+        """Why :meth:`candidates` yielded nothing (asked only then): no such repository, ..."""
+        return "nothing found"
+
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release connections."""

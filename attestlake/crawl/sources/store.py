@@ -59,6 +59,9 @@ class StoreSource(Source):
     def close(self) -> None:
         self.store.close()
 
+    def why_empty(self) -> str:
+        return self.store.why_empty()
+
     def candidates(self) -> Iterator[Candidate]:
         api = None
         for tag, digest in self.store.list_manifests(self.fetch_concurrency):

@@ -1,0 +1,16 @@
+"""Sizes in words: ``1048576``, ``512k``, ``32M``, ``1GiB`` (binary units)."""
+
+from __future__ import annotations
+
+import re
+
+from attestlake.errors import InputError
+
+
+def parse_size(text: str) -> int:
+    """Bytes from ``1048576``, ``512k``, ``32M``, ``1GiB`` (binary units); InputError if not."""
+    match = re.fullmatch(r"\s*(\d+)\s*([kmg]?)(?:i?b)?\s*", text.lower())
+    if not match or int(match[1]) <= 0:
+        raise InputError(f"not a size: {text!r} (examples: 1048576, 512K, 32M, 1G)")
+    exponent: int = " kmg".index(match[2] or " ")
+    return int(match[1]) << (10 * exponent)
