@@ -36,6 +36,7 @@ import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
+from attestlake.contracts.declaration import PREDICATE_TYPE as DECLARATION_TYPE
 from attestlake.crawl.kept import units_from_rows
 from attestlake.crawl.sources import Candidate, Source, Unit
 from attestlake.errors import LakeError
@@ -178,27 +179,28 @@ def _loader(unit: Unit) -> Callable[[], Unit]:
 
 
 def _verdicts(root: Path) -> dict[tuple[str, str], dict[str, Any]]:
-    location = table_location(root, VERIFICATIONS)
-    if not DeltaTable.is_deltatable(location):
-        return {}
-    columns = [
-        "manifest_digest",
-        "envelope_digest",
-        "source",
-        "predicate_type",
-        "run_id",
-        "workflow",
-        "project",
-        "detail",
-        *_VERDICT,
-    ]
-    rows = guarded(
-        root,
-        VERIFICATIONS,
-        "read",
-        lambda: DeltaTable(location).to_pyarrow_dataset().to_table(columns=columns).to_pylist(),
-    )
-    return {(r["manifest_digest"], r["envelope_digest"]): r for r in rows}
+    """Every verdict of the lake at ``root``: each document's (``verifications``) and each
+    published revision's (``published_documents``: its file digest in place of the
+    envelope's), by crawl unit and digest."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for table, digest, claims in (
+        (VERIFICATIONS, "envelope_digest", ("predicate_type", "run_id", "workflow", "project")),
+        (PUBLISHED_DOCUMENTS, "digest", ()),
+    ):
+        location = table_location(root, table)
+        if not DeltaTable.is_deltatable(location):
+            continue
+        columns = ["manifest_digest", digest, "source", "detail", *claims, *_VERDICT]
+        dataset = guarded(root, table, "read", DeltaTable(location).to_pyarrow_dataset)
+        have = [c for c in columns if c in dataset.schema.names]
+        for row in dataset.to_table(columns=have).to_pylist():
+            row.setdefault(
+                "predicate_type", DECLARATION_TYPE if table is PUBLISHED_DOCUMENTS else None
+            )
+            for name in ("run_id", "workflow", "project", *_VERDICT, "detail"):
+                row.setdefault(name, None)
+            out[(row["manifest_digest"], row[digest])] = row
+    return out
 
 
 def _change(before: dict[str, Any] | None, after: dict[str, Any]) -> str | None:

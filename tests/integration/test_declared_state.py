@@ -176,6 +176,13 @@ def test_a_policy_that_names_secops_later_takes_the_inventory_on_reverify(org: O
     assert org.inventory_rows() == 3
     assert org.published()[0]["status"] == "verified"
     assert result.rows_after["inventory"] == 3
+    listed = run_cli(
+        org.root, "query", "run", "trust_changes", "--lake", "lake", "--format", "json"
+    ).json()["rows"]
+    assert [(r["change"], r["reason_before"], r["signer_after"]) for r in listed] == [
+        ("trusted", "no_trust_material", "keys/secops.pub")
+    ]
+    assert listed[0]["source"].endswith(":inventory-cyberdyne.r1")
 
 
 def test_republishing_the_same_file_signed_makes_a_signed_revision(org: Org) -> None:

@@ -261,7 +261,7 @@ def test_the_report_says_which_inputs_are_missing(workdir: Path) -> None:
     assert inventory.endswith("(for `never_integrated`, `stale_workflows`, `slsa_build_levels`)")
     assert f"- **Input missing**: {INVENTORY_MISSING}" in md
     assert "(no rows: the input above is missing, so this proves nothing)" in md
-    assert "no published contract in this lake" in md
+    assert "no trusted published contract in this lake" in md
     html = run_cli(workdir, "report", "--lake", "lake", "-f", "html").out
     assert f"<strong>Input missing:</strong> {INVENTORY_MISSING}" in html
     assert "(for <code>never_integrated</code>, <code>stale_workflows</code>, " in html

@@ -36,8 +36,8 @@ from tests.demo_lake import NOW, copy_demo
 from tests.integration.cli_helpers import run_cli
 from tests.integration.test_crawl_store import lake_rows
 
-#: The demo's policy with the CI key revoked from 2020 on (every demo run is later) and the
-#: release key unscoped.
+#: The demo's run signers, with the CI key revoked from 2020 on (every demo run is later) and
+#: the release key unscoped.
 REVOKED_CI = """\
 keys:
   - path: keys/ci.pub
@@ -60,8 +60,16 @@ def _rebuilt(lake: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 @pytest.fixture
 def org(tmp_path: Path, demo: DemoResult) -> Path:
+    """A copy of the demo; its policies take declared state from the store the demo lake's
+    rows name (the original demo's: a store is named by its absolute path)."""
     directory = copy_demo(demo, tmp_path / "demo")
-    (directory / "revoked-ci.yaml").write_text(REVOKED_CI)
+    declared = f"declared_state:\n  stores: ['oci:{demo.store}']\n  keys: [keys/secops.pub]\n"
+    policy = (directory / "trust.yaml").read_text()
+    assert "stores: [oci:store]" in policy
+    (directory / "trust.yaml").write_text(
+        policy.replace("stores: [oci:store]", f"stores: ['oci:{demo.store}']")
+    )
+    (directory / "revoked-ci.yaml").write_text(REVOKED_CI + declared)
     return directory
 
 

@@ -34,6 +34,7 @@ from attestlake.store.layout import LayoutStore
 from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE, MANIFEST_MEDIA_TYPE
 from attestlake.store.registry import RegistryStore
 from attestlake.verify.verify import load_policy
+from tests.declared import secops
 from tests.integration.cli_helpers import run_cli
 from tests.integration.registry_server import RegistryServer
 from tests.integration.test_crawl_store import Signer, make_signer, push, run_statement
@@ -233,9 +234,13 @@ def _publish_hostile(store: Store, kind: str, name: str, annotations: dict[str, 
     store.put_manifest(manifest, tag=revision_tag(kind, name, 1))
 
 
-def _published_store(store: Store, signer: Signer) -> None:
-    publish(store, "contract", "build", CONTRACT)
-    publish(store, "inventory", "org", INVENTORY)
+def _published_store(store: Store, signer: Signer, store_ref: str) -> None:
+    """The good contract and inventory, signed by SecOps (whom ``signer``'s policy trusts for
+    ``store_ref``), the hostile revisions, and good run envelopes."""
+    declarer, declared = secops(signer.trust.parent, store_ref)
+    signer.trust.write_text(signer.trust.read_text() + declared)
+    publish(store, "contract", "build", CONTRACT, signer=declarer)
+    publish(store, "inventory", "org", INVENTORY, signer=declarer)
     for n, (case, extra) in enumerate(HOSTILE_ANNOTATIONS.items()):
         kind = "contract" if n % 2 == 0 else "inventory"
         _publish_hostile(store, kind, case, extra)
@@ -268,7 +273,7 @@ def test_published_documents_with_hostile_annotations_are_malformed_rows_in_a_la
 ) -> None:
     signer = make_signer(tmp_path / "keys")
     store = LayoutStore(tmp_path / "store")
-    _published_store(store, signer)
+    _published_store(store, signer, store.ref)
 
     result = crawl(store, tmp_path / "lake", _policy(signer), jobs=1)
 
@@ -282,7 +287,8 @@ def test_published_documents_with_hostile_annotations_in_a_registry_exit_0(
     registry: RegistryServer, tmp_path: Path
 ) -> None:
     signer = make_signer(tmp_path / "keys")
-    _published_store(RegistryStore(registry.url, "hostile/published"), signer)
+    ref = f"{registry.host}/hostile/published"
+    _published_store(RegistryStore(registry.url, "hostile/published"), signer, ref)
 
     done = run_cli(
         tmp_path,

@@ -40,6 +40,7 @@ from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE, MANIFEST_MEDIA_TY
 from attestlake.store.registry import RegistryStore
 from attestlake.store.registry_listings import MAX_NAMES
 from attestlake.verify.verify import load_policy
+from tests.declared import secops
 from tests.integration.cli_helpers import run_cli
 from tests.integration.registry_server import RegistryServer
 from tests.integration.test_crawl_store import make_signer, push, run_statement
@@ -103,10 +104,11 @@ def test_published_yaml_bombs_are_one_malformed_row_each_and_the_crawl_goes_on(
     tmp_path: Path,
 ) -> None:
     store = LayoutStore(tmp_path / "store")
-    publish(store, "contract", "build", GOOD_CONTRACT)
+    signer, declared = secops(tmp_path, "oci:store")
+    publish(store, "contract", "build", GOOD_CONTRACT, signer=signer)
     for n, (bomb, raw) in enumerate(sorted(YAML_BOMBS.items())):
         _publish_raw(store, "contract" if n % 2 else "inventory", bomb, raw)
-    (tmp_path / "trust.yaml").write_text("keys: []\n")
+    (tmp_path / "trust.yaml").write_text("keys: []\n" + declared)
     started = time.monotonic()
 
     result = crawl(store, tmp_path / "lake", load_policy(tmp_path / "trust.yaml"), jobs=1)

@@ -17,6 +17,7 @@ from attestlake.crawl.sources import Document, Unit
 from attestlake.intoto.predicates import RUN_PREDICATE_TYPE
 from attestlake.verify import verify
 from attestlake.verify.outcome import INTERNAL_ERROR, NOT_VERIFIED, STRICT_ENV, VERIFIED
+from attestlake.verify.trust import TrustPolicy
 from attestlake.verify.verify import load_policy, verify_files
 from tests.unit.test_verify import Keys, write_policy
 
@@ -130,8 +131,10 @@ def test_a_published_reader_bug_is_recorded_on_the_revision(
     doc = Published("inventory", "org", 1, "sha256:" + "3" * 64, "2024-06-01T00:00:00Z", b"x: 1\n")
     monkeypatch.setitem(published._ROWS, "inventory", boom)
     with caplog.at_level(logging.ERROR, logger="attestlake"):
-        rows = inspect_unit(Unit(KEY, "store:inventory", published=doc), None, NOW).by_table  # type: ignore[arg-type]
+        unit = Unit(KEY, "store:inventory", published=doc)
+        rows = inspect_unit(unit, TrustPolicy("policy.yaml", ()), NOW).by_table
     (row,) = rows["published_documents"]
     assert row["error"].startswith("the published-document reader failed (a bug in attestlake")
+    assert (row["status"], row["reason"]) == ("not_verified", "malformed")
     assert set(rows) == {"published_documents"}
     assert len(caplog.records) == 1

@@ -253,7 +253,7 @@ def test_a_team_still_on_the_old_revision_and_unfinished_runs(tmp_path: Path) ->
     # This lake crawled no inventory and no published contract: the summary says so.
     text = summary(audit)._repr_html_()
     assert "(never_integrated): input missing: no inventory in this lake" in text
-    assert "(non_compliant_workflows): input missing: no published contract" in text
+    assert "(non_compliant_workflows): input missing: no trusted published contract" in text
 
 
 @pytest.mark.parametrize("chart", charts.CHARTS, ids=[c.__name__ for c in charts.CHARTS])

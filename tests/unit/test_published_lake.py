@@ -17,6 +17,7 @@ from attestlake.store.layout import LayoutStore
 from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE
 from attestlake.verify.verify import load_policy
 from tests import assets
+from tests.declared import secops
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
 CONTRACT = assets.text("contracts/image-optional-sbom.yaml")
@@ -42,20 +43,22 @@ def _hand_published(store: LayoutStore, kind: str, name: str, revision: int, raw
 
 def test_published_documents_are_read_once_and_bad_ones_recorded(tmp_path: Path) -> None:
     store = LayoutStore(tmp_path / "store")
+    signer, declared = secops(tmp_path, "oci:store")
     for optional in ("true", "false"):
         contract = CONTRACT.replace("optional: true", f"optional: {optional}")
-        publish(store, "contract", "build", contract.encode(), now=NOW)
-    publish(store, "inventory", "org", INVENTORY.encode(), now=NOW)
+        publish(store, "contract", "build", contract.encode(), now=NOW, signer=signer)
+    publish(store, "inventory", "org", INVENTORY.encode(), now=NOW, signer=signer)
     publish(
         store,
         "inventory",
         "org",
         INVENTORY.replace("cadence: daily", "cadence: 2w").encode(),
         now=NOW,
+        signer=signer,
     )
     _hand_published(store, "contract", "broken", 1, b"kind: [not a contract")
     _hand_published(store, "inventory", "binary", 1, b"\xff\xfe not UTF-8")
-    (tmp_path / "trust.yaml").write_text("keys: []\n")
+    (tmp_path / "trust.yaml").write_text("keys: []\n" + declared)
     policy = load_policy(tmp_path / "trust.yaml")
 
     first = crawl(store, tmp_path / "lake", policy, now=NOW)
