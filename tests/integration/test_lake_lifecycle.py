@@ -279,3 +279,17 @@ def test_published_contracts_and_inventory_in_the_lake(
     assert _sql(tmp_path, "SELECT count(*) AS n FROM inventory") == [{"n": 4}]
     third = _crawl(tmp_path, f"{registry.host}/published/*")
     assert third["published"] == {} and third["ingested"] == 0
+
+    # SecOps's key is dropped from the policy: a re-evaluation, with no registry involved,
+    # takes every published revision out of the declared state; putting it back restores it.
+    (tmp_path / "runs-only.yaml").write_text("keys:\n  - path: ci.pub\n")
+    dropped = run_cli(tmp_path, "reverify", "--lake", "lake", "--trust", "runs-only.yaml", "--json")
+    assert dropped.code == 0, dropped.err
+    # 3 contracts and 2 inventory revisions leave; the tenant's 2 stay out, for another reason
+    # (no declared_state at all, where it was a store the policy does not name)
+    assert dropped.json()["changes"] == {"untrusted": 5, "reason": 2}
+    assert _sql(tmp_path, "SELECT count(*) AS n FROM inventory") == [{"n": 0}]
+    assert _sql(tmp_path, "SELECT count(*) AS n FROM runs") == [{"n": 2}]  # runs unchanged
+    back = run_cli(tmp_path, "reverify", "--lake", "lake", "--trust", "trust.yaml", "--json")
+    assert back.code == 0 and back.json()["changes"] == {"trusted": 5, "reason": 2}
+    assert _sql(tmp_path, "SELECT count(*) AS n FROM inventory") == [{"n": 4}]

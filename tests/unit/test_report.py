@@ -298,6 +298,8 @@ def test_the_scheduled_workflow_crawls_reports_and_keeps_the_previous_report() -
     runs = "\n".join(s.get("run", "") for s in steps)
     uses = [s.get("uses", "") for s in steps]
     assert "pip install" in runs and "attestlake crawl --from" in runs and "--trust" in runs
+    crawl = next(s["run"] for s in steps if "attestlake crawl" in s.get("run", ""))
+    assert crawl.count("--from") == 2 and "SECOPS_STORE" in crawl  # runs and declared state
     assert "--format html" in runs and "--fail-on high" in runs and "--previous" in runs
     assert "--format json" in runs
     assert any(u.startswith("actions/upload-artifact@") for u in uses)
