@@ -98,3 +98,11 @@ def test_every_table_and_column_is_documented() -> None:
         assert f"## `{table.name}`" in doc
         for column in table.schema.names:
             assert column in doc, f"{table.name}.{column} is not in docs/lake.md"
+
+
+@pytest.mark.parametrize(("name", "cmd"), COMMANDS, ids=[n for n, _ in COMMANDS])
+def test_help_paragraphs_are_not_broken_where_the_source_line_ended(name: str, cmd: object) -> None:
+    """``--help`` wraps to the terminal: a paragraph's lines are joined (list items aside)."""
+    for paragraph in (getattr(cmd, "help", None) or "").split("\n\n"):
+        for line in paragraph.splitlines()[1:]:
+            assert line.startswith(("- ", "* ", " ")), f"{name}: {paragraph!r}"

@@ -13,11 +13,13 @@ import traceback
 from collections.abc import Sequence
 
 from attestlake._cli import audit, collect, crawling, demo, lake  # noqa: F401  (registers commands)
-from attestlake._cli.app import _echo, _state, app
+from attestlake._cli.app import _echo, _state, app, reflow_help
 from attestlake.errors import Error
 from attestlake.redaction import redact
 
 __all__ = ["app", "main", "run"]
+
+reflow_help(app)
 
 
 def _exit_code(exc: SystemExit) -> int:

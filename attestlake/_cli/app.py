@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Annotated
 
@@ -84,3 +85,31 @@ def _root(
     ] = False,
 ) -> None:
     _state["verbose"] = verbose
+
+
+def _reflowed(doc: str) -> str:
+    """``doc`` with each paragraph on one line (the terminal wraps it), so that ``--help``
+    never breaks a sentence where the source line ended. Lines that start a list item or are
+    indented keep their line."""
+    paragraphs = []
+    for paragraph in inspect.cleandoc(doc).split("\n\n"):
+        lines = paragraph.splitlines()
+        joined = lines[:1]
+        for line in lines[1:]:
+            if line.startswith(("- ", "* ", " ", "\b")):
+                joined.append(line)
+            else:
+                joined[-1] = f"{joined[-1]} {line}"
+        paragraphs.append("\n".join(joined))
+    return "\n\n".join(paragraphs)
+
+
+def reflow_help(typer_app: typer.Typer) -> None:
+    """Reflow the docstrings of every command of ``typer_app`` and its groups (typer keeps a
+    docstring's line breaks in ``--help``)."""
+    for command in typer_app.registered_commands:
+        if command.callback is not None and command.callback.__doc__:
+            command.callback.__doc__ = _reflowed(command.callback.__doc__)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            reflow_help(group.typer_instance)
