@@ -48,7 +48,8 @@ def require_lake(root: Path) -> None:
 
 def require_lake_target(root: Path) -> None:
     """LakeError unless a crawl may write the lake at ``root``: a lake, a directory that does
-    not exist yet, or an empty one."""
+    not exist yet, or an empty one (or one holding only the lock file and table directories:
+    a lake that another crawl, started at the same time, is creating)."""
     check_path(root)
     if not root.exists() and not root.is_symlink():
         return
@@ -56,8 +57,9 @@ def require_lake_target(root: Path) -> None:
         raise _not_a_lake(root, "not a directory: give a new or empty directory")
     if is_lake(root):
         return
+    ours = {LOCK_FILE, *(t.name for t in TABLES)}  # a lake another crawl is creating now
     try:
-        others = any(entry.name != LOCK_FILE for entry in root.iterdir())
+        others = any(entry.name not in ours for entry in root.iterdir())
     except OSError as exc:
         raise _not_a_lake(root, f"cannot list it: {exc.strerror or exc}") from None
     if others:

@@ -1,9 +1,11 @@
 """kill -9 at any moment, then crawl again: the lake an uninterrupted crawl makes. Two crawls at
 once: the same lake, no duplicates.
 
-The crawler runs as ``attestlake crawl`` in a subprocess. It is killed at chosen points by
+The crawler that is killed runs in a subprocess: killed at chosen points by
 ``tests/crawl_killer.py`` (a crawl whose ``on_written`` callback SIGKILLs it right after one
-chosen write, ``BATCH:TABLE``), and at arbitrary moments by SIGKILL from the test. Lakes are
+chosen write, ``BATCH:TABLE``), and at arbitrary moments by SIGKILL from the test (``attestlake
+crawl``). The crawls that resume, and the reference crawl, run ``attestlake crawl`` in this
+process; two crawls at once are two processes. Lakes are
 compared table by table as sorted row sets, crawl times left out.
 """
 
@@ -19,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.cli_helpers import run_cli
 from tests.integration.test_crawl_store import (
     Signer,
     assert_no_duplicate_keys,
@@ -69,6 +72,12 @@ def _env(tmp: Path, mark: str = "") -> dict[str, str]:
 
 
 def _crawl(tmp: Path, store: Path, lake: Path, trust: Path, kill_at: str | None = None) -> int:
+    """A crawl that completes (in this process, exit code 0), or one that kills itself at
+    ``kill_at`` (a subprocess, -SIGKILL)."""
+    if kill_at is None:
+        done = run_cli(tmp, *_command(store, lake, trust)[3:])
+        assert done.code == 0, done.err
+        return done.code
     proc = subprocess.run(
         _command(store, lake, trust, kill_at=kill_at),
         env=_env(tmp),

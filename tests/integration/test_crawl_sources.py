@@ -260,7 +260,11 @@ def test_the_lake_must_be_a_lake_or_a_new_or_empty_directory(
     assert listing(tmp_path / "notes") == before
 
     (tmp_path / "empty").mkdir()
-    for new in ("empty", "brand/new"):
+    # a lake another crawl is creating at this moment: its lock file and a table directory
+    # without a log yet
+    (tmp_path / "starting" / "runs").mkdir(parents=True)
+    (tmp_path / "starting" / ".writer.lock").write_bytes(b"")
+    for new in ("empty", "brand/new", "starting"):
         made = run_cli(tmp_path, "crawl", "--from", "store", "--lake", new, *trust)
         assert made.code == 0, made.err
         assert lake_runs(tmp_path / new) == ["run-0"]
