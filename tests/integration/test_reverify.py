@@ -10,10 +10,10 @@ whose bytes were not kept is refused, unchanged.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -58,11 +58,10 @@ def _rebuilt(lake: Path) -> dict[str, list[tuple[Any, ...]]]:
     return {t.name: rows[t.name] for t in REBUILT_TABLES}
 
 
-@pytest.fixture
-def org(tmp_path: Path, demo: DemoResult) -> Path:
+def _org(directory: Path, demo: DemoResult) -> Path:
     """A copy of the demo; its policies take declared state from the store the demo lake's
     rows name (the original demo's: a store is named by its absolute path)."""
-    directory = copy_demo(demo, tmp_path / "demo")
+    directory = copy_demo(demo, directory)
     declared = f"declared_state:\n  stores: ['oci:{demo.store}']\n  keys: [keys/secops.pub]\n"
     policy = (directory / "trust.yaml").read_text()
     assert "stores: [oci:store]" in policy
@@ -71,6 +70,30 @@ def org(tmp_path: Path, demo: DemoResult) -> Path:
     )
     (directory / "revoked-ci.yaml").write_text(REVOKED_CI + declared)
     return directory
+
+
+@pytest.fixture
+def org(tmp_path: Path, demo: DemoResult) -> Path:
+    return _org(tmp_path / "demo", demo)
+
+
+@dataclass(frozen=True)
+class Revoked:
+    """A copy of the demo re-evaluated with ``attestlake reverify --json`` under the policy
+    that revokes the CI key, and a first crawl of the demo's store under that policy."""
+
+    org: Path
+    summary: dict[str, Any]
+    fresh: Path
+
+
+@pytest.fixture(scope="module")
+def revoked(tmp_path_factory: pytest.TempPathFactory, demo: DemoResult) -> Revoked:
+    org = _org(tmp_path_factory.mktemp("revoked") / "demo", demo)
+    out = run_cli(org, "reverify", "--lake", "lake", "--trust", "revoked-ci.yaml", "--json")
+    assert out.code == 0, out.err
+    _first_crawl(demo, org / "fresh", org / "revoked-ci.yaml")
+    return Revoked(org, out.json(), org / "fresh")
 
 
 def _verified_by(lake: Path, signer: str) -> int:
@@ -87,46 +110,70 @@ def _first_crawl(demo: DemoResult, lake: Path, policy: Path) -> None:
     crawl(LayoutStore(demo.store), lake, load_policy(policy), now=NOW, jobs=1)
 
 
-def test_reverify_equals_a_first_crawl_under_the_new_policy(org: Path, demo: DemoResult) -> None:
-    lake = org / "lake"
-    ci_verified = _verified_by(lake, "keys/ci.pub")
+def _verified(lake: Path) -> set[tuple[str, str]]:
+    return {
+        (r["manifest_digest"], r["envelope_digest"])
+        for r in _sql(lake, "SELECT * FROM verifications WHERE status = 'verified'")
+    }
+
+
+def test_reverify_equals_a_first_crawl_under_the_new_policy(
+    revoked: Revoked, demo: DemoResult
+) -> None:
+    lake = revoked.org / "lake"
+    ci_verified = _verified_by(demo.lake, "keys/ci.pub")
     assert ci_verified > 200  # the demo's CI runs, the baseline of what must leave
-
-    result = reverify_job(lake, org / "revoked-ci.yaml", jobs=1)
-
-    _first_crawl(demo, org / "fresh", org / "revoked-ci.yaml")
-    assert _rebuilt(lake) == _rebuilt(org / "fresh")
-    assert result.changes["untrusted"] == ci_verified
+    assert _rebuilt(lake) == _rebuilt(revoked.fresh)
+    assert revoked.summary["changes"]["untrusted"] == ci_verified
     assert _verified_by(lake, "keys/ci.pub") == 0
-    revoked = _sql(lake, "SELECT reason, detail FROM verifications WHERE signer = 'keys/ci.pub'")
-    reasons = [r["reason"] for r in revoked]
+    found = _sql(lake, "SELECT reason, detail FROM verifications WHERE signer = 'keys/ci.pub'")
+    reasons = [r["reason"] for r in found]
     assert reasons.count("revoked") == ci_verified
     assert set(reasons) == {"revoked", "bad_signature"}  # the demo's tampered envelope stays
     assert all(
         "untrusted for signatures after 2020-01-01" in r["detail"]
-        for r in revoked
+        for r in found
         if r["reason"] == "revoked"
     )
     digests = _sql(lake, "SELECT DISTINCT policy_digest FROM verifications")
-    assert digests == [{"policy_digest": load_policy(org / "revoked-ci.yaml").digest}]
+    assert digests == [{"policy_digest": load_policy(revoked.org / "revoked-ci.yaml").digest}]
     assert not check(lake).problems
 
 
-def test_going_back_restores_every_row(org: Path) -> None:
+def test_reverify_json_summary(revoked: Revoked) -> None:
+    data = revoked.summary
+    assert data["policy_before"] == load_policy(revoked.org / "trust.yaml").digest
+    assert data["policy_after"] == load_policy(revoked.org / "revoked-ci.yaml").digest
+    lake = revoked.org / "lake"
+    assert data["units"] == len(_sql(lake, "SELECT DISTINCT manifest_digest FROM blobs"))
+    assert data["rows_after"]["runs"] == _sql(lake, "SELECT count(*) AS n FROM runs")[0]["n"]
+
+
+def test_trust_changes_lists_what_moved(revoked: Revoked, demo: DemoResult) -> None:
+    was_verified, now_verified = _verified(demo.lake), _verified(revoked.org / "lake")
+    listed = run_cli(
+        revoked.org, "query", "run", "trust_changes", "--lake", "lake", "--format", "json"
+    )
+    assert listed.code == 0, listed.err
+    rows = listed.json()["rows"]
+    moved = {
+        change: {
+            (r["manifest_digest"], r["envelope_digest"]) for r in rows if r["change"] == change
+        }
+        for change in ("trusted", "untrusted")
+    }
+    assert moved["untrusted"] == was_verified - now_verified
+    assert moved["trusted"] == now_verified - was_verified
+    assert moved["trusted"]  # the release key, unscoped, now verifies the out-of-scope run
+    assert all(r["reason_after"] == "revoked" for r in rows if r["change"] == "untrusted")
+
+
+def test_a_crawl_under_another_policy_reverifies_first_and_going_back_restores_every_row(
+    org: Path, demo: DemoResult
+) -> None:
     lake = org / "lake"
     before = _rebuilt(lake)
     blobs = _sql(lake, f"SELECT count(*) AS n FROM {BLOBS.name}")
-    reverify_job(lake, org / "revoked-ci.yaml", jobs=1)
-    assert _rebuilt(lake) != before
-    back = reverify_job(lake, org / "trust.yaml", jobs=1)
-    assert _rebuilt(lake) == before
-    assert back.changes.get("trusted", 0) > 200
-    assert _sql(lake, f"SELECT count(*) AS n FROM {BLOBS.name}") == blobs  # kept, never rebuilt
-    assert not check(lake).problems
-
-
-def test_crawl_under_another_policy_reverifies_first(org: Path) -> None:
-    lake = org / "lake"
     runs = _sql(lake, "SELECT count(*) AS n FROM runs")[0]["n"]
     out = run_cli(
         org, "crawl", "--from", "store", "--lake", "lake", "--trust", "revoked-ci.yaml", "--json"
@@ -144,34 +191,13 @@ def test_crawl_under_another_policy_reverifies_first(org: Path) -> None:
     )
     assert again.code == 0 and again.json()["reverified"] is None  # same policy: nothing to do
 
-
-def test_trust_changes_lists_what_moved(org: Path) -> None:
-    lake = org / "lake"
-    was_verified = {
-        (r["manifest_digest"], r["envelope_digest"])
-        for r in _sql(lake, "SELECT * FROM verifications WHERE status = 'verified'")
-    }
-    out = run_cli(org, "reverify", "--lake", "lake", "--trust", "revoked-ci.yaml")
-    assert out.code == 0, out.err
-    assert "no longer trusted" in out.out
-    now_verified = {
-        (r["manifest_digest"], r["envelope_digest"])
-        for r in _sql(lake, "SELECT * FROM verifications WHERE status = 'verified'")
-    }
-    listed = run_cli(org, "query", "run", "trust_changes", "--lake", "lake", "--format", "json")
-    assert listed.code == 0, listed.err
-    rows = listed.json()
-    rows = rows["rows"] if isinstance(rows, dict) else rows
-    moved = {
-        change: {
-            (r["manifest_digest"], r["envelope_digest"]) for r in rows if r["change"] == change
-        }
-        for change in ("trusted", "untrusted")
-    }
-    assert moved["untrusted"] == was_verified - now_verified
-    assert moved["trusted"] == now_verified - was_verified
-    assert moved["trusted"]  # the release key, unscoped, now verifies the out-of-scope run
-    assert all(r["reason_after"] == "revoked" for r in rows if r["change"] == "untrusted")
+    back = run_cli(org, "reverify", "--lake", "lake", "--trust", "trust.yaml")
+    assert back.code == 0, back.err
+    # the CI key's runs come back; the release key is scoped again
+    assert ", 1 no longer trusted," in back.out and " now trusted" in back.out
+    assert _rebuilt(lake) == before
+    assert _sql(lake, f"SELECT count(*) AS n FROM {BLOBS.name}") == blobs  # kept, never rebuilt
+    assert not check(lake).problems
 
 
 def test_revocation_date_separates_what_the_lake_saw_before_and_after(org: Path) -> None:
@@ -306,12 +332,3 @@ def test_reverify_of_a_missing_lake_is_an_error(tmp_path: Path, org: Path) -> No
     assert out.code == 1
     assert "not a lake" in out.err
     assert not (tmp_path / "nowhere").exists()
-
-
-def test_reverify_json_summary(org: Path) -> None:
-    out = run_cli(org, "reverify", "--lake", "lake", "--trust", "revoked-ci.yaml", "--json")
-    assert out.code == 0, out.err
-    data = json.loads(out.out)
-    assert data["policy_before"] == load_policy(org / "trust.yaml").digest
-    assert data["policy_after"] == load_policy(org / "revoked-ci.yaml").digest
-    assert data["units"] == len(_sql(org / "lake", "SELECT DISTINCT manifest_digest FROM blobs"))
