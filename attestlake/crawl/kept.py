@@ -5,7 +5,8 @@ A crawl writes every unit it reads to ``blobs`` (:mod:`attestlake.lake.kept_tabl
 per document, evidence blob or published file, with the unit's key, source and the time the
 lake first saw it, in the order the crawl read them (``seen_at``, ``crawl_batch``,
 ``unit_index``, ``part``). :func:`units_from_rows` turns those rows back into the same units,
-so a re-evaluation reads exactly what the crawl read, in the same order.
+so a re-evaluation reads exactly what the crawl read, in the same order; bytes that no longer
+hash to their digest (the table was altered) are read as unreadable, never as what they claim.
 """
 
 from __future__ import annotations
@@ -83,7 +84,25 @@ def blob_rows(units: Sequence[Unit], seen: datetime) -> pa.Table | None:
     return pa.Table.from_pydict(columns, schema=BLOBS.schema)
 
 
+#: What a kept part whose bytes no longer match their digest is recorded as.
+ALTERED = (
+    "the bytes the lake kept no longer match their digest: the lake's blobs table was altered "
+    "after the crawl (restore the lake, or crawl the stores into a new lake directory)"
+)
+
+
+def _intact(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` as kept, or with its content dropped and the error :data:`ALTERED` when its
+    bytes do not hash to its digest: a re-evaluation never trusts bytes the crawl did not
+    read."""
+    content = row["content"]
+    if content is None or row["role"] == UNIT_ERROR or sha256_digest(content) == row["digest"]:
+        return row
+    return {**row, "content": None, "error": ALTERED}
+
+
 def _unit(rows: list[dict[str, Any]]) -> Unit:
+    rows = [_intact(row) for row in rows]
     first = rows[0]
     documents: list[Document] = []
     evidence: dict[str, bytes] = {}
@@ -94,7 +113,7 @@ def _unit(rows: list[dict[str, Any]]) -> Unit:
         role = row["role"]
         if role == DOCUMENT:
             documents.append(Document(row["digest"], row["content"], row["error"]))
-        elif role == EVIDENCE:
+        elif role == EVIDENCE and row["content"] is not None:
             evidence[row["digest"]] = row["content"]
         elif role == UNIT_ERROR:
             error = row["error"]

@@ -10,6 +10,7 @@ whose bytes were not kept is refused, unchanged.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -332,3 +333,33 @@ def test_reverify_of_a_missing_lake_is_an_error(tmp_path: Path, org: Path) -> No
     assert out.code == 1
     assert "not a lake" in out.err
     assert not (tmp_path / "nowhere").exists()
+
+
+def test_bytes_altered_in_the_lake_are_never_trusted_again(org: Path) -> None:
+    """Someone with write access to the lake's directory rewrites kept bytes (an envelope, an
+    SBOM) under their old digests: the re-evaluation reads them as unreadable, not as what
+    they now say."""
+    lake = org / "lake"
+    blobs = DeltaTable(str(lake / BLOBS.name)).to_pyarrow_table()
+    rows = blobs.to_pylist()
+    sbom = next(r for r in rows if r["role"] == "evidence" and b"components" in r["content"])
+    forged_sbom = json.loads(sbom["content"])
+    forged_sbom["components"] = [{"type": "library", "name": "evil", "version": "6.6.6"}]
+    sbom["content"] = json.dumps(forged_sbom).encode()
+    document = next(r for r in rows if r["role"] == "document")
+    document["content"] = document["content"].replace(b'"payload"', b'"payload" ', 1)
+    write_deltalake(
+        str(lake / BLOBS.name), pa.Table.from_pylist(rows, schema=blobs.schema), mode="overwrite"
+    )
+    assert not check(lake).problems  # same rows, same counts: the journal cannot tell
+
+    reverify_job(lake, org / "trust.yaml", jobs=1)
+
+    assert _sql(lake, "SELECT count(*) AS n FROM sbom_components WHERE name = 'evil'") == [{"n": 0}]
+    altered = _sql(
+        lake,
+        "SELECT status, reason, detail FROM verifications WHERE envelope_digest = $d",
+        d=document["digest"],
+    )
+    assert [(r["status"], r["reason"]) for r in altered] == [("not_verified", "malformed")]
+    assert "no longer match their digest" in altered[0]["detail"]
