@@ -77,6 +77,7 @@ def test_signed_by_secops_in_secops_store_is_the_inventory(org: Org) -> None:
     assert org.inventory_rows() == 3
 
 
+@pytest.mark.attack("forgery")
 def test_unsigned_is_recorded_and_not_taken(org: Org) -> None:
     publish(org.store, "inventory", "cyberdyne", INVENTORY)
     [row] = org.crawl()
@@ -85,6 +86,7 @@ def test_unsigned_is_recorded_and_not_taken(org: Org) -> None:
     assert org.inventory_rows() == 0
 
 
+@pytest.mark.attack("forgery")
 def test_signed_by_a_key_the_policy_trusts_for_runs_is_not_declared_state(org: Org) -> None:
     publish(org.store, "inventory", "cyberdyne", INVENTORY, signer=org.signers["ci"])
     [row] = org.crawl()
@@ -92,6 +94,7 @@ def test_signed_by_a_key_the_policy_trusts_for_runs_is_not_declared_state(org: O
     assert org.inventory_rows() == 0
 
 
+@pytest.mark.attack("forgery")
 def test_a_store_the_policy_does_not_name_is_not_declared_state(org: Org) -> None:
     other = LayoutStore(org.root / "elsewhere")
     publish(other, "inventory", "cyberdyne", INVENTORY, signer=org.signers["secops"])
@@ -132,6 +135,7 @@ def _genuine_declaration(org: Org) -> bytes:
     return elsewhere.get_blob(manifest.layers[1].digest)
 
 
+@pytest.mark.attack("forgery")
 @pytest.mark.parametrize(
     ("what", "kind", "name", "revision", "file", "says"),
     [

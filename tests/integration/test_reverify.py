@@ -335,6 +335,7 @@ def test_reverify_of_a_missing_lake_is_an_error(tmp_path: Path, org: Path) -> No
     assert not (tmp_path / "nowhere").exists()
 
 
+@pytest.mark.attack("forgery")
 def test_bytes_altered_in_the_lake_are_never_trusted_again(org: Path) -> None:
     """Someone with write access to the lake's directory rewrites kept bytes (an envelope, an
     SBOM) under their old digests: the re-evaluation reads them as unreadable, not as what
