@@ -103,6 +103,7 @@ def _stamped(data: pa.Table, crawl_id: str, batch: int) -> pa.Table:
 class _Tally:
     discovered: int = 0
     already: int = 0
+    already_published: int = 0
     warnings: list[str] = field(default_factory=list)
 
 
@@ -262,6 +263,7 @@ class _BatchWriter:
             warnings=tuple(tally.warnings + src.warnings()),
             crawl_id=self.crawl_id,
             reverified=reverified,
+            already_published=tally.already_published,
         )
 
 

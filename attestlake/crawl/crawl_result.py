@@ -51,6 +51,8 @@ class CrawlResult:
     #: The re-evaluation of the lake's verdicts that preceded the crawl (its trust policy
     #: differed from the lake's), if one did.
     reverified: ReverifyResult | None = None
+    #: Published contract and inventory revisions found that the lake already holds.
+    already_published: int = 0
     #: Every source crawled, in the order given; ``source`` names them all in one string.
     sources: tuple[str, ...] = ()
 
@@ -90,6 +92,7 @@ class CrawlResult:
             "documents_not_verified": self.documents_not_verified,
             "other_manifests": self.other_manifests,
             "published": dict(sorted(self.published.items())),
+            "already_published": self.already_published,
             "verified": self.verified,
             "not_verified": self.not_verified,
             "reasons": dict(sorted(self.reasons.items())),

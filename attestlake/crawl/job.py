@@ -22,7 +22,7 @@ from attestlake._internal.sizes import parse_size
 from attestlake.crawl.sources import open_source
 from attestlake.crawl.sources.combined import open_sources
 from attestlake.crawl.sources.listed import require_listed
-from attestlake.errors import InputError
+from attestlake.errors import EmptySource, InputError
 
 if TYPE_CHECKING:
     from attestlake.crawl.crawl_result import CrawlResult
@@ -55,7 +55,7 @@ def crawl_job(
         from attestlake.crawl.crawl import crawl
         from attestlake.verify.verify import load_policy
 
-        return crawl(
+        result = crawl(
             listed,
             lake_root,
             load_policy(trust),
@@ -67,6 +67,14 @@ def crawl_job(
         )
     finally:
         src.close()
+    found = result.discovered + sum(result.published.values()) + result.already_published
+    if not allow_empty and found == 0:
+        raise EmptySource(
+            f"no attestations found in {result.source} ({result.other_manifests} manifest(s), "
+            "none an attestation or a published contract or inventory: images only?)\n"
+            "pass --allow-empty if an empty source is expected"
+        )
+    return result
 
 
 def reverify_job(

@@ -21,6 +21,7 @@ from attestlake.store import Manifest, Store
 from attestlake.store.layout import LayoutStore
 from attestlake.store.registry import RegistryStore
 from tests.integration.cli_helpers import Result, run_cli
+from tests.integration.collector_helpers import push_image
 from tests.integration.registry_server import RegistryServer
 from tests.integration.test_crawl_store import Signer, make_signer, push, run_statement
 from tests.security.lake_fixtures import listing
@@ -217,6 +218,28 @@ def test_registry_sources_that_list_nothing_are_errors(
     assert allowed.code == 0, allowed.err
     assert (allowed.json()["discovered"], allowed.json()["already_known"]) == (0, 0)
     assert lake_runs(tmp_path / "lake") == ["run-0", "run-1"]
+
+
+@pytest.mark.registry
+def test_a_repository_of_images_only_is_an_empty_source(
+    registry: RegistryServer, tmp_path: Path, signer: Signer
+) -> None:
+    """Its tags list manifests, none an attestation: found out once they are read; the crawl
+    writes no row, then says so (exit 1), unless --allow-empty."""
+    push_image(registry.url, "images-only/app", "1.0")
+    push_image(registry.url, "images-only/app", "1.1", b"other rootfs")
+    ref = f"{registry.host}/images-only/app"
+    refused = crawl(tmp_path, "--from", ref)
+    assert refused.code == 1
+    assert refused.err == (
+        f"error: no attestations found in {registry.url}/images-only/app (2 manifest(s), none "
+        f"an attestation or a published contract or inventory: images only?)\n{ALLOW}\n"
+    )
+    with open_lake(tmp_path / "lake") as lake:
+        assert lake.sql("SELECT count(*) AS n FROM verifications").to_pylist() == [{"n": 0}]
+    allowed = crawl(tmp_path, "--from", ref, "--allow-empty")
+    assert allowed.code == 0, allowed.err
+    assert allowed.json()["other_manifests"] == 2
 
 
 @pytest.mark.registry
