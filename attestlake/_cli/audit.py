@@ -19,7 +19,7 @@ from attestlake._cli.app import (
     query_app,
 )
 from attestlake._cli.choices import OUTPUT_FORMAT, REPORT_FORMAT, SEVERITY
-from attestlake.errors import InputError
+from attestlake.errors import FindingsAtSeverity, InputError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -127,12 +127,21 @@ def query_run(
     ] = None,
     fmt: ResultFormatOpt = "table",
     output: OutputOpt = None,
+    fail_if_rows: Annotated[
+        bool,
+        typer.Option(
+            "--fail-if-rows",
+            help="Exit 4 when the query returns a row (after printing or writing them): any "
+            "saved query gates a CI job.",
+        ),
+    ] = False,
 ) -> None:
     """Run one saved query against the lake (parameters are bound, never pasted into SQL).
 
     --format json prints the query, its findings (distinct entities), row count, missing
     inputs and rows as one object; a required input the lake lacks (an inventory, a
-    published contract) is also noted on stderr.
+    published contract) is also noted on stderr. With --fail-if-rows the command exits 4
+    when the query returned rows.
     """
     from attestlake._internal._atomic import write_atomic
     from attestlake.audit.queries import run_query
@@ -148,13 +157,18 @@ def query_run(
         _echo(f"note: {query.name}: input missing: {missing.message}", err=True)
     if fmt != "json":
         _emit(result.table, fmt, output)
-        return
-    text = json.dumps(result.json_data(), indent=2, ensure_ascii=False)
-    if output is None:
-        _echo(text)
-        return
-    write_atomic(output, text + "\n")
-    _echo(f"{result.count} row{'s' if result.count != 1 else ''} written to {output}", err=True)
+    else:
+        text = json.dumps(result.json_data(), indent=2, ensure_ascii=False)
+        if output is None:
+            _echo(text)
+        else:
+            write_atomic(output, text + "\n")
+            rows = f"{result.count} row{'s' if result.count != 1 else ''}"
+            _echo(f"{rows} written to {output}", err=True)
+    if fail_if_rows and result.count:
+        raise FindingsAtSeverity(
+            f"{query.name}: {result.findings} finding(s) in {result.count} row(s) (--fail-if-rows)"
+        )
 
 
 # -- reports -----------------------------------------------------------------------------------
@@ -163,7 +177,13 @@ def report(
     lake: LakeOpt,
     fmt: Annotated[
         str,
-        typer.Option("--format", "-f", help="md, html or json.", callback=REPORT_FORMAT),
+        typer.Option(
+            "--format",
+            "-f",
+            help="md, html, json, sarif (SARIF 2.1.0: GitHub code scanning) or junit (JUnit "
+            "XML: every CI's test view).",
+            callback=REPORT_FORMAT,
+        ),
     ] = "md",
     query: Annotated[
         list[str] | None,
@@ -190,7 +210,8 @@ def report(
         ),
     ] = None,
 ) -> None:
-    """Run the saved queries and render the compliance report (Markdown, HTML or JSON)."""
+    """Run the saved queries and render the compliance report (Markdown, HTML, JSON, SARIF or
+    JUnit XML)."""
     from attestlake._internal._atomic import write_atomic
     from attestlake.audit.formats import render_report
     from attestlake.audit.report import run_report, select_queries
