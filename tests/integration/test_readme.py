@@ -248,8 +248,12 @@ def test_the_readme_runs_as_written(
     assert "all 2 verified" in shown("verify")
     terminal = next(printed for c, printed in ran if c.typed)
     assert "attestlake> " in terminal and "run_id" in terminal  # '.schema runs' was answered
-    assert "no previous report at last.json yet" in shown("report")
+    assert "no previous report at last.json yet" in shown("report --lake lake --format html")
     assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
+    sarif = json.loads((tmp_path / "attestlake.sarif").read_text())
+    assert (
+        sarif["version"] == "2.1.0" and sarif["runs"][0]["tool"]["driver"]["name"] == "attestlake"
+    )
 
     monkeypatch.chdir(tmp_path)
     namespace: dict[str, Any] = {}
