@@ -235,3 +235,50 @@ def report(
         _echo(text)
     if fail_on is not None:
         rep.fail_on(fail_on)
+
+
+# -- the deploy gate ---------------------------------------------------------------------------
+@app.command()
+def gate(
+    subject: Annotated[
+        str,
+        typer.Argument(
+            help="The artifact: sha256:<hex>, an image reference (a tag is resolved by the "
+            "registry) or a file (hashed).",
+            show_default=False,
+        ),
+    ],
+    lake: LakeOpt,
+    trust: Annotated[
+        Path | None,
+        typer.Option(
+            "--trust",
+            help="The trust policy the lake's verdicts must have been made under (refused "
+            "otherwise: run 'attestlake reverify').",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """May this artifact ship? Exit 0 only when a verified run built it, that run succeeded,
+    its workflow is in the current inventory and its contract revision is the newest SecOps
+    published; otherwise exit 3 with every reason.
+    """
+    from attestlake.audit.gate import GateRefused, subject_digest
+    from attestlake.audit.gate import gate as run_gate
+    from attestlake.lake.lake import Lake
+
+    digest = subject_digest(subject)
+    if trust is not None:
+        from attestlake.crawl.reverify import require_policy
+        from attestlake.verify.verify import load_policy
+
+        require_policy(lake, load_policy(trust))
+    with Lake.open(lake) as opened:
+        result = run_gate(opened, digest, subject)
+    if as_json:
+        _echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=str))
+    else:
+        for line in result.describe():
+            _echo(line)
+    if not result.passed:
+        raise GateRefused(f"{subject} may not ship: " + "; ".join(result.reasons))

@@ -58,7 +58,14 @@ from attestlake.lake.write import Appender, writer_lock
 from attestlake.verify.outcome import VERIFIED
 from attestlake.verify.trust import TrustPolicy
 
-__all__ = ["ReverifyResult", "legacy_units", "needs_reverify", "reverify", "reverify_locked"]
+__all__ = [
+    "ReverifyResult",
+    "legacy_units",
+    "needs_reverify",
+    "require_policy",
+    "reverify",
+    "reverify_locked",
+]
 
 #: Called after each table is replaced, with its name (the tests stop a re-evaluation there).
 SwappedFn = Callable[[str], None]
@@ -309,6 +316,18 @@ def _journal_batches(root: Path, scratch: Path, crawl_id: str) -> int:
     if entries:
         Appender(root).append(CRAWLS, entries)
     return len(entries)
+
+
+def require_policy(root: Path, policy: TrustPolicy) -> None:
+    """LakeError unless the lake's verdicts were made under ``policy`` (and no re-evaluation
+    is pending): an answer from it then follows that policy."""
+    journal, _ = read_journal(root)
+    if journal.reverify_pending or journal.policy_digest != policy.digest:
+        raise LakeError(
+            f"the lake's verdicts were made under trust policy {journal.policy_digest or 'unknown'}"
+            f", not {policy.digest} ({policy.source}): run 'attestlake reverify --lake {root} "
+            f"--trust {policy.source}' first"
+        )
 
 
 class _Crawled(Protocol):
