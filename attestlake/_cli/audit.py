@@ -19,10 +19,13 @@ from attestlake._cli.app import (
     query_app,
 )
 from attestlake._cli.choices import OUTPUT_FORMAT, REPORT_FORMAT, SEVERITY
+from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, optional_signer
 from attestlake.errors import FindingsAtSeverity, InputError
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from attestlake.signing.signing import Signer
 
 ResultFormatOpt = Annotated[
     str,
@@ -258,23 +261,47 @@ def gate(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    emit_vsa: Annotated[
+        Path | None,
+        typer.Option(
+            "--emit-vsa",
+            help="Write the answer as a signed SLSA verification summary (VSA v1) to this file "
+            "(needs --key or --keyless), passed or not.",
+        ),
+    ] = None,
+    key: KeyOpt = None,
+    keyless: KeylessOpt = False,
+    staging: StagingOpt = False,
 ) -> None:
     """May this artifact ship? Exit 0 only when a verified run built it, that run succeeded,
     its workflow is in the current inventory and its contract revision is the newest SecOps
     published; otherwise exit 3 with every reason.
+
+    --emit-vsa writes the answer as a signed SLSA verification summary attestation, which
+    'attestlake verify' and the crawler read.
     """
     from attestlake.audit.gate import GateRefused, subject_digest
     from attestlake.audit.gate import gate as run_gate
     from attestlake.lake.lake import Lake
 
+    signer = _vsa_signer(emit_vsa, key, keyless, staging)
     digest = subject_digest(subject)
+    policy_digest = None
     if trust is not None:
         from attestlake.crawl.reverify import require_policy
         from attestlake.verify.verify import load_policy
 
-        require_policy(lake, load_policy(trust))
+        policy = load_policy(trust)
+        require_policy(lake, policy)
+        policy_digest = policy.digest
     with Lake.open(lake) as opened:
         result = run_gate(opened, digest, subject)
+    if emit_vsa is not None and signer is not None:
+        from attestlake._internal._atomic import write_atomic
+        from attestlake.audit.vsa import signed_summary
+
+        write_atomic(emit_vsa, signed_summary(result, signer, policy_digest).data)
+        _echo(f"verification summary written to {emit_vsa}", err=True)
     if as_json:
         _echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=str))
     else:
@@ -282,3 +309,13 @@ def gate(
             _echo(line)
     if not result.passed:
         raise GateRefused(f"{subject} may not ship: " + "; ".join(result.reasons))
+
+
+def _vsa_signer(out: Path | None, key: Path | None, keyless: bool, staging: bool) -> Signer | None:
+    """Who signs the gate's VSA: --key or --keyless, required with --emit-vsa only."""
+    given = key is not None or keyless
+    if out is None and given:
+        raise InputError("--key and --keyless sign the --emit-vsa file: give --emit-vsa")
+    if out is not None and not given:
+        raise InputError("--emit-vsa needs a signer: give --key PATH or --keyless")
+    return optional_signer(key, keyless, staging)

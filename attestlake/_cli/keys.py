@@ -82,6 +82,22 @@ def signing_spec(key: Path | None, keyless: bool, staging: bool) -> dict[str, An
     return {"key": str(key)} if key is not None else None
 
 
+def optional_signer(key: Path | None, keyless: bool, staging: bool) -> Signer | None:
+    """The signer --key or --keyless names (not both), or None when neither is given."""
+    from attestlake.signing.keys import KeySigner
+    from attestlake.signing.signing import DeferredSigner, SigstoreSigner
+
+    if key is not None and keyless:
+        raise InputError("give --key or --keyless, not both")
+    if key is not None:
+        return KeySigner.from_env(key, os.environ)
+    if keyless:
+        return DeferredSigner(
+            lambda: SigstoreSigner.public_good(staging=staging), "sigstore keyless"
+        )
+    return None
+
+
 def make_signer(att: RunRecord, key: Path | None, keyless: bool, staging: bool) -> Signer:
     from attestlake.signing.keys import KeySigner
     from attestlake.signing.signing import DeferredSigner, SigstoreSigner

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from attestlake._cli.app import _echo, app, contract_app
-from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt
+from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, optional_signer
 from attestlake.errors import InputError
 
 if TYPE_CHECKING:
@@ -50,23 +49,14 @@ UnsignedOpt = Annotated[
 def _declarer(key: Path | None, keyless: bool, staging: bool, unsigned: bool) -> Signer | None:
     """Who signs the declaration of what SecOps publishes (--key or --keyless), or nobody with
     --unsigned; an InputError without either."""
-    from attestlake.signing.keys import KeySigner
-    from attestlake.signing.signing import DeferredSigner, SigstoreSigner
-
-    chosen = sum((key is not None, keyless, unsigned))
-    if chosen != 1:
+    signer = optional_signer(key, keyless, staging)
+    if (signer is None) == (not unsigned):
         raise InputError(
             "give one of --key PATH or --keyless (SecOps's signer: crawlers trust contracts and "
             "inventories only when the trust policy's declared_state names the store and the "
             "signer), or --unsigned"
         )
-    if key is not None:
-        return KeySigner.from_env(key, os.environ)
-    if keyless:
-        return DeferredSigner(
-            lambda: SigstoreSigner.public_good(staging=staging), "sigstore keyless"
-        )
-    return None
+    return signer
 
 
 def _signed_by(signer: str | None) -> str:

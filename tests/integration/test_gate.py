@@ -107,3 +107,68 @@ def test_a_subject_that_is_neither_is_a_clear_error(tmp_path: Path, demo: DemoRe
         out = run_cli(tmp_path, "gate", bad, "--lake", str(demo.lake))
         assert out.code == 1, (bad, out.err)
         assert out.err.startswith("error: ") and "Traceback" not in out.err
+
+
+def test_the_answer_as_a_signed_vsa_that_verify_and_the_crawler_read(
+    tmp_path: Path, demo: DemoResult
+) -> None:
+    assert run_cli(tmp_path, "keys", "generate", "--out", "gate").code == 0
+    (tmp_path / "gate-trust.yaml").write_text("keys: [gate.pub]\n")
+    good = _artifact(demo.lake, "r.workflow = 'api-build'")
+    old = _artifact(demo.lake, "r.workflow = 'base-images' AND r.contract_revision = 1")
+    for name, artifact, code in (("pass.json", good, 0), ("fail.json", old, 3)):
+        out = run_cli(
+            tmp_path,
+            *(
+                "gate",
+                artifact["digest"],
+                "--lake",
+                str(demo.lake),
+                "--trust",
+                str(demo.directory / "trust.yaml"),
+            ),
+            *("--emit-vsa", name, "--key", "gate.key"),
+        )
+        assert out.code == code, out.err
+        assert f"verification summary written to {name}" in out.err
+    verified = run_cli(
+        tmp_path,
+        "verify",
+        "pass.json",
+        "fail.json",
+        "--trust",
+        "gate-trust.yaml",
+        "--format",
+        "json",
+    )
+    assert verified.code == 0, verified.err
+    assert [r["predicate_type"] for r in verified.json()] == [
+        "https://slsa.dev/verification_summary/v1"
+    ] * 2
+    crawled = run_cli(
+        tmp_path, "crawl", "--from", "pass.json", "--from", "fail.json", "--lake", "vsas",
+        "--trust", "gate-trust.yaml", "--json",
+    )  # fmt: skip
+    assert crawled.code == 0, crawled.err
+    with open_lake(tmp_path / "vsas") as opened:
+        summaries = opened.sql(
+            "SELECT resource_uri, verification_result, verified_levels, verifier_id, policy_uri "
+            "FROM verification_summaries ORDER BY verification_result DESC"
+        ).to_pylist()
+    assert [(s["resource_uri"], s["verification_result"]) for s in summaries] == [
+        (good["digest"], "PASSED"),
+        (old["digest"], "FAILED"),
+    ]
+    assert summaries[1]["verified_levels"] == "[]"
+    assert {s["verifier_id"] for s in summaries} == {"https://attestlake.dev/gate/v1"}
+
+
+def test_emit_vsa_needs_a_signer_and_a_signer_needs_emit_vsa(
+    tmp_path: Path, demo: DemoResult
+) -> None:
+    digest = "sha256:" + "0" * 64
+    no_signer = run_cli(tmp_path, "gate", digest, "--lake", str(demo.lake), "--emit-vsa", "v.json")
+    assert no_signer.code == 1 and "--emit-vsa needs a signer" in no_signer.err
+    assert not (tmp_path / "v.json").exists()
+    stray = run_cli(tmp_path, "gate", digest, "--lake", str(demo.lake), "--key", "k.key")
+    assert stray.code == 1 and "give --emit-vsa" in stray.err

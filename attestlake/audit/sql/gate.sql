@@ -14,7 +14,15 @@ WITH built AS (
         r.started_at,
         r.signer,
         r.source,
-        s.name AS artifact
+        r.envelope_digest,
+        s.name AS artifact,
+        EXISTS (
+            SELECT 1 FROM provenance AS p
+            JOIN subjects AS ps
+                ON ps.manifest_digest = p.manifest_digest
+                AND ps.envelope_digest = p.envelope_digest
+            WHERE ps.digest = $digest
+        ) AS has_provenance
     FROM subjects AS s
     JOIN runs AS r ON r.run_id = s.run_id AND r.manifest_digest = s.manifest_digest
     WHERE s.digest = $digest
