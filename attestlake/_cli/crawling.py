@@ -69,6 +69,14 @@ def crawl(
             "failing; the summary says 0.",
         ),
     ] = False,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            "--shard",
+            help="K/N: read only share K of N of the crawl units (by manifest digest); N "
+            "crawlers with 1/N ... N/N make the lake one crawl makes.",
+        ),
+    ] = None,
 ) -> None:
     """Discover attestations, verify them against the trust policy, and write the lake.
 
@@ -89,6 +97,7 @@ def crawl(
         max_blob_size=max_blob_size,
         jobs=jobs,
         allow_empty=allow_empty,
+        shard=shard,
     )
     result = _with_progress_bar(run)
     if as_json:

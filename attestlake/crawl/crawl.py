@@ -32,10 +32,11 @@ import pyarrow as pa
 
 from attestlake._internal.sizes import parse_size
 from attestlake.crawl.crawl_result import CrawlResult, Outcomes
-from attestlake.crawl.inspection import Inspector, Tables, owned_requirements
+from attestlake.crawl.inspection import Inspector, Tables
 from attestlake.crawl.kept import blob_rows
 from attestlake.crawl.progress import ProgressFn, Reporter
 from attestlake.crawl.replay import Replays
+from attestlake.crawl.requirements import RequirementOwners
 from attestlake.crawl.reverify import ReverifyResult, legacy_units, needs_reverify, reverify_locked
 from attestlake.crawl.sources import MAX_DOCUMENT_SIZE, Candidate, Source, Unit, as_source
 from attestlake.crawl.sources.combined import CombinedSource
@@ -44,7 +45,6 @@ from attestlake.errors import StoreError
 from attestlake.lake import journal
 from attestlake.lake.crawl_start import begin
 from attestlake.lake.location import require_lake_target
-from attestlake.lake.scan import column_values
 from attestlake.lake.tables import (
     BLOBS,
     CONTRACT_REQUIREMENTS,
@@ -188,7 +188,7 @@ class _BatchWriter:
         self.report = report
         self.on_written = on_written
         self.appender = Appender(lake_root)
-        self.contracts_seen = column_values(lake_root, CONTRACT_REQUIREMENTS, "contract_digest")
+        self.requirements = RequirementOwners(lake_root)
         self.replays = Replays(lake_root)
         self.totals: Counter[str] = Counter()
         self.outcomes = Outcomes()
@@ -200,8 +200,9 @@ class _BatchWriter:
         per table, and journal it."""
         fixes = self.replays.settle(tables, units)  # one set of trusted rows per statement
         reqs = tables.get(CONTRACT_REQUIREMENTS.name)
+        taken: list[str] = []
         if reqs is not None:  # one set of requirement rows per contract digest, lake-wide
-            kept = owned_requirements(reqs.to_pylist(), self.contracts_seen)
+            kept, taken = self.requirements.settle(reqs.to_pylist())
             tables[CONTRACT_REQUIREMENTS.name] = reqs.from_pylist(kept, schema=reqs.schema)
         blobs = blob_rows(units, self.seen)
         if blobs is not None:
@@ -219,6 +220,7 @@ class _BatchWriter:
             in_batch[table.name] += written
             if written and self.on_written is not None:
                 self.on_written(batch, table.name, written)
+        self.requirements.apply(taken)  # once the new owners' units are complete
         if in_batch.total():
             journal.journal_batch(self.appender, self.crawl_id, batch, in_batch)
             if self.on_written is not None:

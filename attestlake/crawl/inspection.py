@@ -21,11 +21,11 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
 from attestlake.crawl.normalize import Rows, inspect_unit
+from attestlake.crawl.requirements import best_rows
 from attestlake.crawl.sources import Unit
 from attestlake.lake.tables import BY_NAME, CONTRACT_REQUIREMENTS
 from attestlake.verify.trust import TrustPolicy
@@ -67,26 +67,11 @@ def _exit_with(pid: int) -> None:
     os._exit(1)
 
 
-def owned_requirements(rows: list[dict[str, Any]], seen: set[str]) -> list[dict[str, Any]]:
-    """Requirement rows of contract digests not in ``seen``: one set per digest, from the first
-    unit that names it. Adds the digests kept to ``seen``."""
-    kept: list[dict[str, Any]] = []
-    owner: dict[str, object] = {}
-    for row in rows:
-        cdigest = row["contract_digest"]
-        if cdigest in seen:
-            continue
-        if owner.setdefault(cdigest, row["manifest_digest"]) == row["manifest_digest"]:
-            kept.append(row)
-    seen |= set(owner)
-    return kept
-
-
 def to_tables(rows: Rows) -> Tables:
     """Arrow tables by lake table name (contract requirements already deduplicated here)."""
     requirements = rows.by_table.get(CONTRACT_REQUIREMENTS.name)
     if requirements:
-        rows.by_table[CONTRACT_REQUIREMENTS.name] = owned_requirements(requirements, set())
+        rows.by_table[CONTRACT_REQUIREMENTS.name] = best_rows(requirements)
     return {
         name: pa.Table.from_pylist(table_rows, schema=BY_NAME[name].schema)
         for name, table_rows in rows.by_table.items()
@@ -172,8 +157,8 @@ class Inspector:
             names = {name for part in parts for name in part}
             merged = {n: pa.concat_tables([p[n] for p in parts if n in p]) for n in names}
             requirements = merged.get(CONTRACT_REQUIREMENTS.name)
-            if requirements is not None:  # first unit per contract across the chunks
-                kept = owned_requirements(requirements.to_pylist(), set())
+            if requirements is not None:  # the best unit per contract across the chunks
+                kept = best_rows(requirements.to_pylist())
                 merged[CONTRACT_REQUIREMENTS.name] = pa.Table.from_pylist(
                     kept, schema=CONTRACT_REQUIREMENTS.schema
                 )

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from attestlake._internal.sizes import parse_size
+from attestlake.crawl.shard import ShardedSource, parse_shard
 from attestlake.crawl.sources import open_source
 from attestlake.crawl.sources.combined import open_sources
 from attestlake.crawl.sources.listed import require_listed
@@ -40,6 +41,7 @@ def crawl_job(
     jobs: int | None,
     allow_empty: bool = False,
     progress: ProgressFn | None = None,
+    shard: str | None = None,
 ) -> CrawlResult:
     """Crawl what ``sources`` name, in order, into the lake at ``lake_root`` under the policy
     in ``trust``; ``max_blob_size`` bounds each document and evidence blob read."""
@@ -48,10 +50,13 @@ def crawl_job(
     if not sources:
         raise InputError("no source given: pass --from with a path or a registry reference")
     max_size = parse_size(max_blob_size)
+    share = parse_shard(shard) if shard is not None else None
     require_lake_target(lake_root)
     src = open_sources(sources, functools.partial(open_source, max_document_size=max_size))
     try:
         listed = require_listed(src, allow_empty=allow_empty)
+        if share is not None:
+            listed = ShardedSource(listed, share)
         from attestlake.crawl.crawl import crawl
         from attestlake.verify.verify import load_policy
 
@@ -68,7 +73,7 @@ def crawl_job(
     finally:
         src.close()
     found = result.discovered + sum(result.published.values()) + result.already_published
-    if not allow_empty and found == 0:
+    if not allow_empty and found == 0 and share is None:  # a shard may own nothing
         raise EmptySource(
             f"no attestations found in {result.source} ({result.other_manifests} manifest(s), "
             "none an attestation or a published contract or inventory: images only?)\n"
