@@ -237,3 +237,29 @@ def test_push_needs_a_signer_or_unsigned(org: Org) -> None:
     assert signed.code == 0, signed.err
     assert "declaration signed by key sha256:" in signed.out
     assert org.crawl()[0]["status"] == "verified"
+
+
+@pytest.mark.attack("forgery")
+def test_a_store_crawled_by_a_relative_path_keeps_its_verdict_wherever_reverify_runs(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a published revision is SecOps's depends on the store the crawl read, not on
+    the directory a later re-evaluation runs in (where the same relative path names another
+    directory, or none)."""
+    publish(org.store, "inventory", "cyberdyne", INVENTORY, signer=org.signers["secops"])
+    impostor = LayoutStore(org.root / "impostor" / "secops")
+    publish(impostor, "inventory", "acme", INVENTORY, signer=org.signers["secops"])
+    policy = load_policy(org.policy)  # trusts <root>/secops only
+    for cwd in (org.root, org.root / "impostor"):
+        monkeypatch.chdir(cwd)
+        crawl(LayoutStore(Path("secops")), org.root / "lake", policy, jobs=1)
+    crawled = [(r["name"], r["status"], r["reason"]) for r in org.published()]
+    assert crawled == [
+        ("acme", "not_verified", "untrusted_store"),
+        ("cyberdyne", "verified", None),
+    ]
+    for cwd in (org.root, org.root / "impostor", org.root / "keys"):
+        monkeypatch.chdir(cwd)
+        reverify_job(org.root / "lake", org.policy, jobs=1)
+        assert [(r["name"], r["status"], r["reason"]) for r in org.published()] == crawled
+        assert org.inventory_rows() == 3
