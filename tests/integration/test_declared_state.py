@@ -211,12 +211,25 @@ def test_republishing_the_same_file_signed_makes_a_signed_revision(org: Org) -> 
             "no 'projects' or 'workflows' scope",
         ),
         ("declared_state: {stores: [oci:secops], key: [keys/secops.pub]}\n", "unknown field"),
+        *(
+            (
+                f"declared_state: {{stores: ['{store}'], keys: [keys/secops.pub]}}\n",
+                "not a registry",
+            )
+            for store in (
+                "127.0.0.1:5000/secops/",
+                "https://registry.example.com/secops/",
+                "registry.example.com/SecOps",
+                "https://secops:hunter2@registry.example.com/secops",
+            )
+        ),
     ],
 )
 def test_declared_state_errors(org: Org, section: str, match: str) -> None:
     org.policy.write_text("keys: [keys/ci.pub]\n" + section)
-    with pytest.raises(TrustPolicyError, match=match):
+    with pytest.raises(TrustPolicyError, match=match) as refused:
         load_policy(org.policy)
+    assert "hunter2" not in str(refused.value)
 
 
 def test_push_needs_a_signer_or_unsigned(org: Org) -> None:
