@@ -238,7 +238,10 @@ def _when(value: Any, where: str) -> datetime | None:
         if isinstance(value, str) and "T" not in value and " " not in value:
             return parsed.replace(tzinfo=UTC)
         raise TrustPolicyError(f"{where} needs a timezone (write ...Z for UTC): {value!s}")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise TrustPolicyError(f"{where} is out of range in UTC: {value!s}") from None
 
 
 def revoked_since(trusted: TrustedKey | TrustedIdentity, signed_at: datetime) -> str | None:
