@@ -6,7 +6,8 @@ per document, evidence blob or published file, with the unit's key, source and t
 lake first saw it, in the order the crawl read them (``seen_at``, ``crawl_batch``,
 ``unit_index``, ``part``). :func:`units_from_rows` turns those rows back into the same units,
 so a re-evaluation reads exactly what the crawl read, in the same order; bytes that no longer
-hash to their digest (the table was altered) are read as unreadable, never as what they claim.
+hash to their digest (the table was altered) are read as unreadable, never as what they claim,
+and rows that name no unit, source or known role make the table damaged (:func:`blobs_damage`).
 """
 
 from __future__ import annotations
@@ -14,22 +15,27 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
+from deltalake import DeltaTable
 
 from attestlake.crawl.sources.interface import Document, Published, Unit
+from attestlake.lake.delta import guarded, table_location
 from attestlake.lake.kept_tables import (
     BLOBS,
     DECLARATION,
     DOCUMENT,
     EVIDENCE,
     PUBLISHED,
+    ROLES,
     UNIT_ERROR,
 )
 from attestlake.store import sha256_digest
 
-__all__ = ["blob_rows", "units_from_rows"]
+__all__ = ["blob_rows", "blobs_damage", "units_from_rows"]
 
 
 def _unit_rows(unit: Unit, index: int, seen: datetime) -> Iterator[dict[str, Any]]:
@@ -152,3 +158,26 @@ def units_from_rows(rows: Iterable[dict[str, Any]]) -> Iterator[Unit]:
         current.append(row)
     if current:
         yield _unit(current)
+
+
+def blobs_damage(root: Path) -> str | None:
+    """Why the ``blobs`` rows of the lake at ``root`` cannot be read back as the units a crawl
+    read (a row that names no crawl unit, no source or no known role: the table was altered),
+    or None."""
+    location = table_location(root, BLOBS)
+    if not DeltaTable.is_deltatable(location):
+        return None
+    columns = ["manifest_digest", "source", "role"]
+    data = guarded(
+        root,
+        BLOBS,
+        "read",
+        lambda: DeltaTable(location).to_pyarrow_dataset().to_table(columns=columns),
+    )
+    for column in columns:
+        if data[column].null_count:
+            return f"{data[column].null_count} row(s) with no {column}"
+    unknown = set(pc.unique(data["role"]).to_pylist()) - set(ROLES)
+    if unknown:
+        return f"rows of unknown role {sorted(unknown)[0]!r}"
+    return None

@@ -16,7 +16,8 @@ A re-evaluation is journalled as a crawl of the source :data:`~attestlake.lake.j
 (:mod:`attestlake.lake.journal`); one that was interrupted mid-way leaves tables of both
 policies, which the next crawl or re-evaluation (any policy) rebuilds before anything else, and
 ``attestlake lake check`` reports. A lake with crawl units whose bytes were not kept (crawled by
-an older version) cannot be re-evaluated: :func:`reverify` says so and changes nothing.
+an older version) cannot be re-evaluated, nor one whose ``blobs`` rows name no unit, source or
+known role (:func:`~attestlake.crawl.kept.blobs_damage`): :func:`reverify` says so and changes nothing.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
 from attestlake.contracts.declaration import PREDICATE_TYPE as DECLARATION_TYPE
-from attestlake.crawl.kept import units_from_rows
+from attestlake.crawl.kept import blobs_damage, units_from_rows
 from attestlake.crawl.sources import Candidate, Source, Unit
 from attestlake.errors import LakeError
 from attestlake.lake.crawl_start import begin
@@ -380,6 +381,13 @@ def reverify_locked(
             f"the lake {root} holds {len(legacy)} crawl unit(s) (e.g. {min(legacy)}) crawled by "
             "a version of attestlake that did not keep their bytes: their verdicts cannot be "
             "made again under another trust policy. Crawl the stores into a new lake directory."
+        )
+    damage = blobs_damage(root)
+    if damage:
+        raise LakeError(
+            f"the lake {root}'s blobs table is damaged ({damage}): the bytes the crawls read "
+            "cannot be read back from it, so its verdicts cannot be made again; nothing was "
+            "changed. Restore the lake, or crawl the stores into a new lake directory."
         )
     journal, _ = read_journal(root)
     crawl_id = str(uuid.uuid4())

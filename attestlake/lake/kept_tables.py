@@ -16,6 +16,7 @@ from attestlake.lake.table_schema import TIMESTAMP, Table, crawled
 #: What a ``blobs`` row holds (its ``role``).
 DOCUMENT, EVIDENCE, UNIT_ERROR = "document", "evidence", "unit"
 PUBLISHED, DECLARATION = "published", "declaration"
+ROLES = (DOCUMENT, EVIDENCE, UNIT_ERROR, PUBLISHED, DECLARATION)
 
 BLOBS = Table(
     "blobs",

@@ -57,6 +57,18 @@ def store_identity(ref: str, base: Path | None = None) -> str:
     return f"oci:{os.path.abspath(path)}"
 
 
+def malformed_registry(ref: str) -> bool:
+    """Whether ``ref`` names a registry repository the way :func:`open_store` refuses (a
+    trailing slash, an upper-case repository name, credentials): a reference that would name
+    no store anyone can crawl."""
+    return (
+        not ref.startswith("oci:")
+        and _looks_like_registry(ref)
+        and not Path(ref).exists()
+        and _REGISTRY_RE.match(ref) is None
+    )
+
+
 def check_reference(ref: str) -> None:
     """Refuse a registry reference that carries a user name or password."""
     if ref.startswith("oci:") or not has_userinfo(ref):

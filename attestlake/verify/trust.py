@@ -42,8 +42,9 @@ import yaml
 from attestlake._internal._files import read_input
 from attestlake._internal.untrusted_yaml import compose_bounded
 from attestlake.errors import KeyError_, TrustPolicyError
+from attestlake.redaction import redact
 from attestlake.signing.keys import PublicKey, key_id, load_public_key, public_pem
-from attestlake.store.reference import store_identity
+from attestlake.store.reference import malformed_registry, store_identity
 
 #: The ``trusted_root`` that means the Sigstore public-good root embedded in sigstore-python.
 PUBLIC_GOOD = "sigstore-public-good"
@@ -237,7 +238,10 @@ def _when(value: Any, where: str) -> datetime | None:
         if isinstance(value, str) and "T" not in value and " " not in value:
             return parsed.replace(tzinfo=UTC)
         raise TrustPolicyError(f"{where} needs a timezone (write ...Z for UTC): {value!s}")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise TrustPolicyError(f"{where} is out of range in UTC: {value!s}") from None
 
 
 def revoked_since(trusted: TrustedKey | TrustedIdentity, signed_at: datetime) -> str | None:
@@ -400,6 +404,12 @@ def _load_declared(p: Path, data: Any) -> DeclaredState | None:
             raise TrustPolicyError(
                 f"{where}.stores: {store!r} would trust every repository of a registry: name "
                 "each store SecOps publishes to"
+            )
+        if malformed_registry(store):
+            raise TrustPolicyError(
+                f"{where}.stores: {redact(store)!r} is not a registry repository (expected "
+                "HOST[:PORT]/REPOSITORY, lower-case, no trailing slash, no credentials) nor "
+                "oci:PATH: it would name no store SecOps publishes to"
             )
     keys = _load_keys(p, data.get("keys") or [], "declared_state.keys")
     identities = _load_identities(p, "declared_state.identities", data.get("identities"))

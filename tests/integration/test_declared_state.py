@@ -211,12 +211,25 @@ def test_republishing_the_same_file_signed_makes_a_signed_revision(org: Org) -> 
             "no 'projects' or 'workflows' scope",
         ),
         ("declared_state: {stores: [oci:secops], key: [keys/secops.pub]}\n", "unknown field"),
+        *(
+            (
+                f"declared_state: {{stores: ['{store}'], keys: [keys/secops.pub]}}\n",
+                "not a registry",
+            )
+            for store in (
+                "127.0.0.1:5000/secops/",
+                "https://registry.example.com/secops/",
+                "registry.example.com/SecOps",
+                "https://secops:hunter2@registry.example.com/secops",
+            )
+        ),
     ],
 )
 def test_declared_state_errors(org: Org, section: str, match: str) -> None:
     org.policy.write_text("keys: [keys/ci.pub]\n" + section)
-    with pytest.raises(TrustPolicyError, match=match):
+    with pytest.raises(TrustPolicyError, match=match) as refused:
         load_policy(org.policy)
+    assert "hunter2" not in str(refused.value)
 
 
 def test_push_needs_a_signer_or_unsigned(org: Org) -> None:
@@ -237,3 +250,29 @@ def test_push_needs_a_signer_or_unsigned(org: Org) -> None:
     assert signed.code == 0, signed.err
     assert "declaration signed by key sha256:" in signed.out
     assert org.crawl()[0]["status"] == "verified"
+
+
+@pytest.mark.attack("forgery")
+def test_a_store_crawled_by_a_relative_path_keeps_its_verdict_wherever_reverify_runs(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a published revision is SecOps's depends on the store the crawl read, not on
+    the directory a later re-evaluation runs in (where the same relative path names another
+    directory, or none)."""
+    publish(org.store, "inventory", "cyberdyne", INVENTORY, signer=org.signers["secops"])
+    impostor = LayoutStore(org.root / "impostor" / "secops")
+    publish(impostor, "inventory", "acme", INVENTORY, signer=org.signers["secops"])
+    policy = load_policy(org.policy)  # trusts <root>/secops only
+    for cwd in (org.root, org.root / "impostor"):
+        monkeypatch.chdir(cwd)
+        crawl(LayoutStore(Path("secops")), org.root / "lake", policy, jobs=1)
+    crawled = [(r["name"], r["status"], r["reason"]) for r in org.published()]
+    assert crawled == [
+        ("acme", "not_verified", "untrusted_store"),
+        ("cyberdyne", "verified", None),
+    ]
+    for cwd in (org.root, org.root / "impostor", org.root / "keys"):
+        monkeypatch.chdir(cwd)
+        reverify_job(org.root / "lake", org.policy, jobs=1)
+        assert [(r["name"], r["status"], r["reason"]) for r in org.published()] == crawled
+        assert org.inventory_rows() == 3

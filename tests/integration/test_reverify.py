@@ -360,3 +360,53 @@ def test_bytes_altered_in_the_lake_are_never_trusted_again(org: Path) -> None:
     )
     assert [(r["status"], r["reason"]) for r in altered] == [("not_verified", "malformed")]
     assert "no longer match their digest" in altered[0]["detail"]
+
+
+def _damage_blobs(lake: Path, column: str, value: Any) -> None:
+    """Set ``column`` of one kept row to ``value``, every other row as kept: the envelope that
+    comes first in a crawl unit of several parts."""
+    blobs = DeltaTable(str(lake / BLOBS.name)).to_pyarrow_table()
+    rows = blobs.to_pylist()
+    parts: dict[str, int] = {}
+    for row in rows:
+        parts[row["manifest_digest"]] = parts.get(row["manifest_digest"], 0) + 1
+    first = next(
+        r
+        for r in rows
+        if r["role"] == "document" and r["part"] == 0 and parts[r["manifest_digest"]] > 1
+    )
+    first[column] = value
+    write_deltalake(
+        str(lake / BLOBS.name), pa.Table.from_pylist(rows, schema=blobs.schema), mode="overwrite"
+    )
+
+
+@pytest.mark.attack("loss")
+@pytest.mark.parametrize(
+    ("column", "value", "says"),
+    [
+        ("manifest_digest", None, "no manifest_digest"),
+        ("source", None, "no source"),
+        ("role", None, "no role"),
+        ("role", "payload", "unknown role 'payload'"),
+    ],
+)
+def test_a_damaged_blobs_table_is_refused_and_the_lake_left_as_it_was(
+    org: Path, column: str, value: Any, says: str
+) -> None:
+    """Kept rows that name no crawl unit, no source or no known role cannot be read back as
+    what the crawl read: the re-evaluation (and a crawl under another policy) stops before it
+    changes anything, instead of crashing or dropping the verdicts of the units it cannot read."""
+    lake = org / "lake"
+    _damage_blobs(lake, column, value)
+    before = _rebuilt(lake)
+    out = run_cli(org, "reverify", "--lake", "lake", "--trust", "revoked-ci.yaml")
+    assert out.code == 1, out.out
+    assert "blobs table is damaged" in out.err and says in out.err, out.err
+    assert "Traceback" not in out.err
+    crawled = run_cli(
+        org, "crawl", "--from", "store", "--lake", "lake", "--trust", "revoked-ci.yaml"
+    )
+    assert crawled.code == 1 and "blobs table is damaged" in crawled.err, crawled.err
+    assert _rebuilt(lake) == before
+    assert _sql(lake, "SELECT count(*) AS n FROM trust_changes") == [{"n": 0}]

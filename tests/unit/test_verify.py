@@ -624,6 +624,8 @@ def test_untrusted_after_forms(tmp_path: Path, team: Keys, value: str, expected:
         ("yesterday", "must be a time"),
         ("12", "must be a time"),
         ("[2026]", "must be a time"),
+        ("9999-12-31T23:59:59-01:00", "out of range"),
+        ("'0001-01-01T00:00:00+01:00'", "out of range"),
     ],
 )
 def test_untrusted_after_errors(tmp_path: Path, team: Keys, value: str, match: str) -> None:

@@ -27,6 +27,7 @@ from attestlake.errors import ContentError, NotFound, TransportError
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
 from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.oci import Index, is_referrers_tag
+from attestlake.store.reference import store_identity
 
 #: Layers that are attestation documents (verified one by one).
 DOCUMENT_MEDIA_TYPES = (
@@ -49,6 +50,10 @@ class StoreSource(Source):
     def __init__(self, store: Store, *, max_document_size: int = MAX_DOCUMENT_SIZE) -> None:
         self.store = store
         self.ref = store.ref
+        #: The store as its published revisions name it: a layout directory by its absolute
+        #: path, so that whether it is SecOps's store never depends on the directory a later
+        #: re-evaluation of the lake runs in.
+        self.published_ref = store_identity(self.ref) if self.ref.startswith("oci:") else self.ref
         self.max_document_size = max_document_size
         self.fetch_concurrency = store.fetch_concurrency
         self._warnings: list[str] = []
@@ -129,7 +134,7 @@ class StoreSource(Source):
         name = ann.get(PUBLISH_PREFIX + "name", "")
         number = ann.get(PUBLISH_PREFIX + "revision", "")
         revision = int(number) if number.isascii() and number.isdigit() and len(number) < 10 else 0
-        source = f"{self.ref}:{revision_tag(kind, name, revision)}"
+        source = f"{self.published_ref}:{revision_tag(kind, name, revision)}"
         raw, error, digest = None, None, ""
         declaration = None
         if len(manifest.layers) not in (1, 2) or not name or revision < 1:
@@ -137,7 +142,7 @@ class StoreSource(Source):
                 f"not a published {kind}: it needs one layer (and a signed declaration), a name "
                 "and a revision number"
             )
-            source = f"{self.ref}@{manifest.digest}"
+            source = f"{self.published_ref}@{manifest.digest}"
         else:
             layer = manifest.layers[0]
             digest = layer.digest
