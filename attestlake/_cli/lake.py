@@ -1,8 +1,10 @@
-"""The lake's upkeep: ``lake check`` (diagnosis of damage) and ``lake compact``."""
+"""The lake's upkeep: ``lake check`` (diagnosis of damage), ``lake compact``, ``lake vacuum``
+and ``lake export`` (plain Parquet)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +12,7 @@ import typer
 from attestlake._cli.app import LakeOpt, _echo, app
 from attestlake._cli.choices import VERDICT_FORMAT
 
-lake_app = typer.Typer(help="Check and compact a lake.", no_args_is_help=True)
+lake_app = typer.Typer(help="Check, compact, vacuum and export a lake.", no_args_is_help=True)
 app.add_typer(lake_app, name="lake")
 
 
@@ -81,3 +83,51 @@ def lake_compact(lake: LakeOpt) -> None:
     from attestlake._cli.crawling import compact
 
     compact(lake)
+
+
+@lake_app.command("vacuum")
+def lake_vacuum(
+    lake: LakeOpt,
+    retain: Annotated[
+        int,
+        typer.Option(
+            "--retain",
+            min=0,
+            help="Keep the files of the snapshots of the last HOURS hours (time travel to "
+            "them keeps working); 0 keeps the current snapshot only.",
+            metavar="HOURS",
+        ),
+    ] = 168,
+) -> None:
+    """Delete data files no recent snapshot needs (Delta vacuum), under the writer lock: safe
+    while crawlers run (they wait their turn)."""
+    from attestlake.lake.location import require_lake
+    from attestlake.lake.write import vacuum
+
+    require_lake(lake)
+    for name, removed in vacuum(lake, retain).items():
+        _echo(f"{name}: {removed} file(s) deleted")
+
+
+@lake_app.command("export")
+def lake_export(
+    lake: LakeOpt,
+    directory: Annotated[
+        Path, typer.Argument(help="A new (or empty) directory for the Parquet files.")
+    ],
+    fmt: Annotated[
+        str,
+        typer.Option("--format", "-f", help="Export format: parquet (the only one)."),
+    ] = "parquet",
+) -> None:
+    """Export the lake's current snapshot as plain Parquet, one Hive-partitioned folder per
+    table, for tools that read no Delta (read_parquet('DIR/runs/**/*.parquet',
+    hive_partitioning = true))."""
+    from attestlake.lake.export import export_parquet
+
+    if fmt.lower() != "parquet":
+        raise typer.BadParameter(f"{fmt!r} is not one of: parquet", param_hint="--format")
+    done = export_parquet(lake, directory)
+    for name, rows in done.rows.items():
+        _echo(f"{name}: {rows} row(s)")
+    _echo(f"exported to {done.directory}", err=True)

@@ -159,3 +159,30 @@ def compact(root: Path) -> CompactResult:
 
             out[table.name] = guarded(root, table, "compact", run)
     return CompactResult(out)
+
+
+def vacuum(root: Path, retain_hours: int) -> dict[str, int]:
+    """Delete the data files of every table that no snapshot of the last ``retain_hours``
+    hours needs (Delta vacuum), under the writer lock; files deleted per table. Readers of an
+    older snapshot (time travel) lose it; the current snapshot is never touched."""
+    check_path(root)
+    if retain_hours < 0:
+        raise LakeError(f"--retain must be 0 or more hours, not {retain_hours}")
+    removed: dict[str, int] = {}
+    with writer_lock(root):
+        present = intact_tables(root)
+        for table in TABLES:
+            if table.name not in present:
+                continue
+            location = table_location(root, table)
+
+            def run(location: str = location) -> int:
+                files = DeltaTable(location).vacuum(
+                    retention_hours=retain_hours,
+                    enforce_retention_duration=False,
+                    dry_run=False,
+                )
+                return len(files)
+
+            removed[table.name] = guarded(root, table, "vacuum", run)
+    return removed

@@ -1,0 +1,81 @@
+"""The lake as plain Parquet, for tools that read no Delta: ``attestlake lake export``.
+
+:func:`export_parquet` writes the current snapshot of every table into ``DIR/<table>/``: the
+table's rows as Parquet files, Hive-partitioned by the table's partition columns
+(``run_date=2026-11-20/``), with the table's Arrow schema, so ``read_parquet('DIR/runs/**/
+*.parquet', hive_partitioning = true)`` reads it. It reads one snapshot per table under the
+lake's writer lock (no crawl commits meanwhile), writes into a fresh directory beside the
+target and renames it into place, so the target holds a whole export or nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow.dataset as ds
+from deltalake import DeltaTable
+
+from attestlake.errors import InputError
+from attestlake.lake.delta import guarded, intact_tables, table_location
+from attestlake.lake.location import require_lake
+from attestlake.lake.tables import TABLES
+from attestlake.lake.write import writer_lock
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What an export wrote: rows per table, and where."""
+
+    directory: Path
+    rows: dict[str, int]
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def export_parquet(root: Path, target: Path) -> Exported:
+    """Export the lake at ``root`` into the new directory ``target`` (see the module doc)."""
+    require_lake(root)
+    if _inside(target, root):
+        raise InputError(f"the export directory {target} is inside the lake {root}: choose another")
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise InputError(f"{target} exists and is not an empty directory: give a new directory")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    rows: dict[str, int] = {}
+    try:
+        with writer_lock(root):
+            present = intact_tables(root)  # a damaged lake is named, never half-exported
+            for table in TABLES:
+                if table.name not in present:
+                    continue
+                location = table_location(root, table)
+                data = guarded(root, table, "read", DeltaTable(location).to_pyarrow_dataset)
+                out = scratch / table.name
+                out.mkdir()
+                scanner = data.scanner(columns=table.schema.names)
+                ds.write_dataset(
+                    scanner,
+                    out,
+                    format="parquet",
+                    partitioning=list(table.partition_by) or None,
+                    partitioning_flavor="hive" if table.partition_by else None,
+                    existing_data_behavior="overwrite_or_ignore",
+                    basename_template="part-{i}.parquet",
+                )
+                rows[table.name] = int(data.count_rows())
+        if target.exists():
+            target.rmdir()
+        scratch.rename(target)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    return Exported(target, rows)
