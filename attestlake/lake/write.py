@@ -12,10 +12,10 @@ import fcntl
 import functools
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
@@ -25,6 +25,8 @@ from attestlake.lake.delta import check_path, guarded, intact_tables, table_loca
 from attestlake.lake.lake_check import unlisted_files
 from attestlake.lake.location import LOCK_FILE
 from attestlake.lake.tables import TABLES, Table
+
+_T = TypeVar("_T")
 
 
 def create_tables(root: Path) -> None:
@@ -131,6 +133,29 @@ class CompactResult:
     tables: dict[str, tuple[int, int, int]]
 
 
+def _each_table(root: Path, doing: str, run: Callable[[str], _T]) -> dict[str, _T]:
+    """``run(location)`` on every table present, under the writer lock (never interleaved
+    with a crawl), after the cheap damage checks; results by table name."""
+    out: dict[str, _T] = {}
+    with writer_lock(root):
+        present = intact_tables(root)
+        for table in TABLES:
+            if table.name in present:
+                location = table_location(root, table)
+                out[table.name] = guarded(root, table, doing, functools.partial(run, location))
+    return out
+
+
+def _compact_one(location: str) -> tuple[int, int, int]:
+    dt = DeltaTable(location)
+    before = len(dt.file_uris())
+    dt.optimize.compact()
+    removed = DeltaTable(location).vacuum(
+        retention_hours=0, enforce_retention_duration=False, dry_run=False
+    )
+    return before, len(DeltaTable(location).file_uris()), len(removed)
+
+
 def compact(root: Path) -> CompactResult:
     """Rewrite each table's small files into large ones and delete superseded files.
 
@@ -139,26 +164,7 @@ def compact(root: Path) -> CompactResult:
     check_path(root)
     if not root.is_dir():
         raise LakeError(f"{root} is not a lake directory")
-    out: dict[str, tuple[int, int, int]] = {}
-    with writer_lock(root):
-        present = intact_tables(root)
-        for table in TABLES:
-            if table.name not in present:
-                continue
-            location = table_location(root, table)
-
-            def run(location: str = location) -> tuple[int, int, int]:
-                dt = DeltaTable(location)
-                before = len(dt.file_uris())
-                dt.optimize.compact()
-                dt = DeltaTable(location)
-                removed = dt.vacuum(
-                    retention_hours=0, enforce_retention_duration=False, dry_run=False
-                )
-                return before, len(DeltaTable(location).file_uris()), len(removed)
-
-            out[table.name] = guarded(root, table, "compact", run)
-    return CompactResult(out)
+    return CompactResult(_each_table(root, "compact", _compact_one))
 
 
 def vacuum(root: Path, retain_hours: int) -> dict[str, int]:
@@ -168,21 +174,11 @@ def vacuum(root: Path, retain_hours: int) -> dict[str, int]:
     check_path(root)
     if retain_hours < 0:
         raise LakeError(f"--retain must be 0 or more hours, not {retain_hours}")
-    removed: dict[str, int] = {}
-    with writer_lock(root):
-        present = intact_tables(root)
-        for table in TABLES:
-            if table.name not in present:
-                continue
-            location = table_location(root, table)
 
-            def run(location: str = location) -> int:
-                files = DeltaTable(location).vacuum(
-                    retention_hours=retain_hours,
-                    enforce_retention_duration=False,
-                    dry_run=False,
-                )
-                return len(files)
+    def run(location: str) -> int:
+        files = DeltaTable(location).vacuum(
+            retention_hours=retain_hours, enforce_retention_duration=False, dry_run=False
+        )
+        return len(files)
 
-            removed[table.name] = guarded(root, table, "vacuum", run)
-    return removed
+    return _each_table(root, "vacuum", run)
