@@ -18,7 +18,7 @@ from attestlake._cli.app import (
     app,
     query_app,
 )
-from attestlake._cli.choices import OUTPUT_FORMAT, REPORT_FORMAT, SEVERITY
+from attestlake._cli.choices import OUTPUT_FORMAT, REPORT_FORMAT, SEVERITY, SQL_DIALECT
 from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, optional_signer
 from attestlake.errors import FindingsAtSeverity, InputError
 
@@ -113,11 +113,26 @@ def query_list(fmt: FormatOpt = "table") -> None:
 @query_app.command("show")
 def query_show(
     name: Annotated[str, typer.Argument(help="Saved query name (see 'query list').")],
+    dialect: Annotated[
+        str | None,
+        typer.Option(
+            "--dialect",
+            help="Print only the SQL, in this engine's dialect (transpiled with sqlglot): "
+            "duckdb, spark, databricks, trino, bigquery or snowflake.",
+            callback=SQL_DIALECT,
+        ),
+    ] = None,
 ) -> None:
     """Show one saved query: title, severity, description, parameters and its SQL."""
     from attestlake.audit.query_files import get_query, query_doc
 
-    _echo(query_doc(get_query(name)))
+    query = get_query(name)
+    if dialect is None:
+        _echo(query_doc(query))
+        return
+    from attestlake.audit.dialects import in_dialect
+
+    _echo(in_dialect(query, dialect))
 
 
 @query_app.command("run")

@@ -64,6 +64,12 @@ def _material_kinds() -> Sequence[str]:
     return sorted(MATERIAL_KINDS)
 
 
+def _dialects() -> Sequence[str]:
+    from attestlake.audit.dialects import DIALECTS
+
+    return DIALECTS
+
+
 #: ``--format`` of commands printing a table: table, json, csv.
 TABLE_FORMAT = one_of(_table_formats)
 #: ``--format`` of commands that may also write Parquet to a file.
@@ -74,3 +80,5 @@ REPORT_FORMAT = one_of(_report_formats)
 SEVERITY = one_of(_severities)
 TRIGGER = one_of(_triggers)
 MATERIAL_KIND = one_of(_material_kinds)
+SQL_DIALECT = one_of(_dialects)
+EXPORT_FORMAT = one_of(lambda: ("parquet",))

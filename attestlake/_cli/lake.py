@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from attestlake._cli.app import LakeOpt, _echo, app
-from attestlake._cli.choices import VERDICT_FORMAT
+from attestlake._cli.choices import EXPORT_FORMAT, VERDICT_FORMAT
 
 lake_app = typer.Typer(help="Check, compact, vacuum and export a lake.", no_args_is_help=True)
 app.add_typer(lake_app, name="lake")
@@ -117,7 +117,9 @@ def lake_export(
     ],
     fmt: Annotated[
         str,
-        typer.Option("--format", "-f", help="Export format: parquet (the only one)."),
+        typer.Option(
+            "--format", "-f", help="Export format: parquet (the only one).", callback=EXPORT_FORMAT
+        ),
     ] = "parquet",
 ) -> None:
     """Export the lake's current snapshot as plain Parquet, one Hive-partitioned folder per
@@ -125,8 +127,6 @@ def lake_export(
     hive_partitioning = true))."""
     from attestlake.lake.export import export_parquet
 
-    if fmt.lower() != "parquet":
-        raise typer.BadParameter(f"{fmt!r} is not one of: parquet", param_hint="--format")
     done = export_parquet(lake, directory)
     for name, rows in done.rows.items():
         _echo(f"{name}: {rows} row(s)")
