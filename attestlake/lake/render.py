@@ -138,13 +138,28 @@ def json_text(table: pa.Table) -> str:
     return json.dumps(plain_rows(table), indent=2, ensure_ascii=False)
 
 
+#: What a spreadsheet reads as the start of a formula (OWASP "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> str:
+    """One CSV field: the text of ``value``; a text value a spreadsheet would run as a
+    formula (``=HYPERLINK(...)`` in a workflow name from an attestation) gets a leading
+    ``'``, so it is shown, never run. Numbers are left as they are."""
+    text = cell_text(value)
+    if isinstance(value, str) and text.startswith(_FORMULA_START):
+        return "'" + text
+    return text
+
+
 def csv_text(table: pa.Table) -> str:
-    """CSV with a header row (values unchanged; NULL is an empty field)."""
+    """CSV with a header row; NULL is an empty field; text that a spreadsheet would run as a
+    formula starts with ``'`` (see :func:`_csv_cell`)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(table.column_names)
+    writer.writerow([_csv_cell(name) for name in table.column_names])
     for row in row_values(table):
-        writer.writerow([cell_text(v) for v in row])
+        writer.writerow([_csv_cell(v) for v in row])
     return buf.getvalue()
 
 

@@ -161,6 +161,12 @@ class RegistryClient:
         realm = challenge.get("realm", "")
         if not realm.startswith(("http://", "https://")):
             raise self._error(f"registry {self.base_url}/ sent a Bearer challenge without realm")
+        if self.base_url.startswith("https://") and not realm.startswith("https://"):
+            raise self._error(
+                f"registry {self.base_url}/ sent a Bearer challenge naming the token server "
+                f"{realm.split('?')[0]} over plain HTTP: refused, credentials and tokens are "
+                "never sent unencrypted to a registry reached over HTTPS"
+            )
         scopes = [f"repository:{self.repository}:pull,push"]
         if challenge.get("scope") and challenge["scope"] not in scopes:
             scopes.append(challenge["scope"])

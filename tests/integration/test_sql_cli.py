@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import pty
@@ -198,3 +200,22 @@ def test_sql_cannot_read_files_outside_the_lake(workdir: Path) -> None:
     r = run_cli(workdir, "sql", "--lake", "lake", f"SELECT * FROM read_csv('{outside}')")
     assert r.code == 1 and "disabled by configuration" in r.err
     assert "42" not in r.out
+
+
+def test_csv_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
+    """A workflow name is an attestation's claim: as CSV, a formula in it is shown, not run."""
+    names = ['=HYPERLINK("http://evil.example","build")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3"]
+    runs = [
+        {"run_id": f"run-{i}", "manifest_digest": f"sha256:{i}" + "0" * 63, "workflow": name,
+         "run_date": "2024-05-01"}
+        for i, name in enumerate(names, start=1)
+    ]  # fmt: skip
+    raw_lake(tmp_path / "lake", {"runs": runs})
+    query = "SELECT workflow, -5 AS n, '-' AS dash FROM runs ORDER BY run_id"
+    out = run_cli(tmp_path, "sql", "--lake", "lake", query, "--format", "csv")
+    assert out.code == 0, out.err
+    rows = list(csv.reader(io.StringIO(out.out)))
+    assert rows[0] == ["workflow", "n", "dash"]
+    assert [r[0] for r in rows[1:]] == ["'" + name for name in names]
+    assert {r[1] for r in rows[1:]} == {"-5"}  # a number is left as it is
+    assert {r[2] for r in rows[1:]} == {"'-"}
