@@ -12,7 +12,14 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from attestlake._cli import audit, collect, crawling, demo, lake  # noqa: F401  (registers commands)
+from attestlake._cli import (  # noqa: F401  (registers commands)
+    audit,
+    collect,
+    crawling,
+    demo,
+    lake,
+    policy,
+)
 from attestlake._cli.app import _echo, _state, app, reflow_help
 from attestlake.errors import Error
 from attestlake.redaction import redact

@@ -276,6 +276,14 @@ def gate(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+    extra_policies: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--policy",
+            help="Also hold the runs to this policy (library name or .sql path; repeatable); "
+            "the library's gating policies always apply.",
+        ),
+    ] = None,
     emit_vsa: Annotated[
         Path | None,
         typer.Option(
@@ -289,8 +297,9 @@ def gate(
     staging: StagingOpt = False,
 ) -> None:
     """May this artifact ship? Exit 0 only when a verified run built it, that run succeeded,
-    its workflow is in the current inventory and its contract revision is the newest SecOps
-    published; otherwise exit 3 with every reason.
+    its workflow is in the current inventory, its contract revision is the newest SecOps
+    published and it violates no gating policy ('attestlake policy list'); otherwise exit 3
+    with every reason.
 
     --emit-vsa writes the answer as a signed SLSA verification summary attestation, which
     'attestlake verify' and the crawler read.
@@ -309,8 +318,13 @@ def gate(
         policy = load_policy(trust)
         require_policy(lake, policy)
         policy_digest = policy.digest
+    from attestlake.audit.policies import by_default, library, load_policies
+
+    policies = [p for p in library() if p.gate and by_default(p)]
+    named = load_policies(extra_policies or [])
+    policies += [p for p in named if p.name not in {q.name for q in policies}]
     with Lake.open(lake) as opened:
-        result = run_gate(opened, digest, subject)
+        result = run_gate(opened, digest, subject, policies)
     if emit_vsa is not None and signer is not None:
         from attestlake._internal._atomic import write_atomic
         from attestlake.audit.vsa import signed_summary

@@ -2,9 +2,11 @@
 
 :func:`gate` answers for one artifact (its sha256 digest) from a lake: it passes only when a
 verified run built it (the artifact is a subject of the run's signed statement), the run
-succeeded, its workflow is in the current inventory (trusted declared state), and the contract
-revision it was checked against is the newest one SecOps published. Otherwise it is refused with
-every reason, for each run that built it. The query is ``sql/gate.sql``.
+succeeded, its workflow is in the current inventory (trusted declared state), the contract
+revision it was checked against is the newest one SecOps published, and the run violates none
+of the gating policies (:mod:`attestlake.audit.policies`: every ``gate: true`` policy of the
+library, and those asked for). Otherwise it is refused with every reason, for each run that
+built it. The query is ``sql/gate.sql``.
 
 :func:`subject_digest` turns what a deploy pipeline has into the digest: ``sha256:<hex>``, an
 image reference (its digest, or its tag resolved by the registry), or a file (hashed).
@@ -14,10 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from attestlake.audit.policies import evaluate
+from attestlake.audit.query_files import SavedQuery
 from attestlake.errors import Error, InputError
 from attestlake.lake.lake import Lake
 
@@ -89,8 +94,14 @@ def _problems(run: dict[str, Any]) -> list[str]:
     return problems
 
 
-def gate(lake: Lake, digest: str, subject: str | None = None) -> GateResult:
-    """Whether the artifact with ``digest`` may ship (see the module doc)."""
+def gate(
+    lake: Lake,
+    digest: str,
+    subject: str | None = None,
+    policies: Sequence[SavedQuery] = (),
+) -> GateResult:
+    """Whether the artifact with ``digest`` may ship (see the module doc); ``policies``: the
+    policies whose violations by a run that built it refuse it."""
     if not _DIGEST.match(digest):
         raise InputError(f"not a sha256 digest: {digest!r} (sha256:<64 hex digits>)")
     runs = tuple(lake.sql(_SQL.read_text(), {"digest": digest}).to_pylist())
@@ -99,6 +110,11 @@ def gate(lake: Lake, digest: str, subject: str | None = None) -> GateResult:
         reason = f"no verified run built {digest}: it is not a subject of any trusted statement"
         return GateResult(shown, digest, False, (), (reason,))
     problems = {r["run_id"]: _problems(r) for r in runs}
+    for result in evaluate(lake, policies, runs=set(problems)):
+        for row in result.table.select(["run_id", "violation"]).to_pylist():
+            problems[row["run_id"]].append(
+                f"run {row['run_id']} violates policy {result.policy.name}: {row['violation']}"
+            )
     passed = any(not p for p in problems.values())
     reasons = () if passed else tuple(p for found in problems.values() for p in found)
     return GateResult(shown, digest, passed, runs, reasons)

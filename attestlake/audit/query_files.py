@@ -40,7 +40,7 @@ from attestlake.audit.inputs import INPUTS
 from attestlake.errors import QueryError
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-HEADER_FIELDS = ("title", "description", "severity", "finding", "requires", "param")
+HEADER_FIELDS = ("title", "description", "severity", "finding", "requires", "param", "gate")
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -81,6 +81,8 @@ class SavedQuery:
     path: Path
     finding: tuple[str, ...] = ()  # the columns naming a finding; empty: each row is one
     requires: tuple[str, ...] = ()  # inputs the answer depends on (attestlake.audit.inputs)
+    #: A policy (``policies/``) that blocks: its violations refuse a gate (``-- gate: true``).
+    gate: bool = False
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -204,6 +206,9 @@ def parse_query(text: str, path: Path) -> SavedQuery:
     for key in ("title", "description", "severity"):
         if key not in values:
             raise QueryError(f"{source}: header field '{key}' is missing (add '-- {key}: ...')")
+    gate = values.get("gate", "false")
+    if gate not in ("true", "false"):
+        raise QueryError(f"{source}: gate: expected true or false, got {gate!r}")
     if values["severity"] not in SEVERITIES:
         raise QueryError(
             f"{source}: severity: unknown severity {values['severity']!r}; "
@@ -229,15 +234,16 @@ def parse_query(text: str, path: Path) -> SavedQuery:
         path=path,
         finding=lists.get("finding", ()),
         requires=lists.get("requires", ()),
+        gate=gate == "true",
     )
 
 
-def default_directory() -> Path:
-    """``queries/`` of a source checkout, else the copy packaged in the wheel."""
+def default_directory(kind: str = "queries") -> Path:
+    """``queries/`` (or ``policies/``) of a source checkout, else the copy in the wheel."""
     root = Path(__file__).resolve().parent.parent.parent
-    if (root / "queries").is_dir() and (root / "pyproject.toml").is_file():
-        return root / "queries"
-    return Path(__file__).parent.parent / "_data" / "queries"
+    if (root / kind).is_dir() and (root / "pyproject.toml").is_file():
+        return root / kind
+    return Path(__file__).parent.parent / "_data" / kind
 
 
 def load_query(path: Path) -> SavedQuery:

@@ -167,8 +167,11 @@ def prepare(tmp: Path, registry: RegistryServer, demo: DemoResult) -> None:
     (tmp / "trust.yaml").write_text(policy.replace(README_HOST, registry.host))
     collector_doc = (ROOT / "docs" / "collector.md").read_text(encoding="utf-8")
     (tmp / "workflows.yaml").write_text(yaml_block(collector_doc, "kind: Inventory"))
-    (tmp / "sbom.cdx.json").write_text(json.dumps(SBOM))
-    push_image(registry.url, "skynet", "1.0")
+    digest = push_image(registry.url, "skynet", "1.0")
+    # the image's SBOM, as a scanner of the image writes it: its main component is the image
+    sbom = json.loads(json.dumps(SBOM))
+    sbom["metadata"]["component"]["hashes"] = [{"alg": "SHA-256", "content": digest[7:]}]
+    (tmp / "sbom.cdx.json").write_text(json.dumps(sbom))
     (tmp / "attestlake-demo").symlink_to(demo.directory, target_is_directory=True)
 
 

@@ -1,0 +1,111 @@
+"""Policies as SQL: what the materials of a run must say, checked across the lake.
+
+A policy is a ``.sql`` file with a saved query's header (title, description, severity,
+parameters, ``finding``) and ``-- gate: true`` when its violations block a deploy
+(``attestlake gate``). It returns one row per violation, with the run it is about (``run_id``,
+``project``, ``workflow``) and a ``violation`` sentence. The library ships in ``policies/``
+(docs/policies.md); a policy is named by its name there or by a path to a file of one's own.
+
+:func:`evaluate` runs policies over a lake, optionally for some runs only (the gate's), so
+SecOps sees who would fail a new policy before it is enforced (``attestlake policy eval``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from attestlake.audit.queries import run_query
+from attestlake.audit.query_files import SavedQuery, default_directory, load_queries, load_query
+from attestlake.errors import QueryError
+from attestlake.lake.lake import Lake
+
+#: The columns every policy's answer has.
+REQUIRED_COLUMNS = ("run_id", "project", "workflow", "violation")
+
+
+def policy_directory() -> Path:
+    """The library: ``policies/`` of a source checkout, else the copy in the wheel."""
+    return default_directory("policies")
+
+
+def library() -> list[SavedQuery]:
+    """Every policy of the library, by name."""
+    return load_queries(policy_directory())
+
+
+def by_default(policy: SavedQuery) -> bool:
+    """Whether ``policy`` runs unasked (``policy eval`` without ``--policy``, and, when it
+    gates, every ``attestlake gate``): it needs no parameter only the organisation can give
+    (``images_from_allowed_registries`` needs its registries)."""
+    return not any(p.required for p in policy.params)
+
+
+def load_policies(names: Sequence[str]) -> list[SavedQuery]:
+    """The policies ``names`` give: library names, or paths to ``.sql`` files; QueryError
+    naming the library's policies for an unknown one."""
+    known = {p.name: p for p in library()}
+    chosen: list[SavedQuery] = []
+    for name in dict.fromkeys(names):
+        if name in known:
+            chosen.append(known[name])
+        elif name.endswith(".sql") and Path(name).is_file():
+            chosen.append(load_query(Path(name)))
+        else:
+            raise QueryError(
+                f"no policy {name!r}: a policy of the library ({', '.join(sorted(known))}) "
+                "or a path to a .sql file"
+            )
+    return chosen
+
+
+@dataclass(frozen=True)
+class PolicyResult:
+    """One policy's violations (rows), and the parameters it ran with."""
+
+    policy: SavedQuery
+    params: Mapping[str, str]
+    table: pa.Table
+
+    @property
+    def violations(self) -> int:
+        return int(self.table.num_rows)
+
+    def runs(self) -> set[str]:
+        return {r for r in self.table.column("run_id").to_pylist() if r is not None}
+
+    def sentences(self) -> list[str]:
+        """Each violation as ``run RUN of PROJECT/WORKFLOW: VIOLATION``."""
+        return [
+            f"run {row['run_id']} of {row['project']}/{row['workflow']}: {row['violation']}"
+            for row in self.table.select(list(REQUIRED_COLUMNS)).to_pylist()
+        ]
+
+
+def evaluate(
+    lake: Lake,
+    policies: Iterable[SavedQuery],
+    params: Mapping[str, Mapping[str, str]] | None = None,
+    runs: set[str] | None = None,
+) -> list[PolicyResult]:
+    """Run each policy over ``lake`` (``params``: by policy name); with ``runs``, keep only
+    the violations of those run ids."""
+    results = []
+    for policy in policies:
+        given = dict((params or {}).get(policy.name, {}))
+        answer = run_query(lake, policy, given)
+        missing = [c for c in REQUIRED_COLUMNS if c not in answer.table.column_names]
+        if missing:
+            raise QueryError(
+                f"policy {policy.name} ({policy.path}): its answer lacks column(s) "
+                f"{', '.join(missing)}; a policy returns {', '.join(REQUIRED_COLUMNS)}"
+            )
+        table = answer.table
+        if runs is not None:
+            table = table.filter(pc.is_in(table["run_id"], pa.array(sorted(runs), pa.string())))
+        results.append(PolicyResult(policy, answer.params, table))
+    return results
