@@ -116,6 +116,9 @@ def contract_lint(
             f"OK {f}: contract {c.name} revision {c.revision}, {len(c.materials)} materials, "
             f"digest {c.digest}"
         )
+        ignored = c.ignored_policies_warning()
+        if ignored:
+            _echo(f"warning: {ignored}", err=True)
 
 
 @contract_app.command("push")

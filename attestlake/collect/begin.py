@@ -83,5 +83,10 @@ def _bind_contract(contract: str, on_warning: Callable[[str], None]) -> tuple[Co
         warning = pulled.warning()
         if warning:
             on_warning(warning)
-        return pulled.contract, pulled.source
-    return load_contract(contract), None
+        loaded, source = pulled.contract, pulled.source
+    else:
+        loaded, source = load_contract(contract), None
+    ignored = loaded.ignored_policies_warning()
+    if ignored:
+        on_warning(ignored)
+    return loaded, source

@@ -111,7 +111,29 @@ def parse_contract(raw: bytes, *, source: str = "<contract>") -> Contract:
         annotations=_annotations(doc, spec.get("annotations"), (*spec_path, "annotations")),
         raw=raw,
         revision_declared=header.declared,
+        rego_policies=_rego_policies(spec),
     )
+
+
+def _rego_policies(spec: dict[str, Any]) -> tuple[str, ...]:
+    """The names of the Chainloop policies and policy groups ``spec`` lists (a reference
+    ``ref``, a ``name``, or the entry's position when it has neither)."""
+    names: list[str] = []
+    for field in ("policies", "policyGroups"):
+        entries = spec.get(field)
+        if isinstance(entries, dict):  # Chainloop: policies: {materials: [...], attestation: [...]}
+            entries = [e for group in entries.values() if isinstance(group, list) for e in group]
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            label = None
+            if isinstance(entry, dict):
+                for key in ("ref", "name"):
+                    if isinstance(entry.get(key), str):
+                        label = entry[key]
+                        break
+                if label is None and isinstance(entry.get("embedded"), dict):
+                    label = "embedded policy"
+            names.append(str(label or f"{field}[{i}]")[:120])
+    return tuple(names)
 
 
 def _document(raw: bytes, source: str) -> _Doc:

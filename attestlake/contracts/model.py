@@ -46,6 +46,20 @@ class Contract:
     #: True when the file states ``metadata.revision`` (else the revision is the default, 1,
     #: or the one a store assigned when the contract was published).
     revision_declared: bool = False
+    #: The Rego policies a Chainloop contract names (``policies``, ``policyGroups``), which
+    #: attestlake does not evaluate (:meth:`ignored_policies_warning`).
+    rego_policies: tuple[str, ...] = ()
+
+    def ignored_policies_warning(self) -> str | None:
+        """What ``contract lint`` and ``attest init`` say when the contract names Chainloop
+        (Rego) policies: they are not evaluated, and nothing passes or fails by them."""
+        if not self.rego_policies:
+            return None
+        return (
+            f"contract {self.name} names Chainloop policies ({', '.join(self.rego_policies)}): "
+            "attestlake does not evaluate Rego policies, so nothing is checked by them; write "
+            "them as attestlake policies (SQL, docs/policies.md)"
+        )
 
     def material(self, name: str) -> MaterialRequirement | None:
         return next((m for m in self.materials if m.name == name), None)

@@ -12,6 +12,7 @@ from attestlake.contracts.contracts import load_contract, parse_contract
 from attestlake.contracts.model import Annotation, Contract
 from attestlake.errors import ContractError
 from tests import assets
+from tests.integration.cli_helpers import GITHUB_ENV, run_cli
 
 ATTESTLAKE = assets.path("contracts/attestlake-v1-every-field.yaml").read_bytes()
 
@@ -334,3 +335,28 @@ def test_error_names_the_file_path_given_to_load(tmp_path: Path) -> None:
     with pytest.raises(ContractError) as info:
         load_contract(path)
     assert str(info.value).startswith(f"{path}:2: kind: ")
+
+
+def test_chainloop_rego_policies_are_never_silently_ignored(tmp_path: Path) -> None:
+    path = assets.path("contracts/chainloop-v1-with-rego-policies.yaml")
+    contract = parse_contract(path.read_bytes(), source=str(path))
+    assert contract.rego_policies == (
+        "sbom-banned-licenses",
+        "embedded policy",
+        "source-commit",
+        "sbom-quality",
+    )
+    warning = contract.ignored_policies_warning()
+    assert warning is not None and "does not evaluate Rego policies" in warning
+    assert parse_contract(CHAINLOOP).ignored_policies_warning() is None
+    (tmp_path / "c.yaml").write_bytes(path.read_bytes())
+    linted = run_cli(tmp_path, "contract", "lint", "c.yaml")
+    assert linted.code == 0 and linted.out.startswith("OK c.yaml")
+    assert "warning: contract image-with-policies names Chainloop policies" in linted.err
+    init = run_cli(
+        tmp_path,
+        *("attest", "init", "--contract", "c.yaml", "--workflow", "w", "--project", "p"),
+        env=GITHUB_ENV,
+    )
+    assert init.code == 0, init.err
+    assert "sbom-banned-licenses, embedded policy, source-commit, sbom-quality" in init.err
