@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,8 +209,39 @@ def _live_files(
     return problems, version, files
 
 
+#: Healthy table states already read in this process, by their log's listing (see
+#: :func:`table_state`); the newest :data:`_KEPT` are kept.
+_READ: OrderedDict[tuple[Any, ...], TableState] = OrderedDict()
+_KEPT = 256
+
+
+def _log_listing(entries: list[Path]) -> tuple[tuple[str, int, int], ...] | None:
+    """Each log file's name, size and modification time, or None when one cannot be read."""
+    try:
+        return tuple(
+            sorted((e.name, *(lambda st: (st.st_size, st.st_mtime_ns))(e.stat())) for e in entries)
+        )
+    except OSError:
+        return None
+
+
+def _files_intact(state: TableState) -> bool:
+    """Whether every live data file of ``state`` is still there, with the size its log gives."""
+    for live in state.files:
+        try:
+            if live.size is not None and live.path.stat().st_size != live.size:
+                return False
+        except OSError:
+            return False
+    return True
+
+
 def table_state(root: Path, table: Table, location: str) -> TableState:
-    """The cheap checks of one table (``location``: where delta-rs opens it)."""
+    """The cheap checks of one table (``location``: where delta-rs opens it).
+
+    A healthy table whose log files are the ones read before in this process (same names,
+    sizes and modification times) is not read again: only its data files are checked to be
+    there with their sizes. A command that opens a lake many times pays for its log once."""
     directory = root / table.name
     if not directory.is_dir():
         return TableState(present=False)
@@ -221,11 +253,22 @@ def table_state(root: Path, table: Table, location: str) -> TableState:
     ]
     if not entries and not any(data_files(directory)):  # never created, or its creation failed
         return TableState(present=False)
+    listing = _log_listing(entries)
+    key = (str(directory.resolve()), location, listing)
+    known = _READ.get(key) if listing is not None else None
+    if known is not None and _files_intact(known):
+        _READ.move_to_end(key)
+        return known
     problems, newest, named = _read_log(root, table)
     if problems:
         return TableState(True, tuple(problems), newest, named=frozenset(named))
     problems, version, files = _live_files(root, table, location)
-    return TableState(True, tuple(problems), version, tuple(files), frozenset(named))
+    state = TableState(True, tuple(problems), version, tuple(files), frozenset(named))
+    if not problems and listing is not None:
+        _READ[key] = state
+        while len(_READ) > _KEPT:
+            _READ.popitem(last=False)
+    return state
 
 
 def structural_problems(

@@ -200,7 +200,14 @@ def _cli(cwd: Path, *args: str, limit: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "attestlake._cli", *args],
         cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(cwd), "LANG": "C.UTF-8"},
+        # no bytecode written: under the size limit, Python would leave cut-short .pyc files
+        # that every later import of the package then fails on
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(cwd),
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        },
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
