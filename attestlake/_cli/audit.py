@@ -284,6 +284,14 @@ def gate(
             "the library's gating policies always apply.",
         ),
     ] = None,
+    sarif: Annotated[
+        Path | None,
+        typer.Option("--sarif", help="Also write the answer as SARIF (GitHub code scanning)."),
+    ] = None,
+    junit: Annotated[
+        Path | None,
+        typer.Option("--junit", help="Also write the answer as JUnit XML (CI test results)."),
+    ] = None,
     emit_vsa: Annotated[
         Path | None,
         typer.Option(
@@ -325,12 +333,20 @@ def gate(
     policies += [p for p in named if p.name not in {q.name for q in policies}]
     with Lake.open(lake) as opened:
         result = run_gate(opened, digest, subject, policies)
+    from attestlake._internal._atomic import write_atomic
+
     if emit_vsa is not None and signer is not None:
-        from attestlake._internal._atomic import write_atomic
         from attestlake.audit.vsa import signed_summary
 
         write_atomic(emit_vsa, signed_summary(result, signer, policy_digest).data)
         _echo(f"verification summary written to {emit_vsa}", err=True)
+    if sarif is not None or junit is not None:
+        from attestlake.audit.gate_ci import gate_junit, gate_sarif
+
+        for path, render in ((sarif, gate_sarif), (junit, gate_junit)):
+            if path is not None:
+                write_atomic(path, render(result))
+                _echo(f"answer written to {path}", err=True)
     if as_json:
         _echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=str))
     else:

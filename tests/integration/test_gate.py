@@ -172,3 +172,29 @@ def test_emit_vsa_needs_a_signer_and_a_signer_needs_emit_vsa(
     assert not (tmp_path / "v.json").exists()
     stray = run_cli(tmp_path, "gate", digest, "--lake", str(demo.lake), "--key", "k.key")
     assert stray.code == 1 and "give --emit-vsa" in stray.err
+
+
+def test_the_answer_as_sarif_and_junit(tmp_path: Path, demo: DemoResult) -> None:
+    from junitparser import Failure, JUnitXml
+    from sarif import loader
+
+    good = _artifact(demo.lake, "r.workflow = 'api-build'")
+    old = _artifact(demo.lake, "r.workflow = 'base-images' AND r.contract_revision = 1")
+    for name, artifact, code in (("pass", good, 0), ("fail", old, 3)):
+        out = run_cli(
+            tmp_path, "gate", artifact["digest"], "--lake", str(demo.lake),
+            "--sarif", f"{name}.sarif", "--junit", f"{name}.xml", "--json",
+        )  # fmt: skip
+        assert out.code == code, out.err
+        reasons = out.json()["reasons"]
+        sarif = loader.load_sarif_file(str(tmp_path / f"{name}.sarif"))
+        assert sarif.get_result_count() == len(reasons)
+        assert [r["Description"] for r in sarif.get_records()] == [
+            f"{artifact['digest']} may not ship: {reason}" for reason in reasons
+        ]
+        xml = JUnitXml.fromfile(str(tmp_path / f"{name}.xml"))
+        (case,) = [c for suite in xml for c in suite]
+        failed = [r for r in case.result if isinstance(r, Failure)]
+        assert bool(failed) == (code == 3)
+        if failed:
+            assert all(reason in failed[0].text for reason in reasons)
