@@ -15,7 +15,6 @@ image reference (its digest, or its tag resolved by the registry), or a file (ha
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,9 +24,9 @@ from attestlake.audit.policies import evaluate
 from attestlake.audit.query_files import SavedQuery
 from attestlake.errors import Error, InputError
 from attestlake.lake.lake import Lake
+from attestlake.store import is_digest
 
 _SQL = Path(__file__).with_name("sql") / "gate.sql"
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
 class GateRefused(Error):
@@ -102,7 +101,7 @@ def gate(
 ) -> GateResult:
     """Whether the artifact with ``digest`` may ship (see the module doc); ``policies``: the
     policies whose violations by a run that built it refuse it."""
-    if not _DIGEST.match(digest):
+    if not is_digest(digest):
         raise InputError(f"not a sha256 digest: {digest!r} (sha256:<64 hex digits>)")
     runs = tuple(lake.sql(_SQL.read_text(), {"digest": digest}).to_pylist())
     shown = subject or digest
@@ -123,7 +122,7 @@ def gate(
 def subject_digest(subject: str) -> str:
     """The sha256 digest of what ``subject`` names: ``sha256:<hex>``, a file (hashed), or an
     image reference (its ``@sha256:`` digest, or its tag resolved by the registry)."""
-    if _DIGEST.match(subject):
+    if is_digest(subject):
         return subject
     path = Path(subject)
     if path.is_file():

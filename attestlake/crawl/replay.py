@@ -45,6 +45,7 @@ from attestlake.lake.tables import (
     VERIFICATIONS,
     Table,
 )
+from attestlake.store import is_digest
 from attestlake.verify.outcome import VERIFIED
 
 #: Tables whose rows name the envelope they came from (dropped per manifest and envelope).
@@ -68,14 +69,6 @@ def _pack(digest: str) -> bytes:
         except ValueError:
             pass
     return digest.encode()
-
-
-def _is_digest(value: str) -> bool:
-    return (
-        value.startswith("sha256:")
-        and len(value) == 71
-        and all(c in "0123456789abcdef" for c in value[7:])
-    )
 
 
 def _pairs(data: pa.Table, second: str) -> pa.Array:
@@ -293,7 +286,7 @@ class Replays:
     def apply(self, fixes: list[SourceFix]) -> None:
         """Write the runs.source fixes of :meth:`settle` to the lake (one commit each)."""
         for fix in fixes:
-            if not (_is_digest(fix.manifest_digest) and _is_digest(fix.envelope_digest)):
+            if not (is_digest(fix.manifest_digest) and is_digest(fix.envelope_digest)):
                 continue
             DeltaTable(str(table_path(self.root, RUNS))).update(
                 new_values={"source": fix.source},

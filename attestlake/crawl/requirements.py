@@ -25,6 +25,7 @@ from deltalake import DeltaTable
 
 from attestlake.lake.delta import guarded, table_location
 from attestlake.lake.tables import CONTRACT_REQUIREMENTS
+from attestlake.store import is_digest
 
 _PROVENANCE = ("manifest_digest", "source", "published_at")
 
@@ -47,14 +48,6 @@ class Owner:
         if self.published != other.published:
             return self.published
         return self.published and self.manifest_digest < other.manifest_digest
-
-
-def _is_digest(value: str) -> bool:
-    return (
-        value.startswith("sha256:")
-        and len(value) == 71
-        and all(c in "0123456789abcdef" for c in value[7:])
-    )
 
 
 def best_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -120,7 +113,7 @@ class RequirementOwners:
         """Move the rows of each of ``digests`` to its new owner (one commit each)."""
         location = table_location(self.root, CONTRACT_REQUIREMENTS)
         for digest in digests:
-            if not _is_digest(digest):
+            if not is_digest(digest):
                 continue
             owner = self.owners[digest]
             if not owner.published:

@@ -14,6 +14,7 @@ from attestlake.store.oci import (
     MAX_MANIFEST_SIZE,
     Descriptor,
     Manifest,
+    is_digest,
     sha256_digest,
 )
 from attestlake.store.reference import open_store
@@ -24,6 +25,7 @@ __all__ = [
     "Descriptor",
     "Manifest",
     "Store",
+    "is_digest",
     "open_store",
     "sha256_digest",
 ]

@@ -39,9 +39,15 @@ def sha256_digest(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
+def is_digest(value: object) -> bool:
+    """Whether ``value`` is a well-formed sha256 digest (``sha256:`` and 64 lower-case hex
+    digits, nothing after them)."""
+    return isinstance(value, str) and _DIGEST_RE.fullmatch(value) is not None
+
+
 def check_digest(digest: str) -> str:
     """Return ``digest`` if it is a well-formed sha256 digest, else raise ContentError."""
-    if not isinstance(digest, str) or not _DIGEST_RE.match(digest):
+    if not is_digest(digest):
         raise ContentError(f"not a sha256 digest: {digest!r}")
     return digest
 
