@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from attestlake.crawl.sources.interface import Candidate, Source
+from attestlake.crawl.sources.interface import Candidate, Source, WrappedSource
 from attestlake.errors import InputError
 
 _SPEC = re.compile(r"^\s*([0-9]+)\s*/\s*([0-9]+)\s*$")
@@ -55,23 +55,12 @@ def parse_shard(text: str) -> Shard:
     return Shard(index, count)
 
 
-class ShardedSource(Source):
+class ShardedSource(WrappedSource):
     """The candidates of ``source`` that ``shard`` owns; the rest are not read at all."""
 
     def __init__(self, source: Source, shard: Shard) -> None:
-        self.source = source
+        super().__init__(source)
         self.shard = shard
-        self.ref = source.ref
-        self.fetch_concurrency = source.fetch_concurrency
 
     def candidates(self) -> Iterator[Candidate]:
         return (c for c in self.source.candidates() if self.shard.owns(c.key))
-
-    def warnings(self) -> list[str]:
-        return self.source.warnings()
-
-    def why_empty(self) -> str:
-        return self.source.why_empty()
-
-    def close(self) -> None:
-        self.source.close()

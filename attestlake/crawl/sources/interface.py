@@ -115,3 +115,25 @@ class Source(ABC):
 
     def close(self) -> None:  # noqa: B027  (optional hook)
         """Release connections."""
+
+
+class WrappedSource(Source):
+    """A source in front of another, ``source``: its name, concurrency, warnings, emptiness
+    and closing are the other's; a subclass changes what :meth:`candidates` yields."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.ref = source.ref
+        self.fetch_concurrency = source.fetch_concurrency
+
+    def candidates(self) -> Iterator[Candidate]:
+        return self.source.candidates()
+
+    def warnings(self) -> list[str]:
+        return self.source.warnings()
+
+    def why_empty(self) -> str:
+        return self.source.why_empty()
+
+    def close(self) -> None:
+        self.source.close()

@@ -13,20 +13,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from attestlake.crawl.sources.combined import CombinedSource
-from attestlake.crawl.sources.interface import Candidate, Source
+from attestlake.crawl.sources.interface import Candidate, Source, WrappedSource
 from attestlake.errors import EmptySource
 
 #: Warnings of an empty source quoted in its error.
 _QUOTED = 3
 
 
-class Listed(Source):
+class Listed(WrappedSource):
     """``source`` with its listing started: ``empty`` tells if it lists nothing."""
 
     def __init__(self, source: Source) -> None:
-        self.source = source
-        self.ref = source.ref
-        self.fetch_concurrency = source.fetch_concurrency
+        super().__init__(source)
         self._rest = iter(source.candidates())
         self._first = next(self._rest, None)
         self.empty = self._first is None
@@ -36,15 +34,6 @@ class Listed(Source):
         if first is not None:
             yield first
         yield from self._rest
-
-    def warnings(self) -> list[str]:
-        return self.source.warnings()
-
-    def why_empty(self) -> str:
-        return self.source.why_empty()
-
-    def close(self) -> None:
-        self.source.close()
 
 
 def _nothing_in(source: Listed) -> str:
