@@ -4,12 +4,10 @@ refused; none when it passed) and JUnit XML (one test case, failed with every re
 from __future__ import annotations
 
 import hashlib
-import json
 from xml.etree import ElementTree as ET
 
-from attestlake._internal.version import __version__
 from attestlake.audit.gate import GateResult
-from attestlake.audit.report_ci import SARIF_SCHEMA
+from attestlake.audit.report_ci import junit_text, sarif_log
 
 RULE = "attestlake-gate"
 
@@ -48,25 +46,9 @@ def gate_sarif(result: GateResult) -> str:
         "defaultConfiguration": {"level": "error"},
         "properties": {"security-severity": "8.0", "tags": ["security", "supply-chain"]},
     }
-    log = {
-        "$schema": SARIF_SCHEMA,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "attestlake",
-                        "version": __version__,
-                        "informationUri": "https://attestlake.dev",
-                        "rules": [rule],
-                    }
-                },
-                "properties": {"subject": result.subject, "digest": result.digest},
-                "results": results,
-            }
-        ],
-    }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return sarif_log(
+        [rule], results, properties={"subject": result.subject, "digest": result.digest}
+    )
 
 
 def gate_junit(result: GateResult) -> str:
@@ -80,11 +62,4 @@ def gate_junit(result: GateResult) -> str:
             case, "failure", message=f"{result.subject} may not ship", type="gate"
         )
         failure.text = "\n".join(f"- {reason}" for reason in result.reasons)
-    failed = "0" if result.passed else "1"
-    for element in (suite, root):
-        element.set("tests", "1")
-        element.set("failures", failed)
-    suite.set("errors", "0")
-    suite.set("skipped", "0")
-    ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return junit_text(root)

@@ -111,25 +111,28 @@ def render_sarif(report: Report) -> str:
         for r in ordered
         for m in r.missing
     ]
+    return sarif_log(
+        [_rule(r) for r in ordered],
+        results,
+        automationDetails={"id": f"attestlake/{report.lake}/"},
+        invocations=[{"executionSuccessful": True, "toolExecutionNotifications": notes}],
+        properties={"lake": report.lake, "generatedAt": report.generated_at.isoformat()},
+    )
+
+
+def sarif_log(rules: list[dict[str, Any]], results: list[dict[str, Any]], **run: Any) -> str:
+    """A SARIF 2.1.0 log of one run of attestlake: its ``rules``, ``results`` and the other
+    fields of the run given as keywords."""
+    driver = {
+        "name": "attestlake",
+        "version": __version__,
+        "informationUri": "https://attestlake.dev",
+        "rules": rules,
+    }
     log = {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "attestlake",
-                        "version": __version__,
-                        "informationUri": "https://attestlake.dev",
-                        "rules": [_rule(r) for r in ordered],
-                    }
-                },
-                "automationDetails": {"id": f"attestlake/{report.lake}/"},
-                "invocations": [{"executionSuccessful": True, "toolExecutionNotifications": notes}],
-                "properties": {"lake": report.lake, "generatedAt": report.generated_at.isoformat()},
-                "results": results,
-            }
-        ],
+        "runs": [{"tool": {"driver": driver}, **run, "results": results}],
     }
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
 
@@ -165,14 +168,21 @@ def render_junit(report: Report) -> str:
         if not results:
             continue
         suite = ET.SubElement(root, "testsuite", name=f"attestlake.{severity}")
+        suite.set("timestamp", report.generated_at.strftime("%Y-%m-%dT%H:%M:%S"))
         for result in results:
             _case(suite, result)
+    return junit_text(root)
+
+
+def junit_text(root: ET.Element) -> str:
+    """The JUnit XML document of ``root`` (``testsuites``), each suite and the whole counted:
+    tests, failures, skipped (and no errors)."""
+    for suite in root.findall("testsuite"):
         cases = suite.findall("testcase")
         suite.set("tests", str(len(cases)))
         suite.set("failures", str(sum(c.find("failure") is not None for c in cases)))
         suite.set("skipped", str(sum(c.find("skipped") is not None for c in cases)))
         suite.set("errors", "0")
-        suite.set("timestamp", report.generated_at.strftime("%Y-%m-%dT%H:%M:%S"))
     for total in ("tests", "failures", "skipped"):
         root.set(total, str(sum(int(s.get(total, "0")) for s in root.findall("testsuite"))))
     ET.indent(root)
