@@ -82,32 +82,27 @@ def signing_spec(key: Path | None, keyless: bool, staging: bool) -> dict[str, An
     return {"key": str(key)} if key is not None else None
 
 
-def optional_signer(key: Path | None, keyless: bool, staging: bool) -> Signer | None:
-    """The signer --key or --keyless names (not both), or None when neither is given."""
+def _signer(key: Path | None, staging: bool) -> Signer:
+    """The key signer of ``key``, or without one the Sigstore keyless signer (staging or not)."""
     from attestlake.signing.keys import KeySigner
     from attestlake.signing.signing import DeferredSigner, SigstoreSigner
 
-    if key is not None and keyless:
-        raise InputError("give --key or --keyless, not both")
     if key is not None:
         return KeySigner.from_env(key, os.environ)
-    if keyless:
-        return DeferredSigner(
-            lambda: SigstoreSigner.public_good(staging=staging), "sigstore keyless"
-        )
-    return None
+    return DeferredSigner(lambda: SigstoreSigner.public_good(staging=staging), "sigstore keyless")
+
+
+def optional_signer(key: Path | None, keyless: bool, staging: bool) -> Signer | None:
+    """The signer --key or --keyless names (not both), or None when neither is given."""
+    if key is not None and keyless:
+        raise InputError("give --key or --keyless, not both")
+    return _signer(key, staging) if key is not None or keyless else None
 
 
 def make_signer(att: RunRecord, key: Path | None, keyless: bool, staging: bool) -> Signer:
-    from attestlake.signing.keys import KeySigner
-    from attestlake.signing.signing import DeferredSigner, SigstoreSigner
-
+    """The signer given here (--key or --keyless), else the one given to 'attest init'."""
     signing = signing_spec(key, keyless, staging) or att.signing
     if not signing:
         raise InputError("no signer: give --key PATH or --keyless (here or to 'attest init')")
-    if "key" in signing:
-        return KeySigner.from_env(Path(signing["key"]), os.environ)
-    on_staging = signing.get("keyless") == "staging"
-    return DeferredSigner(
-        lambda: SigstoreSigner.public_good(staging=on_staging), "sigstore keyless"
-    )
+    key = Path(signing["key"]) if "key" in signing else None
+    return _signer(key, signing.get("keyless") == "staging")
