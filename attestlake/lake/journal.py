@@ -134,27 +134,29 @@ class _Timeline:
     reverifies: list[str] = field(default_factory=list)
     completed: list[tuple[datetime, str, str | None]] = field(default_factory=list)
 
-    def superseded(self, finished: set[str]) -> set[str]:
+    def _done(self) -> set[str]:
+        return {c for _, c, _ in self.completed}
+
+    def _last_reverify(self) -> str | None:
+        return max(self.reverifies, key=lambda c: self.started[c]) if self.reverifies else None
+
+    def pending(self) -> bool:
+        """Whether the last re-evaluation started did not complete."""
+        last = self._last_reverify()
+        return last is not None and last not in self._done()
+
+    def superseded(self) -> set[str]:
         """Crawls whose rows in the rebuilt tables the last re-evaluation replaced (itself
         too when it did not complete)."""
-        if not self.reverifies:
+        last = self._last_reverify()
+        if last is None:
             return set()
-        last = max(self.reverifies, key=lambda c: self.started[c])
-        done = {c for _, c, _ in self.completed}
-        return {c for c, at in self.started.items() if at < self.started[last]} | (
-            set() if last in done else {last}
-        )
+        earlier = {c for c, at in self.started.items() if at < self.started[last]}
+        return earlier | ({last} if self.pending() else set())
 
-    def policy(self) -> tuple[str | None, bool, bool]:
-        """(policy digest of the last completed event, a re-evaluation pending, any completed)."""
-        done = {c for _, c, _ in self.completed}
-        pending = False
-        if self.reverifies:
-            last = max(self.reverifies, key=lambda c: self.started[c])
-            pending = last not in done
-        if not self.completed:
-            return None, pending, False
-        return max(self.completed, key=lambda e: e[0])[2], pending, True
+    def policy_digest(self) -> str | None:
+        """The policy digest of the last completed crawl or re-evaluation."""
+        return max(self.completed, key=lambda e: e[0])[2] if self.completed else None
 
 
 def read_journal(root: Path) -> tuple[Journal, list[str]]:
@@ -205,11 +207,10 @@ def read_journal(root: Path) -> tuple[Journal, list[str]]:
                 timeline.started[crawl_id] = at
                 if source == REVERIFY:
                     timeline.reverifies.append(crawl_id)
-    superseded = timeline.superseded(finished)
+    superseded = timeline.superseded()
     for (crawl_id, batch), per_table in list(written.items()):
         if crawl_id in superseded:
             written[(crawl_id, batch)] = {t: n for t, n in per_table.items() if t not in _REBUILT}
-    policy, pending, completed = timeline.policy()
     journal = Journal(
         frozenset(crawls),
         frozenset(finished),
@@ -217,9 +218,9 @@ def read_journal(root: Path) -> tuple[Journal, list[str]]:
         sources,
         frozenset(tables),
         written,
-        policy,
-        pending,
-        completed,
+        timeline.policy_digest(),
+        timeline.pending(),
+        bool(timeline.completed),
     )
     return journal, problems
 
