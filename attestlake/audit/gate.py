@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from attestlake._internal.regular_files import open_regular
 from attestlake.audit.policies import evaluate
 from attestlake.audit.query_files import SavedQuery
 from attestlake.errors import Error, InputError
@@ -126,11 +127,14 @@ def subject_digest(subject: str) -> str:
         return subject
     path = Path(subject)
     if path.is_file():
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-        return f"sha256:{h.hexdigest()}"
+        try:
+            h = hashlib.sha256()
+            with open_regular(path) as fh:
+                while chunk := fh.read(1 << 20):
+                    h.update(chunk)
+            return f"sha256:{h.hexdigest()}"
+        except OSError as exc:
+            raise InputError(f"{subject}: cannot read: {exc.strerror or exc}") from None
     from attestlake.store.images import parse_image, resolve_image
 
     if parse_image(subject) is None:
