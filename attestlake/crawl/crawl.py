@@ -37,7 +37,12 @@ from attestlake.crawl.kept import blob_rows
 from attestlake.crawl.progress import ProgressFn, Reporter
 from attestlake.crawl.replay import Replays
 from attestlake.crawl.requirements import RequirementOwners
-from attestlake.crawl.reverify import ReverifyResult, legacy_units, needs_reverify, reverify_locked
+from attestlake.crawl.reverify import (
+    NoKeptBytes,
+    ReverifyResult,
+    needs_reverify,
+    reverify_locked,
+)
 from attestlake.crawl.sources import MAX_DOCUMENT_SIZE, Candidate, Source, Unit, as_source
 from attestlake.crawl.sources.combined import CombinedSource
 from attestlake.crawl.sources.listed import require_listed
@@ -349,13 +354,13 @@ def _reverify_first(
     bytes were not kept is crawled as it is, with a warning."""
     if not needs_reverify(lake_root, policy):
         return None
-    legacy = legacy_units(lake_root)
-    if legacy:
+    try:
+        return reverify_locked(lake_root, policy, crawl, jobs=jobs)
+    except NoKeptBytes as exc:  # refused before anything was written
         tally.warnings.append(
             f"the lake's verdicts were made under another trust policy (or one it did not "
-            f"record), but {len(legacy)} of its crawl units were crawled by a version that kept "
+            f"record), but {exc.units} of its crawl units were crawled by a version that kept "
             "no bytes: their verdicts are not made again; crawl the stores into a new lake "
             "directory for that"
         )
         return None
-    return reverify_locked(lake_root, policy, crawl, jobs=jobs)

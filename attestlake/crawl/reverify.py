@@ -60,6 +60,7 @@ from attestlake.verify.outcome import VERIFIED
 from attestlake.verify.trust import TrustPolicy
 
 __all__ = [
+    "NoKeptBytes",
     "ReverifyResult",
     "legacy_units",
     "needs_reverify",
@@ -331,6 +332,14 @@ def require_policy(root: Path, policy: TrustPolicy) -> None:
         )
 
 
+class NoKeptBytes(LakeError):
+    """The lake holds crawl units whose bytes were not kept: no re-evaluation is possible."""
+
+    def __init__(self, units: int, message: str) -> None:
+        super().__init__(message)
+        self.units = units
+
+
 class _Crawled(Protocol):
     @property
     def documents(self) -> int: ...
@@ -377,10 +386,11 @@ def reverify_locked(
     started = time.monotonic()
     legacy = legacy_units(root)
     if legacy:
-        raise LakeError(
+        raise NoKeptBytes(
+            len(legacy),
             f"the lake {root} holds {len(legacy)} crawl unit(s) (e.g. {min(legacy)}) crawled by "
             "a version of attestlake that did not keep their bytes: their verdicts cannot be "
-            "made again under another trust policy. Crawl the stores into a new lake directory."
+            "made again under another trust policy. Crawl the stores into a new lake directory.",
         )
     damage = blobs_damage(root)
     if damage:
