@@ -8,8 +8,12 @@ record), ``run-<id>-started``, ``run-<id>-failure`` or ``run-<id>-cancellation``
 
 The tag is checked before anything is signed or written: if the store already has it for the
 same run (same materials), the push is a no-op; if it has a different attestation under that
-run id, :class:`~attestlake.errors.RunConflict`. Output images in the registry of the store
-also get the signed statements as OCI 1.1 referrers (:mod:`attestlake.store.referrers`).
+run id, :class:`~attestlake.errors.RunConflict`. Each signed statement layer has an
+``org.opencontainers.image.title`` (:data:`TITLES`), so ``oras pull`` writes every layer out.
+Output images in the registry of the store also get each signed statement that names them as
+its own OCI 1.1 referrer, in cosign's bundle layout (:mod:`attestlake.collect.image_referrers`);
+pushing a record that is already there attaches it again (the same manifests, nothing added),
+so a push cut off between the record and the referrers is completed by running it again.
 """
 
 from __future__ import annotations
@@ -18,21 +22,37 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from attestlake._internal._atomic import replace_file as atomic_write
 from attestlake._internal.untrusted_json import loads
+from attestlake.collect.image_referrers import SignedDocument, attach_to_images
 from attestlake.errors import ContentError, NotFound, RunConflict
 from attestlake.evidence.materials import Material
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, MAX_ENVELOPE_SIZE
-from attestlake.signing.signing import SIGNED_MEDIA_TYPES, SignedStatement, Signer
+from attestlake.signing.signing import (
+    BUNDLE_MEDIA_TYPE,
+    SIGNED_MEDIA_TYPES,
+    SignedStatement,
+    Signer,
+)
 from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE
 
 ARTIFACT_TYPE = "application/vnd.attestlake.run.v1+json"
 PREFIX = "dev.attestlake."
+TITLE = "org.opencontainers.image.title"
+#: The file name of a signed statement layer (``org.opencontainers.image.title``): by role,
+#: then ``.dsse.json`` for a DSSE envelope or ``.sigstore.json`` for a Sigstore bundle.
+TITLES = {"envelope": "run-statement", "provenance": "provenance"}
+
+
+def layer_title(role: str, media_type: str) -> str:
+    """The file name ``oras pull`` gives a signed statement layer of ``role``."""
+    suffix = ".sigstore.json" if media_type == BUNDLE_MEDIA_TYPE else ".dsse.json"
+    return TITLES.get(role, role) + suffix
 
 
 @dataclass(frozen=True)
@@ -121,7 +141,17 @@ def _fingerprint(stmt: Mapping[str, Any]) -> Any:
     )
 
 
-def _existing(store: Store, record: Record) -> PushResult | None:
+def _stored(store: Store, layer: Descriptor) -> SignedDocument | None:
+    raw = store.get_blob(layer.digest, max_size=MAX_ENVELOPE_SIZE)
+    stmt = statement_of(raw, layer.media_type)
+    return None if stmt is None else SignedDocument(layer.media_type, raw, stmt)
+
+
+def _existing(
+    store: Store, record: Record
+) -> tuple[PushResult, Manifest, list[SignedDocument]] | None:
+    """The record already under the record's tag, its manifest and its signed statements (run
+    first), or None; RunConflict if the tag holds another attestation."""
     try:
         digest = store.resolve(record.tag)
     except NotFound:
@@ -130,19 +160,17 @@ def _existing(store: Store, record: Record) -> PushResult | None:
     signed = [layer for layer in manifest.layers if layer.media_type in SIGNED_MEDIA_TYPES]
     role = {layer.annotations.get(PREFIX + "role"): layer for layer in signed}
     run_layer = role.get("envelope") or (signed[0] if signed else None)
-    theirs = None
-    if run_layer is not None:
-        raw = store.get_blob(run_layer.digest, max_size=MAX_ENVELOPE_SIZE)
-        theirs = statement_of(raw, run_layer.media_type)
+    theirs = None if run_layer is None else _stored(store, run_layer)
     ours = json.loads(record.statements[0][1])
-    if run_layer is None or theirs is None or _fingerprint(theirs) != _fingerprint(ours):
+    if run_layer is None or theirs is None or _fingerprint(theirs.statement) != _fingerprint(ours):
         raise RunConflict(
             f"{store.ref} already holds {record.tag} with a different attestation (other "
             f"materials, or not a run record); each run needs its own id: for matrix jobs give "
             f"each leg its own --workflow, or pass --run-id to 'attest init'"
         )
     prov = role.get("provenance")
-    return PushResult(
+    provenance = None if prov is None else _stored(store, prov)
+    result = PushResult(
         store=store.ref,
         tag=record.tag,
         manifest_digest=manifest.digest,
@@ -154,6 +182,8 @@ def _existing(store: Store, record: Record) -> PushResult | None:
         media_type=run_layer.media_type,
         status=record.status,
     )
+    documents = [theirs] + ([provenance] if provenance is not None else [])
+    return result, manifest, documents
 
 
 def _write_bundles(path: Path, signed: list[SignedStatement]) -> None:
@@ -173,16 +203,25 @@ def push_record(
     store: Store, signer: Signer, record: Record, *, bundle_out: Path | None = None
 ) -> PushResult:
     """Sign the record's statements and push them with the evidence (see the module doc)."""
-    existing = _existing(store, record)
-    if existing is not None:
+    found = _existing(store, record)
+    if found is not None:
+        existing, manifest, stored = found
         if bundle_out is not None:
             _write_from_store(bundle_out, store, existing)
-        return existing
+        attached = attach_to_images(store, record.images, stored, manifest.annotations)
+        return replace(existing, referrers=tuple(attached))
     signed = signer.sign_statements([raw for _, raw in record.statements])
     if len(signed) != len(record.statements):
         raise ContentError("the signer returned a different number of signed statements")
     documents = [
-        (Descriptor.for_bytes(doc.media_type, doc.data, {PREFIX + "role": role}), doc.data)
+        (
+            Descriptor.for_bytes(
+                doc.media_type,
+                doc.data,
+                {TITLE: layer_title(role, doc.media_type), PREFIX + "role": role},
+            ),
+            doc.data,
+        )
         for (role, _), doc in zip(record.statements, signed, strict=True)
     ]
     evidence = [
@@ -191,7 +230,7 @@ def push_record(
                 material.media_type or "application/octet-stream",
                 data,
                 {
-                    "org.opencontainers.image.title": Path(material.value).name,
+                    TITLE: Path(material.value).name,
                     PREFIX + "material": material.name,
                     PREFIX + "role": "evidence",
                 },
@@ -210,7 +249,8 @@ def push_record(
     for desc, data in evidence + documents:
         store.put_blob(data, desc.media_type)
     store.put_manifest(manifest, tag=record.tag)
-    attached = _attach_images(store, record, documents, annotations)
+    mine = [SignedDocument(d.media_type, d.data, json.loads(d.statement)) for d in signed]
+    attached = attach_to_images(store, record.images, mine, manifest.annotations)
     if bundle_out is not None:
         _write_bundles(bundle_out, signed)
     return PushResult(
@@ -225,22 +265,3 @@ def push_record(
         status=record.status,
         referrers=tuple(attached),
     )
-
-
-def _attach_images(
-    store: Store,
-    record: Record,
-    documents: list[tuple[Descriptor, bytes]],
-    annotations: Mapping[str, str],
-) -> list[str]:
-    from attestlake.store.images import parse_image, same_registry
-    from attestlake.store.referrers import attach
-
-    out = []
-    for material in record.images:
-        image = parse_image(material.value)
-        if image is None or not same_registry(image, store):
-            continue
-        attach(store, image, documents, artifact_type=ARTIFACT_TYPE, annotations=annotations)
-        out.append(str(image))
-    return out

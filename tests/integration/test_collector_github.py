@@ -146,17 +146,22 @@ def test_github_actions_like_scenario(tmp_path: Path, registry: RegistryServer) 
     assert pred["runner"]["environment"]["DEPLOY_ENV"] == "production"
     assert stmt["subject"][0]["digest"] == {"sha256": image_digest.split(":")[1]}
 
-    # The image carries the attestation as an OCI 1.1 referrer (tag schema fallback).
+    # The image carries each signed statement as an OCI 1.1 referrer in cosign's bundle
+    # layout (tag schema fallback: docker-registry 2.8 has no referrers API).
     image_repo = RegistryStore(registry.url, "cyberdyne/skynet")
     index_tag = image_digest.replace(":", "-")
     assert index_tag in list(image_repo.tags())
     index = image_repo.get_any_manifest(index_tag)
     assert isinstance(index, Index)
-    [referrer] = index.manifests
-    assert referrer.artifact_type == "application/vnd.attestlake.run.v1+json"
-    assert referrer.annotations["dev.attestlake.run-id"] == run_id
-    attached = image_repo.get_manifest(referrer.digest)
-    assert attached.subject is not None and attached.subject.digest == image_digest
+    assert [r.annotations["dev.sigstore.bundle.predicateType"] for r in index.manifests] == [
+        "https://attestlake.dev/attestation/run/v1",
+        "https://slsa.dev/provenance/v1",
+    ]
+    for referrer in index.manifests:
+        assert referrer.artifact_type == "application/vnd.dev.sigstore.bundle.v0.3+json"
+        assert referrer.annotations["dev.attestlake.run-id"] == run_id
+        attached = image_repo.get_manifest(referrer.digest)
+        assert attached.subject is not None and attached.subject.digest == image_digest
 
     text = summary.read_text()
     assert "pushed (success)" in text and "| scan | SARIF | ✅ added |" in text
@@ -170,6 +175,7 @@ def test_github_actions_like_scenario(tmp_path: Path, registry: RegistryServer) 
     assert "already pushed" in again.out
     assert str(final.digest) in again.out
     assert sorted(repo.tags()) == [f"run-{run_id}", f"run-{run_id}-started"]
+    assert image_repo.get_any_manifest(index_tag).raw == index.raw  # no referrer added
 
     # -- A job pinned to the older revision is told what the latest adds -------------------
     pinned_env = {**env, "GITHUB_RUN_ID": "5002"}

@@ -11,7 +11,9 @@ import pytest
 from sigstore.models import Bundle
 
 from attestlake.collect.collector import Attestation
+from attestlake.collect.provenance import PROVENANCE_PREDICATE_TYPE as SLSA_V1
 from attestlake.contracts.contracts import parse_contract
+from attestlake.intoto.predicates import RUN_PREDICATE_TYPE
 from attestlake.signing.signing import BUNDLE_MEDIA_TYPE, SigstoreSigner
 from attestlake.store.oci import Index, referrers_tag
 from attestlake.store.registry import RegistryStore
@@ -62,10 +64,14 @@ def test_keyless_push_to_a_registry(tmp_path: Path, registry: RegistryServer) ->
     assert (tmp_path / "out.sigstore.json").read_bytes() == store.get_blob(result.envelope_digest)
     assert (tmp_path / "out.sigstore.provenance.json").is_file()
 
-    # The bundles are attached to the image as a referrer.
+    # Each bundle, exactly as Sigstore made it, is attached to the image as its own referrer.
     assert result.referrers == (f"{registry.host}/keyless/app@{digest}",)
     image = RegistryStore(registry.url, "keyless/app")
-    assert digest.replace(":", "-") in list(image.tags())
+    attached = [image.get_manifest(d.digest) for d in image.referrers(digest)]
+    assert [image.get_blob(m.layers[0].digest) for m in attached] == [
+        store.get_blob(layer.digest) for layer in manifest.layers[:2]
+    ]
+    assert all(m.artifact_type == BUNDLE_MEDIA_TYPE and len(m.layers) == 1 for m in attached)
 
     # A retried step with a fresh state: no new signature, no new attestation.
     again = _run(tmp_path, registry.host, digest).push(signer, store, provenance=True)
@@ -92,8 +98,18 @@ def test_two_runs_of_one_image_share_its_referrers_index(
     image = RegistryStore(registry.url, "keyless/shared")
     index = image.get_any_manifest(referrers_tag(digest))
     assert isinstance(index, Index)
-    runs = [m.annotations["dev.attestlake.run-id"] for m in index.manifests]
-    assert runs == ["first", "second"]
+    # One referrer per signed statement (run statement, provenance) of each run, in order.
+    listed = [
+        (m.annotations["dev.attestlake.run-id"], m.annotations["dev.sigstore.bundle.predicateType"])
+        for m in index.manifests
+    ]
+    assert listed == [
+        ("first", RUN_PREDICATE_TYPE),
+        ("first", SLSA_V1),
+        ("second", RUN_PREDICATE_TYPE),
+        ("second", SLSA_V1),
+    ]
     for m in index.manifests:
+        assert m.artifact_type == BUNDLE_MEDIA_TYPE
         referrer = image.get_manifest(m.digest)
         assert referrer.subject is not None and referrer.subject.digest == digest

@@ -50,7 +50,24 @@ def test_a_run_attached_to_its_image_is_one_run(tmp_path: Path, registry: Regist
         "--json",
     )
     assert crawl.code == 0, crawl.err
-    assert crawl.json()["verified"] == 2  # both manifests are seen and verified...
+    # The record and the image's two referrers (run statement, provenance: cosign's bundle
+    # layout, key-signed) are seen and verified with the policy's key; none is malformed...
+    assert crawl.json()["verified"] == 3
+    formats = run_cli(
+        tmp_path,
+        "sql",
+        "--lake",
+        "lake",
+        "--format",
+        "csv",
+        "SELECT format, status, signer, count(*) AS n FROM verifications "
+        "GROUP BY ALL ORDER BY format",
+    )
+    assert formats.out.splitlines() == [
+        "format,status,signer,n",
+        "dsse,verified,ci.pub,2",
+        "sigstore-bundle-v0.3,verified,ci.pub,2",
+    ]
     counts = run_cli(
         tmp_path,
         "sql",
@@ -63,7 +80,7 @@ def test_a_run_attached_to_its_image_is_one_run(tmp_path: Path, registry: Regist
         "(SELECT count(DISTINCT manifest_digest) FROM verifications) AS manifests",
     )
     # ...but the run, its subjects and its materials are in the lake once.
-    assert counts.out.splitlines() == ["runs,subjects,materials,manifests", "1,2,2,2"]
+    assert counts.out.splitlines() == ["runs,subjects,materials,manifests", "1,2,2,3"]
     again = run_cli(
         tmp_path,
         "crawl",
