@@ -13,11 +13,13 @@ import pytest
 
 try:  # tests/ is not a package: pytest put this directory on sys.path
     from registry_server import RegistryNotAvailable, RegistryServer
+    from sigstore_js import NotAvailable, SigstoreJs
 except ImportError:  # tests/ became a package
     from tests.integration.registry_server import (  # type: ignore[no-redef]
         RegistryNotAvailable,
         RegistryServer,
     )
+    from tests.integration.sigstore_js import NotAvailable, SigstoreJs  # type: ignore[no-redef]
 
 
 def _start(
@@ -73,3 +75,15 @@ def own_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryS
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def sigstore_js() -> SigstoreJs:
+    """sigstore-js's ``@sigstore/verify``, installed once (see ``sigstore_js.py``); skips
+    without node or npm, fails when ``CI=true``."""
+    try:
+        return SigstoreJs.install()
+    except NotAvailable as exc:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
