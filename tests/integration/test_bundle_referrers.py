@@ -39,6 +39,7 @@ from attestlake.store.oci import (
 from attestlake.store.registry import RegistryStore
 from tests.integration.cli_helpers import GITHUB_ENV, run_cli, setup_workspace
 from tests.integration.collector_helpers import push_image
+from tests.integration.in_toto_check import in_toto_statement
 from tests.integration.registry_server import RegistryServer
 from tests.integration.sigstore_js import SigstoreJs
 
@@ -154,6 +155,7 @@ def test_each_statement_is_its_own_referrer_in_cosign_bundle_layout(pushed: Push
         assert bundle["dsseEnvelope"] == envelope
         statement = json.loads(base64.b64decode(envelope["payload"]))
         assert annotations["dev.sigstore.bundle.predicateType"] == statement["predicateType"]
+        in_toto_statement(statement)
         assert {"sha256": pushed.image_digest.split(":")[1]} in [
             s["digest"] for s in statement["subject"]
         ]

@@ -1,7 +1,8 @@
 """What attestlake writes, read by other projects' code: every statement it signs parses as an
 in-toto Statement v1 (the in-toto-attestation protobuf bindings, strict: no unknown field) and
 validates; its SLSA provenance parses as the SLSA provenance v1 proto, its gate VSAs as the VSA
-v1 proto; and securesystemslib verifies its DSSE envelopes with the published key, the
+v1 proto (every statement: each run record's, started, success, failed or cancelled, and each
+declaration of a published contract or inventory); and securesystemslib verifies its DSSE envelopes with the published key, the
 envelope's keyid being attestlake's key id (``sha256:`` of the key's SPKI DER)."""
 
 from __future__ import annotations
@@ -15,16 +16,17 @@ from cryptography.hazmat.primitives import serialization
 from google.protobuf import json_format
 from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
 from in_toto_attestation.predicates.vsa.v1 import vsa_pb2
-from in_toto_attestation.v1 import statement_pb2
-from in_toto_attestation.v1.statement import Statement
 from securesystemslib.dsse import Envelope as SslibEnvelope
 from securesystemslib.signer import SSlibKey
 
 from attestlake import open_lake
+from attestlake.contracts.publish import published_kind
 from attestlake.demo.demo import DemoResult
+from attestlake.intoto.predicates import RUN_PREDICATE_TYPE as RUN_V1
 from attestlake.signing.keys import key_id
 from attestlake.store.layout import LayoutStore
 from tests.integration.cli_helpers import run_cli
+from tests.integration.in_toto_check import in_toto_statement
 
 SLSA_V1 = "https://slsa.dev/provenance/v1"
 VSA_V1 = "https://slsa.dev/verification_summary/v1"
@@ -38,20 +40,28 @@ def _statements(demo: DemoResult) -> list[dict[str, Any]]:
     return [json.loads(r["statement"]) for r in rows]
 
 
-def _in_toto(statement: dict[str, Any]) -> Statement:
-    """The statement through the in-toto-attestation bindings: strict parse, then validate."""
-    pb = json_format.ParseDict(statement, statement_pb2.Statement())  # unknown fields raise
-    parsed = Statement.copy_from_pb(pb)
-    parsed.validate()
-    return parsed
+def _declarations(demo: DemoResult) -> list[dict[str, Any]]:
+    """The signed declarations of the contracts and inventories the demo published."""
+    store = LayoutStore(demo.store)
+    out = []
+    for _, digest in store.list_manifests():
+        manifest = store.get_manifest(digest)
+        if published_kind(manifest) is not None and len(manifest.layers) == 2:
+            envelope = json.loads(store.get_blob(manifest.layers[1].digest))
+            out.append(json.loads(base64.b64decode(envelope["payload"])))
+    return out
 
 
 def test_every_statement_attestlake_signs_is_an_in_toto_statement_v1(demo: DemoResult) -> None:
     statements = _statements(demo)
     types = {s["predicateType"] for s in statements}
-    assert {"https://attestlake.dev/attestation/run/v1", SLSA_V1} <= types
-    for statement in statements:
-        _in_toto(statement)
+    assert {RUN_V1, SLSA_V1} <= types
+    statuses = {s["predicate"]["run"]["status"] for s in statements if s["predicateType"] == RUN_V1}
+    assert statuses == {"started", "success", "failed", "cancelled"}  # every lifecycle record
+    declarations = _declarations(demo)
+    assert {d["predicate"]["kind"] for d in declarations} == {"contract", "inventory"}
+    for statement in statements + declarations:
+        in_toto_statement(statement)
 
 
 def test_every_slsa_provenance_is_the_slsa_provenance_v1_proto(demo: DemoResult) -> None:
@@ -73,7 +83,7 @@ def test_the_gate_vsa_is_the_vsa_v1_proto(tmp_path: Path, demo: DemoResult) -> N
     envelope = json.loads((tmp_path / "v.json").read_text())
     statement = json.loads(base64.b64decode(envelope["payload"]))
     assert statement["predicateType"] == VSA_V1
-    _in_toto(statement)
+    in_toto_statement(statement)
     # The bindings' VSA proto (in-toto-attestation 0.9) predates the SLSA VSA v1 spec
     # (verifier.version, verifiedLevels as a list): the predicate is checked against the spec.
     predicate = statement["predicate"]
