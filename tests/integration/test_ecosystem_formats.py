@@ -1,9 +1,10 @@
-"""What attestlake writes, read by other projects' code: every statement it signs parses as an
-in-toto Statement v1 (the in-toto-attestation protobuf bindings, strict: no unknown field) and
-validates; its SLSA provenance parses as the SLSA provenance v1 proto, its gate VSAs as the VSA
-v1 proto (every statement: each run record's, started, success, failed or cancelled, and each
-declaration of a published contract or inventory); and securesystemslib verifies its DSSE envelopes with the published key, the
-envelope's keyid being attestlake's key id (``sha256:`` of the key's SPKI DER)."""
+"""What attestlake writes, read by other projects' code: every statement it signs (each run
+record's, started, success, failed or cancelled; the provenance; each declaration of a published
+contract or inventory) parses as an in-toto Statement v1 (the in-toto-attestation protobuf
+bindings, strict: no unknown field) and validates; its SLSA provenance parses as the SLSA
+provenance v1 proto, its gate VSAs as the VSA v1 proto; and securesystemslib verifies its DSSE
+envelopes with the published key, the envelope's keyid being attestlake's key id (``sha256:``
+of the key's SPKI DER)."""
 
 from __future__ import annotations
 
