@@ -3,7 +3,9 @@
 :class:`FakeSigningContext` subclasses ``sigstore.sign.SigningContext``; its signer makes an
 ephemeral P-256 key, a short-lived certificate naming the token's identity (as Fulcio would),
 signs the exact statement bytes as DSSE with sigstore's own code, and returns a real
-``sigstore.models.Bundle`` (v0.3) with a placeholder transparency-log entry. Everything the
+``sigstore.models.Bundle`` (v0.3) with a placeholder transparency-log entry; or, given a
+:class:`~tests.sigstore_instance.SigstoreInstance`, with a certificate and log entry of that
+private instance, which verify against its trusted root. Everything the
 collector does with the bundle is real; only the two network services are replaced.
 """
 
@@ -26,6 +28,8 @@ from sigstore.models import Bundle, TransparencyLogEntry
 from sigstore.oidc import IdentityToken
 from sigstore.sign import SigningContext
 from sigstore_models.rekor.v1 import TransparencyLogEntry as _LogEntry
+
+from tests.sigstore_instance import SigstoreInstance
 
 WORKFLOW_IDENTITY = (
     "https://github.com/cyberdyne/skynet/.github/workflows/build.yml@refs/heads/main"
@@ -59,6 +63,10 @@ class FakeSigner:
         self.context = context
         self.token = token
         self.key = ec.generate_private_key(ec.SECP256R1())
+        context.certificates += 1
+        if context.instance is not None:
+            self.certificate = context.instance.issue(self.key, context.identity, GITHUB_ISSUER)
+            return
         now = datetime.now(UTC)
         issuer = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "sigstore.dev")])
         self.certificate = (
@@ -76,11 +84,13 @@ class FakeSigner:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .sign(self.key, hashes.SHA256())
         )
-        context.certificates += 1
 
     def sign_dsse(self, input_: dsse.Statement) -> Bundle:
         self.context.signed.append(input_._contents)
         envelope = dsse._sign(self.key, input_)
+        if self.context.instance is not None:
+            entry = self.context.instance.log(envelope, self.certificate)
+            return Bundle._from_parts(self.certificate, envelope, entry)
         index = len(self.context.signed)
         entry = _LogEntry.from_dict(
             {
@@ -105,10 +115,19 @@ class FakeSigner:
 class FakeSigningContext(SigningContext):
     """A ``SigningContext`` that needs no Fulcio, Rekor or trust root."""
 
-    def __init__(self, identity: str = WORKFLOW_IDENTITY, *, fail: Exception | None = None) -> None:
+    def __init__(
+        self,
+        identity: str = WORKFLOW_IDENTITY,
+        *,
+        fail: Exception | None = None,
+        instance: SigstoreInstance | None = None,
+    ) -> None:
         # Deliberately not calling super().__init__: there are no service clients to make.
         self.identity = identity
         self.fail = fail
+        #: Issue and log for real with this private instance; without it, a self-signed
+        #: certificate and a placeholder log entry that no verifier accepts.
+        self.instance = instance
         self.signed: list[bytes] = []
         self.certificates = 0
 

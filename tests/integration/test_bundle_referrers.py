@@ -7,6 +7,8 @@ real registry (docker-registry 2.8: no referrers API, so the ``sha256-<hex>`` re
 - sigstore-js (npm ``@sigstore/verify``) verifies the key-signed bundles with the published
   public key as trust material, and refuses a tampered one;
 - ``oras pull`` of the run record writes every layer under its title;
+- sigstore-python verifies the keyless bundles with the trusted root of the Sigstore instance
+  that signed them (a private one, in the test process), and attestlake's crawler too;
 - the referrers index holds one descriptor per bundle, however often the run is pushed, and
   keeps what other tools listed in it.
 """
@@ -23,10 +25,17 @@ from typing import Any
 import oras.client
 import pytest
 from cryptography.hazmat.primitives import serialization
+from sigstore.errors import VerificationError
+from sigstore.models import Bundle, TrustedRoot
+from sigstore.verify import Verifier
+from sigstore.verify.policy import Identity
 
 from attestlake.collect import push as push_module
+from attestlake.collect.collector import Attestation
+from attestlake.contracts.contracts import parse_contract
 from attestlake.errors import StoreError
 from attestlake.signing.keys import key_id
+from attestlake.signing.signing import SigstoreSigner
 from attestlake.store import Descriptor, Manifest
 from attestlake.store.oci import (
     EMPTY_CONFIG,
@@ -42,6 +51,8 @@ from tests.integration.collector_helpers import push_image
 from tests.integration.in_toto_check import in_toto_statement
 from tests.integration.registry_server import RegistryServer
 from tests.integration.sigstore_js import SigstoreJs
+from tests.sigstore_double import GITHUB_ISSUER, WORKFLOW_IDENTITY, FakeSigningContext, github_token
+from tests.sigstore_instance import SigstoreInstance
 
 pytestmark = pytest.mark.registry
 
@@ -285,3 +296,71 @@ def test_another_tools_referrers_index_keeps_its_entries(
     ours = index["manifests"][1:]
     assert [e["artifactType"] for e in ours] == [BUNDLE, BUNDLE]
     assert len({e["digest"] for e in ours}) == 2
+
+
+def test_sigstore_python_verifies_the_keyless_bundles_and_so_does_the_crawler(
+    tmp_path: Path, registry: RegistryServer
+) -> None:
+    """Keyless signing against a private Sigstore instance (Fulcio, CT log and Rekor in the
+    test process, ``tests/sigstore_instance.py``): the bundles attached to the image verify with
+    sigstore-python given that instance's trusted root, as the public instance's would."""
+    target = _new(tmp_path, registry)
+    instance = SigstoreInstance()
+    root = instance.write_trusted_root(tmp_path / "trusted_root.json")
+    att = Attestation.init(
+        parse_contract((tmp_path / "contract.yaml").read_bytes()),
+        workflow="build", project="skynet", env=ENV,
+    )  # fmt: skip
+    att.add("image", f"{target.image}@{target.image_digest}")
+    att.add("sbom", str(tmp_path / "sbom.json"))
+    signer = SigstoreSigner.from_token(FakeSigningContext(instance=instance), github_token())
+    store = RegistryStore(registry.url, target.store.split("/", 1)[1])
+    result = att.push(signer, store, provenance=True)
+    assert result.referrers == (f"{target.image}@{target.image_digest}",)
+
+    verifier = Verifier(trusted_root=TrustedRoot.from_file(str(root)))
+    found = target.bundles()
+    assert [e["annotations"]["dev.sigstore.bundle.predicateType"] for e, _, _ in found] == [
+        RUN_V1,
+        SLSA_V1,
+    ]
+    for _, _, raw in found:
+        bundle = Bundle.from_json(raw)
+        payload_type, payload = verifier.verify_dsse(bundle, Identity(
+            identity=WORKFLOW_IDENTITY, issuer=GITHUB_ISSUER
+        ))  # fmt: skip
+        assert payload_type == "application/vnd.in-toto+json"
+        in_toto_statement(json.loads(payload))
+        with pytest.raises(VerificationError):  # another identity is refused
+            verifier.verify_dsse(
+                bundle, Identity(identity="https://example.com/other", issuer=GITHUB_ISSUER)
+            )
+    tampered = json.loads(found[0][2])
+    payload = base64.b64decode(tampered["dsseEnvelope"]["payload"])
+    tampered["dsseEnvelope"]["payload"] = base64.b64encode(payload + b" ").decode()
+    with pytest.raises(VerificationError):
+        verifier.verify_dsse(
+            Bundle.from_json(json.dumps(tampered)),
+            Identity(identity=WORKFLOW_IDENTITY, issuer=GITHUB_ISSUER),
+        )
+
+    # attestlake's crawler, given the same trusted root, verifies the record and the referrers.
+    (tmp_path / "keyless.yaml").write_text(
+        f"trusted_root: trusted_root.json\nidentities:\n"
+        f"  - issuer: {GITHUB_ISSUER}\n    subject: {WORKFLOW_IDENTITY}\n"
+    )
+    host_glob = f"{registry.host}/{target.repository.removesuffix('/app')}/*"
+    crawl = run_cli(
+        tmp_path, "crawl", "--from", host_glob, "--lake", "lake", "--trust", "keyless.yaml",
+        "--json",
+    )  # fmt: skip
+    assert crawl.code == 0, crawl.err
+    rows = run_cli(
+        tmp_path, "sql", "--lake", "lake", "--format", "csv",
+        "SELECT status, count(*) AS n, (SELECT count(*) FROM runs) AS runs FROM verifications "
+        "GROUP BY ALL",
+    )  # fmt: skip
+    assert rows.out.splitlines() == [
+        "status,n,runs",
+        "verified,4,1",
+    ]  # record: 2, referrers: 1 each

@@ -1,0 +1,241 @@
+"""A private Sigstore instance in the test process: a Fulcio-like CA, a certificate transparency
+log and a Rekor-like transparency log, each with its own key, and the ``trusted_root.json``
+that names them. What it issues and logs is real: certificates chained to the CA with an SCT
+signed by the CT log, Rekor ``dsse/0.0.1`` entries with an inclusion proof, a signed checkpoint
+and a signed entry timestamp, so sigstore-python (and any Sigstore verifier given the trusted
+root) verifies a bundle made with it as it verifies one of the public instance.
+
+Used by :class:`tests.sigstore_double.FakeSigningContext` (``instance=``).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import struct
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from sigstore import dsse
+from sigstore.models import TransparencyLogEntry
+from sigstore_models.rekor.v1 import TransparencyLogEntry as _LogEntry
+
+SCT_OID = x509.ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2")
+FULCIO_ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
+FULCIO_ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
+ORIGIN = "rekor.test.attestlake - 1"
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _spki(key: ec.EllipticCurvePublicKey) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def _log_id(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return hashlib.sha256(_spki(key.public_key())).digest()
+
+
+def _der_octets(content: bytes) -> bytes:
+    """DER OCTET STRING (short or long length form)."""
+    n = len(content)
+    length = (
+        bytes([n])
+        if n < 128
+        else bytes([0x80 | ((n.bit_length() + 7) // 8)])
+        + (n.to_bytes((n.bit_length() + 7) // 8, "big"))
+    )
+    return b"\x04" + length + content
+
+
+def _der_utf8(text: str) -> bytes:
+    raw = text.encode()
+    return b"\x0c" + bytes([len(raw)]) + raw
+
+
+class SigstoreInstance:
+    def __init__(self) -> None:
+        self.ca_key = ec.generate_private_key(ec.SECP256R1())
+        self.ct_key = ec.generate_private_key(ec.SECP256R1())
+        self.rekor_key = ec.generate_private_key(ec.SECP256R1())
+        self.start = datetime.now(UTC) - timedelta(days=1)
+        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "attestlake test CA")])
+        ski = x509.SubjectKeyIdentifier.from_public_key(self.ca_key.public_key())
+        self.ca = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(self.ca_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(self.start)
+            .not_valid_after(self.start + timedelta(days=30))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(False, False, False, False, False, True, True, False, False),
+                critical=True,
+            )
+            .add_extension(ski, critical=False)
+            .sign(self.ca_key, hashes.SHA256())
+        )
+        self.entries = 0
+
+    # -- Fulcio and the CT log -------------------------------------------------------------
+    def issue(
+        self, key: ec.EllipticCurvePrivateKey, identity: str, issuer: str
+    ) -> x509.Certificate:
+        """A short-lived code-signing certificate for ``identity`` with an embedded SCT."""
+        now = datetime.now(UTC) - timedelta(seconds=5)
+        serial = x509.random_serial_number()
+        precert = self._leaf(key, identity, issuer, now, serial, None)
+        sct = self._sct(precert.tbs_certificate_bytes, now)
+        return self._leaf(key, identity, issuer, now, serial, sct)
+
+    def _leaf(
+        self,
+        key: ec.EllipticCurvePrivateKey,
+        identity: str,
+        issuer: str,
+        now: datetime,
+        serial: int,
+        sct: bytes | None,
+    ) -> x509.Certificate:
+        ca_ski = self.ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([]))
+            .issuer_name(self.ca.subject)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(now)
+            .not_valid_after(now + timedelta(minutes=10))
+            .add_extension(
+                x509.KeyUsage(True, False, False, False, False, False, False, False, False),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), False
+            )
+            .add_extension(
+                x509.SubjectAlternativeName([x509.UniformResourceIdentifier(identity)]),
+                critical=True,
+            )
+            .add_extension(x509.UnrecognizedExtension(FULCIO_ISSUER_V1, issuer.encode()), False)
+            .add_extension(x509.UnrecognizedExtension(FULCIO_ISSUER_V2, _der_utf8(issuer)), False)
+        )
+        if sct is not None:
+            builder = builder.add_extension(x509.UnrecognizedExtension(SCT_OID, sct), False)
+        return builder.sign(self.ca_key, hashes.SHA256())
+
+    def _sct(self, tbs: bytes, when: datetime) -> bytes:
+        """The SCT list extension value for a precertificate whose TBS is ``tbs``."""
+        millis = int(when.timestamp() * 1000)
+        issuer_key_hash = hashlib.sha256(_spki(self.ca_key.public_key())).digest()
+        entry = issuer_key_hash + len(tbs).to_bytes(3, "big") + tbs
+        signed = struct.pack("!BBQH", 0, 0, millis, 1) + entry + struct.pack("!H", 0)
+        signature = self.ct_key.sign(signed, ec.ECDSA(hashes.SHA256()))
+        sct = (
+            bytes([0])
+            + _log_id(self.ct_key)
+            + struct.pack("!QH", millis, 0)
+            + bytes([4, 3])
+            + struct.pack("!H", len(signature))
+            + signature
+        )
+        listed = struct.pack("!H", len(sct)) + sct
+        return _der_octets(struct.pack("!H", len(listed)) + listed)
+
+    # -- Rekor -----------------------------------------------------------------------------
+    def log(self, envelope: dsse.Envelope, certificate: x509.Certificate) -> TransparencyLogEntry:
+        """A ``dsse/0.0.1`` entry for ``envelope``, alone in a tree of its own (size 1), with
+        its inclusion proof, signed checkpoint and signed entry timestamp."""
+        inner = envelope._inner
+        pem = certificate.public_bytes(serialization.Encoding.PEM)
+        body = {
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": {
+                "envelopeHash": {
+                    "algorithm": "sha256",
+                    "value": hashlib.sha256(envelope.to_json().encode()).hexdigest(),
+                },
+                "payloadHash": {
+                    "algorithm": "sha256",
+                    "value": hashlib.sha256(inner.payload).hexdigest(),
+                },
+                "signatures": [
+                    {"signature": _b64(s.sig), "verifier": _b64(pem)} for s in inner.signatures
+                ],
+            },
+        }
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        root = hashlib.sha256(b"\x00" + canonical).digest()
+        note = f"{ORIGIN}\n1\n{_b64(root)}\n"
+        log_id = _log_id(self.rekor_key)
+        note_sig = self.rekor_key.sign(note.encode(), ec.ECDSA(hashes.SHA256()))
+        checkpoint = f"{note}\n\u2014 {ORIGIN.split()[0]} {_b64(log_id[:4] + note_sig)}\n"
+        self.entries += 1
+        raw: dict[str, Any] = {
+            "logIndex": "0",
+            "logId": {"keyId": _b64(log_id)},
+            "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+            "integratedTime": str(int(datetime.now(UTC).timestamp())),
+            "inclusionPromise": {"signedEntryTimestamp": _b64(b"unsigned")},
+            "inclusionProof": {
+                "logIndex": "0",
+                "rootHash": _b64(root),
+                "treeSize": "1",
+                "hashes": [],
+                "checkpoint": {"envelope": checkpoint},
+            },
+            "canonicalizedBody": _b64(canonical),
+        }
+        unsigned = TransparencyLogEntry(_LogEntry.from_dict(raw))
+        promise = self.rekor_key.sign(unsigned._encode_canonical(), ec.ECDSA(hashes.SHA256()))
+        raw["inclusionPromise"] = {"signedEntryTimestamp": _b64(promise)}
+        return TransparencyLogEntry(_LogEntry.from_dict(raw))
+
+    # -- the trust root --------------------------------------------------------------------
+    def trusted_root(self) -> dict[str, Any]:
+        def log(key: ec.EllipticCurvePrivateKey, url: str) -> dict[str, Any]:
+            return {
+                "baseUrl": url,
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {
+                    "rawBytes": _b64(_spki(key.public_key())),
+                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                    "validFor": {"start": self.start.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                },
+                "logId": {"keyId": _b64(_log_id(key))},
+            }
+
+        der = self.ca.public_bytes(serialization.Encoding.DER)
+        return {
+            "mediaType": "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+            "tlogs": [log(self.rekor_key, "https://rekor.test.attestlake")],
+            "certificateAuthorities": [
+                {
+                    "subject": {"organization": "attestlake test CA", "commonName": ""},
+                    "uri": "https://fulcio.test.attestlake",
+                    "certChain": {"certificates": [{"rawBytes": _b64(der)}]},
+                    "validFor": {"start": self.start.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                }
+            ],
+            "ctlogs": [log(self.ct_key, "https://ctfe.test.attestlake")],
+            "timestampAuthorities": [],
+        }
+
+    def write_trusted_root(self, path: Path) -> Path:
+        path.write_text(json.dumps(self.trusted_root(), indent=1))
+        return path
