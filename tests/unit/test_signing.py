@@ -5,21 +5,32 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from sigstore.errors import NetworkError
 from sigstore.models import Bundle
 
-from attestlake.errors import SigningError
-from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, Envelope, pae
-from attestlake.signing.keys import KeySigner, verify_signature
+from attestlake.errors import ContentError, SigningError
+from attestlake.intoto.bundles import parse_document
+from attestlake.intoto.dsse import (
+    ENVELOPE_MEDIA_TYPE,
+    INTOTO_PAYLOAD_TYPE,
+    Envelope,
+    Signature,
+    pae,
+)
+from attestlake.signing.bundle_form import as_bundle, key_signed_bundle
+from attestlake.signing.keys import KeySigner, public_pem, verify_signature
 from attestlake.signing.signing import (
     BUNDLE_MEDIA_TYPE,
     DeferredSigner,
     SigstoreSigner,
     identity_token,
 )
+from attestlake.verify.trust import read_policy
+from attestlake.verify.verify import verify_document
 from tests.sigstore_double import GITHUB_ISSUER, WORKFLOW_IDENTITY, FakeSigningContext, github_token
 
 STATEMENTS = [
@@ -130,3 +141,38 @@ def test_deferred_signer_is_made_on_first_use_only() -> None:
     signer.sign_statements(STATEMENTS[:1])
     signer.sign_statements(STATEMENTS[1:])
     assert made == [1] and signer.identity.startswith("key sha256:")
+
+
+def test_a_key_signed_envelope_as_a_bundle_names_its_key_and_verifies_with_it(
+    tmp_path: Path,
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    signer = KeySigner(key)
+    [signed] = signer.sign_statements(STATEMENTS[:1])
+    raw = as_bundle(signed.media_type, signed.data)
+    doc = parse_document(raw)
+    assert doc.bundle is not None and doc.format == "sigstore-bundle-v0.3"
+    assert doc.bundle.public_key_hint == signer.key_id and doc.bundle.log_entries == ()
+    assert doc.bundle.envelope == Envelope.parse(signed.data)  # the same signature, payload
+    assert as_bundle(BUNDLE_MEDIA_TYPE, raw) == raw  # a bundle stays as it is
+    (tmp_path / "ci.pub").write_bytes(public_pem(key.public_key()))
+    (tmp_path / "trust.yaml").write_text("keys:\n  - path: ci.pub\n")
+    outcome = verify_document(raw, read_policy(tmp_path / "trust.yaml"))
+    assert (outcome.status, outcome.key_id) == ("verified", signer.key_id)
+
+
+def test_only_an_envelope_signed_by_one_named_key_becomes_a_bundle() -> None:
+    signer, other = (
+        KeySigner(ec.generate_private_key(ec.SECP256R1())),
+        KeySigner(ec.generate_private_key(ec.SECP256R1())),
+    )
+    one = signer.sign_envelope(INTOTO_PAYLOAD_TYPE, STATEMENTS[0])
+    two = Envelope(one.payload_type, one.payload, one.signatures + other.sign_envelope(
+        INTOTO_PAYLOAD_TYPE, STATEMENTS[0]
+    ).signatures)  # fmt: skip
+    nameless = Envelope(one.payload_type, one.payload, (Signature("", one.signatures[0].sig),))
+    for envelope in (two, nameless, Envelope(one.payload_type, one.payload, ())):
+        with pytest.raises(ContentError, match="signatures by one key"):
+            key_signed_bundle(envelope)
+    with pytest.raises(ContentError, match="not a signed statement"):
+        as_bundle("application/json", b"{}")
