@@ -285,9 +285,12 @@ def test_recorded_violations_reach_policy_violations_row_by_row(tmp_path: Path) 
     pushed = attest(tmp_path, "    - components_have_purls\n", COVERING)
     assert pushed.code == 0, pushed.err
     (evaluation,) = recorded(tmp_path)
-    assert run_cli(
-        tmp_path, "crawl", "--from", "oci:store", "--lake", "lake", "--trust", "trust.yaml"
-    ).code == 0
+    assert (
+        run_cli(
+            tmp_path, "crawl", "--from", "oci:store", "--lake", "lake", "--trust", "trust.yaml"
+        ).code
+        == 0
+    )
     violations = _lake_rows(tmp_path / "lake", "policy_violations", "position")
     assert [(v["policy_name"], v["position"], v["violation"]) for v in violations] == [
         ("components_have_purls", i, text) for i, text in enumerate(evaluation["violations"])
