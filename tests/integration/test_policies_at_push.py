@@ -228,7 +228,7 @@ def test_a_refused_push_writes_the_violations_to_the_ci_summary(tmp_path: Path) 
 def _lake_rows(lake: Path, table: str, order: str) -> list[dict[str, Any]]:
     with open_lake(lake) as opened:
         rows: list[dict[str, Any]] = opened.sql(
-            f"SELECT * EXCLUDE (crawl_id, crawl_batch) FROM {table} ORDER BY {order}"  # noqa: S608
+            f"SELECT * EXCLUDE (crawl_id, crawl_batch) FROM {table} ORDER BY {order}"
         ).to_pylist()
     return rows
 
