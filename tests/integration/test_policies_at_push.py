@@ -300,7 +300,7 @@ def test_recorded_violations_reach_policy_violations_row_by_row(tmp_path: Path) 
     assert (row["status"], row["violations"]) == ("violated", 1)
 
 
-def test_evaluations_signed_by_an_untrusted_key_never_reach_the_trusted_tables(
+def test_evaluations_signed_by_an_untrusted_key_reach_the_trusted_tables_only_once_trusted(
     tmp_path: Path,
 ) -> None:
     pushed = attest(tmp_path, "    - components_have_purls\n", COVERING)
@@ -317,3 +317,15 @@ def test_evaluations_signed_by_an_untrusted_key_never_reach_the_trusted_tables(
     attestations = _lake_rows(lake, "attestations", "envelope_digest")
     run_statement = [a for a in attestations if "policyEvaluations" in (a["statement"] or "")]
     assert len(run_statement) == 1 and run_statement[0]["trusted"] is False
+    # Re-evaluated under a policy that trusts the CI's key, the same bytes now reach them.
+    (tmp_path / "trusted.yaml").write_text("keys:\n  - path: ci.pub\n")
+    back = run_cli(tmp_path, "reverify", "--lake", "lake", "--trust", "trusted.yaml")
+    assert back.code == 0, back.out + back.err
+    (row,) = _lake_rows(lake, "policy_evaluations", "policy_name")
+    assert (row["policy_name"], row["status"], row["violations"]) == (
+        "components_have_purls",
+        "violated",
+        1,
+    )
+    assert len(_lake_rows(lake, "policy_violations", "policy_name")) == 1
+    assert run_cli(tmp_path, "lake", "check", "--lake", "lake").code == 0
