@@ -42,6 +42,15 @@ class ContractUnsatisfied(Error):
         self.missing = missing
 
 
+class PolicyViolated(ContractUnsatisfied):
+    """A gating policy the contract names found violations in the run; nothing was signed or
+    pushed. ``missing`` holds the violations; ``evaluations`` every policy's evaluation."""
+
+    def __init__(self, message: str, violations: list[str], evaluations: tuple[object, ...]):
+        super().__init__(message, violations)
+        self.evaluations = evaluations
+
+
 class KeyError_(InputError):
     """A key file cannot be read or used."""
 

@@ -4,6 +4,7 @@
 -- severity: low
 -- gate: false
 -- finding: run_id
+-- reads: SBOM_CYCLONEDX_JSON, SBOM_SPDX_JSON
 SELECT
     r.run_id,
     r.project,

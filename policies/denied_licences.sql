@@ -4,6 +4,7 @@
 -- severity: high
 -- gate: true
 -- finding: run_id
+-- reads: SBOM_CYCLONEDX_JSON, SBOM_SPDX_JSON
 -- param: deny = GPL-3.0-only,GPL-3.0-or-later,AGPL-3.0-only,AGPL-3.0-or-later,SSPL-1.0 : the licences no shipped component may carry, separated by commas
 WITH denied AS (
     SELECT lower(trim(unnest(string_split($deny, ',')))) AS licence

@@ -6,6 +6,7 @@
 -- severity: medium
 -- gate: true
 -- finding: run_id
+-- reads: CONTAINER_IMAGE
 -- param: allowed : the registry hosts images may come from, separated by commas (e.g. ghcr.io,registry.example.com)
 WITH allowed AS (
     SELECT lower(trim(unnest(string_split($allowed, ',')))) AS host

@@ -4,6 +4,7 @@
 -- severity: medium
 -- gate: false
 -- finding: run_id
+-- reads: SLSA_PROVENANCE
 -- param: builders = https://github.com/,https://gitlab.cyberdyne.example/ : the allowed builder id prefixes, separated by commas
 WITH allowed AS (
     SELECT trim(unnest(string_split($builders, ','))) AS prefix

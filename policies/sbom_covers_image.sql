@@ -5,6 +5,7 @@
 -- severity: high
 -- gate: true
 -- finding: run_id
+-- reads: CONTAINER_IMAGE
 WITH images AS (
     SELECT r.run_id, r.project, r.workflow, r.team, r.manifest_digest, r.envelope_digest,
         m.value AS image, m.digest AS image_digest

@@ -16,8 +16,10 @@ from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, make_signer, si
 from attestlake.errors import InputError
 
 if TYPE_CHECKING:
+    from attestlake.collect.policy_outcome import PolicyEvaluation, PolicyEvaluator
     from attestlake.collect.push import PushResult
     from attestlake.collect.record import RunRecord, Status
+    from attestlake.contracts.model import Contract
     from attestlake.store import Store
 
 AnnotationOpt = Annotated[
@@ -43,15 +45,46 @@ def _store(att: RunRecord, to: str | None) -> Store:
     return open_store(ref)
 
 
-def _ci_report(att: RunRecord, status: Status, result: PushResult | None, step: str) -> None:
+def _ci_report(
+    att: RunRecord,
+    status: Status,
+    result: PushResult | None,
+    step: str,
+    policies: tuple[PolicyEvaluation, ...] = (),
+) -> None:
     from attestlake.collect import ci_summary
 
     if not ci_summary.in_github_actions():
         return
-    ci_summary.write_step_summary(ci_summary.summary_markdown(att, status, result, step=step))
+    summary = ci_summary.summary_markdown(att, status, result, step=step, policies=policies)
+    ci_summary.write_step_summary(summary)
     if result is None:
-        for line in ci_summary.error_annotations(att, status):
+        for line in ci_summary.error_annotations(att, status, policies):
             _echo(line)
+
+
+def _policy_evaluator(att: RunRecord) -> PolicyEvaluator | None:
+    """The contract's policies, read now (so a bad one fails before anything is signed);
+    None when it names none: then nothing of the policy machinery (DuckDB) is imported."""
+    if not att.contract.policies or att.pushed is not None:
+        return None
+    from attestlake.audit.push_policies import evaluator
+
+    return evaluator(att.contract, Path(att.contract_dir) if att.contract_dir else None)
+
+
+def _print_policies(evaluations: tuple[PolicyEvaluation, ...]) -> None:
+    """One line per policy evaluated; a violated policy that does not gate is a warning."""
+    from attestlake.collect.policy_outcome import VIOLATED
+
+    for e in evaluations:
+        note = f" ({e.skipped})" if e.skipped else ""
+        count = f": {e.violation_count} violation(s)" if e.status == VIOLATED else ""
+        gate = "gating" if e.gate else "not gating"
+        _echo(f"  policy {e.name} ({gate}): {e.status}{count}{note}")
+        if e.status == VIOLATED and not e.gate:
+            for line in e.sentences():
+                _contract_warning(f"{line} (recorded; the policy does not gate)")
 
 
 def _contract_warning(warning: str) -> None:
@@ -75,6 +108,12 @@ def _print_status(att: RunRecord, status: Status) -> None:
         _echo(f"  missing: {', '.join(status.missing()) or 'nothing'}")
         for line in explain_missing(att, status):
             _echo(f"    - {line}")
+
+
+def _check_policies(contract: Contract, base: Path | None) -> None:
+    from attestlake.audit.push_policies import bind_policies
+
+    bind_policies(contract, base)
 
 
 def _print_started(att: RunRecord, started: PushResult | None, to: str | None) -> None:
@@ -154,6 +193,7 @@ def attest_init(
         signer=lambda att: make_signer(att, None, False, False),
         state=state,
         on_warning=_contract_warning,
+        check_policies=_check_policies,
     )
     _print_started(begun.record, begun.started, to)
 
@@ -271,8 +311,14 @@ def attest_push(
     ] = None,
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
-    """Sign the attestation and push it with its evidence; refuses if the contract is unmet."""
+    """Sign the attestation and push it with its evidence; refuses if the contract is unmet.
+
+    The policies the contract names are evaluated on the run first and recorded in the signed
+    statement; a violated gating policy refuses the push (exit 3, nothing signed or pushed),
+    a violated policy that does not gate is a warning.
+    """
     from attestlake.collect import lifecycle, run_state
+    from attestlake.errors import PolicyViolated
 
     att = run_state.load(state)
     for k, v in _kv(annotation, "--annotation").items():
@@ -280,18 +326,27 @@ def attest_push(
     status = att.status()
     if not (status.complete and status.runner_allowed) and att.pushed is None:
         _ci_report(att, status, None, "push")
-    result = lifecycle.push(
-        att,
-        make_signer(att, key, keyless, staging),
-        _store(att, to),
-        provenance=provenance,
-        bundle_out=bundle_out,
-    )
+    try:
+        result = lifecycle.push(
+            att,
+            make_signer(att, key, keyless, staging),
+            _store(att, to),
+            provenance=provenance,
+            bundle_out=bundle_out,
+            policies=_policy_evaluator(att),
+        )
+    except PolicyViolated as exc:
+        from attestlake.collect.policy_outcome import PolicyEvaluation
+
+        said = tuple(e for e in exc.evaluations if isinstance(e, PolicyEvaluation))
+        _ci_report(att, status, None, "push", said)
+        raise
     run_state.save(att, state)
     _pushed(result)
     if bundle_out is not None:
         _echo(f"  written to {bundle_out}")
-    _ci_report(att, status, result, "push")
+    _print_policies(result.policy_evaluations)
+    _ci_report(att, status, result, "push", result.policy_evaluations)
 
 
 @attest_app.command("reset")

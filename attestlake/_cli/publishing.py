@@ -107,7 +107,10 @@ def _list(store_ref: str, kind: str, name: str | None, as_json: bool) -> None:
 def contract_lint(
     files: Annotated[list[Path], typer.Argument(help="Contract YAML files.")],
 ) -> None:
-    """Check contract files; print OK or the field and line that is wrong."""
+    """Check contract files; print OK or the field and line that is wrong.
+
+    The attestlake policies a contract names are read and their parameters checked too.
+    """
     from attestlake.contracts.contracts import load_contract
 
     for f in files:
@@ -119,6 +122,16 @@ def contract_lint(
         ignored = c.ignored_policies_warning()
         if ignored:
             _echo(f"warning: {ignored}", err=True)
+        if c.policies:
+            from attestlake.audit.push_policies import bind_policies
+
+            bound = bind_policies(c, f.resolve().parent)
+            _echo(
+                "  policies: "
+                + ", ".join(
+                    f"{b.query.name} ({'gate' if b.query.gate else 'no gate'})" for b in bound
+                )
+            )
 
 
 @contract_app.command("push")

@@ -38,9 +38,19 @@ import pyarrow as pa
 
 from attestlake.audit.inputs import INPUTS
 from attestlake.errors import QueryError
+from attestlake.evidence.materials import MATERIAL_KINDS
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
-HEADER_FIELDS = ("title", "description", "severity", "finding", "requires", "param", "gate")
+HEADER_FIELDS = (
+    "title",
+    "description",
+    "severity",
+    "finding",
+    "requires",
+    "param",
+    "gate",
+    "reads",
+)
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -83,6 +93,9 @@ class SavedQuery:
     requires: tuple[str, ...] = ()  # inputs the answer depends on (attestlake.audit.inputs)
     #: A policy (``policies/``) that blocks: its violations refuse a gate (``-- gate: true``).
     gate: bool = False
+    #: The material kinds a policy reads (``-- reads: SBOM_CYCLONEDX_JSON, SBOM_SPDX_JSON``):
+    #: at push, a run with none of them skips the policy, saying so.
+    reads: tuple[str, ...] = ()
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -161,12 +174,17 @@ def _param(number: int, value: str, source: str) -> Param:
 
 
 def _names(number: int, key: str, value: str, source: str) -> tuple[str, ...]:
-    """The comma-separated names of a ``finding`` or ``requires`` line, each once."""
+    """The comma-separated names of a ``finding``, ``requires`` or ``reads`` line, each once."""
     names = tuple(n.strip() for n in value.split(","))
     for name in names:
         if key == "requires" and name not in INPUTS:
             raise QueryError(
                 f"{source}:{number}: requires: unknown input {name!r}; one of: {', '.join(INPUTS)}"
+            )
+        if key == "reads" and name not in MATERIAL_KINDS:
+            raise QueryError(
+                f"{source}:{number}: reads: unknown material kind {name!r}; one of: "
+                f"{', '.join(sorted(MATERIAL_KINDS))}"
             )
         if not _IDENT_RE.match(name):
             raise QueryError(
@@ -198,7 +216,7 @@ def parse_query(text: str, path: Path) -> SavedQuery:
             raise QueryError(f"{source}:{number}: {key}: given twice")
         elif not value:
             raise QueryError(f"{source}:{number}: {key}: empty")
-        elif key in ("finding", "requires"):
+        elif key in ("finding", "requires", "reads"):
             values[key] = value
             lists[key] = _names(number, key, value, source)
         else:
@@ -235,6 +253,7 @@ def parse_query(text: str, path: Path) -> SavedQuery:
         finding=lists.get("finding", ()),
         requires=lists.get("requires", ()),
         gate=gate == "true",
+        reads=lists.get("reads", ()),
     )
 
 

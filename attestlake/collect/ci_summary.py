@@ -2,16 +2,19 @@
 
 In GitHub Actions (``GITHUB_ACTIONS=true``) the collector appends a Markdown job summary to
 ``$GITHUB_STEP_SUMMARY`` (materials, contract and its revision, what is missing and how to add
-it, where the run was pushed) and prints ``::error`` workflow commands, which GitHub shows as
-annotations on the run. Elsewhere the same explanations are plain text lines.
+it, what the contract's policies said, where the run was pushed) and prints ``::error``
+workflow commands, which GitHub shows as annotations on the run (one per missing requirement,
+and one per violation of a gating policy that refused the push). Elsewhere the same
+explanations are plain text lines.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from attestlake.collect.policy_outcome import PolicyEvaluation, blocking
 from attestlake.collect.push import PushResult
 from attestlake.collect.record import RunRecord, Status
 
@@ -56,10 +59,15 @@ def _escape_property(text: str) -> str:
     return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def error_annotations(att: RunRecord, status: Status) -> list[str]:
-    """GitHub ``::error`` workflow commands, one per missing requirement."""
+def error_annotations(
+    att: RunRecord, status: Status, policies: Sequence[PolicyEvaluation] = ()
+) -> list[str]:
+    """GitHub ``::error`` workflow commands, one per missing requirement and one per recorded
+    violation of a gating policy."""
     title = _escape_property(f"attestlake: contract {att.contract.name}")
-    return [f"::error title={title}::{_escape_data(m)}" for m in explain_missing(att, status)]
+    lines = explain_missing(att, status)
+    lines += [line for e in blocking(policies) for line in e.sentences()]
+    return [f"::error title={title}::{_escape_data(m)}" for m in lines]
 
 
 def warning_annotation(message: str) -> str:
@@ -71,13 +79,39 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def policy_markdown(policies: Sequence[PolicyEvaluation]) -> list[str]:
+    """The summary's policy table, and each recorded violation."""
+    if not policies:
+        return []
+    marks = {"passed": "✅ passed", "skipped": "➖ skipped", "violated": "❌ violated"}
+    lines = ["", "| policy | gate | result | violations |", "| --- | --- | --- | --- |"]
+    for e in policies:
+        result = marks[e.status] + (f": {_cell(e.skipped)}" if e.skipped else "")
+        gate = "yes" if e.gate else "no"
+        lines.append(f"| {_cell(e.name)} | {gate} | {result} | {e.violation_count} |")
+    violated = [line for e in policies for line in e.sentences()]
+    if violated:
+        lines += ["", "**Policy violations**", ""] + [f"- {_cell(v)}" for v in violated]
+    return lines
+
+
 def summary_markdown(
-    att: RunRecord, status: Status, result: PushResult | None = None, *, step: str = "status"
+    att: RunRecord,
+    status: Status,
+    result: PushResult | None = None,
+    *,
+    step: str = "status",
+    policies: Sequence[PolicyEvaluation] = (),
 ) -> str:
-    """The job summary of the run after ``step`` (init, add, status, push, reset)."""
+    """The job summary of the run after ``step`` (init, add, status, push, reset), with what
+    the contract's ``policies`` said when they were evaluated."""
+    refused = blocking(policies)
     if result is not None:
         state = f"pushed ({result.status})" if not result.already_pushed else "already pushed"
         icon = "✅" if result.status == "success" else "⚠️"
+    elif refused:
+        names = ", ".join(_cell(e.name) for e in refused)
+        state, icon = f"refused by gating policy {names}, nothing pushed", "❌"
     elif status.complete and status.runner_allowed:
         state, icon = "ready to push", "🟢"
     else:
@@ -111,6 +145,7 @@ def summary_markdown(
     if missing:
         lines += ["", "**What the contract still needs**", ""]
         lines += [f"- {_cell(m)}" for m in missing]
+    lines += policy_markdown(policies)
     if result is not None:
         lines += [
             "",

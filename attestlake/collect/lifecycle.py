@@ -7,21 +7,30 @@ the step again changes nothing:
 
 - :func:`start`: ``run-<id>-started``, ``run.status: started``;
 - :func:`push`: ``run-<id>``, ``success``, refused (nothing pushed, nothing signed) while the
-  contract is not satisfied; with SLSA provenance for the outputs (unless turned off);
+  contract is not satisfied or a gating policy it names is violated; with SLSA provenance for
+  the outputs (unless turned off) and what the contract's policies said
+  (:mod:`attestlake.collect.policy_outcome`);
 - :func:`reset`: ``run-<id>-failure`` / ``-cancellation``, ``failed`` / ``cancelled`` with the
   reason.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from attestlake._internal.durations import iso
+from attestlake.collect.policy_outcome import (
+    PolicyEvaluation,
+    PolicyEvaluator,
+    PolicyInputs,
+    blocking,
+)
 from attestlake.collect.provenance import has_outputs
 from attestlake.collect.push import PushResult, Record, push_record
 from attestlake.collect.record import RunRecord
-from attestlake.errors import ContractUnsatisfied, InputError, MaterialError
+from attestlake.errors import ContractUnsatisfied, InputError, MaterialError, PolicyViolated
 from attestlake.evidence.materials import Material, read_material
 from attestlake.intoto.predicates import RUN_PREDICATE_TYPE
 from attestlake.redaction import redact_optional
@@ -54,11 +63,14 @@ def push(
     now: datetime | None = None,
     provenance: bool = True,
     bundle_out: Path | None = None,
+    policies: PolicyEvaluator | None = None,
 ) -> PushResult:
     """Sign and push; nothing is written to the store unless the contract is satisfied.
 
     With ``provenance`` (the default) a run that has outputs also gets SLSA provenance v1 for
-    them, signed the same way, as a second layer of the same record."""
+    them, signed the same way, as a second layer of the same record. When the contract names
+    policies, ``policies`` evaluates them first (InputError without one); a violated gating
+    policy raises PolicyViolated and nothing is signed or written."""
     if att.reset_record is not None:
         raise InputError(
             f"this run was reset ({att.reset_record.get('trigger')}): start a new one "
@@ -81,13 +93,44 @@ def push(
         )
     evidence = _evidence(att)  # re-read and re-check every file before anything is written
     finished = now or datetime.now(UTC)
-    statements = [("envelope", att.statement_bytes(finished))]
-    if provenance and has_outputs(att.materials):
+    proven = att.provenance(finished) if provenance and has_outputs(att.materials) else None
+    evaluations = _evaluate(att, policies, PolicyInputs(att.statement(finished), proven, evidence))
+    recorded = [e.to_json() for e in evaluations] if att.contract.policies else None
+    statements = [("envelope", att.statement_bytes(finished, policy_evaluations=recorded))]
+    if proven is not None:
         statements.append(("provenance", att.provenance_bytes(finished)))
     record = _record(att, "success", statements, finished, evidence=evidence)
     result = push_record(store, signer, record, bundle_out=bundle_out)
     att.pushed = result.to_state()
-    return result
+    return replace(result, policy_evaluations=tuple(evaluations))
+
+
+def _evaluate(
+    att: RunRecord, policies: PolicyEvaluator | None, inputs: PolicyInputs
+) -> list[PolicyEvaluation]:
+    """The contract's policies evaluated on the run; PolicyViolated when a gating one is
+    violated (nothing signed, nothing written)."""
+    named = att.contract.policies
+    if not named:
+        return []
+    if policies is None:
+        raise InputError(
+            f"contract {att.contract.name} names policies "
+            f"({', '.join(p.policy for p in named)}) and nothing was given to evaluate them; "
+            "nothing was pushed"
+        )
+    evaluations = list(policies(inputs))
+    refused = blocking(evaluations)
+    if refused:
+        violations = [line for e in refused for line in e.sentences()]
+        raise PolicyViolated(
+            f"contract {att.contract.name} (revision {att.contract.revision}): gating "
+            f"polic{'y' if len(refused) == 1 else 'ies'} {', '.join(e.name for e in refused)} "
+            f"violated; nothing was signed or pushed:\n  " + "\n  ".join(violations),
+            violations,
+            tuple(evaluations),
+        )
+    return evaluations
 
 
 def reset(

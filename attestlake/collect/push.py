@@ -29,6 +29,7 @@ from typing import Any
 from attestlake._internal._atomic import replace_file as atomic_write
 from attestlake._internal.untrusted_json import loads
 from attestlake.collect.image_referrers import SignedDocument, attach_to_images
+from attestlake.collect.policy_outcome import PolicyEvaluation
 from attestlake.errors import ContentError, NotFound, RunConflict
 from attestlake.evidence.materials import Material
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, MAX_ENVELOPE_SIZE
@@ -82,16 +83,24 @@ class PushResult:
     status: str = "success"
     #: Image references the statements were attached to as OCI referrers.
     referrers: tuple[str, ...] = field(default_factory=tuple)
+    #: What the contract's policies said (recorded in the run statement; not in the state).
+    policy_evaluations: tuple[PolicyEvaluation, ...] = field(default_factory=tuple)
 
     def to_state(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("already_pushed")
+        out.pop("policy_evaluations")
         out["blobs"], out["referrers"] = list(self.blobs), list(self.referrers)
         return out
 
     @classmethod
     def from_state(cls, state: Mapping[str, Any], *, already_pushed: bool = False) -> PushResult:
-        known = set(cls.__dataclass_fields__) - {"already_pushed", "blobs", "referrers"}
+        known = set(cls.__dataclass_fields__) - {
+            "already_pushed",
+            "blobs",
+            "referrers",
+            "policy_evaluations",
+        }
         return cls(
             **{k: v for k, v in state.items() if k in known},
             blobs=tuple(state.get("blobs") or ()),

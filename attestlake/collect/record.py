@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Self
@@ -84,6 +84,9 @@ class RunRecord:
     started: dict[str, Any] | None = None
     pushed: dict[str, Any] | None = None
     reset_record: dict[str, Any] | None = None
+    #: The directory of the contract file, which the paths of its policy files are relative
+    #: to (None for a contract pulled from a store: it names library policies only).
+    contract_dir: str | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
     @classmethod
@@ -102,6 +105,7 @@ class RunRecord:
         contract_source: str | None = None,
         store: str | None = None,
         signing: dict[str, Any] | None = None,
+        contract_dir: str | None = None,
     ) -> Self:
         for what, value in (("workflow", workflow), ("project", project)):
             if not value or not value.strip():
@@ -129,6 +133,7 @@ class RunRecord:
             contract_source=contract_source,
             store=store,
             signing=signing,
+            contract_dir=contract_dir,
         )
         for k, v in (annotations or {}).items():
             att.annotate(k, v)
@@ -252,40 +257,56 @@ class RunRecord:
 
     # -- statements ------------------------------------------------------------------------
     def statement_bytes(
-        self, finished_at: datetime | None, status: str = "success", reason: str | None = None
+        self,
+        finished_at: datetime | None,
+        status: str = "success",
+        reason: str | None = None,
+        *,
+        policy_evaluations: Sequence[Mapping[str, Any]] | None = None,
     ) -> bytes:
-        return canonical_bytes(
-            run_statement(
-                run_id=self.run_id,
-                status=status,
-                workflow=self.workflow,
-                project=self.project,
-                team=self.team,
-                contract=self.contract,
-                runner=self.runner,
-                materials=self.materials,
-                annotations=redact_values(self.annotations),
-                started_at=self.started_at,
-                finished_at=finished_at,
-                reason=redact_optional(reason),
-                contract_source=self.contract_source,
-                dry_run=self.dry_run,
-            )
+        return canonical_bytes(self.statement(finished_at, status, reason, policy_evaluations))
+
+    def statement(
+        self,
+        finished_at: datetime | None,
+        status: str = "success",
+        reason: str | None = None,
+        policy_evaluations: Sequence[Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """The run statement, as :meth:`statement_bytes` serialises it."""
+        return run_statement(
+            run_id=self.run_id,
+            status=status,
+            workflow=self.workflow,
+            project=self.project,
+            team=self.team,
+            contract=self.contract,
+            runner=self.runner,
+            materials=self.materials,
+            annotations=redact_values(self.annotations),
+            started_at=self.started_at,
+            finished_at=finished_at,
+            reason=redact_optional(reason),
+            contract_source=self.contract_source,
+            dry_run=self.dry_run,
+            policy_evaluations=policy_evaluations,
         )
 
     def provenance_bytes(self, finished_at: datetime) -> bytes:
-        return canonical_bytes(
-            provenance_statement(
-                run_id=self.run_id,
-                workflow=self.workflow,
-                project=self.project,
-                team=self.team,
-                contract=self.contract,
-                runner=self.runner,
-                materials=self.materials,
-                started_at=self.started_at,
-                finished_at=finished_at,
-            )
+        return canonical_bytes(self.provenance(finished_at))
+
+    def provenance(self, finished_at: datetime) -> dict[str, Any]:
+        """The SLSA provenance statement for the outputs, as :meth:`provenance_bytes` serialises it."""
+        return provenance_statement(
+            run_id=self.run_id,
+            workflow=self.workflow,
+            project=self.project,
+            team=self.team,
+            contract=self.contract,
+            runner=self.runner,
+            materials=self.materials,
+            started_at=self.started_at,
+            finished_at=finished_at,
         )
 
     def _open(self) -> None:

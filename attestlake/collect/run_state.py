@@ -2,7 +2,7 @@
 
 CI runs ``init``, ``add``, ``status``, ``push`` and ``reset`` as separate processes; the state
 (``.attestlake/attestation.json`` by default) is the run so far: the contract's exact bytes and
-revision, the runner context, the materials (values, digests, details), annotations, the store
+revision (and the directory of a contract file, which its policy files are relative to), the runner context, the materials (values, digests, details), annotations, the store
 and signing mode chosen at ``init``, and what was already pushed. It holds no secret: only the
 recorded variables, and a key's path (never the key or its password).
 """
@@ -39,6 +39,7 @@ def to_state(att: RunRecord) -> dict[str, Any]:
         "contractName": att.contract.name,
         "contractRevision": att.contract.revision,
         "contractRef": att.contract_source,
+        "contractDir": att.contract_dir,
         "runner": att.runner.to_json(),
         "startedAt": att.started_at.isoformat(),
         "materials": [{**m.to_json(), "value": m.value} for m in att.materials],
@@ -102,6 +103,7 @@ def load(path: Path = DEFAULT_STATE) -> RunRecord:
             annotations=dict(state["annotations"]),
             dry_run=bool(state["dryRun"]),
             contract_source=state.get("contractRef"),
+            contract_dir=state.get("contractDir"),
             store=state.get("store"),
             signing=state.get("signing"),
             started=state.get("started"),

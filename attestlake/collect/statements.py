@@ -76,8 +76,12 @@ def run_statement(
     reason: str | None = None,
     contract_source: str | None = None,
     dry_run: bool = False,
+    policy_evaluations: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The run statement; ``finished_at`` is None for the start record (``status`` started)."""
+    """The run statement; ``finished_at`` is None for the start record (``status`` started).
+
+    ``policy_evaluations`` (what the contract's policies said, evaluated before signing) is
+    recorded as ``predicate.policyEvaluations`` when given."""
     if status not in RUN_STATUSES:
         raise ValueError(f"run status must be one of {RUN_STATUSES}, not {status!r}")
     run: dict[str, Any] = {"id": run_id, "status": status, "startedAt": iso(started_at)}
@@ -90,19 +94,22 @@ def run_statement(
     contract_summary = contract.summary()
     if contract_source is not None:
         contract_summary["source"] = contract_source
+    predicate: dict[str, Any] = {
+        "run": run,
+        "workflow": {"name": workflow, "project": project, "team": team},
+        "contract": contract_summary,
+        "runner": runner.to_json(),
+        "materials": [m.to_json() for m in materials],
+        "annotations": dict(sorted(annotations.items())),
+        "collector": {"name": "attestlake", "version": __version__},
+    }
+    if policy_evaluations is not None:
+        predicate["policyEvaluations"] = [dict(e) for e in policy_evaluations]
     return {
         "_type": STATEMENT_TYPE,
         "subject": subjects_for(materials, run_id, workflow, project),
         "predicateType": RUN_PREDICATE_TYPE,
-        "predicate": {
-            "run": run,
-            "workflow": {"name": workflow, "project": project, "team": team},
-            "contract": contract_summary,
-            "runner": runner.to_json(),
-            "materials": [m.to_json() for m in materials],
-            "annotations": dict(sorted(annotations.items())),
-            "collector": {"name": "attestlake", "version": __version__},
-        },
+        "predicate": predicate,
     }
 
 

@@ -4,8 +4,10 @@ A contract (:class:`~attestlake.contracts.model.Contract`) is YAML in the shape 
 
 - attestlake's own: ``apiVersion: attestlake.dev/v1``, ``kind: Contract``, ``metadata``
   (``name``, optional ``revision``) and ``spec`` (``materials``, ``envAllowList``, ``runner``,
-  ``annotations``);
-- Chainloop's ``apiVersion: chainloop.dev/v1`` / ``kind: Contract`` with the same ``spec``;
+  ``annotations``, ``policies``: attestlake policies, each a library name or a ``.sql`` file
+  relative to the contract, with optional ``with`` parameters);
+- Chainloop's ``apiVersion: chainloop.dev/v1`` / ``kind: Contract`` with the same ``spec``,
+  whose ``policies`` and ``policyGroups`` are Rego, named and warned about, never evaluated;
 - Chainloop's legacy ``schemaVersion: v1`` with the spec keys at the top level.
 
 Every contract has a revision (``metadata.revision``, default 1) and a digest (sha256 of the
@@ -24,7 +26,7 @@ import yaml
 
 from attestlake._internal._files import read_input
 from attestlake._internal.untrusted_yaml import compose_bounded
-from attestlake.contracts.model import Annotation, Contract, MaterialRequirement
+from attestlake.contracts.model import Annotation, Contract, MaterialRequirement, PolicyReference
 from attestlake.errors import ContractError
 from attestlake.evidence.materials import MATERIAL_KINDS
 from attestlake.evidence.runners import RUNNER_TYPES
@@ -100,6 +102,7 @@ def parse_contract(raw: bytes, *, source: str = "<contract>") -> Contract:
     else:
         header = _header(doc)
     spec, spec_path = header.spec, header.spec_path
+    own = header.api_version == API_VERSION
     return Contract(
         name=header.name,
         revision=header.revision,
@@ -111,8 +114,70 @@ def parse_contract(raw: bytes, *, source: str = "<contract>") -> Contract:
         annotations=_annotations(doc, spec.get("annotations"), (*spec_path, "annotations")),
         raw=raw,
         revision_declared=header.declared,
-        rego_policies=_rego_policies(spec),
+        rego_policies=_rego_policies(spec if not own else _without(spec, "policies")),
+        policies=_policies(doc, spec.get("policies"), (*spec_path, "policies")) if own else (),
     )
+
+
+def _without(spec: dict[str, Any], field: str) -> dict[str, Any]:
+    return {k: v for k, v in spec.items() if k != field}
+
+
+#: A library policy's name (the file name of ``policies/NAME.sql``).
+_POLICY_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def _policies(doc: _Doc, value: Any, path: tuple[str | int, ...]) -> tuple[PolicyReference, ...]:
+    """``policies`` of an attestlake contract: each a library policy's name or a ``.sql`` path
+    relative to the contract, or ``{policy: ..., with: {PARAM: VALUE}}``."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise doc.fail(path, "must be a list of policies (a name, or {policy, with})")
+    out: list[PolicyReference] = []
+    for i, item in enumerate(value):
+        ref = _policy_reference(doc, item, (*path, i))
+        if any(p.policy == ref.policy for p in out):
+            raise doc.fail((*path, i), f"policy {ref.policy!r} is named twice")
+        out.append(ref)
+    return tuple(out)
+
+
+def _policy_reference(doc: _Doc, item: Any, path: tuple[str | int, ...]) -> PolicyReference:
+    entry = {"policy": item} if isinstance(item, str) else item
+    if not isinstance(entry, dict):
+        raise doc.fail(path, "must be a policy name, a .sql path, or {policy, with}")
+    unknown = set(entry) - {"policy", "with"}
+    if unknown:
+        raise doc.fail(
+            (*path, sorted(map(str, unknown))[0]), "unknown field (expected policy, with)"
+        )
+    name = entry.get("policy")
+    where = path if isinstance(item, str) else (*path, "policy")
+    if not isinstance(name, str) or not name.strip():
+        raise doc.fail(where, "needs 'policy': a library policy's name or a .sql file")
+    if name.endswith(".sql"):
+        if Path(name).is_absolute():
+            raise doc.fail(where, f"{name!r}: a policy file is a path relative to the contract")
+    elif not _POLICY_NAME_RE.match(name):
+        raise doc.fail(
+            where, f"{name!r} is neither a library policy's name nor a path ending in .sql"
+        )
+    given = entry.get("with")
+    if given is None:
+        return PolicyReference(name)
+    if not isinstance(given, dict):
+        raise doc.fail((*path, "with"), "must be a mapping of parameter names to values")
+    params = []
+    for key, val in given.items():
+        if not isinstance(key, str) or not _ENV_RE.match(key):
+            raise doc.fail((*path, "with"), f"{key!r} is not a parameter name")
+        if isinstance(val, bool):
+            val = "true" if val else "false"
+        if not isinstance(val, str | int | float):
+            raise doc.fail((*path, "with", key), "must be a string, number or true/false")
+        params.append((key, str(val)))
+    return PolicyReference(name, tuple(sorted(params)))
 
 
 def _rego_policies(spec: dict[str, Any]) -> tuple[str, ...]:

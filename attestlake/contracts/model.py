@@ -4,7 +4,8 @@ A :class:`Contract` names the materials a run must add (:class:`MaterialRequirem
 material kind, optional or required, an output or not, with annotations of its own), the
 environment variables it records, the runner types it may run on and the annotations the run
 must carry; its ``revision`` and ``digest`` are recorded in every attestation made against it
-(:meth:`Contract.summary`). :func:`contract_changes` says, one phrase each, what a new revision
+(:meth:`Contract.summary`). An attestlake contract may also name attestlake policies
+(:class:`PolicyReference`), evaluated on the run's materials when it is pushed. :func:`contract_changes` says, one phrase each, what a new revision
 asks for that an old one did not. Reading a contract from its YAML is
 :mod:`attestlake.contracts.contracts`.
 """
@@ -21,6 +22,19 @@ class Annotation:
 
     name: str
     value: str | None = None
+
+
+@dataclass(frozen=True)
+class PolicyReference:
+    """A policy a contract names: a library policy's name, or a ``.sql`` file relative to the
+    contract (:attr:`is_file`), with the parameter values it runs with (``with``)."""
+
+    policy: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_file(self) -> bool:
+        return self.policy.endswith(".sql")
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,8 @@ class Contract:
     #: The Rego policies a Chainloop contract names (``policies``, ``policyGroups``), which
     #: attestlake does not evaluate (:meth:`ignored_policies_warning`).
     rego_policies: tuple[str, ...] = ()
+    #: The attestlake policies (SQL) an attestlake contract names, evaluated at push.
+    policies: tuple[PolicyReference, ...] = ()
 
     def ignored_policies_warning(self) -> str | None:
         """What ``contract lint`` and ``attest init`` say when the contract names Chainloop

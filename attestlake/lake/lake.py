@@ -92,6 +92,22 @@ def _view_sql(con: duckdb.DuckDBPyConnection, table: Table, files: Sequence[Live
     )
 
 
+def lock_session(con: duckdb.DuckDBPyConnection, files: Sequence[str]) -> None:
+    """Lock ``con``'s configuration with file access limited to ``files``.
+
+    DuckDB reads the lake's Parquet files itself (the live files of each Delta snapshot); SQL
+    gets no other file or network access, and cannot change that. Only those files are
+    allowed, not the lake's directory: a file can be read, and nothing can be created or
+    replaced in the lake.
+    """
+    allowed = ", ".join(_literal(path) for path in files)
+    con.sql(f"SET allowed_paths = [{allowed}]")
+    con.sql("SET enable_external_access = false")
+    con.sql("SET autoinstall_known_extensions = false")
+    con.sql("SET autoload_known_extensions = false")
+    con.sql("SET lock_configuration = true")
+
+
 #: DuckDB errors that come from reading files rather than from the SQL itself.
 _READ_ERRORS = (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException)
 
@@ -133,16 +149,7 @@ class Lake:
                     raise _unreadable(root, table.name, listed, exc) from None
             for name, body in DERIVED_VIEWS.items():
                 con.sql(f'CREATE VIEW "{name}" AS {body}')
-            # DuckDB reads the lake's Parquet files itself (the live files of each Delta
-            # snapshot); SQL gets no other file or network access, and cannot change that.
-            # Only those files are allowed, not the lake's directory: a file can be read, and
-            # nothing can be created or replaced in the lake.
-            allowed = ", ".join(_literal(path) for path in files)
-            con.sql(f"SET allowed_paths = [{allowed}]")
-            con.sql("SET enable_external_access = false")
-            con.sql("SET autoinstall_known_extensions = false")
-            con.sql("SET autoload_known_extensions = false")
-            con.sql("SET lock_configuration = true")
+            lock_session(con, list(files))
         except BaseException:
             con.close()
             raise

@@ -5,7 +5,7 @@ in-toto statement it could read and ``sbom_components`` every SBOM it could read
 a ``trusted`` flag (:mod:`attestlake.lake.observed_tables`). ``published_documents`` and
 ``inventory`` hold what SecOps published to a store (contracts and inventories): unsigned,
 declared state, read as it is (:mod:`attestlake.lake.published_tables`). Every other table is
-*trusted* (:mod:`attestlake.lake.trusted_tables`): it holds rows only from documents whose
+*trusted* (:mod:`attestlake.lake.trusted_tables`, :mod:`attestlake.lake.policy_tables`): it holds rows only from documents whose
 outcome was ``verified``, except the ``contract_requirements`` of published contracts (their
 ``published_at`` is set). This module lists them all, with the crawl journal ``crawls``.
 
@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from attestlake.lake.kept_tables import BLOBS, TRUST_CHANGES
 from attestlake.lake.observed_tables import ATTESTATIONS, SBOM_COMPONENTS, VERIFICATIONS
+from attestlake.lake.policy_tables import POLICY_EVALUATIONS, POLICY_VIOLATIONS
 from attestlake.lake.published_tables import INVENTORY, PUBLISHED_DOCUMENTS
 from attestlake.lake.table_schema import CRAWL_COLUMNS, TIMESTAMP, Table, schema_of
 from attestlake.lake.trusted_tables import (
@@ -45,6 +46,8 @@ __all__ = [
     "CRAWL_COLUMNS",
     "INVENTORY",
     "MATERIALS",
+    "POLICY_EVALUATIONS",
+    "POLICY_VIOLATIONS",
     "PROVENANCE",
     "PUBLISHED_DOCUMENTS",
     "REBUILT_TABLES",
@@ -94,6 +97,8 @@ UNIT_TABLES: tuple[Table, ...] = (
     PROVENANCE,
     WITNESS_ATTESTATIONS,
     VERIFICATION_SUMMARIES,
+    POLICY_EVALUATIONS,
+    POLICY_VIOLATIONS,
     SBOM_COMPONENTS,
     ATTESTATIONS,
     BLOBS,

@@ -360,3 +360,88 @@ def test_chainloop_rego_policies_are_never_silently_ignored(tmp_path: Path) -> N
     )
     assert init.code == 0, init.err
     assert "sbom-banned-licenses, embedded policy, source-commit, sbom-quality" in init.err
+
+
+# --- attestlake policies -------------------------------------------------------------------------
+POLICY_CONTRACT = b"""apiVersion: attestlake.dev/v1
+kind: Contract
+metadata:
+  name: app-build
+spec:
+  policies:
+"""
+
+
+def test_an_attestlake_contract_names_policies_with_parameters() -> None:
+    raw = POLICY_CONTRACT + (
+        b"    - sbom_covers_image\n"
+        b"    - policy: checks/no-gpl.sql\n"
+        b"      with:\n"
+        b"        deny: GPL-3.0-only\n"
+        b"        max: 3\n"
+        b"        strict: true\n"
+    )
+    c = parse_contract(raw)
+    assert [(p.policy, p.params, p.is_file) for p in c.policies] == [
+        ("sbom_covers_image", (), False),
+        ("checks/no-gpl.sql", (("deny", "GPL-3.0-only"), ("max", "3"), ("strict", "true")), True),
+    ]
+    assert c.rego_policies == () and c.ignored_policies_warning() is None
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (b"    sbom_covers_image\n", "c.yaml:6: spec.policies: must be a list of policies"),
+        (b"    - 3\n", "c.yaml:7: spec.policies[0]: must be a policy name, a .sql path"),
+        (
+            b"    - policy: denied_licences\n      gate: true\n",
+            "c.yaml:8: spec.policies[0].gate: unknown field (expected policy, with)",
+        ),
+        (b"    - with: {a: b}\n", "c.yaml:7: spec.policies[0].policy: needs 'policy'"),
+        (
+            b"    - Denied Licences\n",
+            "c.yaml:7: spec.policies[0]: 'Denied Licences' is neither a library policy's name",
+        ),
+        (
+            b"    - /etc/checks/x.sql\n",
+            "c.yaml:7: spec.policies[0]: '/etc/checks/x.sql': a policy file is a path relative",
+        ),
+        (
+            b"    - policy: denied_licences\n      with: [deny]\n",
+            "c.yaml:8: spec.policies[0].with: must be a mapping of parameter names to values",
+        ),
+        (
+            b"    - policy: denied_licences\n      with:\n        deny: [GPL-3.0-only]\n",
+            "c.yaml:9: spec.policies[0].with.deny: must be a string, number or true/false",
+        ),
+        (
+            b"    - policy: denied_licences\n      with:\n        deny-list: x\n",
+            "c.yaml:8: spec.policies[0].with: 'deny-list' is not a parameter name",
+        ),
+        (
+            b"    - denied_licences\n    - policy: denied_licences\n",
+            "c.yaml:8: spec.policies[1]: policy 'denied_licences' is named twice",
+        ),
+    ],
+    ids=[
+        "not-a-list",
+        "number",
+        "unknown-key",
+        "no-policy",
+        "bad-name",
+        "absolute-path",
+        "with-list",
+        "nested-value",
+        "bad-param-name",
+        "twice",
+    ],
+)
+def test_a_policy_entry_that_is_wrong_names_the_field(entries: bytes, message: str) -> None:
+    assert _error(POLICY_CONTRACT + entries).startswith(message)
+
+
+def test_a_chainloop_contract_keeps_its_policies_as_rego() -> None:
+    path = assets.path("contracts/chainloop-v1-with-rego-policies.yaml")
+    contract = parse_contract(path.read_bytes(), source=str(path))
+    assert contract.policies == () and contract.rego_policies

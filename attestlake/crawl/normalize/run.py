@@ -3,7 +3,9 @@
 Every record of a run (``started``, ``success``, ``failed``, ``cancelled``) is a ``run_events``
 row. A record that ends the run (:data:`ENDED`) is also its ``runs`` row. Subjects, materials
 and the SBOM files pushed beside the envelope as evidence come from the successful record only
-(what a run shipped); contract requirements from whichever record names the contract first.
+(what a run shipped); contract requirements from whichever record names the contract first;
+what the contract's policies said at push from the record that carries it
+(:mod:`attestlake.crawl.normalize.policies`).
 A statement without ``run.status`` is read as a finished run whose status is not known
 (``status`` NULL), as Chainloop's are.
 """
@@ -25,6 +27,7 @@ from attestlake.crawl.normalize.common import (
     subject_rows,
     ts,
 )
+from attestlake.crawl.normalize.policies import policy_rows
 from attestlake.crawl.normalize.sbom import sbom_rows
 from attestlake.intoto.claims import RUN_TYPES, statement_claims
 
@@ -47,6 +50,7 @@ def normalise(ctx: Context) -> Rows:
     if status in ("success", None):
         rows.extend(_shipped(ctx, pred, common["run_id"], common["run_date"]))
     rows.extend(_requirement_rows(ctx, as_object(pred.get("contract"))))
+    rows.extend(policy_rows(ctx, pred, common))
     return rows
 
 

@@ -1,0 +1,166 @@
+"""A contract's policies, evaluated at ``attest push`` on the run about to be signed.
+
+:func:`bind_policies` reads the policies a contract names (library names, or ``.sql`` files
+relative to the contract file) with their ``with`` parameters checked against each policy's
+``param`` lines; ``attest init`` binds them too, so a typo fails before the run begins.
+:func:`evaluate_at_push` turns the run statement, its SLSA provenance and the evidence bytes
+into rows with the crawler's own normalisers (:mod:`attestlake.crawl.normalize`), loads them
+into an in-memory lake with the lake's own tables (:func:`attestlake.lake.memory.memory_lake`,
+read-only, no file access) and runs each policy there. A policy that reads material kinds
+(``-- reads:``) none of which the run has is skipped, saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from attestlake._internal._files import read_input
+from attestlake.audit.policies import evaluate, policy_directory
+from attestlake.audit.queries import bind_params
+from attestlake.audit.query_files import SavedQuery, parse_query
+from attestlake.collect.policy_outcome import (
+    MAX_RECORDED_VIOLATIONS,
+    PolicyEvaluation,
+    PolicyEvaluator,
+    PolicyInputs,
+    clip,
+)
+from attestlake.collect.statements import canonical_bytes
+from attestlake.contracts.model import Contract, PolicyReference
+from attestlake.crawl.normalize import Context, Rows, normalise
+from attestlake.errors import QueryError
+from attestlake.lake.memory import memory_lake
+from attestlake.verify.outcome import VERIFIED, Outcome
+
+#: A policy file larger than this is refused.
+MAX_POLICY_SIZE = 256 * 1024
+#: The ``source`` of the rows made at push (their ``manifest_digest`` is not known yet).
+AT_PUSH = "attest push"
+PENDING = "sha256:" + "0" * 64
+#: What the SLSA_PROVENANCE kind of ``-- reads:`` stands for at push.
+PROVENANCE = "SLSA_PROVENANCE"
+
+
+@dataclass(frozen=True)
+class BoundPolicy:
+    """A policy a contract names, read: its query, the sha256 of its file's bytes and the
+    parameter values it runs with (the contract's ``with``, defaults filled in)."""
+
+    query: SavedQuery
+    digest: str
+    params: dict[str, str]
+
+
+def bind_policies(contract: Contract, base: Path | None) -> list[BoundPolicy]:
+    """The policies ``contract`` names, read and checked; QueryError naming the contract and
+    the policy for one that is unknown, unreadable, not a policy, or given bad parameters.
+    ``base``: the directory of the contract file (None: a published contract)."""
+    return [_bind(contract, ref, base) for ref in contract.policies]
+
+
+def _bind(contract: Contract, ref: PolicyReference, base: Path | None) -> BoundPolicy:
+    where = f"contract {contract.name}: policy {ref.policy}"
+    path = _policy_path(where, ref, base)
+    raw = read_input(path, "policy", QueryError, max_size=MAX_POLICY_SIZE)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise QueryError(f"{where}: {path} is not UTF-8 text") from None
+    try:
+        query = parse_query(text, path)
+        params = bind_params(query, dict(ref.params))
+    except QueryError as exc:
+        raise QueryError(f"{where}: {exc}") from None
+    return BoundPolicy(query, "sha256:" + hashlib.sha256(raw).hexdigest(), params)
+
+
+def _policy_path(where: str, ref: PolicyReference, base: Path | None) -> Path:
+    if ref.is_file:
+        if base is None:
+            raise QueryError(f"{where}: a policy file needs the contract as a file")
+        return base / ref.policy
+    path = policy_directory() / f"{ref.policy}.sql"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in policy_directory().glob("*.sql")))
+        raise QueryError(
+            f"{where}: no such policy in attestlake's library ({known}); a policy file's "
+            "path ends in .sql"
+        )
+    return path
+
+
+def evaluator(contract: Contract, base: Path | None) -> PolicyEvaluator:
+    """The evaluator ``attest push`` gives the collector: ``contract``'s policies, bound now."""
+    bound = bind_policies(contract, base)
+    return lambda inputs: evaluate_at_push(bound, inputs)
+
+
+def evaluate_at_push(
+    policies: Sequence[BoundPolicy], inputs: PolicyInputs
+) -> list[PolicyEvaluation]:
+    """Each policy evaluated on the run ``inputs`` describe (see the module doc)."""
+    rows = run_rows(inputs)
+    present = {r.get("type") for r in rows.by_table.get("materials", [])}
+    if rows.by_table.get("provenance"):
+        present.add(PROVENANCE)
+    out = []
+    with memory_lake(rows.by_table) as lake:
+        for bound in policies:
+            query = bound.query
+            reads = query.reads
+            if reads and not present.intersection(reads):
+                out.append(_evaluation(bound, (), 0, skipped=_absent(reads)))
+                continue
+            (result,) = evaluate(lake, [query], {query.name: bound.params})
+            sentences = result.table.column("violation").to_pylist()
+            recorded = tuple(
+                clip(str(v) if v is not None else "(no violation sentence)")
+                for v in sentences[:MAX_RECORDED_VIOLATIONS]
+            )
+            out.append(_evaluation(bound, recorded, len(sentences)))
+    return out
+
+
+def _evaluation(
+    bound: BoundPolicy, violations: tuple[str, ...], count: int, skipped: str | None = None
+) -> PolicyEvaluation:
+    query = bound.query
+    return PolicyEvaluation(
+        name=query.name,
+        digest=bound.digest,
+        gate=query.gate,
+        severity=query.severity,
+        parameters=bound.params,
+        violations=violations,
+        violation_count=count,
+        skipped=skipped,
+    )
+
+
+def _absent(reads: Sequence[str]) -> str:
+    """Why a policy that reads ``reads`` was skipped."""
+    kinds = [k for k in reads if k != PROVENANCE]
+    parts = [f"no {' or '.join(kinds)} material"] if kinds else []
+    if PROVENANCE in reads:
+        parts.append("no SLSA provenance (the run has no outputs, or was pushed --no-provenance)")
+    return "the run has " + ", and ".join(parts)
+
+
+def run_rows(inputs: PolicyInputs) -> Rows:
+    """The lake's rows for the run: its statement and provenance normalised as the crawler
+    normalises them once verified, with the evidence files beside them."""
+    evidence = {m.digest: data for m, data in inputs.evidence if m.digest}
+    rows = Rows()
+    for statement in (inputs.statement, inputs.provenance):
+        if statement is None:
+            continue
+        payload = canonical_bytes(statement)
+        digest = "sha256:" + hashlib.sha256(payload).hexdigest()
+        doc: dict[str, Any] = dict(statement)
+        outcome = Outcome(VERIFIED, statement=doc, payload=payload, format="statement")
+        rows.extend(normalise(Context(PENDING, digest, AT_PUSH, outcome, digest, evidence)))
+    return rows
