@@ -86,11 +86,13 @@ def _sorted_distinct_join(node: exp.Expression) -> exp.Expression:
         return node
     value = values[0].sql("spark")
     separator = (node.args.get("separator") or exp.Literal.string(",")).sql("spark")
-    return sqlglot.parse_one(
+    joined = sqlglot.parse_one(
         f"CASE WHEN SIZE(COLLECT_SET({value})) = 0 THEN NULL "
         f"ELSE ARRAY_JOIN(ARRAY_SORT(COLLECT_SET({value})), {separator}) END",
         read="spark",
     )
+    assert isinstance(joined, exp.Expression)
+    return joined
 
 
 def _spark_calls(node: exp.Expression) -> exp.Expression:

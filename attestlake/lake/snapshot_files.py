@@ -98,7 +98,9 @@ def _partition(
     return tuple((c, None if v is None else str(v)) for c, v in zip(columns, values, strict=True))
 
 
-def _data_file(root: Path, table: Table, action: dict[str, Any], columns: tuple[str, ...]) -> DataFile:
+def _data_file(
+    root: Path, table: Table, action: dict[str, Any], columns: tuple[str, ...]
+) -> DataFile:
     relative = unquote(str(action["path"]))
     if "://" in relative or relative.startswith("/") or ".." in Path(relative).parts:
         raise LakeError(
