@@ -19,7 +19,6 @@ QUERIES = load_queries()
 DUCKDB_ONLY = {
     "component_search": "ERROR, LIST_RESIZE",
     "non_compliant_workflows": "ERROR",
-    "stale_workflows": "TO_HOURS",
 }
 PORTABLE = [q for q in QUERIES if q.name not in DUCKDB_ONLY]
 
