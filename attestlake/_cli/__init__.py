@@ -11,6 +11,10 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Sequence
+from functools import cache
+from typing import Any, Protocol
+
+import typer.main
 
 from attestlake._cli import (  # noqa: F401  (registers commands)
     audit,
@@ -27,6 +31,17 @@ from attestlake.redaction import redact
 __all__ = ["app", "main", "run"]
 
 reflow_help(app)
+
+
+class _Command(Protocol):
+    def main(self, args: list[str] | None, prog_name: str) -> Any: ...
+
+
+@cache
+def command() -> _Command:
+    """The Click command typer builds from :data:`app`, built once per process: building it
+    reads every command's signature, which costs more than most commands run in a test."""
+    return typer.main.get_command(app)
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -47,7 +62,7 @@ def run(args: Sequence[str] | None = None) -> int:
     """
     _state["verbose"] = False
     try:
-        app(args=None if args is None else list(args), prog_name="attestlake")
+        command().main(args=None if args is None else list(args), prog_name="attestlake")
         code = 0
     except SystemExit as exc:
         code = _exit_code(exc)

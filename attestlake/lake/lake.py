@@ -69,16 +69,31 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _view_sql(con: duckdb.DuckDBPyConnection, table: Table, files: Sequence[LiveFile]) -> str:
+_COLUMNS: dict[str, str] = {}
+
+
+def _typed_columns(table: Table) -> str:
+    """``CAST(NULL AS <type>) AS "<column>", ...`` for every column of ``table``, in order,
+    with DuckDB's name for each Arrow type (computed once per process)."""
+    if table.name not in _COLUMNS:
+        with duckdb.connect(":memory:") as con:
+            con.register("empty", table.schema.empty_table())
+            described = con.sql("DESCRIBE empty").fetchall()
+        _COLUMNS[table.name] = ", ".join(
+            f'CAST(NULL AS {kind}) AS "{name}"' for name, kind, *_ in described
+        )
+    return _COLUMNS[table.name]
+
+
+def _view_sql(table: Table, files: Sequence[LiveFile]) -> str:
     """A view with exactly the table's schema over the live Parquet files of its snapshot.
 
     The typed empty relation on the left fixes column names, order and types; files written
     before a column was added simply have NULLs there.
     """
-    empty = f"_{table.name}_schema"
-    con.register(empty, table.schema.empty_table())
+    empty = f"SELECT {_typed_columns(table)} WHERE false"
     if not files:
-        return f'CREATE VIEW "{table.name}" AS SELECT * FROM "{empty}"'  # noqa: S608
+        return f'CREATE VIEW "{table.name}" AS {empty}'
     hive = ", ".join(f"{_literal(c)}: VARCHAR" for c in table.partition_by)
     listed = ", ".join(_literal(str(f.path)) for f in files)
     scan = (
@@ -87,7 +102,7 @@ def _view_sql(con: duckdb.DuckDBPyConnection, table: Table, files: Sequence[Live
         + ")"
     )
     return (
-        f'CREATE VIEW "{table.name}" AS SELECT * FROM "{empty}" '  # noqa: S608
+        f'CREATE VIEW "{table.name}" AS {empty} '  # noqa: S608
         f"UNION ALL BY NAME SELECT * FROM {scan}"
     )
 
@@ -141,12 +156,19 @@ class Lake:
         con = duckdb.connect(":memory:")
         try:
             con.sql("SET TimeZone = 'UTC'")
-            for table in TABLES:
-                listed = live.get(table.name, ())
-                try:
-                    con.sql(_view_sql(con, table, listed))
-                except duckdb.Error as exc:
-                    raise _unreadable(root, table.name, listed, exc) from None
+            views = [_view_sql(t, live.get(t.name, ())) for t in TABLES]
+            try:
+                con.execute(";\n".join(views))  # one round trip while every file reads
+            except duckdb.Error:
+                con.close()
+                con = duckdb.connect(":memory:")
+                con.sql("SET TimeZone = 'UTC'")
+                for table, view in zip(TABLES, views, strict=True):  # find the table that fails
+                    try:
+                        con.sql(view)
+                    except duckdb.Error as exc:
+                        listed = live.get(table.name, ())
+                        raise _unreadable(root, table.name, listed, exc) from None
             for name, body in DERIVED_VIEWS.items():
                 con.sql(f'CREATE VIEW "{name}" AS {body}')
             lock_session(con, list(files))

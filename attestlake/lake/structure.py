@@ -177,7 +177,9 @@ def _live_files(
     try:
         delta = DeltaTable(location)
         version = delta.version()
-        actions: list[dict[str, Any]] = pa.table(delta.get_add_actions(flatten=True)).to_pylist()
+        listed = pa.table(delta.get_add_actions(flatten=True))
+        wanted = [c for c in ("path", "size_bytes", "num_records") if c in listed.column_names]
+        actions: list[dict[str, Any]] = listed.select(wanted).to_pylist()
     except BaseException as exc:  # delta-rs raises DeltaError, OSError, or a Rust panic
         if not isinstance(exc, Exception) and type(exc).__name__ != "PanicException":
             raise

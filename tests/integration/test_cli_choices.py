@@ -80,8 +80,8 @@ TABLES = "the lake's tables: runs, run_events, subjects, materials,"
         ("SELECT * FROM temp.runz", 'Did you mean "runs"?'),  # DuckDB says "memory.runs"
         ("SELECT * FROM pg_clas", TABLES),
         ("SELECT * FROM sqlite_mastr", TABLES),
-        ("SELECT * FROM _runs_schem", TABLES),
-        ("SELECT * FROM runs_schema", TABLES),
+        ("SELECT * FROM _runs_schem", 'Did you mean "runs"?'),
+        ("SELECT * FROM runs_schema", 'Did you mean "runs"?'),
         ("SELECT * FROM information_schema.tabls", TABLES),
         # columns
         ("SELECT workflw FROM runs", 'Candidate bindings: "workflow"'),
