@@ -15,14 +15,15 @@ from tests.integration.cli_helpers import run_cli, run_cli_process
 
 
 def test_native_writes_are_captured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = cli.app
+    real = cli.command()
 
-    def app_writing_natively(*args: Any, **kwargs: Any) -> Any:
-        os.write(1, b"written to fd 1\n")
-        os.write(2, b"written to fd 2\n")
-        return real(*args, **kwargs)
+    class WritingNatively:
+        def main(self, *args: Any, **kwargs: Any) -> Any:
+            os.write(1, b"written to fd 1\n")
+            os.write(2, b"written to fd 2\n")
+            return real.main(*args, **kwargs)
 
-    monkeypatch.setattr(cli, "app", app_writing_natively)
+    monkeypatch.setattr(cli, "command", WritingNatively)
     result = run_cli(tmp_path, "--version")
     assert result.code == 0
     assert "written to fd 1" in result.out and "attestlake" in result.out

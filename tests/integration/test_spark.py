@@ -146,7 +146,8 @@ def test_every_table_reads_with_the_types_and_rows_delta_rs_reports(
                 assert _sorted([tuple(r) for r in spark.sql(sql).collect()]) == _sorted(
                     [tuple(r.values()) for r in want]
                 ), (table.name, column)
-                assert len(want) > 1 or table.name in ("attestations", "verifications")
+                # several partitions where the demo has rows (a table it leaves empty has none)
+                assert len(want) != 1 or table.name in ("attestations", "verifications")
 
 
 def test_a_partitioned_table_reads_row_for_row_as_duckdb_reads_it(
