@@ -21,6 +21,7 @@ from attestlake.crawl.normalize import junit, openvex, sarif
 from attestlake.crawl.normalize.common import Context, Rows, bounded
 from attestlake.crawl.normalize.sbom import sbom_rows
 from attestlake.errors import ContentError
+from attestlake.lake.tables import BY_NAME, CRAWL_COLUMNS
 
 #: Rows kept of one evidence file (hostile input bound: a SARIF log of a million results).
 MAX_ROWS = 100_000
@@ -65,6 +66,7 @@ def evidence_rows(ctx: Context, run_id: str | None, run_date: str, file: Evidenc
     if kind is None:
         return rows
     where = {
+        **_blank(kind.table),
         "run_id": run_id,
         "manifest_digest": ctx.manifest_digest,
         "envelope_digest": ctx.envelope_digest,
@@ -86,6 +88,13 @@ def evidence_rows(ctx: Context, run_id: str | None, run_date: str, file: Evidenc
         )
         rows.add(kind.table, {**where, "position": None, "problem": problem})
     return rows
+
+
+def _blank(table: str) -> dict[str, Any]:
+    """Every column of ``table`` (but those naming the crawl), NULL: the row's writer needs
+    them all."""
+    crawl = {name for name, _ in CRAWL_COLUMNS}
+    return {name: None for name in BY_NAME[table].schema.names if name not in crawl}
 
 
 def _problem(kind: EvidenceKind, reason: str) -> str:
