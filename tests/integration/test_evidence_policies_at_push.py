@@ -186,9 +186,7 @@ def test_a_policy_reading_files_the_run_lacks_is_skipped_saying_so(tmp_path: Pat
 
 
 def test_a_bad_parameter_value_stops_the_push_naming_it(tmp_path: Path) -> None:
-    refused = attest(
-        tmp_path, entry("sarif_no_errors", "max_errors: some"), {"scan": CODEQL_CLEAN}
-    )
+    refused = attest(tmp_path, entry("sarif_no_errors", "max_errors: some"), {"scan": CODEQL_CLEAN})
     assert refused.code == 1, refused.err
     assert "bad value for parameter max_errors='some'" in refused.err
     assert "must be a whole number, 0 or more, not 'some'" in refused.err

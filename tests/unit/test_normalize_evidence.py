@@ -292,7 +292,11 @@ def test_wrong_typed_fields_read_as_null_and_the_rest_is_kept() -> None:
         ],
     }  # fmt: skip
     unnamed, named = run_rows("OPENVEX", json.dumps(vex).encode())["vex_statements"]
-    assert (unnamed["vulnerability_id"], unnamed["status"], unnamed["product"]) == (None, None, None)
+    assert (unnamed["vulnerability_id"], unnamed["status"], unnamed["product"]) == (
+        None,
+        None,
+        None,
+    )
     assert "it names no vulnerability" in unnamed["problem"]
     assert (named["product"], named["aliases"], named["justification"]) == ("pkg:a/b@1", None, None)
     assert named["problem"] == "justification 'because' is not one of OpenVEX's"
