@@ -65,7 +65,7 @@ def push_run(tmp: Path, target: str, project: str, files: dict[str, str]) -> str
 def _table(lake: Path, name: str) -> list[dict[str, Any]]:
     with open_lake(lake) as opened:
         rows: list[dict[str, Any]] = opened.sql(
-            f"SELECT * EXCLUDE (crawl_id, crawl_batch) FROM {name} ORDER BY ALL"  # noqa: S608
+            f"SELECT * EXCLUDE (crawl_id, crawl_batch) FROM {name} ORDER BY ALL"
         ).to_pylist()
     return rows
 
