@@ -5,14 +5,18 @@ type declaration could define entities that expand a few kilobytes into gigabyte
 laughs) or name files and URLs to fetch. :func:`parse` refuses any DTD wherever it stands
 (defusedxml's parser hooks, not a look at the first bytes), any entity declaration, and a
 document over its size bound, with :class:`MalformedXML`, before an element is built.
+:func:`events` reads a document element by element, so that a reader keeping only some of a
+large document never holds all of it.
 """
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterator
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import fromstring
+from defusedxml.ElementTree import fromstring, iterparse
 
 from attestlake.errors import ContentError
 
@@ -38,3 +42,19 @@ def parse(data: bytes, *, what: str = "XML document", max_bytes: int = MAX_XML_B
     except ParseError as exc:
         raise MalformedXML(f"{what}: not well-formed XML ({exc})") from None
     return root
+
+
+def events(data: bytes, *, what: str = "XML document") -> Iterator[tuple[str, Element]]:
+    """``("start", element)`` and ``("end", element)`` for each element of ``data``, in
+    document order; MalformedXML (while iterating) as :func:`parse` says. An element's children
+    are complete at its end event; clear it there to keep memory bounded."""
+    if len(data) > MAX_XML_BYTES:
+        raise MalformedXML(f"{what}: {len(data)} bytes, over the {MAX_XML_BYTES}-byte bound")
+    try:
+        yield from iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
+    except DefusedXmlException as exc:
+        raise MalformedXML(
+            f"{what}: declares a DTD or an entity ({type(exc).__name__}), which is refused"
+        ) from None
+    except ParseError as exc:
+        raise MalformedXML(f"{what}: not well-formed XML ({exc})") from None

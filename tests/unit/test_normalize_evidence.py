@@ -320,3 +320,25 @@ def test_only_files_the_successful_record_names_are_read_and_each_once() -> None
     failed = {**pred, "run": {"id": "run-1", "status": "failed"}}
     rows = normalise(ctx(statement(RUN_PREDICATE_TYPE, failed), evidence=evidence)).by_table
     assert "sarif_results" not in rows
+
+
+def test_a_junit_report_of_millions_of_cases_or_deep_suites_is_read_bounded() -> None:
+    many = b"<testsuite name='s'>" + b"<testcase name='c'/>" * 2_000_000 + b"</testsuite>"
+    rows = run_rows("JUNIT_XML", many)["junit_cases"]
+    assert len(rows) == MAX_ROWS + 1
+    assert rows[-1]["problem"] == (
+        f"only the first {MAX_ROWS} rows of this JUnit XML report are kept; the rest is not read"
+    )
+    depth = 200_000  # suites in suites, read without recursion
+    deep = (
+        b"<testsuites>" + b"<testsuite name='inner'>" * depth
+        + b"<testcase name='c'><failure message='boom'/></testcase>"
+        + b"</testsuite>" * depth + b"</testsuites>"
+    )  # fmt: skip
+    (row,) = run_rows("JUNIT_XML", deep)["junit_cases"]
+    assert (row["suite"], row["case_name"], row["status"], row["message"]) == (
+        "inner",
+        "c",
+        "failed",
+        "boom",
+    )

@@ -5,7 +5,8 @@ One row per ``<testcase>``, in document order, with the name of the innermost
 ``<testsuite>`` around it: ``status`` is ``failed`` (a ``<failure>`` child), ``error`` (an
 ``<error>``), ``skipped`` (a ``<skipped>``) or ``passed``; ``message`` the first such child's
 ``message`` attribute, else its text. The XML is read by
-:func:`attestlake._internal.untrusted_xml.parse`: no DTD, no entity, bounded in size.
+:func:`attestlake._internal.untrusted_xml.events`: no DTD, no entity, bounded in size, one
+element at a time.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 from xml.etree.ElementTree import Element
 
-from attestlake._internal.untrusted_xml import parse
+from attestlake._internal.untrusted_xml import events
 from attestlake.crawl.normalize.common import bounded
 from attestlake.errors import ContentError
 
@@ -25,30 +26,27 @@ _ROOTS = ("testsuites", "testsuite")
 
 
 def cases(data: bytes) -> Iterator[dict[str, Any]]:
-    """The rows of a JUnit XML report; ContentError when it is not one."""
-    root = parse(data, what="JUnit XML report")
-    if _tag(root) not in _ROOTS:
-        raise ContentError(f"the root element is <{_tag(root)}>, not <testsuites> or <testsuite>")
-    return _walk(root)
+    """The rows of a JUnit XML report, read element by element (a case is let go once read);
+    ContentError when it is not one, also part-way through."""
+    suites: list[str | None] = []  # per open element: the innermost suite name around it
+    for event, element in events(data, what="JUnit XML report"):
+        tag = _tag(element)
+        if event == "start":
+            if not suites and tag not in _ROOTS:
+                raise ContentError(f"the root element is <{tag}>, not <testsuites> or <testsuite>")
+            around = suites[-1] if suites else None
+            suites.append((element.get("name") or around) if tag == "testsuite" else around)
+            continue
+        suites.pop()
+        if tag == "testcase":
+            yield _case(element, suites[-1] if suites else None)
+        if tag in ("testcase", "testsuite"):
+            element.clear()
 
 
 def _tag(element: Element) -> str:
     """The local name of an element (a namespace dropped)."""
     return element.tag.rsplit("}", 1)[-1] if isinstance(element.tag, str) else ""
-
-
-def _walk(root: Element) -> Iterator[dict[str, Any]]:
-    """Every test case under ``root``, with its suite: depth first, without recursion."""
-    stack: list[tuple[Element, str | None]] = [(root, None)]
-    while stack:
-        element, suite = stack.pop()
-        tag = _tag(element)
-        if tag == "testcase":
-            yield _case(element, suite)
-            continue
-        if tag == "testsuite":
-            suite = element.get("name") or suite
-        stack.extend((child, suite) for child in reversed(list(element)))
 
 
 def _case(case: Element, suite: str | None) -> dict[str, Any]:
