@@ -297,7 +297,10 @@ def test_wrong_typed_fields_read_as_null_and_the_rest_is_kept() -> None:
         None,
         None,
     )
-    assert "it names no vulnerability" in unnamed["problem"]
+    assert unnamed["problem"] == (
+        "status of JSON type list is not one of OpenVEX's (not_affected, affected, fixed, "
+        "under_investigation); it names no vulnerability"
+    )
     assert (named["product"], named["aliases"], named["justification"]) == ("pkg:a/b@1", None, None)
     assert named["problem"] == "justification 'because' is not one of OpenVEX's"
     assert named["issued_at"] is None

@@ -74,7 +74,9 @@ def _statement(statement: dict[str, Any], issued: datetime | None) -> dict[str, 
     status = statement.get("status")
     justification = statement.get("justification")
     problems = []
-    if status not in STATUSES:
+    if status is None:
+        problems.append(f"no status (OpenVEX's: {', '.join(STATUSES)})")
+    elif status not in STATUSES:
         problems.append(f"status {_shown(status)} is not one of OpenVEX's ({', '.join(STATUSES)})")
     if justification is not None and justification not in JUSTIFICATIONS:
         problems.append(f"justification {_shown(justification)} is not one of OpenVEX's")
@@ -93,5 +95,7 @@ def _statement(statement: dict[str, Any], issued: datetime | None) -> dict[str, 
 
 def _shown(value: Any) -> str:
     """An untrusted value as a problem names it (bounded)."""
-    text = repr(value)
-    return text if len(text) <= 80 else text[:79] + "…"
+    if not isinstance(value, str):
+        return f"of JSON type {type(value).__name__}"
+    text = repr(value[:80])
+    return text if len(value) <= 80 else text[:-1] + "…'"
