@@ -11,9 +11,10 @@ reaches the trusted tables once:
   anchor: its rows (``runs``, ``run_events``, ``subjects``, ``materials``, ``provenance``, ...
   and its trusted ``attestations`` row) name that manifest and envelope. Every later manifest
   carrying it adds its ``verifications`` rows only.
-- **Evidence.** The SBOM files a run's statement names by digest are ingested from whichever
-  manifest carries them, once per statement and SBOM digest, as rows of the anchor (so they
-  join the run's rows), their ``source`` the manifest they were read from.
+- **Evidence.** The evidence files a run's statement names by digest (SBOMs, SARIF logs, JUnit
+  reports, OpenVEX documents: :data:`EVIDENCE`) are ingested from whichever manifest carries
+  them, once per statement and file, as rows of the anchor (so they join the run's rows), their
+  ``source`` the manifest they were read from.
 - **Home.** ``runs.source`` is the run's home: the first manifest found that carries every SBOM
   file the statement names as a layer *and* is tagged as the collector tags a run record
   (``run-<id>``, ``run-<id>-failure``, ``run-<id>-cancellation``); until one is found, the
@@ -39,10 +40,13 @@ from attestlake.crawl.sources import Unit
 from attestlake.lake.delta import table_path
 from attestlake.lake.tables import (
     ATTESTATIONS,
+    JUNIT_CASES,
     MATERIALS,
     RUNS,
+    SARIF_RESULTS,
     SBOM_COMPONENTS,
     VERIFICATIONS,
+    VEX_STATEMENTS,
     Table,
 )
 from attestlake.store import is_digest
@@ -58,8 +62,37 @@ _BY_ENVELOPE = (
     "witness_attestations",
     "verification_summaries",
     "sbom_components",
+    "sarif_results",
+    "junit_cases",
+    "vex_statements",
+    "policy_evaluations",
+    "policy_violations",
     "attestations",
 )
+#: The tables of rows read from the evidence files a statement names, by the column that
+#: names the file; ``sbom_components`` also holds SBOMs of other carriers (:func:`_of_evidence`).
+EVIDENCE: dict[str, str] = {
+    SBOM_COMPONENTS.name: "sbom_digest",
+    SARIF_RESULTS.name: "material_digest",
+    JUNIT_CASES.name: "material_digest",
+    VEX_STATEMENTS.name: "material_digest",
+}
+_EVIDENCE_TABLES = (SBOM_COMPONENTS, SARIF_RESULTS, JUNIT_CASES, VEX_STATEMENTS)
+#: An evidence row: its table's name and the row.
+Evidence = tuple[str, dict[str, Any]]
+
+
+def _of_evidence(table: str) -> pc.Expression | None:
+    """The rows of ``table`` read from a verified statement's evidence files (None: all)."""
+    if table == SBOM_COMPONENTS.name:
+        return (pc.field("carrier") == "evidence") & (pc.field("trusted") == True)  # noqa: E712
+    return None
+
+
+def _file(item: Evidence) -> tuple[str, str | None]:
+    """The evidence file an evidence row was read from: (table, file digest)."""
+    table, row = item
+    return table, row[EVIDENCE[table]]
 
 
 def _pack(digest: str) -> bytes:
@@ -88,24 +121,24 @@ def _read(root: Path, table: Table, columns: list[str], where: pc.Expression) ->
 def _brought_by_replays(
     replays: list[tuple[str, str, str]],
     anchors: dict[str, tuple[str, str]],
-    looked_up: dict[str, tuple[tuple[str, str], set[str], bool]],
+    looked_up: dict[str, tuple[tuple[str, str], set[tuple[str, str | None]], bool]],
     batch: BatchHomes,
-    brought: dict[tuple[str, str], list[dict[str, Any]]],
-) -> tuple[list[dict[str, Any]], list[SourceFix], dict[tuple[str, str], str]]:
+    brought: dict[tuple[str, str], list[Evidence]],
+) -> tuple[list[Evidence], list[SourceFix], dict[tuple[str, str], str]]:
     """What the replays of a batch bring their statement's anchor (in the batch, or in the lake
     as ``looked_up`` found it): the evidence rows not seen yet, as rows of the anchor; the fixes
     of runs rows in the lake; and the sources of runs rows of the batch, by anchor."""
     anchors = dict(anchors)
-    seen: dict[str, set[str]] = {}  # statement -> SBOM digests of its evidence rows
+    seen: dict[str, set[tuple[str, str | None]]] = {}  # statement -> files of its evidence rows
     homed: dict[str, bool] = {}
     for statement, (m, e) in anchors.items():
-        seen[statement] = {r["sbom_digest"] for r in brought.get((m, e), [])}
+        seen[statement] = {_file(item) for item in brought.get((m, e), [])}
         homed[statement] = batch.home(m, e)
     for statement, (anchor, lake_seen, lake_home) in looked_up.items():
         anchors[statement] = anchor
         seen[statement] = lake_seen
         homed[statement] = lake_home
-    kept: list[dict[str, Any]] = []
+    kept: list[Evidence] = []
     fixes: list[SourceFix] = []
     run_sources: dict[tuple[str, str], str] = {}
     for m, e, statement in replays:
@@ -113,11 +146,11 @@ def _brought_by_replays(
             continue
         anchor = anchors[statement]
         carried = brought.get((m, e), [])
-        new = {r["sbom_digest"] for r in carried if r["sbom_digest"]} - seen[statement]
+        new = {_file(item) for item in carried if _file(item)[1]} - seen[statement]
         kept += [
-            {**row, "manifest_digest": anchor[0], "envelope_digest": anchor[1]}
-            for row in carried
-            if row["sbom_digest"] in new
+            (table, {**row, "manifest_digest": anchor[0], "envelope_digest": anchor[1]})
+            for table, row in carried
+            if (table, row[EVIDENCE[table]]) in new
         ]
         seen[statement] |= new
         if not homed.get(statement, False) and batch.home(m, e):
@@ -130,27 +163,29 @@ def _brought_by_replays(
     return kept, fixes, run_sources
 
 
-def _add_evidence(tables: dict[str, pa.Table], kept: list[dict[str, Any]]) -> None:
-    """Append the evidence rows replays brought to the batch's ``sbom_components``."""
-    if kept:
-        current = tables.get(SBOM_COMPONENTS.name)
-        schema = current.schema if current is not None else SBOM_COMPONENTS.schema
-        extra = pa.Table.from_pylist(kept, schema=schema)
-        tables[SBOM_COMPONENTS.name] = (
-            pa.concat_tables([current, extra]) if current is not None else extra
-        )
+def _add_evidence(tables: dict[str, pa.Table], kept: list[Evidence]) -> None:
+    """Append the evidence rows replays brought to the batch's tables."""
+    for table in _EVIDENCE_TABLES:
+        rows = [row for name, row in kept if name == table.name]
+        if not rows:
+            continue
+        current = tables.get(table.name)
+        schema = current.schema if current is not None else table.schema
+        extra = pa.Table.from_pylist(rows, schema=schema)
+        tables[table.name] = pa.concat_tables([current, extra]) if current is not None else extra
 
 
-def _evidence_brought(tables: dict[str, pa.Table]) -> dict[tuple[str, str], list[dict[str, Any]]]:
-    """The trusted evidence rows of a batch's ``sbom_components``, by (manifest, envelope)."""
-    evidence = tables.get(SBOM_COMPONENTS.name)
-    brought: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    if evidence is not None:
-        rows = evidence.filter(
-            pc.and_(pc.equal(evidence["carrier"], "evidence"), evidence["trusted"])
-        ).to_pylist()
-        for row in rows:
-            brought.setdefault((row["manifest_digest"], row["envelope_digest"]), []).append(row)
+def _evidence_brought(tables: dict[str, pa.Table]) -> dict[tuple[str, str], list[Evidence]]:
+    """The evidence rows of a batch, by (manifest, envelope)."""
+    brought: dict[tuple[str, str], list[Evidence]] = {}
+    for name in EVIDENCE:
+        data = tables.get(name)
+        if data is None:
+            continue
+        only = _of_evidence(name)
+        for row in (data.filter(only) if only is not None else data).to_pylist():
+            key = (row["manifest_digest"], row["envelope_digest"])
+            brought.setdefault(key, []).append((name, row))
     return brought
 
 
@@ -233,9 +268,9 @@ class Replays:
 
     def _look_up(
         self, statements: set[str], *, homes: set[str], with_evidence: set[str]
-    ) -> dict[str, tuple[tuple[str, str], set[str], bool]]:
+    ) -> dict[str, tuple[tuple[str, str], set[tuple[str, str | None]], bool]]:
         """For statements anchored in the lake that a replay brings evidence or a home for:
-        (anchor, SBOM digests of its evidence rows, whether its runs.source is a home)."""
+        (anchor, the evidence files of its rows, whether its runs.source is a home)."""
         wanted = statements & (homes | with_evidence)
         if not wanted:
             return {}
@@ -250,12 +285,7 @@ class Replays:
         }
         manifests = sorted({m for m, _ in anchors.values()})
         in_manifests = pc.field("manifest_digest").isin(manifests)
-        rows = _read(
-            self.root,
-            SBOM_COMPONENTS,
-            ["manifest_digest", "envelope_digest", "sbom_digest", "source", "carrier", "trusted"],
-            in_manifests & (pc.field("carrier") == "evidence"),
-        ).to_pylist()
+        files = self._evidence_files(in_manifests)
         runs = runs_in(
             _read(
                 self.root,
@@ -267,21 +297,38 @@ class Replays:
                 self.root, MATERIALS, ["manifest_digest", "run_id", "type", "digest"], in_manifests
             ).to_pylist(),
         )
-        out: dict[str, tuple[tuple[str, str], set[str], bool]] = {}
+        out: dict[str, tuple[tuple[str, str], set[tuple[str, str | None]], bool]] = {}
         for statement, anchor in anchors.items():
-            mine = [
-                r
-                for r in rows
-                if (r["manifest_digest"], r["envelope_digest"]) == anchor and r["trusted"]
-            ]
+            mine = files.get(anchor, set())
             run = runs.get(anchor)
-            is_home = (
-                run is not None
-                and is_run_tag(run.source, run.run_id)
-                and run.sboms <= {r["sbom_digest"] for r in mine if r["source"] == run.source}
+            sboms = (
+                {d for t, d, source in mine if t == SBOM_COMPONENTS.name and source == run.source}
+                if run
+                else set()
             )
-            out[statement] = (anchor, {r["sbom_digest"] for r in mine}, is_home)
+            is_home = run is not None and is_run_tag(run.source, run.run_id) and run.sboms <= sboms
+            out[statement] = (anchor, {(t, d) for t, d, _ in mine}, is_home)
         return out
+
+    def _evidence_files(
+        self, in_manifests: pc.Expression
+    ) -> dict[tuple[str, str], set[tuple[str, str | None, str | None]]]:
+        """(manifest, envelope) -> the evidence files of its rows in the lake: (table, file
+        digest, the source it was read from)."""
+        files: dict[tuple[str, str], set[tuple[str, str | None, str | None]]] = {}
+        for table in _EVIDENCE_TABLES:
+            column = EVIDENCE[table.name]
+            only = _of_evidence(table.name)
+            rows = _read(
+                self.root,
+                table,
+                ["manifest_digest", "envelope_digest", column, "source"],
+                in_manifests & only if only is not None else in_manifests,
+            )
+            for r in rows.to_pylist():
+                key = (r["manifest_digest"], r["envelope_digest"])
+                files.setdefault(key, set()).add((table.name, r[column], r["source"]))
+        return files
 
     def apply(self, fixes: list[SourceFix]) -> None:
         """Write the runs.source fixes of :meth:`settle` to the lake (one commit each)."""

@@ -11,9 +11,10 @@ import base64
 import binascii
 from collections.abc import Callable
 from typing import Any
-from xml.etree import ElementTree
 
 from attestlake._internal.untrusted_json import MalformedJSON, loads
+from attestlake._internal.untrusted_xml import MalformedXML
+from attestlake._internal.untrusted_xml import parse as parse_xml
 from attestlake.errors import MaterialError
 
 Parser = Callable[[bytes, str], dict[str, Any]]
@@ -169,10 +170,10 @@ def junit(data: bytes, value: str) -> dict[str, Any]:
     if b"<testsuite" not in data:
         raise MaterialError(f"{value}: not a JUnit XML file (no <testsuite>)")
     try:
-        # There is no DOCTYPE (refused above), so no entity to expand and nothing to fetch.
-        root = ElementTree.fromstring(data)  # noqa: S314
-    except ElementTree.ParseError as exc:
-        raise MaterialError(f"{value}: not well-formed JUnit XML ({exc})") from None
+        # A DOCTYPE anywhere (after a long comment too) is refused: no entity, nothing fetched.
+        root = parse_xml(data, what=f"{value}: JUnit XML")
+    except MalformedXML as exc:
+        raise MaterialError(str(exc)) from None
     suites = [root] if root.tag == "testsuite" else list(root.iter("testsuite"))
     if not suites:
         raise MaterialError(f"{value}: not a JUnit XML file (no <testsuite>)")

@@ -5,7 +5,8 @@ in-toto statement it could read and ``sbom_components`` every SBOM it could read
 a ``trusted`` flag (:mod:`attestlake.lake.observed_tables`). ``published_documents`` and
 ``inventory`` hold what SecOps published to a store (contracts and inventories): unsigned,
 declared state, read as it is (:mod:`attestlake.lake.published_tables`). Every other table is
-*trusted* (:mod:`attestlake.lake.trusted_tables`, :mod:`attestlake.lake.policy_tables`): it holds rows only from documents whose
+*trusted* (:mod:`attestlake.lake.trusted_tables`, :mod:`attestlake.lake.policy_tables`,
+:mod:`attestlake.lake.evidence_tables`): it holds rows only from documents whose
 outcome was ``verified``, except the ``contract_requirements`` of published contracts (their
 ``published_at`` is set). This module lists them all, with the crawl journal ``crawls``.
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from attestlake.lake.evidence_tables import JUNIT_CASES, SARIF_RESULTS, VEX_STATEMENTS
 from attestlake.lake.kept_tables import BLOBS, TRUST_CHANGES
 from attestlake.lake.observed_tables import ATTESTATIONS, SBOM_COMPONENTS, VERIFICATIONS
 from attestlake.lake.policy_tables import POLICY_EVALUATIONS, POLICY_VIOLATIONS
@@ -45,6 +47,7 @@ __all__ = [
     "CRAWLS",
     "CRAWL_COLUMNS",
     "INVENTORY",
+    "JUNIT_CASES",
     "MATERIALS",
     "POLICY_EVALUATIONS",
     "POLICY_VIOLATIONS",
@@ -53,6 +56,7 @@ __all__ = [
     "REBUILT_TABLES",
     "RUNS",
     "RUN_EVENTS",
+    "SARIF_RESULTS",
     "SBOM_COMPONENTS",
     "SUBJECTS",
     "TABLES",
@@ -60,6 +64,7 @@ __all__ = [
     "UNIT_TABLES",
     "VERIFICATIONS",
     "VERIFICATION_SUMMARIES",
+    "VEX_STATEMENTS",
     "WITNESS_ATTESTATIONS",
     "Table",
 ]
@@ -100,6 +105,9 @@ UNIT_TABLES: tuple[Table, ...] = (
     POLICY_EVALUATIONS,
     POLICY_VIOLATIONS,
     SBOM_COMPONENTS,
+    SARIF_RESULTS,
+    JUNIT_CASES,
+    VEX_STATEMENTS,
     ATTESTATIONS,
     BLOBS,
     PUBLISHED_DOCUMENTS,

@@ -282,6 +282,17 @@ def test_junit_xml_refuses_a_lower_case_doctype(tmp_path: Path) -> None:
         read_material("tests", "JUNIT_XML", str(path))
 
 
+def test_junit_xml_refuses_a_doctype_after_a_long_comment(tmp_path: Path) -> None:
+    xml = (
+        "<?xml version='1.0'?><!--" + "x" * 70_000 + "-->"
+        '<!DOCTYPE t [<!ENTITY secret SYSTEM "file:///etc/passwd">]>'
+        '<testsuite name="unit"><testcase name="&secret;"/></testsuite>'
+    )
+    path = _write(tmp_path, "junit.xml", xml)
+    with pytest.raises(MaterialError, match="declares a DTD or an entity"):
+        read_material("tests", "JUNIT_XML", str(path))
+
+
 def test_junit_xml_refuses_non_junit(tmp_path: Path) -> None:
     path = _write(tmp_path, "junit.xml", "<html><body/></html>")
     with pytest.raises(MaterialError, match="no <testsuite>"):

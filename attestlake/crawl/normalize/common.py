@@ -85,6 +85,18 @@ def string(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+#: Characters kept of one free-text value of an evidence file (a message, a statement).
+MAX_TEXT = 1000
+
+
+def bounded(text: Any) -> str | None:
+    """A string cut to :data:`MAX_TEXT` characters (``…`` marking the cut), else None."""
+    value = string(text)
+    if value is None or len(value) <= MAX_TEXT:
+        return value
+    return value[: MAX_TEXT - 1] + "…"
+
+
 def integer(value: Any) -> int | None:
     if isinstance(value, bool):
         return None

@@ -2,7 +2,8 @@
 
 Every record of a run (``started``, ``success``, ``failed``, ``cancelled``) is a ``run_events``
 row. A record that ends the run (:data:`ENDED`) is also its ``runs`` row. Subjects, materials
-and the SBOM files pushed beside the envelope as evidence come from the successful record only
+and the evidence files pushed beside the envelope (SBOMs, SARIF logs, JUnit reports, OpenVEX
+documents: :mod:`attestlake.crawl.normalize.evidence`) come from the successful record only
 (what a run shipped); contract requirements from whichever record names the contract first;
 what the contract's policies said at push from the record that carries it
 (:mod:`attestlake.crawl.normalize.policies`).
@@ -27,8 +28,8 @@ from attestlake.crawl.normalize.common import (
     subject_rows,
     ts,
 )
+from attestlake.crawl.normalize.evidence import EvidenceFile, evidence_rows
 from attestlake.crawl.normalize.policies import policy_rows
-from attestlake.crawl.normalize.sbom import sbom_rows
 from attestlake.intoto.claims import RUN_TYPES, statement_claims
 
 PREDICATE_TYPES = RUN_TYPES
@@ -128,18 +129,22 @@ def _requirement_rows(ctx: Context, contract: dict[str, Any]) -> Rows:
 
 
 def _shipped(ctx: Context, pred: dict[str, Any], run_id: str | None, run_date: str) -> Rows:
-    """Subjects, materials and SBOM evidence of a successful run."""
+    """Subjects, materials and evidence files (SBOM, SARIF, JUnit, OpenVEX) of a successful
+    run."""
     rows = Rows()
     for row in subject_rows(ctx, run_id=run_id, run_date=run_date):
         rows.add("subjects", row)
+    read: set[str] = set()  # a file two materials name is read once
     for m in as_list(pred.get("materials")):
         if not isinstance(m, dict):
             continue
         rows.add("materials", _material_row(ctx, m, run_id, run_date))
         digest = sha256_digest(m.get("digest"))
-        evidence = ctx.evidence.get(digest) if digest else None
-        if evidence is not None and str(m.get("type", "")).startswith("SBOM_"):
-            rows.extend(sbom_rows(ctx, evidence, carrier="evidence", trusted=True))
+        data = ctx.evidence.get(digest) if digest and digest not in read else None
+        if digest is not None and data is not None:
+            read.add(digest)
+            file = EvidenceFile(str(m.get("type", "")), string(m.get("name")), digest, data)
+            rows.extend(evidence_rows(ctx, run_id, run_date, file))
     return rows
 
 

@@ -24,6 +24,7 @@ from attestlake.crawl.sources.interface import (
     Unit,
 )
 from attestlake.errors import ContentError, NotFound, TransportError
+from attestlake.evidence.material_formats import FILE_FORMATS
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
 from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.oci import Index, is_referrers_tag
@@ -35,8 +36,12 @@ DOCUMENT_MEDIA_TYPES = (
     "application/vnd.in-toto+json",
     "application/vnd.dev.sigstore.bundle",  # prefix: every bundle version and spelling
 )
-#: Layers kept as evidence a statement may name by digest (SBOM files).
-EVIDENCE_MEDIA_TYPES = ("application/vnd.cyclonedx+json", "application/spdx+json")
+#: Layers kept as evidence a statement may name by digest: the files of the kinds whose
+#: content becomes rows (SBOMs, SARIF logs, JUnit XML reports, OpenVEX documents).
+EVIDENCE_MEDIA_TYPES = tuple(
+    FILE_FORMATS[kind][0]
+    for kind in ("SBOM_CYCLONEDX_JSON", "SBOM_SPDX_JSON", "SARIF", "JUNIT_XML", "OPENVEX")
+)
 #: Bound on the bytes one manifest's documents and evidence hold together, in documents of
 #: the largest size allowed: past it, a document is recorded as not read, evidence is left out.
 UNIT_DOCUMENTS = 8
