@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from attestlake._internal._files import read_input
-from attestlake.audit.policies import evaluate, policy_directory
+from attestlake.audit.policies import evaluate, policy_directory, read_policy
 from attestlake.audit.queries import bind_params
-from attestlake.audit.query_files import SavedQuery, parse_query
+from attestlake.audit.query_files import SavedQuery
 from attestlake.collect.policy_outcome import (
     MAX_RECORDED_VIOLATIONS,
     PolicyEvaluation,
@@ -36,8 +35,6 @@ from attestlake.errors import QueryError
 from attestlake.lake.memory import memory_lake
 from attestlake.verify.outcome import VERIFIED, Outcome
 
-#: A policy file larger than this is refused.
-MAX_POLICY_SIZE = 256 * 1024
 #: The ``source`` of the rows made at push (their ``manifest_digest`` is not known yet).
 AT_PUSH = "attest push"
 PENDING = "sha256:" + "0" * 64
@@ -65,13 +62,8 @@ def bind_policies(contract: Contract, base: Path | None) -> list[BoundPolicy]:
 def _bind(contract: Contract, ref: PolicyReference, base: Path | None) -> BoundPolicy:
     where = f"contract {contract.name}: policy {ref.policy}"
     path = _policy_path(where, ref, base)
-    raw = read_input(path, "policy", QueryError, max_size=MAX_POLICY_SIZE)
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise QueryError(f"{where}: {path} is not UTF-8 text") from None
-    try:
-        query = parse_query(text, path)
+        query, raw = read_policy(path)
         params = bind_params(query, dict(ref.params))
     except QueryError as exc:
         raise QueryError(f"{where}: {exc}") from None
