@@ -209,10 +209,13 @@ def publish(
         raise PublishError(f"cannot publish {kind} {name!r}: names are {allowed}")
     current = latest(store, kind, name)
     digest = sha256_digest(raw)
-    asked = declared_revision is None or declared_revision == getattr(current, "revision", None)
-    if current is not None and current.digest == digest and (signer is None or current.signer):
-        if asked:
-            return PublishResult(current, unchanged=True, previous=current.revision)
+    if (
+        current is not None
+        and current.digest == digest
+        and (signer is None or current.signer)
+        and declared_revision in (None, current.revision)
+    ):
+        return PublishResult(current, unchanged=True, previous=current.revision)
     number = current.revision + 1 if current else 1
     if declared_revision is not None:
         if declared_revision < number:
