@@ -11,7 +11,8 @@ afterwards; nothing is written anywhere else.
 
 The answer needs every store read whole: a store that failed while it was read (a unit
 skipped, a repository or referrers index unreadable) could hide a newer contract revision or
-an inventory change, so it is an error (exit 1), never an answer.
+an inventory change, so it is an error (exit 1), never an answer; so is a store that lists
+nothing (a reference named wrong).
 """
 
 from __future__ import annotations
@@ -26,8 +27,11 @@ from attestlake.audit.query_files import SavedQuery
 from attestlake.crawl.crawl import BATCH_SIZE
 from attestlake.crawl.crawl_result import CrawlResult
 from attestlake.crawl.job import crawl_job
-from attestlake.errors import StoreError
+from attestlake.errors import EmptySource, StoreError
 from attestlake.lake.lake import Lake
+
+#: What the crawler's refusal of an empty store suggests (an option the gate does not have).
+_CRAWL_HINT = "\npass --allow-empty if an empty source is expected"
 
 
 class IncompleteRead(StoreError):
@@ -55,14 +59,15 @@ def gate_from_stores(
     policy in ``trust`` (see the module doc)."""
     with tempfile.TemporaryDirectory(prefix="attestlake-gate-") as scratch:
         lake_root = Path(scratch) / "lake"
-        read = crawl_job(
-            stores,
-            lake_root,
-            trust,
-            batch_size=BATCH_SIZE,
-            max_blob_size=max_blob_size,
-            jobs=1,
-        )
+        try:
+            read = crawl_job(
+                stores, lake_root, trust, batch_size=BATCH_SIZE, max_blob_size=max_blob_size, jobs=1
+            )
+        except EmptySource as exc:  # a store that holds nothing is named wrong: no answer
+            found = str(exc).removesuffix(_CRAWL_HINT)
+            raise EmptySource(
+                f"{found}\ngate --from answers only from stores that hold something"
+            ) from None
         if read.warnings:
             raise IncompleteRead(
                 "the stores could not be read whole, so the gate does not answer: "

@@ -203,10 +203,11 @@ def publish(
     or the revision ``declared_revision`` asks for, with these bytes), with its declaration
     signed by ``signer``."""
     if kind not in KINDS or not valid_name(kind, name):
-        allowed = (
-            "lower-case, digits, '_' and '-'" if kind == "policy" else "lower-case, digits and '-'"
+        allowed = "'_' and '-'" if kind == "policy" else "and '-'"
+        raise PublishError(
+            f"cannot publish {kind} {name!r}: names are lower-case, digits {allowed}, at most "
+            "63 characters"
         )
-        raise PublishError(f"cannot publish {kind} {name!r}: names are {allowed}")
     current = latest(store, kind, name)
     digest = sha256_digest(raw)
     if (

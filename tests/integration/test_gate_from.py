@@ -146,6 +146,8 @@ def test_a_store_that_is_not_there_is_an_error_not_an_answer(
     out = _gate(tmp_path, "sha256:" + "a" * 64, "--from", "oci:nowhere", trust=trust)
     assert out.code == 1, out.out
     assert out.err.startswith("error: ") and "nowhere" in out.err
+    assert "gate --from answers only from stores that hold something" in out.err
+    assert "--allow-empty" not in out.err  # the crawler's hint: the gate has no such option
     assert not out.out and not (tmp_path / "nowhere").exists()
 
 

@@ -104,6 +104,16 @@ def test_a_file_that_is_not_a_policy_is_never_published(
     assert not (tmp_path / "secops").exists()
 
 
+def test_a_name_that_cannot_be_a_tag_is_refused(tmp_path: Path) -> None:
+    _workspace(tmp_path)
+    long = "a" * 64
+    (tmp_path / f"{long}.sql").write_text(EVERY_RUN)
+    out = run_cli(tmp_path, "policy", "push", f"{long}.sql", "--to", "oci:secops", "--unsigned")
+    assert out.code == 1
+    assert "names are lower-case, digits '_' and '-', at most 63 characters" in out.err
+    assert not (tmp_path / "secops").exists()
+
+
 def test_a_signer_or_unsigned_must_be_chosen(tmp_path: Path) -> None:
     _workspace(tmp_path)
     out = _push(tmp_path)
