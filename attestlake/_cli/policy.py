@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from attestlake._cli.app import LakeOpt, _echo, _kv, app
 from attestlake._cli.choices import VERDICT_FORMAT
-from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt
+from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, load_trust
 from attestlake._cli.publishing import (
     FromOpt,
     JsonOpt,
@@ -23,9 +23,6 @@ from attestlake._cli.publishing import (
     _signed_by,
     _write,
 )
-
-if TYPE_CHECKING:
-    from attestlake.verify.trust import TrustPolicy
 
 policy_app = typer.Typer(
     help="Policies as SQL: the library, policies published to a store (push, pull), and "
@@ -59,14 +56,6 @@ ListFromOpt = Annotated[
         "HOST[:PORT]/REPO) instead of the library.",
     ),
 ]
-
-
-def _trust(path: Path | None) -> TrustPolicy | None:
-    if path is None:
-        return None
-    from attestlake.verify.verify import load_policy
-
-    return load_policy(path)
 
 
 @policy_app.command("list")
@@ -108,7 +97,7 @@ def policy_show(
     from attestlake.audit.published_policies import load_named
     from attestlake.audit.query_files import query_doc
 
-    (policy,) = load_named([name], _trust(trust))
+    (policy,) = load_named([name], load_trust(trust))
     _echo(f"gate:        {'true' if policy.gate else 'false'}\n" + query_doc(policy))
 
 
@@ -136,7 +125,7 @@ def policy_eval(
     from attestlake.lake.lake import Lake
 
     chosen = (
-        load_named(policy, _trust(trust)) if policy else [p for p in library() if by_default(p)]
+        load_named(policy, load_trust(trust)) if policy else [p for p in library() if by_default(p)]
     )
     params: dict[str, dict[str, str]] = {}
     for key, value in _kv(param, "--param").items():
@@ -254,7 +243,7 @@ def policy_pull(
             "verifies) or --unverified"
         )
     pin = f"@{revision}" if revision is not None else ""
-    pulled = pull_policy(f"{store}#{name}{pin}", _trust(trust))
+    pulled = pull_policy(f"{store}#{name}{pin}", load_trust(trust))
     _write(pulled.raw, out)
     if out is not None:
         r, who = pulled.revision, pulled.verdict

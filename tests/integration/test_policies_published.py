@@ -17,8 +17,15 @@ from attestlake.contracts.publish import latest_tag, revision_tag
 from attestlake.demo.demo import DemoResult
 from attestlake.store import Manifest
 from attestlake.store.layout import LayoutStore
-from tests.integration.cli_helpers import Result, run_cli
+from tests.integration.cli_helpers import GITHUB_ENV, Result, run_cli
 from tests.integration.registry_server import RegistryServer
+from tests.integration.test_policies_at_push import (
+    COVERING,
+    attest,
+    contract,
+    nothing_written,
+    recorded,
+)
 
 #: A gating policy every run of the lake violates.
 EVERY_RUN = """-- title: Every run is refused
@@ -267,3 +274,66 @@ def test_published_to_a_registry_and_pulled_back(tmp_path: Path, registry: Regis
     out = run_cli(tmp_path, "policy", "pull", "every_run", "--from", repo, "--trust", "trust.yaml")
     assert out.code == 0, out.err
     assert out.out == EVERY_RUN
+
+
+# -- a contract naming a published policy ------------------------------------------------------
+def _publish_for_collector(tmp: Path, *signing: str) -> dict[str, str]:
+    """every_run published to oci:secops; the environment that gives the collector the trust
+    policy verifying it (ATTESTLAKE_TRUST)."""
+    _workspace(tmp)
+    assert _push(tmp, *signing).code == 0
+    (tmp / "trust.yaml").rename(tmp / "secops-trust.yaml")  # the runs' trust.yaml is the CI's
+    return {**GITHUB_ENV, "ATTESTLAKE_TRUST": str(tmp / "secops-trust.yaml")}
+
+
+def test_a_contract_names_a_published_policy_and_push_applies_it(tmp_path: Path) -> None:
+    env = _publish_for_collector(tmp_path, "--key", "secops.key")
+    refused = attest(tmp_path, "    - oci:secops#every_run@1", COVERING, env=env)
+    assert refused.code == 3, refused.err
+    assert "every_run" in refused.out + refused.err and "refused by SecOps" in refused.err
+    nothing_written(tmp_path)
+    # SecOps publishes a lenient revision 2; the contract pinned to it lets the run through
+    (tmp_path / "every_run.sql").write_text(EVERY_RUN.replace("FROM runs", "FROM runs WHERE FALSE"))
+    assert _push(tmp_path, "--key", "secops.key").code == 0
+    pushed = attest(tmp_path, "    - oci:secops#every_run@2", COVERING, env=env)
+    assert pushed.code == 0, pushed.err
+    (evaluation,) = recorded(tmp_path)
+    lenient = (tmp_path / "every_run.sql").read_bytes()
+    assert (evaluation["name"], evaluation["status"]) == ("every_run", "passed")
+    assert evaluation["digest"] == {"sha256": hashlib.sha256(lenient).hexdigest()}
+
+
+@pytest.mark.parametrize(
+    ("signing", "trusted", "message"),
+    [
+        (("--unsigned",), True, "unsigned: published without a signed declaration"),
+        (("--key", "other.key"), True, "(untrusted_signer)"),
+        (("--key", "secops.key"), False, "a published policy is used only once verified"),
+    ],
+)
+def test_a_contract_naming_an_unverified_published_policy_never_starts(
+    tmp_path: Path, signing: tuple[str, ...], trusted: bool, message: str
+) -> None:
+    env = _publish_for_collector(tmp_path, *signing)
+    if not trusted:
+        del env["ATTESTLAKE_TRUST"]
+    (tmp_path / "contract.yaml").write_text(contract("    - oci:secops#every_run"))
+    init = run_cli(
+        tmp_path, "attest", "init", "--contract", "contract.yaml", "--workflow", "build",
+        "--project", "app", env=env,
+    )  # fmt: skip
+    assert init.code == 1, init.out
+    assert "contract app-build: policy every_run of oci:secops" in init.err and message in init.err
+    assert not (tmp_path / ".attestlake").exists()
+    lint = run_cli(tmp_path, "contract", "lint", "contract.yaml", env=env)
+    assert lint.code == 1 and message in lint.err
+
+
+@pytest.mark.parametrize("bad", ["oci:secops#", "oci:secops#Every", "oci:secops#x@0", "#x"])
+def test_a_published_policy_reference_that_is_malformed_is_a_lint_error(
+    tmp_path: Path, bad: str
+) -> None:
+    (tmp_path / "contract.yaml").write_text(contract(f"    - '{bad}'"))
+    out = run_cli(tmp_path, "contract", "lint", "contract.yaml")
+    assert out.code == 1
+    assert "is not a published policy (STORE#NAME or STORE#NAME@REVISION" in out.err
