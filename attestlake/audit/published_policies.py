@@ -47,6 +47,13 @@ def is_published(name: str) -> bool:
     return "#" in name
 
 
+def described(text: str) -> str:
+    """``STORE#NAME@N`` as ``NAME revision N of STORE``: no part of it then reads as the
+    ``user:password@host`` that error messages redact."""
+    store, _, name = text.rpartition("#")
+    return f"{name.replace('@', ' revision ', 1)} of {store}"
+
+
 def publish_policy(
     store: Store,
     path: Path,
@@ -93,7 +100,7 @@ def pull_policy(text: str, trust: TrustPolicy | None, now: datetime | None = Non
     its declaration does not verify, QueryError when its file is not a policy."""
     ref = parse_reference(text)
     if ref.digest is not None:
-        raise PublishError(f"{text}: name a published policy by revision (STORE#NAME@N)")
+        raise PublishError(f"{described(text)}: name a published policy by revision (STORE#NAME@N)")
     store = open_store(ref.store)
     try:
         revision, raw = pull(store, KIND, ref)
@@ -139,7 +146,8 @@ def load_named(names: Sequence[str], trust: TrustPolicy | None) -> list[SavedQue
             continue
         if trust is None:
             raise PublishError(
-                f"{name}: a published policy is used only once verified: give --trust POLICY "
+                f"policy {described(name)}: a published policy is used only once verified: "
+                "give --trust POLICY "
                 "(whose declared_state names the store and SecOps's signer)"
             )
         chosen.append(pull_policy(name, trust).query)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from attestlake.audit.policies import evaluate, policy_directory, read_policy
-from attestlake.audit.published_policies import pull_policy
+from attestlake.audit.published_policies import described, pull_policy
 from attestlake.audit.queries import bind_params
 from attestlake.audit.query_files import SavedQuery
 from attestlake.collect.policy_outcome import (
@@ -69,9 +69,8 @@ def _bind(
     contract: Contract, ref: PolicyReference, base: Path | None, trust: TrustPolicy | None
 ) -> BoundPolicy:
     where = f"contract {contract.name}: policy {ref.policy}"
-    if ref.is_published:  # said so that no part of it reads as user:password@host
-        store, _, name = ref.policy.rpartition("#")
-        where = f"contract {contract.name}: policy {name.replace('@', ' revision ')} of {store}"
+    if ref.is_published:
+        where = f"contract {contract.name}: policy {described(ref.policy)}"
     try:
         if ref.is_published:
             query, raw = _published(where, ref, trust)
