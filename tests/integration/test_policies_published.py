@@ -225,6 +225,15 @@ def test_the_crawler_records_published_policies(tmp_path: Path) -> None:
     assert rows[0]["content"] == EVERY_RUN
     assert rows[0]["source"] == f"oci:{tmp_path / 'secops'}:policy-every_run.r1"
     assert rows[1]["reason"] == "untrusted_store"
+    # re-evaluated from the kept bytes under a policy that trusts no declared state
+    (tmp_path / "no-secops.yaml").write_text("keys: [secops.pub]\n")
+    again = run_cli(tmp_path, "reverify", "--lake", "lake", "--trust", "no-secops.yaml")
+    assert again.code == 0, again.err
+    with open_lake(tmp_path / "lake") as lake:
+        after = lake.sql("SELECT kind, status, reason FROM published_documents").to_pylist()
+    assert (
+        after == [{"kind": "policy", "status": "not_verified", "reason": "no_trust_material"}] * 2
+    )
 
 
 def test_the_gate_applies_a_published_policy_once_verified(
