@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +176,26 @@ def test_the_answer_as_json_and_vsa_from_the_store(tmp_path: Path, demo: DemoRes
     assert predicate["verificationResult"] == "PASSED"
     uris = [a["uri"] for a in predicate["inputAttestations"]]
     assert uris and all(uri.startswith(f"oci:{demo.store}:run-") for uri in uris)
+
+
+def test_a_store_not_read_whole_is_an_error_not_an_answer(tmp_path: Path, demo: DemoResult) -> None:
+    """A referrers index the store lists but cannot give could hide the run or a newer
+    contract revision: the gate answers nothing (exit 1), neither pass nor refusal."""
+    shutil.copytree(demo.store, tmp_path / "store")
+    index = tmp_path / "store" / "index.json"
+    listing = json.loads(index.read_text())
+    listing["manifests"].append(
+        {
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": "sha256:" + "0" * 64,
+            "size": 10,
+            "annotations": {"org.opencontainers.image.ref.name": "sha256-" + "1" * 64},
+        }
+    )
+    index.write_text(json.dumps(listing))
+    digest = _one(demo.lake, _newest("api-build"))
+    out = _gate(tmp_path, digest, "--from", "oci:store", trust=demo.directory / "trust.yaml")
+    assert out.code == 1, out.out
+    assert "the stores could not be read whole, so the gate does not answer" in out.err
+    assert "referrers index unreadable" in out.err
+    assert not out.out
