@@ -25,7 +25,10 @@ from attestlake.errors import FindingsAtSeverity, InputError
 if TYPE_CHECKING:
     import pyarrow as pa
 
+    from attestlake.audit.gate import GateResult
+    from attestlake.audit.query_files import SavedQuery
     from attestlake.signing.signing import Signer
+    from attestlake.verify.trust import TrustPolicy
 
 ResultFormatOpt = Annotated[
     str,
@@ -266,13 +269,26 @@ def gate(
             show_default=False,
         ),
     ],
-    lake: LakeOpt,
+    lake: Annotated[
+        Path | None,
+        typer.Option("--lake", help="Answer from this lake (or give --from)."),
+    ] = None,
+    stores: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--from",
+            help="Answer without a lake, straight from this store (repeatable: the runs' "
+            "store and SecOps's store of contracts and inventory): oci:DIR, a directory or "
+            "HOST[:PORT]/REPO. Needs --trust.",
+        ),
+    ] = None,
     trust: Annotated[
         Path | None,
         typer.Option(
             "--trust",
-            help="The trust policy the lake's verdicts must have been made under (refused "
-            "otherwise: run 'attestlake reverify').",
+            help="The trust policy: with --lake, the one the lake's verdicts must have been "
+            "made under (refused otherwise: run 'attestlake reverify'); with --from, the one "
+            "the stores are verified under.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
@@ -280,8 +296,10 @@ def gate(
         list[str] | None,
         typer.Option(
             "--policy",
-            help="Also hold the runs to this policy (library name or .sql path; repeatable); "
-            "the library's gating policies always apply.",
+            help="Also hold the runs to this policy: a library name, a .sql path or a "
+            "published STORE#NAME[@REVISION] (verified under --trust); repeatable. The "
+            "library's gating policies always apply; one given by name replaces the "
+            "library's policy of that name.",
         ),
     ] = None,
     sarif: Annotated[
@@ -309,30 +327,89 @@ def gate(
     published and it violates no gating policy ('attestlake policy list'); otherwise exit 3
     with every reason.
 
+    With --from instead of --lake it answers straight from the stores (admission-style): they
+    are read and verified under --trust as a crawl would, and the answer is the one --lake
+    gives after a crawl of the same stores.
+
     --emit-vsa writes the answer as a signed SLSA verification summary attestation, which
     'attestlake verify' and the crawler read.
     """
     from attestlake.audit.gate import GateRefused, subject_digest
-    from attestlake.audit.gate import gate as run_gate
-    from attestlake.lake.lake import Lake
 
     signer = _vsa_signer(emit_vsa, key, keyless, staging)
+    _gate_source(lake, stores, trust)
     digest = subject_digest(subject)
-    policy_digest = None
-    if trust is not None:
+    policy = _gate_trust(lake, trust)
+    policies = _gate_policies(extra_policies or [], policy)
+    if stores:
+        from attestlake.audit.gate_from import gate_from_stores
+
+        assert trust is not None  # _gate_source
+        result = gate_from_stores(stores, trust, digest, subject, policies).result
+    else:
+        from attestlake.audit.gate import gate as run_gate
+        from attestlake.lake.lake import Lake
+
+        assert lake is not None  # _gate_source
+        with Lake.open(lake) as opened:
+            result = run_gate(opened, digest, subject, policies)
+    _gate_outputs(result, signer, emit_vsa, sarif, junit, policy.digest if policy else None)
+    if as_json:
+        _echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=str))
+    else:
+        for line in result.describe():
+            _echo(line)
+    if not result.passed:
+        raise GateRefused(f"{subject} may not ship: " + "; ".join(result.reasons))
+
+
+def _gate_source(lake: Path | None, stores: list[str] | None, trust: Path | None) -> None:
+    """InputError unless exactly one of --lake and --from is given, and --from with --trust."""
+    if (lake is None) == (not stores):
+        raise InputError(
+            "give --lake LAKE, or --from STORE (repeatable) to answer straight from the stores"
+        )
+    if stores and trust is None:
+        raise InputError(
+            "--from needs --trust POLICY: the stores' attestations and SecOps's published "
+            "contracts and inventory are verified under it"
+        )
+
+
+def _gate_trust(lake: Path | None, trust: Path | None) -> TrustPolicy | None:
+    """The trust policy, checked against the lake's verdicts when answering from a lake."""
+    if trust is None:
+        return None
+    from attestlake.verify.verify import load_policy
+
+    policy = load_policy(trust)
+    if lake is not None:
         from attestlake.crawl.reverify import require_policy
-        from attestlake.verify.verify import load_policy
 
-        policy = load_policy(trust)
         require_policy(lake, policy)
-        policy_digest = policy.digest
-    from attestlake.audit.policies import by_default, library, load_policies
+    return policy
 
-    policies = [p for p in library() if p.gate and by_default(p)]
-    named = load_policies(extra_policies or [])
-    policies += [p for p in named if p.name not in {q.name for q in policies}]
-    with Lake.open(lake) as opened:
-        result = run_gate(opened, digest, subject, policies)
+
+def _gate_policies(named: list[str], trust: TrustPolicy | None) -> list[SavedQuery]:
+    """The library's gating policies that need no parameter, and those ``named`` (which
+    replace a library policy of the same name)."""
+    from attestlake.audit.policies import by_default, library
+    from attestlake.audit.published_policies import load_named
+
+    given = load_named(named, trust)
+    names = {p.name for p in given}
+    return [p for p in library() if p.gate and by_default(p) and p.name not in names] + given
+
+
+def _gate_outputs(
+    result: GateResult,
+    signer: Signer | None,
+    emit_vsa: Path | None,
+    sarif: Path | None,
+    junit: Path | None,
+    policy_digest: str | None,
+) -> None:
+    """Write the answer's files: the signed VSA, SARIF and JUnit XML, each if asked for."""
     from attestlake._internal._atomic import write_atomic
 
     if emit_vsa is not None and signer is not None:
@@ -347,13 +424,6 @@ def gate(
             if path is not None:
                 write_atomic(path, render(result))
                 _echo(f"answer written to {path}", err=True)
-    if as_json:
-        _echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=str))
-    else:
-        for line in result.describe():
-            _echo(line)
-    if not result.passed:
-        raise GateRefused(f"{subject} may not ship: " + "; ".join(result.reasons))
 
 
 def _vsa_signer(out: Path | None, key: Path | None, keyless: bool, staging: bool) -> Signer | None:

@@ -12,10 +12,20 @@ import typer
 from attestlake._cli import publishing  # noqa: F401  (registers contract and inventory commands)
 from attestlake._cli.app import DEFAULT_STATE, StateOpt, _echo, _kv, attest_app
 from attestlake._cli.choices import MATERIAL_KIND, TRIGGER
-from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, make_signer, signing_spec
+from attestlake._cli.keys import (
+    KeylessOpt,
+    KeyOpt,
+    PolicyTrustOpt,
+    StagingOpt,
+    load_trust,
+    make_signer,
+    signing_spec,
+)
 from attestlake.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from attestlake.collect.policy_outcome import PolicyEvaluation, PolicyEvaluator
     from attestlake.collect.push import PushResult
     from attestlake.collect.record import RunRecord, Status
@@ -63,14 +73,15 @@ def _ci_report(
             _echo(line)
 
 
-def _policy_evaluator(att: RunRecord) -> PolicyEvaluator | None:
+def _policy_evaluator(att: RunRecord, trust: Path | None) -> PolicyEvaluator | None:
     """The contract's policies, read now (so a bad one fails before anything is signed);
     None when it names none: then nothing of the policy machinery (DuckDB) is imported."""
     if not att.contract.policies or att.pushed is not None:
         return None
     from attestlake.audit.push_policies import evaluator
 
-    return evaluator(att.contract, Path(att.contract_dir) if att.contract_dir else None)
+    base = Path(att.contract_dir) if att.contract_dir else None
+    return evaluator(att.contract, base, load_trust(trust))
 
 
 def _print_policies(evaluations: tuple[PolicyEvaluation, ...]) -> None:
@@ -110,10 +121,15 @@ def _print_status(att: RunRecord, status: Status) -> None:
             _echo(f"    - {line}")
 
 
-def _check_policies(contract: Contract, base: Path | None) -> None:
-    from attestlake.audit.push_policies import bind_policies
+def _policy_check(trust: Path | None) -> Callable[[Contract, Path | None], None]:
+    """What ``attest init`` checks the contract's policies with (under ``trust``)."""
 
-    bind_policies(contract, base)
+    def check(contract: Contract, base: Path | None) -> None:
+        from attestlake.audit.push_policies import bind_policies
+
+        bind_policies(contract, base, load_trust(trust) if contract.policies else None)
+
+    return check
 
 
 def _print_started(att: RunRecord, started: PushResult | None, to: str | None) -> None:
@@ -170,6 +186,7 @@ def attest_init(
     key: KeyOpt = None,
     keyless: KeylessOpt = False,
     staging: StagingOpt = False,
+    trust: PolicyTrustOpt = None,
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
     """Start an attestation for this workflow run (discovers the CI runner).
@@ -193,7 +210,7 @@ def attest_init(
         signer=lambda att: make_signer(att, None, False, False),
         state=state,
         on_warning=_contract_warning,
-        check_policies=_check_policies,
+        check_policies=_policy_check(trust),
     )
     _print_started(begun.record, begun.started, to)
 
@@ -309,6 +326,7 @@ def attest_push(
             "NAME.provenance.EXT), checkable with 'attestlake verify'.",
         ),
     ] = None,
+    trust: PolicyTrustOpt = None,
     state: StateOpt = DEFAULT_STATE,
 ) -> None:
     """Sign the attestation and push it with its evidence; refuses if the contract is unmet.
@@ -333,7 +351,7 @@ def attest_push(
             _store(att, to),
             provenance=provenance,
             bundle_out=bundle_out,
-            policies=_policy_evaluator(att),
+            policies=_policy_evaluator(att, trust),
         )
     except PolicyViolated as exc:
         from attestlake.collect.policy_outcome import PolicyEvaluation

@@ -14,6 +14,7 @@ from attestlake.errors import InputError
 if TYPE_CHECKING:
     from attestlake.collect.record import RunRecord
     from attestlake.signing.signing import Signer
+    from attestlake.verify.trust import TrustPolicy
 
 KeyOpt = Annotated[
     Path | None,
@@ -35,6 +36,24 @@ KeylessOpt = Annotated[
 StagingOpt = Annotated[
     bool, typer.Option("--staging", help="With --keyless: use Sigstore's staging instance.")
 ]
+PolicyTrustOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--trust",
+        envvar="ATTESTLAKE_TRUST",
+        help="Trust policy that verifies the published policies (STORE#NAME[@REVISION]) the "
+        "contract names: its declared_state names SecOps's store and signer.",
+    ),
+]
+
+
+def load_trust(path: Path | None) -> TrustPolicy | None:
+    """The trust policy at ``path``, or None when none is given."""
+    if path is None:
+        return None
+    from attestlake.verify.verify import load_policy
+
+    return load_policy(path)
 
 
 # -- keys --------------------------------------------------------------------------------------

@@ -1,17 +1,32 @@
-"""``attestlake policy``: the policy library, and policies evaluated across a lake."""
+"""``attestlake policy``: the policy library, policies published to a store, and policies
+evaluated across a lake."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from attestlake._cli.app import LakeOpt, _echo, _kv, app
 from attestlake._cli.choices import VERDICT_FORMAT
+from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, load_trust
+from attestlake._cli.publishing import (
+    FromOpt,
+    JsonOpt,
+    OutOpt,
+    ToOpt,
+    UnsignedOpt,
+    _declarer,
+    _list,
+    _signed_by,
+    _write,
+)
 
 policy_app = typer.Typer(
-    help="Policies as SQL: list the library, and evaluate policies across a lake.",
+    help="Policies as SQL: the library, policies published to a store (push, pull), and "
+    "policies evaluated across a lake.",
     no_args_is_help=True,
 )
 app.add_typer(policy_app, name="policy")
@@ -20,17 +35,48 @@ PolicyOpt = Annotated[
     list[str] | None,
     typer.Option(
         "--policy",
-        help="A policy of the library (see 'policy list') or a path to a .sql file "
-        "(repeatable; default: every policy of the library that needs no parameter).",
+        help="A policy of the library (see 'policy list'), a path to a .sql file, or a "
+        "published policy STORE#NAME[@REVISION] (needs --trust) (repeatable; default: every "
+        "policy of the library that needs no parameter).",
+    ),
+]
+TrustOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--trust",
+        help="Trust policy: a published policy (STORE#NAME) is used only when its "
+        "declared_state names the store and a signer verifies the policy's declaration.",
+    ),
+]
+ListFromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from",
+        help="List the policies published to this store (oci:DIR, a directory or "
+        "HOST[:PORT]/REPO) instead of the library.",
     ),
 ]
 
 
 @policy_app.command("list")
-def policy_list() -> None:
-    """List the library's policies: name, severity, whether it gates, title, parameters."""
+def policy_list(
+    store: ListFromOpt = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="With --from: only this policy.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the library's policies (name, severity, whether it gates, title, parameters), or
+    with --from the policy revisions published to a store."""
     from attestlake.audit.policies import library
 
+    if store is not None:
+        _list(store, "policy", name, as_json)
+        return
+    if name is not None or as_json:
+        from attestlake.errors import InputError
+
+        raise InputError("--name and --json list a store's published policies: give --from")
     for p in library():
         params = ", ".join(f"{q.name}={q.default}" if not q.required else q.name for q in p.params)
         gate = "gate" if p.gate else "audit"
@@ -39,13 +85,19 @@ def policy_list() -> None:
 
 @policy_app.command("show")
 def policy_show(
-    name: Annotated[str, typer.Argument(help="Policy name (see 'policy list') or a .sql path.")],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="Policy name (see 'policy list'), a .sql path or STORE#NAME[@REVISION]."
+        ),
+    ],
+    trust: TrustOpt = None,
 ) -> None:
     """Show one policy: title, severity, description, parameters and its SQL."""
-    from attestlake.audit.policies import load_policies
+    from attestlake.audit.published_policies import load_named
     from attestlake.audit.query_files import query_doc
 
-    (policy,) = load_policies([name])
+    (policy,) = load_named([name], load_trust(trust))
     _echo(f"gate:        {'true' if policy.gate else 'false'}\n" + query_doc(policy))
 
 
@@ -53,6 +105,7 @@ def policy_show(
 def policy_eval(
     lake: LakeOpt,
     policy: PolicyOpt = None,
+    trust: TrustOpt = None,
     param: Annotated[
         list[str] | None,
         typer.Option("--param", "-p", help="POLICY.KEY=VALUE: a parameter of one policy."),
@@ -66,11 +119,14 @@ def policy_eval(
     enforced). Exits 3 when a gating policy has violations, 0 otherwise.
     """
     from attestlake.audit.gate import GateRefused
-    from attestlake.audit.policies import by_default, evaluate, library, load_policies
+    from attestlake.audit.policies import by_default, evaluate, library
+    from attestlake.audit.published_policies import load_named
     from attestlake.errors import InputError
     from attestlake.lake.lake import Lake
 
-    chosen = load_policies(policy) if policy else [p for p in library() if by_default(p)]
+    chosen = (
+        load_named(policy, load_trust(trust)) if policy else [p for p in library() if by_default(p)]
+    )
     params: dict[str, dict[str, str]] = {}
     for key, value in _kv(param, "--param").items():
         name, dot, pname = key.partition(".")
@@ -104,3 +160,92 @@ def policy_eval(
     failing = [r.policy.name for r in results if r.policy.gate and r.violations]
     if failing:
         raise GateRefused(f"gating policies with violations: {', '.join(failing)}")
+
+
+# -- published policies ------------------------------------------------------------------------
+@policy_app.command("push")
+def policy_push(
+    file: Annotated[Path, typer.Argument(help="The policy .sql file (its name is the file's).")],
+    to: ToOpt,
+    revision: Annotated[
+        int | None,
+        typer.Option(
+            "--revision",
+            min=1,
+            help="Publish as this revision (default: the next one); refused when it holds "
+            "another file.",
+        ),
+    ] = None,
+    key: KeyOpt = None,
+    keyless: KeylessOpt = False,
+    staging: StagingOpt = False,
+    unsigned: UnsignedOpt = False,
+) -> None:
+    """Publish a policy: a new immutable revision, and 'latest' moves to it.
+
+    Its declaration is signed with SecOps's --key or --keyless identity: crawlers, 'policy
+    pull' and 'gate --policy STORE#NAME' trust a policy only from a store, and signed by a
+    signer, that the trust policy's declared_state names. The same bytes again change nothing.
+    """
+    from attestlake.audit.published_policies import publish_policy
+    from attestlake.store import open_store
+
+    signer = _declarer(key, keyless, staging, unsigned)
+    store = open_store(to)
+    try:
+        result = publish_policy(store, file, revision=revision, signer=signer)
+    finally:
+        store.close()
+    r = result.revision
+    ref = f"{store.ref}#{r.name}"
+    if result.unchanged:
+        _echo(f"unchanged: policy {r.name} revision {r.revision} already has this content")
+    else:
+        since = f" (was {result.previous})" if result.previous else ""
+        _echo(
+            f"published policy {r.name} revision {r.revision}{since}, digest {r.digest}"
+            + _signed_by(r.signer)
+        )
+    _echo(f"  latest: {ref}\n  pinned: {ref}@{r.revision}")
+
+
+@policy_app.command("pull")
+def policy_pull(
+    name: Annotated[str, typer.Argument(help="The published policy's name.")],
+    store: FromOpt,
+    revision: Annotated[
+        int | None, typer.Option("--revision", min=1, help="This revision (default: latest).")
+    ] = None,
+    trust: TrustOpt = None,
+    unverified: Annotated[
+        bool,
+        typer.Option(
+            "--unverified", help="Fetch it without verifying its declaration (no --trust)."
+        ),
+    ] = False,
+    out: OutOpt = None,
+) -> None:
+    """Fetch a published policy revision (the exact bytes that were published), verified:
+    from a store the trust policy's declared_state names, its declaration signed by one of
+    its signers for exactly this file, name and revision."""
+    from attestlake.audit.published_policies import pull_policy
+    from attestlake.contracts.publish import valid_name
+    from attestlake.errors import InputError
+
+    if not valid_name("policy", name):
+        raise InputError(
+            f"not a policy name: {name!r} (lower-case letters, digits, '_' and '-'; pin a "
+            "revision with --revision)"
+        )
+    if (trust is None) == (not unverified):
+        raise InputError(
+            "give --trust POLICY (a published policy is used only when its declaration "
+            "verifies) or --unverified"
+        )
+    pin = f"@{revision}" if revision is not None else ""
+    pulled = pull_policy(f"{store}#{name}{pin}", load_trust(trust))
+    _write(pulled.raw, out)
+    if out is not None:
+        r, who = pulled.revision, pulled.verdict
+        signed = f", verified: signed by {who.signer}" if who else ", not verified (--unverified)"
+        _echo(f"policy {r.name} revision {r.revision} ({r.digest}){signed} -> {out}")

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from attestlake._cli.app import _echo, app, contract_app
-from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, optional_signer
+from attestlake._cli.keys import (
+    KeylessOpt,
+    KeyOpt,
+    PolicyTrustOpt,
+    StagingOpt,
+    load_trust,
+    optional_signer,
+)
 from attestlake.errors import InputError
 
 if TYPE_CHECKING:
@@ -106,10 +113,12 @@ def _list(store_ref: str, kind: str, name: str | None, as_json: bool) -> None:
 @contract_app.command("lint")
 def contract_lint(
     files: Annotated[list[Path], typer.Argument(help="Contract YAML files.")],
+    trust: PolicyTrustOpt = None,
 ) -> None:
     """Check contract files; print OK or the field and line that is wrong.
 
-    The attestlake policies a contract names are read and their parameters checked too.
+    The attestlake policies a contract names are read and their parameters checked too (a
+    published one, STORE#NAME[@REVISION], pulled and verified under --trust).
     """
     from attestlake.contracts.contracts import load_contract
 
@@ -125,7 +134,7 @@ def contract_lint(
         if c.policies:
             from attestlake.audit.push_policies import bind_policies
 
-            bound = bind_policies(c, f.resolve().parent)
+            bound = bind_policies(c, f.resolve().parent, load_trust(trust))
             _echo(
                 "  policies: "
                 + ", ".join(

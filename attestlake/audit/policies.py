@@ -19,13 +19,22 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from attestlake._internal._files import read_input
 from attestlake.audit.queries import run_query
-from attestlake.audit.query_files import SavedQuery, default_directory, load_queries, load_query
+from attestlake.audit.query_files import (
+    SavedQuery,
+    default_directory,
+    load_queries,
+    load_query,
+    parse_query,
+)
 from attestlake.errors import QueryError
 from attestlake.lake.lake import Lake
 
 #: The columns every policy's answer has.
 REQUIRED_COLUMNS = ("run_id", "project", "workflow", "violation")
+#: A policy file larger than this is refused.
+MAX_POLICY_SIZE = 256 * 1024
 
 
 def policy_directory() -> Path:
@@ -43,6 +52,22 @@ def by_default(policy: SavedQuery) -> bool:
     gates, every ``attestlake gate``): it needs no parameter only the organisation can give
     (``images_from_allowed_registries`` needs its registries)."""
     return not any(p.required for p in policy.params)
+
+
+def read_policy(path: Path) -> tuple[SavedQuery, bytes]:
+    """The policy in the file at ``path`` and its exact bytes; QueryError naming the file when
+    it is unreadable, too large, not UTF-8 or not a policy (its header, its parameters)."""
+    raw = read_input(path, "policy", QueryError, max_size=MAX_POLICY_SIZE)
+    return parse_policy(raw, path), raw
+
+
+def parse_policy(raw: bytes, path: Path) -> SavedQuery:
+    """The policy ``raw`` holds (named after ``path``); QueryError when it is not one."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise QueryError(f"{path} is not UTF-8 text") from None
+    return parse_query(text, path)
 
 
 def load_policies(names: Sequence[str]) -> list[SavedQuery]:

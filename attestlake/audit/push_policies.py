@@ -1,8 +1,8 @@
 """A contract's policies, evaluated at ``attest push`` on the run about to be signed.
 
-:func:`bind_policies` reads the policies a contract names (library names, or ``.sql`` files
-relative to the contract file) with their ``with`` parameters checked against each policy's
-``param`` lines; ``attest init`` binds them too, so a typo fails before the run begins.
+:func:`bind_policies` reads the policies a contract names (library names, ``.sql`` files
+relative to the contract file, or policies SecOps published, pulled and verified under the
+trust policy) with their ``with`` parameters checked against each policy's ``param`` lines; ``attest init`` binds them too, so a typo fails before the run begins.
 :func:`evaluate_at_push` turns the run statement, its SLSA provenance and the evidence bytes
 into rows with the crawler's own normalisers (:mod:`attestlake.crawl.normalize`), loads them
 into an in-memory lake with the lake's own tables (:func:`attestlake.lake.memory.memory_lake`,
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from attestlake._internal._files import read_input
-from attestlake.audit.policies import evaluate, policy_directory
+from attestlake.audit.policies import evaluate, policy_directory, read_policy
+from attestlake.audit.published_policies import described, pull_policy
 from attestlake.audit.queries import bind_params
-from attestlake.audit.query_files import SavedQuery, parse_query
+from attestlake.audit.query_files import SavedQuery
 from attestlake.collect.policy_outcome import (
     MAX_RECORDED_VIOLATIONS,
     PolicyEvaluation,
@@ -32,12 +32,11 @@ from attestlake.collect.policy_outcome import (
 from attestlake.collect.statements import canonical_bytes
 from attestlake.contracts.model import Contract, PolicyReference
 from attestlake.crawl.normalize import Context, Rows, normalise
-from attestlake.errors import QueryError
+from attestlake.errors import PublishError, QueryError
 from attestlake.lake.memory import memory_lake
 from attestlake.verify.outcome import VERIFIED, Outcome
+from attestlake.verify.trust import TrustPolicy
 
-#: A policy file larger than this is refused.
-MAX_POLICY_SIZE = 256 * 1024
 #: The ``source`` of the rows made at push (their ``manifest_digest`` is not known yet).
 AT_PUSH = "attest push"
 PENDING = "sha256:" + "0" * 64
@@ -55,27 +54,48 @@ class BoundPolicy:
     params: dict[str, str]
 
 
-def bind_policies(contract: Contract, base: Path | None) -> list[BoundPolicy]:
+def bind_policies(
+    contract: Contract, base: Path | None, trust: TrustPolicy | None = None
+) -> list[BoundPolicy]:
     """The policies ``contract`` names, read and checked; QueryError naming the contract and
     the policy for one that is unknown, unreadable, not a policy, or given bad parameters.
-    ``base``: the directory of the contract file (None: a published contract)."""
-    return [_bind(contract, ref, base) for ref in contract.policies]
+    ``base``: the directory of the contract file (None: a published contract). A published
+    policy (``STORE#NAME[@REVISION]``) is pulled and used only once its declaration verifies
+    under ``trust`` (:mod:`attestlake.audit.published_policies`); PublishError otherwise."""
+    return [_bind(contract, ref, base, trust) for ref in contract.policies]
 
 
-def _bind(contract: Contract, ref: PolicyReference, base: Path | None) -> BoundPolicy:
+def _bind(
+    contract: Contract, ref: PolicyReference, base: Path | None, trust: TrustPolicy | None
+) -> BoundPolicy:
     where = f"contract {contract.name}: policy {ref.policy}"
-    path = _policy_path(where, ref, base)
-    raw = read_input(path, "policy", QueryError, max_size=MAX_POLICY_SIZE)
+    if ref.is_published:
+        where = f"contract {contract.name}: policy {described(ref.policy)}"
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise QueryError(f"{where}: {path} is not UTF-8 text") from None
-    try:
-        query = parse_query(text, path)
+        if ref.is_published:
+            query, raw = _published(where, ref, trust)
+        else:
+            query, raw = read_policy(_policy_path(where, ref, base))
         params = bind_params(query, dict(ref.params))
     except QueryError as exc:
         raise QueryError(f"{where}: {exc}") from None
     return BoundPolicy(query, "sha256:" + hashlib.sha256(raw).hexdigest(), params)
+
+
+def _published(
+    where: str, ref: PolicyReference, trust: TrustPolicy | None
+) -> tuple[SavedQuery, bytes]:
+    """A published policy the contract names, pulled and verified under ``trust``."""
+    if trust is None:
+        raise PublishError(
+            f"{where}: a published policy is used only once verified: give --trust POLICY (or "
+            "set ATTESTLAKE_TRUST) whose declared_state names the store and SecOps's signer"
+        )
+    try:
+        pulled = pull_policy(ref.policy, trust)
+    except PublishError as exc:
+        raise PublishError(f"{where}: {exc}") from None
+    return pulled.query, pulled.raw
 
 
 def _policy_path(where: str, ref: PolicyReference, base: Path | None) -> Path:
@@ -93,9 +113,11 @@ def _policy_path(where: str, ref: PolicyReference, base: Path | None) -> Path:
     return path
 
 
-def evaluator(contract: Contract, base: Path | None) -> PolicyEvaluator:
+def evaluator(
+    contract: Contract, base: Path | None, trust: TrustPolicy | None = None
+) -> PolicyEvaluator:
     """The evaluator ``attest push`` gives the collector: ``contract``'s policies, bound now."""
-    bound = bind_policies(contract, base)
+    bound = bind_policies(contract, base, trust)
     return lambda inputs: evaluate_at_push(bound, inputs)
 
 

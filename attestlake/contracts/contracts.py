@@ -125,6 +125,8 @@ def _without(spec: dict[str, Any], field: str) -> dict[str, Any]:
 
 #: A library policy's name (the file name of ``policies/NAME.sql``).
 _POLICY_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+#: A published policy: ``STORE#NAME`` or ``STORE#NAME@REVISION``.
+_PUBLISHED_POLICY_RE = re.compile(r"^[^#\s]+#[a-z0-9][a-z0-9_-]*(@[1-9][0-9]{0,8})?$")
 
 
 def _policies(doc: _Doc, value: Any, path: tuple[str | int, ...]) -> tuple[PolicyReference, ...]:
@@ -155,8 +157,17 @@ def _policy_reference(doc: _Doc, item: Any, path: tuple[str | int, ...]) -> Poli
     name = entry.get("policy")
     where = path if isinstance(item, str) else (*path, "policy")
     if not isinstance(name, str) or not name.strip():
-        raise doc.fail(where, "needs 'policy': a library policy's name or a .sql file")
-    if name.endswith(".sql"):
+        raise doc.fail(
+            where, "needs 'policy': a library policy's name, a .sql file or STORE#NAME[@REVISION]"
+        )
+    if "#" in name:
+        if not _PUBLISHED_POLICY_RE.match(name):
+            raise doc.fail(
+                where,
+                f"{name!r} is not a published policy (STORE#NAME or STORE#NAME@REVISION, e.g. "
+                "registry.example.com/secops#no_root_images@2)",
+            )
+    elif name.endswith(".sql"):
         if Path(name).is_absolute():
             raise doc.fail(where, f"{name!r}: a policy file is a path relative to the contract")
     elif not _POLICY_NAME_RE.match(name):

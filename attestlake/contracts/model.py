@@ -26,15 +26,20 @@ class Annotation:
 
 @dataclass(frozen=True)
 class PolicyReference:
-    """A policy a contract names: a library policy's name, or a ``.sql`` file relative to the
-    contract (:attr:`is_file`), with the parameter values it runs with (``with``)."""
+    """A policy a contract names: a library policy's name, a ``.sql`` file relative to the
+    contract (:attr:`is_file`), or a policy published to a store, ``STORE#NAME[@REVISION]``
+    (:attr:`is_published`), with the parameter values it runs with (``with``)."""
 
     policy: str
     params: tuple[tuple[str, str], ...] = ()
 
     @property
+    def is_published(self) -> bool:
+        return "#" in self.policy
+
+    @property
     def is_file(self) -> bool:
-        return self.policy.endswith(".sql")
+        return self.policy.endswith(".sql") and not self.is_published
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,10 @@
-"""Contracts and inventories published to a store, with immutable revisions and a moving latest.
+"""Contracts, inventories and policies published to a store, with immutable revisions and a
+moving latest.
 
 A published document is one OCI artifact per revision: an image manifest (artifactType
-``application/vnd.attestlake.<kind>.v1+yaml``, empty config) whose one layer is the exact file.
-Its annotations say what it is (``dev.attestlake.kind``: ``contract`` or ``inventory``,
+``application/vnd.attestlake.<kind>.v1+yaml``, ``+sql`` for a policy, empty config) whose one
+layer is the exact file. Its annotations say what it is (``dev.attestlake.kind``: ``contract``,
+``inventory`` or ``policy``,
 ``dev.attestlake.name``, ``dev.attestlake.revision``, ``dev.attestlake.digest`` of the file,
 ``org.opencontainers.image.created``). Tags:
 
@@ -10,7 +12,8 @@ Its annotations say what it is (``dev.attestlake.kind``: ``contract`` or ``inven
 - ``<kind>-<name>.latest``: the newest revision, moved by every publish.
 
 Publishing the same bytes again changes nothing. New bytes become the next revision (or the
-revision the file declares, if that is higher). Given a signer, the manifest's second layer is a
+revision the file declares, or a policy's publisher asks for, if that is higher); a revision
+that exists with other bytes is refused. Given a signer, the manifest's second layer is a
 signed declaration of the file (:mod:`attestlake.contracts.declaration`), annotated
 ``dev.attestlake.signer``; crawlers trust only signed declared state (the same bytes published
 unsigned before are published again, signed, as the next revision). References to published documents read
@@ -35,18 +38,37 @@ from attestlake.signing.signing import Signer
 from attestlake.store import Descriptor, Manifest, Store, open_store, sha256_digest
 from attestlake.store.oci import EMPTY_JSON, EMPTY_MEDIA_TYPE
 
-KINDS = ("contract", "inventory")
+KINDS = ("contract", "inventory", "policy")
 PREFIX = "dev.attestlake."
 _NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+#: A policy's name is its file's name (a saved query's): '_' is allowed too.
+_POLICY_NAME_RE = re.compile(r"^[a-z0-9]([a-z0-9_-]{0,61}[a-z0-9])?$")
+#: The file type of each kind (its layer's media type suffix and file name extension).
+_FILE_TYPES = {"contract": "yaml", "inventory": "yaml", "policy": "sql"}
+#: How the publisher asks for a revision, by kind.
+_ASK_REVISION = {
+    "contract": "set metadata.revision to {n} or remove it",
+    "policy": "give --revision {n} or leave it out",
+}
 _PIN_RE = re.compile(r"^(?P<name>[^@]+)(?:@(?P<pin>[0-9]+|sha256:[0-9a-f]{64}))?$")
 
 
 def media_type(kind: str) -> str:
-    return f"application/vnd.attestlake.{kind}.v1+yaml"
+    return f"application/vnd.attestlake.{kind}.v1+{_FILE_TYPES.get(kind, 'yaml')}"
+
+
+def file_name(kind: str, name: str) -> str:
+    """The published file's name: ``NAME.yaml``, ``NAME.sql`` for a policy."""
+    return f"{name}.{_FILE_TYPES.get(kind, 'yaml')}"
+
+
+def valid_name(kind: str, name: str) -> bool:
+    return bool((_POLICY_NAME_RE if kind == "policy" else _NAME_RE).match(name))
 
 
 def published_kind(manifest: Manifest) -> str | None:
-    """``contract`` or ``inventory`` if ``manifest`` is a published document, else None."""
+    """``contract``, ``inventory`` or ``policy`` if ``manifest`` is a published document,
+    else None."""
     kind = manifest.annotations.get(PREFIX + "kind", "")
     return kind if kind in KINDS and manifest.artifact_type == media_type(kind) else None
 
@@ -73,7 +95,7 @@ class Reference:
 def parse_reference(text: str) -> Reference:
     store, sep, rest = text.rpartition("#")
     match = _PIN_RE.match(rest)
-    if not sep or not store or match is None or not _NAME_RE.match(match["name"]):
+    if not sep or not store or match is None or not _POLICY_NAME_RE.match(match["name"]):
         raise PublishError(
             f"not a published reference: {redact(text)!r} (expected STORE#NAME, "
             "STORE#NAME@REVISION or STORE#NAME@sha256:<hex>, e.g. oci:contracts#build or registry.example/secops#build@3)"
@@ -178,21 +200,27 @@ def publish(
     signer: Signer | None = None,
 ) -> PublishResult:
     """Publish ``raw`` as the next revision of ``name`` (nothing changes if it is the latest,
-    signed when ``signer`` is given), with its declaration signed by ``signer``."""
-    if kind not in KINDS or not _NAME_RE.match(name):
-        raise PublishError(f"cannot publish {kind} {name!r}: names are lower-case, digits and '-'")
+    or the revision ``declared_revision`` asks for, with these bytes), with its declaration
+    signed by ``signer``."""
+    if kind not in KINDS or not valid_name(kind, name):
+        allowed = "'_' and '-'" if kind == "policy" else "and '-'"
+        raise PublishError(
+            f"cannot publish {kind} {name!r}: names are lower-case, digits {allowed}, at most "
+            "63 characters"
+        )
     current = latest(store, kind, name)
     digest = sha256_digest(raw)
-    if current is not None and current.digest == digest and (signer is None or current.signer):
+    if (
+        current is not None
+        and current.digest == digest
+        and (signer is None or current.signer)
+        and declared_revision in (None, current.revision)
+    ):
         return PublishResult(current, unchanged=True, previous=current.revision)
     number = current.revision + 1 if current else 1
     if declared_revision is not None:
         if declared_revision < number:
-            raise PublishError(
-                f"{kind} {name} revision {declared_revision} is already published with other "
-                f"content (latest is {number - 1}); revisions never change: set "
-                f"metadata.revision to {number} or remove it to get the next revision"
-            )
+            return _republished(store, kind, name, digest, declared_revision, signer, number)
         number = declared_revision
     tag = revision_tag(kind, name, number)
     try:
@@ -204,7 +232,7 @@ def publish(
     created = iso(now or datetime.now(UTC))
     layers = [
         Descriptor.for_bytes(
-            media_type(kind), raw, {"org.opencontainers.image.title": f"{name}.yaml"}
+            media_type(kind), raw, {"org.opencontainers.image.title": file_name(kind, name)}
         )
     ]
     annotations = {
@@ -233,6 +261,36 @@ def publish(
         kind, name, number, digest, manifest.digest, created, tag, signed.signer if signed else None
     )
     return PublishResult(revision, unchanged=False, previous=current.revision if current else None)
+
+
+def _republished(
+    store: Store,
+    kind: str,
+    name: str,
+    digest: str,
+    revision: int,
+    signer: Signer | None,
+    number: int,
+) -> PublishResult:
+    """Revision ``revision`` asked for again, below the next one (``number``): unchanged when
+    it holds these bytes (signed, if a signer is given); PublishError otherwise."""
+    tag = revision_tag(kind, name, revision)
+    try:
+        existing = _revision(kind, store.get_manifest(tag), tag)
+    except NotFound:
+        existing = None
+    if existing is not None and existing.digest == digest and (signer is None or existing.signer):
+        return PublishResult(existing, unchanged=True, previous=number - 1)
+    ask = _ASK_REVISION.get(kind, "{n}").format(n=number)
+    if existing is not None and existing.digest == digest:
+        raise PublishError(
+            f"{kind} {name} revision {revision} holds this file unsigned, and revisions never "
+            f"change: {ask} to publish it signed as the next revision"
+        )
+    raise PublishError(
+        f"{kind} {name} revision {revision} is already published with other content (latest "
+        f"is {number - 1}); revisions never change: {ask} to get the next revision"
+    )
 
 
 def pull(store: Store, kind: str, ref: Reference) -> tuple[Revision, bytes]:

@@ -7,7 +7,8 @@ What the test supplies, and why (the README takes these as the reader's own):
   ``127.0.0.1:PORT``, so that ``HOST/*`` lists what the session pushed and nothing else):
   every occurrence in a command is replaced by that address, nothing else is changed;
 - ``contract.yaml`` and ``trust.yaml`` are the README's own contract and trust policy blocks;
-  ``workflows.yaml`` is the inventory block of ``docs/collector.md``; ``sbom.cdx.json`` is a
+  ``workflows.yaml`` is the inventory block of ``docs/collector.md``, ``runs_name_a_team.sql``
+  the policy block of ``docs/policies.md``; ``sbom.cdx.json`` is a
   CycloneDX SBOM; the image ``registry.example.com/skynet:1.0`` is pushed to the registry;
 - ``downloaded-bundles/`` holds the two files ``attest push --bundle-out`` wrote (bundles
   downloaded from elsewhere, as far as the crawl can tell);
@@ -167,6 +168,9 @@ def prepare(tmp: Path, registry: RegistryServer, demo: DemoResult) -> None:
     (tmp / "trust.yaml").write_text(policy.replace(README_HOST, registry.host))
     collector_doc = (ROOT / "docs" / "collector.md").read_text(encoding="utf-8")
     (tmp / "workflows.yaml").write_text(yaml_block(collector_doc, "kind: Inventory"))
+    policies_doc = (ROOT / "docs" / "policies.md").read_text(encoding="utf-8")
+    [policy_file] = [b for b in blocks(policies_doc, "sql") if "-- title:" in b]
+    (tmp / "runs_name_a_team.sql").write_text(policy_file)
     digest = push_image(registry.url, "skynet", "1.0")
     # the image's SBOM, as a scanner of the image writes it: its main component is the image
     sbom = json.loads(json.dumps(SBOM))

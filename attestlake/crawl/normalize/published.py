@@ -1,7 +1,9 @@
-"""Contracts and inventories published to a store, into the lake.
+"""Contracts, inventories and policies published to a store, into the lake.
 
 Each published revision (:mod:`attestlake.contracts.publish`) gets a ``published_documents`` row with
-its exact YAML, or the error that kept it from being read. A contract's material requirements
+its exact file (YAML, or a policy's SQL), or the error that kept it from being read. A policy's
+SQL is recorded as text, never run by the crawler (``attestlake policy eval`` and ``gate`` run
+it). A contract's material requirements
 go to ``contract_requirements`` (``published_at`` set), so the newest revision is known before
 any run uses it; an inventory's workflows go to ``inventory`` — only when the revision is
 trusted: read from a store the trust policy's ``declared_state`` names, with a declaration
@@ -72,8 +74,14 @@ def _inventory_rows(unit: Unit, doc: Published, raw: bytes) -> list[dict[str, An
     ]
 
 
+def _policy_rows(unit: Unit, doc: Published, raw: bytes) -> list[dict[str, Any]]:
+    """A policy has no rows of its own: its text is its ``published_documents`` row."""
+    raw.decode("utf-8")
+    return []
+
+
 _TABLES = {"contract": "contract_requirements", "inventory": "inventory"}
-_ROWS = {"contract": _contract_rows, "inventory": _inventory_rows}
+_ROWS = {"contract": _contract_rows, "inventory": _inventory_rows, "policy": _policy_rows}
 
 
 def _text(raw: bytes | None) -> str | None:
@@ -105,7 +113,8 @@ def declared(unit: Unit, doc: Published, policy: TrustPolicy, seen: datetime) ->
         return Declared(
             NOT_VERIFIED,
             "no_trust_material",
-            "the trust policy has no declared_state: no published contract or inventory is trusted",
+            "the trust policy has no declared_state: no published contract, inventory or policy "
+            "is trusted",
         )
     if not ds.trusts_store(_store_of(unit.source)):
         return Declared(
@@ -118,8 +127,8 @@ def declared(unit: Unit, doc: Published, policy: TrustPolicy, seen: datetime) ->
         return Declared(
             NOT_VERIFIED,
             "no_trust_material",
-            "unsigned: published without a signed declaration (attestlake contract/inventory "
-            "push --key or --keyless)",
+            "unsigned: published without a signed declaration (attestlake contract/inventory/"
+            "policy push --key or --keyless)",
         )
     outcome = verify_or_record(doc.declaration, policy.declarations, seen)
     who = {"signer": outcome.signer, "key_id": outcome.key_id}
@@ -132,7 +141,7 @@ def declared(unit: Unit, doc: Published, policy: TrustPolicy, seen: datetime) ->
 
 
 def published_rows(unit: Unit, policy: TrustPolicy, seen: datetime) -> Rows:
-    """The rows of one published contract or inventory revision, read at ``seen``."""
+    """The rows of one published contract, inventory or policy revision, read at ``seen``."""
     rows = Rows()
     doc = unit.published
     if doc is None:
