@@ -111,9 +111,9 @@ def _print_status(att: RunRecord, status: Status) -> None:
 
 
 def _check_policies(contract: Contract, base: Path | None) -> None:
-    from attestlake.audit.push_policies import bind_policies
+    from attestlake.audit.push_policies import check_policies
 
-    bind_policies(contract, base)
+    check_policies(contract, base)
 
 
 def _print_started(att: RunRecord, started: PushResult | None, to: str | None) -> None:

@@ -2,7 +2,8 @@
 
 :func:`bind_policies` reads the policies a contract names (library names, or ``.sql`` files
 relative to the contract file) with their ``with`` parameters checked against each policy's
-``param`` lines; ``attest init`` binds them too, so a typo fails before the run begins.
+``param`` lines; ``attest init`` and ``contract lint`` also run each once on an empty lake
+(:func:`check_policies`), so a typo or a policy that cannot run fails before the run begins.
 :func:`evaluate_at_push` turns the run statement, its SLSA provenance and the evidence bytes
 into rows with the crawler's own normalisers (:mod:`attestlake.crawl.normalize`), loads them
 into an in-memory lake with the lake's own tables (:func:`attestlake.lake.memory.memory_lake`,
@@ -60,6 +61,23 @@ def bind_policies(contract: Contract, base: Path | None) -> list[BoundPolicy]:
     the policy for one that is unknown, unreadable, not a policy, or given bad parameters.
     ``base``: the directory of the contract file (None: a published contract)."""
     return [_bind(contract, ref, base) for ref in contract.policies]
+
+
+def check_policies(contract: Contract, base: Path | None) -> list[BoundPolicy]:
+    """:func:`bind_policies`, then each policy run once on an empty in-memory lake, as
+    ``attest init`` and ``contract lint`` do: a policy that does not run there (a table or
+    column the lake lacks, a write or a file read the session refuses) or whose answer lacks
+    a column a policy returns fails now, naming the contract and the policy, not at push."""
+    bound = bind_policies(contract, base)
+    if not bound:
+        return bound
+    with memory_lake({}) as lake:
+        for ref, policy in zip(contract.policies, bound, strict=True):
+            try:
+                evaluate(lake, [policy.query], {policy.query.name: policy.params})
+            except QueryError as exc:
+                raise QueryError(f"contract {contract.name}: policy {ref.policy}: {exc}") from None
+    return bound
 
 
 def _bind(contract: Contract, ref: PolicyReference, base: Path | None) -> BoundPolicy:
