@@ -8,7 +8,8 @@ relative to the contract file) with their ``with`` parameters checked against ea
 into rows with the crawler's own normalisers (:mod:`attestlake.crawl.normalize`), loads them
 into an in-memory lake with the lake's own tables (:func:`attestlake.lake.memory.memory_lake`,
 read-only, no file access) and runs each policy there. A policy that reads material kinds
-(``-- reads:``) none of which the run has is skipped, saying why.
+(``-- reads:``) none of which the run has is skipped, saying why: the same rule, on the same
+kinds (:func:`attestlake.audit.policies.run_kinds`), as ``policy eval`` across a lake.
 """
 
 from __future__ import annotations
@@ -20,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from attestlake._internal._files import read_input
-from attestlake.audit.policies import evaluate, policy_directory
+from attestlake.audit.policies import (
+    evaluate,
+    policy_directory,
+    run_kinds,
+    skipped_reason,
+    skips,
+)
 from attestlake.audit.queries import bind_params
 from attestlake.audit.query_files import SavedQuery, parse_query
 from attestlake.collect.policy_outcome import (
@@ -42,8 +49,6 @@ MAX_POLICY_SIZE = 256 * 1024
 #: The ``source`` of the rows made at push (their ``manifest_digest`` is not known yet).
 AT_PUSH = "attest push"
 PENDING = "sha256:" + "0" * 64
-#: What the SLSA_PROVENANCE kind of ``-- reads:`` stands for at push.
-PROVENANCE = "SLSA_PROVENANCE"
 
 
 @dataclass(frozen=True)
@@ -122,16 +127,13 @@ def evaluate_at_push(
 ) -> list[PolicyEvaluation]:
     """Each policy evaluated on the run ``inputs`` describe (see the module doc)."""
     rows = run_rows(inputs)
-    present = {r.get("type") for r in rows.by_table.get("materials", [])}
-    if rows.by_table.get("provenance"):
-        present.add(PROVENANCE)
     out = []
     with memory_lake(rows.by_table) as lake:
+        present = frozenset().union(*run_kinds(lake).values())
         for bound in policies:
             query = bound.query
-            reads = query.reads
-            if reads and not present.intersection(reads):
-                out.append(_evaluation(bound, (), 0, skipped=_absent(reads)))
+            if skips(query, present):
+                out.append(_evaluation(bound, (), 0, skipped=skipped_reason(query.reads)))
                 continue
             (result,) = evaluate(lake, [query], {query.name: bound.params})
             sentences = result.table.column("violation").to_pylist()
@@ -157,15 +159,6 @@ def _evaluation(
         violation_count=count,
         skipped=skipped,
     )
-
-
-def _absent(reads: Sequence[str]) -> str:
-    """Why a policy that reads ``reads`` was skipped."""
-    kinds = [k for k in reads if k != PROVENANCE]
-    parts = [f"no {' or '.join(kinds)} material"] if kinds else []
-    if PROVENANCE in reads:
-        parts.append("no SLSA provenance (the run has no outputs, or was pushed --no-provenance)")
-    return "the run has " + ", and ".join(parts)
 
 
 def run_rows(inputs: PolicyInputs) -> Rows:
