@@ -149,7 +149,9 @@ def test_denied_licences(tmp_path: Path) -> None:
     assert result["runs"] == ["run-1"]  # run-3's component is not trusted: not its SBOM
     assert (result["judged"], result["passed"], result["skipped"]) == (4, 2, 1)
     assert result["skipped_runs"] == ["run-4"]
-    assert result["skipped_reason"] == "the run has no SBOM_CYCLONEDX_JSON or SBOM_SPDX_JSON material"
+    assert (
+        result["skipped_reason"] == "the run has no SBOM_CYCLONEDX_JSON or SBOM_SPDX_JSON material"
+    )
     assert [r["run_id"] for r in result["rows"]] == ["run-1"]
     assert result["rows"][0]["violation"] == "component readline 1.0 is under GPL-3.0-only"
     allowed = run_cli(

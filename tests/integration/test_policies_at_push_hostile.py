@@ -25,9 +25,9 @@ from tests.integration.test_policies_at_push import (
     GPL,
     IMAGE,
     STATE,
-    contract,
     attest,
     begin,
+    contract,
     nothing_written,
     recorded,
 )
