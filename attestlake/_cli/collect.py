@@ -122,12 +122,13 @@ def _print_status(att: RunRecord, status: Status) -> None:
 
 
 def _policy_check(trust: Path | None) -> Callable[[Contract, Path | None], None]:
-    """What ``attest init`` checks the contract's policies with (under ``trust``)."""
+    """What ``attest init`` checks the contract's policies with (under ``trust``): each read,
+    its parameters checked, and run once on an empty lake."""
 
     def check(contract: Contract, base: Path | None) -> None:
-        from attestlake.audit.push_policies import bind_policies
+        from attestlake.audit.push_policies import check_policies
 
-        bind_policies(contract, base, load_trust(trust) if contract.policies else None)
+        check_policies(contract, base, load_trust(trust) if contract.policies else None)
 
     return check
 

@@ -116,10 +116,12 @@ def policy_eval(
     ] = "table",
 ) -> None:
     """Evaluate policies across the whole lake: who would fail them (before they are
-    enforced). Exits 3 when a gating policy has violations, 0 otherwise.
+    enforced). Each successful run is judged as at push: a policy that reads material kinds
+    the run has none of is skipped for it. Exits 3 when a gating policy has violations, 0
+    otherwise.
     """
     from attestlake.audit.gate import GateRefused
-    from attestlake.audit.policies import by_default, evaluate, library
+    from attestlake.audit.policies import by_default, evaluate, library, skipped_reason
     from attestlake.audit.published_policies import load_named
     from attestlake.errors import InputError
     from attestlake.lake.lake import Lake
@@ -144,6 +146,11 @@ def policy_eval(
                 "params": dict(r.params),
                 "violations": r.violations,
                 "runs": sorted(r.runs()),
+                "judged": len(r.judged),
+                "passed": len(r.passed()),
+                "skipped": len(r.skipped),
+                "skipped_runs": sorted(r.skipped),
+                "skipped_reason": skipped_reason(r.policy.reads) if r.skipped else None,
                 "rows": r.table.to_pylist(),
             }
             for r in results
@@ -152,7 +159,12 @@ def policy_eval(
     else:
         for r in results:
             kind = "gate" if r.policy.gate else "audit"
-            _echo(f"{r.policy.name} [{r.policy.severity}, {kind}]: {r.violations} violation(s)")
+            _echo(
+                f"{r.policy.name} [{r.policy.severity}, {kind}]: {r.violations} violation(s) "
+                f"in {len(r.runs())} run(s); {len(r.passed())} passed, "
+                f"{len(r.skipped)} skipped"
+                + (f": {skipped_reason(r.policy.reads)}" if r.skipped else "")
+            )
             for sentence in r.sentences()[:20]:
                 _echo(f"  - {sentence}")
             if r.violations > 20:

@@ -117,13 +117,19 @@ def contract_lint(
 ) -> None:
     """Check contract files; print OK or the field and line that is wrong.
 
-    The attestlake policies a contract names are read and their parameters checked too (a
-    published one, STORE#NAME[@REVISION], pulled and verified under --trust).
+    The attestlake policies a contract names are read (a published one,
+    STORE#NAME[@REVISION], pulled and verified under --trust), their parameters checked, and
+    each is run once on an empty lake, so a policy that cannot run fails here, not at push.
     """
     from attestlake.contracts.contracts import load_contract
 
     for f in files:
         c = load_contract(f)
+        bound = []
+        if c.policies:
+            from attestlake.audit.push_policies import check_policies
+
+            bound = check_policies(c, f.resolve().parent, load_trust(trust))
         _echo(
             f"OK {f}: contract {c.name} revision {c.revision}, {len(c.materials)} materials, "
             f"digest {c.digest}"
@@ -131,10 +137,7 @@ def contract_lint(
         ignored = c.ignored_policies_warning()
         if ignored:
             _echo(f"warning: {ignored}", err=True)
-        if c.policies:
-            from attestlake.audit.push_policies import bind_policies
-
-            bound = bind_policies(c, f.resolve().parent, load_trust(trust))
+        if bound:
             _echo(
                 "  policies: "
                 + ", ".join(

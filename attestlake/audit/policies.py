@@ -8,6 +8,10 @@ parameters, ``finding``) and ``-- gate: true`` when its violations block a deplo
 
 :func:`evaluate` runs policies over a lake, optionally for some runs only (the gate's), so
 SecOps sees who would fail a new policy before it is enforced (``attestlake policy eval``).
+It judges each successful run as ``attest push`` does: a policy that reads material kinds
+(``-- reads:``) none of which a run has is skipped for that run (:func:`skips`, from the kinds
+``sql/run_kinds.sql`` finds), and the rows it returned about that run are dropped; the others
+passed or violated it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ from attestlake.lake.lake import Lake
 REQUIRED_COLUMNS = ("run_id", "project", "workflow", "violation")
 #: A policy file larger than this is refused.
 MAX_POLICY_SIZE = 256 * 1024
+#: What the SLSA_PROVENANCE kind of ``-- reads:`` stands for: the run's SLSA provenance.
+PROVENANCE = "SLSA_PROVENANCE"
+_KINDS_SQL = Path(__file__).with_name("sql") / "run_kinds.sql"
 
 
 def policy_directory() -> Path:
@@ -88,20 +95,58 @@ def load_policies(names: Sequence[str]) -> list[SavedQuery]:
     return chosen
 
 
+def run_kinds(lake: Lake) -> dict[str, frozenset[str]]:
+    """Each successful run of ``lake`` (by run id) with the material kinds it has, as
+    ``-- reads:`` names them (``sql/run_kinds.sql``)."""
+    rows = lake.sql(_KINDS_SQL.read_text()).to_pylist()
+    return {r["run_id"]: frozenset(r["kinds"] or ()) for r in rows}
+
+
+def skips(policy: SavedQuery, kinds: Iterable[str]) -> bool:
+    """Whether ``policy`` is skipped for a run with material ``kinds``: it reads kinds, and
+    the run has none of them."""
+    return bool(policy.reads) and not set(policy.reads).intersection(kinds)
+
+
+def skipped_reason(reads: Sequence[str]) -> str:
+    """Why a policy that reads ``reads`` was skipped for a run."""
+    kinds = [k for k in reads if k != PROVENANCE]
+    parts = [f"no {' or '.join(kinds)} material"] if kinds else []
+    if PROVENANCE in reads:
+        parts.append("no SLSA provenance (the run has no outputs, or was pushed --no-provenance)")
+    return "the run has " + ", and ".join(parts)
+
+
 @dataclass(frozen=True)
 class PolicyResult:
-    """One policy's violations (rows), and the parameters it ran with."""
+    """One policy's violations (rows), the parameters it ran with, and the successful runs
+    it judged (``judged``), of which those it was skipped for (``skipped``)."""
 
     policy: SavedQuery
     params: Mapping[str, str]
     table: pa.Table
+    judged: frozenset[str] = frozenset()
+    skipped: frozenset[str] = frozenset()
 
     @property
     def violations(self) -> int:
         return int(self.table.num_rows)
 
     def runs(self) -> set[str]:
+        """The runs with a violation."""
         return {r for r in self.table.column("run_id").to_pylist() if r is not None}
+
+    def passed(self) -> set[str]:
+        """The judged runs it was evaluated for that have no violation."""
+        return set(self.judged - self.skipped) - self.runs()
+
+    def statuses(self) -> dict[str, str]:
+        """Each judged run's status, as ``attest push`` records it: ``passed``, ``violated``
+        or ``skipped`` (a violating run that was not judged, such as a failed one, too)."""
+        out = dict.fromkeys(self.passed(), "passed")
+        out.update(dict.fromkeys(self.skipped, "skipped"))
+        out.update(dict.fromkeys(self.runs(), "violated"))
+        return out
 
     def sentences(self) -> list[str]:
         """Each violation as ``run RUN of PROJECT/WORKFLOW: VIOLATION``."""
@@ -117,8 +162,11 @@ def evaluate(
     params: Mapping[str, Mapping[str, str]] | None = None,
     runs: set[str] | None = None,
 ) -> list[PolicyResult]:
-    """Run each policy over ``lake`` (``params``: by policy name); with ``runs``, keep only
-    the violations of those run ids."""
+    """Run each policy over ``lake`` (``params``: by policy name), judging its successful
+    runs (see the module doc); with ``runs``, only those run ids."""
+    kinds = run_kinds(lake)
+    if runs is not None:
+        kinds = {run: found for run, found in kinds.items() if run in runs}
     results = []
     for policy in policies:
         given = dict((params or {}).get(policy.name, {}))
@@ -132,5 +180,9 @@ def evaluate(
         table = answer.table
         if runs is not None:
             table = table.filter(pc.is_in(table["run_id"], pa.array(sorted(runs), pa.string())))
-        results.append(PolicyResult(policy, answer.params, table))
+        skipped = frozenset(run for run, found in kinds.items() if skips(policy, found))
+        if skipped:
+            dropped = pc.is_in(table["run_id"], pa.array(sorted(skipped), pa.string()))
+            table = table.filter(pc.invert(dropped))
+        results.append(PolicyResult(policy, answer.params, table, frozenset(kinds), skipped))
     return results

@@ -2,12 +2,15 @@
 
 :func:`bind_policies` reads the policies a contract names (library names, ``.sql`` files
 relative to the contract file, or policies SecOps published, pulled and verified under the
-trust policy) with their ``with`` parameters checked against each policy's ``param`` lines; ``attest init`` binds them too, so a typo fails before the run begins.
+trust policy) with their ``with`` parameters checked against each policy's ``param`` lines;
+``attest init`` and ``contract lint`` also run each once on an empty lake
+(:func:`check_policies`), so a typo or a policy that cannot run fails before the run begins.
 :func:`evaluate_at_push` turns the run statement, its SLSA provenance and the evidence bytes
 into rows with the crawler's own normalisers (:mod:`attestlake.crawl.normalize`), loads them
 into an in-memory lake with the lake's own tables (:func:`attestlake.lake.memory.memory_lake`,
 read-only, no file access) and runs each policy there. A policy that reads material kinds
-(``-- reads:``) none of which the run has is skipped, saying why.
+(``-- reads:``) none of which the run has is skipped, saying why: the same rule, on the same
+kinds (:func:`attestlake.audit.policies.run_kinds`), as ``policy eval`` across a lake.
 """
 
 from __future__ import annotations
@@ -18,7 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from attestlake.audit.policies import evaluate, policy_directory, read_policy
+from attestlake.audit.policies import (
+    evaluate,
+    policy_directory,
+    read_policy,
+    run_kinds,
+    skipped_reason,
+    skips,
+)
 from attestlake.audit.published_policies import described, pull_policy
 from attestlake.audit.queries import bind_params
 from attestlake.audit.query_files import SavedQuery
@@ -40,8 +50,6 @@ from attestlake.verify.trust import TrustPolicy
 #: The ``source`` of the rows made at push (their ``manifest_digest`` is not known yet).
 AT_PUSH = "attest push"
 PENDING = "sha256:" + "0" * 64
-#: What the SLSA_PROVENANCE kind of ``-- reads:`` stands for at push.
-PROVENANCE = "SLSA_PROVENANCE"
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,25 @@ def bind_policies(
     policy (``STORE#NAME[@REVISION]``) is pulled and used only once its declaration verifies
     under ``trust`` (:mod:`attestlake.audit.published_policies`); PublishError otherwise."""
     return [_bind(contract, ref, base, trust) for ref in contract.policies]
+
+
+def check_policies(
+    contract: Contract, base: Path | None, trust: TrustPolicy | None = None
+) -> list[BoundPolicy]:
+    """:func:`bind_policies`, then each policy run once on an empty in-memory lake, as
+    ``attest init`` and ``contract lint`` do: a policy that does not run there (a table or
+    column the lake lacks, a write or a file read the session refuses) or whose answer lacks
+    a column a policy returns fails now, naming the contract and the policy, not at push."""
+    bound = bind_policies(contract, base, trust)
+    if not bound:
+        return bound
+    with memory_lake({}) as lake:
+        for ref, policy in zip(contract.policies, bound, strict=True):
+            try:
+                evaluate(lake, [policy.query], {policy.query.name: policy.params})
+            except QueryError as exc:
+                raise QueryError(f"contract {contract.name}: policy {ref.policy}: {exc}") from None
+    return bound
 
 
 def _bind(
@@ -126,16 +153,13 @@ def evaluate_at_push(
 ) -> list[PolicyEvaluation]:
     """Each policy evaluated on the run ``inputs`` describe (see the module doc)."""
     rows = run_rows(inputs)
-    present = {r.get("type") for r in rows.by_table.get("materials", [])}
-    if rows.by_table.get("provenance"):
-        present.add(PROVENANCE)
     out = []
     with memory_lake(rows.by_table) as lake:
+        present = frozenset().union(*run_kinds(lake).values())
         for bound in policies:
             query = bound.query
-            reads = query.reads
-            if reads and not present.intersection(reads):
-                out.append(_evaluation(bound, (), 0, skipped=_absent(reads)))
+            if skips(query, present):
+                out.append(_evaluation(bound, (), 0, skipped=skipped_reason(query.reads)))
                 continue
             (result,) = evaluate(lake, [query], {query.name: bound.params})
             sentences = result.table.column("violation").to_pylist()
@@ -161,15 +185,6 @@ def _evaluation(
         violation_count=count,
         skipped=skipped,
     )
-
-
-def _absent(reads: Sequence[str]) -> str:
-    """Why a policy that reads ``reads`` was skipped."""
-    kinds = [k for k in reads if k != PROVENANCE]
-    parts = [f"no {' or '.join(kinds)} material"] if kinds else []
-    if PROVENANCE in reads:
-        parts.append("no SLSA provenance (the run has no outputs, or was pushed --no-provenance)")
-    return "the run has " + ", and ".join(parts)
 
 
 def run_rows(inputs: PolicyInputs) -> Rows:

@@ -18,6 +18,7 @@ from typing import Any
 
 from attestlake.collect import lifecycle
 from attestlake.collect.lifecycle import TRIGGERS
+from attestlake.collect.policy_outcome import PolicyEvaluator
 from attestlake.collect.push import ARTIFACT_TYPE, PushResult
 from attestlake.collect.record import RunRecord, Status, derive_run_id
 from attestlake.collect.run_state import DEFAULT_STATE, STATE_VERSION, load, save, to_state
@@ -53,13 +54,21 @@ class Attestation(RunRecord):
         now: datetime | None = None,
         provenance: bool = True,
         bundle_out: Path | None = None,
+        policies: PolicyEvaluator | None = None,
     ) -> PushResult:
         """Sign and push; nothing is written to the store unless the contract is satisfied.
 
         SLSA provenance for the outputs is signed and pushed beside the run statement unless
-        ``provenance`` is False (a run without outputs has none)."""
+        ``provenance`` is False (a run without outputs has none). ``policies`` evaluates the
+        policies the contract names (:func:`attestlake.collect.lifecycle.push`)."""
         return lifecycle.push(
-            self, signer, store, now=now, provenance=provenance, bundle_out=bundle_out
+            self,
+            signer,
+            store,
+            now=now,
+            provenance=provenance,
+            bundle_out=bundle_out,
+            policies=policies,
         )
 
     def reset(

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from attestlake.audit.push_policies import evaluator
 from attestlake.collect.collector import Attestation
+from attestlake.collect.policy_outcome import PolicyEvaluator
 from attestlake.contracts.contracts import load_contract
 from attestlake.contracts.inventory import load_inventory
 from attestlake.contracts.publish import (
@@ -102,6 +104,7 @@ class OrganisationRuns:
     lifecycle: int = 0
     jobs: int = 0  # CI job counter: run ids and URLs
     _pulled: dict[str, PulledContract] = field(default_factory=dict)
+    _evaluators: dict[str, PolicyEvaluator] = field(default_factory=dict)
     _published: dict[str, list[tuple[datetime, int]]] = field(default_factory=dict)
 
     # -- SecOps: contracts and inventory --------------------------------------------------
@@ -130,6 +133,16 @@ class OrganisationRuns:
         if ref not in self._pulled:
             self._pulled[ref] = pull_contract(ref)
         return self._pulled[ref]
+
+    def policies(self, att: Attestation) -> PolicyEvaluator | None:
+        """What evaluates the policies of the run's contract at push, as ``attest push`` does
+        (None when it names none)."""
+        contract = att.contract
+        if not contract.policies:
+            return None
+        if contract.digest not in self._evaluators:
+            self._evaluators[contract.digest] = evaluator(contract, None)
+        return self._evaluators[contract.digest]
 
     # -- CI: one run ----------------------------------------------------------------------
     def _init(
@@ -198,7 +211,13 @@ class OrganisationRuns:
         att.save(state)
         att = Attestation.load(state)
         finished = started + timedelta(minutes=self.rng.randint(4, 30))
-        result = att.push(signer, self.store, now=finished, provenance=wf.provenance)
+        result = att.push(
+            signer,
+            self.store,
+            now=finished,
+            provenance=wf.provenance,
+            policies=self.policies(att),
+        )
         if "tampered" in plants and build == last - 4:
             _tamper(self.store, result.tag)
         self.pushed += 1
@@ -236,7 +255,9 @@ class OrganisationRuns:
                 if build == 0 and not req.optional:
                     # The first push is made before the SBOM step: the contract refuses it.
                     try:
-                        att.push(self.signers["ci"], self.store, now=started)
+                        att.push(
+                            self.signers["ci"], self.store, now=started, policies=self.policies(att)
+                        )
                     except ContractUnsatisfied as exc:
                         self.refused += 1
                         self.say(f"refused ({wf.name}): {exc}")
@@ -264,7 +285,13 @@ class OrganisationRuns:
         att = self._init(victim, 2000, started)
         self._materials(att, victim, 2000, started)
         finished = started + timedelta(minutes=9)
-        att.push(self.signers["release"], self.store, now=finished, provenance=False)
+        att.push(
+            self.signers["release"],
+            self.store,
+            now=finished,
+            provenance=False,
+            policies=self.policies(att),
+        )
         self.pushed += 1
 
     def workflow(self, wf: Workflow) -> None:

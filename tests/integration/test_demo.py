@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from attestlake import open_lake
+from attestlake.audit.report import report_json
 from attestlake.demo.demo import DemoResult, run_demo
 from attestlake.errors import InputError
 from tests.demo_lake import NOW
@@ -62,8 +63,9 @@ def test_demo_report_finds_every_planted_problem(demo: DemoResult) -> None:
         "never_integrated": 1,
         "new_dependencies": 1,
         "non_compliant_workflows": 3,
+        "policy_violations": 1,
         "runner_changes": 2,
-        "sbom_quality": 2,
+        "sbom_quality": 3,
         "shared_artifact_digests": 2,
         "signer_changes": 1,
         "slsa_build_levels": 3,
@@ -84,8 +86,9 @@ def test_demo_report_finds_every_planted_problem(demo: DemoResult) -> None:
         "never_integrated": 1,  # workflow: mobile-build
         "new_dependencies": 1,  # package: orjson in api-build
         "non_compliant_workflows": 2,  # workflows: kiosk-image (runner), login-ui-build
+        "policy_violations": 1,  # policy: components_have_purls of sso-build's latest run
         "runner_changes": 2,  # workflows: sso-build (to GitLab), base-images (self-hosted)
-        "sbom_quality": 1,  # ledger-release's SBOMs (2 sloppy components, 2 rows)
+        "sbom_quality": 2,  # ledger-release's SBOMs (2 sloppy components), sso-build's (1)
         "shared_artifact_digests": 1,  # digest: base-images' image re-attested by sso-build
         "signer_changes": 1,  # workflow: cli-release
         "slsa_build_levels": 3,  # workflows: mobile-build L0, base-images L1, kiosk-image L1
@@ -99,7 +102,7 @@ def test_demo_report_finds_every_planted_problem(demo: DemoResult) -> None:
     # (medium: 3 + 1 + 1 + 2 + 1 + 1 workflows, sso-build once: 8).
     assert demo.report.findings_by_severity() == {
         "info": 2,
-        "low": 1 + 1 + 3,
+        "low": 2 + 1 + 3 + 1,
         "medium": 8,
         "high": 1 + 7 + 2 + 1,
         "critical": 3,
@@ -117,6 +120,81 @@ def test_demo_finds_the_workflow_that_dropped_its_sbom(demo: DemoResult) -> None
     ] == [
         ("login-ui-build", "missing annotation", "compliance-tier"),
         ("login-ui-build", "missing material", "sbom"),
+    ]
+
+
+def test_demo_records_what_the_contracts_policies_said_at_push(demo: DemoResult) -> None:
+    """container-build revision 2 names a gating policy and one that warns, image-quick
+    revision 2 a gating one: every run pushed against them recorded each evaluation in its
+    signed statement, and the crawler kept them. The only violation is the planted one."""
+    with open_lake(demo.lake) as lake:
+        evaluations = lake.sql(
+            "SELECT workflow, policy_name, gate, status, count(*) AS runs, "
+            "sum(violations) AS violations FROM policy_evaluations GROUP BY ALL ORDER BY ALL"
+        ).to_pylist()
+        violations = lake.sql(
+            "SELECT DISTINCT workflow, policy_name, gate, position, violation "
+            "FROM policy_violations"
+        ).to_pylist()
+        per_run = lake.sql(
+            "SELECT count(DISTINCT v.run_id) AS runs, count(*) AS rows FROM policy_violations v "
+            "JOIN runs r USING (manifest_digest, envelope_digest)"
+        ).to_pylist()[0]
+        skipped = lake.sql(
+            "SELECT DISTINCT skipped_reason FROM policy_evaluations WHERE status = 'skipped'"
+        ).to_pylist()
+    table = [
+        (e["workflow"], e["policy_name"], e["gate"], e["status"], e["runs"], e["violations"])
+        for e in evaluations
+    ]
+    purls, registries, licences = (
+        "components_have_purls",
+        "images_from_allowed_registries",
+        "denied_licences",
+    )
+    assert table == [
+        ("api-build", purls, False, "passed", 16, 0),
+        ("api-build", registries, True, "passed", 16, 0),
+        # revision 2 since 4 days: its runs of the last 4 days; every 4th ships no SBOM
+        ("base-images", licences, True, "passed", 3, 0),
+        ("base-images", licences, True, "skipped", 2, 0),
+        # the last 3 runs pin revision 1, which names no policy
+        ("login-ui-build", purls, False, "passed", 11, 0),
+        ("login-ui-build", registries, True, "passed", 11, 0),
+        ("sso-build", purls, False, "violated", 12, 12),  # the vendored jar: pushed anyway
+        ("sso-build", registries, True, "passed", 12, 0),
+        ("worker-build", purls, False, "passed", 14, 0),
+        ("worker-build", registries, True, "passed", 14, 0),
+    ]
+    assert violations == [
+        {
+            "workflow": "sso-build",
+            "policy_name": purls,
+            "gate": False,
+            "position": 0,
+            "violation": "1 SBOM component(s) without a purl, e.g. saml-bridge",
+        }
+    ]
+    assert per_run == {"runs": 12, "rows": 12}  # one per verified run, each joined to its run
+    assert skipped == [
+        {"skipped_reason": "the run has no SBOM_CYCLONEDX_JSON or SBOM_SPDX_JSON material"}
+    ]
+
+
+def test_demo_report_lists_the_policy_violation(demo: DemoResult) -> None:
+    markdown = demo.report_path.read_text()
+    section = markdown.split("## Policy violations recorded at push", 1)[1].split("\n## ", 1)[0]
+    assert "- Query: `policy_violations`" in section
+    assert "1 finding (one per project, workflow, policy) in 1 row" in section
+    (row,) = [line for line in section.splitlines() if line.startswith("| identity | sso |")]
+    assert "| sso-build |" in row and r"| components\_have\_purls | false | low | 1 |" in row
+    assert "without a purl, e.g. saml-bridge" in row
+    html = (demo.directory / "report.html").read_text()
+    assert "Policy violations recorded at push" in html and "saml-bridge" in html
+    (entry,) = [q for q in report_json(demo.report)["queries"] if q["name"] == "policy_violations"]
+    assert entry["findings"] == 1 and entry["finding"] == ["project", "workflow", "policy"]
+    assert [(r["workflow"], r["policy"], r["gate"]) for r in entry["rows"]] == [
+        ("sso-build", "components_have_purls", False)
     ]
 
 

@@ -4,6 +4,7 @@ gating ones; ``gate --policy`` holds an artifact's runs to a policy."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,29 @@ def test_components_have_purls_finds_the_sloppy_sboms(demo: DemoResult) -> None:
         "SELECT DISTINCT r.run_id, r.workflow FROM sbom_components AS c JOIN runs AS r "
         "USING (manifest_digest, envelope_digest) WHERE c.trusted AND c.purl IS NULL",
     )
-    assert {r["workflow"] for r in without} == {"ledger-release"}  # the demo's plant
+    # the demo's plants: ledger-release's ledger-native, sso-build's vendored jar
+    assert {r["workflow"] for r in without} == {"ledger-release", "sso-build"}
     assert _violating(demo, "components_have_purls") == {r["run_id"] for r in without}
+
+
+def test_across_the_lake_each_run_gets_the_status_its_push_recorded(demo: DemoResult) -> None:
+    """Every evaluation the demo's pushes recorded (passed, violated, skipped) is what
+    evaluating the same policy, with the same parameters, across the lake says of that run."""
+    recorded = _sql(
+        demo.lake,
+        "SELECT run_id, policy_name, status, parameters FROM policy_evaluations ORDER BY ALL",
+    )
+    assert {r["status"] for r in recorded} == {"passed", "violated", "skipped"}
+    by_policy: dict[tuple[str, str | None], dict[str, str]] = {}
+    for r in recorded:
+        by_policy.setdefault((r["policy_name"], r["parameters"]), {})[r["run_id"]] = r["status"]
+    with open_lake(demo.lake) as lake:
+        for (name, params), pushed in by_policy.items():
+            (policy,) = [p for p in library() if p.name == name]
+            given = {name: json.loads(params)} if params else {}
+            (result,) = evaluate(lake, [policy], given)
+            across = result.statuses()
+            assert {run: across.get(run) for run in pushed} == pushed, name
 
 
 def test_provenance_builder_allowed_finds_the_laptop_build(demo: DemoResult) -> None:
@@ -99,14 +121,23 @@ def test_denied_licences(tmp_path: Path) -> None:
                 "envelope_digest": f"sha256:{n}" + "1" * 63, "name": name, "version": "1.0",
                 "licenses": licences, "trusted": trusted}  # fmt: skip
 
+    def sbom(n: int) -> dict[str, Any]:
+        return {"manifest_digest": f"sha256:{n}" + "0" * 63, "run_id": f"run-{n}",
+                "envelope_digest": f"sha256:{n}" + "1" * 63, "name": "sbom",
+                "type": "SBOM_CYCLONEDX_JSON", "run_date": "2026-11-01"}  # fmt: skip
+
     raw_lake(
         tmp_path / "lake",
         {
-            "runs": [run(1), run(2), run(3)],
+            "runs": [run(1), run(2), run(3), run(4)],
+            # run-4 has no SBOM material (its components come from elsewhere): skipped, as at
+            # push, though one of them is under a denied licence
+            "materials": [sbom(1), sbom(2), sbom(3)],
             "sbom_components": [
                 component(1, "readline", '["GPL-3.0-only"]'),
                 component(2, "zlib", '["Zlib", "MIT"]'),
                 component(3, "agpl-thing", '["agpl-3.0-or-later"]', trusted=False),
+                component(4, "readline", '["GPL-3.0-only"]'),
             ],
         },
     )
@@ -116,6 +147,12 @@ def test_denied_licences(tmp_path: Path) -> None:
     assert out.code == 3  # a gating policy with violations
     (result,) = out.json()
     assert result["runs"] == ["run-1"]  # run-3's component is not trusted: not its SBOM
+    assert (result["judged"], result["passed"], result["skipped"]) == (4, 2, 1)
+    assert result["skipped_runs"] == ["run-4"]
+    assert (
+        result["skipped_reason"] == "the run has no SBOM_CYCLONEDX_JSON or SBOM_SPDX_JSON material"
+    )
+    assert [r["run_id"] for r in result["rows"]] == ["run-1"]
     assert result["rows"][0]["violation"] == "component readline 1.0 is under GPL-3.0-only"
     allowed = run_cli(
         tmp_path, "policy", "eval", "--lake", "lake", "--policy", "denied_licences",
@@ -129,7 +166,12 @@ def test_policy_eval_exits_3_only_for_gating_policies(tmp_path: Path, demo: Demo
         tmp_path, "policy", "eval", "--lake", str(demo.lake), "--policy", "components_have_purls"
     )
     assert audit_only.code == 0, audit_only.err
-    assert "components_have_purls [low, audit]: 10 violation(s)" in audit_only.out
+    # ledger-release's 10 runs and sso-build's 12 violate it; base-images' and login-ui-build's
+    # 3 runs each without an SBOM are skipped, as at push
+    assert (
+        "components_have_purls [low, audit]: 22 violation(s) in 22 run(s); 76 passed, 6 skipped: "
+        "the run has no SBOM_CYCLONEDX_JSON or SBOM_SPDX_JSON material\n"
+    ) in audit_only.out
     everything = run_cli(tmp_path, "policy", "eval", "--lake", str(demo.lake))
     assert everything.code == 3
     assert "gating policies with violations: sbom_covers_image" in everything.err

@@ -23,9 +23,11 @@ from tests.integration.test_policies_at_push import (
     COVERING,
     DEBIAN,
     GPL,
+    IMAGE,
     STATE,
     attest,
     begin,
+    contract,
     nothing_written,
     recorded,
 )
@@ -102,7 +104,7 @@ def test_a_missing_policy_and_a_bad_parameter_are_refused_at_init(tmp_path: Path
     assert not (tmp_path / STATE).exists()
 
 
-@pytest.mark.parametrize(
+BAD_POLICIES = pytest.mark.parametrize(
     ("body", "refusal"),
     [
         (
@@ -118,13 +120,68 @@ def test_a_missing_policy_and_a_bad_parameter_are_refused_at_init(tmp_path: Path
             "SELECT run_id, project, workflow FROM runs\n",
             "its answer lacks column(s) violation",
         ),
+        (
+            "SELECT run_id, project, workflow, 'x' AS violation FROM no_such_table\n",
+            "no_such_table",
+        ),
     ],
-    ids=["writes", "reads-files", "not-a-policy-answer"],
+    ids=["writes", "reads-files", "not-a-policy-answer", "unknown-table"],
 )
-def test_a_policy_that_writes_reads_files_or_answers_wrong_pushes_nothing(
+#: A policy that runs and finds nothing: what init accepts before the file is changed.
+HARMLESS = "SELECT run_id, project, workflow, 'x' AS violation FROM runs WHERE false\n"
+
+
+@BAD_POLICIES
+def test_a_policy_that_cannot_run_is_refused_at_init_and_lint(
     tmp_path: Path, body: str, refusal: str
 ) -> None:
-    pushed = attest(tmp_path, own_policy(tmp_path, body), DEBIAN)
+    """Each named policy runs once on an empty lake at init and lint: one that does not run
+    there, or answers without a policy's columns, fails before the run begins."""
+    init = begin(tmp_path, own_policy(tmp_path, body))
+    assert init.code == 1, (init.out, init.err)
+    assert init.err.startswith("error: contract app-build: policy checks/own.sql: ")
+    assert refusal in init.err and "Traceback" not in init.err
+    assert "root:" not in init.err
+    assert not (tmp_path / STATE).exists() and not (tmp_path / "pwned.csv").exists()
+    lint = run_cli(tmp_path, "contract", "lint", "contract.yaml")
+    assert lint.code == 1 and refusal in lint.err
+    assert "OK" not in lint.out  # not said to be fine before the error
+    assert not (tmp_path / "pwned.csv").exists()
+
+
+def test_lint_and_init_accept_a_policy_that_runs() -> None:
+    """The library's policies all run on an empty lake with their defaults (the contract
+    names them so, or with parameters)."""
+    from attestlake.audit.push_policies import check_policies
+    from attestlake.contracts.contracts import parse_contract
+
+    doc = contract(
+        "    - sbom_covers_image\n    - denied_licences\n    - components_have_purls\n"
+        "    - provenance_builder_allowed\n    - policy: images_from_allowed_registries\n"
+        "      with:\n        allowed: ghcr.io\n"
+    )
+    bound = check_policies(parse_contract(doc.encode(), source="contract.yaml"), None)
+    assert [b.query.name for b in bound] == [
+        "sbom_covers_image",
+        "denied_licences",
+        "components_have_purls",
+        "provenance_builder_allowed",
+        "images_from_allowed_registries",
+    ]
+
+
+@BAD_POLICIES
+def test_a_policy_changed_after_init_to_one_that_cannot_run_pushes_nothing(
+    tmp_path: Path, body: str, refusal: str
+) -> None:
+    """The push reads the policy file again: one changed since init is caught there too."""
+    assert begin(tmp_path, own_policy(tmp_path, HARMLESS)).code == 0
+    own_policy(tmp_path, body)
+    assert run_cli(tmp_path, "attest", "add", "--name", "image", "--value", IMAGE).code == 0
+    pushed = run_cli(
+        tmp_path, "attest", "push", "--key", "ci.key", "--to", "oci:store",
+        "--bundle-out", "run.json",
+    )  # fmt: skip
     assert pushed.code == 1, (pushed.out, pushed.err)
     assert refusal in pushed.err and "Traceback" not in pushed.err
     assert "root:" not in pushed.err  # nothing of the file read

@@ -154,6 +154,7 @@ def test_sbom_quality(lake: Lake) -> None:
             "hashes",
             10,
         ),
+        ("sso-build", "saml-bridge", "2.3.0", None, "purl", 12),  # a vendored jar
     ]
     # Near miss: the rogue-signed cli-release run's SBOM lists debug-shim with neither hash
     # nor purl, but nothing verified it.
@@ -308,6 +309,25 @@ def test_new_dependencies(lake: Lake) -> None:
     # Near misses: api-build bumped urllib3 to 2.2.3 at the same time (a new version, not a new
     # package); the rogue run's debug-shim is in no trusted SBOM.
     assert rows(lake, "new_dependencies", since="1 day") == []
+
+
+def test_policy_violations(lake: Lake) -> None:
+    found = rows(lake, "policy_violations")
+    assert keys(
+        found, "workflow", "contract_revision", "policy", "gate", "policy_severity", "violations"
+    ) == [("sso-build", 2, "components_have_purls", False, "low", 1)]
+    assert found[0]["violation"] == "1 SBOM component(s) without a purl, e.g. saml-bridge"
+    latest = lake.sql(
+        "SELECT arg_max(run_id, started_at) AS run_id FROM runs WHERE workflow = 'sso-build'"
+    ).to_pylist()
+    assert found[0]["run_id"] == latest[0]["run_id"]
+    # Near misses: every earlier sso-build run recorded the same violation (only the latest
+    # run is listed), and ledger-release's SBOMs lack a purl too, but its contract names no
+    # attestlake policy: nothing was recorded at push.
+    recorded = lake.sql(
+        "SELECT workflow, count(DISTINCT run_id) AS runs FROM policy_violations GROUP BY ALL"
+    ).to_pylist()
+    assert recorded == [{"workflow": "sso-build", "runs": 12}]
 
 
 def test_component_search(lake: Lake) -> None:

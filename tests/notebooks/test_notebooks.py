@@ -115,6 +115,9 @@ def test_the_overview_shows_filters_and_charts(
     tables = _html(shown)
     assert "How the risk scores add up" in tables
     assert "https://github.com/cyberdyne/login-ui/actions/runs/" in tables
+    # The policy violation sso-build's latest run recorded at push is among the findings.
+    assert "Policy violations recorded at push" in tables
+    assert "without a purl, e.g. saml-bridge" in tables
     summary = _html(_outputs(overview))
     assert "inventory" in summary  # owners from the inventory
     # The default view counts exactly what the report counts, severity by severity: no date

@@ -98,7 +98,8 @@ def test_findings_by_query_and_severity(audit: AuditData) -> None:
         "stale_workflows": 1,
         "trust_changes": 0,  # one trust policy: no verdict changed
         "new_dependencies": 1,
-        "sbom_quality": 1,  # ledger-release's SBOMs, 2 components
+        "policy_violations": 1,  # sso-build's latest run: components_have_purls
+        "sbom_quality": 2,  # ledger-release's SBOMs (2 components), sso-build's (1)
         "slsa_build_levels": 3,
         "verification_failures_by_reason": 2,
     }
@@ -107,7 +108,7 @@ def test_findings_by_query_and_severity(audit: AuditData) -> None:
     assert audit.findings_by_severity(Selection()) == audit.report.findings_by_severity()
     assert audit.findings_by_severity(Selection()) == {
         "info": 2,
-        "low": 5,
+        "low": 7,
         "medium": 8,
         "high": 11,
         "critical": 3,
