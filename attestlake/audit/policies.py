@@ -161,10 +161,12 @@ def evaluate(
     policies: Iterable[SavedQuery],
     params: Mapping[str, Mapping[str, str]] | None = None,
     runs: set[str] | None = None,
+    kinds: Mapping[str, frozenset[str]] | None = None,
 ) -> list[PolicyResult]:
     """Run each policy over ``lake`` (``params``: by policy name), judging its successful
-    runs (see the module doc); with ``runs``, only those run ids."""
-    kinds = run_kinds(lake)
+    runs (see the module doc); with ``runs``, only those run ids. ``kinds``: the lake's
+    :func:`run_kinds`, when the caller has them already."""
+    kinds = run_kinds(lake) if kinds is None else kinds
     if runs is not None:
         kinds = {run: found for run, found in kinds.items() if run in runs}
     results = []

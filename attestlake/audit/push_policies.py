@@ -155,13 +155,14 @@ def evaluate_at_push(
     rows = run_rows(inputs)
     out = []
     with memory_lake(rows.by_table) as lake:
-        present = frozenset().union(*run_kinds(lake).values())
+        kinds = run_kinds(lake)
+        present = frozenset().union(*kinds.values())
         for bound in policies:
             query = bound.query
             if skips(query, present):
                 out.append(_evaluation(bound, (), 0, skipped=skipped_reason(query.reads)))
                 continue
-            (result,) = evaluate(lake, [query], {query.name: bound.params})
+            (result,) = evaluate(lake, [query], {query.name: bound.params}, kinds=kinds)
             sentences = result.table.column("violation").to_pylist()
             recorded = tuple(
                 clip(str(v) if v is not None else "(no violation sentence)")

@@ -85,13 +85,18 @@ def _typed_columns(table: Table) -> str:
     return _COLUMNS[table.name]
 
 
+def empty_relation(table: Table) -> str:
+    """A SELECT of no rows with exactly ``table``'s columns and types."""
+    return f"SELECT {_typed_columns(table)} WHERE false"
+
+
 def _view_sql(table: Table, files: Sequence[LiveFile]) -> str:
     """A view with exactly the table's schema over the live Parquet files of its snapshot.
 
     The typed empty relation on the left fixes column names, order and types; files written
     before a column was added simply have NULLs there.
     """
-    empty = f"SELECT {_typed_columns(table)} WHERE false"
+    empty = empty_relation(table)
     if not files:
         return f'CREATE VIEW "{table.name}" AS {empty}'
     hive = ", ".join(f"{_literal(c)}: VARCHAR" for c in table.partition_by)

@@ -17,7 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from attestlake.lake.lake import DERIVED_VIEWS, Lake, lock_session
+from attestlake.lake.lake import DERIVED_VIEWS, Lake, empty_relation, lock_session
 from attestlake.lake.tables import TABLES
 
 #: What the lake's errors name as its location.
@@ -33,12 +33,18 @@ def memory_lake(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> Lake:
     con = duckdb.connect(":memory:")
     try:
         con.sql("SET TimeZone = 'UTC'")
+        views = []
         for table in TABLES:
-            data = pa.Table.from_pylist(list(rows.get(table.name, ())), schema=table.schema)
-            con.register(f"_{table.name}_rows", data)
-            con.sql(f'CREATE VIEW "{table.name}" AS SELECT * FROM "_{table.name}_rows"')  # noqa: S608
-        for name, body in DERIVED_VIEWS.items():
-            con.sql(f'CREATE VIEW "{name}" AS {body}')
+            given = rows.get(table.name)
+            if not given:  # most tables: typed and empty, nothing to hand over
+                views.append(f'CREATE VIEW "{table.name}" AS {empty_relation(table)}')
+                continue
+            con.register(
+                f"_{table.name}_rows", pa.Table.from_pylist(list(given), schema=table.schema)
+            )
+            views.append(f'CREATE VIEW "{table.name}" AS SELECT * FROM "_{table.name}_rows"')  # noqa: S608
+        views += [f'CREATE VIEW "{name}" AS {body}' for name, body in DERIVED_VIEWS.items()]
+        con.execute(";\n".join(views))
         lock_session(con, ())
     except BaseException:
         con.close()
