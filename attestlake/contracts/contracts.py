@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +96,15 @@ def _annotations(doc: _Doc, value: Any, path: tuple[str | int, ...]) -> tuple[An
 
 
 def parse_contract(raw: bytes, *, source: str = "<contract>") -> Contract:
-    """Parse and lint contract bytes; raise ContractError naming the field and line."""
+    """Parse and lint contract bytes; raise ContractError naming the field and line.
+
+    A contract is plain data: the same bytes parse to the same (shared, frozen) Contract, so
+    the collector's steps, which each read the run's contract again, parse it once."""
+    return _parse(bytes(raw), source)
+
+
+@lru_cache(maxsize=64)
+def _parse(raw: bytes, source: str) -> Contract:
     doc = _document(raw, source)
     if "schemaVersion" in doc.data and "apiVersion" not in doc.data:
         header = _legacy_header(doc, source)

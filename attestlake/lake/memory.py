@@ -6,10 +6,15 @@ go into a :class:`~attestlake.lake.lake.Lake` whose tables have exactly the lake
 (:mod:`attestlake.lake.tables`), so a policy reads the same shapes at push as over a crawled
 lake. The session is locked like an opened lake's: statements only read, and SQL gets no
 file, network or extension access at all.
+
+Every in-memory lake of a process is a connection to one locked DuckDB database, its tables
+temporary views that only that connection sees: opening a database costs more than
+evaluating a run's policies.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,28 +29,43 @@ from attestlake.lake.tables import TABLES
 IN_MEMORY = Path("<the run being pushed>")
 
 
+_database: duckdb.DuckDBPyConnection | None = None
+_opening = threading.Lock()
+
+
+def _locked_database() -> duckdb.DuckDBPyConnection:
+    """The process's database for in-memory lakes: UTC, no file, network or extension
+    access, its configuration locked."""
+    global _database
+    with _opening:
+        if _database is None:
+            con = duckdb.connect(":memory:")
+            con.sql("SET TimeZone = 'UTC'")
+            lock_session(con, ())
+            _database = con
+        return _database
+
+
 def memory_lake(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> Lake:
     """A read-only lake with every table of the lake, holding ``rows`` (by table name; a
     column a row lacks is NULL). KeyError for a table the lake does not have."""
     unknown = set(rows) - {t.name for t in TABLES}
     if unknown:
         raise KeyError(f"not tables of the lake: {', '.join(sorted(unknown))}")
-    con = duckdb.connect(":memory:")
+    con = _locked_database().cursor()
     try:
-        con.sql("SET TimeZone = 'UTC'")
         views = []
         for table in TABLES:
             given = rows.get(table.name)
             if not given:  # most tables: typed and empty, nothing to hand over
-                views.append(f'CREATE VIEW "{table.name}" AS {empty_relation(table)}')
+                views.append(f'CREATE TEMP VIEW "{table.name}" AS {empty_relation(table)}')
                 continue
             con.register(
                 f"_{table.name}_rows", pa.Table.from_pylist(list(given), schema=table.schema)
             )
-            views.append(f'CREATE VIEW "{table.name}" AS SELECT * FROM "_{table.name}_rows"')  # noqa: S608
-        views += [f'CREATE VIEW "{name}" AS {body}' for name, body in DERIVED_VIEWS.items()]
+            views.append(f'CREATE TEMP VIEW "{table.name}" AS SELECT * FROM "_{table.name}_rows"')  # noqa: S608
+        views += [f'CREATE TEMP VIEW "{name}" AS {body}' for name, body in DERIVED_VIEWS.items()]
         con.execute(";\n".join(views))
-        lock_session(con, ())
     except BaseException:
         con.close()
         raise
