@@ -6,7 +6,9 @@ The corpus is read in place (never copied into the project). Its location is
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,8 +83,21 @@ def corpus() -> Path:
 @pytest.fixture(scope="session")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoResult]:
     """The sample organisation, built once (``run_demo`` at :data:`tests.demo_lake.NOW`) and
-    shared read-only: a test that writes takes :func:`tests.demo_lake.copy_demo`."""
-    result = run_demo(tmp_path_factory.mktemp("demo") / "demo", now=NOW)
+    shared read-only: a test that writes takes :func:`tests.demo_lake.copy_demo`.
+
+    Under pytest-xdist the workers share one build: the first to get the lock file builds it
+    in the run's common temporary directory and leaves the DemoResult beside it (pickled);
+    the others load that."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    directory, saved = shared / "shared-demo" / "demo", shared / "shared-demo.pickle"
+    with (shared / "shared-demo.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if saved.is_file():
+            result: DemoResult = pickle.loads(saved.read_bytes())
+        else:
+            result = run_demo(directory, now=NOW)
+            saved.write_bytes(pickle.dumps(result))
     before = listing(result.directory)
     yield result
     assert listing(result.directory) == before, (

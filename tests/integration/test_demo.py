@@ -11,7 +11,7 @@ from attestlake import open_lake
 from attestlake.audit.report import report_json
 from attestlake.demo.demo import DemoResult, run_demo
 from attestlake.errors import InputError
-from tests.demo_lake import NOW
+from tests.demo_lake import NOW, copy_demo
 from tests.integration.cli_helpers import run_cli
 
 
@@ -213,15 +213,17 @@ def test_demo_finds_tampered_and_untrusted_envelopes(demo: DemoResult) -> None:
     assert leaked == 0
 
 
-def test_demo_cli_reruns_in_place_and_refuses_foreign_dirs(tmp_path: Path) -> None:
-    first = run_cli(tmp_path, "demo", "--dir", "d")
-    assert first.code == 0, first.err
-    assert "## Non-compliant workflows" in first.out and "lake:" in first.out
+def test_demo_cli_reruns_in_place_and_refuses_foreign_dirs(
+    tmp_path: Path, demo: DemoResult
+) -> None:
+    copy_demo(demo, tmp_path / "d")  # a directory an earlier `attestlake demo` made
+    (tmp_path / "d" / "report.html").unlink()
+    again = run_cli(tmp_path, "demo", "--dir", "d")
+    assert again.code == 0, again.err
+    assert "## Non-compliant workflows" in again.out and "lake:" in again.out
     html = (tmp_path / "d" / "report.html").read_text()
     assert html.startswith("<!DOCTYPE html>") and "Non-compliant workflows" in html
     assert "<script" not in html.lower()
-    again = run_cli(tmp_path, "demo", "--dir", "d")
-    assert again.code == 0, again.err
     report = run_cli(
         tmp_path, "report", "--lake", "d/lake", "--format", "json", "--fail-on", "critical"
     )
