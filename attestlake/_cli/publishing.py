@@ -172,6 +172,9 @@ def contract_push(
 
     contract = load_contract(file)
     signer = _declarer(key, keyless, staging, unsigned)
+    ignored = contract.ignored_policies_warning()
+    if ignored:
+        _echo(f"warning: {ignored}", err=True)
     store = open_store(to)
     result = publish_contract(store, contract, name=name, signer=signer)
     r = result.revision

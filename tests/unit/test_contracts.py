@@ -360,6 +360,9 @@ def test_chainloop_rego_policies_are_never_silently_ignored(tmp_path: Path) -> N
     )
     assert init.code == 0, init.err
     assert "sbom-banned-licenses, embedded policy, source-commit, sbom-quality" in init.err
+    pushed = run_cli(tmp_path, "contract", "push", "c.yaml", "--to", "oci:store", "--unsigned")
+    assert pushed.code == 0, pushed.err
+    assert "warning: contract image-with-policies names Chainloop policies" in pushed.err
 
 
 # --- attestlake policies -------------------------------------------------------------------------
