@@ -26,8 +26,10 @@ LOG4J = "pkg:maven/org.apache.logging.log4j/log4j-core"
 
 
 def copy_demo(demo: DemoResult, target: Path) -> Path:
-    """A private, writable copy of the demo directory (store, trust policy, lake, keys)."""
-    shutil.copytree(demo.directory, target)
+    """A private, writable copy of the demo directory (store, trust policy, lake, keys,
+    reports); not the collectors' working directories of its runs, which no test reads."""
+    top = str(demo.directory)
+    shutil.copytree(demo.directory, target, ignore=lambda d, _: ["work"] if d == top else [])
     return target
 
 
