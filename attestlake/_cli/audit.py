@@ -302,6 +302,14 @@ def gate(
             "library's policy of that name.",
         ),
     ] = None,
+    require: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--require",
+            help="A material kind the run that built it must have (repeatable), e.g. "
+            "SBOM_CYCLONEDX_JSON; SLSA_PROVENANCE: trusted SLSA provenance names the run.",
+        ),
+    ] = None,
     sarif: Annotated[
         Path | None,
         typer.Option("--sarif", help="Also write the answer as SARIF (GitHub code scanning)."),
@@ -334,10 +342,11 @@ def gate(
     --emit-vsa writes the answer as a signed SLSA verification summary attestation, which
     'attestlake verify' and the crawler read.
     """
-    from attestlake.audit.gate import GateRefused, subject_digest
+    from attestlake.audit.gate import GateRefused, check_required, subject_digest
 
     signer = _vsa_signer(emit_vsa, key, keyless, staging)
     _gate_source(lake, stores, trust)
+    check_required(require or [])
     digest = subject_digest(subject)
     policy = _gate_trust(lake, trust)
     policies = _gate_policies(extra_policies or [], policy)
@@ -345,14 +354,14 @@ def gate(
         from attestlake.audit.gate_from import gate_from_stores
 
         assert trust is not None  # _gate_source
-        result = gate_from_stores(stores, trust, digest, subject, policies).result
+        result = gate_from_stores(stores, trust, digest, subject, policies, require or []).result
     else:
         from attestlake.audit.gate import gate as run_gate
         from attestlake.lake.lake import Lake
 
         assert lake is not None  # _gate_source
         with Lake.open(lake) as opened:
-            result = run_gate(opened, digest, subject, policies)
+            result = run_gate(opened, digest, subject, policies, require or [])
     _gate_outputs(result, signer, emit_vsa, sarif, junit, policy.digest if policy else None)
     if as_json:
         _echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=str))

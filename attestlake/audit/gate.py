@@ -5,8 +5,9 @@ verified run built it (the artifact is a subject of the run's signed statement),
 succeeded, its workflow is in the current inventory (trusted declared state), the contract
 revision it was checked against is the newest one SecOps published, and the run violates none
 of the gating policies (:mod:`attestlake.audit.policies`: every ``gate: true`` policy of the
-library, and those asked for). Otherwise it is refused with every reason, for each run that
-built it. The query is ``sql/gate.sql``.
+library, and those asked for), and it has a material of each kind required (``--require
+SBOM_CYCLONEDX_JSON``; ``SLSA_PROVENANCE``: trusted SLSA provenance names the run). Otherwise it
+is refused with every reason, for each run that built it. The query is ``sql/gate.sql``.
 
 :func:`subject_digest` turns what a deploy pipeline has into the digest: ``sha256:<hex>``, an
 image reference (its digest, or its tag resolved by the registry), or a file (hashed).
@@ -21,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from attestlake._internal.regular_files import open_regular
-from attestlake.audit.policies import evaluate
+from attestlake.audit.policies import PROVENANCE, evaluate, run_kinds
 from attestlake.audit.query_files import SavedQuery
 from attestlake.errors import Error, InputError
+from attestlake.evidence.materials import MATERIAL_KINDS
 from attestlake.lake.lake import Lake
 from attestlake.store import is_digest
 
@@ -99,11 +101,14 @@ def gate(
     digest: str,
     subject: str | None = None,
     policies: Sequence[SavedQuery] = (),
+    require: Sequence[str] = (),
 ) -> GateResult:
     """Whether the artifact with ``digest`` may ship (see the module doc); ``policies``: the
-    policies whose violations by a run that built it refuse it."""
+    policies whose violations by a run that built it refuse it; ``require``: the material
+    kinds a run that built it must have (:func:`check_required`)."""
     if not is_digest(digest):
         raise InputError(f"not a sha256 digest: {digest!r} (sha256:<64 hex digits>)")
+    check_required(require)
     runs = tuple(lake.sql(_SQL.read_text(), {"digest": digest}).to_pylist())
     shown = subject or digest
     if not runs:
@@ -115,9 +120,29 @@ def gate(
             problems[row["run_id"]].append(
                 f"run {row['run_id']} violates policy {result.policy.name}: {row['violation']}"
             )
+    if require:
+        kinds = run_kinds(lake)
+        for run in runs:
+            has = kinds.get(run["run_id"], frozenset())
+            problems[run["run_id"]] += [
+                f"run {run['run_id']} of {run['project']}/{run['workflow']} has no {kind} "
+                + ("(no trusted SLSA provenance names it)" if kind == PROVENANCE else "material")
+                for kind in dict.fromkeys(require)
+                if kind not in has
+            ]
     passed = any(not p for p in problems.values())
     reasons = () if passed else tuple(p for found in problems.values() for p in found)
     return GateResult(shown, digest, passed, runs, reasons)
+
+
+def check_required(require: Sequence[str]) -> None:
+    """InputError naming the valid kinds for a required kind that is not a material kind."""
+    unknown = [k for k in require if k not in MATERIAL_KINDS]
+    if unknown:
+        raise InputError(
+            f"--require {unknown[0]}: not a material kind; one of: "
+            + ", ".join(sorted(MATERIAL_KINDS))
+        )
 
 
 def subject_digest(subject: str) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from attestlake.audit.gate import GateResult, gate
+from attestlake.audit.gate import GateResult, check_required, gate
 from attestlake.audit.query_files import SavedQuery
 from attestlake.crawl.crawl import BATCH_SIZE
 from attestlake.crawl.crawl_result import CrawlResult
@@ -52,11 +52,13 @@ def gate_from_stores(
     digest: str,
     subject: str | None = None,
     policies: Sequence[SavedQuery] = (),
+    require: Sequence[str] = (),
     *,
     max_blob_size: str = "32M",
 ) -> StoreGate:
     """Whether the artifact with ``digest`` may ship, from ``stores`` read under the trust
     policy in ``trust`` (see the module doc)."""
+    check_required(require)  # before reading anything
     with tempfile.TemporaryDirectory(prefix="attestlake-gate-") as scratch:
         lake_root = Path(scratch) / "lake"
         try:
@@ -74,4 +76,4 @@ def gate_from_stores(
                 + "; ".join(read.warnings[:5])
             )
         with Lake.open(lake_root) as lake:
-            return StoreGate(gate(lake, digest, subject, policies), read)
+            return StoreGate(gate(lake, digest, subject, policies, require), read)

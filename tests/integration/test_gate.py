@@ -198,3 +198,22 @@ def test_the_answer_as_sarif_and_junit(tmp_path: Path, demo: DemoResult) -> None
         assert bool(failed) == (code == 3)
         if failed:
             assert all(reason in failed[0].text for reason in reasons)
+
+
+def test_required_material_kinds(tmp_path: Path, demo: DemoResult) -> None:
+    good = _artifact(demo.lake, "r.workflow = 'api-build'")
+    lake = str(demo.lake)
+    has = run_cli(
+        tmp_path, "gate", good["digest"], "--lake", lake,
+        "--require", "SBOM_CYCLONEDX_JSON", "--require", "SLSA_PROVENANCE", "--json",
+    )  # fmt: skip
+    assert has.code == 0, has.err
+    lacks = run_cli(
+        tmp_path, "gate", good["digest"], "--lake", lake, "--require", "SARIF", "--json"
+    )
+    assert lacks.code == 3
+    who = f"run {good['run_id']} of payments-api/api-build"
+    assert lacks.json()["reasons"] == [f"{who} has no SARIF material"]
+    unknown = run_cli(tmp_path, "gate", good["digest"], "--lake", lake, "--require", "SBOM")
+    assert (unknown.code, unknown.out) == (1, "")
+    assert "--require SBOM: not a material kind; one of: ARTIFACT, CONTAINER_IMAGE" in unknown.err
