@@ -335,3 +335,69 @@ def test_a_descriptor_whose_data_is_not_its_digest_is_malformed(
     outcome = verify_document(json.dumps(doc).encode(), policy)
     assert outcome.reason == "malformed"
     assert "digest and size are not those of its data" in str(outcome.detail)
+
+
+# -- a real entry of the public-good Rekor ---------------------------------------------------
+REAL = "sigstore-js.bundleV01-dsse-no-proof.sigstore.json"
+
+
+def _real_layer(corpus: Path) -> tuple[AttLayer, str]:
+    """The corpus's sigstore-js bundle (a real public-good Fulcio certificate and a real
+    ``dsse/0.0.1`` Rekor entry with its SET, no inclusion proof) laid out as cosign lays out
+    a legacy attestation: the envelope's bytes as logged, the certificate and Rekor bundle as
+    annotations. Returns the layer and its signer."""
+    bundle = json.loads((corpus / REAL).read_text())
+    material = bundle["verificationMaterial"]
+    der = base64.b64decode(material["x509CertificateChain"]["certificates"][0]["rawBytes"])
+    cert = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+    entry = material["tlogEntries"][0]
+    rekor = {
+        "SignedEntryTimestamp": entry["inclusionPromise"]["signedEntryTimestamp"],
+        "Payload": {
+            "body": entry["canonicalizedBody"],
+            "integratedTime": int(entry["integratedTime"]),
+            "logIndex": int(entry["logIndex"]),
+            "logID": base64.b64decode(entry["logId"]["keyId"]).hex(),
+        },
+    }
+    envelope_bytes = json.dumps(bundle["dsseEnvelope"], separators=(",", ":")).encode()
+    annotations = {
+        "dev.cosignproject.cosign/signature": "",
+        CERT: cert.decode(),
+        BUNDLE: json.dumps(rekor),
+    }
+    return AttLayer(envelope_bytes, annotations), "brian@dehamer.com"
+
+
+@pytest.mark.corpus
+def test_a_real_public_good_entry_verifies_offline_with_its_set(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """The real SET is signed by the public-good Rekor key over the canonical payload exactly
+    as attestlake rebuilds it, the real certificate chains to the public-good Fulcio: the
+    layer verifies under the pinned public-good root, and a changed log index does not."""
+    layer, signer = _real_layer(corpus)
+    root = corpus / "keys" / "sigstore-prod.trusted_root.json"
+    (tmp_path / "trust.yaml").write_text(
+        f"trusted_root: {root}\n"
+        f"identities:\n  - issuer: https://github.com/login/oauth\n    subject: {signer}\n"
+    )
+    policy = load_policy(tmp_path / "trust.yaml")
+    outcome = verify(layer, policy)
+    assert (outcome.status, outcome.signer, outcome.issuer) == (
+        "verified",
+        signer,
+        "https://github.com/login/oauth",
+    )
+    moved = _with_bundle(
+        layer, lambda b: b["Payload"].update(logIndex=b["Payload"]["logIndex"] + 1)
+    )
+    assert verify(moved, policy).reason == "bad_signature"
+    stranger = SigstoreInstance()  # a root that is not public-good: another Fulcio CA
+    stranger.write_trusted_root(tmp_path / "private.json")
+    (tmp_path / "private.yaml").write_text(
+        "trusted_root: private.json\n"
+        f"identities:\n  - issuer: https://github.com/login/oauth\n    subject: {signer}\n"
+    )
+    refused = verify(layer, load_policy(tmp_path / "private.yaml"))
+    assert refused.reason == "untrusted_signer" and refused.signer == signer
