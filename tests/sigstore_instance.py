@@ -3,7 +3,10 @@ log and a Rekor-like transparency log, each with its own key, and the ``trusted_
 that names them. What it issues and logs is real: certificates chained to the CA with an SCT
 signed by the CT log, Rekor ``dsse/0.0.1`` entries with an inclusion proof, a signed checkpoint
 and a signed entry timestamp, so sigstore-python (and any Sigstore verifier given the trusted
-root) verifies a bundle made with it as it verifies one of the public instance.
+root) verifies a bundle made with it as it verifies one of the public instance. It also logs
+envelopes as ``cosign attest`` has Rekor log them (``intoto/0.0.2`` or ``dsse/0.0.1`` entry
+bodies, built as Rekor builds them) and answers with cosign's Rekor bundle: the entry and its
+signed entry timestamp (:meth:`SigstoreInstance.cosign_bundle`).
 
 Used by :class:`tests.sigstore_double.FakeSigningContext` (``instance=``).
 """
@@ -18,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import rfc8785
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -64,12 +68,13 @@ def _der_utf8(text: str) -> bytes:
 
 
 class SigstoreInstance:
-    def __init__(self) -> None:
+    def __init__(self, ca_name: str = "attestlake test CA") -> None:
         self.ca_key = ec.generate_private_key(ec.SECP256R1())
         self.ct_key = ec.generate_private_key(ec.SECP256R1())
         self.rekor_key = ec.generate_private_key(ec.SECP256R1())
         self.start = datetime.now(UTC) - timedelta(days=1)
-        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "attestlake test CA")])
+        name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, ca_name)])
+        self.ca_name = ca_name
         ski = x509.SubjectKeyIdentifier.from_public_key(self.ca_key.public_key())
         self.ca = (
             x509.CertificateBuilder()
@@ -206,6 +211,32 @@ class SigstoreInstance:
         raw["inclusionPromise"] = {"signedEntryTimestamp": _b64(promise)}
         return TransparencyLogEntry(_LogEntry.from_dict(raw))
 
+    # -- Rekor, as cosign's legacy attestations record it -------------------------------------
+    def cosign_bundle(
+        self,
+        envelope: bytes,
+        certificate: x509.Certificate,
+        *,
+        kind: str = "intoto/0.0.2",
+        integrated: datetime | None = None,
+        log_key: ec.EllipticCurvePrivateKey | None = None,
+    ) -> str:
+        """The ``dev.sigstore.cosign/bundle`` annotation of ``envelope`` (its exact bytes, as
+        cosign pushes and uploads them) signed with ``certificate``: a ``kind`` entry body as
+        Rekor stores it (RFC 8785 canonical JSON) and the SET over cosign's ``RekorPayload``.
+        ``log_key`` signs the SET instead of the log's key (a forged one)."""
+        body = rfc8785.dumps(rekor_body(kind, envelope, certificate))
+        payload = {
+            "body": _b64(body),
+            "integratedTime": int((integrated or datetime.now(UTC)).timestamp()),
+            "logIndex": self.entries,
+            "logID": _log_id(self.rekor_key).hex(),
+        }
+        self.entries += 1
+        signer = log_key or self.rekor_key
+        sct = signer.sign(rfc8785.dumps(payload), ec.ECDSA(hashes.SHA256()))
+        return json.dumps({"SignedEntryTimestamp": _b64(sct), "Payload": payload})
+
     # -- the trust root --------------------------------------------------------------------
     def trusted_root(self) -> dict[str, Any]:
         def log(key: ec.EllipticCurvePrivateKey, url: str) -> dict[str, Any]:
@@ -226,7 +257,7 @@ class SigstoreInstance:
             "tlogs": [log(self.rekor_key, "https://rekor.test.attestlake")],
             "certificateAuthorities": [
                 {
-                    "subject": {"organization": "attestlake test CA", "commonName": ""},
+                    "subject": {"organization": self.ca_name, "commonName": ""},
                     "uri": "https://fulcio.test.attestlake",
                     "certChain": {"certificates": [{"rawBytes": _b64(der)}]},
                     "validFor": {"start": self.start.strftime("%Y-%m-%dT%H:%M:%SZ")},
@@ -239,3 +270,42 @@ class SigstoreInstance:
     def write_trusted_root(self, path: Path) -> Path:
         path.write_text(json.dumps(self.trusted_root(), indent=1))
         return path
+
+
+def rekor_body(kind: str, envelope: bytes, certificate: x509.Certificate) -> dict[str, Any]:
+    """The entry body Rekor logs for a DSSE ``envelope`` uploaded with ``certificate``:
+    ``intoto/0.0.2`` (``pkg/types/intoto/v0.0.2`` in sigstore/rekor: the signature is logged
+    as base64 of the envelope's base64 text) or ``dsse/0.0.1`` (``pkg/types/dsse/v0.0.1``)."""
+    env = json.loads(envelope)
+    pem = _b64(certificate.public_bytes(serialization.Encoding.PEM))
+    payload_hash = {
+        "algorithm": "sha256",
+        "value": hashlib.sha256(base64.b64decode(env["payload"])).hexdigest(),
+    }
+    envelope_hash = {"algorithm": "sha256", "value": hashlib.sha256(envelope).hexdigest()}
+    if kind == "intoto/0.0.2":
+        signatures = [
+            {"sig": _b64(s["sig"].encode()), "publicKey": pem}
+            | ({"keyid": s["keyid"]} if s.get("keyid") else {})
+            for s in env["signatures"]
+        ]
+        spec: dict[str, Any] = {
+            "content": {
+                "envelope": {"payloadType": env["payloadType"], "signatures": signatures},
+                "hash": envelope_hash,
+                "payloadHash": payload_hash,
+            }
+        }
+    elif kind == "dsse/0.0.1":
+        spec = {
+            "envelopeHash": envelope_hash,
+            "payloadHash": payload_hash,
+            "signatures": sorted(
+                ({"signature": s["sig"], "verifier": pem} for s in env["signatures"]),
+                key=lambda s: s["signature"],
+            ),
+        }
+    else:
+        raise ValueError(f"no such entry kind here: {kind}")
+    name, version = kind.split("/")
+    return {"apiVersion": version, "kind": name, "spec": spec}

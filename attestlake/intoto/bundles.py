@@ -1,7 +1,8 @@
 """Attestation documents: what a file or a store blob holds, parsed strictly (untrusted input).
 
 A document is one of: a DSSE envelope; a Sigstore bundle (v0.1, v0.2, v0.3, under either
-media-type spelling) wrapping a DSSE envelope; or a bare in-toto statement (unsigned). JSON
+media-type spelling) wrapping a DSSE envelope; a cosign legacy attestation layer with its
+annotations (:mod:`attestlake.intoto.cosign_att`); or a bare in-toto statement (unsigned). JSON
 Lines files (``gh attestation download``, SLSA generators) hold one document per line.
 Parsing never verifies anything: it only says what is there, or why it cannot be read.
 """
@@ -20,6 +21,8 @@ from cryptography import x509
 from attestlake._internal.regular_files import NotRegularFile, open_regular, shown
 from attestlake._internal.untrusted_json import loads
 from attestlake.errors import ContentError, InputError
+from attestlake.intoto.cosign_att import FORMAT as COSIGN_FORMAT
+from attestlake.intoto.cosign_att import CosignLayer, is_layer_document, parse_cosign_layer
 from attestlake.intoto.dsse import MAX_ENVELOPE_SIZE, Envelope
 
 MAX_DOCUMENT_SIZE = MAX_ENVELOPE_SIZE
@@ -104,6 +107,8 @@ class Document:
     format: str
     envelope: Envelope | None = None
     bundle: SigstoreBundle | None = None
+    #: A layer of a cosign ``.att`` manifest, with its annotations.
+    cosign: CosignLayer | None = None
     #: A bare in-toto statement (``format == "statement"``).
     statement: dict[str, Any] | None = None
 
@@ -208,6 +213,8 @@ def parse_document(raw: bytes) -> Document:
     if isinstance(media_type, str) and media_type.startswith("application/vnd.dev.sigstore."):
         bundle = _bundle(obj, raw)
         return Document(bundle.format, bundle=bundle)
+    if is_layer_document(obj):
+        return Document(COSIGN_FORMAT, cosign=parse_cosign_layer(obj))
     if "payloadType" in obj or "signatures" in obj:
         return Document("dsse", envelope=Envelope.parse(obj))
     if ("predicateType" in obj or "predicate_type" in obj) and (

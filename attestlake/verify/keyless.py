@@ -144,7 +144,7 @@ def certificate_identity(cert: x509.Certificate) -> tuple[str | None, str | None
     return subject, issuer
 
 
-def _spki_id(cert: x509.Certificate) -> str | None:
+def spki_id(cert: x509.Certificate) -> str | None:
     try:
         der = cert.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -181,8 +181,17 @@ def check_signature(trust: SigstoreTrust, raw: bytes) -> tuple[str, str] | None:
     return None
 
 
-def _issued_by(cert: x509.Certificate) -> str:
+def issued_by(cert: x509.Certificate) -> str:
     return cert.issuer.rfc4514_string() or "an unnamed issuer"
+
+
+def no_identity(cert: x509.Certificate) -> str:
+    """Why a certificate without a SAN has no signer a policy can trust."""
+    return (
+        f"the certificate (issued by {issued_by(cert)}) names no signer identity (no SAN URI, "
+        "email or username): it is not a Sigstore keyless certificate, so no identity of "
+        "a trust policy can match it"
+    )
 
 
 def _ca_note(policy: TrustPolicy, cert: x509.Certificate) -> str:
@@ -204,7 +213,7 @@ def verify_bundle(bundle: SigstoreBundle, policy: TrustPolicy) -> Outcome:
         base = envelope_base(bundle.envelope, bundle.format)
     subject, issuer = certificate_identity(cert) if cert is not None else (None, None)
     if cert is not None:
-        base = replace(base, signer=subject, issuer=issuer, key_id=_spki_id(cert))
+        base = replace(base, signer=subject, issuer=issuer, key_id=spki_id(cert))
     if base.reason:  # an in-toto payload that is not a statement
         return base
 
@@ -218,18 +227,12 @@ def verify_bundle(bundle: SigstoreBundle, policy: TrustPolicy) -> Outcome:
         )
     if cert is None:
         return no("no_trust_material", "the bundle has no certificate")
-    issued_by = _issued_by(cert)
     if subject is None:
-        return no(
-            "no_trust_material",
-            f"the certificate (issued by {issued_by}) names no signer identity (no SAN URI, "
-            "email or username): it is not a Sigstore keyless certificate, so no identity of "
-            "a trust policy can match it",
-        )
+        return no("no_trust_material", no_identity(cert))
     why = bundle.unsupported()
     if why is not None:
         return no(
-            "unsupported", f"{why}; certificate issued by {issued_by}{_ca_note(policy, cert)}"
+            "unsupported", f"{why}; certificate issued by {issued_by(cert)}{_ca_note(policy, cert)}"
         )
     refusal = _signer_refusal(bundle, policy, cert, subject, issuer, base.statement)
     if refusal is not None:
@@ -258,12 +261,25 @@ def _signer_refusal(
     if not trust.issued_by_trusted_ca(cert):
         return (
             "untrusted_signer",
-            f"the certificate for {subject} is issued by {_issued_by(cert)}, which is not a "
+            f"the certificate for {subject} is issued by {issued_by(cert)}, which is not a "
             f"certificate authority of the trusted root ({trust.name})",
         )
     failure = check_signature(trust, bundle.raw)
     if failure is not None:
         return failure
+    return identity_refusal(policy, cert, subject, issuer, statement)
+
+
+def identity_refusal(
+    policy: TrustPolicy,
+    cert: x509.Certificate,
+    subject: str,
+    issuer: str | None,
+    statement: dict[str, Any] | None,
+) -> tuple[str, str] | None:
+    """Why ``policy`` does not trust the signer of a valid keyless signature by ``cert``
+    (reason, detail): an identity it does not list, a scope, a revocation, or a payload that
+    is not a statement; None when it does."""
     matched = [i for i in policy.identities if i.matches(subject, issuer)]
     if not matched:
         return (

@@ -50,7 +50,7 @@ class Outcome:
     predicate_type: str | None = None
     statement: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     #: The document's format: "dsse", "sigstore-bundle-v0.1" ... "sigstore-bundle-v0.3",
-    #: "statement" (a bare, unsigned in-toto statement) or None when unknown.
+    #: "cosign-legacy-att", "statement" (a bare, unsigned in-toto statement) or None.
     format: str | None = None
     #: OIDC issuer of a keyless (Sigstore) signer.
     issuer: str | None = None

@@ -140,8 +140,8 @@ def verify_envelope(raw: bytes, policy: TrustPolicy) -> Outcome:
 def verify_document(raw: bytes, policy: TrustPolicy, seen_at: datetime | None = None) -> Outcome:
     """Verify one JSON document of any supported format against ``policy``.
 
-    Formats: a DSSE envelope, a Sigstore bundle (v0.1-v0.3), or a bare in-toto statement
-    (recorded, never trusted). Never raises on bad input: a malformed document is an outcome.
+    Formats: a DSSE envelope, a Sigstore bundle (v0.1-v0.3), a cosign legacy attestation
+    layer, or a bare in-toto statement (recorded, never trusted). Never raises on bad input: a malformed document is an outcome.
     ``seen_at``: when the document was first seen (see :func:`verify_dsse`).
     """
     try:
@@ -160,6 +160,12 @@ def verify_document(raw: bytes, policy: TrustPolicy, seen_at: datetime | None = 
             format=doc.format,
             payload=raw,
         )
+    if doc.cosign is not None:
+        if doc.cosign.certificate is None:  # key-signed
+            return verify_dsse(doc.cosign.envelope, policy, doc.format, seen_at)
+        from attestlake.verify.cosign_att import verify_cosign_layer  # imports sigstore
+
+        return verify_cosign_layer(doc.cosign, policy)
     if doc.bundle is not None:
         if doc.bundle.envelope is not None and doc.bundle.certificate is None:
             return verify_dsse(doc.bundle.envelope, policy, doc.format, seen_at)  # key-signed

@@ -1,8 +1,9 @@
 """One OCI repository as a source: an OCI layout directory or a registry repository.
 
-Every tag is a candidate (attestlake's run manifests, cosign's ``sha256-<hex>.att`` tags,
-contracts and inventories published with :mod:`attestlake.contracts.publish`, and anything else: a
-manifest that carries no attestation yields an empty unit). A tag of the OCI 1.1 referrers
+Every tag is a candidate (attestlake's run manifests, cosign's ``sha256-<hex>.att`` tags, whose
+layers are read with the annotations that verify them, contracts and inventories published
+with :mod:`attestlake.contracts.publish`, and anything else: a manifest that carries no
+attestation yields an empty unit). A tag of the OCI 1.1 referrers
 tag schema (``sha256-<hex>``) is an index whose manifests are candidates; where
 the registry has the referrers API, the referrers of every tagged manifest are asked for too,
 since they need not be tagged. A unit's key is its manifest digest.
@@ -25,9 +26,10 @@ from attestlake.crawl.sources.interface import (
 )
 from attestlake.errors import ContentError, NotFound, TransportError
 from attestlake.evidence.material_formats import FILE_FORMATS
+from attestlake.intoto.cosign_att import is_cosign_layer, layer_document
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
 from attestlake.store import Descriptor, Manifest, Store
-from attestlake.store.oci import Index, is_referrers_tag
+from attestlake.store.oci import Index, is_referrers_tag, sha256_digest
 from attestlake.store.reference import store_identity
 
 #: Layers that are attestation documents (verified one by one).
@@ -115,6 +117,8 @@ class StoreSource(Source):
         for layer in manifest.layers:
             if is_document_layer(layer.media_type) and layer.digest not in documents:
                 document = self._document(layer.digest, layer.size, budget)
+                if is_cosign_layer(layer.media_type, layer.annotations):
+                    document = self._cosign_layer(layer, document)
                 documents[layer.digest] = document
                 budget -= len(document.raw or b"")
         evidence: dict[str, bytes] = {}
@@ -131,6 +135,21 @@ class StoreSource(Source):
                         continue  # evidence that cannot be read is simply not exploded
                     budget -= len(evidence[layer.digest])
         return Unit(digest, source, tuple(documents.values()), evidence)
+
+    def _cosign_layer(self, layer: Descriptor, document: Document) -> Document:
+        """A layer of cosign's, as one document with the annotations that verify it (the
+        layer's descriptor with its bytes embedded: :mod:`attestlake.intoto.cosign_att`)."""
+        if document.raw is None:
+            return document
+        raw = layer_document(layer.media_type, layer.annotations, document.raw)
+        if len(raw) > self.max_document_size:
+            return Document(
+                layer.digest,
+                None,
+                f"the layer with its annotations is {len(raw)} bytes, over the "
+                f"{self.max_document_size}-byte bound",
+            )
+        return Document(sha256_digest(raw), raw)
 
     def _published(self, kind: str, manifest: Manifest) -> Unit:
         """A published contract or inventory: its first layer, the exact file, and its second,
