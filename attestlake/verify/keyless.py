@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,7 +36,8 @@ from attestlake.verify.outcome import (
     envelope_base,
     scope_refusal,
 )
-from attestlake.verify.trust import PUBLIC_GOOD, TrustPolicy, revoked_since
+from attestlake.verify.roots import PUBLIC_GOOD, SigstoreRoot
+from attestlake.verify.trust import TrustPolicy, revoked_since
 
 _ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 _ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
@@ -185,14 +187,39 @@ def _issued_by(cert: x509.Certificate) -> str:
     return cert.issuer.rfc4514_string() or "an unnamed issuer"
 
 
+def _issuing_roots(
+    policy: TrustPolicy, cert: x509.Certificate
+) -> list[tuple[SigstoreRoot, SigstoreTrust]]:
+    """The policy's roots that name the certificate's issuer as one of their CAs (loaded;
+    TrustPolicyError when a root cannot be)."""
+    loaded = [(root, sigstore_trust(root.source)) for root in policy.roots]
+    return [(root, trust) for root, trust in loaded if trust.issued_by_trusted_ca(cert)]
+
+
+def _root_names(roots: Iterable[SigstoreRoot | str]) -> str:
+    names = [r.name if isinstance(r, SigstoreRoot) else r for r in roots]
+    return ", ".join(names)
+
+
+def _roots_shown(policy: TrustPolicy) -> str:
+    """The policy's roots as a detail names them: the only root's file, or their names."""
+    if len(policy.roots) == 1:
+        return policy.roots[0].source
+    return _root_names(policy.roots)
+
+
 def _ca_note(policy: TrustPolicy, cert: x509.Certificate) -> str:
     if not policy.identities:
         return ""
     try:
-        trusted = sigstore_trust(policy.trusted_root).issued_by_trusted_ca(cert)
+        issuing = _issuing_roots(policy, cert)
     except TrustPolicyError:
         return ""
-    return " (a CA of the trusted root)" if trusted else " (not a CA of the trusted root)"
+    if len(policy.roots) == 1:
+        return " (a CA of the trusted root)" if issuing else " (not a CA of the trusted root)"
+    if not issuing:
+        return " (not a CA of any trusted root)"
+    return f" (a CA of the trusted root {_root_names(r for r, _ in issuing)})"
 
 
 def verify_bundle(bundle: SigstoreBundle, policy: TrustPolicy) -> Outcome:
@@ -252,18 +279,18 @@ def _signer_refusal(
     if not policy.identities:
         return "no_trust_material", "the trust policy has no Sigstore identities"
     try:
-        trust = sigstore_trust(policy.trusted_root)
+        issuing = _issuing_roots(policy, cert)
     except TrustPolicyError as exc:
         return "no_trust_material", str(exc)
-    if not trust.issued_by_trusted_ca(cert):
+    if not issuing:
         return (
             "untrusted_signer",
             f"the certificate for {subject} is issued by {_issued_by(cert)}, which is not a "
-            f"certificate authority of the trusted root ({trust.name})",
+            f"certificate authority of the trusted root ({_roots_shown(policy)})",
         )
-    failure = check_signature(trust, bundle.raw)
-    if failure is not None:
-        return failure
+    under = _verified_under(issuing, bundle.raw)
+    if isinstance(under, tuple):
+        return under
     matched = [i for i in policy.identities if i.matches(subject, issuer)]
     if not matched:
         return (
@@ -271,6 +298,9 @@ def _signer_refusal(
             f"impersonation: the Sigstore signature is valid, but its signer {subject} "
             f"(issuer {issuer}) is not an identity of the trust policy",
         )
+    matched = [i for i in matched if under.intersection(i.roots)]
+    if not matched:
+        return "untrusted_signer", _other_root(subject, policy, issuer, under)
     claims = statement_claims(statement)
     refusals = [scope_refusal(subject, identity, claims) for identity in matched]
     if all(refusals):
@@ -289,3 +319,35 @@ def _signer_refusal(
     if statement is None:
         return "unsupported", "the signature is valid but the payload is not an in-toto statement"
     return None
+
+
+def _verified_under(
+    issuing: list[tuple[SigstoreRoot, SigstoreTrust]], raw: bytes
+) -> set[str] | tuple[str, str]:
+    """The names of the roots (among those whose CA issued the certificate) under which
+    sigstore-python verifies the bundle; the first failure when it verifies under none."""
+    under: set[str] = set()
+    failure: tuple[str, str] | None = None
+    for root, trust in issuing:
+        result = check_signature(trust, raw)
+        if result is None:
+            under.add(root.name)
+        else:
+            failure = failure or result
+    if under or failure is None:
+        return under
+    return failure
+
+
+def _other_root(subject: str, policy: TrustPolicy, issuer: str | None, under: set[str]) -> str:
+    """Why a valid signature by a listed identity, made under another root, is not trusted."""
+    named: dict[str, None] = {}
+    for identity in policy.identities:
+        if identity.matches(subject, issuer):
+            named.update(dict.fromkeys(identity.roots))
+    return (
+        f"{subject} (issuer {issuer}) is trusted only under the trusted root "
+        f"{_root_names(named)}, and this bundle is signed under {_root_names(sorted(under))}: "
+        "a signer trusted under one Sigstore instance is not trusted for what another "
+        "instance certifies"
+    )

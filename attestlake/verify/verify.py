@@ -42,10 +42,12 @@ from attestlake.verify.trust import TrustedKey, TrustPolicy, read_policy, revoke
 def load_policy(path: Path | str) -> TrustPolicy:
     """Read and check a trust policy; the Sigstore trusted root is loaded here when needed."""
     policy = read_policy(path)
-    if policy.identities:
+    declared = policy.declared.identities if policy.declared else ()
+    if policy.identities or declared:
         from attestlake.verify.keyless import sigstore_trust  # sigstore is imported on first use
 
-        sigstore_trust(policy.trusted_root)  # fail now on an unusable root, not once per envelope
+        for root in policy.roots:  # fail now on an unusable root, not once per envelope
+            sigstore_trust(root.source)
     return policy
 
 
