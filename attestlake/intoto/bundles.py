@@ -1,6 +1,7 @@
 """Attestation documents: what a file or a store blob holds, parsed strictly (untrusted input).
 
-A document is one of: a DSSE envelope; a Sigstore bundle (v0.1, v0.2, v0.3, under either
+A document is one of: a DSSE envelope; an in-toto metablock link
+(:mod:`attestlake.intoto.links`); a Sigstore bundle (v0.1, v0.2, v0.3, under either
 media-type spelling) wrapping a DSSE envelope; or a bare in-toto statement (unsigned). JSON
 Lines files (``gh attestation download``, SLSA generators) hold one document per line.
 Parsing never verifies anything: it only says what is there, or why it cannot be read.
@@ -21,6 +22,13 @@ from attestlake._internal.regular_files import NotRegularFile, open_regular, sho
 from attestlake._internal.untrusted_json import loads
 from attestlake.errors import ContentError, InputError
 from attestlake.intoto.dsse import MAX_ENVELOPE_SIZE, Envelope
+from attestlake.intoto.links import (
+    METABLOCK_LINK_FORMAT,
+    Metablock,
+    NotALink,
+    is_metablock,
+    parse_metablock,
+)
 
 MAX_DOCUMENT_SIZE = MAX_ENVELOPE_SIZE
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -106,6 +114,8 @@ class Document:
     bundle: SigstoreBundle | None = None
     #: A bare in-toto statement (``format == "statement"``).
     statement: dict[str, Any] | None = None
+    #: An in-toto link in a metablock (``format == "in-toto-link"``).
+    metablock: Metablock | None = None
 
 
 def _obj(value: Any, what: str) -> dict[str, Any]:
@@ -208,6 +218,11 @@ def parse_document(raw: bytes) -> Document:
     if isinstance(media_type, str) and media_type.startswith("application/vnd.dev.sigstore."):
         bundle = _bundle(obj, raw)
         return Document(bundle.format, bundle=bundle)
+    if is_metablock(obj):
+        try:
+            return Document(METABLOCK_LINK_FORMAT, metablock=parse_metablock(obj))
+        except NotALink as exc:
+            raise UnsupportedDocument(str(exc), "in-toto-metablock") from None
     if "payloadType" in obj or "signatures" in obj:
         return Document("dsse", envelope=Envelope.parse(obj))
     if ("predicateType" in obj or "predicate_type" in obj) and (

@@ -261,6 +261,10 @@ def verify_bundle(bundle: SigstoreBundle, policy: TrustPolicy) -> Outcome:
     refusal = _signer_refusal(bundle, policy, cert, subject, issuer, base.statement)
     if refusal is not None:
         return no(*refusal)
+    if base.statement is None and base.link is None:
+        return no(
+            "unsupported", "the signature is valid but the payload is not an in-toto statement"
+        )
     return replace(base, status=VERIFIED, reason=None, detail=None)
 
 
@@ -274,8 +278,7 @@ def _signer_refusal(
 ) -> tuple[str, str] | None:
     """Why ``policy`` does not trust the signer of a bundle that carries a keyless certificate
     (reason, detail): no identities or trusted root, a CA outside the root, a bad signature,
-    an identity the policy does not list or scope, or a payload that is not a statement;
-    None when it does."""
+    an identity the policy does not list or scope; None when it does."""
     if not policy.identities:
         return "no_trust_material", "the trust policy has no Sigstore identities"
     try:
@@ -316,8 +319,6 @@ def _signer_refusal(
             f"signed by {subject}, which the policy has {revocations[0]}; the certificate was "
             f"valid until {signed_by.isoformat()}",
         )
-    if statement is None:
-        return "unsupported", "the signature is valid but the payload is not an in-toto statement"
     return None
 
 

@@ -109,9 +109,7 @@ def load_roots(p: Path, data: dict[str, Any]) -> tuple[SigstoreRoot, ...]:
     return roots
 
 
-def identity_roots(
-    where: str, value: Any, roots: tuple[SigstoreRoot, ...]
-) -> tuple[str, ...]:
+def identity_roots(where: str, value: Any, roots: tuple[SigstoreRoot, ...]) -> tuple[str, ...]:
     """The names of the roots an identity is trusted under (its ``roots`` field): required
     with several roots, the only root otherwise; every name one of ``roots``."""
     names = tuple(r.name for r in roots)

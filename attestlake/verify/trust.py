@@ -44,7 +44,13 @@ from attestlake._internal._files import read_input
 from attestlake._internal.untrusted_yaml import compose_bounded
 from attestlake.errors import KeyError_, TrustPolicyError
 from attestlake.redaction import redact
-from attestlake.signing.keys import PublicKey, key_id, load_public_key, public_pem
+from attestlake.signing.keys import (
+    PublicKey,
+    key_id,
+    load_public_key,
+    public_pem,
+    securesystemslib_keyid,
+)
 from attestlake.store.reference import malformed_registry, store_identity
 from attestlake.verify.roots import (
     DEFAULT_ROOT,
@@ -274,8 +280,9 @@ def _key_aliases(key: PublicKey, pem_file: bytes) -> tuple[str, ...]:
         canonical.removeprefix("sha256:"),
         hashlib.sha256(public_pem(key)).hexdigest(),
         hashlib.sha256(pem_file).hexdigest(),
+        securesystemslib_keyid(key),
     }
-    return tuple(sorted(ids - {canonical}))
+    return tuple(sorted(i for i in ids - {canonical} if i is not None))
 
 
 def _load_keys(p: Path, entries: Any, field_name: str = "keys") -> tuple[TrustedKey, ...]:

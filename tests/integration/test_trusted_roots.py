@@ -95,7 +95,7 @@ def test_public_good_and_private_bundles_each_verify_under_their_own_root(
     assert (outcome.status, outcome.reason, outcome.detail) == (VERIFIED, None, None)
     assert (outcome.signer, outcome.issuer) == (WORKFLOW_IDENTITY, GITHUB_ISSUER)
     # the public-good impersonation of the corpus stays an impersonation under two roots
-    (source, raw), = corpus_documents(corpus, "bcr.MODULE-wrong-signer.bazel.intoto.jsonl")
+    ((source, raw),) = corpus_documents(corpus, "bcr.MODULE-wrong-signer.bazel.intoto.jsonl")
     outcome = verify_document(raw, policy)
     assert (outcome.status, outcome.reason) == (NOT_VERIFIED, "untrusted_signer")
     assert outcome.detail is not None and outcome.detail.startswith("impersonation")
@@ -262,7 +262,7 @@ def test_an_unusable_root_among_several_fails_at_load(
         "  - {name: broken, trusted_root: broken.json}\n"
         f"identities:\n{PRIVATE_IDENTITY}    roots: [a]\n"
     )
-    with pytest.raises(TrustPolicyError, match="broken.json: cannot be loaded"):
+    with pytest.raises(TrustPolicyError, match=r"broken\.json: cannot be loaded"):
         load_policy(path)
 
 
@@ -288,4 +288,3 @@ def test_verify_cli_with_two_roots(
         WORKFLOW_IDENTITY,
     )
     assert "trusted only under the trusted root b" in row["detail"]
-
