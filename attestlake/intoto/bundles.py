@@ -1,7 +1,8 @@
 """Attestation documents: what a file or a store blob holds, parsed strictly (untrusted input).
 
 A document is one of: a DSSE envelope; an in-toto metablock link
-(:mod:`attestlake.intoto.links`); a Sigstore bundle (v0.1, v0.2, v0.3, under either
+(:mod:`attestlake.intoto.links`); a Notation signature (recognised, never verified:
+:mod:`attestlake.intoto.notation`); a Sigstore bundle (v0.1, v0.2, v0.3, under either
 media-type spelling) wrapping a DSSE envelope; or a bare in-toto statement (unsigned). JSON
 Lines files (``gh attestation download``, SLSA generators) hold one document per line.
 Parsing never verifies anything: it only says what is there, or why it cannot be read.
@@ -29,6 +30,7 @@ from attestlake.intoto.links import (
     is_metablock,
     parse_metablock,
 )
+from attestlake.intoto.notation import COSE_FORMAT, JWS_FORMAT, cose_signature, jws_signature
 
 MAX_DOCUMENT_SIZE = MAX_ENVELOPE_SIZE
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -210,7 +212,11 @@ def statement_predicate_type(obj: dict[str, Any]) -> str:
 
 
 def parse_document(raw: bytes) -> Document:
-    """What ``raw`` holds. ContentError when malformed, UnsupportedDocument when unknown."""
+    """What ``raw`` holds. ContentError when malformed, UnsupportedDocument when unknown (or
+    known and not verifiable here: a Notation signature)."""
+    notation = cose_signature(raw)
+    if notation is not None:
+        raise UnsupportedDocument(notation, COSE_FORMAT)
     obj = loads(raw, max_bytes=MAX_DOCUMENT_SIZE)
     if not isinstance(obj, dict):
         raise ContentError("not a JSON object")
@@ -225,6 +231,9 @@ def parse_document(raw: bytes) -> Document:
             raise UnsupportedDocument(str(exc), "in-toto-metablock") from None
     if "payloadType" in obj or "signatures" in obj:
         return Document("dsse", envelope=Envelope.parse(obj))
+    notation = jws_signature(obj)
+    if notation is not None:
+        raise UnsupportedDocument(notation, JWS_FORMAT)
     if ("predicateType" in obj or "predicate_type" in obj) and (
         "_type" in obj or "type" in obj or "subject" in obj
     ):

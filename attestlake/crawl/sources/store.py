@@ -1,8 +1,9 @@
 """One OCI repository as a source: an OCI layout directory or a registry repository.
 
 Every tag is a candidate (attestlake's run manifests, cosign's ``sha256-<hex>.att`` tags,
-contracts and inventories published with :mod:`attestlake.contracts.publish`, and anything else: a
-manifest that carries no attestation yields an empty unit). A tag of the OCI 1.1 referrers
+contracts and inventories published with :mod:`attestlake.contracts.publish`, Notation signatures
+(recorded, not verified), and anything else: a manifest that carries no attestation yields an
+empty unit). A tag of the OCI 1.1 referrers
 tag schema (``sha256-<hex>``) is an index whose manifests are candidates; where
 the registry has the referrers API, the referrers of every tagged manifest are asked for too,
 since they need not be tagged. A unit's key is its manifest digest.
@@ -26,6 +27,7 @@ from attestlake.crawl.sources.interface import (
 from attestlake.errors import ContentError, NotFound, TransportError
 from attestlake.evidence.material_formats import FILE_FORMATS
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
+from attestlake.intoto.notation import SIGNATURE_ARTIFACT_TYPE, SIGNATURE_MEDIA_TYPES
 from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.oci import Index, is_referrers_tag
 from attestlake.store.reference import store_identity
@@ -49,6 +51,12 @@ UNIT_DOCUMENTS = 8
 
 def is_document_layer(media_type: str) -> bool:
     return media_type.startswith(DOCUMENT_MEDIA_TYPES)
+
+
+def is_notation_signature(manifest: Manifest) -> bool:
+    """A Notation signature manifest (by ``artifactType``, or by config media type as Notation
+    writes it for registries without OCI 1.1): its signature layers are documents too."""
+    return SIGNATURE_ARTIFACT_TYPE in (manifest.artifact_type, manifest.config.media_type)
 
 
 class StoreSource(Source):
@@ -112,8 +120,12 @@ class StoreSource(Source):
             return self._published(kind, manifest)
         budget = UNIT_DOCUMENTS * self.max_document_size
         documents: dict[str, Document] = {}
+        notation = is_notation_signature(manifest)
         for layer in manifest.layers:
-            if is_document_layer(layer.media_type) and layer.digest not in documents:
+            wanted = is_document_layer(layer.media_type) or (
+                notation and layer.media_type in SIGNATURE_MEDIA_TYPES
+            )
+            if wanted and layer.digest not in documents:
                 document = self._document(layer.digest, layer.size, budget)
                 documents[layer.digest] = document
                 budget -= len(document.raw or b"")
