@@ -53,7 +53,7 @@ def _artifacts(kind: str, value: Any, where: str) -> list[LinkArtifact]:
         return []
     if not isinstance(value, dict):
         raise ContentError(f"link {where} is not an object of path -> digests")
-    out = []
+    out: list[LinkArtifact] = []
     for path, digests in value.items():
         if not isinstance(digests, dict) or not all(
             isinstance(a, str) and isinstance(d, str) for a, d in digests.items()
