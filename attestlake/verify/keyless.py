@@ -1,11 +1,13 @@
-"""Sigstore keyless verification of a bundle, offline, against the policy's pinned trusted root.
+"""Sigstore keyless verification of a bundle, offline, against the policy's pinned trusted roots.
 
 sigstore-python checks the cryptography (certificate chain at signing time, SCT, transparency
 log inclusion proof and promise, the DSSE signature, log entry consistency) with a
 verification policy that accepts any identity; the certificate's identity (SAN) and OIDC issuer
 are then matched against the trust policy here. So a valid signature by an identity that the
 policy does not list is reported as what it is: an impersonation (``untrusted_signer``), with
-the identity and issuer recorded, rather than as a bad signature.
+the identity and issuer recorded, rather than as a bad signature. With several trusted roots
+(:mod:`attestlake.verify.roots`), the bundle is checked under each root whose CA issued its
+certificate, and its identity must be trusted under one it verifies under.
 """
 
 from __future__ import annotations
@@ -70,7 +72,7 @@ class SigstoreTrust:
         return cert.issuer in self.authorities
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=32)
 def sigstore_trust(root: str) -> SigstoreTrust:
     """The verifier for ``root`` (``sigstore-public-good`` or a trusted_root.json path), cached.
 
