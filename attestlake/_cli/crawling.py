@@ -39,7 +39,7 @@ def crawl(
             help="What to crawl (repeatable: every source given is crawled, in order): an OCI "
             "layout directory, HOST[:PORT]/REPO (one registry repository), HOST[:PORT]/* "
             "(every repository), or a file or folder of Sigstore bundles, DSSE envelopes, "
-            "statements and SBOMs (.json, .jsonl, ...).",
+            "in-toto links, statements and SBOMs (.json, .jsonl, .link, ...).",
             show_default=False,
         ),
     ],
@@ -154,7 +154,7 @@ def verify(
         list[Path],
         typer.Argument(
             help="Attestation files: DSSE envelopes, Sigstore bundles (v0.1-v0.3), JSON Lines "
-            "files of either (.jsonl), bare in-toto statements.",
+            "files of either (.jsonl), in-toto links (.link), bare in-toto statements.",
             metavar="PATH",
             show_default=False,
         ),

@@ -65,6 +65,7 @@ _BY_ENVELOPE = (
     "sarif_results",
     "junit_cases",
     "vex_statements",
+    "link_artifacts",
     "policy_evaluations",
     "policy_violations",
     "attestations",

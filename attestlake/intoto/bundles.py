@@ -1,6 +1,8 @@
 """Attestation documents: what a file or a store blob holds, parsed strictly (untrusted input).
 
-A document is one of: a DSSE envelope; a Sigstore bundle (v0.1, v0.2, v0.3, under either
+A document is one of: a DSSE envelope; an in-toto metablock link
+(:mod:`attestlake.intoto.links`); a Notation signature (recognised, never verified:
+:mod:`attestlake.intoto.notation`); a Sigstore bundle (v0.1, v0.2, v0.3, under either
 media-type spelling) wrapping a DSSE envelope; a cosign legacy attestation layer with its
 annotations (:mod:`attestlake.intoto.cosign_att`); or a bare in-toto statement (unsigned). JSON
 Lines files (``gh attestation download``, SLSA generators) hold one document per line.
@@ -24,6 +26,14 @@ from attestlake.errors import ContentError, InputError
 from attestlake.intoto.cosign_att import FORMAT as COSIGN_FORMAT
 from attestlake.intoto.cosign_att import CosignLayer, is_layer_document, parse_cosign_layer
 from attestlake.intoto.dsse import MAX_ENVELOPE_SIZE, Envelope
+from attestlake.intoto.links import (
+    METABLOCK_LINK_FORMAT,
+    Metablock,
+    NotALink,
+    is_metablock,
+    parse_metablock,
+)
+from attestlake.intoto.notation import COSE_FORMAT, JWS_FORMAT, cose_signature, jws_signature
 
 MAX_DOCUMENT_SIZE = MAX_ENVELOPE_SIZE
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -111,6 +121,8 @@ class Document:
     cosign: CosignLayer | None = None
     #: A bare in-toto statement (``format == "statement"``).
     statement: dict[str, Any] | None = None
+    #: An in-toto link in a metablock (``format == "in-toto-link"``).
+    metablock: Metablock | None = None
 
 
 def _obj(value: Any, what: str) -> dict[str, Any]:
@@ -205,7 +217,11 @@ def statement_predicate_type(obj: dict[str, Any]) -> str:
 
 
 def parse_document(raw: bytes) -> Document:
-    """What ``raw`` holds. ContentError when malformed, UnsupportedDocument when unknown."""
+    """What ``raw`` holds. ContentError when malformed, UnsupportedDocument when unknown (or
+    known and not verifiable here: a Notation signature)."""
+    notation = cose_signature(raw)
+    if notation is not None:
+        raise UnsupportedDocument(notation, COSE_FORMAT)
     obj = loads(raw, max_bytes=MAX_DOCUMENT_SIZE)
     if not isinstance(obj, dict):
         raise ContentError("not a JSON object")
@@ -215,8 +231,16 @@ def parse_document(raw: bytes) -> Document:
         return Document(bundle.format, bundle=bundle)
     if is_layer_document(obj):
         return Document(COSIGN_FORMAT, cosign=parse_cosign_layer(obj))
+    if is_metablock(obj):
+        try:
+            return Document(METABLOCK_LINK_FORMAT, metablock=parse_metablock(obj))
+        except NotALink as exc:
+            raise UnsupportedDocument(str(exc), "in-toto-metablock") from None
     if "payloadType" in obj or "signatures" in obj:
         return Document("dsse", envelope=Envelope.parse(obj))
+    notation = jws_signature(obj)
+    if notation is not None:
+        raise UnsupportedDocument(notation, JWS_FORMAT)
     if ("predicateType" in obj or "predicate_type" in obj) and (
         "_type" in obj or "type" in obj or "subject" in obj
     ):

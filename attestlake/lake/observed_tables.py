@@ -1,8 +1,9 @@
 """The tables of what the crawler saw, verified or not, each row with its outcome or trust.
 
 ``verifications`` holds every document the crawler saw, with the outcome of verifying it;
-``attestations`` every in-toto statement it could read and ``sbom_components`` every SBOM it
-could read, each row with a ``trusted`` flag.
+``attestations`` every in-toto statement it could read, ``sbom_components`` every SBOM and
+``link_artifacts`` every artifact of an in-toto link it could read, each row with a ``trusted``
+flag.
 """
 
 from __future__ import annotations
@@ -83,4 +84,25 @@ ATTESTATIONS = Table(
     partition_by=("crawl_date",),
     trusted=False,
     key=("manifest_digest", "envelope_digest"),
+)
+
+LINK_ARTIFACTS = Table(
+    "link_artifacts",
+    crawled(
+        "manifest_digest",
+        "envelope_digest",
+        "source",
+        "step",
+        "kind",
+        "path",
+        "digest_algorithm",
+        "digest_value",
+        "command",
+        "format",
+        "signer",
+        "key_id",
+        ("trusted", pa.bool_()),
+    ),
+    trusted=False,
+    key=("manifest_digest", "envelope_digest", "kind", "path", "digest_algorithm"),
 )

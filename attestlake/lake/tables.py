@@ -1,8 +1,8 @@
 """The lake's tables: names, Arrow schemas and partition columns (documented in docs/lake.md).
 
 ``verifications`` holds every document the crawler saw, verified or not; ``attestations`` every
-in-toto statement it could read and ``sbom_components`` every SBOM it could read, each row with
-a ``trusted`` flag (:mod:`attestlake.lake.observed_tables`). ``published_documents`` and
+in-toto statement it could read, ``sbom_components`` every SBOM and ``link_artifacts`` every
+artifact of an in-toto link it could read, each row with a ``trusted`` flag (:mod:`attestlake.lake.observed_tables`). ``published_documents`` and
 ``inventory`` hold what SecOps published to a store (contracts and inventories): unsigned,
 declared state, read as it is (:mod:`attestlake.lake.published_tables`). Every other table is
 *trusted* (:mod:`attestlake.lake.trusted_tables`, :mod:`attestlake.lake.policy_tables`,
@@ -23,7 +23,12 @@ import pyarrow as pa
 
 from attestlake.lake.evidence_tables import JUNIT_CASES, SARIF_RESULTS, VEX_STATEMENTS
 from attestlake.lake.kept_tables import BLOBS, TRUST_CHANGES
-from attestlake.lake.observed_tables import ATTESTATIONS, SBOM_COMPONENTS, VERIFICATIONS
+from attestlake.lake.observed_tables import (
+    ATTESTATIONS,
+    LINK_ARTIFACTS,
+    SBOM_COMPONENTS,
+    VERIFICATIONS,
+)
 from attestlake.lake.policy_tables import POLICY_EVALUATIONS, POLICY_VIOLATIONS
 from attestlake.lake.published_tables import INVENTORY, PUBLISHED_DOCUMENTS
 from attestlake.lake.table_schema import CRAWL_COLUMNS, TIMESTAMP, Table, schema_of
@@ -48,6 +53,7 @@ __all__ = [
     "CRAWL_COLUMNS",
     "INVENTORY",
     "JUNIT_CASES",
+    "LINK_ARTIFACTS",
     "MATERIALS",
     "POLICY_EVALUATIONS",
     "POLICY_VIOLATIONS",
@@ -108,6 +114,7 @@ UNIT_TABLES: tuple[Table, ...] = (
     SARIF_RESULTS,
     JUNIT_CASES,
     VEX_STATEMENTS,
+    LINK_ARTIFACTS,
     ATTESTATIONS,
     BLOBS,
     PUBLISHED_DOCUMENTS,

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from attestlake._internal._files import read_input
 from attestlake.errors import KeyError_
+from attestlake.intoto.canonical import encode_canonical
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, INTOTO_PAYLOAD_TYPE, Envelope, Signature
 from attestlake.signing.cosign_key import decrypt_cosign_key, is_cosign_key, password_from_env
 from attestlake.signing.signing import SignedStatement, Signer
@@ -38,6 +39,27 @@ def key_id(public_key: PublicKey) -> str:
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return "sha256:" + hashlib.sha256(der).hexdigest()
+
+
+_SSLIB_ECDSA = {"secp256r1": "nistp256", "secp384r1": "nistp384", "secp521r1": "nistp521"}
+
+
+def securesystemslib_keyid(public_key: PublicKey) -> str | None:
+    """The id that securesystemslib (and so in-toto 3) gives ``public_key`` by default: the
+    sha256 hex of the canonical JSON of its keytype, scheme and public value. None for an
+    ECDSA curve it does not name."""
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        keytype, scheme, value = "ed25519", "ed25519", raw.hex()
+    elif isinstance(public_key, rsa.RSAPublicKey):
+        keytype, scheme, value = "rsa", "rsassa-pss-sha256", public_pem(public_key).decode()
+    else:
+        curve = _SSLIB_ECDSA.get(public_key.curve.name)
+        if curve is None:
+            return None
+        keytype, scheme, value = "ecdsa", f"ecdsa-sha2-{curve}", public_pem(public_key).decode()
+    key = {"keytype": keytype, "scheme": scheme, "keyval": {"public": value}}
+    return hashlib.sha256(encode_canonical(key)).hexdigest()
 
 
 def public_pem(public_key: PublicKey) -> bytes:

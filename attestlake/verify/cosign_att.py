@@ -160,20 +160,30 @@ def _document_refusal(layer: CosignLayer) -> Refusal | None:
 
 def _crypto_refusal(
     layer: CosignLayer, policy: TrustPolicy, cert: x509.Certificate
-) -> Refusal | None:
-    """Steps 1 to 4 of the module doc."""
+) -> Refusal | set[str]:
+    """Steps 1 to 4 of the module doc: the refusal, or the names of the policy's trusted roots
+    under which the certificate chain and the SET verify."""
     assert layer.bundle is not None and layer.entry is not None
-    try:
-        material = root_material(policy.trusted_root)
-    except TrustPolicyError as exc:
-        return "no_trust_material", str(exc)
-    refusal = _chain_refusal(material, cert, layer.bundle.integrated_at)
-    refusal = refusal or _set_refusal(material, layer.bundle)
-    if refusal is None:
-        mismatch = envelope_mismatch(layer.entry, layer.layer, layer.envelope, cert)
-        if mismatch is not None:
-            refusal = BAD, f"{mismatch}: the Rekor bundle does not vouch for this attestation"
-    return refusal or _signature_refusal(layer, cert)
+    under: set[str] = set()
+    refusals: list[Refusal] = []
+    for root in policy.roots:
+        try:
+            material = root_material(root.source)
+        except TrustPolicyError as exc:
+            return "no_trust_material", str(exc)
+        refusal = _chain_refusal(material, cert, layer.bundle.integrated_at)
+        refusal = refusal or _set_refusal(material, layer.bundle)
+        if refusal is None:
+            under.add(root.name)
+        else:
+            refusals.append(refusal)
+    if not under:
+        # a root whose CA issued the certificate says more than one that did not
+        return min(refusals, key=lambda r: r[0] == "untrusted_signer")
+    mismatch = envelope_mismatch(layer.entry, layer.layer, layer.envelope, cert)
+    if mismatch is not None:
+        return BAD, f"{mismatch}: the Rekor bundle does not vouch for this attestation"
+    return _signature_refusal(layer, cert) or under
 
 
 def verify_cosign_layer(layer: CosignLayer, policy: TrustPolicy) -> Outcome:
@@ -194,8 +204,11 @@ def verify_cosign_layer(layer: CosignLayer, policy: TrustPolicy) -> Outcome:
     if refusal is None and not policy.identities:
         refusal = "no_trust_material", "the trust policy has no Sigstore identities"
     if refusal is None and subject is not None:
-        refusal = _crypto_refusal(layer, policy, cert)
-        refusal = refusal or identity_refusal(policy, cert, subject, issuer, base.statement)
+        checked = _crypto_refusal(layer, policy, cert)
+        if isinstance(checked, tuple):
+            refusal = checked
+        else:
+            refusal = identity_refusal(policy, cert, subject, issuer, base.statement, checked)
     if refusal is not None:
         return replace(base, status=NOT_VERIFIED, reason=refusal[0], detail=refusal[1])
     return replace(base, status=VERIFIED)

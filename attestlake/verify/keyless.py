@@ -1,11 +1,13 @@
-"""Sigstore keyless verification of a bundle, offline, against the policy's pinned trusted root.
+"""Sigstore keyless verification of a bundle, offline, against the policy's pinned trusted roots.
 
 sigstore-python checks the cryptography (certificate chain at signing time, SCT, transparency
 log inclusion proof and promise, the DSSE signature, log entry consistency) with a
 verification policy that accepts any identity; the certificate's identity (SAN) and OIDC issuer
 are then matched against the trust policy here. So a valid signature by an identity that the
 policy does not list is reported as what it is: an impersonation (``untrusted_signer``), with
-the identity and issuer recorded, rather than as a bad signature.
+the identity and issuer recorded, rather than as a bad signature. With several trusted roots
+(:mod:`attestlake.verify.roots`), the bundle is checked under each root whose CA issued its
+certificate, and its identity must be trusted under one it verifies under.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,7 +38,8 @@ from attestlake.verify.outcome import (
     envelope_base,
     scope_refusal,
 )
-from attestlake.verify.trust import PUBLIC_GOOD, TrustPolicy, revoked_since
+from attestlake.verify.roots import PUBLIC_GOOD, SigstoreRoot
+from attestlake.verify.trust import TrustPolicy, revoked_since
 
 _ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 _ISSUER_V2 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
@@ -68,7 +72,7 @@ class SigstoreTrust:
         return cert.issuer in self.authorities
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=32)
 def sigstore_trust(root: str) -> SigstoreTrust:
     """The verifier for ``root`` (``sigstore-public-good`` or a trusted_root.json path), cached.
 
@@ -194,14 +198,39 @@ def no_identity(cert: x509.Certificate) -> str:
     )
 
 
+def _issuing_roots(
+    policy: TrustPolicy, cert: x509.Certificate
+) -> list[tuple[SigstoreRoot, SigstoreTrust]]:
+    """The policy's roots that name the certificate's issuer as one of their CAs (loaded;
+    TrustPolicyError when a root cannot be)."""
+    loaded = [(root, sigstore_trust(root.source)) for root in policy.roots]
+    return [(root, trust) for root, trust in loaded if trust.issued_by_trusted_ca(cert)]
+
+
+def _root_names(roots: Iterable[SigstoreRoot | str]) -> str:
+    names = [r.name if isinstance(r, SigstoreRoot) else r for r in roots]
+    return ", ".join(names)
+
+
+def _roots_shown(policy: TrustPolicy) -> str:
+    """The policy's roots as a detail names them: the only root's file, or their names."""
+    if len(policy.roots) == 1:
+        return policy.roots[0].source
+    return _root_names(policy.roots)
+
+
 def _ca_note(policy: TrustPolicy, cert: x509.Certificate) -> str:
     if not policy.identities:
         return ""
     try:
-        trusted = sigstore_trust(policy.trusted_root).issued_by_trusted_ca(cert)
+        issuing = _issuing_roots(policy, cert)
     except TrustPolicyError:
         return ""
-    return " (a CA of the trusted root)" if trusted else " (not a CA of the trusted root)"
+    if len(policy.roots) == 1:
+        return " (a CA of the trusted root)" if issuing else " (not a CA of the trusted root)"
+    if not issuing:
+        return " (not a CA of any trusted root)"
+    return f" (a CA of the trusted root {_root_names(r for r, _ in issuing)})"
 
 
 def verify_bundle(bundle: SigstoreBundle, policy: TrustPolicy) -> Outcome:
@@ -237,6 +266,10 @@ def verify_bundle(bundle: SigstoreBundle, policy: TrustPolicy) -> Outcome:
     refusal = _signer_refusal(bundle, policy, cert, subject, issuer, base.statement)
     if refusal is not None:
         return no(*refusal)
+    if base.statement is None and base.link is None:
+        return no(
+            "unsupported", "the signature is valid but the payload is not an in-toto statement"
+        )
     return replace(base, status=VERIFIED, reason=None, detail=None)
 
 
@@ -250,24 +283,23 @@ def _signer_refusal(
 ) -> tuple[str, str] | None:
     """Why ``policy`` does not trust the signer of a bundle that carries a keyless certificate
     (reason, detail): no identities or trusted root, a CA outside the root, a bad signature,
-    an identity the policy does not list or scope, or a payload that is not a statement;
-    None when it does."""
+    an identity the policy does not list or scope; None when it does."""
     if not policy.identities:
         return "no_trust_material", "the trust policy has no Sigstore identities"
     try:
-        trust = sigstore_trust(policy.trusted_root)
+        issuing = _issuing_roots(policy, cert)
     except TrustPolicyError as exc:
         return "no_trust_material", str(exc)
-    if not trust.issued_by_trusted_ca(cert):
+    if not issuing:
         return (
             "untrusted_signer",
             f"the certificate for {subject} is issued by {issued_by(cert)}, which is not a "
-            f"certificate authority of the trusted root ({trust.name})",
+            f"certificate authority of the trusted root ({_roots_shown(policy)})",
         )
-    failure = check_signature(trust, bundle.raw)
-    if failure is not None:
-        return failure
-    return identity_refusal(policy, cert, subject, issuer, statement)
+    under = _verified_under(issuing, bundle.raw)
+    if isinstance(under, tuple):
+        return under
+    return identity_refusal(policy, cert, subject, issuer, statement, under)
 
 
 def identity_refusal(
@@ -276,10 +308,11 @@ def identity_refusal(
     subject: str,
     issuer: str | None,
     statement: dict[str, Any] | None,
+    under: set[str],
 ) -> tuple[str, str] | None:
-    """Why ``policy`` does not trust the signer of a valid keyless signature by ``cert``
-    (reason, detail): an identity it does not list, a scope, a revocation, or a payload that
-    is not a statement; None when it does."""
+    """Why ``policy`` does not trust the signer of a keyless signature by ``cert`` that is
+    valid under the trusted roots named ``under`` (reason, detail): an identity it does not
+    list, one trusted under another root, a scope, a revocation; None when it does."""
     matched = [i for i in policy.identities if i.matches(subject, issuer)]
     if not matched:
         return (
@@ -287,6 +320,9 @@ def identity_refusal(
             f"impersonation: the Sigstore signature is valid, but its signer {subject} "
             f"(issuer {issuer}) is not an identity of the trust policy",
         )
+    matched = [i for i in matched if under.intersection(i.roots)]
+    if not matched:
+        return "untrusted_signer", _other_root(subject, policy, issuer, under)
     claims = statement_claims(statement)
     refusals = [scope_refusal(subject, identity, claims) for identity in matched]
     if all(refusals):
@@ -302,6 +338,36 @@ def identity_refusal(
             f"signed by {subject}, which the policy has {revocations[0]}; the certificate was "
             f"valid until {signed_by.isoformat()}",
         )
-    if statement is None:
-        return "unsupported", "the signature is valid but the payload is not an in-toto statement"
     return None
+
+
+def _verified_under(
+    issuing: list[tuple[SigstoreRoot, SigstoreTrust]], raw: bytes
+) -> set[str] | tuple[str, str]:
+    """The names of the roots (among those whose CA issued the certificate) under which
+    sigstore-python verifies the bundle; the first failure when it verifies under none."""
+    under: set[str] = set()
+    failure: tuple[str, str] | None = None
+    for root, trust in issuing:
+        result = check_signature(trust, raw)
+        if result is None:
+            under.add(root.name)
+        else:
+            failure = failure or result
+    if under or failure is None:
+        return under
+    return failure
+
+
+def _other_root(subject: str, policy: TrustPolicy, issuer: str | None, under: set[str]) -> str:
+    """Why a valid signature by a listed identity, made under another root, is not trusted."""
+    named: dict[str, None] = {}
+    for identity in policy.identities:
+        if identity.matches(subject, issuer):
+            named.update(dict.fromkeys(identity.roots))
+    return (
+        f"{subject} (issuer {issuer}) is trusted only under the trusted root "
+        f"{_root_names(named)}, and this bundle is signed under {_root_names(sorted(under))}: "
+        "a signer trusted under one Sigstore instance is not trusted for what another "
+        "instance certifies"
+    )

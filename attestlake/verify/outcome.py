@@ -14,6 +14,7 @@ from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError
 from attestlake.intoto.claims import Claims
 from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, Envelope
+from attestlake.intoto.links import DSSE_LINK_FORMAT, Link, envelope_link, is_link_payload
 from attestlake.redaction import redact
 from attestlake.verify.trust import TrustedIdentity, TrustedKey
 
@@ -56,6 +57,9 @@ class Outcome:
     issuer: str | None = None
     #: The exact signed payload bytes (the in-toto statement as signed), when readable.
     payload: bytes | None = field(default=None, compare=False, repr=False)
+    #: The in-toto link the document holds instead of a statement (never trusted unless
+    #: verified).
+    link: Link | None = field(default=None, compare=False, repr=False)
 
     @property
     def verified(self) -> bool:
@@ -86,8 +90,15 @@ def _loose_predicate_type(payload: bytes) -> str | None:
 
 def envelope_base(envelope: Envelope, fmt: str) -> Outcome:
     """What every verdict on ``envelope`` shares; ``malformed`` already when the in-toto
-    payload is not a statement."""
+    payload is neither a statement nor a link. A link in a plain DSSE envelope is recorded
+    with the format ``in-toto-link-dsse``."""
     base = Outcome(NOT_VERIFIED, format=fmt, payload=envelope.payload)
+    if is_link_payload(envelope.payload_type, envelope.payload):
+        base = replace(base, format=DSSE_LINK_FORMAT if fmt == "dsse" else fmt)
+        try:
+            return replace(base, link=envelope_link(envelope))
+        except ContentError as exc:
+            return replace(base, reason="malformed", detail=str(exc))
     try:
         statement = envelope.statement()
     except ContentError as exc:

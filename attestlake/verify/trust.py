@@ -23,7 +23,8 @@ after the signer's ``untrusted_after`` time (see :func:`revoked_since`) as ``rev
 signer only verifies statements that name a project and workflow in its scope (where each
 predicate type names them: :mod:`attestlake.intoto.claims`); a statement that names none (another
 tool's predicate) is out of every scope. Unscoped signers verify any statement whose claims
-agree.
+agree. Several named Sigstore roots, and the root(s) each identity is trusted under:
+:mod:`attestlake.verify.roots`.
 """
 
 from __future__ import annotations
@@ -43,11 +44,24 @@ from attestlake._internal._files import read_input
 from attestlake._internal.untrusted_yaml import compose_bounded
 from attestlake.errors import KeyError_, TrustPolicyError
 from attestlake.redaction import redact
-from attestlake.signing.keys import PublicKey, key_id, load_public_key, public_pem
+from attestlake.signing.keys import (
+    PublicKey,
+    key_id,
+    load_public_key,
+    public_pem,
+    securesystemslib_keyid,
+)
 from attestlake.store.reference import malformed_registry, store_identity
+from attestlake.verify.roots import (
+    DEFAULT_ROOT,
+    PUBLIC_GOOD,
+    SigstoreRoot,
+    identity_roots,
+    load_roots,
+    resolve,
+)
 
-#: The ``trusted_root`` that means the Sigstore public-good root embedded in sigstore-python.
-PUBLIC_GOOD = "sigstore-public-good"
+__all__ = ["PUBLIC_GOOD", "SigstoreRoot", "TrustPolicy", "read_policy"]
 
 
 def _in_scope(
@@ -99,6 +113,8 @@ class TrustedIdentity:
     pattern: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
     #: Revocation: signatures made after this time are not trusted (``revoked``).
     untrusted_after: datetime | None = None
+    #: The names of the policy's Sigstore roots this identity is trusted under.
+    roots: tuple[str, ...] = (DEFAULT_ROOT,)
 
     @property
     def label(self) -> str:
@@ -138,8 +154,9 @@ class TrustPolicy:
     source: str
     keys: tuple[TrustedKey, ...]
     identities: tuple[TrustedIdentity, ...] = ()
-    #: ``sigstore-public-good`` or the absolute path of a trusted_root.json.
-    trusted_root: str = PUBLIC_GOOD
+    #: The Sigstore roots of trust, each named (one, ``default``, unless the policy lists
+    #: ``trusted_roots``).
+    roots: tuple[SigstoreRoot, ...] = (SigstoreRoot(DEFAULT_ROOT, PUBLIC_GOOD),)
     #: Who publishes contracts and inventories; None: declared state is never trusted.
     declared: DeclaredState | None = None
 
@@ -148,7 +165,7 @@ class TrustPolicy:
         """The policy that verifies declarations: the ``declared_state`` signers only."""
         ds = self.declared
         keys, identities = (ds.keys, ds.identities) if ds else ((), ())
-        return TrustPolicy(self.source, keys, identities, self.trusted_root)
+        return TrustPolicy(self.source, keys, identities, self.roots)
 
     @property
     def empty(self) -> bool:
@@ -157,13 +174,16 @@ class TrustPolicy:
     @functools.cached_property
     def digest(self) -> str:
         """``sha256:`` of what the policy trusts (keys by path and SPKI hash, identities, scopes,
-        revocations, the trusted root's content): two files that trust the same signers the
-        same way have one digest; a changed key file, scope or date changes it. Every verdict
-        in a lake records the digest of the policy it was made under."""
-        if self.trusted_root == PUBLIC_GOOD:
-            root = PUBLIC_GOOD
-        else:
-            root = "sha256:" + hashlib.sha256(Path(self.trusted_root).read_bytes()).hexdigest()
+        revocations, every trusted root's content and, with several roots, their names and the
+        roots of each identity): two files that trust the same signers the same way have one
+        digest; a changed key file, root file, scope or date changes it. Every verdict in a
+        lake records the digest of the policy it was made under."""
+        several = len(self.roots) > 1
+        root: Any = (
+            [[r.name, r.content_digest()] for r in self.roots]
+            if several
+            else self.roots[0].content_digest()
+        )
 
         def when(t: datetime | None) -> str | None:
             return t.isoformat() if t is not None else None
@@ -174,7 +194,7 @@ class TrustPolicy:
             if ds is None
             else [
                 ds.stores,
-                TrustPolicy(self.source, ds.keys, ds.identities, self.trusted_root).digest,
+                TrustPolicy(self.source, ds.keys, ds.identities, self.roots).digest,
             ],
             "keys": [
                 [k.path, k.key_id, k.projects, k.workflows, when(k.untrusted_after)]
@@ -188,6 +208,7 @@ class TrustPolicy:
                     i.projects,
                     i.workflows,
                     when(i.untrusted_after),
+                    *([i.roots] if several else []),
                 ]
                 for i in self.identities
             ],
@@ -253,18 +274,15 @@ def revoked_since(trusted: TrustedKey | TrustedIdentity, signed_at: datetime) ->
     return f"untrusted for signatures after {cutoff.isoformat()}"
 
 
-def _resolve(policy_path: Path, value: str) -> Path:
-    return Path(value) if Path(value).is_absolute() else (policy_path.parent / value).resolve()
-
-
 def _key_aliases(key: PublicKey, pem_file: bytes) -> tuple[str, ...]:
     canonical = key_id(key)
     ids = {
         canonical.removeprefix("sha256:"),
         hashlib.sha256(public_pem(key)).hexdigest(),
         hashlib.sha256(pem_file).hexdigest(),
+        securesystemslib_keyid(key),
     }
-    return tuple(sorted(ids - {canonical}))
+    return tuple(sorted(i for i in ids - {canonical} if i is not None))
 
 
 def _load_keys(p: Path, entries: Any, field_name: str = "keys") -> tuple[TrustedKey, ...]:
@@ -280,7 +298,7 @@ def _load_keys(p: Path, entries: Any, field_name: str = "keys") -> tuple[Trusted
         extra = set(entry) - {"path", "projects", "workflows", "untrusted_after"}
         if extra:
             raise TrustPolicyError(f"{where}: unknown field {sorted(extra)[0]!r}")
-        key_path = _resolve(p, entry["path"])
+        key_path = resolve(p, entry["path"])
         try:
             key = load_public_key(key_path)
             pem_file = key_path.read_bytes()
@@ -302,7 +320,7 @@ def _load_keys(p: Path, entries: Any, field_name: str = "keys") -> tuple[Trusted
     return tuple(keys)
 
 
-def _load_identity(where: str, entry: Any) -> TrustedIdentity:
+def _load_identity(where: str, entry: Any, roots: tuple[SigstoreRoot, ...]) -> TrustedIdentity:
     if not isinstance(entry, dict):
         raise TrustPolicyError(f"{where} must be a mapping with 'issuer' and 'subject'")
     extra = set(entry) - {
@@ -312,6 +330,7 @@ def _load_identity(where: str, entry: Any) -> TrustedIdentity:
         "projects",
         "workflows",
         "untrusted_after",
+        "roots",
     }
     if extra:
         raise TrustPolicyError(f"{where}: unknown field {sorted(extra)[0]!r}")
@@ -342,18 +361,8 @@ def _load_identity(where: str, entry: Any) -> TrustedIdentity:
         workflows=_str_list(entry.get("workflows"), f"{where}.workflows"),
         pattern=pattern,
         untrusted_after=_when(entry.get("untrusted_after"), f"{where}.untrusted_after"),
+        roots=identity_roots(where, entry.get("roots"), roots),
     )
-
-
-def _load_trusted_root(p: Path, value: Any) -> str:
-    if value is None or value == PUBLIC_GOOD:
-        return PUBLIC_GOOD
-    if not isinstance(value, str) or not value:
-        raise TrustPolicyError(f"{p}: trusted_root must be {PUBLIC_GOOD!r} or a path")
-    path = _resolve(p, value)
-    if not path.is_file():
-        raise TrustPolicyError(f"{p}: trusted_root {path}: no such file")
-    return str(path)
 
 
 def read_policy(path: Path | str) -> TrustPolicy:
@@ -367,24 +376,27 @@ def read_policy(path: Path | str) -> TrustPolicy:
         raise TrustPolicyError(f"{p}: cannot read trust policy: {exc}") from None
     if not isinstance(data, dict):
         raise TrustPolicyError(f"{p}: a trust policy is a YAML mapping with 'keys'")
-    unknown = set(data) - {"keys", "identities", "trusted_root", "declared_state"}
+    fields = {"keys", "identities", "trusted_root", "trusted_roots", "declared_state"}
+    unknown = set(data) - fields
     if unknown:
         raise TrustPolicyError(f"{p}: unknown field {sorted(unknown)[0]!r}")
     keys = _load_keys(p, data.get("keys") or [])
-    identities = _load_identities(p, "identities", data.get("identities"))
-    root = _load_trusted_root(p, data.get("trusted_root"))
-    declared = _load_declared(p, data.get("declared_state"))
-    return TrustPolicy(str(p), keys, identities, root, declared)
+    roots = load_roots(p, data)
+    identities = _load_identities(p, "identities", data.get("identities"), roots)
+    declared = _load_declared(p, data.get("declared_state"), roots)
+    return TrustPolicy(str(p), keys, identities, roots, declared)
 
 
-def _load_identities(p: Path, where: str, entries: Any) -> tuple[TrustedIdentity, ...]:
+def _load_identities(
+    p: Path, where: str, entries: Any, roots: tuple[SigstoreRoot, ...]
+) -> tuple[TrustedIdentity, ...]:
     entries = entries or []
     if not isinstance(entries, list):
         raise TrustPolicyError(f"{p}: {where} must be a list of {{issuer, subject}}")
-    return tuple(_load_identity(f"{p}: {where}[{i}]", e) for i, e in enumerate(entries))
+    return tuple(_load_identity(f"{p}: {where}[{i}]", e, roots) for i, e in enumerate(entries))
 
 
-def _load_declared(p: Path, data: Any) -> DeclaredState | None:
+def _load_declared(p: Path, data: Any, roots: tuple[SigstoreRoot, ...]) -> DeclaredState | None:
     """The ``declared_state`` section: ``stores`` (one store each, no wildcard), and the
     ``keys`` and ``identities`` that sign declarations (unscoped: a declaration names no
     project)."""
@@ -412,7 +424,7 @@ def _load_declared(p: Path, data: Any) -> DeclaredState | None:
                 "oci:PATH: it would name no store SecOps publishes to"
             )
     keys = _load_keys(p, data.get("keys") or [], "declared_state.keys")
-    identities = _load_identities(p, "declared_state.identities", data.get("identities"))
+    identities = _load_identities(p, "declared_state.identities", data.get("identities"), roots)
     if not keys and not identities:
         raise TrustPolicyError(f"{where} needs the keys or identities that sign declarations")
     scoped: list[TrustedKey | TrustedIdentity] = [*keys, *identities]

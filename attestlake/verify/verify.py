@@ -10,7 +10,7 @@ The reasons and their order are documented in ``docs/trust-policy.md``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +24,8 @@ from attestlake.intoto.bundles import (
     statement_predicate_type,
 )
 from attestlake.intoto.claims import statement_claims
-from attestlake.intoto.dsse import Envelope
+from attestlake.intoto.dsse import Envelope, Signature
+from attestlake.intoto.links import METABLOCK_LINK_FORMAT, Metablock
 from attestlake.signing.keys import verify_signature
 from attestlake.verify.outcome import (
     INTERNAL_ERROR,
@@ -42,10 +43,12 @@ from attestlake.verify.trust import TrustedKey, TrustPolicy, read_policy, revoke
 def load_policy(path: Path | str) -> TrustPolicy:
     """Read and check a trust policy; the Sigstore trusted root is loaded here when needed."""
     policy = read_policy(path)
-    if policy.identities:
+    declared = policy.declared.identities if policy.declared else ()
+    if policy.identities or declared:
         from attestlake.verify.keyless import sigstore_trust  # sigstore is imported on first use
 
-        sigstore_trust(policy.trusted_root)  # fail now on an unusable root, not once per envelope
+        for root in policy.roots:  # fail now on an unusable root, not once per envelope
+            sigstore_trust(root.source)
     return policy
 
 
@@ -64,19 +67,40 @@ def verify_dsse(
     base = envelope_base(envelope, fmt)
     if base.reason:
         return base
+    what = f"payload type {envelope.payload_type!r}"
+    return _verify_signatures(base, envelope.pae(), envelope.signatures, policy, seen_at, what)
+
+
+def verify_metablock(block: Metablock, policy: TrustPolicy, seen_at: datetime | None) -> Outcome:
+    """Verify an in-toto metablock link with the policy's keys: each signature is over the
+    canonical JSON of the link (see :func:`verify_dsse` for ``seen_at``)."""
+    base = Outcome(NOT_VERIFIED, format=METABLOCK_LINK_FORMAT, payload=block.signed)
+    base = replace(base, link=block.link)
+    return _verify_signatures(base, block.signed, block.signatures, policy, seen_at, "a link")
+
+
+def _verify_signatures(
+    base: Outcome,
+    message: bytes,
+    signatures: tuple[Signature, ...],
+    policy: TrustPolicy,
+    seen_at: datetime | None,
+    what: str,
+) -> Outcome:
+    """The outcome of key signatures over ``message`` (a DSSE PAE or a metablock's signed
+    bytes); ``what`` the payload names it, should it be neither a statement nor a link."""
 
     def no(reason: str, detail: str, key: TrustedKey | None = None) -> Outcome:
         signer, kid = (key.path, key.key_id) if key else (None, None)
         return replace(base, reason=reason, detail=detail, signer=signer, key_id=kid)
 
-    if not envelope.signatures:
+    if not signatures:
         return no("no_trust_material", "the envelope has no signatures")
     if not policy.keys:
         return no("no_trust_material", "the trust policy has no keys to verify a DSSE envelope")
-    message = envelope.pae()
     claims = statement_claims(base.statement)
     out_of_scope: Outcome | None = None
-    for sig in envelope.signatures:
+    for sig in signatures:
         for trusted in _candidates(policy, sig.keyid):
             if not verify_signature(trusted.key, message, sig.sig):
                 continue
@@ -93,26 +117,39 @@ def verify_dsse(
                     "signature carries no time of its own",
                     trusted,
                 )
-            if base.statement is None:
+            if base.statement is None and base.link is None:
                 return no(
                     "unsupported",
-                    f"the signature is valid but payload type {envelope.payload_type!r} is not "
-                    "an in-toto statement",
+                    f"the signature is valid but {what} is not an in-toto statement",
                     trusted,
                 )
             return replace(base, status=VERIFIED, signer=trusted.path, key_id=trusted.key_id)
     if out_of_scope is not None:
         return out_of_scope
-    for sig in envelope.signatures:
+    return _unverified(base, signatures, policy, no)
+
+
+def _unverified(
+    base: Outcome,
+    signatures: tuple[Signature, ...],
+    policy: TrustPolicy,
+    no: Callable[[str, str], Outcome],
+) -> Outcome:
+    """Why no policy key verifies any signature: the key a signature names (a bad
+    signature), an unknown key (an untrusted signer), or no key named at all."""
+    for sig in signatures:
         named = policy.key_by_id(sig.keyid)
         if named is not None:
-            return no(
-                "bad_signature",
-                f"the signature does not verify with {named.path}, the key it names (the "
-                "content was changed after signing, or the signature is corrupt)",
-                named,
+            return replace(
+                no(
+                    "bad_signature",
+                    f"the signature does not verify with {named.path}, the key it names (the "
+                    "content was changed after signing, or the signature is corrupt)",
+                ),
+                signer=named.path,
+                key_id=named.key_id,
             )
-    kid = next((s.keyid for s in envelope.signatures if s.keyid), None)
+    kid = next((s.keyid for s in signatures if s.keyid), None)
     if kid:
         return replace(
             no(
@@ -166,6 +203,8 @@ def verify_document(raw: bytes, policy: TrustPolicy, seen_at: datetime | None = 
         from attestlake.verify.cosign_att import verify_cosign_layer  # imports sigstore
 
         return verify_cosign_layer(doc.cosign, policy)
+    if doc.metablock is not None:
+        return verify_metablock(doc.metablock, policy, seen_at)
     if doc.bundle is not None:
         if doc.bundle.envelope is not None and doc.bundle.certificate is None:
             return verify_dsse(doc.bundle.envelope, policy, doc.format, seen_at)  # key-signed

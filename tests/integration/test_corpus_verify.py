@@ -118,7 +118,9 @@ def test_the_policy_trusts_what_the_readme_says(policy: TrustPolicy, corpus: Pat
         "gce-vsa.pub.pem",
         "witness-ed25519.pub.pem",
     ]
-    assert policy.trusted_root == str(corpus / "keys" / "sigstore-prod.trusted_root.json")
+    assert [r.source for r in policy.roots] == [
+        str(corpus / "keys" / "sigstore-prod.trusted_root.json")
+    ]
 
 
 def test_every_attestation_file_of_the_corpus_is_covered(corpus: Path) -> None:

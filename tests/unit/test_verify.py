@@ -16,6 +16,7 @@ from attestlake.errors import InputError, TrustPolicyError
 from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from attestlake.signing.keys import KeySigner, generate_key, key_id, parse_public_key
 from attestlake.verify.outcome import NOT_VERIFIED, REASONS, VERIFIED
+from attestlake.verify.roots import SigstoreRoot
 from attestlake.verify.trust import TrustPolicy
 from attestlake.verify.verify import load_policy, verify_document, verify_envelope, verify_files
 
@@ -399,7 +400,7 @@ def test_policy_identities_are_read(tmp_path: Path, team: Keys) -> None:
         )
     )
     exact, pattern = policy.identities
-    assert policy.trusted_root == "sigstore-public-good"
+    assert policy.roots == (SigstoreRoot("default", "sigstore-public-good"),)
     assert not policy.empty
     assert (exact.issuer, exact.subject, exact.subject_regex) == (GH, RELEASE, None)
     assert exact.matches(RELEASE, GH)
@@ -429,7 +430,7 @@ def test_policy_trusted_root_is_relative_to_the_policy(tmp_path: Path) -> None:
             f"    subject: {RELEASE}\n",
         )
     )
-    assert policy.trusted_root == str(tmp_path / "roots" / "trusted_root.json")
+    assert [r.source for r in policy.roots] == [str(tmp_path / "roots" / "trusted_root.json")]
 
 
 @pytest.mark.parametrize(

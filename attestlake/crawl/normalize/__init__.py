@@ -4,7 +4,8 @@ Every document gets a ``verifications`` row; every readable in-toto statement an
 ``attestations`` row (its exact signed bytes, ``trusted`` when verified). A verified statement
 is then exploded by its predicate family, chosen by predicate type (:data:`FAMILIES`): our run
 predicate, SLSA provenance, Chainloop, witness collections, VSAs, SBOM predicates. Any other
-predicate is kept in ``attestations`` with its type and raw JSON. A bare SBOM document (found in
+predicate is kept in ``attestations`` with its type and raw JSON. An in-toto link's materials
+and products become ``link_artifacts`` rows, ``trusted`` when verified. A bare SBOM document (found in
 a folder) is recorded as unsigned and its components with ``trusted = false``. A published
 contract or inventory (:mod:`attestlake.crawl.normalize.published`) is read, not verified.
 """
@@ -26,6 +27,7 @@ from attestlake.crawl.normalize.common import (
     subject_rows,
     to_json,
 )
+from attestlake.crawl.normalize.links import link_rows
 from attestlake.crawl.normalize.published import published_rows
 from attestlake.crawl.sources.interface import Unit
 from attestlake.intoto.claims import Claims, statement_claims
@@ -201,6 +203,8 @@ def document_rows(
                 outcome = replace(outcome, status=NOT_VERIFIED, reason=INTERNAL_ERROR)
                 ctx = replace(ctx, outcome=outcome)
         rows.add("attestations", _attestation(ctx, fmt, now))
+    elif outcome.link is not None:
+        rows.extend(link_rows(ctx, outcome.link))
     elif sbom_kind is not None and raw is not None:
         rows.extend(sbom.sbom_rows(ctx, raw, carrier="document", trusted=False))
     rows.add("verifications", _verification(ctx, now, fmt, detail, policy))

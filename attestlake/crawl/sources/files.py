@@ -25,7 +25,16 @@ from typing import BinaryIO
 from attestlake._internal.regular_files import open_regular, read_at_most, shown, size_of
 from attestlake.crawl.sources.interface import MAX_DOCUMENT_SIZE, Candidate, Document, Source, Unit
 
-DOCUMENT_SUFFIXES = (".json", ".jsonl", ".ndjson", ".sigstore", ".dsse", ".intoto", ".bundle")
+DOCUMENT_SUFFIXES = (
+    ".json",
+    ".jsonl",
+    ".ndjson",
+    ".sigstore",
+    ".dsse",
+    ".intoto",
+    ".bundle",
+    ".link",  # in-toto links: <step>.<keyid prefix>.link
+)
 LINE_SUFFIXES = (".jsonl", ".ndjson")
 _CHUNK = 1024 * 1024
 

@@ -2,8 +2,9 @@
 
 Every tag is a candidate (attestlake's run manifests, cosign's ``sha256-<hex>.att`` tags, whose
 layers are read with the annotations that verify them, contracts and inventories published
-with :mod:`attestlake.contracts.publish`, and anything else: a manifest that carries no
-attestation yields an empty unit). A tag of the OCI 1.1 referrers
+with :mod:`attestlake.contracts.publish`, Notation signatures (recorded, not verified), and
+anything else: a manifest that carries no attestation yields an empty unit). A tag of the OCI
+1.1 referrers
 tag schema (``sha256-<hex>``) is an index whose manifests are candidates; where
 the registry has the referrers API, the referrers of every tagged manifest are asked for too,
 since they need not be tagged. A unit's key is its manifest digest.
@@ -28,6 +29,7 @@ from attestlake.errors import ContentError, NotFound, TransportError
 from attestlake.evidence.material_formats import FILE_FORMATS
 from attestlake.intoto.cosign_att import is_cosign_layer, layer_document
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
+from attestlake.intoto.notation import SIGNATURE_ARTIFACT_TYPE, SIGNATURE_MEDIA_TYPES
 from attestlake.store import Descriptor, Manifest, Store
 from attestlake.store.oci import Index, is_referrers_tag, sha256_digest
 from attestlake.store.reference import store_identity
@@ -51,6 +53,12 @@ UNIT_DOCUMENTS = 8
 
 def is_document_layer(media_type: str) -> bool:
     return media_type.startswith(DOCUMENT_MEDIA_TYPES)
+
+
+def is_notation_signature(manifest: Manifest) -> bool:
+    """A Notation signature manifest (by ``artifactType``, or by config media type as Notation
+    writes it for registries without OCI 1.1): its signature layers are documents too."""
+    return SIGNATURE_ARTIFACT_TYPE in (manifest.artifact_type, manifest.config.media_type)
 
 
 class StoreSource(Source):
@@ -114,8 +122,12 @@ class StoreSource(Source):
             return self._published(kind, manifest)
         budget = UNIT_DOCUMENTS * self.max_document_size
         documents: dict[str, Document] = {}
+        notation = is_notation_signature(manifest)
         for layer in manifest.layers:
-            if is_document_layer(layer.media_type) and layer.digest not in documents:
+            wanted = is_document_layer(layer.media_type) or (
+                notation and layer.media_type in SIGNATURE_MEDIA_TYPES
+            )
+            if wanted and layer.digest not in documents:
                 document = self._document(layer.digest, layer.size, budget)
                 if is_cosign_layer(layer.media_type, layer.annotations):
                     document = self._cosign_layer(layer, document)
