@@ -113,6 +113,10 @@ def _print_status(att: RunRecord, status: Status) -> None:
     _echo(f"  present: {', '.join(status.present) or 'none'}")
     if status.optional_missing:
         _echo(f"  optional, not added: {', '.join(status.optional_missing)}")
+    for group, met in status.groups:
+        members = ", ".join(m.name for m in group.members)
+        state = f"met by {', '.join(met)}" if met else "unmet: add one of them"
+        _echo(f"  group {group.name} (at least one of {members}): {state}")
     if status.complete and status.runner_allowed:
         _echo("  ready to push")
     else:
