@@ -72,25 +72,26 @@ def read_tgz(data: bytes, wanted: Callable[[str], bool], *, what: str) -> Archiv
         raise MalformedArchive(f"{what}: not a gzip'd tar archive (.tgz)")
     inflated = _inflate(data, what)
     try:
-        tar = tarfile.open(fileobj=io.BytesIO(inflated), mode="r:")
+        with tarfile.open(fileobj=io.BytesIO(inflated), mode="r:") as tar:
+            return _tar_members(tar, wanted, what)
     except tarfile.TarError as exc:
-        raise MalformedArchive(f"{what}: not a tar archive inside the gzip ({exc})") from None
+        raise MalformedArchive(f"{what}: not a tar archive, or a damaged one ({exc})") from None
+
+
+def _tar_members(tar: tarfile.TarFile, wanted: Callable[[str], bool], what: str) -> Archive:
     names: list[str] = []
     skipped: list[str] = []
     files: dict[str, bytes] = {}
-    try:
-        for count, member in enumerate(tar, start=1):
-            if count > MAX_MEMBERS:
-                raise MalformedArchive(f"{what}: more than {MAX_MEMBERS} members, refused")
-            name = _check_name(member.name, what)
-            if not member.isreg():
-                skipped.append(name)
-                continue
-            names.append(name)
-            if wanted(name):
-                files[name] = _tar_member(tar, member, what)
-    except tarfile.TarError as exc:
-        raise MalformedArchive(f"{what}: a damaged tar archive ({exc})") from None
+    for count, member in enumerate(tar, start=1):
+        if count > MAX_MEMBERS:
+            raise MalformedArchive(f"{what}: more than {MAX_MEMBERS} members, refused")
+        name = _check_name(member.name, what)
+        if not member.isreg():
+            skipped.append(name)
+            continue
+        names.append(name)
+        if wanted(name):
+            files[name] = _tar_member(tar, member, what)
     return Archive(tuple(names), files, tuple(skipped))
 
 
