@@ -131,7 +131,9 @@ def test_csaf_vex_records_cves_and_products(tmp_path: Path) -> None:
         ["CVE-2023-44487"],
         1,
     )
-    advisory = _read(tmp_path, "CSAF_SECURITY_ADVISORY", _asset("csaf/security-advisory-openssl-fixed.json"))
+    advisory = _read(
+        tmp_path, "CSAF_SECURITY_ADVISORY", _asset("csaf/security-advisory-openssl-fixed.json")
+    )
     assert (advisory["cves"], advisory["products"]) == (["CVE-2024-0727"], 2)
 
 
@@ -168,7 +170,9 @@ def test_an_openvex_document_is_not_csaf(tmp_path: Path) -> None:
 # -- scanners' reports -----------------------------------------------------------------------
 def test_gitlab_sast_report(tmp_path: Path) -> None:
     details = _read(
-        tmp_path, "GITLAB_SECURITY_REPORT", _asset("scans/gitlab-sast-semgrep-two-vulnerabilities.json")
+        tmp_path,
+        "GITLAB_SECURITY_REPORT",
+        _asset("scans/gitlab-sast-semgrep-two-vulnerabilities.json"),
     )
     assert details == {
         "format": "GitLabSecurityReport",
@@ -191,7 +195,9 @@ def test_gitlab_sast_report(tmp_path: Path) -> None:
     ],
     ids=["no-scan-type", "unknown-scan-type", "no-vulnerabilities"],
 )
-def test_a_gitlab_report_without_its_scan_is_refused(tmp_path: Path, mutate: Any, expected: str) -> None:
+def test_a_gitlab_report_without_its_scan_is_refused(
+    tmp_path: Path, mutate: Any, expected: str
+) -> None:
     doc = assets.data("scans/gitlab-sast-semgrep-two-vulnerabilities.json")
     mutate(doc)
     assert expected in _refused(tmp_path, "GITLAB_SECURITY_REPORT", _json(doc))
@@ -212,7 +218,9 @@ def test_zap_zip_records_its_alerts(tmp_path: Path) -> None:
 
 def test_zap_zip_refusals(tmp_path: Path) -> None:
     report = _asset("scans/zap-baseline-report_json.json")
-    assert "a JSON file; ZAP_DAST_ZIP is the zip archive" in _refused(tmp_path, "ZAP_DAST_ZIP", report)
+    assert "a JSON file; ZAP_DAST_ZIP is the zip archive" in _refused(
+        tmp_path, "ZAP_DAST_ZIP", report
+    )
     renamed = zap_zip(name="zap.json")
     assert "holds no ZAP report (report_json.json)" in _refused(tmp_path, "ZAP_DAST_ZIP", renamed)
     other = zap_zip(report=_json({"@programName": "Burp", "site": []}))
@@ -336,7 +344,10 @@ def test_cobertura_report(tmp_path: Path, sample: str) -> None:
 
 
 def test_coverage_kinds_refuse_each_other_and_junit(tmp_path: Path) -> None:
-    jacoco, cobertura = _asset("coverage/jacoco-skynet-core.xml"), _asset("coverage/cobertura-with-doctype.xml")
+    jacoco, cobertura = (
+        _asset("coverage/jacoco-skynet-core.xml"),
+        _asset("coverage/cobertura-with-doctype.xml"),
+    )
     assert "no <report name=...> root" in _refused(tmp_path, "JACOCO_XML", cobertura)
     assert "no <coverage> root" in _refused(tmp_path, "COBERTURA_XML", jacoco)
     junit = _asset("junit/three-testcases.xml")
@@ -374,7 +385,11 @@ def test_openapi_yaml_and_swagger_json(tmp_path: Path) -> None:
     )
     assert (details["paths"], details["operations"]) == (2, 3)
     swagger = _read(tmp_path, "OPENAPI_SPEC", _asset("api-specs/swagger-2.0-petstore.json"))
-    assert (swagger["format"], swagger["specVersion"], swagger["operations"]) == ("Swagger", "2.0", 3)
+    assert (swagger["format"], swagger["specVersion"], swagger["operations"]) == (
+        "Swagger",
+        "2.0",
+        3,
+    )
 
 
 def test_asyncapi(tmp_path: Path) -> None:
