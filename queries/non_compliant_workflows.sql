@@ -3,15 +3,14 @@
 --   meet the newest known revision of its contract: a required material is missing (optional
 --   materials are not required), no material of an "at least one of" group was added ('missing
 --   material group': missing_material lists the group's members joined by ' or '), a
---   required annotation is missing, or its runner type is not
---   one that revision allows. The newest revision is the highest contract_revision of that
---   contract name seen in contract_requirements (published contracts included) or runs; a
---   revision that requires nothing yields no rows. Its annotations and runner types are read
---   from a verified run statement made against it (the trusted attestations table), so they
---   are only checked once some run has used that revision. One row per problem ('missing
---   material', 'missing material group', 'missing annotation', 'runner not allowed'): this
---   catches a workflow that dropped its SBOM, or moved to a workstation, by falling back to an
---   older contract
+--   required annotation is missing, or its runner type is not one that revision allows. The
+--   newest revision is the highest contract_revision of that contract name seen in
+--   contract_requirements (published contracts included) or runs; a revision that requires
+--   nothing yields no rows. Its annotations and runner types are read from a verified run
+--   statement made against it (the trusted attestations table), so they are only checked once
+--   some run has used that revision. One row per problem ('missing material', 'missing
+--   material group', 'missing annotation', 'runner not allowed'): this catches a workflow that
+--   dropped its SBOM, or moved to a workstation, by falling back to an older contract
 --   revision. With runs = all, every successful run is judged the same way, against the
 --   newest revision known when it started (published by then, or used by a run started by
 --   then), and each workflow's latest run against the newest known now, as above: the
