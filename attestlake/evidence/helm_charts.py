@@ -25,7 +25,8 @@ _TOP_FILES = ("Chart.yaml", "values.yaml")
 
 
 def _parts(name: str) -> tuple[str, ...]:
-    return PurePosixPath(name).parts[1:] if name.startswith("./") else PurePosixPath(name).parts
+    """The path's parts, ``./`` and doubled slashes dropped (``./skynet/Chart.yaml``)."""
+    return PurePosixPath(name).parts
 
 
 def _top_file(name: str) -> bool:

@@ -29,6 +29,7 @@ from attestlake.evidence.documents import Parser
 from attestlake.evidence.documents import json_document as _json
 from attestlake.evidence.documents import obj as _obj
 from attestlake.evidence.helm_charts import HELM_FORMATS
+from attestlake.evidence.kind_sniffing import archive_kind, json_kind, xml_kind
 from attestlake.evidence.scan_reports import SCAN_FORMATS
 from attestlake.evidence.secret_scans import SECRET_SCAN_FORMATS
 from attestlake.evidence.typed_evidence import TYPED_EVIDENCE_FORMATS
@@ -229,18 +230,19 @@ FILE_FORMATS: dict[str, tuple[str, Parser]] = {
 
 def sniff(data: bytes) -> str:
     """The kind a file's content looks like; ``EVIDENCE`` for a signed non-provenance
-    statement, ``ARTIFACT`` when nothing else fits."""
+    statement, ``ARTIFACT`` when nothing else fits (:mod:`~attestlake.evidence.kind_sniffing`
+    tells the reports of the other kinds)."""
     start = data[:4096].lstrip()
     if start.startswith(b"<"):
-        return "JUNIT_XML" if b"<testsuite" in data else "ARTIFACT"
-    if not start.startswith(b"{"):
-        return "ARTIFACT"
+        return "JUNIT_XML" if b"<testsuite" in data else xml_kind(data) or "ARTIFACT"
+    if not start.startswith((b"{", b"[")):
+        return archive_kind(data) or "ARTIFACT"
     try:
         doc = loads(data, max_bytes=len(data))
     except MalformedJSON:
         return "ARTIFACT"
     if not isinstance(doc, dict):
-        return "ARTIFACT"
+        return json_kind(doc) or "ARTIFACT"
     if doc.get("bomFormat") == "CycloneDX":
         return "SBOM_CYCLONEDX_JSON"
     if str(doc.get("spdxVersion", "")).startswith("SPDX-"):
@@ -256,4 +258,4 @@ def sniff(data: bytes) -> str:
     ):
         predicate = str(signed_statement(data, "").get("predicateType", ""))
         return "SLSA_PROVENANCE" if "slsa.dev/provenance" in predicate else "EVIDENCE"
-    return "ARTIFACT"
+    return json_kind(doc) or "ARTIFACT"

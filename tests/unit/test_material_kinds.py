@@ -43,11 +43,17 @@ def test_every_chainloop_material_type_is_a_kind() -> None:
 
 # -- samples ---------------------------------------------------------------------------------
 def helm_package(chart: str = "helm/skynet", top: str = "skynet") -> bytes:
-    """The .tgz 'helm package' writes for the chart folder ``chart`` (files under ``top/``)."""
+    """The .tgz 'helm package' writes for the chart folder ``chart``: its files under
+    ``top/``, Chart.yaml first and values.yaml second, as Helm writes them."""
     root = assets.ROOT / chart
+    first = {"Chart.yaml": 0, "values.yaml": 1}
+    files = sorted(
+        (p for p in root.rglob("*") if p.is_file()),
+        key=lambda p: (first.get(p.relative_to(root).as_posix(), 2), p.as_posix()),
+    )
     out = io.BytesIO()
     with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        for path in files:
             tar.add(path, arcname=f"{top}/{path.relative_to(root).as_posix()}")
     return out.getvalue()
 
@@ -525,3 +531,54 @@ def test_attestation_is_a_signed_in_toto_statement(tmp_path: Path) -> None:
     assert "not a DSSE envelope or Sigstore bundle" in _refused(tmp_path, "ATTESTATION", sbom)
     not_a_statement = _json({"payloadType": "text/plain", "payload": "aGVsbG8=", "signatures": []})
     assert "its payload is not one" in _refused(tmp_path, "ATTESTATION", not_a_statement)
+
+
+def test_a_chart_packed_with_a_leading_dot_slash_is_read(tmp_path: Path) -> None:
+    chart = _asset("helm/skynet/Chart.yaml")
+    details = _read(tmp_path, "HELM_CHART", tgz({"./skynet/Chart.yaml": chart}))
+    assert (details["name"], details["hasValues"]) == ("skynet", False)
+
+
+def test_yaml_aliases_past_the_bound_are_refused(tmp_path: Path) -> None:
+    lines = ["openapi: 3.1.0", "k0: &k0 [x, x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 120):  # each level ten times the last: a billion laughs in YAML
+        lines.append(f"k{i}: &k{i} [{', '.join([f'*k{i - 1}'] * 10)}]")
+    bomb = ("\n".join(lines) + "\n").encode()
+    assert "more than 1000 aliases" in _refused(tmp_path, "OPENAPI_SPEC", bomb)
+
+
+@pytest.mark.parametrize(
+    ("sample", "kind"),
+    [
+        ("csaf/vex-rapid-reset-known-not-affected.json", "CSAF_VEX"),
+        ("csaf/security-incident-response-runner-token.json", "CSAF_SECURITY_INCIDENT_RESPONSE"),
+        ("scans/gitlab-sast-semgrep-two-vulnerabilities.json", "GITLAB_SECURITY_REPORT"),
+        ("scans/scorecard-v5-skynet.json", "OSSF_SCORECARD_JSON"),
+        ("scans/checkmarx-one-sast-and-sca.json", "CHECKMARX_JSON"),
+        ("secret-scans/gitleaks-redacted-two-findings.json", "GITLEAKS_JSON"),
+        ("secret-scans/detect-secrets-baseline-one-file.json", "YELP_DETECT_SECRETS_BASELINE"),
+        ("coverage/jacoco-skynet-core.xml", "JACOCO_XML"),
+        ("coverage/cobertura-coveragepy-two-packages.xml", "COBERTURA_XML"),
+        ("coverage/cobertura-with-doctype.xml", "COBERTURA_XML"),
+        ("api-specs/swagger-2.0-petstore.json", "OPENAPI_SPEC"),
+        ("junit/three-testcases.xml", "JUNIT_XML"),
+        # Not told apart by content: added with --name or --kind.
+        ("api-specs/openapi-3.1-skynet.yaml", "ARTIFACT"),
+        ("secret-scans/trufflehog-filesystem-one-verified.jsonl", "ARTIFACT"),
+    ],
+)
+def test_attest_add_without_a_name_tells_the_reports_that_say_what_they_are(
+    sample: str, kind: str
+) -> None:
+    from attestlake.evidence.material_formats import sniff
+
+    assert sniff(_asset(sample)) == kind
+
+
+def test_archives_are_told_by_their_first_member_or_report_name() -> None:
+    from attestlake.evidence.material_formats import sniff
+
+    assert sniff(helm_package()) == "HELM_CHART"
+    assert sniff(zap_zip()) == "ZAP_DAST_ZIP"
+    assert sniff(tgz({"rootfs/etc/os-release": b"ID=debian\n"})) == "ARTIFACT"
+    assert sniff(b"\x1f\x8b\x08 not really gzip") == "ARTIFACT"
