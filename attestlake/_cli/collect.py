@@ -294,6 +294,10 @@ def attest_status(
             "runnerAllowed": status.runner_allowed,
             "present": list(status.present),
             "missing": status.missing(),
+            "groups": [
+                {"name": g.name, "members": [m.name for m in g.members], "metBy": list(met)}
+                for g, met in status.groups
+            ],
             "explanations": explain_missing(att, status),
             "complete": status.complete,
             "pushed": att.pushed is not None,

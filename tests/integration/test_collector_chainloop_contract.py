@@ -86,6 +86,11 @@ def test_a_release_is_pushed_once_each_group_has_a_member_and_crawled_with_its_g
         status.out
     )
     assert "at least one material of group coverage is required" in status.out
+    as_json = _cli(tmp_path, "attest", "status", "--json")
+    assert as_json.code == 3 and as_json.json()["groups"] == [
+        {"name": "sbom", "members": ["sbom-cyclonedx", "sbom-spdx"], "metBy": []},
+        {"name": "coverage", "members": ["coverage-jacoco", "coverage-cobertura"], "metBy": []},
+    ]
 
     before = (tmp_path / STATE).read_bytes(), all_bytes(registry.workdir / "data")
     refused = _cli(tmp_path, "attest", "push")
