@@ -212,3 +212,22 @@ def test_non_compliant_workflows_finds_a_run_that_meets_no_member_of_a_group(
             "SBOM_CYCLONEDX_JSON or SBOM_SPDX_JSON",
         )
     ]
+
+
+def test_contract_lint_takes_the_chainloop_contract_and_prints_its_groups(tmp_path: Path) -> None:
+    (tmp_path / "release.yaml").write_bytes(assets.path(CONTRACT).read_bytes())
+    linted = run_cli(tmp_path, "contract", "lint", "release.yaml")
+    assert linted.code == 0, linted.err
+    assert _lines(linted)[1:] == [
+        "group sbom: at least one of sbom-cyclonedx (SBOM_CYCLONEDX_JSON) or sbom-spdx "
+        "(SBOM_SPDX_JSON)",
+        "group coverage: at least one of coverage-jacoco (JACOCO_XML) or coverage-cobertura "
+        "(COBERTURA_XML)",
+    ]
+    misspelt = assets.path(CONTRACT).read_bytes().replace(b"HELM_CHART", b"HELM_CHARTS")
+    (tmp_path / "misspelt.yaml").write_bytes(misspelt)
+    refused = run_cli(tmp_path, "contract", "lint", "misspelt.yaml")
+    assert refused.code == 1 and refused.out == ""
+    assert "misspelt.yaml:15: spec.materials[1].type: unknown material type 'HELM_CHARTS'" in (
+        refused.err
+    )
