@@ -163,7 +163,7 @@ def test_a_zip_that_lies_about_its_size_is_refused(tmp_path: Path) -> None:
     central = archive.rfind(b"PK\x01\x02")
     archive[central + 24 : central + 28] = (10).to_bytes(4, "little")
     message = _refused(tmp_path, "ZAP_DAST_ZIP", bytes(archive))
-    assert "ZAP_DAST_ZIP" in message or "ZAP report" in message
+    assert "member 'report_json.json' cannot be read" in message
 
 
 @pytest.mark.attack("crash")
