@@ -582,3 +582,12 @@ def test_archives_are_told_by_their_first_member_or_report_name() -> None:
     assert sniff(zap_zip()) == "ZAP_DAST_ZIP"
     assert sniff(tgz({"rootfs/etc/os-release": b"ID=debian\n"})) == "ARTIFACT"
     assert sniff(b"\x1f\x8b\x08 not really gzip") == "ARTIFACT"
+
+
+def test_a_chart_or_report_given_as_a_url_is_refused_saying_it_is_not_fetched() -> None:
+    with pytest.raises(MaterialError) as chart:
+        read_material("chart", "HELM_CHART", "oci://ghcr.io/cyberdyne/charts/skynet:2.1.0")
+    assert "'helm pull' it and add the .tgz" in str(chart.value)
+    with pytest.raises(MaterialError) as report:
+        read_material("vex", "CSAF_VEX", "https://psirt.cyberdyne.example/vex.json")
+    assert "a CSAF_VEX is a local file, not a URL to fetch" in str(report.value)
