@@ -1,13 +1,15 @@
 -- title: Non-compliant workflows
 -- description: The latest successful run (by started_at) of each project's workflow does not
 --   meet the newest known revision of its contract: a required material is missing (optional
---   materials are not required), a required annotation is missing, or its runner type is not
---   one that revision allows. The newest revision is the highest contract_revision of that
---   contract name seen in contract_requirements (published contracts included) or runs; a
---   revision that requires nothing yields no rows. Its annotations and runner types are read
---   from a verified run statement made against it (the trusted attestations table), so they
---   are only checked once some run has used that revision. One row per problem ('missing
---   material', 'missing annotation', 'runner not allowed'): this catches a workflow that
+--   materials are not required), no material of an "at least one of" group was added ('missing
+--   material group': missing_material lists the group's members joined by ' or '), a
+--   required annotation is missing, or its runner type is not one that revision allows. The
+--   newest revision is the highest contract_revision of that contract name seen in
+--   contract_requirements (published contracts included) or runs; a revision that requires
+--   nothing yields no rows. Its annotations and runner types are read from a verified run
+--   statement made against it (the trusted attestations table), so they are only checked once
+--   some run has used that revision. One row per problem ('missing material', 'missing
+--   material group', 'missing annotation', 'runner not allowed'): this catches a workflow that
 --   dropped its SBOM, or moved to a workstation, by falling back to an older contract
 --   revision. With runs = all, every successful run is judged the same way, against the
 --   newest revision known when it started (published by then, or used by a run started by
@@ -67,7 +69,24 @@ judged AS (
 required AS (
     SELECT DISTINCT q.contract_name, q.contract_revision, q.material_name, q.material_type
     FROM contract_requirements AS q
-    WHERE NOT q.optional
+    WHERE NOT q.optional AND q.material_group IS NULL
+),
+-- The members of each "at least one of" group, one row per member.
+grouped AS (
+    SELECT DISTINCT
+        q.contract_name, q.contract_revision, q.material_group, q.material_name, q.material_type
+    FROM contract_requirements AS q
+    WHERE q.material_group IS NOT NULL
+),
+groups AS (
+    SELECT
+        contract_name,
+        contract_revision,
+        material_group,
+        string_agg(material_name, ' or ' ORDER BY material_name) AS members,
+        string_agg(material_type, ' or ' ORDER BY material_name) AS member_types
+    FROM grouped
+    GROUP BY contract_name, contract_revision, material_group
 ),
 -- What a verified run statement made against a revision says that revision asks.
 rules AS (
@@ -113,6 +132,30 @@ problems AS (
             AND m.run_id IS NOT DISTINCT FROM l.run_id
             AND coalesce(m.envelope_digest, l.envelope_digest) IS NOT DISTINCT FROM l.envelope_digest
             AND m.name = q.material_name
+    )
+    UNION ALL
+    SELECT
+        l.*,
+        'missing material group' AS problem,
+        g.members AS missing_material,
+        g.member_types AS missing_material_type,
+        NULL AS missing_annotation,
+        NULL AS allowed_runner_types
+    FROM judged AS l
+    JOIN groups AS g
+        ON g.contract_name = l.contract_name
+        AND g.contract_revision = l.latest_contract_revision
+    WHERE NOT EXISTS (
+        SELECT 1
+        FROM materials AS m
+        JOIN grouped AS q
+            ON q.contract_name = g.contract_name
+            AND q.contract_revision = g.contract_revision
+            AND q.material_group = g.material_group
+            AND q.material_name = m.name
+        WHERE m.manifest_digest = l.manifest_digest
+            AND m.run_id IS NOT DISTINCT FROM l.run_id
+            AND coalesce(m.envelope_digest, l.envelope_digest) IS NOT DISTINCT FROM l.envelope_digest
     )
     UNION ALL
     SELECT

@@ -113,6 +113,10 @@ def _print_status(att: RunRecord, status: Status) -> None:
     _echo(f"  present: {', '.join(status.present) or 'none'}")
     if status.optional_missing:
         _echo(f"  optional, not added: {', '.join(status.optional_missing)}")
+    for group, met in status.groups:
+        members = ", ".join(m.name for m in group.members)
+        state = f"met by {', '.join(met)}" if met else "unmet: add one of them"
+        _echo(f"  group {group.name} (at least one of {members}): {state}")
     if status.complete and status.runner_allowed:
         _echo("  ready to push")
     else:
@@ -290,6 +294,10 @@ def attest_status(
             "runnerAllowed": status.runner_allowed,
             "present": list(status.present),
             "missing": status.missing(),
+            "groups": [
+                {"name": g.name, "members": [m.name for m in g.members], "metBy": list(met)}
+                for g, met in status.groups
+            ],
             "explanations": explain_missing(att, status),
             "complete": status.complete,
             "pushed": att.pushed is not None,

@@ -134,6 +134,8 @@ def contract_lint(
             f"OK {f}: contract {c.name} revision {c.revision}, {len(c.materials)} materials, "
             f"digest {c.digest}"
         )
+        for group in c.groups():
+            _echo(f"  group {group.name}: at least one of {group.describe()}")
         ignored = c.ignored_policies_warning()
         if ignored:
             _echo(f"warning: {ignored}", err=True)

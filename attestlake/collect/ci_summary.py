@@ -17,6 +17,7 @@ from pathlib import Path
 from attestlake.collect.policy_outcome import PolicyEvaluation, blocking
 from attestlake.collect.push import PushResult
 from attestlake.collect.record import RunRecord, Status
+from attestlake.contracts.model import MaterialRequirement
 
 
 def in_github_actions(env: Mapping[str, str] | None = None) -> bool:
@@ -40,6 +41,11 @@ def explain_missing(att: RunRecord, status: Status) -> list[str]:
             f"material {name} ({kind}) is required by {contract}: add it with "
             f"'attestlake attest add --name {name} --value ...'"
         )
+    for group in status.unmet_groups:
+        out.append(
+            f"at least one material of group {group.name} is required by {contract}: "
+            f"{group.describe()}; add one with 'attestlake attest add --name NAME --value ...'"
+        )
     for ann in status.missing_annotations:
         material, dot, key = ann.partition(".")
         how = (
@@ -49,6 +55,16 @@ def explain_missing(att: RunRecord, status: Status) -> list[str]:
         )
         out.append(f"annotation {ann} is required by {contract}: give it with {how}")
     return out
+
+
+def _absent(req: MaterialRequirement, status: Status) -> str:
+    """The status cell of a contract material the run has not added."""
+    if req.group is None:
+        return "➖ optional, not added" if req.optional else "❌ missing (required)"
+    met = next((m for g, m in status.groups if g.name == req.group), ())
+    if met:
+        return f"➖ not added (group {req.group} met by {', '.join(met)})"
+    return f"❌ missing (group {req.group}: at least one of its materials)"
 
 
 def _escape_data(text: str) -> str:
@@ -135,8 +151,7 @@ def summary_markdown(
             mark = "✅ added" + (" (output)" if m.output else "")
             lines.append(f"| {req.name} | {req.kind} | {mark} | `{_cell(m.digest or m.value)}` |")
         else:
-            mark = "➖ optional, not added" if req.optional else "❌ missing (required)"
-            lines.append(f"| {req.name} | {req.kind} | {mark} | |")
+            lines.append(f"| {req.name} | {req.kind} | {_absent(req, status)} | |")
     for m in att.materials:
         if c.material(m.name) is None:
             value = _cell(m.digest or m.value)

@@ -99,7 +99,8 @@ def push(
     statements = [("envelope", att.statement_bytes(finished, policy_evaluations=recorded))]
     if proven is not None:
         statements.append(("provenance", att.provenance_bytes(finished)))
-    record = _record(att, "success", statements, finished, evidence=evidence)
+    uploaded = [(m, data) for m, data in evidence if not _skips_upload(att, m.name)]
+    record = _record(att, "success", statements, finished, evidence=uploaded)
     result = push_record(store, signer, record, bundle_out=bundle_out)
     att.pushed = result.to_state()
     return replace(result, policy_evaluations=tuple(evaluations))
@@ -196,6 +197,12 @@ def _record(
             if status == "success" and m.output and m.kind == "CONTAINER_IMAGE" and m.digest
         ),
     )
+
+
+def _skips_upload(att: RunRecord, name: str) -> bool:
+    """Whether the contract says the material's file is recorded by digest only."""
+    req = att.contract.material(name)
+    return req is not None and req.skip_upload
 
 
 def _evidence(att: RunRecord) -> list[tuple[Material, bytes]]:

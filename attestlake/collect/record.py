@@ -18,7 +18,7 @@ from typing import Any, Self
 
 from attestlake.collect.provenance import provenance_statement
 from attestlake.collect.statements import canonical_bytes, run_statement
-from attestlake.contracts.model import Contract, MaterialRequirement
+from attestlake.contracts.model import Contract, MaterialGroup, MaterialRequirement
 from attestlake.errors import ContractUnsatisfied, InputError, MaterialError
 from attestlake.evidence.detect import detect_kind
 from attestlake.evidence.materials import Material, read_material
@@ -40,15 +40,26 @@ class Status:
     missing_annotations: tuple[str, ...]
     optional_missing: tuple[str, ...]
     runner_allowed: bool = True
+    #: Each "at least one of" group of the contract with the members added (none: unmet).
+    groups: tuple[tuple[MaterialGroup, tuple[str, ...]], ...] = ()
+
+    @property
+    def unmet_groups(self) -> tuple[MaterialGroup, ...]:
+        return tuple(group for group, met in self.groups if not met)
 
     @property
     def complete(self) -> bool:
-        return not self.missing_materials and not self.missing_annotations
+        return not (self.missing_materials or self.missing_annotations or self.unmet_groups)
 
     def missing(self) -> list[str]:
-        return [f"material {m}" for m in self.missing_materials] + [
-            f"annotation {a}" for a in self.missing_annotations
-        ]
+        return (
+            [f"material {m}" for m in self.missing_materials]
+            + [
+                f"one of group {g.name} ({', '.join(m.name for m in g.members)})"
+                for g in self.unmet_groups
+            ]
+            + [f"annotation {a}" for a in self.missing_annotations]
+        )
 
 
 def derive_run_id(runner: RunnerContext, workflow: str, project: str) -> str | None:
@@ -250,9 +261,10 @@ class RunRecord:
             missing_materials=missing_materials,
             missing_annotations=tuple(missing_ann),
             optional_missing=tuple(
-                m.name for m in self.contract.materials if m.optional and m.name not in present
+                m.name for m in self.contract.optional_materials() if m.name not in present
             ),
             runner_allowed=self._allows(self.contract, self.runner),
+            groups=tuple((g, g.met_by(present)) for g in self.contract.groups()),
         )
 
     # -- statements ------------------------------------------------------------------------

@@ -305,42 +305,59 @@ def _metadata(doc: _Doc, metadata: Any) -> tuple[str, int, bool]:
 def _materials(
     doc: _Doc, spec: dict[str, Any], spec_path: tuple[str, ...]
 ) -> tuple[MaterialRequirement, ...]:
-    """``materials``: each a kind and a unique name, optional and output flags, annotations."""
+    """``materials``: each a kind and a unique name, optional and output flags, annotations,
+    an "at least one of" ``group`` and ``skipUpload``."""
     materials: list[MaterialRequirement] = []
     raw_materials = spec.get("materials") or []
     if not isinstance(raw_materials, list):
         raise doc.fail((*spec_path, "materials"), "must be a list")
     for i, item in enumerate(raw_materials):
-        path: tuple[str | int, ...] = (*spec_path, "materials", i)
-        if not isinstance(item, dict):
-            raise doc.fail(path, "must be a mapping with type and name")
-        unknown = set(item) - {"type", "name", "optional", "output", "annotations"}
-        if unknown:
-            raise doc.fail((*path, sorted(unknown)[0]), "unknown field")
-        kind = item.get("type")
-        if kind not in MATERIAL_KINDS:
+        material = _material(doc, item, (*spec_path, "materials", i))
+        if any(m.name == material.name for m in materials):
             raise doc.fail(
-                (*path, "type"),
-                f"unknown material type {kind!r}; one of: {', '.join(sorted(MATERIAL_KINDS))}",
+                (*spec_path, "materials", i, "name"), f"duplicate material name {material.name!r}"
             )
-        mname = item.get("name")
-        if not isinstance(mname, str) or not _NAME_RE.match(mname):
-            raise doc.fail((*path, "name"), "needs a name: lower-case letters, digits and '-'")
-        if any(m.name == mname for m in materials):
-            raise doc.fail((*path, "name"), f"duplicate material name {mname!r}")
-        for flag in ("optional", "output"):
-            if flag in item and not isinstance(item[flag], bool):
-                raise doc.fail((*path, flag), "must be true or false")
-        materials.append(
-            MaterialRequirement(
-                mname,
-                kind,
-                optional=bool(item.get("optional", False)),
-                output=bool(item.get("output", False)),
-                annotations=_annotations(doc, item.get("annotations"), (*path, "annotations")),
-            )
-        )
+        materials.append(material)
     return tuple(materials)
+
+
+#: The fields of one material (Chainloop's ``CraftingSchema.Material``).
+MATERIAL_FIELDS = ("type", "name", "optional", "output", "annotations", "group", "skipUpload")
+
+
+def _material(doc: _Doc, item: Any, path: tuple[str | int, ...]) -> MaterialRequirement:
+    if not isinstance(item, dict):
+        raise doc.fail(path, "must be a mapping with type and name")
+    unknown = set(item) - set(MATERIAL_FIELDS)
+    if unknown:
+        raise doc.fail(
+            (*path, sorted(map(str, unknown))[0]),
+            f"unknown field (expected {', '.join(MATERIAL_FIELDS)})",
+        )
+    kind = item.get("type")
+    if kind not in MATERIAL_KINDS:
+        raise doc.fail(
+            (*path, "type"),
+            f"unknown material type {kind!r}; one of: {', '.join(sorted(MATERIAL_KINDS))}",
+        )
+    mname = item.get("name")
+    if not isinstance(mname, str) or not _NAME_RE.match(mname):
+        raise doc.fail((*path, "name"), "needs a name: lower-case letters, digits and '-'")
+    for flag in ("optional", "output", "skipUpload"):
+        if flag in item and not isinstance(item[flag], bool):
+            raise doc.fail((*path, flag), "must be true or false")
+    group = item.get("group")
+    if group not in (None, "") and (not isinstance(group, str) or not _NAME_RE.match(group)):
+        raise doc.fail((*path, "group"), "a group name: lower-case letters, digits and '-'")
+    return MaterialRequirement(
+        mname,
+        kind,
+        optional=bool(item.get("optional", False)),
+        output=bool(item.get("output", False)),
+        annotations=_annotations(doc, item.get("annotations"), (*path, "annotations")),
+        group=group or None,
+        skip_upload=bool(item.get("skipUpload", False)),
+    )
 
 
 def _env_allow_list(doc: _Doc, spec: dict[str, Any], spec_path: tuple[str, ...]) -> tuple[str, ...]:

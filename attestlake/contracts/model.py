@@ -1,7 +1,8 @@
 """The contract model: what a workflow's attestation must contain.
 
 A :class:`Contract` names the materials a run must add (:class:`MaterialRequirement`, each of a
-material kind, optional or required, an output or not, with annotations of its own), the
+material kind, optional or required, an output or not, with annotations of its own; materials
+that share a ``group`` form an "at least one of" set, :meth:`Contract.groups`), the
 environment variables it records, the runner types it may run on and the annotations the run
 must carry; its ``revision`` and ``digest`` are recorded in every attestation made against it
 (:meth:`Contract.summary`). An attestlake contract may also name attestlake policies
@@ -12,6 +13,7 @@ asks for that an old one did not. Reading a contract from its YAML is
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +51,27 @@ class MaterialRequirement:
     optional: bool = False
     output: bool = False
     annotations: tuple[Annotation, ...] = ()
+    #: The "at least one of" group the material belongs to: a run needs at least one
+    #: material of each group, whatever each one's ``optional`` says.
+    group: str | None = None
+    #: The file's digest is recorded, its bytes are not pushed (Chainloop's ``skipUpload``).
+    skip_upload: bool = False
+
+
+@dataclass(frozen=True)
+class MaterialGroup:
+    """Materials of which a run must add at least one."""
+
+    name: str
+    members: tuple[MaterialRequirement, ...]
+
+    def met_by(self, present: Iterable[str]) -> tuple[str, ...]:
+        """The members among the material names ``present``."""
+        names = set(present)
+        return tuple(m.name for m in self.members if m.name in names)
+
+    def describe(self) -> str:
+        return " or ".join(f"{m.name} ({m.kind})" for m in self.members)
 
 
 @dataclass(frozen=True)
@@ -86,7 +109,18 @@ class Contract:
         return next((m for m in self.materials if m.name == name), None)
 
     def required_materials(self) -> tuple[MaterialRequirement, ...]:
-        return tuple(m for m in self.materials if not m.optional)
+        """The materials a run must add each of (a group's members are required as a group)."""
+        return tuple(m for m in self.materials if not m.optional and m.group is None)
+
+    def optional_materials(self) -> tuple[MaterialRequirement, ...]:
+        return tuple(m for m in self.materials if m.optional and m.group is None)
+
+    def groups(self) -> tuple[MaterialGroup, ...]:
+        """The "at least one of" groups, in the order the contract first names them."""
+        order = list(dict.fromkeys(m.group for m in self.materials if m.group is not None))
+        return tuple(
+            MaterialGroup(g, tuple(m for m in self.materials if m.group == g)) for g in order
+        )
 
     def summary(self) -> dict[str, Any]:
         """What an attestation records about the contract it was checked against."""
@@ -95,7 +129,14 @@ class Contract:
             "revision": self.revision,
             "digest": self.digest,
             "materials": [
-                {"name": m.name, "type": m.kind, "optional": m.optional, "output": m.output}
+                {
+                    "name": m.name,
+                    "type": m.kind,
+                    "optional": m.optional,
+                    "output": m.output,
+                    **({"group": m.group} if m.group is not None else {}),
+                    **({"skipUpload": True} if m.skip_upload else {}),
+                }
                 for m in self.materials
             ],
             "annotations": [a.name for a in self.annotations],
@@ -111,7 +152,9 @@ def contract_changes(old: Contract, new: Contract) -> list[str]:
     for name, m in after.items():
         was = before.get(name)
         what = "optional material" if m.optional else "material"
-        if was is None:
+        if was is None and m.group is not None:
+            out.append(f"adds material {name} ({m.kind}) to group {m.group}")
+        elif was is None:
             out.append(
                 f"requires {what} {name} ({m.kind})"
                 if not m.optional
@@ -121,6 +164,12 @@ def contract_changes(old: Contract, new: Contract) -> list[str]:
             out.append(f"material {name} is now {m.kind} (was {was.kind})")
         elif was.optional and not m.optional:
             out.append(f"makes material {name} required")
+        if was is not None and was.group != m.group:
+            out.append(
+                f"puts material {name} in group {m.group}"
+                if m.group
+                else f"takes material {name} out of group {was.group}"
+            )
         new_ann = {a.name for a in m.annotations} - {
             a.name for a in (was.annotations if was else ())
         }

@@ -66,7 +66,8 @@ def detect_kind(value: str) -> str:
     but is not one that can be read.
 
     An existing regular file is sniffed by content (SBOMs, SARIF, OpenVEX, JUnit, signed
-    provenance; ``ARTIFACT`` otherwise); an image reference is ``CONTAINER_IMAGE`` (resolved
+    provenance, and the reports :mod:`attestlake.evidence.kind_sniffing` tells; ``ARTIFACT``
+    otherwise); an image reference is ``CONTAINER_IMAGE`` (resolved
     when it is added); a URL or a value that looks like neither is ``STRING``.
     """
     found = _stat(value) if value else None

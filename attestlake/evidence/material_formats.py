@@ -2,6 +2,13 @@
 and returns the details the attestation records (SBOM spec version, main component and
 component count; SARIF tool and result counts; JUnit tests and failures; ...).
 
+This module holds the SBOM, SARIF, OpenVEX, JUnit and signed-statement formats and
+:data:`FILE_FORMATS`, every file kind (Chainloop's material types) with its media type and
+parser: the others are in :mod:`~attestlake.evidence.advisories` (CSAF),
+:mod:`~attestlake.evidence.scan_reports`, :mod:`~attestlake.evidence.secret_scans`,
+:mod:`~attestlake.evidence.coverage_reports`, :mod:`~attestlake.evidence.api_specs`,
+:mod:`~attestlake.evidence.helm_charts` and :mod:`~attestlake.evidence.typed_evidence`.
+
 :func:`sniff` guesses the kind of a file from its content, for ``attest add`` without a name.
 """
 
@@ -9,26 +16,23 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
 from typing import Any
 
 from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake._internal.untrusted_xml import MalformedXML
 from attestlake._internal.untrusted_xml import parse as parse_xml
 from attestlake.errors import MaterialError
-
-Parser = Callable[[bytes, str], dict[str, Any]]
-
-
-def _obj(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _json(data: bytes, value: str, kind: str) -> Any:
-    try:
-        return loads(data, max_bytes=len(data), what=f"{value}: a {kind}")
-    except MalformedJSON as exc:
-        raise MaterialError(f"{exc}; a {kind} must be JSON") from None
+from attestlake.evidence.advisories import ADVISORY_FORMATS
+from attestlake.evidence.api_specs import API_SPEC_FORMATS
+from attestlake.evidence.coverage_reports import COVERAGE_FORMATS
+from attestlake.evidence.documents import Parser
+from attestlake.evidence.documents import json_document as _json
+from attestlake.evidence.documents import obj as _obj
+from attestlake.evidence.helm_charts import HELM_FORMATS
+from attestlake.evidence.kind_sniffing import archive_kind, json_kind, xml_kind
+from attestlake.evidence.scan_reports import SCAN_FORMATS
+from attestlake.evidence.secret_scans import SECRET_SCAN_FORMATS
+from attestlake.evidence.typed_evidence import TYPED_EVIDENCE_FORMATS
 
 
 def cyclonedx(data: bytes, value: str) -> dict[str, Any]:
@@ -138,9 +142,9 @@ def openvex(data: bytes, value: str) -> dict[str, Any]:
     }
 
 
-def signed_statement(data: bytes, value: str) -> dict[str, Any]:
+def signed_statement(data: bytes, value: str, kind: str = "SLSA_PROVENANCE") -> dict[str, Any]:
     """A DSSE envelope or a Sigstore bundle (SLSA provenance given as evidence)."""
-    doc = _json(data, value, "SLSA_PROVENANCE")
+    doc = _json(data, value, kind)
     if not isinstance(doc, dict) or not ("payloadType" in doc or "mediaType" in doc):
         raise MaterialError(f"{value}: not a DSSE envelope or Sigstore bundle")
     details: dict[str, Any] = {"format": "DSSE" if "payloadType" in doc else "SigstoreBundle"}
@@ -193,37 +197,52 @@ def junit(data: bytes, value: str) -> dict[str, Any]:
     return {"format": "JUnit", "suites": len(leaves), **totals}
 
 
-def opaque(data: bytes, value: str) -> dict[str, Any]:
-    return {}
+def attestation(data: bytes, value: str) -> dict[str, Any]:
+    """Another workflow's attestation: a DSSE envelope or Sigstore bundle of an in-toto
+    statement."""
+    details = signed_statement(data, value, "ATTESTATION")
+    if "predicateType" not in details:
+        raise MaterialError(
+            f"{value}: an ATTESTATION is a DSSE envelope or Sigstore bundle of an in-toto "
+            "statement; its payload is not one"
+        )
+    return details
 
 
-#: kind -> (media type of the pushed blob, parser)
+#: kind -> (media type of the pushed blob, parser): every file kind.
 FILE_FORMATS: dict[str, tuple[str, Parser]] = {
-    "ARTIFACT": ("application/octet-stream", opaque),
-    "EVIDENCE": ("application/octet-stream", opaque),
+    **TYPED_EVIDENCE_FORMATS,
     "SBOM_CYCLONEDX_JSON": ("application/vnd.cyclonedx+json", cyclonedx),
     "SBOM_SPDX_JSON": ("application/spdx+json", spdx),
     "SARIF": ("application/sarif+json", sarif),
     "OPENVEX": ("application/openvex+json", openvex),
     "SLSA_PROVENANCE": ("application/vnd.dsse.envelope.v1+json", signed_statement),
     "JUNIT_XML": ("application/xml", junit),
+    "ATTESTATION": ("application/vnd.dsse.envelope.v1+json", attestation),
+    **ADVISORY_FORMATS,
+    **SCAN_FORMATS,
+    **SECRET_SCAN_FORMATS,
+    **COVERAGE_FORMATS,
+    **API_SPEC_FORMATS,
+    **HELM_FORMATS,
 }
 
 
 def sniff(data: bytes) -> str:
     """The kind a file's content looks like; ``EVIDENCE`` for a signed non-provenance
-    statement, ``ARTIFACT`` when nothing else fits."""
+    statement, ``ARTIFACT`` when nothing else fits (:mod:`~attestlake.evidence.kind_sniffing`
+    tells the reports of the other kinds)."""
     start = data[:4096].lstrip()
     if start.startswith(b"<"):
-        return "JUNIT_XML" if b"<testsuite" in data else "ARTIFACT"
-    if not start.startswith(b"{"):
-        return "ARTIFACT"
+        return "JUNIT_XML" if b"<testsuite" in data else xml_kind(data) or "ARTIFACT"
+    if not start.startswith((b"{", b"[")):
+        return archive_kind(data) or "ARTIFACT"
     try:
         doc = loads(data, max_bytes=len(data))
     except MalformedJSON:
         return "ARTIFACT"
     if not isinstance(doc, dict):
-        return "ARTIFACT"
+        return json_kind(doc) or "ARTIFACT"
     if doc.get("bomFormat") == "CycloneDX":
         return "SBOM_CYCLONEDX_JSON"
     if str(doc.get("spdxVersion", "")).startswith("SPDX-"):
@@ -239,4 +258,4 @@ def sniff(data: bytes) -> str:
     ):
         predicate = str(signed_statement(data, "").get("predicateType", ""))
         return "SLSA_PROVENANCE" if "slsa.dev/provenance" in predicate else "EVIDENCE"
-    return "ARTIFACT"
+    return json_kind(doc) or "ARTIFACT"

@@ -134,6 +134,13 @@ def read_material(
             ),
             None,
         )
+    if "://" in value and not Path(value).exists():
+        raise MaterialError(
+            f"{value}: a {kind} is a local file, not a reference to fetch (for a chart in a "
+            "registry: 'helm pull' it and add the .tgz)"
+            if kind == "HELM_CHART"
+            else f"{value}: a {kind} is a local file, not a URL to fetch"
+        )
     media_type, validate = FILE_FORMATS[kind]
     data = read_file(value)
     details = validate(data, value)

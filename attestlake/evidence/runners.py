@@ -119,7 +119,72 @@ def _tekton(env: Mapping[str, str]) -> dict[str, str | None]:
     }
 
 
+def _dagger(env: Mapping[str, str]) -> dict[str, str | None]:
+    """Dagger runs inside another CI (Chainloop's Dagger module sets the marker): what that
+    CI says about the repository, commit and event; no run URL of its own."""
+    gitlab = env.get("CI_SERVER_URL"), env.get("CI_PROJECT_PATH")
+    github = env.get("GITHUB_SERVER_URL", "https://github.com"), env.get("GITHUB_REPOSITORY")
+    return {
+        "url": None,
+        "repository": (
+            f"{gitlab[0].rstrip('/')}/{gitlab[1]}"
+            if gitlab[0] and gitlab[1]
+            else (f"{github[0]}/{github[1]}" if github[1] else None)
+        ),
+        "commit": env.get("GITHUB_SHA") or env.get("CI_COMMIT_SHA"),
+        "ref": env.get("GITHUB_HEAD_REF") or env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"),
+        "actor": env.get("GITLAB_USER_LOGIN"),
+        "event": env.get("GITHUB_EVENT_NAME") or env.get("CI_PIPELINE_SOURCE"),
+    }
+
+
+def _teamcity(env: Mapping[str, str]) -> dict[str, str | None]:
+    return {
+        "url": env.get("BUILD_URL"),
+        "repository": None,
+        "commit": env.get("BUILD_VCS_NUMBER"),
+        "ref": None,
+        "actor": None,
+        "event": None,
+    }
+
+
+def _buildkite(env: Mapping[str, str]) -> dict[str, str | None]:
+    pull_request = env.get("BUILDKITE_PULL_REQUEST")
+    return {
+        "url": env.get("BUILDKITE_BUILD_URL"),
+        "repository": env.get("BUILDKITE_REPO"),
+        "commit": env.get("BUILDKITE_COMMIT"),
+        "ref": env.get("BUILDKITE_TAG") or env.get("BUILDKITE_BRANCH"),
+        "actor": env.get("BUILDKITE_BUILD_CREATOR_EMAIL") or env.get("BUILDKITE_BUILD_CREATOR"),
+        "event": (
+            "pull_request"
+            if pull_request and pull_request != "false"
+            else env.get("BUILDKITE_SOURCE")
+        ),
+    }
+
+
+def _nothing(env: Mapping[str, str]) -> dict[str, str | None]:
+    return {}
+
+
+_DAGGER = _Runner(
+    "DAGGER_PIPELINE",
+    "CHAINLOOP_DAGGER_CLIENT",
+    (
+        *("CHAINLOOP_DAGGER_CLIENT", "GITHUB_EVENT_NAME", "GITHUB_HEAD_REF", "GITHUB_BASE_REF"),
+        *("CI_PIPELINE_SOURCE", "CI_MERGE_REQUEST_IID", "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"),
+        *("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "CI_MERGE_REQUEST_PROJECT_URL"),
+        *("CI_MERGE_REQUEST_PROJECT_PATH", "CI_SERVER_URL", "CI_PROJECT_PATH"),
+        *("GITLAB_USER_LOGIN", "CI_COMMIT_SHA"),
+        *("GITHUB_REPOSITORY", "GITHUB_SERVER_URL", "GITHUB_SHA"),
+    ),
+    _dagger,
+)
+
 _RUNNERS: tuple[_Runner, ...] = (
+    _DAGGER,  # first: a Dagger pipeline runs inside another CI, whose variables are set too
     _Runner(
         "GITHUB_ACTION",
         "GITHUB_ACTIONS",
@@ -264,9 +329,36 @@ _RUNNERS: tuple[_Runner, ...] = (
         _tekton,
         ("TEKTON_PIPELINE_RUN", "TEKTON_NAMESPACE", "TEKTON_TASK_RUN"),
     ),
+    _Runner(
+        "TEAMCITY_PIPELINE",
+        "TEAMCITY_PROJECT_NAME",
+        (
+            *("BUILD_URL", "TEAMCITY_PROJECT_NAME", "TEAMCITY_VERSION", "BUILD_NUMBER"),
+            *("USER", "TEAMCITY_GIT_VERSION", "BUILD_VCS_NUMBER", "HOME"),
+        ),
+        _teamcity,
+        ("BUILD_URL", "TEAMCITY_PROJECT_NAME", "BUILD_NUMBER"),
+    ),
+    _Runner(
+        "BUILDKITE_PIPELINE",
+        "BUILDKITE",
+        (
+            *("BUILDKITE_BUILD_URL", "BUILDKITE_BUILD_ID", "BUILDKITE_BUILD_NUMBER"),
+            *("BUILDKITE_JOB_ID", "BUILDKITE_RETRY_COUNT", "BUILDKITE_LABEL", "BUILDKITE_STEP_KEY"),
+            *("BUILDKITE_PIPELINE_SLUG", "BUILDKITE_ORGANIZATION_SLUG", "BUILDKITE_REPO"),
+            *("BUILDKITE_COMMIT", "BUILDKITE_BRANCH", "BUILDKITE_TAG", "BUILDKITE_SOURCE"),
+            *("BUILDKITE_PULL_REQUEST", "BUILDKITE_PULL_REQUEST_BASE_BRANCH"),
+            *("BUILDKITE_BUILD_CREATOR", "BUILDKITE_BUILD_CREATOR_EMAIL"),
+            *("BUILDKITE_AGENT_NAME", "BUILDKITE_AGENT_ID"),
+        ),
+        _buildkite,
+        ("BUILDKITE_JOB_ID", "BUILDKITE_BUILD_ID", "BUILDKITE_ORGANIZATION_SLUG"),
+    ),
+    _Runner("CHAINLOOP_SANDBOX", "CHAINLOOP_SANDBOX", (), _nothing),
 )
 
-#: Runner type names (Chainloop's where they overlap); ``GENERIC`` is the local/unknown fallback.
+#: Runner type names: Chainloop's nine, and ``BUILDKITE_PIPELINE`` (Buildkite, which Chainloop
+#: does not name); ``GENERIC`` is the local/unknown fallback.
 RUNNER_TYPES: tuple[str, ...] = (*(r.type for r in _RUNNERS), GENERIC)
 
 
@@ -286,7 +378,9 @@ def job_key(ctx: RunnerContext) -> str | None:
 
     Read from the recorded variables only (GitHub: server, repository, run id, attempt and
     job; GitLab: job id; Azure: build id and job; Jenkins: build URL; CircleCI: build URL;
-    Tekton: pipeline run and task run), so it is the same for every step of one job.
+    Tekton: pipeline run and task run; TeamCity: build URL; Buildkite: job id and build id),
+    so it is the same for every step of one job. Dagger and the Chainloop sandbox name no
+    job: their runs need ``--run-id`` to be retried as one.
     """
     runner = next((r for r in _RUNNERS if r.type == ctx.type), None)
     if runner is None or not runner.job_key or not ctx.environment.get(runner.job_key[0]):

@@ -131,6 +131,7 @@ CONTRACT_REQUIREMENTS = Table(
         "manifest_digest",
         "source",
         ("published_at", TIMESTAMP),
+        "material_group",
     ),
     key=("contract_digest", "material_name"),
 )

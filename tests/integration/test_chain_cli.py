@@ -175,7 +175,9 @@ def test_bad_inputs_give_clear_errors(tmp_path: Path) -> None:
     before = (tmp_path / ".attestlake" / "attestation.json").read_bytes()
 
     kind = run_cli(tmp_path, "attest", "add", "--name", "extra", "--kind", "PDF", "--value", "x")
-    assert kind.code == 2 and "'PDF' is not one of: ARTIFACT, CONTAINER_IMAGE" in kind.err
+    assert (
+        kind.code == 2 and "'PDF' is not one of: ARTIFACT, ASYNCAPI_SPEC, ATTESTATION" in kind.err
+    )
     missing = run_cli(tmp_path, "attest", "add", "--name", "sbom", "--value", "nope.json")
     assert missing.code == 1 and "nope.json: no such file" in missing.err
     (tmp_path / "notjson.json").write_text("<html>")

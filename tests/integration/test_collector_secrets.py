@@ -18,6 +18,12 @@ from tests.integration.cli_helpers import SBOM
 from tests.integration.collector_helpers import all_bytes
 from tests.unit.test_cosign_key import cosign_key_file
 
+
+def _without_home(env: dict[str, str]) -> dict[str, str]:
+    """The environment without HOME and PATH, which the test sets to its own."""
+    return {k: v for k, v in env.items() if k not in ("HOME", "PATH")}
+
+
 RUNNERS = {
     "GITHUB_ACTION": {
         **assets.env("ci/github-push-main-org-repo.json"),
@@ -46,6 +52,23 @@ RUNNERS = {
     "TEKTON_PIPELINE": {
         **assets.env("ci/tekton-pipeline-run.json"),
         "TEKTON_BASIC_AUTH": "tekton-SECRET-0007",
+    },
+    "TEAMCITY_PIPELINE": {
+        **_without_home(assets.env("ci/teamcity-build-main.json")),
+        "TEAMCITY_AGENT_TOKEN": "teamcity-SECRET-0009",
+    },
+    "BUILDKITE_PIPELINE": {
+        **assets.env("ci/buildkite-pull-request.json"),
+        "BUILDKITE_AGENT_ACCESS_TOKEN": "buildkite-SECRET-0010",
+    },
+    "DAGGER_PIPELINE": {
+        **assets.env("ci/dagger-in-gitlab-merge-request.json"),
+        "CI_JOB_TOKEN": "glcbt-SECRET-0011",
+        "DAGGER_CLOUD_TOKEN": "dagger-SECRET-0012",
+    },
+    "CHAINLOOP_SANDBOX": {
+        **_without_home(assets.env("ci/chainloop-sandbox.json")),
+        "CHAINLOOP_TOKEN": "chainloop-SECRET-0013",
     },
     "GENERIC": {"USER": "builder", "CI": "true"},
 }

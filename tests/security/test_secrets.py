@@ -118,6 +118,31 @@ RUNNERS: dict[str, tuple[dict[str, str], dict[str, str]]] = {
             "TEKTON_GIT_URL": "https://git.example.com/org/repo",
         },
     ),
+    "TEAMCITY_PIPELINE": (
+        {"TEAMCITY_PROJECT_NAME": "Skynet", "BUILD_NUMBER": "118", "BUILD_VCS_NUMBER": SHA},
+        {"BUILD_URL": "https://teamcity.example.com/buildConfiguration/Skynet_Build/5531"},
+    ),
+    "BUILDKITE_PIPELINE": (
+        {
+            "BUILDKITE": "true",
+            "BUILDKITE_BUILD_ID": "0190e3b4-7a2f-4c11-8d3e-5f6a7b8c9d01",
+            "BUILDKITE_JOB_ID": "0190e3b4-7a31-47d2-b2a9-c3d4e5f60718",
+            "BUILDKITE_COMMIT": SHA,
+            "BUILDKITE_BRANCH": "main",
+        },
+        {
+            "BUILDKITE_BUILD_URL": "https://buildkite.com/org/repo/builds/1204",
+            "BUILDKITE_REPO": "https://github.com/org/repo.git",
+        },
+    ),
+    "DAGGER_PIPELINE": (
+        {"CHAINLOOP_DAGGER_CLIENT": "v1.6.2", "CI_PROJECT_PATH": "org/repo", "CI_COMMIT_SHA": SHA},
+        {
+            "CI_SERVER_URL": "https://gitlab.com",
+            "CI_MERGE_REQUEST_PROJECT_URL": "https://gitlab.com/org/repo",
+        },
+    ),
+    "CHAINLOOP_SANDBOX": ({"CHAINLOOP_SANDBOX": "true"}, {}),
     "GENERIC": ({}, {}),
 }
 #: The repository URL each runner records, once its credential is stripped.
@@ -128,6 +153,8 @@ REPOSITORY = {
     "JENKINS_JOB": "https://git.example.com/org/repo.git",
     "CIRCLECI_BUILD": "https://github.com/org/repo.git",
     "TEKTON_PIPELINE": "https://git.example.com/org/repo",
+    "BUILDKITE_PIPELINE": "https://github.com/org/repo.git",
+    "DAGGER_PIPELINE": "https://gitlab.com/org/repo",
 }
 AWS_KEY_ID = "AKIAZ7PLANTEDKEY0042"
 AWS_SECRET = "q8Xm/PLANTEDsecretAccessKey+0123456789ab"

@@ -105,3 +105,43 @@ def test_parse_image_refuses(ref: str) -> None:
 def test_status_json_shape_is_stable(tmp_path: Path) -> None:
     att = _att(tmp_path)
     json.dumps(att.to_state())  # the state is plain JSON
+
+
+GROUPED = assets.path("contracts/legacy-schema-v1-teamcity-helm-csaf.yaml").read_bytes()
+
+
+def test_the_summary_and_explanations_name_an_unmet_group_and_then_who_met_it(
+    tmp_path: Path,
+) -> None:
+    from tests.unit.test_material_kinds import helm_package
+
+    att = Attestation.init(
+        parse_contract(GROUPED, source="release.yaml"),
+        workflow="release",
+        project="skynet",
+        env=assets.env("ci/teamcity-build-main.json"),
+        run_id="r1",
+    )
+    (tmp_path / "chart.tgz").write_bytes(helm_package())
+    att.add("chart", str(tmp_path / "chart.tgz"))
+    unmet = att.status()
+    assert not unmet.complete and unmet.missing() == [
+        "one of group advisories (advisory, guidance)"
+    ]
+    assert explain_missing(att, unmet) == [
+        "at least one material of group advisories is required by contract release revision 1: "
+        "advisory (CSAF_SECURITY_ADVISORY) or guidance (CSAF_INFORMATIONAL_ADVISORY); add one "
+        "with 'attestlake attest add --name NAME --value ...'"
+    ]
+    text = summary_markdown(att, unmet, step="status")
+    missing = "❌ missing (group advisories: at least one of its materials)"
+    assert f"| advisory | CSAF_SECURITY_ADVISORY | {missing} | |" in text
+    assert "| secrets | TRUFFLEHOG_JSON | ➖ optional, not added | |" in text
+
+    guidance = assets.path("csaf/informational-advisory-hardening-guide.json")
+    att.add("guidance", str(guidance))
+    met = att.status()
+    assert met.complete and met.groups[0][1] == ("guidance",)
+    text = summary_markdown(att, met, step="status")
+    not_needed = "➖ not added (group advisories met by guidance)"
+    assert f"| advisory | CSAF_SECURITY_ADVISORY | {not_needed} | |" in text

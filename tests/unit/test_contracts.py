@@ -448,3 +448,84 @@ def test_a_chainloop_contract_keeps_its_policies_as_rego() -> None:
     path = assets.path("contracts/chainloop-v1-with-rego-policies.yaml")
     contract = parse_contract(path.read_bytes(), source=str(path))
     assert contract.policies == () and contract.rego_policies
+
+
+# --- Chainloop's material types, runners and "at least one of" groups ----------------------
+RELEASE = assets.path("contracts/chainloop-v1-release-sbom-and-coverage-groups.yaml").read_bytes()
+
+
+def test_a_chainloop_contract_with_the_new_types_groups_and_runner_lints() -> None:
+    c = parse_contract(RELEASE, source="skynet-release.yaml")
+
+    assert c.runner_types == ("DAGGER_PIPELINE",)
+    assert [m.kind for m in c.materials][:2] == ["CONTAINER_IMAGE", "HELM_CHART"]
+    assert {m.kind for m in c.materials} >= {"CSAF_VEX", "GITLAB_SECURITY_REPORT", "ZAP_DAST_ZIP"}
+    groups = c.groups()
+    assert [(g.name, [m.name for m in g.members]) for g in groups] == [
+        ("sbom", ["sbom-cyclonedx", "sbom-spdx"]),
+        ("coverage", ["coverage-jacoco", "coverage-cobertura"]),
+    ]
+    required = {m.name for m in c.required_materials()}
+    assert "sbom-cyclonedx" not in required and "image" in required  # groups are met as groups
+    assert {m.name for m in c.optional_materials()} == {
+        "code-scanning",
+        "pr-info",
+        "upstream-build",
+    }
+    assert [m.name for m in c.materials if m.skip_upload] == ["dast"]
+
+
+def test_the_legacy_spelling_takes_groups_and_the_teamcity_runner() -> None:
+    c = load_contract(assets.path("contracts/legacy-schema-v1-teamcity-helm-csaf.yaml"))
+    assert c.runner_types == ("TEAMCITY_PIPELINE",)
+    assert [g.describe() for g in c.groups()] == [
+        "advisory (CSAF_SECURITY_ADVISORY) or guidance (CSAF_INFORMATIONAL_ADVISORY)"
+    ]
+
+
+def test_the_recorded_summary_names_each_material_group() -> None:
+    materials = parse_contract(RELEASE).summary()["materials"]
+    by_name = {m["name"]: m for m in materials}
+    assert by_name["sbom-spdx"]["group"] == "sbom"
+    assert "group" not in by_name["image"]
+    assert by_name["dast"]["skipUpload"] is True
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (b"group: sbom\n", b"group: SBOM\n", "group: a group name: lower-case letters"),
+        (b"group: sbom\n", b"group: [sbom]\n", "group: a group name"),
+        (b"skipUpload: true", b"skipUpload: yes-please", "skipUpload: must be true or false"),
+        (b"      group: coverage\n", b"      groups: coverage\n", "unknown field (expected type,"),
+    ],
+    ids=["upper-case-group", "group-not-a-string", "skip-upload-not-boolean", "misspelt-group"],
+)
+def test_a_wrong_group_or_skip_upload_names_the_field_and_line(
+    old: bytes, new: bytes, message: str
+) -> None:
+    error = _error(RELEASE.replace(old, new, 1))
+    assert re.match(r"c\.yaml:\d+: spec\.materials\[\d+\]\.(group|groups|skipUpload): ", error)
+    assert message in error
+
+
+def test_an_empty_group_is_no_group() -> None:
+    c = parse_contract(RELEASE.replace(b"group: sbom\n", b'group: ""\n', 1))
+    assert c.material("sbom-cyclonedx") is not None
+    assert c.material("sbom-cyclonedx").group is None  # type: ignore[union-attr]
+    assert [m.name for m in c.groups()[0].members] == ["sbom-spdx"]
+
+
+def test_contract_changes_name_group_moves() -> None:
+    from attestlake.contracts.model import contract_changes
+
+    old = parse_contract(RELEASE)
+    new = parse_contract(
+        RELEASE.replace(b"      group: coverage\n", b"", 1).replace(
+            b"    - type: CSAF_VEX\n      name: vex\n",
+            b"    - type: CSAF_VEX\n      name: vex\n      group: sbom\n",
+        )
+    )
+    changes = contract_changes(old, new)
+    assert "takes material coverage-jacoco out of group coverage" in changes
+    assert "puts material vex in group sbom" in changes

@@ -24,6 +24,14 @@ CIRCLECI = assets.env("ci/circleci-branch-main.json")
 
 TEKTON = assets.env("ci/tekton-pipeline-run.json")
 
+TEAMCITY = assets.env("ci/teamcity-build-main.json")
+
+BUILDKITE = assets.env("ci/buildkite-pull-request.json")
+
+DAGGER = assets.env("ci/dagger-in-gitlab-merge-request.json")
+
+SANDBOX = assets.env("ci/chainloop-sandbox.json")
+
 SECRETS = {
     "GITHUB_TOKEN": "ghs_SecretGitHubToken0123456789abcdef",
     "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -132,9 +140,78 @@ def test_marker_variable_must_be_non_empty() -> None:
     assert discover({**GITHUB, "GITHUB_ACTIONS": ""}).type == GENERIC
 
 
+def test_teamcity() -> None:
+    ctx = discover(TEAMCITY)
+    assert ctx.type == "TEAMCITY_PIPELINE"
+    assert ctx.url == "https://teamcity.cyberdyne.example/buildConfiguration/Skynet_Build/5531"
+    assert ctx.commit == SHA
+    assert ctx.environment["TEAMCITY_PROJECT_NAME"] == "Skynet"
+    assert ctx.environment["BUILD_NUMBER"] == "118"
+    # Only the variables Chainloop's TeamCity runner reads are recorded.
+    assert "TEAMCITY_BUILD_PROPERTIES_FILE" not in ctx.environment
+    assert "AGENT_HOME_DIR" not in ctx.environment
+
+
+def test_buildkite_pull_request() -> None:
+    ctx = discover(BUILDKITE)
+    assert ctx.type == "BUILDKITE_PIPELINE"
+    assert ctx.url == "https://buildkite.com/cyberdyne/skynet/builds/1204"
+    assert ctx.repository == "git@github.com:cyberdyne/skynet.git"
+    assert ctx.commit == SHA
+    assert ctx.ref == "fix/rapid-reset"  # an empty BUILDKITE_TAG is no tag
+    assert ctx.actor == "miles@cyberdyne.example"
+    assert ctx.event == "pull_request"
+    assert ctx.environment["BUILDKITE_PULL_REQUEST"] == "17"
+    assert "BUILDKITE_AGENT_ACCESS_TOKEN" not in ctx.environment
+    assert "PLANTED" not in json.dumps(ctx.to_json())
+
+
+def test_buildkite_tag_build_and_its_source() -> None:
+    env = {**BUILDKITE, "BUILDKITE_TAG": "v2.1.0", "BUILDKITE_PULL_REQUEST": "false"}
+    env["BUILDKITE_SOURCE"] = "ui"
+    ctx = discover(env)
+    assert (ctx.ref, ctx.event) == ("v2.1.0", "ui")
+
+
+def test_dagger_inside_gitlab_is_dagger() -> None:
+    ctx = discover(DAGGER)
+    assert ctx.type == "DAGGER_PIPELINE"  # not GITLAB_PIPELINE, although GITLAB_CI is set
+    assert ctx.url is None
+    assert ctx.repository == "https://gitlab.com/cyberdyne/skynet"
+    assert ctx.commit == SHA
+    assert ctx.ref == "feat/t-800"
+    assert ctx.event == "merge_request_event"
+    assert ctx.environment["CHAINLOOP_DAGGER_CLIENT"] == "v1.6.2"
+    assert "CI_JOB_TOKEN" not in ctx.environment
+    assert "CI_JOB_URL" not in ctx.environment
+
+
+def test_dagger_inside_github_actions_is_dagger() -> None:
+    ctx = discover({**GITHUB, "CHAINLOOP_DAGGER_CLIENT": "v1.6.2"})
+    assert ctx.type == "DAGGER_PIPELINE"
+    assert ctx.repository == "https://github.com/org/repo"
+    assert ctx.commit == SHA
+
+
+def test_chainloop_sandbox_records_no_variable_of_its_own() -> None:
+    ctx = discover(SANDBOX)
+    assert ctx.type == "CHAINLOOP_SANDBOX"
+    assert ctx.environment == {}
+
+
+#: Chainloop's CraftingSchema.Runner.RunnerType (workflowcontract/v1/crafting_schema.proto).
+CHAINLOOP_RUNNER_TYPES = {
+    *("GITHUB_ACTION", "GITLAB_PIPELINE", "AZURE_PIPELINE", "JENKINS_JOB", "CIRCLECI_BUILD"),
+    *("DAGGER_PIPELINE", "TEAMCITY_PIPELINE", "TEKTON_PIPELINE", "CHAINLOOP_SANDBOX"),
+}
+EVERY_RUNNER = (GITHUB, GITLAB, AZURE, JENKINS, CIRCLECI, TEKTON, TEAMCITY, BUILDKITE, DAGGER)
+
+
 def test_every_runner_type_is_known() -> None:
-    found = {discover(env).type for env in (GITHUB, GITLAB, AZURE, JENKINS, CIRCLECI, TEKTON)}
+    found = {discover(env).type for env in (*EVERY_RUNNER, SANDBOX)}
     assert found | {GENERIC} == set(RUNNER_TYPES)
+    assert set(RUNNER_TYPES) >= CHAINLOOP_RUNNER_TYPES
+    assert set(RUNNER_TYPES) - CHAINLOOP_RUNNER_TYPES == {"BUILDKITE_PIPELINE", GENERIC}
 
 
 def test_allow_list_adds_variables() -> None:
@@ -161,8 +238,11 @@ def test_to_json_environment_is_sorted() -> None:
 
 @pytest.mark.parametrize(
     "runner_env",
-    [GITHUB, GITLAB, AZURE, JENKINS, CIRCLECI, TEKTON, {}],
-    ids=["github", "gitlab", "azure", "jenkins", "circleci", "tekton", "generic"],
+    [*EVERY_RUNNER, SANDBOX, {}],
+    ids=[
+        *("github", "gitlab", "azure", "jenkins", "circleci", "tekton", "teamcity"),
+        *("buildkite", "dagger", "sandbox", "generic"),
+    ],
 )
 def test_secrets_never_recorded(runner_env: dict[str, str]) -> None:
     env = {**runner_env, **SECRETS}
@@ -219,8 +299,10 @@ def test_jenkins_actor_and_pull_request_event() -> None:
         JENKINS,
         CIRCLECI,
         TEKTON,
+        TEAMCITY,
+        BUILDKITE,
     ],
-    ids=["github", "gitlab", "azure", "jenkins", "circleci", "tekton"],
+    ids=["github", "gitlab", "azure", "jenkins", "circleci", "tekton", "teamcity", "buildkite"],
 )
 def test_job_key_names_one_job_of_one_run(env: dict[str, str]) -> None:
     from attestlake.evidence.runners import job_key
@@ -243,3 +325,17 @@ def test_no_job_key_without_the_run_identity() -> None:
 
     assert job_key(discover({})) is None
     assert job_key(discover({"GITHUB_ACTIONS": "true"})) is None
+
+
+def test_job_key_of_a_buildkite_retry_differs() -> None:
+    from attestlake.evidence.runners import job_key
+
+    retried = {**BUILDKITE, "BUILDKITE_JOB_ID": "0190e3b4-9c00-4f00-8a00-000000000001"}
+    assert job_key(discover(BUILDKITE)) != job_key(discover(retried))
+
+
+def test_dagger_and_the_sandbox_name_no_job() -> None:
+    from attestlake.evidence.runners import job_key
+
+    assert job_key(discover(DAGGER)) is None
+    assert job_key(discover(SANDBOX)) is None

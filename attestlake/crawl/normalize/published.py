@@ -42,6 +42,7 @@ def _contract_rows(unit: Unit, doc: Published, raw: bytes) -> list[dict[str, Any
             "material_type": m.kind,
             "optional": m.optional,
             "output": m.output,
+            "material_group": m.group,
             "manifest_digest": unit.key,
             "source": unit.source,
             "published_at": ts(doc.created),

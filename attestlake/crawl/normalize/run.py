@@ -120,6 +120,7 @@ def _requirement_rows(ctx: Context, contract: dict[str, Any]) -> Rows:
                 "material_type": string(req.get("type")),
                 "optional": bool(req.get("optional")),
                 "output": bool(req.get("output")),
+                "material_group": string(req.get("group")),
                 "manifest_digest": ctx.manifest_digest,
                 "source": ctx.source,
                 "published_at": None,
