@@ -73,7 +73,7 @@ def reach(lake: ObjectLake) -> bool:
     cannot be read (missing bucket, refused credentials, unreachable endpoint)."""
     selector = fs.FileSelector(lake.key(), allow_not_found=True, recursive=False)
     try:
-        if not filesystem(lake).get_file_info(fs.FileInfo(lake.bucket)).type:
+        if filesystem(lake).get_file_info(lake.bucket).type == fs.FileType.NotFound:
             raise LakeError(f"cannot use the lake {lake}: the bucket does not exist")
         return bool(filesystem(lake).get_file_info(selector))
     except OSError as exc:
