@@ -99,7 +99,11 @@ class S3Server:
     def keys(self, bucket: str, prefix: str = "") -> list[str]:
         """Every object key in ``bucket`` under ``prefix``."""
         pages = self.client().get_paginator("list_objects_v2")  # type: ignore[attr-defined]
-        return [o["Key"] for p in pages.paginate(Bucket=bucket, Prefix=prefix) for o in p.get("Contents", [])]
+        return [
+            o["Key"]
+            for p in pages.paginate(Bucket=bucket, Prefix=prefix)
+            for o in p.get("Contents", [])
+        ]
 
     def stop(self) -> None:
         if self._proc is None:

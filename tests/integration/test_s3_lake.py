@@ -7,6 +7,7 @@ lakes of their own under other prefixes.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -69,21 +70,19 @@ def _run(cwd: Path, env: dict[str, str], *args: str) -> Result:
 
 
 @pytest.fixture(scope="module")
-def crawled(
-    s3: S3Server, demo: DemoResult, tmp_path_factory: pytest.TempPathFactory
-) -> Crawled:
+def crawled(s3: S3Server, demo: DemoResult, tmp_path_factory: pytest.TempPathFactory) -> Crawled:
     cwd = tmp_path_factory.mktemp("s3")
     trust = str(demo.directory / "trust.yaml")
     done = Crawled(cwd, cwd / "local", s3.env(), trust)
     for lake in (URI, str(done.local)):
-        out = _run(cwd, done.env, "crawl", "--from", str(demo.store), "--lake", lake, "--trust", trust)
+        out = _run(
+            cwd, done.env, "crawl", "--from", str(demo.store), "--lake", lake, "--trust", trust
+        )
         assert out.code == 0, out.err
     return done
 
 
-def test_a_crawl_into_s3_makes_the_lake_a_local_crawl_makes(
-    s3: S3Server, crawled: Crawled
-) -> None:
+def test_a_crawl_into_s3_makes_the_lake_a_local_crawl_makes(s3: S3Server, crawled: Crawled) -> None:
     remote, local = lake_rows(crawled.object_lake()), lake_rows(crawled.local)  # type: ignore[arg-type]
     counts = {t: len(r) for t, r in remote.items()}
     print("rows per table, S3 vs local:", counts)
@@ -232,7 +231,11 @@ def test_four_sharded_crawls_on_s3_make_the_lake_one_crawl_makes(
     journal = Lake.open(sharded)
     with journal:
         events = journal.sql("SELECT event, count(*) FROM crawls GROUP BY ALL").to_pylist()
-    assert {e["event"]: e["count_star()"] for e in events} == {"started": 4, "batch": 4, "completed": 4}
+    assert {e["event"]: e["count_star()"] for e in events} == {
+        "started": 4,
+        "batch": 4,
+        "completed": 4,
+    }
     out = _run(crawled.cwd, crawled.env, "reverify", "--lake", uri, "--trust", crawled.trust)
     assert out.code == 0, out.err
     assert lake_rows(sharded) == whole  # type: ignore[arg-type]
@@ -314,3 +317,43 @@ def test_a_bad_lake_uri_or_environment_is_refused_before_anything_is_read(
     assert said in _refused(store_copy, environment, lake)
     assert s3.keys(BUCKET) == before
     assert not (store_copy / "s3:").exists() and not (store_copy / "gs:").exists()
+
+
+def test_writers_take_turns_under_the_lease_and_an_expired_one_is_taken(s3: S3Server) -> None:
+    import threading
+    import time
+    from datetime import UTC, datetime, timedelta
+
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    from attestlake.lake import object_lock
+
+    lake = parse_object_uri(f"s3://{BUCKET}/leased", s3.env())
+    held: list[tuple[float, float]] = []
+
+    def write() -> None:
+        for _ in range(2):
+            with object_lock.object_writer_lock(lake):
+                start = time.monotonic()
+                time.sleep(0.3)
+                held.append((start, time.monotonic()))
+
+    threads = [threading.Thread(target=write) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(held) == 8
+    spans = sorted(held)
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans))
+    # A writer killed while holding the lease: its row stays "held" until it expires.
+    table = object_lock._open(lake)
+    expired = datetime.now(UTC) - timedelta(seconds=1)
+    row = {"holder": "killed", "state": "held", "expires": expired}
+    write_deltalake(table, pa.Table.from_pylist([row], object_lock._SCHEMA), mode="overwrite")
+    started = time.monotonic()
+    with object_lock.object_writer_lock(lake):
+        assert object_lock._current(object_lock._open(lake))["holder"] != "killed"
+    assert time.monotonic() - started < 30
+    assert object_lock._current(object_lock._open(lake))["state"] == "released"
