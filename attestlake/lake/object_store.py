@@ -152,6 +152,11 @@ def lake_root(text: str | Path) -> LakeRoot:
     raw = str(text)
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", raw)
     if scheme is None:
+        if re.match(r"^(?:s3a?|gs|az|abfss?|file):/?(?!/)", raw, re.IGNORECASE):
+            raise InputError(
+                f"the lake {raw!r} looks like a URI with a slash missing: give s3://bucket/prefix "
+                f"(or ./{raw} for a local directory of that name)"
+            )
         return Path(raw)
     if scheme.group(1).lower() in SCHEMES:
         return parse_object_uri(raw)

@@ -242,13 +242,14 @@ def test_four_sharded_crawls_on_s3_make_the_lake_one_crawl_makes(
 
 
 def _refused(cwd: Path, env: dict[str, str], lake: str, *, code: int = 1) -> str:
-    """Run a crawl, a query and a lake check on ``lake``: each fails with ``code``; the
-    messages (all alike) are returned."""
+    """Run a crawl, a query, a lake check and a SQL statement (with tracebacks) on ``lake``:
+    each fails with ``code`` and shows no secret; their messages are returned."""
     errs = []
     for args in (
         ("crawl", "--from", "store", "--lake", lake, "--trust", "trust.yaml"),
         ("query", "run", "missing_sbom_digests", "--lake", lake),
         ("lake", "check", "--lake", lake),
+        ("--verbose", "sql", "SELECT 1", "--lake", lake),  # the traceback shows no secret
     ):
         out = _run(cwd, env, *args)
         assert out.code == code, (args, out.err)
@@ -305,6 +306,7 @@ def test_refused_credentials_are_a_clear_error_and_nothing_is_written(
         ("s3://user:pw@bucket/lake", {}, "must not hold credentials"),
         (f"s3://{BUCKET}/a/../b", {}, "plain key segments"),
         ("gs://bucket/lake", {}, "gs:// is not supported"),
+        ("s3:/bucket/lake", {}, "a slash missing"),
         (URI, {"AWS_ENDPOINT_URL": "http://10.1.2.3:9000"}, "plain http"),
         (URI, {"AWS_SECRET_ACCESS_KEY": ""}, "go together"),
     ],
