@@ -36,6 +36,8 @@ SECRET_VARIABLES = (
     "ATTESTLAKE_KEY_PASSWORD",
     "COSIGN_PASSWORD",
     "SIGSTORE_ID_TOKEN",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
 )
 #: Shorter secret values are not searched for (they would match ordinary words).
 MIN_SECRET = 4

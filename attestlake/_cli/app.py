@@ -49,7 +49,15 @@ FormatOpt = Annotated[
         "--format", "-f", help="Output format: table, json or csv.", callback=TABLE_FORMAT
     ),
 ]
-LakeOpt = Annotated[Path, typer.Option("--lake", help="The lake directory.")]
+LakeOpt = Annotated[
+    str,
+    typer.Option(
+        "--lake",
+        metavar="DIR|s3://BUCKET/PREFIX",
+        help="The lake: a directory, or a prefix in S3 (credentials from the AWS_* "
+        "environment variables; docs/lake.md).",
+    ),
+]
 
 
 def _echo(text: str = "", err: bool = False) -> None:

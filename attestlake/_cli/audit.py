@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from attestlake.audit.gate import GateResult
     from attestlake.audit.query_files import SavedQuery
+    from attestlake.lake.object_store import LakeRoot
     from attestlake.signing.signing import Signer
     from attestlake.verify.trust import TrustPolicy
 
@@ -78,10 +79,12 @@ def sql(
     commands), else the SQL is read from stdin. Several statements print the last one's rows.
     """
     from attestlake.lake.lake import Lake
+    from attestlake.lake.object_store import lake_root
     from attestlake.lake.results import check_output
     from attestlake.lake.shell import Shell, run_script
 
-    check_output(fmt, output, lake)
+    root = lake_root(lake)
+    check_output(fmt, output, root)
     if statement is not None and file is not None:
         raise InputError("give a SQL statement or --file, not both")
     text = statement
@@ -93,7 +96,7 @@ def sql(
     interactive = text is None and sys.stdin.isatty()
     if interactive and (output is not None or fmt == "parquet"):
         raise InputError("the interactive prompt prints to the terminal: drop --output/parquet")
-    with Lake.open(lake) as opened:
+    with Lake.open(root) as opened:
         if interactive:
             with contextlib.suppress(ImportError):
                 import readline  # noqa: F401  (line editing and history for input())
@@ -168,11 +171,13 @@ def query_run(
     from attestlake.audit.queries import run_query
     from attestlake.audit.query_files import get_query
     from attestlake.lake.lake import Lake
+    from attestlake.lake.object_store import lake_root
     from attestlake.lake.results import check_output
 
-    check_output(fmt, output, lake)
+    root = lake_root(lake)
+    check_output(fmt, output, root)
     query = get_query(name)
-    with Lake.open(lake) as opened:
+    with Lake.open(root) as opened:
         result = run_query(opened, query, _kv(param, "--param"))
     for missing in result.missing:
         _echo(f"note: {query.name}: input missing: {missing.message}", err=True)
@@ -238,15 +243,17 @@ def report(
     from attestlake.audit.report import run_report, select_queries
     from attestlake.audit.trend import load_previous_if_any
     from attestlake.lake.lake import Lake
+    from attestlake.lake.object_store import lake_root
     from attestlake.lake.results import check_outside_lake
 
+    root = lake_root(lake)
     if output is not None:
-        check_outside_lake(output, lake)
+        check_outside_lake(output, root)
     queries = select_queries(query or [])
     earlier = load_previous_if_any(previous) if previous is not None else None
     if previous is not None and earlier is None:
         _echo(f"note: no previous report at {previous} yet: this report has no trend", err=True)
-    with Lake.open(lake) as opened:
+    with Lake.open(root) as opened:
         rep = run_report(opened, queries, previous=earlier)
     text = render_report(rep, fmt)
     if output:
@@ -270,8 +277,12 @@ def gate(
         ),
     ],
     lake: Annotated[
-        Path | None,
-        typer.Option("--lake", help="Answer from this lake (or give --from)."),
+        str | None,
+        typer.Option(
+            "--lake",
+            metavar="DIR|s3://BUCKET/PREFIX",
+            help="Answer from this lake (or give --from).",
+        ),
     ] = None,
     stores: Annotated[
         list[str] | None,
@@ -343,12 +354,14 @@ def gate(
     'attestlake verify' and the crawler read.
     """
     from attestlake.audit.gate import GateRefused, check_required, subject_digest
+    from attestlake.lake.object_store import lake_root
 
     signer = _vsa_signer(emit_vsa, key, keyless, staging)
     _gate_source(lake, stores, trust)
     check_required(require or [])
+    root = None if lake is None else lake_root(lake)
     digest = subject_digest(subject)
-    policy = _gate_trust(lake, trust)
+    policy = _gate_trust(root, trust)
     policies = _gate_policies(extra_policies or [], policy)
     if stores:
         from attestlake.audit.gate_from import gate_from_stores
@@ -359,8 +372,8 @@ def gate(
         from attestlake.audit.gate import gate as run_gate
         from attestlake.lake.lake import Lake
 
-        assert lake is not None  # _gate_source
-        with Lake.open(lake) as opened:
+        assert root is not None  # _gate_source
+        with Lake.open(root) as opened:
             result = run_gate(opened, digest, subject, policies, require or [])
     _gate_outputs(result, signer, emit_vsa, sarif, junit, policy.digest if policy else None)
     if as_json:
@@ -372,7 +385,7 @@ def gate(
         raise GateRefused(f"{subject} may not ship: " + "; ".join(result.reasons))
 
 
-def _gate_source(lake: Path | None, stores: list[str] | None, trust: Path | None) -> None:
+def _gate_source(lake: str | None, stores: list[str] | None, trust: Path | None) -> None:
     """InputError unless exactly one of --lake and --from is given, and --from with --trust."""
     if (lake is None) == (not stores):
         raise InputError(
@@ -385,7 +398,7 @@ def _gate_source(lake: Path | None, stores: list[str] | None, trust: Path | None
         )
 
 
-def _gate_trust(lake: Path | None, trust: Path | None) -> TrustPolicy | None:
+def _gate_trust(lake: LakeRoot | None, trust: Path | None) -> TrustPolicy | None:
     """The trust policy, checked against the lake's verdicts when answering from a lake."""
     if trust is None:
         return None

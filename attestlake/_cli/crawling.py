@@ -87,11 +87,12 @@ def crawl(
     import functools
 
     from attestlake.crawl.job import crawl_job
+    from attestlake.lake.object_store import lake_root
 
     run = functools.partial(
         crawl_job,
         sources,
-        lake,
+        lake_root(lake),
         trust,
         batch_size=batch_size,
         max_blob_size=max_blob_size,
@@ -134,8 +135,9 @@ def reverify(
     --trust differs from the policy of the lake's verdicts.
     """
     from attestlake.crawl.job import reverify_job
+    from attestlake.lake.object_store import lake_root
 
-    result = reverify_job(lake, trust, jobs=jobs)
+    result = reverify_job(lake_root(lake), trust, jobs=jobs)
     if as_json:
         _echo(json.dumps(result.to_json(), indent=2))
         return
@@ -199,8 +201,9 @@ def verify(
 @app.command()
 def compact(lake: LakeOpt) -> None:
     """Compact the lake's tables into large files and delete superseded files (vacuum)."""
+    from attestlake.lake.object_store import lake_root
     from attestlake.lake.write import compact as compact_lake
 
-    result = compact_lake(lake)
+    result = compact_lake(lake_root(lake))
     for name, (before, after, removed) in result.tables.items():
         _echo(f"{name}: {before} files -> {after}, {removed} superseded files deleted")

@@ -36,10 +36,12 @@ def lake_check(
 
     from attestlake.lake.consistency import check
     from attestlake.lake.location import require_lake
+    from attestlake.lake.object_store import lake_root
     from attestlake.lake.render import text_table
 
-    require_lake(lake)
-    health = check(lake)
+    root = lake_root(lake)
+    require_lake(root)
+    health = check(root)
     if fmt == "json":
         doc = {
             "lake": str(lake),
@@ -102,10 +104,12 @@ def lake_vacuum(
     """Delete data files no recent snapshot needs (Delta vacuum), under the writer lock: safe
     while crawlers run (they wait their turn)."""
     from attestlake.lake.location import require_lake
+    from attestlake.lake.object_store import lake_root
     from attestlake.lake.write import vacuum
 
-    require_lake(lake)
-    for name, removed in vacuum(lake, retain).items():
+    root = lake_root(lake)
+    require_lake(root)
+    for name, removed in vacuum(root, retain).items():
         _echo(f"{name}: {removed} file(s) deleted")
 
 
@@ -126,8 +130,9 @@ def lake_export(
     table, for tools that read no Delta (read_parquet('DIR/runs/**/*.parquet',
     hive_partitioning = true))."""
     from attestlake.lake.export import export_parquet
+    from attestlake.lake.object_store import lake_root
 
-    done = export_parquet(lake, directory)
+    done = export_parquet(lake_root(lake), directory)
     for name, rows in done.rows.items():
         _echo(f"{name}: {rows} row(s)")
     _echo(f"exported to {done.directory}", err=True)

@@ -125,6 +125,7 @@ def policy_eval(
     from attestlake.audit.published_policies import load_named
     from attestlake.errors import InputError
     from attestlake.lake.lake import Lake
+    from attestlake.lake.object_store import lake_root
 
     chosen = (
         load_named(policy, load_trust(trust)) if policy else [p for p in library() if by_default(p)]
@@ -135,7 +136,7 @@ def policy_eval(
         if not dot or not pname:
             raise InputError(f"--param {key}={value}: give POLICY.KEY=VALUE")
         params.setdefault(name, {})[pname] = value
-    with Lake.open(lake) as opened:
+    with Lake.open(lake_root(lake)) as opened:
         results = evaluate(opened, chosen, params)
     if fmt == "json":
         doc = [

@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pyarrow as pa
 
@@ -50,6 +49,7 @@ from attestlake.errors import StoreError
 from attestlake.lake import journal
 from attestlake.lake.crawl_start import begin
 from attestlake.lake.location import require_lake_target
+from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.tables import (
     BLOBS,
     CONTRACT_REQUIREMENTS,
@@ -180,7 +180,7 @@ class _BatchWriter:
 
     def __init__(
         self,
-        lake_root: Path,
+        lake_root: LakeRoot,
         crawl_id: str,
         seen: datetime,
         tally: _Tally,
@@ -242,7 +242,7 @@ class _BatchWriter:
     def result(
         self,
         src: Source,
-        lake_root: Path,
+        lake_root: LakeRoot,
         batches: int,
         seconds: float,
         reverified: ReverifyResult | None,
@@ -302,7 +302,7 @@ def _verify_and_write(
 
 def crawl(
     source: Source | Store,
-    lake_root: Path,
+    lake_root: LakeRoot,
     policy: TrustPolicy,
     *,
     now: datetime | None = None,
@@ -347,7 +347,7 @@ def crawl(
 
 
 def _reverify_first(
-    lake_root: Path, policy: TrustPolicy, tally: _Tally, jobs: int | None
+    lake_root: LakeRoot, policy: TrustPolicy, tally: _Tally, jobs: int | None
 ) -> ReverifyResult | None:
     """Make the lake's verdicts again under ``policy`` when they were made under another one
     (:mod:`attestlake.crawl.reverify`), before the crawl adds its own; a lake whose units'

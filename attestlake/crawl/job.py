@@ -24,6 +24,7 @@ from attestlake.crawl.sources import open_source
 from attestlake.crawl.sources.combined import open_sources
 from attestlake.crawl.sources.listed import require_listed
 from attestlake.errors import EmptySource, InputError
+from attestlake.lake.object_store import LakeRoot
 
 if TYPE_CHECKING:
     from attestlake.crawl.crawl_result import CrawlResult
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 
 def crawl_job(
     sources: Sequence[str],
-    lake_root: Path,
+    lake_root: LakeRoot,
     trust: Path,
     *,
     batch_size: int,
@@ -83,7 +84,7 @@ def crawl_job(
 
 
 def reverify_job(
-    lake_root: Path, trust: Path, *, jobs: int | None, on_swapped: SwappedFn | None = None
+    lake_root: LakeRoot, trust: Path, *, jobs: int | None, on_swapped: SwappedFn | None = None
 ) -> ReverifyResult:
     """Make every verdict of the lake at ``lake_root`` again under the policy in ``trust``,
     from the bytes the lake kept (:mod:`attestlake.crawl.reverify`)."""

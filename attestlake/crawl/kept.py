@@ -15,15 +15,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import DeltaTable
 
 from attestlake.crawl.sources.interface import Document, Published, Unit
-from attestlake.lake.delta import guarded, table_location
+from attestlake.lake.delta import guarded, is_table, open_table
 from attestlake.lake.kept_tables import (
     BLOBS,
     DECLARATION,
@@ -33,6 +31,7 @@ from attestlake.lake.kept_tables import (
     ROLES,
     UNIT_ERROR,
 )
+from attestlake.lake.object_store import LakeRoot
 from attestlake.store import sha256_digest
 
 __all__ = ["blob_rows", "blobs_damage", "units_from_rows"]
@@ -160,19 +159,18 @@ def units_from_rows(rows: Iterable[dict[str, Any]]) -> Iterator[Unit]:
         yield _unit(current)
 
 
-def blobs_damage(root: Path) -> str | None:
+def blobs_damage(root: LakeRoot) -> str | None:
     """Why the ``blobs`` rows of the lake at ``root`` cannot be read back as the units a crawl
     read (a row that names no crawl unit, no source or no known role: the table was altered),
     or None."""
-    location = table_location(root, BLOBS)
-    if not DeltaTable.is_deltatable(location):
+    if not is_table(root, BLOBS):
         return None
     columns = ["manifest_digest", "source", "role"]
     data = guarded(
         root,
         BLOBS,
         "read",
-        lambda: DeltaTable(location).to_pyarrow_dataset().to_table(columns=columns),
+        lambda: open_table(root, BLOBS).to_pyarrow_dataset().to_table(columns=columns),
     )
     for column in columns:
         if data[column].null_count:

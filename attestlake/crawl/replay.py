@@ -28,16 +28,15 @@ reaches the trusted tables once:
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import DeltaTable
 
 from attestlake.crawl.run_home import BatchHomes, SourceFix, is_run_tag, move_run_sources, runs_in
 from attestlake.crawl.sources import Unit
-from attestlake.lake.delta import table_path
+from attestlake.lake.delta import is_table, open_table
+from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.tables import (
     ATTESTATIONS,
     JUNIT_CASES,
@@ -111,11 +110,10 @@ def _pairs(data: pa.Table, second: str) -> pa.Array:
     )
 
 
-def _read(root: Path, table: Table, columns: list[str], where: pc.Expression) -> pa.Table:
-    path = str(table_path(root, table))
-    if not DeltaTable.is_deltatable(path):
+def _read(root: LakeRoot, table: Table, columns: list[str], where: pc.Expression) -> pa.Table:
+    if not is_table(root, table):
         return table.schema.empty_table().select(columns)
-    dataset = DeltaTable(path).to_pyarrow_dataset()
+    dataset = open_table(root, table).to_pyarrow_dataset()
     return dataset.to_table(columns=columns, filter=where)
 
 
@@ -193,7 +191,7 @@ def _evidence_brought(tables: dict[str, pa.Table]) -> dict[tuple[str, str], list
 class Replays:
     """The trusted statements of one lake, to settle each batch of a crawl against."""
 
-    def __init__(self, lake_root: Path) -> None:
+    def __init__(self, lake_root: LakeRoot) -> None:
         self.root = lake_root
         trusted = _read(
             lake_root,
@@ -336,7 +334,7 @@ class Replays:
         for fix in fixes:
             if not (is_digest(fix.manifest_digest) and is_digest(fix.envelope_digest)):
                 continue
-            DeltaTable(str(table_path(self.root, RUNS))).update(
+            open_table(self.root, RUNS).update(
                 new_values={"source": fix.source},
                 predicate=(
                     f"manifest_digest = '{fix.manifest_digest}' AND "

@@ -18,12 +18,10 @@ shards: the first one found owns it).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from deltalake import DeltaTable
-
-from attestlake.lake.delta import guarded, table_location
+from attestlake.lake.delta import guarded, is_table, open_table
+from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.tables import CONTRACT_REQUIREMENTS
 from attestlake.store import is_digest
 
@@ -65,17 +63,20 @@ def best_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class RequirementOwners:
     """The owner of each contract digest in the lake, and the batch's rows to keep."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: LakeRoot) -> None:
         self.root = root
         self.owners: dict[str, Owner] = {}
-        location = table_location(root, CONTRACT_REQUIREMENTS)
-        if DeltaTable.is_deltatable(location):
+        if is_table(root, CONTRACT_REQUIREMENTS):
             columns = ["contract_digest", *_PROVENANCE]
             rows = guarded(
                 root,
                 CONTRACT_REQUIREMENTS,
                 "read",
-                lambda: DeltaTable(location).to_pyarrow_dataset().to_table(columns=columns),
+                lambda: (
+                    open_table(root, CONTRACT_REQUIREMENTS)
+                    .to_pyarrow_dataset()
+                    .to_table(columns=columns)
+                ),
             ).to_pylist()
             for row in rows:
                 self._consider(row["contract_digest"], Owner(*(row[c] for c in _PROVENANCE)))
@@ -111,7 +112,6 @@ class RequirementOwners:
 
     def apply(self, digests: list[str]) -> None:
         """Move the rows of each of ``digests`` to its new owner (one commit each)."""
-        location = table_location(self.root, CONTRACT_REQUIREMENTS)
         for digest in digests:
             if not is_digest(digest):
                 continue
@@ -126,6 +126,8 @@ class RequirementOwners:
             predicate = f"contract_digest = '{digest}'"
 
             def move(values: dict[str, Any] = values, predicate: str = predicate) -> None:
-                DeltaTable(location).update(new_values=values, predicate=predicate)
+                open_table(self.root, CONTRACT_REQUIREMENTS).update(
+                    new_values=values, predicate=predicate
+                )
 
             guarded(self.root, CONTRACT_REQUIREMENTS, "update", move)

@@ -35,16 +35,17 @@ from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+from deltalake import write_deltalake
 
 from attestlake.contracts.declaration import PREDICATE_TYPE as DECLARATION_TYPE
 from attestlake.crawl.kept import blobs_damage, units_from_rows
 from attestlake.crawl.sources import Candidate, Source, Unit
 from attestlake.errors import LakeError
 from attestlake.lake.crawl_start import begin
-from attestlake.lake.delta import guarded, table_location
+from attestlake.lake.delta import guarded, is_table, open_table, storage_options, table_location
 from attestlake.lake.journal import BATCH, REVERIFY, journal_completed, journal_row, read_journal
 from attestlake.lake.journal import now as journal_now
+from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.scan import column_values
 from attestlake.lake.tables import (
     BLOBS,
@@ -129,7 +130,7 @@ class ReverifyResult:
         return lines + [f"warning: {w}" for w in self.warnings]
 
 
-def legacy_units(root: Path) -> set[str]:
+def legacy_units(root: LakeRoot) -> set[str]:
     """Crawl units in the lake whose bytes ``blobs`` does not hold (crawled by a version that
     did not keep them): their verdicts cannot be made again."""
     units = column_values(root, VERIFICATIONS, "manifest_digest") | column_values(
@@ -138,13 +139,13 @@ def legacy_units(root: Path) -> set[str]:
     return units - column_values(root, BLOBS, "manifest_digest")
 
 
-def needs_reverify(root: Path, policy: TrustPolicy) -> bool:
+def needs_reverify(root: LakeRoot, policy: TrustPolicy) -> bool:
     """Whether the lake's verdicts must be made again before a crawl under ``policy``: they
     were made under another policy (or one no journal recorded), or a re-evaluation was
     interrupted."""
-    if not DeltaTable.is_deltatable(table_location(root, VERIFICATIONS)):
+    if not is_table(root, VERIFICATIONS):
         return False
-    if not DeltaTable.is_deltatable(table_location(root, CRAWLS)):
+    if not is_table(root, CRAWLS):
         return bool(column_values(root, VERIFICATIONS, "manifest_digest"))
     journal, _ = read_journal(root)
     if journal.reverify_pending:
@@ -157,14 +158,13 @@ class _KeptSource(Source):
 
     ref = REVERIFY
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: LakeRoot) -> None:
         self.root = root
         self.count = 0
 
     def _rows(self) -> Iterator[dict[str, Any]]:
-        location = table_location(self.root, BLOBS)
         dataset = guarded(
-            self.root, BLOBS, "read", lambda: DeltaTable(location).to_pyarrow_dataset()
+            self.root, BLOBS, "read", lambda: open_table(self.root, BLOBS).to_pyarrow_dataset()
         )
         con = duckdb.connect()
         try:
@@ -187,7 +187,7 @@ def _loader(unit: Unit) -> Callable[[], Unit]:
     return lambda: unit
 
 
-def _verdicts(root: Path) -> dict[tuple[str, str], dict[str, Any]]:
+def _verdicts(root: LakeRoot) -> dict[tuple[str, str], dict[str, Any]]:
     """Every verdict of the lake at ``root``: each document's (``verifications``) and each
     published revision's (``published_documents``: its file digest in place of the
     envelope's), by crawl unit and digest."""
@@ -196,11 +196,10 @@ def _verdicts(root: Path) -> dict[tuple[str, str], dict[str, Any]]:
         (VERIFICATIONS, "envelope_digest", ("predicate_type", "run_id", "workflow", "project")),
         (PUBLISHED_DOCUMENTS, "digest", ()),
     ):
-        location = table_location(root, table)
-        if not DeltaTable.is_deltatable(location):
+        if not is_table(root, table):
             continue
         columns = ["manifest_digest", digest, "source", "detail", *claims, *_VERDICT]
-        dataset = guarded(root, table, "read", DeltaTable(location).to_pyarrow_dataset)
+        dataset = guarded(root, table, "read", open_table(root, table).to_pyarrow_dataset)
         have = [c for c in columns if c in dataset.schema.names]
         for row in dataset.to_table(columns=have).to_pylist():
             row.setdefault(
@@ -260,19 +259,18 @@ def _trust_changes(
     return rows
 
 
-def _rows_per_table(root: Path) -> dict[str, int]:
+def _rows_per_table(root: LakeRoot) -> dict[str, int]:
     out: dict[str, int] = {}
     for table in REBUILT_TABLES:
-        location = table_location(root, table)
-        if DeltaTable.is_deltatable(location):
-            dataset = guarded(root, table, "read", DeltaTable(location).to_pyarrow_dataset)
+        if is_table(root, table):
+            dataset = guarded(root, table, "read", open_table(root, table).to_pyarrow_dataset)
             out[table.name] = int(dataset.count_rows())
     return out
 
 
-def _replace(root: Path, scratch: Path, table: Table) -> None:
+def _replace(root: LakeRoot, scratch: Path, table: Table) -> None:
     """Replace ``table`` of the lake with the scratch lake's, in one Delta commit."""
-    source = DeltaTable(table_location(scratch, table)).to_pyarrow_dataset()
+    source = open_table(scratch, table).to_pyarrow_dataset()
 
     def batches() -> Iterator[pa.RecordBatch]:
         for batch in source.to_batches():
@@ -289,12 +287,13 @@ def _replace(root: Path, scratch: Path, table: Table) -> None:
             mode="overwrite",
             partition_by=list(table.partition_by) or None,
             schema_mode="overwrite",
+            storage_options=storage_options(root),
         )
 
     guarded(root, table, "replace", write)
 
 
-def _journal_batches(root: Path, scratch: Path, crawl_id: str) -> int:
+def _journal_batches(root: LakeRoot, scratch: Path, crawl_id: str) -> int:
     """Journal in the lake the batches the scratch crawl wrote (same rows per table), so
     the replaced tables agree with the journal; return how many."""
     journal, _ = read_journal(scratch)
@@ -320,7 +319,7 @@ def _journal_batches(root: Path, scratch: Path, crawl_id: str) -> int:
     return len(entries)
 
 
-def require_policy(root: Path, policy: TrustPolicy) -> None:
+def require_policy(root: LakeRoot, policy: TrustPolicy) -> None:
     """LakeError unless the lake's verdicts were made under ``policy`` (and no re-evaluation
     is pending): an answer from it then follows that policy."""
     journal, _ = read_journal(root)
@@ -351,7 +350,7 @@ class Crawler(Protocol):
     def __call__(
         self,
         source: Source,
-        lake_root: Path,
+        lake_root: LakeRoot,
         policy: TrustPolicy,
         *,
         jobs: int | None,
@@ -362,7 +361,7 @@ class Crawler(Protocol):
 
 def _scratch_crawl(
     crawler: Crawler,
-    root: Path,
+    root: LakeRoot,
     scratch: Path,
     policy: TrustPolicy,
     crawl_id: str,
@@ -374,8 +373,19 @@ def _scratch_crawl(
     return source.count, result.documents
 
 
+def _scratch_directory(root: LakeRoot) -> Path:
+    """A new directory for the scratch lake: in a local lake's directory (on its disk; those
+    left by a re-evaluation that was killed are deleted first), in the machine's temporary
+    directory for a lake in object storage."""
+    if isinstance(root, ObjectLake):
+        return Path(tempfile.mkdtemp(prefix=_SCRATCH))
+    for stale in root.glob(f"{_SCRATCH}*"):  # left by a re-evaluation that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=_SCRATCH, dir=root))
+
+
 def reverify_locked(
-    root: Path,
+    root: LakeRoot,
     policy: TrustPolicy,
     crawler: Crawler,
     *,
@@ -402,10 +412,8 @@ def reverify_locked(
     journal, _ = read_journal(root)
     crawl_id = str(uuid.uuid4())
     begin(root, crawl_id, REVERIFY, policy.digest)
-    for stale in root.glob(f"{_SCRATCH}*"):  # left by a re-evaluation that was killed
-        shutil.rmtree(stale, ignore_errors=True)
     before, rows_before = _verdicts(root), _rows_per_table(root)
-    scratch = Path(tempfile.mkdtemp(prefix=_SCRATCH, dir=root))
+    scratch = _scratch_directory(root)
     try:
         units, documents = _scratch_crawl(crawler, root, scratch, policy, crawl_id, jobs)
         after = _verdicts(scratch)
@@ -442,7 +450,7 @@ def reverify_locked(
 
 
 def reverify(
-    root: Path,
+    root: LakeRoot,
     policy: TrustPolicy,
     crawler: Crawler,
     *,
@@ -452,7 +460,7 @@ def reverify(
     """Make every verdict of the lake at ``root`` again under ``policy`` (see the module doc),
     under the lake's writer lock, with ``crawler`` (:func:`attestlake.crawl.crawl.crawl`: see
     :func:`attestlake.crawl.job.reverify_job`). ``on_swapped``: see :data:`SwappedFn`."""
-    if not DeltaTable.is_deltatable(table_location(root, VERIFICATIONS)):
+    if not is_table(root, VERIFICATIONS):
         raise LakeError(f"{root} is not a lake (no verifications table): nothing to re-evaluate")
     with writer_lock(root):
         return reverify_locked(root, policy, crawler, jobs=jobs, on_swapped=on_swapped)

@@ -20,14 +20,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
-from deltalake import DeltaTable
-
-from attestlake.lake.delta import table_path
+from attestlake.lake.delta import is_table
 from attestlake.lake.journal import Journal, read_journal
 from attestlake.lake.lake_check import UNLISTED, LakeHealth, check_lake
+from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.scan import count_rows
 from attestlake.lake.structure import RESTORE, REVERIFY_AGAIN, Problem
 from attestlake.lake.tables import BY_NAME, COMPLETION_TABLES, CRAWLS, TABLES, UNIT_TABLES, Table
@@ -65,7 +63,9 @@ def _miscounted(
     return problems
 
 
-def _missing(root: Path, name: str) -> str:
+def _missing(root: LakeRoot, name: str) -> str:
+    if isinstance(root, ObjectLake):
+        return f"table {name} has no transaction log in {root}, but earlier crawls journalled it"
     path = root / name
     if path.is_dir():
         return (
@@ -144,8 +144,8 @@ class Survey:
     problems: list[str]
 
 
-def survey_lake(root: Path) -> Survey:
-    present = frozenset(t for t in TABLES if DeltaTable.is_deltatable(str(table_path(root, t))))
+def survey_lake(root: LakeRoot) -> Survey:
+    present = frozenset(t for t in TABLES if is_table(root, t))
     has_journal = CRAWLS in present
     journal, problems = read_journal(root) if has_journal else (Journal(), [])
     missing = sorted(n for n in journal.tables if n in BY_NAME and BY_NAME[n] not in present)
@@ -162,13 +162,13 @@ def survey_lake(root: Path) -> Survey:
     return Survey(journal, rows, problems)
 
 
-def disagreements(root: Path) -> list[str]:
+def disagreements(root: LakeRoot) -> list[str]:
     """How the tables of the lake at ``root`` disagree with each other and with the journal
     (see the module doc), one sentence each; empty when they agree. Writes nothing."""
     return survey_lake(root).problems
 
 
-def check(root: Path) -> LakeHealth:
+def check(root: LakeRoot) -> LakeHealth:
     """Diagnose the lake at ``root``: :func:`attestlake.lake.lake_check.check_lake`, then, when every
     table reads, how the tables disagree with the journal (:func:`disagreements`).
 

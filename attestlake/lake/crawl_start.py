@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from attestlake._internal.version import __version__
@@ -24,6 +23,7 @@ from attestlake.errors import LakeError
 from attestlake.lake.consistency import UnitRows, survey_lake
 from attestlake.lake.delta import intact_tables
 from attestlake.lake.journal import INTERRUPTED, STARTED, Journal, journal_row, now
+from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.tables import CRAWLS, PUBLISHED_DOCUMENTS, TABLES, VERIFICATIONS, Table
 from attestlake.lake.write import Appender, create_tables, delete_batches_after
 
@@ -32,7 +32,7 @@ __all__ = ["begin"]
 _SHOWN = 8
 
 
-def _damage(root: Path, problems: list[str]) -> LakeError:
+def _damage(root: LakeRoot, problems: list[str]) -> LakeError:
     shown = [f"  - {p}" for p in problems[:_SHOWN]]
     if len(problems) > _SHOWN:
         shown.append(f"  ... and {len(problems) - _SHOWN} more")
@@ -47,7 +47,7 @@ def _damage(root: Path, problems: list[str]) -> LakeError:
 
 
 def _clean(
-    root: Path, journal: Journal, unfinished: str, rows: Mapping[Table, UnitRows], by: str
+    root: LakeRoot, journal: Journal, unfinished: str, rows: Mapping[Table, UnitRows], by: str
 ) -> dict[str, Any]:
     """Delete the rows of the batches ``unfinished`` never journalled; its ``interrupted``
     journal row."""
@@ -72,13 +72,13 @@ def _clean(
 
 
 def begin(
-    root: Path, crawl_id: str, source: str, policy_digest: str | None = None
+    root: LakeRoot, crawl_id: str, source: str, policy_digest: str | None = None
 ) -> tuple[set[str], set[str]]:
     """Check the lake at ``root``, create its missing tables, clean up after interrupted
     crawls and journal crawl ``crawl_id`` of ``source`` as started (see the module doc).
     Returns the crawl units in the lake: attestations (in ``verifications``) and published
     documents. Call it under the lake's writer lock, before the crawl writes anything."""
-    if root.is_dir():
+    if isinstance(root, ObjectLake) or root.is_dir():
         intact_tables(root)  # a damaged log or data file, named before anything else
     survey = survey_lake(root)
     if survey.problems:

@@ -10,18 +10,19 @@ target and renames it into place, so the target holds a whole export or nothing.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.dataset as ds
-from deltalake import DeltaTable
 
 from attestlake.errors import InputError
-from attestlake.lake.delta import guarded, intact_tables, table_location
+from attestlake.lake.delta import guarded, intact_tables, open_table
 from attestlake.lake.location import require_lake
-from attestlake.lake.tables import TABLES
+from attestlake.lake.object_store import LakeRoot
+from attestlake.lake.tables import TABLES, Table
 from attestlake.lake.write import writer_lock
 
 
@@ -41,10 +42,15 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-def export_parquet(root: Path, target: Path) -> Exported:
-    """Export the lake at ``root`` into the new directory ``target`` (see the module doc)."""
+def _dataset(root: LakeRoot, table: Table) -> ds.Dataset:
+    return open_table(root, table).to_pyarrow_dataset()
+
+
+def export_parquet(root: LakeRoot, target: Path) -> Exported:
+    """Export the lake at ``root`` (a directory, or in object storage) into the new local
+    directory ``target`` (see the module doc)."""
     require_lake(root)
-    if _inside(target, root):
+    if isinstance(root, Path) and _inside(target, root):
         raise InputError(f"the export directory {target} is inside the lake {root}: choose another")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(f"{target} exists and is not an empty directory: give a new directory")
@@ -57,8 +63,7 @@ def export_parquet(root: Path, target: Path) -> Exported:
             for table in TABLES:
                 if table.name not in present:
                     continue
-                location = table_location(root, table)
-                data = guarded(root, table, "read", DeltaTable(location).to_pyarrow_dataset)
+                data = guarded(root, table, "read", functools.partial(_dataset, root, table))
                 out = scratch / table.name
                 out.mkdir()
                 scanner = data.scanner(columns=table.schema.names)

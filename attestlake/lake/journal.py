@@ -21,11 +21,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from attestlake._internal.untrusted_json import loads
 from attestlake._internal.version import __version__
+from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.scan import distinct_rows
 from attestlake.lake.tables import CRAWLS, REBUILT_TABLES
 from attestlake.lake.write import Appender
@@ -159,7 +159,7 @@ class _Timeline:
         return max(self.completed, key=lambda e: e[0])[2] if self.completed else None
 
 
-def read_journal(root: Path) -> tuple[Journal, list[str]]:
+def read_journal(root: LakeRoot) -> tuple[Journal, list[str]]:
     """The journal of the lake at ``root`` (empty if it has no ``crawls`` table), and what is
     wrong with its rows (rows the crawler never writes)."""
     columns = ("crawl_id", "event", "batch", "source", "tables", "rows", "at", "policy_digest")

@@ -16,8 +16,9 @@ import duckdb
 import pyarrow as pa
 
 from attestlake.errors import LakeError
-from attestlake.lake.delta import damaged, intact_tables
+from attestlake.lake.delta import damaged, intact_tables, open_table
 from attestlake.lake.location import require_lake
+from attestlake.lake.object_store import LakeRoot, ObjectLake, lake_root
 from attestlake.lake.read_only import refuse_writes
 from attestlake.lake.results import to_polars
 from attestlake.lake.sql_errors import public_message
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
     import polars
 
 
-def _unreadable(root: Path, table: str, files: Sequence[LiveFile], exc: duckdb.Error) -> LakeError:
+def _unreadable(
+    root: LakeRoot, table: str, files: Sequence[LiveFile], exc: duckdb.Error
+) -> LakeError:
     """The LakeError for a table whose data files DuckDB cannot open: names the first file
     whose Parquet footer does not read (or the one DuckDB's message names)."""
     import pyarrow.parquet as pq
@@ -128,6 +131,34 @@ def lock_session(con: duckdb.DuckDBPyConnection, files: Sequence[str]) -> None:
     con.sql("SET lock_configuration = true")
 
 
+def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
+    """A session over a lake in object storage: each table's current snapshot, read by
+    delta-rs as an Arrow dataset, registered in DuckDB under a view of the table's schema. The
+    session has no file or network access of its own (:func:`lock_session` with no file)."""
+    live = intact_tables(root)
+    con = duckdb.connect(":memory:")
+    try:
+        con.sql("SET TimeZone = 'UTC'")
+        for table in TABLES:
+            empty = empty_relation(table)
+            if table.name not in live:
+                con.sql(f'CREATE VIEW "{table.name}" AS {empty}')
+                continue
+            dataset = open_table(root, table).to_pyarrow_dataset()
+            con.register(f"_{table.name}_snapshot", dataset)
+            con.sql(
+                f'CREATE VIEW "{table.name}" AS {empty} '  # noqa: S608
+                f'UNION ALL BY NAME SELECT * FROM "_{table.name}_snapshot"'
+            )
+        for name, body in DERIVED_VIEWS.items():
+            con.sql(f'CREATE VIEW "{name}" AS {body}')
+        lock_session(con, [])
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
 #: DuckDB errors that come from reading files rather than from the SQL itself.
 _READ_ERRORS = (duckdb.IOException, duckdb.InternalException, duckdb.SerializationException)
 
@@ -142,7 +173,7 @@ class Lake:
 
     def __init__(
         self,
-        root: Path,
+        root: LakeRoot,
         con: duckdb.DuckDBPyConnection,
         files: dict[str, tuple[str, str]] | None = None,
     ) -> None:
@@ -152,9 +183,12 @@ class Lake:
         self._files = files or {}
 
     @classmethod
-    def open(cls, path: Path | str) -> Self:
-        root = Path(path)
+    def open(cls, path: LakeRoot | str) -> Self:
+        """A session over the lake at ``path``: a directory, or ``s3://bucket/prefix``."""
+        root = path if isinstance(path, Path | ObjectLake) else lake_root(path)
         require_lake(root)
+        if isinstance(root, ObjectLake):
+            return cls(root, _object_session(root))
         resolved = root.resolve()
         live = intact_tables(resolved)
         files = {str(f.path): (name, f.relative) for name, listed in live.items() for f in listed}

@@ -19,12 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from attestlake.lake.object_files import filesystem, listing
+from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.structure import (
     RESTORE,
     LiveFile,
     Problem,
     data_files,
-    lake_relative,
+    table_directory,
     table_state,
 )
 from attestlake.lake.tables import TABLES, Table
@@ -52,7 +54,7 @@ class TableHealth:
 class LakeHealth:
     """The result of :func:`check_lake`."""
 
-    root: Path
+    root: LakeRoot
     tables: tuple[TableHealth, ...]
     problems: tuple[Problem, ...]
     #: Data files that no log entry names, left by a write that was killed before its commit
@@ -64,11 +66,16 @@ class LakeHealth:
         return not self.problems
 
 
-def _read_fully(root: Path, table: Table, live: LiveFile) -> tuple[Problem | None, int]:
+def _read_fully(root: LakeRoot, table: Table, live: LiveFile) -> tuple[Problem | None, int]:
     import pyarrow.parquet as pq
 
     try:
-        rows = pq.ParquetFile(live.path).read().num_rows
+        if isinstance(root, ObjectLake):
+            key = root.key(live.relative)
+            with filesystem(root).open_input_file(key) as fh:
+                rows = pq.ParquetFile(fh).read().num_rows
+        else:
+            rows = pq.ParquetFile(live.path).read().num_rows
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ... on a damaged file
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         what = f"data file is not readable Parquet: {first}"
@@ -83,11 +90,22 @@ def unlisted_files(root: Path, table: Table, location: str) -> list[Path]:
     """Data files in the table's directory that no entry of its log names."""
     state = table_state(root, table, location)
     directory = root / table.name
-    known = state.named | {str(live.path.relative_to(directory)) for live in state.files}
+    known = state.named | {str(Path(live.path).relative_to(directory)) for live in state.files}
     return [p for p in data_files(directory) if str(p.relative_to(directory)) not in known]
 
 
-def unreadable_files(root: Path, table: Table, location: str) -> list[Problem]:
+def _unlisted(root: LakeRoot, table: Table, named: frozenset[str]) -> list[str]:
+    """The data files in the table's directory that no log entry names, relative to the lake."""
+    if isinstance(root, ObjectLake):
+        keys = (k for k in listing(root, table.name) if k.endswith(".parquet"))
+        found = [k for k in keys if not k.startswith("_delta_log/")]
+    else:
+        directory = root / table.name
+        found = [str(p.relative_to(directory)) for p in data_files(directory)]
+    return [f"{table.name}/{k}" for k in sorted(found) if k not in named]
+
+
+def unreadable_files(root: LakeRoot, table: Table, location: str) -> list[Problem]:
     """The cheap checks of ``table`` and, when they pass, a full read of each live file."""
     state = table_state(root, table, location)
     if state.problems:
@@ -95,12 +113,12 @@ def unreadable_files(root: Path, table: Table, location: str) -> list[Problem]:
     return [p for p in (_read_fully(root, table, f)[0] for f in state.files) if p is not None]
 
 
-def check_lake(root: Path, location: Callable[[Table], str] | None = None) -> LakeHealth:
+def check_lake(root: LakeRoot, location: Callable[[Table], str] | None = None) -> LakeHealth:
     """Diagnose the lake at ``root``: every check of the module doc, table by table."""
     tables: list[TableHealth] = []
     problems: list[Problem] = []
     for table in TABLES:
-        where = location(table) if location else str(root / table.name)
+        where = location(table) if location else table_directory(root, table)
         state = table_state(root, table, where)
         problems.extend(state.problems)
         if not state.present:
@@ -114,12 +132,10 @@ def check_lake(root: Path, location: Callable[[Table], str] | None = None) -> La
                 rows = None
             elif rows is not None:
                 rows += count
-        directory = root / table.name
-        known = state.named | {str(live.path.relative_to(directory)) for live in state.files}
-        for path in sorted(data_files(directory)):
-            if str(path.relative_to(directory)) not in known:
-                what = "data file is in no entry of the table's log"
-                problems.append(Problem(table.name, lake_relative(root, path), what, UNLISTED))
+        known = state.named | {f.relative.split("/", 1)[1] for f in state.files}
+        for relative in _unlisted(root, table, frozenset(known)):
+            what = "data file is in no entry of the table's log"
+            problems.append(Problem(table.name, relative, what, UNLISTED))
         healthy = not state.problems
         tables.append(
             TableHealth(

@@ -3,15 +3,19 @@
 A command that reads a lake refuses a path that is not one (:func:`require_lake`). A crawl
 writes a new lake into a directory that does not exist yet or is empty, or adds to an existing
 lake; it refuses a file and a directory that holds other things (:func:`require_lake_target`),
-so that it never writes tables among someone else's files.
+so that it never writes tables among someone else's files. A lake in object storage
+(``s3://bucket/prefix``, :mod:`attestlake.lake.object_store`) is checked the same way, its
+prefix standing for the directory, after the store has answered (a missing bucket, refused
+credentials or an unreachable endpoint stop the command before anything is written).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from attestlake.errors import LakeError
 from attestlake.lake.delta import check_path
+from attestlake.lake.object_files import listing, reach
+from attestlake.lake.object_lock import LOCK_TABLE
+from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.structure import LOG, data_files
 from attestlake.lake.tables import TABLES
 
@@ -19,9 +23,25 @@ from attestlake.lake.tables import TABLES
 LOCK_FILE = ".writer.lock"
 
 
-def is_lake(root: Path) -> bool:
-    """True if ``root`` is a directory holding at least one of the lake's Delta tables (its
-    transaction log, or data files left without one)."""
+def _object_entries(lake: ObjectLake) -> set[str]:
+    """The first segment of every object's key under the lake's prefix."""
+    return {key.split("/", 1)[0] for key in listing(lake)}
+
+
+def _object_is_lake(lake: ObjectLake) -> bool:
+    tables = {t.name for t in TABLES}
+    keys = listing(lake)
+    return any(
+        k.split("/", 1)[0] in tables and (k.split("/")[1:2] == [LOG] or k.endswith(".parquet"))
+        for k in keys
+    )
+
+
+def is_lake(root: LakeRoot) -> bool:
+    """True if ``root`` is a directory (or prefix) holding at least one of the lake's Delta
+    tables (its transaction log, or data files left without one)."""
+    if isinstance(root, ObjectLake):
+        return _object_is_lake(root)
     if not root.is_dir():
         return False
     for table in TABLES:
@@ -31,13 +51,19 @@ def is_lake(root: Path) -> bool:
     return False
 
 
-def _not_a_lake(root: Path, why: str) -> LakeError:
+def _not_a_lake(root: LakeRoot, why: str) -> LakeError:
     return LakeError(f"not a lake: {root} ({why})")
 
 
-def require_lake(root: Path) -> None:
+def require_lake(root: LakeRoot) -> None:
     """LakeError unless ``root`` is a lake (see :func:`is_lake`)."""
     check_path(root)
+    if isinstance(root, ObjectLake):
+        if not reach(root) or not is_lake(root):
+            raise _not_a_lake(
+                root, "no Delta tables found; 'attestlake crawl --lake URI' makes a lake"
+            )
+        return
     if not root.exists():
         raise _not_a_lake(root, "no such directory; 'attestlake crawl --lake DIR' makes one")
     if not root.is_dir():
@@ -46,11 +72,14 @@ def require_lake(root: Path) -> None:
         raise _not_a_lake(root, "no Delta tables found; 'attestlake crawl --lake DIR' makes a lake")
 
 
-def require_lake_target(root: Path) -> None:
+def require_lake_target(root: LakeRoot) -> None:
     """LakeError unless a crawl may write the lake at ``root``: a lake, a directory that does
     not exist yet, or an empty one (or one holding only the lock file and table directories:
     a lake that another crawl, started at the same time, is creating)."""
     check_path(root)
+    if isinstance(root, ObjectLake):
+        _require_object_target(root)
+        return
     if not root.exists() and not root.is_symlink():
         return
     if not root.is_dir():
@@ -67,4 +96,17 @@ def require_lake_target(root: Path) -> None:
             root,
             "no Delta tables found, and the directory holds other files: give a new or "
             "empty directory, or an existing lake",
+        )
+
+
+def _require_object_target(lake: ObjectLake) -> None:
+    """:func:`require_lake_target` for a prefix in object storage."""
+    if not reach(lake) or is_lake(lake):
+        return
+    others = _object_entries(lake) - {LOCK_TABLE, *(t.name for t in TABLES)}
+    if others:
+        raise _not_a_lake(
+            lake,
+            f"no Delta tables found, and the prefix holds other objects ({min(others)}, ...): "
+            "give a new or empty prefix, or an existing lake",
         )

@@ -26,6 +26,7 @@ import pyarrow as pa
 from attestlake._internal._atomic import write_atomic
 from attestlake._internal.durations import iso_utc
 from attestlake.errors import InputError, QueryError
+from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.render import (
     OUTPUT_FORMATS,
     SEVERITY_COLOURS,
@@ -136,7 +137,7 @@ def param_text(name: str, value: object) -> str:
     )
 
 
-def check_output(fmt: str, output: Path | None, lake: Path | str | None = None) -> None:
+def check_output(fmt: str, output: Path | None, lake: LakeRoot | str | None = None) -> None:
     """InputError unless ``fmt`` can be written where asked (parquet needs a file, and no
     file is written inside the lake ``lake``)."""
     if fmt not in OUTPUT_FORMATS:
@@ -147,10 +148,13 @@ def check_output(fmt: str, output: Path | None, lake: Path | str | None = None) 
         check_outside_lake(output, lake)
 
 
-def check_outside_lake(output: Path, lake: Path | str) -> None:
+def check_outside_lake(output: Path, lake: LakeRoot | str) -> None:
     """InputError if writing ``output`` would create or replace a file inside the lake
     directory ``lake`` (its directories followed through symbolic links): a file written
-    there could replace a table's data or add to its log."""
+    there could replace a table's data or add to its log. (A lake in object storage is never
+    where a local file is written.)"""
+    if isinstance(lake, ObjectLake) or (isinstance(lake, str) and "://" in lake):
+        return
     written = output.absolute().parent.resolve() / output.name
     root = Path(lake).resolve()
     if written == root or written.is_relative_to(root):

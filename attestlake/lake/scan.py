@@ -8,28 +8,25 @@ calls. A table that does not exist reads as empty.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from deltalake import DeltaTable
-
-from attestlake.lake.delta import guarded, table_location
+from attestlake.lake.delta import guarded, is_table, open_table
+from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.tables import Table
 
 
 def column_values(
-    root: Path, table: Table, column: str, *, where: tuple[str, str] | None = None
+    root: LakeRoot, table: Table, column: str, *, where: tuple[str, str] | None = None
 ) -> set[str]:
     """The distinct non-null values of ``column``, optionally of rows where a column equals a value."""
-    location = table_location(root, table)
-    if not DeltaTable.is_deltatable(location):
+    if not is_table(root, table):
         return set()
     columns = [column, where[0]] if where else [column]
     rows = guarded(
         root,
         table,
         "read",
-        lambda: DeltaTable(location).to_pyarrow_dataset().to_table(columns=columns).to_pylist(),
+        lambda: open_table(root, table).to_pyarrow_dataset().to_table(columns=columns).to_pylist(),
     )
     return {
         r[column]
@@ -38,21 +35,20 @@ def column_values(
     }
 
 
-def distinct_rows(root: Path, table: Table, columns: Sequence[str]) -> set[tuple[Any, ...]]:
+def distinct_rows(root: LakeRoot, table: Table, columns: Sequence[str]) -> set[tuple[Any, ...]]:
     """The distinct combinations of ``columns`` in ``table`` (none if it does not exist); a
     column the table does not have (a lake written by an older version) reads as NULL."""
     return set(count_rows(root, table, columns))
 
 
-def count_rows(root: Path, table: Table, columns: Sequence[str]) -> dict[tuple[Any, ...], int]:
+def count_rows(root: LakeRoot, table: Table, columns: Sequence[str]) -> dict[tuple[Any, ...], int]:
     """How many rows of ``table`` hold each combination of ``columns`` (none if the table does
     not exist); a column the table does not have reads as NULL."""
-    location = table_location(root, table)
-    if not DeltaTable.is_deltatable(location):
+    if not is_table(root, table):
         return {}
 
     def read() -> list[dict[str, Any]]:
-        dataset = DeltaTable(location).to_pyarrow_dataset()
+        dataset = open_table(root, table).to_pyarrow_dataset()
         have = [c for c in columns if c in dataset.schema.names]
         if not have:
             return [{"count_all": dataset.count_rows()}]

@@ -10,6 +10,7 @@ its repair (docs/lake.md, "Damage and repair").
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import OrderedDict
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from attestlake.lake.object_files import listing, read_bytes
+from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.tables import TABLES, Table
 
 LOG = "_delta_log"
@@ -54,7 +57,7 @@ class Problem:
 class LiveFile:
     """A data file of a table's current snapshot, as its log describes it."""
 
-    path: Path
+    path: Path | str  # a local path, or a URI in object storage
     relative: str  # relative to the lake root
     size: int | None
     rows: int | None
@@ -86,64 +89,68 @@ def data_files(directory: Path) -> Iterable[Path]:
 
 
 def _read_log(root: Path, table: Table) -> tuple[list[Problem], int | None, set[str]]:
-    """Check the log's entries: contiguous from 0 (or from the last checkpoint), each a
-    non-empty sequence of JSON objects. Returns problems, the newest version and every data
-    path the entries name."""
+    """The checks of :func:`_check_log` on the log of a table in a local directory."""
     log = root / table.name / LOG
+    entries = {e.name: e.read_bytes for e in (log.iterdir() if log.is_dir() else ())}
+    return _check_log(table, entries, lambda: sum(1 for _ in data_files(root / table.name)))
+
+
+def _check_log(
+    table: Table, entries: dict[str, Callable[[], bytes]], count_data: Callable[[], int]
+) -> tuple[list[Problem], int | None, set[str]]:
+    """Check the log's entries (``entries``: each file of the log by name, and how to read
+    it): contiguous from 0 (or from the last checkpoint), each a non-empty sequence of JSON
+    objects. Returns problems, the newest version and every data path the entries name."""
+    shown = f"{table.name}/{LOG}"
     problems: list[Problem] = []
     named: set[str] = set()
-    commits: dict[int, Path] = {}
+    commits: dict[int, str] = {}
     checkpoints: list[int] = []
-    for entry in log.iterdir() if log.is_dir() else ():
-        if m := _COMMIT.match(entry.name):
-            commits[int(m.group(1))] = entry
-        elif m := _CHECKPOINT.match(entry.name):
+    for name in entries:
+        if m := _COMMIT.match(name):
+            commits[int(m.group(1))] = name
+        elif m := _CHECKPOINT.match(name):
             checkpoints.append(int(m.group(1)))
     if not commits and not checkpoints:
-        data = sum(1 for _ in data_files(root / table.name))
+        data = count_data()
         what = (
             f"the table's transaction log is missing ({data} data file(s) are no longer a table)"
             if data
             else "the table's transaction log is missing"
         )
-        problems.append(Problem(table.name, lake_relative(root, log), what, RESTORE))
+        problems.append(Problem(table.name, shown, what, RESTORE))
         return problems, None, named
     start = max(checkpoints) + 1 if checkpoints else 0
     newest = max([*commits, *checkpoints])
     for version in range(start, newest + 1):
-        path = commits.get(version)
-        if path is None:
+        entry = commits.get(version)
+        if entry is None:
             problems.append(
                 Problem(
                     table.name,
-                    lake_relative(root, log / f"{version:020d}.json"),
+                    f"{shown}/{version:020d}.json",
                     f"log entry {version} is missing (the log has entries up to {newest})",
                     RESTORE,
                 )
             )
             continue
-        problem = _check_entry(root, table, version, path, named)
+        problem = _check_entry(table, version, f"{shown}/{entry}", entries[entry], named)
         if problem is not None:
             problems.append(problem)
     return problems, newest, named
 
 
 def _check_entry(
-    root: Path, table: Table, version: int, path: Path, named: set[str]
+    table: Table, version: int, shown: str, read: Callable[[], bytes], named: set[str]
 ) -> Problem | None:
     try:
-        raw = path.read_bytes()
+        raw = read()
     except OSError as exc:
         return Problem(
-            table.name,
-            lake_relative(root, path),
-            f"log entry cannot be read: {exc.strerror}",
-            RESTORE,
+            table.name, shown, f"log entry cannot be read: {exc.strerror or exc}", RESTORE
         )
     if not raw.strip():
-        return Problem(
-            table.name, lake_relative(root, path), f"log entry {version} is empty", RESTORE
-        )
+        return Problem(table.name, shown, f"log entry {version} is empty", RESTORE)
     for number, line in enumerate(raw.splitlines(), start=1):
         if not line.strip():
             continue
@@ -154,7 +161,7 @@ def _check_entry(
         if not isinstance(action, dict):
             return Problem(
                 table.name,
-                lake_relative(root, path),
+                shown,
                 f"log entry {version} is truncated or garbled (line {number} is not a JSON object)",
                 RESTORE,
             )
@@ -166,16 +173,18 @@ def _check_entry(
 
 
 def _live_files(
-    root: Path, table: Table, location: str
+    table: Table,
+    open_delta: Callable[[], Any],
+    size_of: Callable[[str], int | None],
+    place: Callable[[str], Path | str],
 ) -> tuple[list[Problem], int | None, list[LiveFile]]:
-    """Open the table with delta-rs and list its live files, checking each exists and has
-    the size its log entry gives."""
+    """Open the table with delta-rs (``open_delta``) and list its live files, checking each
+    exists and has the size its log entry gives (``size_of``: a file's size by its path in
+    the table, None when it is missing; ``place``: where it is read)."""
     import pyarrow as pa
-    from deltalake import DeltaTable
 
-    directory = root / table.name
     try:
-        delta = DeltaTable(location)
+        delta = open_delta()
         version = delta.version()
         listed = pa.table(delta.get_add_actions(flatten=True))
         wanted = [c for c in ("path", "size_bytes", "num_records") if c in listed.column_names]
@@ -185,30 +194,51 @@ def _live_files(
             raise
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         what = f"the table's log cannot be read: {first}"
-        return [Problem(table.name, lake_relative(root, directory / LOG), what, RESTORE)], None, []
+        return [Problem(table.name, f"{table.name}/{LOG}", what, RESTORE)], None, []
     problems: list[Problem] = []
     files: list[LiveFile] = []
     for action in actions:
         relative = unquote(str(action["path"]))
-        path = directory / relative
-        shown = lake_relative(root, path)
+        shown = f"{table.name}/{relative}"
         if "://" in relative or relative.startswith("/") or ".." in Path(relative).parts:
             what = "the log names a data file outside the table's directory"
             problems.append(Problem(table.name, relative, what, RESTORE))
             continue
         size = action.get("size_bytes")
         rows = action.get("num_records")
-        try:
-            actual = path.stat().st_size
-        except OSError:
+        actual = size_of(relative)
+        if actual is None:
             problems.append(Problem(table.name, shown, "data file is missing", RESTORE))
             continue
         if isinstance(size, int) and actual != size:
             what = f"data file has {actual} bytes, its log entry says {size} (truncated or overwritten)"
             problems.append(Problem(table.name, shown, what, RESTORE))
             continue
-        files.append(LiveFile(path, shown, size, rows if isinstance(rows, int) else None))
+        files.append(
+            LiveFile(place(relative), shown, size, rows if isinstance(rows, int) else None)
+        )
     return problems, version, files
+
+
+def _local_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _local_files(
+    root: Path, table: Table, location: str
+) -> tuple[list[Problem], int | None, list[LiveFile]]:
+    from deltalake import DeltaTable
+
+    directory = root / table.name
+    return _live_files(
+        table,
+        lambda: DeltaTable(location),
+        lambda relative: _local_size(directory / relative),
+        lambda relative: directory / relative,
+    )
 
 
 #: Healthy table states already read in this process, by their log's listing (see
@@ -231,19 +261,64 @@ def _files_intact(state: TableState) -> bool:
     """Whether every live data file of ``state`` is still there, with the size its log gives."""
     for live in state.files:
         try:
-            if live.size is not None and live.path.stat().st_size != live.size:
+            if live.size is not None and Path(live.path).stat().st_size != live.size:
                 return False
         except OSError:
             return False
     return True
 
 
-def table_state(root: Path, table: Table, location: str) -> TableState:
+def _object_state(lake: ObjectLake, table: Table, location: str) -> TableState:
+    """The cheap checks of a table in object storage (:func:`table_state`): one listing of
+    its objects gives the log's entries and each data file's size."""
+    from deltalake import DeltaTable
+
+    objects = listing(lake, table.name)
+    log = {k[len(LOG) + 1 :]: n for k, n in objects.items() if k.startswith(f"{LOG}/")}
+    entries = {n: size for n, size in log.items() if _COMMIT.match(n) or _CHECKPOINT.match(n)}
+    data = [k for k in objects if k.endswith(".parquet") and not k.startswith(f"{LOG}/")]
+    if not entries and not data:
+        return TableState(present=False)
+    key = (location, tuple(sorted(entries.items())))
+    known = _READ.get(key)
+    if known is not None and all(
+        objects.get(f.relative.split("/", 1)[1]) == f.size for f in known.files
+    ):
+        _READ.move_to_end(key)
+        return known
+    readers: dict[str, Callable[[], bytes]] = {
+        name: functools.partial(read_bytes, lake, table.name, LOG, name) for name in entries
+    }
+    problems, newest, named = _check_log(table, readers, lambda: len(data))
+    if problems:
+        return TableState(True, tuple(problems), newest, named=frozenset(named))
+    problems, version, files = _live_files(
+        table,
+        lambda: DeltaTable(location, storage_options=dict(lake.options)),
+        objects.get,
+        lambda relative: lake.child(table.name, relative),
+    )
+    state = TableState(True, tuple(problems), version, tuple(files), frozenset(named))
+    if not problems:
+        _READ[key] = state
+        while len(_READ) > _KEPT:
+            _READ.popitem(last=False)
+    return state
+
+
+def table_directory(root: LakeRoot, table: Table) -> str:
+    """Where delta-rs opens ``table`` of the lake at ``root`` (its directory, or its URI)."""
+    return root.child(table.name) if isinstance(root, ObjectLake) else str(root / table.name)
+
+
+def table_state(root: LakeRoot, table: Table, location: str) -> TableState:
     """The cheap checks of one table (``location``: where delta-rs opens it).
 
     A healthy table whose log files are the ones read before in this process (same names,
     sizes and modification times) is not read again: only its data files are checked to be
     there with their sizes. A command that opens a lake many times pays for its log once."""
+    if isinstance(root, ObjectLake):
+        return _object_state(root, table, location)
     directory = root / table.name
     if not directory.is_dir():
         return TableState(present=False)
@@ -264,7 +339,7 @@ def table_state(root: Path, table: Table, location: str) -> TableState:
     problems, newest, named = _read_log(root, table)
     if problems:
         return TableState(True, tuple(problems), newest, named=frozenset(named))
-    problems, version, files = _live_files(root, table, location)
+    problems, version, files = _local_files(root, table, location)
     state = TableState(True, tuple(problems), version, tuple(files), frozenset(named))
     if not problems and listing is not None:
         _READ[key] = state
@@ -274,7 +349,7 @@ def table_state(root: Path, table: Table, location: str) -> TableState:
 
 
 def structural_problems(
-    root: Path, location: Callable[[Table], str] | None = None
+    root: LakeRoot, location: Callable[[Table], str] | None = None
 ) -> list[Problem]:
     """The problems the cheap checks find in every table of the lake at ``root``.
 
@@ -282,6 +357,6 @@ def structural_problems(
     """
     out: list[Problem] = []
     for table in TABLES:
-        where = location(table) if location else str(root / table.name)
+        where = location(table) if location else table_directory(root, table)
         out.extend(table_state(root, table, where).problems)
     return out

@@ -21,19 +21,29 @@ import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
 from attestlake.errors import LakeError
-from attestlake.lake.delta import check_path, guarded, intact_tables, table_location
+from attestlake.lake.delta import (
+    check_path,
+    guarded,
+    intact_tables,
+    open_table,
+    storage_options,
+    table_location,
+)
 from attestlake.lake.lake_check import unlisted_files
 from attestlake.lake.location import LOCK_FILE
+from attestlake.lake.object_lock import object_writer_lock
+from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.tables import TABLES, Table
 
 _T = TypeVar("_T")
 
 
-def create_tables(root: Path) -> None:
+def create_tables(root: LakeRoot) -> None:
     """Create every table that does not exist yet (idempotent); LakeError if one that exists
     is damaged (its log or a data file is missing or garbled)."""
     check_path(root)
-    root.mkdir(parents=True, exist_ok=True)
+    if isinstance(root, Path):
+        root.mkdir(parents=True, exist_ok=True)
     present = intact_tables(root)
     for table in TABLES:
         if table.name in present:
@@ -44,13 +54,19 @@ def create_tables(root: Path) -> None:
             table.schema,
             mode="ignore",
             partition_by=list(table.partition_by) or None,
+            storage_options=storage_options(root),
         )
         guarded(root, table, "create", create)
 
 
 @contextlib.contextmanager
-def writer_lock(root: Path) -> Iterator[None]:
-    """Serialise writers of one lake (two crawls at once take turns, never interleave)."""
+def writer_lock(root: LakeRoot) -> Iterator[None]:
+    """Serialise writers of one lake (two crawls at once take turns, never interleave): a
+    file lock in a local lake, a lease in object storage (:mod:`attestlake.lake.object_lock`)."""
+    if isinstance(root, ObjectLake):
+        with object_writer_lock(root):
+            yield
+        return
     root.mkdir(parents=True, exist_ok=True)
     with open(root / LOCK_FILE, "a+b") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -64,7 +80,7 @@ class Appender:
     """Appends batches to a lake's tables, keeping each table open between commits (no log
     replay per batch). For one writer at a time: use it under :func:`writer_lock`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: LakeRoot) -> None:
         self.root = root
         self._open: dict[str, DeltaTable] = {}
 
@@ -80,9 +96,8 @@ class Appender:
             return 0
         delta = self._open.get(table.name)
         if delta is None:
-            location = table_location(self.root, table)
             delta = self._open[table.name] = guarded(
-                self.root, table, "open", lambda: DeltaTable(location)
+                self.root, table, "open", lambda: open_table(self.root, table)
             )
 
         def write() -> None:
@@ -105,7 +120,10 @@ class Appender:
 
     def _remove_partial(self, table: Table, since: float) -> None:
         """Delete the data files a failed write left that no log entry names (a full disk
-        stops delta-rs after some files, before its commit)."""
+        stops delta-rs after some files, before its commit). In object storage they stay
+        until a vacuum deletes them (no snapshot names them)."""
+        if isinstance(self.root, ObjectLake):
+            return
         with contextlib.suppress(OSError, LakeError):
             for path in unlisted_files(self.root, table, table_location(self.root, table)):
                 if path.stat().st_mtime >= since - 1:
@@ -115,14 +133,13 @@ class Appender:
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
-def delete_batches_after(root: Path, table: Table, crawl_id: str, batch: int) -> int:
+def delete_batches_after(root: LakeRoot, table: Table, crawl_id: str, batch: int) -> int:
     """Delete the rows that crawl ``crawl_id`` wrote in its batches after ``batch``; return
     how many were deleted."""
     if not _UUID.fullmatch(crawl_id):
         raise LakeError(f"refusing to delete by a crawl id that is not a UUID: {crawl_id!r}")
     predicate = f"crawl_id = '{crawl_id}' AND crawl_batch > {int(batch)}"
-    location = table_location(root, table)
-    metrics = guarded(root, table, "delete from", lambda: DeltaTable(location).delete(predicate))
+    metrics = guarded(root, table, "delete from", lambda: open_table(root, table).delete(predicate))
     return int(metrics.get("num_deleted_rows") or 0)
 
 
@@ -133,41 +150,44 @@ class CompactResult:
     tables: dict[str, tuple[int, int, int]]
 
 
-def _each_table(root: Path, doing: str, run: Callable[[str], _T]) -> dict[str, _T]:
-    """``run(location)`` on every table present, under the writer lock (never interleaved
+def _on_table(run: Callable[[DeltaTable], _T], root: LakeRoot, table: Table) -> _T:
+    return run(open_table(root, table))
+
+
+def _each_table(root: LakeRoot, doing: str, run: Callable[[DeltaTable], _T]) -> dict[str, _T]:
+    """``run(table)`` on every table present, under the writer lock (never interleaved
     with a crawl), after the cheap damage checks; results by table name."""
     out: dict[str, _T] = {}
     with writer_lock(root):
         present = intact_tables(root)
         for table in TABLES:
             if table.name in present:
-                location = table_location(root, table)
-                out[table.name] = guarded(root, table, doing, functools.partial(run, location))
+                call = functools.partial(_on_table, run, root, table)
+                out[table.name] = guarded(root, table, doing, call)
     return out
 
 
-def _compact_one(location: str) -> tuple[int, int, int]:
-    dt = DeltaTable(location)
+def _compact_one(dt: DeltaTable) -> tuple[int, int, int]:
     before = len(dt.file_uris())
     dt.optimize.compact()
-    removed = DeltaTable(location).vacuum(
-        retention_hours=0, enforce_retention_duration=False, dry_run=False
-    )
-    return before, len(DeltaTable(location).file_uris()), len(removed)
+    dt.update_incremental()
+    removed = dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    dt.update_incremental()
+    return before, len(dt.file_uris()), len(removed)
 
 
-def compact(root: Path) -> CompactResult:
+def compact(root: LakeRoot) -> CompactResult:
     """Rewrite each table's small files into large ones and delete superseded files.
 
     Runs under the writer lock, so it never interleaves with a crawl.
     """
     check_path(root)
-    if not root.is_dir():
+    if isinstance(root, Path) and not root.is_dir():
         raise LakeError(f"{root} is not a lake directory")
     return CompactResult(_each_table(root, "compact", _compact_one))
 
 
-def vacuum(root: Path, retain_hours: int) -> dict[str, int]:
+def vacuum(root: LakeRoot, retain_hours: int) -> dict[str, int]:
     """Delete the data files of every table that no snapshot of the last ``retain_hours``
     hours needs (Delta vacuum), under the writer lock; files deleted per table. Readers of an
     older snapshot (time travel) lose it; the current snapshot is never touched."""
@@ -175,8 +195,8 @@ def vacuum(root: Path, retain_hours: int) -> dict[str, int]:
     if retain_hours < 0:
         raise LakeError(f"--retain must be 0 or more hours, not {retain_hours}")
 
-    def run(location: str) -> int:
-        files = DeltaTable(location).vacuum(
+    def run(dt: DeltaTable) -> int:
+        files = dt.vacuum(
             retention_hours=retain_hours, enforce_retention_duration=False, dry_run=False
         )
         return len(files)

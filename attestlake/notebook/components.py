@@ -15,7 +15,9 @@ import polars as pl
 from deltalake import DeltaTable
 
 from attestlake.errors import InputError
+from attestlake.lake.delta import storage_options
 from attestlake.lake.lake import Lake
+from attestlake.lake.object_store import ObjectLake
 from attestlake.notebook.context import Context, table_columns
 from attestlake.notebook.display import Note, Section, Table
 from attestlake.notebook.frames import frame
@@ -58,9 +60,11 @@ def component_table(lake: Lake) -> bool:
     A table on disk that :meth:`Lake.open` does not know yet is registered as a view.
     """
     columns = table_columns(lake, TABLE)
-    path = lake.root / TABLE
-    if not columns and DeltaTable.is_deltatable(str(path)):
-        lake.con.register(f"_{TABLE}_data", DeltaTable(str(path)).to_pyarrow_dataset())
+    where = lake.root.child(TABLE) if isinstance(lake.root, ObjectLake) else str(lake.root / TABLE)
+    options = storage_options(lake.root)
+    if not columns and DeltaTable.is_deltatable(where, storage_options=options):
+        dataset = DeltaTable(where, storage_options=options).to_pyarrow_dataset()
+        lake.con.register(f"_{TABLE}_data", dataset)
         lake.con.sql(f'CREATE VIEW "{TABLE}" AS SELECT * FROM "_{TABLE}_data"')  # noqa: S608
         columns = table_columns(lake, TABLE)
     return set(REQUIRED) <= columns

@@ -1,7 +1,8 @@
 """Which lake a notebook reads, and who owns each team.
 
 A notebook's parameters cell names a lake (``LAKE``) and an organisation file
-(``ORGANISATION``). Left as ``None`` they come from ``$ATTESTLAKE_LAKE`` and
+(``ORGANISATION``); the lake may be a directory or ``s3://bucket/prefix`` (credentials from
+the AWS environment variables, docs/lake.md). Left as ``None`` they come from ``$ATTESTLAKE_LAKE`` and
 ``$ATTESTLAKE_ORGANISATION``, and failing those from the sample lake, built once by the demo
 under ``$XDG_CACHE_HOME/attestlake/sample`` (``~/.cache/...``), so that a notebook opened from a
 clean checkout shows something.
@@ -29,6 +30,7 @@ from attestlake._internal.version import __version__
 from attestlake.demo.demo import MARKER, run_demo, sample_data_dir
 from attestlake.errors import InputError, LakeError
 from attestlake.lake.lake import Lake
+from attestlake.lake.object_store import LakeRoot, ObjectLake, lake_root
 from attestlake.lake.tables import TABLES
 
 LAKE_ENV = "ATTESTLAKE_LAKE"
@@ -73,15 +75,19 @@ def sample_lake(directory: Path | None = None, *, now: datetime | None = None) -
     return target / "lake"
 
 
-def is_demo_lake(lake: Path) -> bool:
+def is_demo_lake(lake: LakeRoot) -> bool:
     """True if ``lake`` was made by ``attestlake demo`` (its parent carries the demo marker)."""
-    return (lake.resolve().parent / MARKER).is_file()
+    return isinstance(lake, Path) and (lake.resolve().parent / MARKER).is_file()
 
 
-def resolve_lake(lake: str | Path | None = None) -> Path:
-    """``lake``, else ``$ATTESTLAKE_LAKE``, else :func:`sample_lake`."""
+def resolve_lake(lake: str | LakeRoot | None = None) -> LakeRoot:
+    """``lake``, else ``$ATTESTLAKE_LAKE``, else :func:`sample_lake`: a directory, or a lake
+    in object storage (``s3://bucket/prefix``)."""
     chosen = lake or os.environ.get(LAKE_ENV)
-    return Path(chosen).expanduser() if chosen else sample_lake()
+    if not chosen:
+        return sample_lake()
+    root = chosen if isinstance(chosen, ObjectLake) else lake_root(chosen)
+    return root.expanduser() if isinstance(root, Path) else root
 
 
 def load_owners(organisation: Path) -> dict[str, str]:
@@ -143,7 +149,7 @@ class Context:
     owners_source: str = "none"
 
     @property
-    def path(self) -> Path:
+    def path(self) -> LakeRoot:
         return self.lake.root
 
     def owner(self, team: str | None) -> str | None:
@@ -156,7 +162,9 @@ class Context:
         return Card("Reading", fields)._repr_html_()
 
 
-def open_context(lake: str | Path | None = None, organisation: str | Path | None = None) -> Context:
+def open_context(
+    lake: str | LakeRoot | None = None, organisation: str | Path | None = None
+) -> Context:
     """Open the notebook's lake (see :func:`resolve_lake`) and find its teams' owners."""
     path = resolve_lake(lake)
     try:

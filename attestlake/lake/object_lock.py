@@ -1,0 +1,142 @@
+"""The writers' lock of a lake in object storage: a lease kept in a one-row Delta table.
+
+A local lake's writers take turns under a file lock; object storage has none. There, the lock
+is the Delta table ``LAKE/_writer_lock`` whose one row says who holds the lease and until when.
+A writer takes the lease by overwriting that row with a commit that may not be retried
+(delta-rs commits with a conditional put: of two writers that read the same version, exactly
+one writes the next one; the other's commit fails and it reads again). The holder renews the
+lease every :data:`RENEW_EVERY` seconds while it works and writes the row "released" when it
+is done. A writer killed while it holds the lease (no release) holds it until the lease
+expires (:data:`LEASE_SECONDS` after its last renewal); then the next writer takes it. Clocks
+of the writers' machines must agree to well within the lease.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyarrow as pa
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+from attestlake.errors import LakeError
+from attestlake.lake.object_files import why
+from attestlake.lake.object_store import ObjectLake
+
+#: The lock table's directory under the lake.
+LOCK_TABLE = "_writer_lock"
+LEASE_SECONDS = 300.0
+RENEW_EVERY = 60.0
+#: How long a writer waits between two looks at a held lease.
+POLL_SECONDS = 0.5
+_SCHEMA = pa.schema(
+    [
+        ("holder", pa.string()),
+        ("state", pa.string()),
+        ("expires", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+def _location(lake: ObjectLake) -> str:
+    return lake.child(LOCK_TABLE)
+
+
+def _open(lake: ObjectLake) -> DeltaTable:
+    location, options = _location(lake), dict(lake.options)
+    if not DeltaTable.is_deltatable(location, storage_options=options):
+        with contextlib.suppress(Exception):  # another writer may create it at the same time
+            DeltaTable.create(location, _SCHEMA, mode="ignore", storage_options=options)
+    return DeltaTable(location, storage_options=options)
+
+
+def _current(table: DeltaTable) -> dict[str, Any] | None:
+    rows = table.to_pyarrow_dataset().to_table().to_pylist()
+    return rows[0] if rows else None
+
+
+def _free(row: dict[str, Any] | None, holder: str, now: datetime) -> bool:
+    if row is None or row["state"] == "released" or row["holder"] == holder:
+        return True
+    expires = row["expires"]
+    return expires is None or expires <= now
+
+
+def _put(table: DeltaTable, holder: str, state: str) -> bool:
+    """Overwrite the lease row, only if nobody committed since ``table`` was read."""
+    expires = datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS)
+    row = pa.Table.from_pylist([{"holder": holder, "state": state, "expires": expires}], _SCHEMA)
+    try:
+        write_deltalake(
+            table, row, mode="overwrite", commit_properties=CommitProperties(max_commit_retries=0)
+        )
+    except Exception as exc:  # delta-rs: CommitFailedError, or a conflict error
+        if "commit" in type(exc).__name__.lower() or "Concurrent" in type(exc).__name__:
+            return False
+        raise
+    return True
+
+
+def _acquire(lake: ObjectLake, holder: str) -> None:
+    while True:
+        table = _open(lake)
+        row = _current(table)
+        if _free(row, holder, datetime.now(UTC)) and _put(table, holder, "held"):
+            return
+        time.sleep(POLL_SECONDS)
+
+
+class _Renewer(threading.Thread):
+    """Renews the lease every :data:`RENEW_EVERY` seconds until stopped."""
+
+    def __init__(self, lake: ObjectLake, holder: str) -> None:
+        super().__init__(daemon=True)
+        self.lake, self.holder = lake, holder
+        self.done = threading.Event()
+        self.lost = False
+
+    def run(self) -> None:
+        while not self.done.wait(RENEW_EVERY):
+            with contextlib.suppress(Exception):  # the next renewal tries again
+                table = _open(self.lake)
+                row = _current(table)
+                if row is None or row["holder"] != self.holder:
+                    self.lost = True
+                    return
+                _put(table, self.holder, "held")
+
+
+@contextlib.contextmanager
+def object_writer_lock(lake: ObjectLake) -> Iterator[None]:
+    """Hold the lake's writer lease for the block (see the module doc)."""
+    holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4()}"
+    try:
+        _acquire(lake, holder)
+    except LakeError:
+        raise
+    except Exception as exc:
+        raise LakeError(f"cannot take the writer lock of the lake {lake}: {why(exc)}") from None
+    renewer = _Renewer(lake, holder)
+    renewer.start()
+    try:
+        yield
+    finally:
+        renewer.done.set()
+        renewer.join()
+        with contextlib.suppress(Exception):  # an expired lease is free for the next anyway
+            table = _open(lake)
+            if (_current(table) or {}).get("holder") == holder:
+                _put(table, holder, "released")
+    if renewer.lost:
+        raise LakeError(
+            f"the writer lock of the lake {lake} expired while this command wrote (no renewal "
+            f"for {LEASE_SECONDS:.0f} s): another writer may have written meanwhile; run "
+            "'attestlake lake check'"
+        )
