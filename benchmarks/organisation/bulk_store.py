@@ -2,8 +2,9 @@
 
 :class:`~attestlake.store.layout.LayoutStore` rewrites ``index.json`` (under a lock, with an
 fsync) for every manifest, which is right for a collector pushing one run and quadratic for a
-generator pushing a million. :class:`BulkLayoutStore` writes blobs the same way minus the
-fsync (the generated store is rebuilt, not recovered, after a crash) and keeps the index entries
+generator pushing a million. :class:`BulkLayoutStore` writes each blob straight to its
+file, without a temporary file or an fsync (a generated store is made again, not recovered,
+after a crash: its ``index.json`` is written last) and keeps the index entries
 of the manifests it writes for :func:`write_index`, which writes them after the entries already
 in ``index.json`` (the published contracts and inventory), compactly, in one rename.
 """
@@ -34,11 +35,11 @@ class BulkLayoutStore(LayoutStore):
         self.written_bytes: Counter[str] = Counter()
 
     def _write(self, path: Path, data: bytes, media_type: str) -> None:
-        if path.is_file():
+        try:
+            with path.open("xb") as fh:  # content-addressed: a blob already there is this one
+                fh.write(data)
+        except FileExistsError:
             return
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)  # two workers writing one blob: either copy is whole
         self.written[media_type] += 1
         self.written_bytes[media_type] += len(data)
 

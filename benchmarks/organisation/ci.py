@@ -3,7 +3,7 @@
 :class:`WorkflowRuns` makes each build as CI would, minus the state file between steps:
 :meth:`RunRecord.init <attestlake.collect.record.RunRecord.init>` against the contract revision
 pulled from the store, ``add`` for each material the contract names (the SBOM is a real file
-on disk, read and validated by kind), then :func:`attestlake.collect.lifecycle.push` (run
+in the work directory, read and validated by kind), then :func:`attestlake.collect.lifecycle.push` (run
 statement and SLSA provenance, signed, evidence and manifest written) or, for a failed build,
 :func:`~attestlake.collect.lifecycle.reset`. Build times, actors and failures come from a
 random generator seeded with the workflow's name, so a workflow's runs are the same whichever
@@ -13,6 +13,7 @@ worker makes them.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from pathlib import Path
 from attestlake.collect import lifecycle
 from attestlake.collect.record import RunRecord
 from attestlake.contracts.publish import PulledContract, pull_contract
-from attestlake.demo.sample_organisation import Component, image_digest, runner_env, write_sbom
+from attestlake.demo.sample_organisation import Component, image_digest, runner_env, sbom_document
 from attestlake.signing.signing import Signer
 from benchmarks.organisation.bulk_store import BulkLayoutStore
 from benchmarks.organisation.plan import ORGANISATION, REGISTRY, PlannedWorkflow
@@ -125,9 +126,10 @@ class WorkflowRuns:
                     continue
                 sbom = self.work / "sbom.cdx.json"
                 components = self.components(build, started)
-                write_sbom(
-                    sbom, wf.project, f"1.{build}.0", components, describes if has_image else None
+                doc = sbom_document(
+                    wf.project, f"1.{build}.0", components, describes if has_image else None
                 )
+                sbom.write_bytes(json.dumps(doc, separators=(",", ":")).encode())
                 att.add(req.name, str(sbom))
                 self.tally.components += len(components)
 

@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -74,8 +75,10 @@ class Generated:
 _worker: dict[str, Any] = {}
 
 
-def _start_worker(directory: Path, instance: SigstoreInstance, now: datetime, days: int) -> None:
-    work = directory / "work" / str(os.getpid())
+def _start_worker(
+    directory: Path, scratch: Path, instance: SigstoreInstance, now: datetime, days: int
+) -> None:
+    work = scratch / str(os.getpid())
     work.mkdir(parents=True, exist_ok=True)
     keys = {name: KeySigner.from_file(directory / "keys" / f"{name}.key") for name in ("ci", "rogue")}
     _worker.update(
@@ -195,15 +198,16 @@ def generate(
     progress = _Progress(runs, say)
     ordered = sorted(plan.workflows, key=lambda p: -p.runs)  # the longest first: even finish
     context = multiprocessing.get_context("fork")
-    init = (directory, instance, now, days)
-    with context.Pool(jobs, initializer=_start_worker, initargs=init) as pool:
-        for made, written, written_bytes in pool.imap_unordered(_make, ordered):
-            tally.add(made)
-            counts.update(written)
-            sizes.update(written_bytes)
-            progress.add(made.runs)
-    manifests = write_index(directory / "store", sorted((directory / "work").glob("*/index.jsonl")))
-    shutil.rmtree(directory / "work")
+    shm = Path("/dev/shm")  # the SBOM files the collector reads: in memory where possible
+    with tempfile.TemporaryDirectory(prefix="generate-", dir=shm if shm.is_dir() else None) as tmp:
+        init = (directory, Path(tmp), instance, now, days)
+        with context.Pool(jobs, initializer=_start_worker, initargs=init) as pool:
+            for made, written, written_bytes in pool.imap_unordered(_make, ordered):
+                tally.add(made)
+                counts.update(written)
+                sizes.update(written_bytes)
+                progress.add(made.runs)
+        manifests = write_index(directory / "store", sorted(Path(tmp).glob("*/index.jsonl")))
     if manifests != tally.runs:
         raise RuntimeError(f"{manifests} manifests indexed for {tally.runs} runs")
     summary = _summary(plan, directory, tally, (counts, sizes))
