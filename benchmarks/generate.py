@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.organisation.generate import generate  # noqa: E402
+from benchmarks.organisation.generate import generate
 
 
 def _positive(text: str) -> int:
@@ -49,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{made.envelopes:,} DSSE envelopes, {made.bundles:,} Sigstore bundles, "
         f"{made.components:,} SBOM components, {made.blob_bytes / 2**20:,.1f} MiB of blobs"
     )
-    print(f"crawl: attestlake crawl --from oci:{made.store} --trust {made.trust_policy} --lake LAKE")
+    print(
+        f"crawl: attestlake crawl --from oci:{made.store} --trust {made.trust_policy} --lake LAKE"
+    )
     return 0
 
 

@@ -32,7 +32,9 @@ def _organisation(directory: Path, runs: int, jobs: int | None) -> Generated:
             print(f"using the organisation in {directory} ({made.runs:,} runs)")
             return made
     made = generate(directory, runs, jobs=jobs)
-    print(f"generated {made.runs:,} runs in {made.seconds:.1f} s ({made.runs / made.seconds:,.0f}/s)")
+    print(
+        f"generated {made.runs:,} runs in {made.seconds:.1f} s ({made.runs / made.seconds:,.0f}/s)"
+    )
     return made
 
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from pathlib import Path
 
 from attestlake.audit.queries import run_query
-from attestlake.audit.report import run_report, select_queries
 from attestlake.audit.query_files import SavedQuery
+from attestlake.audit.report import run_report, select_queries
 from attestlake.lake.lake import Lake
 from benchmarks.measure.figures import median_seconds
 

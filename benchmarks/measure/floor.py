@@ -65,7 +65,9 @@ def _verify(chunk: list[Item]) -> int:
     return ok
 
 
-def verifications_per_second(items: list[Item], public_pem: bytes, jobs: int | None = None) -> float:
+def verifications_per_second(
+    items: list[Item], public_pem: bytes, jobs: int | None = None
+) -> float:
     """Verify every item with the key ``public_pem`` on ``jobs`` processes (default: every
     core); verifications per second of wall time, pool start-up excluded."""
     jobs = jobs or os.cpu_count() or 1

@@ -1,5 +1,7 @@
-"""Peak memory of a process tree: the sum of the RSS of a process and all its descendants,
-sampled every few milliseconds while it runs (workers included)."""
+"""Peak memory of a process tree, sampled every few tens of milliseconds while it runs: the sum
+of the proportional set size (PSS) of a process and all its descendants (forked workers share
+pages with their parent: a sum of RSS would count those twice), and the RSS of the process
+alone."""
 
 from __future__ import annotations
 
@@ -16,16 +18,14 @@ import psutil
 @dataclass(frozen=True)
 class TreeRun:
     seconds: float
-    peak_tree_bytes: int  # the largest sum of RSS over the process and its descendants
+    peak_tree_bytes: int  # the largest sum of PSS over the process and its descendants
     peak_main_bytes: int  # the largest RSS of the process alone
     returncode: int
     output: str
 
 
-def run_sampled(
-    command: Sequence[str], *, cwd: Path | None = None, every: float = 0.02
-) -> TreeRun:
-    """Run ``command``, sampling its process tree's RSS until it exits."""
+def run_sampled(command: Sequence[str], *, cwd: Path | None = None, every: float = 0.05) -> TreeRun:
+    """Run ``command``, sampling its process tree's memory until it exits."""
     peaks = [0, 0]
     started = time.perf_counter()
     proc = subprocess.Popen(
@@ -41,10 +41,10 @@ def run_sampled(
         while not done.is_set():
             try:
                 main = root.memory_info().rss
-                tree = main
+                tree = root.memory_full_info().pss
                 for child in root.children(recursive=True):
                     try:
-                        tree += child.memory_info().rss
+                        tree += child.memory_full_info().pss
                     except psutil.NoSuchProcess:
                         continue
             except psutil.NoSuchProcess:

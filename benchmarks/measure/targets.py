@@ -76,7 +76,7 @@ def crawl(bench: Bench) -> list[Figure]:
             rate / per_second >= 1 / 3,
         ),
         Figure(
-            "6 crawl peak memory, main + workers",
+            "6 crawl peak memory, main + workers (PSS)",
             run.peak_tree_bytes / MIB,
             "MiB",
             run.peak_main_bytes / MIB,

@@ -70,7 +70,7 @@ class WorkflowRuns:
 
     def __post_init__(self) -> None:
         seed = int.from_bytes(hashlib.sha256(self.planned.name.encode()).digest()[:8], "big")
-        self.rng = random.Random(seed)  # noqa: S311 (reproducible data, not secrets)
+        self.rng = random.Random(seed)
 
     def contract(self, name: str, revision: int) -> PulledContract:
         ref = f"{self.store.ref}#{name}@{revision}"

@@ -80,7 +80,9 @@ def _start_worker(
 ) -> None:
     work = scratch / str(os.getpid())
     work.mkdir(parents=True, exist_ok=True)
-    keys = {name: KeySigner.from_file(directory / "keys" / f"{name}.key") for name in ("ci", "rogue")}
+    keys = {
+        name: KeySigner.from_file(directory / "keys" / f"{name}.key") for name in ("ci", "rogue")
+    }
     _worker.update(
         store=BulkLayoutStore(directory / "store"),
         work=work,

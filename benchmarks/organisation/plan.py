@@ -141,13 +141,14 @@ def make_plan(runs: int, *, days: int = 90, seed: int = 1984) -> Plan:
         raise ValueError(f"an organisation needs at least {MIN_RUNS} runs, not {runs}")
     if days < 3:
         raise ValueError(f"runs are spread over at least 3 days, not {days}")
-    rng = random.Random(seed)  # noqa: S311 (reproducible data, not secrets)
+    rng = random.Random(seed)
     count = max(1, min(runs // MIN_RUNS, max(6, runs // 150)))
     teams = tuple(f"team-{t:03d}" for t in range(max(2, math.ceil(count / 25))))
     pool = _pool(rng)
     workflows = []
     for i, n_runs in enumerate(_split(runs, count, rng)):
         contract = _contract_for(i)
+        gitlab = i % 4 == 3 and contract == CONTRACTS[0]
         project = f"project-{i // 2:04d}"
         size = min(300, max(10, int(rng.lognormvariate(math.log(45), 0.6))))
         start = rng.randrange(len(pool))
@@ -158,7 +159,7 @@ def make_plan(runs: int, *, days: int = 90, seed: int = 1984) -> Plan:
                 project=project,
                 team=teams[(i // 2) % len(teams)],
                 contract=contract,
-                runner="GITLAB_PIPELINE" if i % 4 == 3 and contract == CONTRACTS[0] else "GITHUB_ACTION",
+                runner="GITLAB_PIPELINE" if gitlab else "GITHUB_ACTION",
                 runs=n_runs,
                 components=stack,
                 plants=_plants(contract, rng),

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from attestlake.lake.lake import Lake
 from attestlake.audit.queries import query_lake
+from attestlake.lake.lake import Lake
 from attestlake.store.layout import LayoutStore
 from benchmarks.generate import main as generate_main
 from benchmarks.organisation.generate import Generated, generate

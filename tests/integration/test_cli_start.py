@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 
 ENGINES = ("pyarrow", "deltalake", "duckdb", "polars")
-SCRIPT = """
+SCRIPT = f"""
 import contextlib, io, json, sys
 from attestlake._cli import run
 with contextlib.redirect_stdout(io.StringIO()) as out:
     code = run(sys.argv[1:])
-print(json.dumps({"code": code, "help": "Usage" in out.getvalue(),
-                  "engines": sorted(m for m in %r if m in sys.modules)}))
-""" % (ENGINES,)
+print(json.dumps({{"code": code, "help": "Usage" in out.getvalue(),
+                  "engines": sorted(m for m in {ENGINES!r} if m in sys.modules)}}))
+"""
 
 
 @pytest.mark.parametrize(
