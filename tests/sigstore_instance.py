@@ -94,6 +94,33 @@ class SigstoreInstance:
         )
         self.entries = 0
 
+    # -- pickling (worker processes sign with the same instance) ---------------------------
+    def __getstate__(self) -> dict[str, Any]:
+        def pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+            return key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+
+        return {
+            "keys": [pem(k) for k in (self.ca_key, self.ct_key, self.rekor_key)],
+            "ca": self.ca.public_bytes(serialization.Encoding.DER),
+            "start": self.start,
+            "entries": self.entries,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        keys = []
+        for raw in state["keys"]:
+            key = serialization.load_pem_private_key(raw, password=None)
+            assert isinstance(key, ec.EllipticCurvePrivateKey)
+            keys.append(key)
+        self.ca_key, self.ct_key, self.rekor_key = keys
+        self.ca = x509.load_der_x509_certificate(state["ca"])
+        self.start = state["start"]
+        self.entries = state["entries"]
+
     # -- Fulcio and the CT log -------------------------------------------------------------
     def issue(
         self, key: ec.EllipticCurvePrivateKey, identity: str, issuer: str

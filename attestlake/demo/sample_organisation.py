@@ -211,6 +211,14 @@ def write_sbom(
     components: tuple[Component, ...],
     describes: str | None,
 ) -> None:
+    """Write :func:`sbom_document` to ``path`` (indented, as SBOM tools write it)."""
+    doc = sbom_document(name, version, components, describes)
+    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")
+
+
+def sbom_document(
+    name: str, version: str, components: tuple[Component, ...], describes: str | None
+) -> dict[str, Any]:
     """A CycloneDX 1.5 SBOM whose main component is ``name`` (with the sha256 of the image it
     ``describes``, when there is one)."""
     main: dict[str, Any] = {"type": "application", "name": name, "version": version}
@@ -218,11 +226,10 @@ def write_sbom(
     if describes:
         main["type"] = "container"
         main["hashes"] = [{"alg": "SHA-256", "content": describes.split(":", 1)[1]}]
-    doc = {
+    return {
         "bomFormat": "CycloneDX",
         "specVersion": "1.5",
         "version": 1,
         "metadata": {"component": main},
         "components": [c.cyclonedx() for c in components],
     }
-    path.write_text(json.dumps(doc, indent=1), encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Benchmarks: a generator of organisations at scale and the measurements of ``benchmarks/run``."""

@@ -1,0 +1,210 @@
+"""The targets ``benchmarks/run`` measures, each against a baseline measured in the same run.
+
+Each function takes the :class:`Bench` (the generated organisation, its lake, how many
+repeats) and returns its figures. ``crawl`` writes the lake the others read; ``size`` compacts
+it, so it runs last.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.measure import floor
+from benchmarks.measure.figures import Figure, median_seconds
+from benchmarks.measure.memory import run_sampled
+from benchmarks.measure.rawscan import scan
+from benchmarks.organisation.generate import Generated
+
+MIB = 2**20
+ATTESTLAKE = [sys.executable, "-m", "attestlake._cli"]
+
+
+@dataclass(frozen=True)
+class Bench:
+    generated: Generated
+    lake: Path
+    repeat: int
+    jobs: int | None
+
+    @property
+    def runs(self) -> int:
+        return self.generated.runs
+
+
+def _child(*args: str) -> dict[str, object]:
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.measure.child", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def crawl(bench: Bench) -> list[Figure]:
+    """Target 3 (rate against the signature floor) and 6 (peak memory of the process tree)."""
+    store = bench.generated.store
+    items = floor.collect(store)
+    public = (Path(bench.generated.directory) / "keys" / "ci.pub").read_bytes()
+    per_second = floor.verifications_per_second(items, public, bench.jobs)
+    shutil.rmtree(bench.lake, ignore_errors=True)
+    command = [*ATTESTLAKE, "crawl", "--from", f"oci:{store}", "--lake", str(bench.lake)]
+    command += ["--trust", str(bench.generated.trust_policy), "--json"]
+    command += ["--jobs", str(bench.jobs)] if bench.jobs else []
+    run = run_sampled(command)
+    if run.returncode != 0:
+        raise RuntimeError(f"the crawl failed ({run.returncode}):\n{run.output[-2000:]}")
+    summary = json.loads(run.output[run.output.index("{") :])
+    documents = int(summary["documents"])
+    rate = documents / run.seconds
+    return [
+        Figure(
+            "3 crawl rate (documents/s)",
+            rate,
+            "doc/s",
+            per_second,
+            "ECDSA verifications/s",
+            rate / per_second,
+            ">= 0.33x the floor",
+            rate / per_second >= 1 / 3,
+        ),
+        Figure(
+            "6 crawl peak memory, main + workers (PSS)",
+            run.peak_tree_bytes / MIB,
+            "MiB",
+            run.peak_main_bytes / MIB,
+            "MiB main process alone",
+            None,
+            "< 400 MB, flat in N",
+            run.peak_tree_bytes < 400e6,
+        ),
+    ]
+
+
+def queries(bench: Bench) -> list[Figure]:
+    """Target 2: every saved query's median against the raw-JSON scan's, and peak memory."""
+    scanned = median_seconds(lambda: scan(bench.generated.store), bench.repeat)
+    now = bench.generated.now
+    measured = _child("queries", str(bench.lake), now, str(bench.repeat))
+    medians: dict[str, float] = measured["medians"]  # type: ignore[assignment]
+    out = [
+        Figure(
+            f"2 query {name}",
+            seconds,
+            "s",
+            scanned,
+            "s raw-JSON scan",
+            scanned / seconds,
+            ">= 100x and < 1 s",
+            scanned / seconds >= 100 and seconds < 1,
+        )
+        for name, seconds in medians.items()
+    ]
+    peak = int(measured["peak_bytes"]) / MIB  # type: ignore[call-overload]
+    out.append(Figure("2 queries peak memory", peak, "MiB", None, "", None, "< 2 GB", peak < 2000))
+    return out
+
+
+def report(bench: Bench) -> list[Figure]:
+    """Target 2: the full report's time and peak memory (against the raw-JSON scan)."""
+    scanned = median_seconds(lambda: scan(bench.generated.store), 1)
+    measured = _child("report", str(bench.lake), bench.generated.now)
+    seconds = float(measured["seconds"])  # type: ignore[arg-type]
+    peak = int(measured["peak_bytes"]) / MIB  # type: ignore[call-overload]
+    return [
+        Figure(
+            "2 full report",
+            seconds,
+            "s",
+            scanned,
+            "s raw-JSON scan",
+            scanned / seconds,
+            "< 10 s at 1M runs",
+            seconds < 10,
+        ),
+        Figure("2 full report peak memory", peak, "MiB", None, "", None, "< 2 GB", peak < 2000),
+    ]
+
+
+def _paired(a: list[str], b: list[str], repeat: int) -> tuple[float, float, float]:
+    """Medians of A's and B's wall time, run in turn, and the median of the pairs' ratios."""
+    times: list[tuple[float, float]] = []
+    for _ in range(repeat + 1):
+        pair = []
+        for command in (a, b):
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True)
+            pair.append(time.perf_counter() - started)
+        times.append((pair[0], pair[1]))
+    times = times[1:]  # the first pair warms the file cache
+    return (
+        statistics.median(t[0] for t in times),
+        statistics.median(t[1] for t in times),
+        statistics.median(t[0] / t[1] for t in times),
+    )
+
+
+def help_start(bench: Bench) -> list[Figure]:
+    """Target 7: ``attestlake --help`` and ``attestlake attest --help`` against
+    ``python -c pass``."""
+    out = []
+    script = str(Path(sys.executable).with_name("attestlake"))
+    for args in (["--help"], ["attest", "--help"]):
+        a, b, ratio = _paired([script, *args], [sys.executable, "-c", "pass"], 2 * bench.repeat)
+        out.append(
+            Figure(
+                f"7 attestlake {' '.join(args)}",
+                a,
+                "s",
+                b,
+                "s python -c pass",
+                ratio,
+                "< 3x",
+                ratio < 3,
+            )
+        )
+    return out
+
+
+def _bytes_under(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def size(bench: Bench) -> list[Figure]:
+    """Target 8: the lake after ``attestlake lake compact`` against the signed statements'
+    bytes (DSSE envelopes and Sigstore bundles)."""
+    subprocess.run(
+        [*ATTESTLAKE, "lake", "compact", "--lake", str(bench.lake)],
+        check=True,
+        capture_output=True,
+    )
+    lake = _bytes_under(bench.lake)
+    raw = bench.generated.signed_bytes
+    return [
+        Figure(
+            "8 lake size after compaction",
+            lake / MIB,
+            "MiB",
+            raw / MIB,
+            "MiB of signed statements",
+            lake / raw,
+            "<= 0.15 of the statements",
+            lake <= 0.15 * raw,
+        )
+    ]
+
+
+TARGETS = {
+    "crawl": crawl,
+    "queries": queries,
+    "report": report,
+    "help": help_start,
+    "size": size,
+}

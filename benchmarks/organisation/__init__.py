@@ -1,0 +1,1 @@
+"""Generated organisations of N runs, signed for real (see :mod:`.generate`)."""

@@ -1,0 +1,165 @@
+"""One workflow's runs, made with the real collector into a bulk layout store.
+
+:class:`WorkflowRuns` makes each build as CI would, minus the state file between steps:
+:meth:`RunRecord.init <attestlake.collect.record.RunRecord.init>` against the contract revision
+pulled from the store, ``add`` for each material the contract names (the SBOM is a real file
+in the work directory, read and validated by kind), then :func:`attestlake.collect.lifecycle.push` (run
+statement and SLSA provenance, signed, evidence and manifest written) or, for a failed build,
+:func:`~attestlake.collect.lifecycle.reset`. Build times, actors and failures come from a
+random generator seeded with the workflow's name, so a workflow's runs are the same whichever
+worker makes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from attestlake.collect import lifecycle
+from attestlake.collect.record import RunRecord
+from attestlake.contracts.publish import PulledContract, pull_contract
+from attestlake.demo.sample_organisation import Component, image_digest, runner_env, sbom_document
+from attestlake.signing.signing import Signer
+from benchmarks.organisation.bulk_store import BulkLayoutStore
+from benchmarks.organisation.plan import ORGANISATION, REGISTRY, PlannedWorkflow
+
+ACTORS = ("sarah", "miles", "kyle", "john", "dani", "grace")
+NEW_PACKAGE = Component("orjson", "3.10.7", "pkg:pypi/orjson@3.10.7")
+FAILURE_EVERY = 20  # the 8th build of every 20 fails, in a workflow with the failures plant
+
+
+@dataclass
+class Tally:
+    """What one worker made."""
+
+    runs: int = 0
+    failed: int = 0
+    components: int = 0  # SBOM components listed, over every SBOM
+
+    def add(self, other: Tally) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+def bumped(component: Component, build: int, position: int) -> Component:
+    """The version a stack's component has at ``build``: a patch release every 60 builds,
+    staggered over the stack."""
+    step = (build + 13 * position) // 60
+    if step == 0:
+        return component
+    major, _, rest = component.version.partition(".")
+    minor, _, patch = rest.partition(".")
+    return component.with_version(f"{major}.{minor}.{int(patch or 0) + step}")
+
+
+@dataclass
+class WorkflowRuns:
+    planned: PlannedWorkflow
+    store: BulkLayoutStore
+    work: Path
+    now: datetime
+    days: int
+    signers: Callable[[str], Signer]  # "ci", "rogue", or "keyless:<identity>"
+    contracts: dict[str, PulledContract] = field(default_factory=dict)
+    tally: Tally = field(default_factory=Tally)
+
+    def __post_init__(self) -> None:
+        seed = int.from_bytes(hashlib.sha256(self.planned.name.encode()).digest()[:8], "big")
+        self.rng = random.Random(seed)
+
+    def contract(self, name: str, revision: int) -> PulledContract:
+        ref = f"{self.store.ref}#{name}@{revision}"
+        if ref not in self.contracts:
+            self.contracts[ref] = pull_contract(ref)
+        return self.contracts[ref]
+
+    def started(self, build: int) -> datetime:
+        wf = self.planned.workflow
+        if "new-dependency" in wf.plants and build == wf.runs - 1:
+            return self.now - timedelta(hours=self.rng.uniform(2, 40))
+        span = (self.days - 2 if "new-dependency" in wf.plants else self.days) * 86400
+        offset = (build + self.rng.random()) * span / wf.runs
+        return self.now - timedelta(days=self.days) + timedelta(seconds=offset)
+
+    def signer(self, build: int) -> Signer:
+        wf = self.planned.workflow
+        if "rogue-signer" in wf.plants and build == wf.runs - 2:
+            return self.signers("rogue")
+        if self.planned.keyless:
+            return self.signers(
+                f"keyless:https://github.com/{ORGANISATION}/{wf.project}"
+                f"/.github/workflows/{wf.name}.yml@refs/heads/main"
+            )
+        return self.signers("ci")
+
+    def components(self, build: int, started: datetime) -> tuple[Component, ...]:
+        wf = self.planned.workflow
+        out = [bumped(c, build, k) for k, c in enumerate(wf.components)]
+        if "new-dependency" in wf.plants and started >= self.now - timedelta(days=2):
+            out.append(NEW_PACKAGE)
+        return tuple(out)
+
+    def materials(self, att: RunRecord, build: int, started: datetime) -> None:
+        wf = self.planned.workflow
+        digest = image_digest(ORGANISATION, wf.project, build)
+        stale = "stale-sbom" in wf.plants and build == wf.runs // 2
+        describes = image_digest(ORGANISATION, wf.project, build - 1) if stale else digest
+        has_image = any(m.kind == "CONTAINER_IMAGE" for m in att.contract.materials)
+        for req in att.contract.materials:
+            if req.optional and req.kind != "SBOM_CYCLONEDX_JSON":
+                continue
+            if req.kind == "CONTAINER_IMAGE":
+                att.add(req.name, f"{REGISTRY}/{wf.project}@{digest}")
+            elif req.kind == "ARTIFACT":
+                package = self.work / f"{wf.project}-1.{build}.0.tar.gz"
+                package.write_bytes(hashlib.sha512(f"{wf.name}/{build}".encode()).digest() * 8)
+                att.add(req.name, str(package))
+            elif req.kind == "STRING":
+                att.add(req.name, f"1.{build}.0")
+            elif req.kind == "SBOM_CYCLONEDX_JSON":
+                if "image-without-sbom" in wf.plants and build % 4 == 3:
+                    continue
+                sbom = self.work / "sbom.cdx.json"
+                components = self.components(build, started)
+                doc = sbom_document(
+                    wf.project, f"1.{build}.0", components, describes if has_image else None
+                )
+                sbom.write_bytes(json.dumps(doc, separators=(",", ":")).encode())
+                att.add(req.name, str(sbom))
+                self.tally.components += len(components)
+
+    def build(self, build: int) -> None:
+        wf = self.planned.workflow
+        last = wf.runs - 1
+        started = self.started(build)
+        pin = 1 if "dropped-sbom" in wf.plants and build >= last - 2 else 2
+        pulled = self.contract(wf.contract, pin)
+        actor = self.rng.choice(ACTORS)
+        env = runner_env(wf.runner, wf, n=self.planned.first_job + build, build=build, actor=actor)
+        att = RunRecord.init(
+            pulled.contract,
+            workflow=wf.name,
+            project=wf.project,
+            team=wf.team,
+            env=env,
+            now=started,
+            contract_source=pulled.source,
+        )
+        finished = started + timedelta(minutes=self.rng.randint(4, 30))
+        signer = self.signer(build)
+        if "failures" in wf.plants and build % FAILURE_EVERY == 7 and build < last - 3:
+            lifecycle.reset(att, "failure", "unit tests failed", signer, self.store, now=finished)
+            self.tally.failed += 1
+        else:
+            self.materials(att, build, started)
+            lifecycle.push(att, signer, self.store, now=finished)
+        self.tally.runs += 1
+
+    def all(self) -> None:
+        for build in range(self.planned.runs):
+            self.build(build)

@@ -1,0 +1,109 @@
+"""The benchmark generator (benchmarks/generate.py): a small organisation, crawled, and the
+saved queries find exactly what it planted. So the generator cannot rot."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from attestlake.audit.queries import query_lake
+from attestlake.lake.lake import Lake
+from attestlake.store.layout import LayoutStore
+from benchmarks.generate import main as generate_main
+from benchmarks.organisation.generate import Generated, generate
+from benchmarks.organisation.plan import make_plan
+from tests.integration.cli_helpers import run_cli
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Generated, Path]:
+    root = tmp_path_factory.mktemp("organisation")
+    made = generate(root / "org", 60, days=20, jobs=2, now=NOW, say=lambda _line: None)
+    result = run_cli(
+        root,
+        "crawl",
+        "--from",
+        f"oci:{made.store}",
+        "--trust",
+        str(made.trust_policy),
+        "--lake",
+        str(root / "lake"),
+        "--json",
+    )
+    assert result.code == 0, result.err
+    return made, root / "lake"
+
+
+def _workflows(lake: Path, query: str, **params: object) -> set[str]:
+    with Lake.open(lake) as opened:
+        rows = query_lake(opened, query, dict(params), now=NOW).rows
+    return {f"{r['project']}/{r['workflow']}" for r in rows}
+
+
+def test_the_store_holds_every_run_signed_with_keys_and_keyless(
+    crawled: tuple[Generated, Path],
+) -> None:
+    made, lake = crawled
+    tags = [tag for tag, _ in LayoutStore(made.store).list_manifests()]
+    runs = [t for t in tags if t.startswith("run-")]
+    assert len(runs) == len(set(runs)) == made.runs == 60
+    assert made.bundles > 0 and made.envelopes > made.runs  # provenance beside run statements
+    with Lake.open(lake) as opened:
+        outcomes = opened.sql(
+            "SELECT format, trusted, count(*) AS n FROM attestations GROUP BY ALL"
+        ).to_pylist()
+    verified_bundles = sum(r["n"] for r in outcomes if r["trusted"] and "bundle" in r["format"])
+    untrusted = sum(r["n"] for r in outcomes if not r["trusted"])
+    assert verified_bundles == made.bundles  # the private Sigstore instance's bundles verify
+    assert untrusted == 2  # only the rogue key's run statement and its provenance
+    assert json.loads((made.store.parent / "generated.json").read_text())["runs"] == 60
+
+
+def test_the_saved_queries_find_exactly_the_planted_findings(
+    crawled: tuple[Generated, Path],
+) -> None:
+    made, lake = crawled
+    planted = {plant: set(workflows) for plant, workflows in made.planted.items()}
+    assert all(planted.values()), planted  # every plant is in even a small organisation
+    missing_sbom = planted["image-without-sbom"] | planted["stale-sbom"] | planted["dropped-sbom"]
+    assert _workflows(lake, "missing_sbom_digests") == missing_sbom
+    assert _workflows(lake, "non_compliant_workflows") == planted["dropped-sbom"]
+    assert _workflows(lake, "new_dependencies") == planted["new-dependency"]
+    assert _workflows(lake, "verification_failures") == planted["rogue-signer"]
+    with Lake.open(lake) as opened:
+        failed = opened.sql(
+            "SELECT DISTINCT project || '/' || workflow AS w FROM run_events "
+            "WHERE status = 'failed'"
+        ).to_pylist()
+    assert {r["w"] for r in failed} == planted["failures"]
+
+
+def test_the_same_seed_plans_the_same_organisation() -> None:
+    assert make_plan(5000, seed=7) == make_plan(5000, seed=7)
+    assert make_plan(5000, seed=7) != make_plan(5000, seed=8)
+    plan = make_plan(5000)
+    assert sum(p.runs for p in plan.workflows) == 5000
+    sizes = [len(p.workflow.components) for p in plan.workflows]
+    assert min(sizes) >= 10 and max(sizes) >= 100  # tens to hundreds of components
+
+
+def test_bad_arguments_are_refused_and_a_foreign_directory_is_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    assert generate_main([str(foreign), "--runs", "60"]) == 2
+    assert "not empty and was not made by the generator" in capsys.readouterr().err
+    assert [p.name for p in foreign.iterdir()] == ["notes.txt"]
+    assert generate_main([str(tmp_path / "few"), "--runs", "5"]) == 2
+    assert "at least 12 runs" in capsys.readouterr().err
+    assert not (tmp_path / "few").exists()
+    with pytest.raises(SystemExit):
+        generate_main([str(tmp_path / "zero"), "--runs", "0"])
+    assert "must be at least 1" in capsys.readouterr().err
