@@ -14,7 +14,10 @@ What the test supplies, and why (the README takes these as the reader's own):
   downloaded from elsewhere, as far as the crawl can tell);
 - the ``attest`` commands run with GitHub Actions' variables: the README's contract allows
   that runner only, and the session says they run in CI;
-- ``attestlake-demo/`` is the demo (``attestlake demo``) that the Python blocks open.
+- ``attestlake-demo/`` is the demo (``attestlake demo``) that the Python blocks open;
+- ``s3://bucket/...`` is a bucket of an S3 endpoint of the test's own (``moto_server`` on
+  127.0.0.1), whose address and credentials a command that names it gets in the usual
+  ``AWS_*`` variables.
 
 Each command must exit 0, or N where its comment ends with ``(exit N)``. The interactive
 prompt (a comment ``interactive prompt: A, B, C``) runs in a pseudo-terminal where A, B and C
@@ -44,6 +47,7 @@ from attestlake.demo.demo import DemoResult
 from tests.integration.cli_helpers import GITHUB_ENV, run_cli
 from tests.integration.collector_helpers import push_image
 from tests.integration.registry_server import RegistryServer
+from tests.integration.s3_server import S3Server
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -188,12 +192,14 @@ def after(tmp: Path, command: Command) -> None:
             (tmp / "downloaded-bundles" / name).write_bytes((tmp / name).read_bytes())
 
 
-def run_command(tmp: Path, command: Command, host: str) -> tuple[int, str]:
+def run_command(tmp: Path, command: Command, host: str, s3_env: dict[str, str]) -> tuple[int, str]:
     args = [arg.replace(README_HOST, host) for arg in command.args]
     assert args[0] == "attestlake", command.line
     if command.typed is not None:
         return run_in_terminal(tmp, args[1:], command.typed)
     env = GITHUB_ENV if args[1] == "attest" else None
+    if any(arg.startswith("s3://") for arg in args):
+        env = s3_env
     result = run_cli(tmp, *args[1:], env=env)
     return result.code, result.out + result.err
 
@@ -236,11 +242,16 @@ def test_the_readme_runs_as_written(
     [session] = blocks(section(README, "A CLI session"), "sh")
     prepare(tmp_path, registry, demo)
     ran = []
-    for command in commands(session):
-        code, printed = run_command(tmp_path, command, registry.host)
-        assert code == command.expected_code, f"{command.line}\n{printed}"
-        ran.append((command, printed))
-        after(tmp_path, command)
+    s3 = S3Server().start()
+    try:
+        s3.create_bucket("bucket")
+        for command in commands(session):
+            code, printed = run_command(tmp_path, command, registry.host, s3.env())
+            assert code == command.expected_code, f"{command.line}\n{printed}"
+            ran.append((command, printed))
+            after(tmp_path, command)
+    finally:
+        s3.stop()
     # The whole session, not a part of it: every line that starts a command was run.
     assert len(ran) == sum(line.startswith("attestlake ") for line in session.splitlines()) > 25
 
