@@ -20,7 +20,7 @@ from attestlake._cli.publishing import (
     UnsignedOpt,
     _declarer,
     _list,
-    _signed_by,
+    _print_published,
     _write,
 )
 
@@ -209,17 +209,7 @@ def policy_push(
         result = publish_policy(store, file, revision=revision, signer=signer)
     finally:
         store.close()
-    r = result.revision
-    ref = f"{store.ref}#{r.name}"
-    if result.unchanged:
-        _echo(f"unchanged: policy {r.name} revision {r.revision} already has this content")
-    else:
-        since = f" (was {result.previous})" if result.previous else ""
-        _echo(
-            f"published policy {r.name} revision {r.revision}{since}, digest {r.digest}"
-            + _signed_by(r.signer)
-        )
-    _echo(f"  latest: {ref}\n  pinned: {ref}@{r.revision}")
+    _print_published("policy", store.ref, result)
 
 
 @policy_app.command("pull")

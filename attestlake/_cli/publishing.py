@@ -20,6 +20,7 @@ from attestlake._cli.keys import (
 from attestlake.errors import InputError
 
 if TYPE_CHECKING:
+    from attestlake.contracts.publish import PublishResult
     from attestlake.signing.signing import Signer
 
 inventory_app = typer.Typer(
@@ -68,6 +69,22 @@ def _declarer(key: Path | None, keyless: bool, staging: bool, unsigned: bool) ->
 
 def _signed_by(signer: str | None) -> str:
     return f", declaration signed by {signer}" if signer else ", unsigned (--unsigned)"
+
+
+def _print_published(kind: str, store_ref: str, result: PublishResult) -> None:
+    """What ``contract push`` and ``policy push`` print: the revision
+    published (or unchanged) and the references that name it."""
+    r = result.revision
+    ref = f"{store_ref}#{r.name}"
+    if result.unchanged:
+        _echo(f"unchanged: {kind} {r.name} revision {r.revision} already has this content")
+    else:
+        since = f" (was {result.previous})" if result.previous else ""
+        _echo(
+            f"published {kind} {r.name} revision {r.revision}{since}, digest {r.digest}"
+            + _signed_by(r.signer)
+        )
+    _echo(f"  latest: {ref}\n  pinned: {ref}@{r.revision}")
 
 
 def _write(raw: bytes, out: Path | None) -> None:
@@ -178,18 +195,11 @@ def contract_push(
     if ignored:
         _echo(f"warning: {ignored}", err=True)
     store = open_store(to)
-    result = publish_contract(store, contract, name=name, signer=signer)
-    r = result.revision
-    ref = f"{store.ref}#{r.name}"
-    if result.unchanged:
-        _echo(f"unchanged: contract {r.name} revision {r.revision} already has this content")
-    else:
-        since = f" (was {result.previous})" if result.previous else ""
-        _echo(
-            f"published contract {r.name} revision {r.revision}{since}, digest {r.digest}"
-            + _signed_by(r.signer)
-        )
-    _echo(f"  latest: {ref}\n  pinned: {ref}@{r.revision}")
+    try:
+        result = publish_contract(store, contract, name=name, signer=signer)
+    finally:
+        store.close()
+    _print_published("contract", store.ref, result)
 
 
 @contract_app.command("pull")
