@@ -359,3 +359,36 @@ def test_writers_take_turns_under_the_lease_and_an_expired_one_is_taken(s3: S3Se
         assert object_lock._current(object_lock._open(lake))["holder"] != "killed"
     assert time.monotonic() - started < 30
     assert object_lock._current(object_lock._open(lake))["state"] == "released"
+
+
+def test_compact_vacuum_and_export_on_s3_keep_every_row(
+    s3: S3Server, crawled: Crawled, demo: DemoResult
+) -> None:
+    """A lake crawled in small batches (several files per table), compacted, its superseded
+    files vacuumed, then exported as plain Parquet: the same rows as one crawl throughout."""
+    uri = f"s3://{BUCKET}/maintained"
+    crawl = ("crawl", "--from", str(demo.store), "--lake", uri, "--trust", crawled.trust)
+    out = _run(crawled.cwd, crawled.env, *crawl, "--batch-size", "40")
+    assert out.code == 0, out.err
+    lake, whole = crawled.object_lake(uri), lake_rows(crawled.object_lake())  # type: ignore[arg-type]
+    assert lake_rows(lake) == whole  # type: ignore[arg-type]
+    runs_files = [k for k in s3.keys(BUCKET, "maintained/runs/") if k.endswith(".parquet")]
+    for args in (("lake", "compact"), ("lake", "vacuum", "--retain", "0")):
+        out = _run(crawled.cwd, crawled.env, *args, "--lake", uri)
+        assert out.code == 0, (args, out.err)
+        assert lake_rows(lake) == whole, args  # type: ignore[arg-type]
+    left = [k for k in s3.keys(BUCKET, "maintained/runs/") if k.endswith(".parquet")]
+    assert len(left) < len(runs_files)  # superseded small files are gone from the bucket
+    assert not check(lake).problems
+    exported = crawled.cwd / "exported"
+    out = _run(crawled.cwd, crawled.env, "lake", "export", str(exported), "--lake", uri)
+    assert out.code == 0, out.err
+    with Lake.open(crawled.local) as local:
+        want = local.sql("SELECT count(*) AS n FROM runs").to_pylist()
+    import duckdb
+
+    got = duckdb.sql(
+        f"SELECT count(*) AS n FROM read_parquet('{exported}/runs/**/*.parquet', "
+        "hive_partitioning = true)"
+    ).fetchall()
+    assert [{"n": got[0][0]}] == want
