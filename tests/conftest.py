@@ -30,17 +30,22 @@ _attacks = Tally()
 #: first, so that with ``--dist loadscope`` (a module's tests on one worker, in the order
 #: collected) no worker starts a long module when the others are nearly done.
 SLOW_FIRST = (
-    "tests/integration/test_crawl_resume.py",
+    "tests/integration/test_s3_lake.py",
+    "tests/integration/test_spark.py",
     "tests/security/test_loss.py",
+    "tests/integration/test_crawl_resume.py",
     "tests/integration/test_reverify.py",
     "tests/security/test_registry_faults.py",
     "tests/security/test_hostile_more.py",
-    "tests/security/test_secrets.py",
-    "tests/security/test_lake_damage.py",
     "tests/notebooks/test_notebooks.py",
+    "tests/security/test_lake_damage.py",
     "tests/integration/test_demo.py",
+    "tests/integration/test_gate_from_registry.py",
     "tests/security/test_sql_read_only.py",
+    "tests/integration/test_gate_from.py",
+    "tests/integration/test_declared_state.py",
     "tests/security/test_forgery.py",
+    "tests/security/test_forgery_more.py",
 )
 
 
