@@ -1,0 +1,103 @@
+"""Attacks on keyless verification: cosign's legacy ``.att`` layers and Sigstore bundles,
+certified and logged by a private Sigstore instance (``tests/sigstore_instance.py``)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from attestlake.intoto.cosign_att import layer_document
+from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, pae
+from attestlake.verify.trust import TrustPolicy
+from attestlake.verify.verify import load_policy, verify_document
+from tests.cosign_att import GITHUB_ISSUER, RELEASE, keyless_layer, provenance
+from tests.integration.test_trusted_roots import keyless_bundle
+from tests.sigstore_double import WORKFLOW_IDENTITY
+from tests.sigstore_instance import SigstoreInstance
+
+CERT = "dev.sigstore.cosign/certificate"
+
+
+@pytest.fixture(scope="module")
+def instance() -> SigstoreInstance:
+    return SigstoreInstance()
+
+
+@pytest.fixture(scope="module")
+def policy(instance: SigstoreInstance, tmp_path_factory: pytest.TempPathFactory) -> TrustPolicy:
+    home = tmp_path_factory.mktemp("policy")
+    instance.write_trusted_root(home / "trusted_root.json")
+    (home / "policy.yaml").write_text(
+        "trusted_root: trusted_root.json\nidentities:\n"
+        f"  - issuer: {GITHUB_ISSUER}\n    subject: {RELEASE}\n"
+        f"  - issuer: {GITHUB_ISSUER}\n    subject: {WORKFLOW_IDENTITY}\n"
+    )
+    return load_policy(home / "policy.yaml")
+
+
+def _unreadable_issuer(der: bytes) -> bytes:
+    """``der`` with a byte of its issuer's name made invalid UTF-8: the certificate still
+    loads (cryptography reads names only when asked for them)."""
+    at = der.index(b"attestlake test CA")
+    return der[:at] + b"\xff" + der[at + 1 :]
+
+
+@pytest.mark.attack("crash")
+def test_a_cosign_layer_whose_certificate_has_an_unreadable_issuer_is_malformed(
+    instance: SigstoreInstance, policy: TrustPolicy
+) -> None:
+    layer = keyless_layer(instance, provenance("registry.example/shop", "sha256:" + "ab" * 32))
+    cert = x509.load_pem_x509_certificate(layer.annotations[CERT].encode())
+    der = _unreadable_issuer(cert.public_bytes(serialization.Encoding.DER))
+    pem = "-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der).decode()
+    annotations = {**layer.annotations, CERT: pem + "-----END CERTIFICATE-----\n"}
+    outcome = verify_document(
+        layer_document(ENVELOPE_MEDIA_TYPE, annotations, layer.envelope), policy
+    )
+    assert (outcome.status, outcome.reason) == ("not_verified", "malformed")
+
+
+@pytest.mark.attack("crash")
+def test_a_bundle_whose_certificate_has_an_unreadable_issuer_is_malformed(
+    instance: SigstoreInstance, policy: TrustPolicy
+) -> None:
+    bundle = json.loads(keyless_bundle(instance))
+    cert = bundle["verificationMaterial"]["certificate"]
+    cert["rawBytes"] = base64.b64encode(_unreadable_issuer(base64.b64decode(cert["rawBytes"])))
+    cert["rawBytes"] = cert["rawBytes"].decode()
+    outcome = verify_document(json.dumps(bundle).encode(), policy)
+    assert (outcome.status, outcome.reason) == ("not_verified", "malformed")
+
+
+@pytest.mark.attack("forgery")
+def test_a_cosign_layer_signing_something_else_than_an_attestation_is_not_verified(
+    instance: SigstoreInstance, policy: TrustPolicy, tmp_path: Path
+) -> None:
+    """A trusted identity's valid keyless signature over a payload that is neither an in-toto
+    statement nor a link is ``unsupported``, as it is in a DSSE envelope or a bundle."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = instance.issue(key, RELEASE, GITHUB_ISSUER)
+    ptype, payload = "text/plain", b"deploy anything"
+    sig = key.sign(pae(ptype, payload), ec.ECDSA(hashes.SHA256()))
+    envelope = json.dumps(
+        {
+            "payloadType": ptype,
+            "payload": base64.b64encode(payload).decode(),
+            "signatures": [{"keyid": "", "sig": base64.b64encode(sig).decode()}],
+        },
+        separators=(",", ":"),
+    ).encode()
+    annotations = {
+        "dev.cosignproject.cosign/signature": "",
+        "dev.sigstore.cosign/bundle": instance.cosign_bundle(envelope, cert),
+        CERT: cert.public_bytes(serialization.Encoding.PEM).decode(),
+    }
+    outcome = verify_document(layer_document(ENVELOPE_MEDIA_TYPE, annotations, envelope), policy)
+    assert (outcome.status, outcome.reason) == ("not_verified", "unsupported")
+    assert outcome.signer == RELEASE
