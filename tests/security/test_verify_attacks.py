@@ -1,10 +1,12 @@
-"""Attacks on keyless verification: cosign's legacy ``.att`` layers and Sigstore bundles,
-certified and logged by a private Sigstore instance (``tests/sigstore_instance.py``)."""
+"""Attacks on verification: cosign's legacy ``.att`` layers and Sigstore bundles, certified
+and logged by a private Sigstore instance (``tests/sigstore_instance.py``), and key-signed
+envelopes and in-toto links."""
 
 from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from attestlake.intoto.cosign_att import layer_document
-from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, pae
+from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, MAX_SIGNATURES, pae
 from attestlake.verify.trust import TrustPolicy
 from attestlake.verify.verify import load_policy, verify_document
 from tests.cosign_att import GITHUB_ISSUER, RELEASE, keyless_layer, provenance
@@ -101,3 +103,37 @@ def test_a_cosign_layer_signing_something_else_than_an_attestation_is_not_verifi
     outcome = verify_document(layer_document(ENVELOPE_MEDIA_TYPE, annotations, envelope), policy)
     assert (outcome.status, outcome.reason) == ("not_verified", "unsupported")
     assert outcome.signer == RELEASE
+
+
+@pytest.mark.attack("crash")
+@pytest.mark.parametrize("form", ["dsse", "metablock"])
+def test_a_document_of_a_great_many_signatures_is_refused_before_any_is_tried(
+    tmp_path: Path, form: str
+) -> None:
+    """Every signature is tried with every key of the policy: a 32 MiB document of some
+    200,000 well-formed junk signatures would keep the verifier busy for minutes."""
+    names = []
+    for i in range(3):
+        key = ec.generate_private_key(ec.SECP256R1()).public_key()
+        pem = key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        (tmp_path / f"k{i}.pub").write_bytes(pem)
+        names.append(f"k{i}.pub")
+    (tmp_path / "policy.yaml").write_text(f"keys: [{', '.join(names)}]\n")
+    policy = load_policy(tmp_path / "policy.yaml")
+    junk = ec.generate_private_key(ec.SECP256R1()).sign(b"x", ec.ECDSA(hashes.SHA256()))
+    count = MAX_SIGNATURES + 1
+    if form == "dsse":
+        sig = {"keyid": "", "sig": base64.b64encode(junk).decode()}
+        payload = base64.b64encode(json.dumps(provenance("x", "sha256:" + "ab" * 32)).encode())
+        doc = {"payloadType": "application/vnd.in-toto+json", "payload": payload.decode()}
+        doc["signatures"] = [sig] * count
+    else:
+        link = {"_type": "link", "name": "build", "materials": {}, "products": {}}
+        doc = {"signed": link, "signatures": [{"keyid": "", "sig": junk.hex()}] * count}
+    start = time.monotonic()
+    outcome = verify_document(json.dumps(doc).encode(), policy)
+    assert (outcome.status, outcome.reason) == ("not_verified", "malformed")
+    assert f"{count} signatures, over {MAX_SIGNATURES}" in str(outcome.detail)
+    assert time.monotonic() - start < 5
