@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from attestlake.crawl.normalize import document_rows
+from attestlake.crawl.normalize.common import MAX_TEXT
+from attestlake.crawl.normalize.links import MAX_ARTIFACTS
+from attestlake.crawl.sources.interface import Unit
 from attestlake.intoto.cosign_att import layer_document
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, MAX_SIGNATURES, pae
 from attestlake.verify.trust import TrustPolicy
@@ -137,3 +142,21 @@ def test_a_document_of_a_great_many_signatures_is_refused_before_any_is_tried(
     assert (outcome.status, outcome.reason) == ("not_verified", "malformed")
     assert f"{count} signatures, over {MAX_SIGNATURES}" in str(outcome.detail)
     assert time.monotonic() - start < 5
+
+
+@pytest.mark.attack("crash")
+def test_a_link_of_a_great_many_artifacts_and_a_long_command_stays_bounded_in_the_lake() -> None:
+    """Anyone who can push writes an (unsigned) link: each of its artifacts is a row, and
+    every row repeats the step's command, so a link of a long command and many artifacts
+    would be rows times command bytes of memory."""
+    materials = {f"m{i}": {"sha256": "ab"} for i in range(MAX_ARTIFACTS + 1)}
+    command = ["sh", "-c", "x" * 200_000, "tail"]
+    link = {"_type": "link", "name": "build", "command": command, "materials": materials}
+    raw = json.dumps({"signed": link, "signatures": []}).encode()
+    unit = Unit("sha256:" + "0" * 64, "links")
+    rows = document_rows(
+        unit, unit.key, raw, None, TrustPolicy("p.yaml", ()), datetime.now(UTC)
+    ).by_table["link_artifacts"]
+    assert len(rows) == MAX_ARTIFACTS
+    assert all(len(r["command"]) <= MAX_TEXT for r in rows)
+    assert json.loads(rows[0]["command"]) == ["sh", "-c", "x" * (MAX_TEXT - 15) + "…"]
