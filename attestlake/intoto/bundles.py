@@ -146,7 +146,7 @@ def _der(value: Any, what: str) -> x509.Certificate:
         raise ContentError(f"{what}.rawBytes is not a base64 string")
     try:
         cert = x509.load_der_x509_certificate(base64.b64decode(raw, validate=True))
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, x509.InvalidVersion) as exc:
         raise ContentError(f"{what} is not a DER X.509 certificate: {exc}") from None
     return with_readable_names(cert, what)
 

@@ -159,7 +159,7 @@ def _certificate(text: str | None) -> x509.Certificate | None:
     what = f"annotation {CERTIFICATE_ANNOTATION}"
     try:
         certs = x509.load_pem_x509_certificates(text.encode())
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise ContentError(f"{what} is not a PEM X.509 certificate: {exc}") from None
     return with_readable_names(certs[0], what)
 

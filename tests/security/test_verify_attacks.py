@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -55,13 +56,23 @@ def _unreadable_issuer(der: bytes) -> bytes:
     return der[:at] + b"\xff" + der[at + 1 :]
 
 
+def _unknown_version(der: bytes) -> bytes:
+    """``der`` as X.509 version 111 (cryptography raises InvalidVersion, not a ValueError)."""
+    at = der.index(b"\xa0\x03\x02\x01\x02") + 4
+    return der[:at] + b"\x6e" + der[at + 1 :]
+
+
+DAMAGES = pytest.mark.parametrize("damage", [_unreadable_issuer, _unknown_version])
+
+
 @pytest.mark.attack("crash")
-def test_a_cosign_layer_whose_certificate_has_an_unreadable_issuer_is_malformed(
-    instance: SigstoreInstance, policy: TrustPolicy
+@DAMAGES
+def test_a_cosign_layer_whose_certificate_cannot_be_read_is_malformed(
+    instance: SigstoreInstance, policy: TrustPolicy, damage: Callable[[bytes], bytes]
 ) -> None:
     layer = keyless_layer(instance, provenance("registry.example/shop", "sha256:" + "ab" * 32))
     cert = x509.load_pem_x509_certificate(layer.annotations[CERT].encode())
-    der = _unreadable_issuer(cert.public_bytes(serialization.Encoding.DER))
+    der = damage(cert.public_bytes(serialization.Encoding.DER))
     pem = "-----BEGIN CERTIFICATE-----\n" + base64.encodebytes(der).decode()
     annotations = {**layer.annotations, CERT: pem + "-----END CERTIFICATE-----\n"}
     outcome = verify_document(
@@ -71,12 +82,13 @@ def test_a_cosign_layer_whose_certificate_has_an_unreadable_issuer_is_malformed(
 
 
 @pytest.mark.attack("crash")
-def test_a_bundle_whose_certificate_has_an_unreadable_issuer_is_malformed(
-    instance: SigstoreInstance, policy: TrustPolicy
+@DAMAGES
+def test_a_bundle_whose_certificate_cannot_be_read_is_malformed(
+    instance: SigstoreInstance, policy: TrustPolicy, damage: Callable[[bytes], bytes]
 ) -> None:
     bundle = json.loads(keyless_bundle(instance))
     cert = bundle["verificationMaterial"]["certificate"]
-    cert["rawBytes"] = base64.b64encode(_unreadable_issuer(base64.b64decode(cert["rawBytes"])))
+    cert["rawBytes"] = base64.b64encode(damage(base64.b64decode(cert["rawBytes"])))
     cert["rawBytes"] = cert["rawBytes"].decode()
     outcome = verify_document(json.dumps(bundle).encode(), policy)
     assert (outcome.status, outcome.reason) == ("not_verified", "malformed")
