@@ -23,6 +23,7 @@ from cryptography import x509
 from attestlake._internal.regular_files import NotRegularFile, open_regular, shown
 from attestlake._internal.untrusted_json import loads
 from attestlake.errors import ContentError, InputError
+from attestlake.intoto.certificates import with_readable_names
 from attestlake.intoto.cosign_att import FORMAT as COSIGN_FORMAT
 from attestlake.intoto.cosign_att import CosignLayer, is_layer_document, parse_cosign_layer
 from attestlake.intoto.dsse import MAX_ENVELOPE_SIZE, Envelope
@@ -144,9 +145,10 @@ def _der(value: Any, what: str) -> x509.Certificate:
     if not isinstance(raw, str):
         raise ContentError(f"{what}.rawBytes is not a base64 string")
     try:
-        return x509.load_der_x509_certificate(base64.b64decode(raw, validate=True))
-    except (binascii.Error, ValueError) as exc:
+        cert = x509.load_der_x509_certificate(base64.b64decode(raw, validate=True))
+    except (binascii.Error, ValueError, x509.InvalidVersion) as exc:
         raise ContentError(f"{what} is not a DER X.509 certificate: {exc}") from None
+    return with_readable_names(cert, what)
 
 
 def _log_entry(value: Any, i: int) -> LogEntry:

@@ -34,6 +34,7 @@ from cryptography import x509
 
 from attestlake._internal.untrusted_json import loads
 from attestlake.errors import ContentError
+from attestlake.intoto.certificates import with_readable_names
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, Envelope
 from attestlake.intoto.rekor_entry import MAX_BODY_SIZE, EntryBody, parse_entry_body
 
@@ -155,12 +156,12 @@ def _rekor_bundle(text: str) -> RekorBundle:
 def _certificate(text: str | None) -> x509.Certificate | None:
     if not text:
         return None
+    what = f"annotation {CERTIFICATE_ANNOTATION}"
     try:
         certs = x509.load_pem_x509_certificates(text.encode())
-    except ValueError as exc:
-        what = f"annotation {CERTIFICATE_ANNOTATION}"
+    except (ValueError, x509.InvalidVersion) as exc:
         raise ContentError(f"{what} is not a PEM X.509 certificate: {exc}") from None
-    return certs[0]
+    return with_readable_names(certs[0], what)
 
 
 def parse_cosign_layer(obj: dict[str, Any]) -> CosignLayer:

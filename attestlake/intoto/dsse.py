@@ -18,6 +18,10 @@ from attestlake.errors import ContentError
 INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 ENVELOPE_MEDIA_TYPE = "application/vnd.dsse.envelope.v1+json"
 MAX_ENVELOPE_SIZE = 32 * 1024 * 1024
+#: Bound on the signatures of one envelope or in-toto metablock: every signature is tried
+#: with every key of the policy, so a document of hundreds of thousands of junk signatures
+#: would keep the verifier busy for minutes.
+MAX_SIGNATURES = 64
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -64,6 +68,8 @@ class Envelope:
         sigs = obj.get("signatures")
         if not isinstance(sigs, list):
             raise ContentError("envelope has no signatures list")
+        if len(sigs) > MAX_SIGNATURES:
+            raise ContentError(f"envelope has {len(sigs)} signatures, over {MAX_SIGNATURES}")
         signatures = []
         for s in sigs:
             if not isinstance(s, dict):

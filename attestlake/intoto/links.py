@@ -17,7 +17,13 @@ from typing import Any
 from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError
 from attestlake.intoto.canonical import encode_canonical
-from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, MAX_ENVELOPE_SIZE, Envelope, Signature
+from attestlake.intoto.dsse import (
+    INTOTO_PAYLOAD_TYPE,
+    MAX_ENVELOPE_SIZE,
+    MAX_SIGNATURES,
+    Envelope,
+    Signature,
+)
 
 LINK_TYPE = "link"
 #: The formats recorded for a link: in a DSSE envelope, and in a metablock.
@@ -131,6 +137,8 @@ def parse_metablock(obj: dict[str, Any]) -> Metablock:
         raise ContentError("metablock 'signed' is not an object")
     if not isinstance(signatures, list):
         raise ContentError("metablock 'signatures' is not a list")
+    if len(signatures) > MAX_SIGNATURES:
+        raise ContentError(f"metablock has {len(signatures)} signatures, over {MAX_SIGNATURES}")
     kind = signed.get("_type")
     if kind != LINK_TYPE:
         raise NotALink(f"an in-toto metablock of _type {kind!r}: only links are read")

@@ -162,7 +162,7 @@ def parse_entry_body(encoded: str) -> EntryBody:
 def _certificate_der(pem: bytes) -> bytes | None:
     try:
         certs = x509.load_pem_x509_certificates(pem)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):
         return None
     return certs[0].public_bytes(serialization.Encoding.DER) if len(certs) == 1 else None
 

@@ -209,6 +209,11 @@ def verify_cosign_layer(layer: CosignLayer, policy: TrustPolicy) -> Outcome:
             refusal = checked
         else:
             refusal = identity_refusal(policy, cert, subject, issuer, base.statement, checked)
+    if refusal is None and base.statement is None and base.link is None:
+        refusal = (
+            "unsupported",
+            "the signature is valid but the payload is not an in-toto statement",
+        )
     if refusal is not None:
         return replace(base, status=NOT_VERIFIED, reason=refusal[0], detail=refusal[1])
     return replace(base, status=VERIFIED)

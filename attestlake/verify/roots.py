@@ -75,7 +75,7 @@ def _named_root(p: Path, i: int, entry: Any) -> SigstoreRoot:
     if extra:
         raise TrustPolicyError(f"{where}: unknown field {sorted(extra)[0]!r}")
     name = entry.get("name")
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise TrustPolicyError(
             f"{where}.name must be a short name (letters, digits, '.', '_', '-'), such as "
             "public-good or github"

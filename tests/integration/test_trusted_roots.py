@@ -208,6 +208,7 @@ def test_the_policy_digest_covers_every_root_and_the_roots_of_each_identity(
         ("trusted_roots: [{name: a}]\n", r"trusted_roots\[0\] needs a 'trusted_root'"),
         ("trusted_roots: [{trusted_root: a.json}]\n", r"trusted_roots\[0\].name must be"),
         ("trusted_roots: [{name: 'a b', trusted_root: a.json}]\n", r"\.name must be a short"),
+        ('trusted_roots: [{name: "a\\n", trusted_root: a.json}]\n', r"\.name must be a short"),
         (
             "trusted_roots: [{name: a, trusted_root: a.json, url: x}]\n",
             "unknown field 'url'",

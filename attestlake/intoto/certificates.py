@@ -1,0 +1,18 @@
+"""X.509 certificates read from untrusted documents."""
+
+from __future__ import annotations
+
+from cryptography import x509
+
+from attestlake.errors import ContentError
+
+
+def with_readable_names(cert: x509.Certificate, what: str) -> x509.Certificate:
+    """``cert``, once its issuer and subject names are read: cryptography parses them only
+    when first asked, so a certificate whose names are not valid DER loads and raises later,
+    in the middle of verification. ContentError when they are not."""
+    try:
+        _ = cert.issuer, cert.subject
+    except ValueError as exc:
+        raise ContentError(f"{what}: its issuer or subject name is not valid: {exc}") from None
+    return cert
