@@ -16,7 +16,7 @@ import duckdb
 import pyarrow as pa
 
 from attestlake.errors import LakeError
-from attestlake.lake.delta import damaged, intact_tables, open_table
+from attestlake.lake.delta import damaged, guarded, intact_tables, open_table
 from attestlake.lake.location import require_lake
 from attestlake.lake.object_store import LakeRoot, ObjectLake, lake_root
 from attestlake.lake.read_only import refuse_writes
@@ -144,7 +144,9 @@ def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
             if table.name not in live:
                 con.sql(f'CREATE VIEW "{table.name}" AS {empty}')
                 continue
-            dataset = open_table(root, table).to_pyarrow_dataset()
+            dataset = guarded(
+                root, table, "read", lambda t=table: open_table(root, t).to_pyarrow_dataset()
+            )
             con.register(f"_{table.name}_snapshot", dataset)
             con.sql(
                 f'CREATE VIEW "{table.name}" AS {empty} '  # noqa: S608

@@ -1,9 +1,11 @@
-"""A writer of a lake in S3 whose lease expired while it worked (its renewals failed, and
-another writer took the lease): it must write nothing more, and say so, rather than commit
-beside the new holder."""
+"""Attacks on a lake in S3 (``moto_server`` on 127.0.0.1): a writer whose lease expired while
+it worked (its renewals failed, and another writer took the lease) must write nothing more, and
+say so, rather than commit beside the new holder; a table whose log asks for a reader feature
+delta-rs lacks is a clear error, not a traceback."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -12,6 +14,7 @@ import pytest
 from attestlake.errors import LakeError
 from attestlake.lake import object_lock
 from attestlake.lake.lake import Lake
+from attestlake.lake.object_files import filesystem
 from attestlake.lake.object_store import parse_object_uri
 from attestlake.lake.tables import BY_NAME
 from attestlake.lake.write import Appender, create_tables, writer_lock
@@ -48,3 +51,28 @@ def test_a_writer_whose_lease_was_taken_writes_nothing_more(
         Appender(lake).append(runs, [row])
     with Lake.open(lake) as opened:
         assert opened.sql("SELECT count(*) AS n FROM runs").to_pylist() == [{"n": 0}]
+
+
+@pytest.mark.attack("crash")
+def test_a_table_that_needs_a_reader_feature_delta_rs_lacks_is_a_clear_error(
+    s3: S3Server,
+) -> None:
+    lake = parse_object_uri(f"s3://{BUCKET}/deletion-vectors", s3.env())
+    create_tables(lake)
+    # Another engine (Spark) turned on deletion vectors: delta-rs cannot read the table.
+    protocol = {
+        "minReaderVersion": 3,
+        "minWriterVersion": 7,
+        "readerFeatures": ["deletionVectors"],
+        "writerFeatures": ["deletionVectors"],
+    }
+    entry = [
+        {"commitInfo": {"timestamp": 1, "operation": "SET TBLPROPERTIES"}},
+        {"protocol": protocol},
+    ]
+    with filesystem(lake).open_output_stream(
+        lake.key("runs", "_delta_log", f"{1:020d}.json")
+    ) as out:
+        out.write("\n".join(json.dumps(action) for action in entry).encode() + b"\n")
+    with pytest.raises(LakeError, match=r"cannot read table runs of the lake .*deletionVectors"):
+        Lake.open(lake)
