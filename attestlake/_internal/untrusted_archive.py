@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import lzma
 import tarfile
 import zipfile
 import zlib
@@ -152,7 +153,10 @@ def _zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, what: str) -> b
     try:
         with archive.open(info) as handle:
             out = handle.read(MAX_MEMBER_BYTES + 1)
-    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error, OSError) as exc:
+    except (
+        zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error, lzma.LZMAError,
+        EOFError, OSError,
+    ) as exc:  # fmt: skip
         raise MalformedArchive(f"{what}: member {info.filename!r} cannot be read ({exc})") from None
     if len(out) > MAX_MEMBER_BYTES:  # a header that lies about the size
         raise MalformedArchive(

@@ -20,6 +20,7 @@ from deltalake import DeltaTable
 from attestlake.errors import LakeError
 from attestlake.lake.lake_check import unreadable_files
 from attestlake.lake.object_files import why
+from attestlake.lake.object_lock import require_lease
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.structure import LiveFile, Problem, table_state
 from attestlake.lake.tables import TABLES, Table
@@ -98,7 +99,10 @@ def _first_line(exc: BaseException) -> str:
 
 def guarded(root: LakeRoot, table: Table, doing: str, call: Callable[[], _T]) -> _T:
     """Run one delta-rs operation on ``table``; its failure becomes a LakeError naming the
-    table (a full disk: free space and run the command again)."""
+    table (a full disk: free space and run the command again). In object storage, nothing
+    runs once this process's writer lease may be lost (:func:`require_lease`)."""
+    if isinstance(root, ObjectLake):
+        require_lease(root)
     try:
         return call()
     except BaseException as exc:

@@ -9,6 +9,7 @@ Each table (:mod:`attestlake.lake.tables`) is a Delta Lake table (Parquet data f
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, overload
 
@@ -16,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from attestlake.errors import LakeError
-from attestlake.lake.delta import damaged, intact_tables, open_table
+from attestlake.lake.delta import damaged, guarded, intact_tables, open_table
 from attestlake.lake.location import require_lake
 from attestlake.lake.object_store import LakeRoot, ObjectLake, lake_root
 from attestlake.lake.read_only import refuse_writes
@@ -27,6 +28,7 @@ from attestlake.lake.tables import TABLES, Table
 
 if TYPE_CHECKING:
     import polars
+    import pyarrow.dataset as ds
 
 
 def _unreadable(
@@ -131,6 +133,10 @@ def lock_session(con: duckdb.DuckDBPyConnection, files: Sequence[str]) -> None:
     con.sql("SET lock_configuration = true")
 
 
+def _dataset(root: ObjectLake, table: Table) -> ds.Dataset:
+    return open_table(root, table).to_pyarrow_dataset()
+
+
 def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
     """A session over a lake in object storage: each table's current snapshot, read by
     delta-rs as an Arrow dataset, registered in DuckDB under a view of the table's schema. The
@@ -144,7 +150,7 @@ def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
             if table.name not in live:
                 con.sql(f'CREATE VIEW "{table.name}" AS {empty}')
                 continue
-            dataset = open_table(root, table).to_pyarrow_dataset()
+            dataset = guarded(root, table, "read", partial(_dataset, root, table))
             con.register(f"_{table.name}_snapshot", dataset)
             con.sql(
                 f'CREATE VIEW "{table.name}" AS {empty} '  # noqa: S608

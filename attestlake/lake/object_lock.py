@@ -36,6 +36,8 @@ LEASE_SECONDS = 300.0
 RENEW_EVERY = 60.0
 #: How long a writer waits between two looks at a held lease.
 POLL_SECONDS = 0.5
+#: A holder stops writing this long before its lease expires (a commit takes a while).
+MARGIN_SECONDS = 30.0
 _SCHEMA = pa.schema(
     [
         ("holder", pa.string()),
@@ -69,8 +71,9 @@ def _free(row: dict[str, Any] | None, holder: str, now: datetime) -> bool:
     return expires is None or expires <= now
 
 
-def _put(table: DeltaTable, holder: str, state: str) -> bool:
-    """Overwrite the lease row, only if nobody committed since ``table`` was read."""
+def _put(table: DeltaTable, holder: str, state: str) -> datetime | None:
+    """Overwrite the lease row, only if nobody committed since ``table`` was read; when the
+    lease expires then (None: another writer committed first)."""
     expires = datetime.now(UTC) + timedelta(seconds=LEASE_SECONDS)
     row = pa.Table.from_pylist([{"holder": holder, "state": state, "expires": expires}], _SCHEMA)
     try:
@@ -79,28 +82,33 @@ def _put(table: DeltaTable, holder: str, state: str) -> bool:
         )
     except Exception as exc:  # delta-rs: CommitFailedError, or a conflict error
         if "commit" in type(exc).__name__.lower() or "Concurrent" in type(exc).__name__:
-            return False
+            return None
         raise
-    return True
+    return expires
 
 
-def _acquire(lake: ObjectLake, holder: str) -> None:
+def _acquire(lake: ObjectLake, holder: str) -> datetime:
+    """Take the lease; when it expires."""
     while True:
         table = _open(lake)
         row = _current(table)
-        if _free(row, holder, datetime.now(UTC)) and _put(table, holder, "held"):
-            return
+        if _free(row, holder, datetime.now(UTC)):
+            expires = _put(table, holder, "held")
+            if expires is not None:
+                return expires
         time.sleep(POLL_SECONDS)
 
 
 class _Renewer(threading.Thread):
     """Renews the lease every :data:`RENEW_EVERY` seconds until stopped."""
 
-    def __init__(self, lake: ObjectLake, holder: str) -> None:
+    def __init__(self, lake: ObjectLake, holder: str, expires: datetime) -> None:
         super().__init__(daemon=True)
         self.lake, self.holder = lake, holder
         self.done = threading.Event()
         self.lost = False
+        #: When the lease expires, as of its last renewal.
+        self.expires = expires
 
     def run(self) -> None:
         while not self.done.wait(RENEW_EVERY):
@@ -110,7 +118,29 @@ class _Renewer(threading.Thread):
                 if row is None or row["holder"] != self.holder:
                     self.lost = True
                     return
-                _put(table, self.holder, "held")
+                expires = _put(table, self.holder, "held")
+                if expires is not None:
+                    self.expires = expires
+
+    def held(self) -> bool:
+        """Whether the lease is surely still this writer's (and will be for a commit)."""
+        margin = timedelta(seconds=MARGIN_SECONDS)
+        return not self.lost and datetime.now(UTC) + margin < self.expires
+
+
+#: The renewers of the leases this process holds, by the lake's URI.
+_HELD: dict[str, list[_Renewer]] = {}
+
+
+def require_lease(lake: ObjectLake) -> None:
+    """LakeError when this process took the lake's writer lease and may have lost it (see
+    the module doc): nothing more may be written then. Nothing when it holds no lease."""
+    if not all(renewer.held() for renewer in _HELD.get(lake.uri, ())):
+        raise LakeError(
+            f"the writer lock of the lake {lake} expired while this command wrote (no renewal "
+            f"for {LEASE_SECONDS:.0f} s), or is about to: another writer may write now, so "
+            "nothing more is written; run the command again, and 'attestlake lake check'"
+        )
 
 
 @contextlib.contextmanager
@@ -118,22 +148,26 @@ def object_writer_lock(lake: ObjectLake) -> Iterator[None]:
     """Hold the lake's writer lease for the block (see the module doc)."""
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4()}"
     try:
-        _acquire(lake, holder)
+        expires = _acquire(lake, holder)
     except LakeError:
         raise
     except Exception as exc:
         raise LakeError(f"cannot take the writer lock of the lake {lake}: {why(exc)}") from None
-    renewer = _Renewer(lake, holder)
+    renewer = _Renewer(lake, holder, expires)
     renewer.start()
+    _HELD.setdefault(lake.uri, []).append(renewer)
     try:
         yield
     finally:
+        _HELD[lake.uri].remove(renewer)
         renewer.done.set()
         renewer.join()
         with contextlib.suppress(Exception):  # an expired lease is free for the next anyway
             table = _open(lake)
             if (_current(table) or {}).get("holder") == holder:
                 _put(table, holder, "released")
+            else:  # taken since the last renewal
+                renewer.lost = True
     if renewer.lost:
         raise LakeError(
             f"the writer lock of the lake {lake} expired while this command wrote (no renewal "

@@ -174,3 +174,15 @@ def test_an_encrypted_zap_member_is_refused(tmp_path: Path) -> None:
         flag_at = at + (6 if marker == b"PK\x03\x04" else 8)
         archive[flag_at] |= 0x01
     assert "cannot be read" in _refused(tmp_path, "ZAP_DAST_ZIP", bytes(archive))
+
+
+@pytest.mark.attack("crash")
+def test_a_zap_member_of_garbled_lzma_data_is_refused(tmp_path: Path) -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_LZMA) as archive:
+        archive.writestr("report_json.json", ZAP)
+    garbled = bytearray(out.getvalue())
+    start = garbled.find(b"report_json.json") + len("report_json.json")  # the member's data
+    garbled[start + 4 : start + 64] = b"A" * 60  # after LZMA's 4-byte properties header
+    message = _refused(tmp_path, "ZAP_DAST_ZIP", bytes(garbled))
+    assert "member 'report_json.json' cannot be read" in message
