@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -156,6 +157,28 @@ class PolicyResult:
         ]
 
 
+def _one_select(policy: SavedQuery) -> None:
+    """QueryError unless ``policy`` is one SELECT statement (WITH, FROM and VALUES forms
+    included): a policy only answers, and never leaves a temporary view or macro behind that
+    would change what the policies after it, or the gate, read in the same session."""
+    try:
+        statements = duckdb.extract_statements(policy.sql)
+    except duckdb.Error as exc:
+        raise QueryError(f"policy {policy.name} ({policy.path}): SQL error: {exc}") from None
+    except ValueError:  # a statement type the duckdb module has no name for
+        statements = []
+    if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+        found = (
+            f"{len(statements)} statements"
+            if len(statements) != 1
+            else f"a {statements[0].type.name} statement"
+        )
+        raise QueryError(
+            f"policy {policy.name} ({policy.path}): a policy is one SELECT statement (it may "
+            f"start with WITH), never a write or a definition; this is {found}, and nothing ran"
+        )
+
+
 def evaluate(
     lake: Lake,
     policies: Iterable[SavedQuery],
@@ -171,6 +194,7 @@ def evaluate(
         kinds = {run: found for run, found in kinds.items() if run in runs}
     results = []
     for policy in policies:
+        _one_select(policy)
         given = dict((params or {}).get(policy.name, {}))
         answer = run_query(lake, policy, given)
         missing = [c for c in REQUIRED_COLUMNS if c not in answer.table.column_names]

@@ -109,7 +109,8 @@ BAD_POLICIES = pytest.mark.parametrize(
     [
         (
             "COPY (SELECT 'x' AS run_id) TO 'pwned.csv'\n",
-            "the lake is read-only in SQL sessions: COPY is refused",
+            "a policy is one SELECT statement (it may start with WITH), never a write or a "
+            "definition; this is a COPY statement, and nothing ran",
         ),
         (
             "SELECT NULL AS run_id, NULL AS project, NULL AS workflow, content AS violation\n"

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from attestlake.errors import LakeError
+from attestlake.audit.policies import evaluate
+from attestlake.audit.query_files import SavedQuery, parse_query
+from attestlake.errors import LakeError, QueryError
 from attestlake.lake.memory import memory_lake
 from attestlake.lake.tables import TABLES
 
@@ -55,3 +57,31 @@ def test_it_cannot_write_read_files_or_unlock(statement: str, tmp_path: Path) ->
 def test_a_row_for_a_table_the_lake_does_not_have_is_refused() -> None:
     with pytest.raises(KeyError, match="not tables of the lake: nope"):
         memory_lake({"nope": [{}]})
+
+
+def _policy(name: str, sql: str) -> SavedQuery:
+    header = f"-- title: {name}\n-- description: d\n-- severity: high\n-- gate: true\n"
+    return parse_query(header + sql, Path(f"{name}.sql"))
+
+
+VIOLATING = _policy(
+    "every_run_violates", "SELECT run_id, project, workflow, 'bad' AS violation FROM runs"
+)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE OR REPLACE TEMP VIEW runs AS SELECT * FROM runs WHERE false",
+        "CREATE TEMP MACRO lower(x) AS x",
+        "EXPLAIN SELECT run_id, project, workflow, 'x' AS violation FROM runs",
+    ],
+)
+def test_a_policy_cannot_change_what_the_policies_after_it_read(sql: str) -> None:
+    """Policies share a session (at push, in policy eval, in the gate): one that is not a single
+    SELECT is refused before it runs, so it cannot hide the runs from the next one."""
+    with memory_lake({"runs": [_run("r1")]}) as lake:
+        with pytest.raises(QueryError, match="a policy is one SELECT statement"):
+            evaluate(lake, [_policy("shadow", sql), VIOLATING])
+        (result,) = evaluate(lake, [VIOLATING])
+        assert result.violations == 1  # nothing was left behind
