@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DefusedXmlException
@@ -48,17 +49,24 @@ def parse(
         raise MalformedXML(f"{what}: {len(data)} bytes, over the {max_bytes}-byte bound")
     if external_doctype and _internal_subset(data):
         raise MalformedXML(f"{what}: declares an internal DTD subset, which is refused")
-    try:
+    with _refusing(what):
         root: Element = fromstring(
             data, forbid_dtd=not external_doctype, forbid_entities=True, forbid_external=True
         )
+    return root
+
+
+@contextmanager
+def _refusing(what: str) -> Iterator[None]:
+    """The parser's refusals as MalformedXML: a DTD or an entity, or XML not well-formed."""
+    try:
+        yield
     except DefusedXmlException as exc:
         raise MalformedXML(
             f"{what}: declares a DTD or an entity ({type(exc).__name__}), which is refused"
         ) from None
     except ParseError as exc:
         raise MalformedXML(f"{what}: not well-formed XML ({exc})") from None
-    return root
 
 
 def _internal_subset(data: bytes) -> bool:
@@ -77,11 +85,5 @@ def events(data: bytes, *, what: str = "XML document") -> Iterator[tuple[str, El
     are complete at its end event; clear it there to keep memory bounded."""
     if len(data) > MAX_XML_BYTES:
         raise MalformedXML(f"{what}: {len(data)} bytes, over the {MAX_XML_BYTES}-byte bound")
-    try:
+    with _refusing(what):
         yield from iterparse(io.BytesIO(data), events=("start", "end"), forbid_dtd=True)
-    except DefusedXmlException as exc:
-        raise MalformedXML(
-            f"{what}: declares a DTD or an entity ({type(exc).__name__}), which is refused"
-        ) from None
-    except ParseError as exc:
-        raise MalformedXML(f"{what}: not well-formed XML ({exc})") from None
