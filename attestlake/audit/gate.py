@@ -115,13 +115,13 @@ def gate(
         reason = f"no verified run built {digest}: it is not a subject of any trusted statement"
         return GateResult(shown, digest, False, (), (reason,))
     problems = {r["run_id"]: _problems(r) for r in runs}
-    for result in evaluate(lake, policies, runs=set(problems)):
+    kinds = run_kinds(lake)
+    for result in evaluate(lake, policies, runs=set(problems), kinds=kinds):
         for row in result.table.select(["run_id", "violation"]).to_pylist():
             problems[row["run_id"]].append(
                 f"run {row['run_id']} violates policy {result.policy.name}: {row['violation']}"
             )
     if require:
-        kinds = run_kinds(lake)
         for run in runs:
             has = kinds.get(run["run_id"], frozenset())
             problems[run["run_id"]] += [
