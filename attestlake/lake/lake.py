@@ -70,6 +70,13 @@ DERIVED_VIEWS = {
 }
 
 
+def derived_views(*, temporary: bool = False) -> str:
+    """The statements that define :data:`DERIVED_VIEWS` over a session's tables (temporary
+    views: only the session's own connection sees them)."""
+    kind = "TEMP VIEW" if temporary else "VIEW"
+    return ";\n".join(f'CREATE {kind} "{name}" AS {body}' for name, body in DERIVED_VIEWS.items())
+
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -156,8 +163,7 @@ def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
                 f'CREATE VIEW "{table.name}" AS {empty} '  # noqa: S608
                 f'UNION ALL BY NAME SELECT * FROM "_{table.name}_snapshot"'
             )
-        for name, body in DERIVED_VIEWS.items():
-            con.sql(f'CREATE VIEW "{name}" AS {body}')
+        con.execute(derived_views())
         lock_session(con, [])
     except BaseException:
         con.close()
@@ -214,8 +220,7 @@ class Lake:
                     except duckdb.Error as exc:
                         listed = live.get(table.name, ())
                         raise _unreadable(root, table.name, listed, exc) from None
-            for name, body in DERIVED_VIEWS.items():
-                con.sql(f'CREATE VIEW "{name}" AS {body}')
+            con.execute(derived_views())
             lock_session(con, list(files))
         except BaseException:
             con.close()

@@ -22,7 +22,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from attestlake.lake.lake import DERIVED_VIEWS, Lake, empty_relation, lock_session
+from attestlake.lake.lake import Lake, derived_views, empty_relation, lock_session
 from attestlake.lake.tables import TABLES
 
 #: What the lake's errors name as its location.
@@ -64,8 +64,7 @@ def memory_lake(rows: Mapping[str, Sequence[Mapping[str, Any]]]) -> Lake:
                 f"_{table.name}_rows", pa.Table.from_pylist(list(given), schema=table.schema)
             )
             views.append(f'CREATE TEMP VIEW "{table.name}" AS SELECT * FROM "_{table.name}_rows"')  # noqa: S608
-        views += [f'CREATE TEMP VIEW "{name}" AS {body}' for name, body in DERIVED_VIEWS.items()]
-        con.execute(";\n".join(views))
+        con.execute(";\n".join([*views, derived_views(temporary=True)]))
     except BaseException:
         con.close()
         raise
