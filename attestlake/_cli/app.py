@@ -14,19 +14,27 @@ from attestlake.errors import InputError
 
 app = typer.Typer(
     name="attestlake",
+    rich_markup_mode=None,
     help="An attestation lake: collect, sign and push in-toto attestations to OCI, crawl and "
     "verify them into Delta tables, and audit them with SQL.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-contract_app = typer.Typer(help="Lint workflow contracts.", no_args_is_help=True)
-keys_app = typer.Typer(help="Manage signing keys.", no_args_is_help=True)
-attest_app = typer.Typer(
-    help="The collector: craft, check, sign and push one workflow run's attestation.",
-    no_args_is_help=True,
+
+
+def command_group(help_text: str) -> typer.Typer:
+    """A group of commands. Help and usage errors are plain text: rendering them with rich
+    costs more start-up time than the rest of the command line together."""
+    return typer.Typer(help=help_text, no_args_is_help=True, rich_markup_mode=None)
+
+
+contract_app = command_group("Lint workflow contracts.")
+keys_app = command_group("Manage signing keys.")
+attest_app = command_group(
+    "The collector: craft, check, sign and push one workflow run's attestation."
 )
-query_app = typer.Typer(help="List and run the saved audit queries.", no_args_is_help=True)
+query_app = command_group("List and run the saved audit queries.")
 app.add_typer(contract_app, name="contract")
 app.add_typer(keys_app, name="keys")
 app.add_typer(attest_app, name="attest")

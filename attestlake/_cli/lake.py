@@ -9,10 +9,10 @@ from typing import Annotated
 
 import typer
 
-from attestlake._cli.app import LakeOpt, _echo, app
+from attestlake._cli.app import LakeOpt, _echo, app, command_group
 from attestlake._cli.choices import EXPORT_FORMAT, VERDICT_FORMAT
 
-lake_app = typer.Typer(help="Check, compact, vacuum and export a lake.", no_args_is_help=True)
+lake_app = command_group("Check, compact, vacuum and export a lake.")
 app.add_typer(lake_app, name="lake")
 
 

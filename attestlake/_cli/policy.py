@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from attestlake._cli.app import LakeOpt, _echo, _kv, app
+from attestlake._cli.app import LakeOpt, _echo, _kv, app, command_group
 from attestlake._cli.choices import VERDICT_FORMAT
 from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, load_trust
 from attestlake._cli.publishing import (
@@ -24,10 +24,9 @@ from attestlake._cli.publishing import (
     _write,
 )
 
-policy_app = typer.Typer(
-    help="Policies as SQL: the library, policies published to a store (push, pull), and "
-    "policies evaluated across a lake.",
-    no_args_is_help=True,
+policy_app = command_group(
+    "Policies as SQL: the library, policies published to a store (push, pull), and "
+    "policies evaluated across a lake."
 )
 app.add_typer(policy_app, name="policy")
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from attestlake._cli.app import _echo, app, contract_app
+from attestlake._cli.app import _echo, app, command_group, contract_app
 from attestlake._cli.keys import (
     KeylessOpt,
     KeyOpt,
@@ -23,9 +23,8 @@ if TYPE_CHECKING:
     from attestlake.contracts.publish import PublishResult
     from attestlake.signing.signing import Signer
 
-inventory_app = typer.Typer(
-    help="Lint, publish and pull the workflow inventory (workflows, owners, teams, cadence).",
-    no_args_is_help=True,
+inventory_app = command_group(
+    "Lint, publish and pull the workflow inventory (workflows, owners, teams, cadence)."
 )
 app.add_typer(inventory_app, name="inventory")
 
