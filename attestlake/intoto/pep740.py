@@ -60,7 +60,8 @@ class Publisher:
 
 
 def is_attestation_object(obj: dict[str, Any]) -> bool:
-    return "verification_material" in obj and "envelope" in obj
+    """An object with either part of an attestation object (the other may be missing)."""
+    return "verification_material" in obj or "envelope" in obj
 
 
 def is_provenance_object(obj: dict[str, Any]) -> bool:
