@@ -139,7 +139,7 @@ def test_registry_signed_publish_attestation_verifies_with_npm_key(tmp_path: Pat
         str(key),
     )
     # without npm's key: the signer is named by npm's key id, and not trusted
-    other_private, other_public = generate_key()
+    _, other_public = generate_key()
     (tmp_path / "other.pub.pem").write_bytes(other_public)
     untrusting = tmp_path / "other.yaml"
     untrusting.write_text(f"keys:\n  - path: {tmp_path / 'other.pub.pem'}\n")
