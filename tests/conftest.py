@@ -1,7 +1,9 @@
-"""Shared fixtures: the real-world corpus under ``../shared/corpus``.
+"""Shared fixtures: the real-world corpus under ``../shared/corpus``, and third-party test data.
 
 The corpus is read in place (never copied into the project). Its location is
 ``$ATTESTLAKE_CORPUS`` or, by default, ``shared/corpus`` next to the project directory.
+Third-party test data is fetched by ``scripts/fetch-test-assets`` into ``.test-assets/`` (or
+``$ATTESTLAKE_TEST_ASSETS``), never committed.
 """
 
 from __future__ import annotations
@@ -66,23 +68,39 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+#: Where ``scripts/fetch-test-assets`` puts third-party test data (``$ATTESTLAKE_TEST_ASSETS``).
+DEFAULT_TEST_ASSETS = Path(__file__).resolve().parents[1] / ".test-assets"
+
+
+def _data_directory(variable: str, default: Path, what: str, how: str) -> Path:
+    """The directory ``$variable`` names, or ``default``; skip (fail when ``CI=true``) if it is
+    not there, saying ``how`` to get it."""
+    configured = os.environ.get(variable)
+    path = Path(configured) if configured else default
+    if not path.is_dir():
+        source = variable if configured else "the default location"
+        reason = f"{what} not found at {path} (from {source}); {how}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
 
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """The corpus directory; skip (or fail when ``CI=true``) if it is not there."""
-    configured = os.environ.get("ATTESTLAKE_CORPUS")
-    path = Path(configured) if configured else DEFAULT_CORPUS
-    if not path.is_dir():
-        source = "ATTESTLAKE_CORPUS" if configured else "the default location"
-        reason = (
-            f"corpus not found at {path} (from {source}); "
-            "set ATTESTLAKE_CORPUS to the shared corpus directory"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
+    how = "set ATTESTLAKE_CORPUS to the shared corpus directory"
+    return _data_directory("ATTESTLAKE_CORPUS", DEFAULT_CORPUS, "corpus", how)
+
+
+@pytest.fixture(scope="session")
+def pypi_assets() -> Path:
+    """pypi-attestations' test assets (real PEP 740 attestations and the distributions they
+    attest), fetched by ``scripts/fetch-test-assets``; skip (or fail when ``CI=true``) without."""
+    base = os.environ.get("ATTESTLAKE_TEST_ASSETS")
+    default = (Path(base) if base else DEFAULT_TEST_ASSETS) / "pypi-attestations"
+    how = "run scripts/fetch-test-assets (scripts/test does)"
+    return _data_directory("ATTESTLAKE_PYPI_ASSETS", default, "pypi-attestations assets", how)
 
 
 @pytest.fixture(scope="session")

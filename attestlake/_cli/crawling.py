@@ -39,7 +39,8 @@ def crawl(
             help="What to crawl (repeatable: every source given is crawled, in order): an OCI "
             "layout directory, HOST[:PORT]/REPO (one registry repository), HOST[:PORT]/* "
             "(every repository), or a file or folder of Sigstore bundles, DSSE envelopes, "
-            "in-toto links, statements and SBOMs (.json, .jsonl, .link, ...).",
+            "in-toto links, PEP 740 attestations and PyPI provenance, npm attestations, "
+            "statements and SBOMs (.json, .jsonl, .link, .attestation, .provenance, ...).",
             show_default=False,
         ),
     ],
@@ -156,7 +157,9 @@ def verify(
         list[Path],
         typer.Argument(
             help="Attestation files: DSSE envelopes, Sigstore bundles (v0.1-v0.3), JSON Lines "
-            "files of either (.jsonl), in-toto links (.link), bare in-toto statements.",
+            "files of either (.jsonl), in-toto links (.link), PEP 740 attestation objects "
+            "(.attestation) and PyPI provenance objects (.provenance), npm attestations "
+            "answers, bare in-toto statements.",
             metavar="PATH",
             show_default=False,
         ),

@@ -4,8 +4,13 @@ A document is one of: a DSSE envelope; an in-toto metablock link
 (:mod:`attestlake.intoto.links`); a Notation signature (recognised, never verified:
 :mod:`attestlake.intoto.notation`); a Sigstore bundle (v0.1, v0.2, v0.3, under either
 media-type spelling) wrapping a DSSE envelope; a cosign legacy attestation layer with its
-annotations (:mod:`attestlake.intoto.cosign_att`); or a bare in-toto statement (unsigned). JSON
-Lines files (``gh attestation download``, SLSA generators) hold one document per line.
+annotations (:mod:`attestlake.intoto.cosign_att`); a PEP 740 attestation object or PyPI
+provenance object (:mod:`attestlake.intoto.pep740`, read as the Sigstore bundle it is
+equivalent to); an answer of npm's attestations endpoint
+(:mod:`attestlake.intoto.npm_attestations`); or a bare in-toto statement (unsigned). JSON
+Lines files (``gh attestation download``, SLSA generators) hold one document per line; a
+provenance object or npm answer of several attestations holds one document per attestation
+(:mod:`attestlake.intoto.containers`).
 Parsing never verifies anything: it only says what is there, or why it cannot be read.
 """
 
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +30,7 @@ from attestlake._internal.regular_files import NotRegularFile, open_regular, sho
 from attestlake._internal.untrusted_json import loads
 from attestlake.errors import ContentError, InputError
 from attestlake.intoto.certificates import with_readable_names
+from attestlake.intoto.containers import contained_documents
 from attestlake.intoto.cosign_att import FORMAT as COSIGN_FORMAT
 from attestlake.intoto.cosign_att import CosignLayer, is_layer_document, parse_cosign_layer
 from attestlake.intoto.dsse import MAX_ENVELOPE_SIZE, Envelope
@@ -35,6 +42,17 @@ from attestlake.intoto.links import (
     parse_metablock,
 )
 from attestlake.intoto.notation import COSE_FORMAT, JWS_FORMAT, cose_signature, jws_signature
+from attestlake.intoto.npm_attestations import FORMAT as NPM_FORMAT
+from attestlake.intoto.npm_attestations import is_npm_attestations, npm_attestations
+from attestlake.intoto.pep740 import (
+    ATTESTATION_FORMAT,
+    PROVENANCE_FORMAT,
+    Publisher,
+    attestation_bundle,
+    is_attestation_object,
+    is_provenance_object,
+    provenance_items,
+)
 
 MAX_DOCUMENT_SIZE = MAX_ENVELOPE_SIZE
 JSON_LINES_SUFFIXES = (".jsonl", ".ndjson")
@@ -124,6 +142,8 @@ class Document:
     statement: dict[str, Any] | None = None
     #: An in-toto link in a metablock (``format == "in-toto-link"``).
     metablock: Metablock | None = None
+    #: The Trusted Publisher a PyPI provenance object names for its attestation (unsigned).
+    publisher: Publisher | None = None
 
 
 def _obj(value: Any, what: str) -> dict[str, Any]:
@@ -207,6 +227,58 @@ def _bundle(obj: dict[str, Any], raw: bytes) -> SigstoreBundle:
     )
 
 
+def _json_bytes(obj: dict[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def _several(count: int, what: str, fmt: str) -> UnsupportedDocument:
+    return UnsupportedDocument(
+        f"{what} of {count} attestations: read from a file, each is its own document", fmt
+    )
+
+
+def _pep740(obj: dict[str, Any]) -> Document:
+    """A PEP 740 attestation object, or a provenance object of one attestation."""
+    publisher, attestation, fmt = None, obj, ATTESTATION_FORMAT
+    if is_provenance_object(obj):
+        items = provenance_items(obj)
+        if len(items) > 1:
+            raise _several(len(items), "a PyPI provenance object", PROVENANCE_FORMAT)
+        publisher, attestation, fmt = items[0].publisher, items[0].attestation, PROVENANCE_FORMAT
+    if not isinstance(attestation, dict):
+        raise ContentError("the attestation object is not a JSON object")
+    converted = attestation_bundle(attestation)
+    try:
+        bundle = _bundle(converted, _json_bytes(converted))
+    except ContentError as exc:
+        raise ContentError(f"the PEP 740 attestation, as a Sigstore bundle: {exc}") from None
+    return Document(fmt, bundle=bundle, publisher=publisher)
+
+
+def _npm(obj: dict[str, Any]) -> Document:
+    """An answer of npm's attestations endpoint holding one attestation."""
+    answers = npm_attestations(obj)
+    if len(answers) > 1:
+        raise _several(len(answers), "an npm attestations answer", NPM_FORMAT)
+    answer = answers[0]
+    media_type = answer.bundle.get("mediaType")
+    if not isinstance(media_type, str) or not media_type.startswith(
+        "application/vnd.dev.sigstore."
+    ):
+        raise ContentError("npm attestations: attestations[0].bundle is not a Sigstore bundle")
+    bundle = _bundle(answer.bundle, _json_bytes(answer.bundle))
+    try:
+        signed = bundle.envelope.statement()["predicateType"] if bundle.envelope else None
+    except ContentError:
+        signed = None  # reported when the bundle is verified
+    if signed is not None and signed != answer.predicate_type:
+        raise ContentError(
+            f"npm attestations: attestations[0] says predicateType {answer.predicate_type!r}, "
+            f"but its signed statement says {signed!r}"
+        )
+    return Document(NPM_FORMAT, bundle=bundle)
+
+
 def statement_predicate_type(obj: dict[str, Any]) -> str:
     """The predicate type of a bare statement: ``predicateType``, or ``predicate_type`` as the
     in-toto protobuf bindings write it with proto field names (Chainloop does)."""
@@ -233,6 +305,10 @@ def parse_document(raw: bytes) -> Document:
         return Document(bundle.format, bundle=bundle)
     if is_layer_document(obj):
         return Document(COSIGN_FORMAT, cosign=parse_cosign_layer(obj))
+    if is_attestation_object(obj) or is_provenance_object(obj):
+        return _pep740(obj)
+    if is_npm_attestations(obj):
+        return _npm(obj)
     if is_metablock(obj):
         try:
             return Document(METABLOCK_LINK_FORMAT, metablock=parse_metablock(obj))
@@ -275,9 +351,11 @@ def _read(path: Path, limit: int) -> bytes:
 
 
 def read_documents(path: Path, *, max_file_size: int = 1 << 30) -> Iterator[tuple[str, bytes]]:
-    """(source, raw document) for each document of a file: ``path``, or ``path:N`` for line N
-    of a JSON Lines file (``.jsonl``/``.ndjson``). An empty file yields one empty document, so
-    that every file gets an outcome. InputError if the file cannot be read or is too large."""
+    """(source, raw document) for each document of a file: ``path``; ``path:N`` for line N
+    of a JSON Lines file (``.jsonl``/``.ndjson``); ``path#<JSON pointer>`` for each
+    attestation of a document that holds several (:mod:`attestlake.intoto.containers`). An
+    empty file yields one empty document, so that every file gets an outcome. InputError if
+    the file cannot be read or is too large."""
     is_lines = path.suffix.lower() in JSON_LINES_SUFFIXES
     raw = _read(path, max_file_size + 1 if is_lines else MAX_DOCUMENT_SIZE + 1)
     name = shown(path)
@@ -285,7 +363,11 @@ def read_documents(path: Path, *, max_file_size: int = 1 << 30) -> Iterator[tupl
         raise InputError(f"{name}: larger than {max_file_size} bytes")
     lines = list(split_json_lines(raw)) if is_lines else []
     if not is_lines or not lines:
-        yield name, raw
+        parts = contained_documents(raw, MAX_DOCUMENT_SIZE) if not is_lines else None
+        if parts is None:
+            yield name, raw
+        for pointer, part in parts or ():
+            yield f"{name}#{pointer}", part
         return
     for number, line in lines:
         yield f"{name}:{number}", line

@@ -123,6 +123,15 @@ def _extension_bytes(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> byte
     return value.value if isinstance(value, x509.UnrecognizedExtension) else None
 
 
+def fulcio_extension(cert: x509.Certificate, oid: x509.ObjectIdentifier) -> str | None:
+    """The text of one of Fulcio's (DER UTF8String) extensions, None when absent or not one."""
+    try:
+        value = _extension_bytes(cert, oid)
+    except (ValueError, x509.DuplicateExtension):
+        return None
+    return _der_utf8(value) if value is not None else None
+
+
 def certificate_identity(cert: x509.Certificate) -> tuple[str | None, str | None]:
     """(identity, OIDC issuer) of a Fulcio certificate: the SAN URI, email or username."""
     try:

@@ -51,7 +51,9 @@ class Outcome:
     predicate_type: str | None = None
     statement: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     #: The document's format: "dsse", "sigstore-bundle-v0.1" ... "sigstore-bundle-v0.3",
-    #: "cosign-legacy-att", "statement" (a bare, unsigned in-toto statement) or None.
+    #: "cosign-legacy-att", "pep740-attestation", "pypi-provenance", "npm-attestation",
+    #: "statement" (a bare, unsigned in-toto statement) or None (the table in
+    #: ``docs/trust-policy.md`` lists them all).
     format: str | None = None
     #: OIDC issuer of a keyless (Sigstore) signer.
     issuer: str | None = None
@@ -60,6 +62,10 @@ class Outcome:
     #: The in-toto link the document holds instead of a statement (never trusted unless
     #: verified).
     link: Link | None = field(default=None, compare=False, repr=False)
+    #: What the document says of its project and workflow outside its statement, as its
+    #: certificate confirms it (a PyPI Trusted Publisher's repository and workflow); None
+    #: when the statement's own claims are the only ones.
+    claims: Claims | None = field(default=None, compare=False, repr=False)
 
     @property
     def verified(self) -> bool:

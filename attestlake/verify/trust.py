@@ -29,6 +29,7 @@ agree. Several named Sigstore roots, and the root(s) each identity is trusted un
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import json
@@ -274,10 +275,18 @@ def revoked_since(trusted: TrustedKey | TrustedIdentity, signed_at: datetime) ->
     return f"untrusted for signatures after {cutoff.isoformat()}"
 
 
+def npm_keyid(key: PublicKey) -> str:
+    """How npm's registry names a key (``/-/npm/v1/keys``, and the ``publicKey.hint`` of its
+    publish attestations): ``SHA256:`` and the unpadded base64 of the SPKI's SHA-256."""
+    spki = bytes.fromhex(key_id(key).removeprefix("sha256:"))
+    return "SHA256:" + base64.b64encode(spki).decode().rstrip("=")
+
+
 def _key_aliases(key: PublicKey, pem_file: bytes) -> tuple[str, ...]:
     canonical = key_id(key)
     ids = {
         canonical.removeprefix("sha256:"),
+        npm_keyid(key),
         hashlib.sha256(public_pem(key)).hexdigest(),
         hashlib.sha256(pem_file).hexdigest(),
         securesystemslib_keyid(key),

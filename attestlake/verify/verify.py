@@ -18,6 +18,7 @@ from pathlib import Path
 from attestlake._internal.regular_files import shown
 from attestlake.errors import ContentError, InputError
 from attestlake.intoto.bundles import (
+    Document,
     UnsupportedDocument,
     parse_document,
     read_documents,
@@ -26,6 +27,7 @@ from attestlake.intoto.bundles import (
 from attestlake.intoto.claims import statement_claims
 from attestlake.intoto.dsse import Envelope, Signature
 from attestlake.intoto.links import METABLOCK_LINK_FORMAT, Metablock
+from attestlake.intoto.pep740 import ATTESTATION_FORMAT, PROVENANCE_FORMAT
 from attestlake.signing.keys import verify_signature
 from attestlake.verify.outcome import (
     INTERNAL_ERROR,
@@ -178,7 +180,9 @@ def verify_document(raw: bytes, policy: TrustPolicy, seen_at: datetime | None = 
     """Verify one JSON document of any supported format against ``policy``.
 
     Formats: a DSSE envelope, a Sigstore bundle (v0.1-v0.3), a cosign legacy attestation
-    layer, or a bare in-toto statement (recorded, never trusted). Never raises on bad input: a malformed document is an outcome.
+    layer, an in-toto link, a PEP 740 attestation (or PyPI provenance object of one), one
+    attestation of npm's attestations endpoint, or a bare in-toto statement (recorded, never
+    trusted). Never raises on bad input: a malformed document is an outcome.
     ``seen_at``: when the document was first seen (see :func:`verify_dsse`).
     """
     try:
@@ -206,13 +210,27 @@ def verify_document(raw: bytes, policy: TrustPolicy, seen_at: datetime | None = 
     if doc.metablock is not None:
         return verify_metablock(doc.metablock, policy, seen_at)
     if doc.bundle is not None:
-        if doc.bundle.envelope is not None and doc.bundle.certificate is None:
-            return verify_dsse(doc.bundle.envelope, policy, doc.format, seen_at)  # key-signed
-        from attestlake.verify.keyless import verify_bundle  # sigstore is imported on first use
-
-        return verify_bundle(doc.bundle, policy)
+        return _verify_bundle_document(doc, policy, seen_at)
     assert doc.envelope is not None
     return verify_dsse(doc.envelope, policy, doc.format, seen_at)
+
+
+def _verify_bundle_document(
+    doc: Document, policy: TrustPolicy, seen_at: datetime | None
+) -> Outcome:
+    """A Sigstore bundle, or a document read as one (PEP 740, npm); ``seen_at`` as for
+    :func:`verify_dsse`, for a key-signed one."""
+    bundle = doc.bundle
+    assert bundle is not None
+    if bundle.envelope is not None and bundle.certificate is None:
+        return verify_dsse(bundle.envelope, policy, doc.format, seen_at)  # key-signed
+    if doc.format in (ATTESTATION_FORMAT, PROVENANCE_FORMAT):
+        from attestlake.verify.pep740 import verify_pep740  # imports sigstore
+
+        return verify_pep740(doc, policy)
+    from attestlake.verify.keyless import verify_bundle  # sigstore is imported on first use
+
+    return replace(verify_bundle(bundle, policy), format=doc.format)
 
 
 @dataclass(frozen=True)

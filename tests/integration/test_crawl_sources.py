@@ -148,7 +148,7 @@ def test_a_second_source_that_does_not_exist_stops_the_crawl_before_it_writes(
         (
             "empty",
             "no attestations found in empty (no file ending in .json, .jsonl, .ndjson, "
-            ".sigstore, .dsse, .intoto, .bundle, .link in the folder)",
+            ".sigstore, .dsse, .intoto, .bundle, .link, .attestation, .provenance in the folder)",
         ),
         ("notes", "no attestations found in notes (no file ending in .json"),
         ("blank.jsonl", "no attestations found in blank.jsonl (no document in the file)"),

@@ -81,7 +81,7 @@ def _verification(
     ctx: Context, now: datetime, fmt: str | None, detail: str | None, policy: TrustPolicy
 ) -> dict[str, Any]:
     outcome = ctx.outcome
-    claims = statement_claims(ctx.outcome.statement)
+    claims = outcome.claims or statement_claims(outcome.statement)
     return {
         "manifest_digest": ctx.manifest_digest,
         "envelope_digest": ctx.envelope_digest,

@@ -1,13 +1,15 @@
-"""Files and folders as a source: Sigstore bundles, DSSE envelopes, bare in-toto statements and
-SBOMs, one document per file, or one per line in JSON Lines files.
+"""Files and folders as a source: Sigstore bundles, DSSE envelopes, PEP 740 attestations, npm
+attestations, bare in-toto statements and SBOMs, one document per file, one per line in JSON
+Lines files, or one per attestation in a PyPI provenance object or npm attestations answer that
+holds several (:mod:`attestlake.intoto.containers`).
 
 A folder is walked in name order (hidden entries and symlinked folders skipped) for files
 ending in one of :data:`DOCUMENT_SUFFIXES`; a file named directly is always read. Files ending
 in ``.jsonl``/``.ndjson`` hold one document per line (blank lines skipped). A unit is one
 document; its key is the sha256 of the document's bytes (a line without its line break), so a
 document seen again, in any file, is not ingested twice. Its ``source`` is the file path, with
-``:N`` (the 1-based line number) for a JSON Lines document (bytes of a file name that are not
-UTF-8 shown as ``\\xNN``).
+``:N`` (the 1-based line number) for a JSON Lines document, or ``#<JSON pointer>`` for one
+attestation of several (bytes of a file name that are not UTF-8 shown as ``\\xNN``).
 
 Only regular files are read (after symlinks): a FIFO, a device (a ``.json`` symlink to
 ``/dev/zero``), a socket or a directory is skipped with a warning, never opened in a way that
@@ -24,6 +26,7 @@ from typing import BinaryIO
 
 from attestlake._internal.regular_files import open_regular, read_at_most, shown, size_of
 from attestlake.crawl.sources.interface import MAX_DOCUMENT_SIZE, Candidate, Document, Source, Unit
+from attestlake.intoto.containers import contained_documents
 
 DOCUMENT_SUFFIXES = (
     ".json",
@@ -34,6 +37,8 @@ DOCUMENT_SUFFIXES = (
     ".intoto",
     ".bundle",
     ".link",  # in-toto links: <step>.<keyid prefix>.link
+    ".attestation",  # PEP 740 attestation objects: <distribution>.publish.attestation
+    ".provenance",  # PyPI provenance objects: <distribution>.provenance
 )
 LINE_SUFFIXES = (".jsonl", ".ndjson")
 _CHUNK = 1024 * 1024
@@ -78,24 +83,30 @@ class FileSource(Source):
                     if path.name.lower().endswith(LINE_SUFFIXES):
                         yield from self._lines(path, fh)
                     else:
-                        yield self._whole(path, fh)
+                        yield from self._whole(path, fh)
             except OSError as exc:
                 self._warnings.append(f"{shown(path)}: cannot read: {exc.strerror or exc}")
 
     def _too_big(self, size: int) -> str:
         return f"document is {size} bytes, over the {self.max_document_size}-byte bound"
 
-    def _whole(self, path: Path, fh: BinaryIO) -> Candidate:
+    def _whole(self, path: Path, fh: BinaryIO) -> Iterator[Candidate]:
         limit, size = self.max_document_size, size_of(fh)
         data = read_at_most(fh, limit) if size <= limit else b""
         if len(data) <= limit and size <= limit:
-            return _unit("sha256:" + hashlib.sha256(data).hexdigest(), shown(path), data)
+            parts = contained_documents(data, limit)
+            if parts is None:
+                yield _unit("sha256:" + hashlib.sha256(data).hexdigest(), shown(path), data)
+            for pointer, part in parts or ():
+                source = f"{shown(path)}#{pointer}"
+                yield _unit("sha256:" + hashlib.sha256(part).hexdigest(), source, part)
+            return
         digest, read = hashlib.sha256(data), len(data)  # the key: the sha256 of the whole file
         while read < size and (chunk := fh.read(min(_CHUNK, size - read))):
             digest.update(chunk)
             read += len(chunk)
         too_big = self._too_big(max(size, read))
-        return _unit("sha256:" + digest.hexdigest(), shown(path), None, too_big)
+        yield _unit("sha256:" + digest.hexdigest(), shown(path), None, too_big)
 
     def _lines(self, path: Path, fh: BinaryIO) -> Iterator[Candidate]:
         limit = self.max_document_size
