@@ -15,6 +15,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,7 +26,9 @@ from attestlake.verify.outcome import VERIFIED
 from attestlake.verify.verify import load_policy, verify_document
 
 ENV = "ATTESTLAKE_CONFORMANCE"
-DEFAULT = Path(__file__).resolve().parents[2] / ".cache" / "sigstore-conformance" / "bundle-verify"
+PROJECT = Path(__file__).resolve().parents[2]
+DEFAULT = PROJECT / ".cache" / "sigstore-conformance" / "bundle-verify"
+SCRIPT = PROJECT / "scripts" / "fetch-conformance"
 IDENTITY = (
     "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/"
     "workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
@@ -69,6 +74,15 @@ def cases() -> Path:
             "(or scripts/fetch-conformance --from-git DIR with a clone); they are not fetched "
             "in CI, where GitHub is not reachable"
         )
+    pinned = re.search(r'MANIFEST_SHA256 = "([0-9a-f]{64})"', SCRIPT.read_text())
+    assert pinned is not None
+    names = sorted(p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file())
+    listing = "".join(
+        f"{hashlib.sha256((path / n).read_bytes()).hexdigest()}  {n}\n" for n in names
+    )
+    assert hashlib.sha256(listing.encode()).hexdigest() == pinned.group(1), (
+        f"the cases at {path} are not those scripts/fetch-conformance pins: fetch them again"
+    )
     return path
 
 
@@ -126,3 +140,20 @@ def test_the_intoto_case_is_unsupported_without_the_opt_in(cases: Path, tmp_path
     outcome = verify_document((case / "bundle.sigstore.json").read_bytes(), load_policy(path))
     assert outcome.reason == "unsupported"
     assert "legacy_log_entries" in (outcome.detail or "")
+
+
+def test_fetch_refuses_a_source_without_the_pinned_commit(tmp_path: Path) -> None:
+    """The script run as CI or a developer runs it: a source that does not hold the pinned
+    commit is a clear error, and the cache already there is left as it was."""
+    dest = tmp_path / "cache" / "bundle-verify"
+    dest.mkdir(parents=True)
+    (dest / "README.md").write_text("the cases fetched before\n")
+    not_a_clone = tmp_path / "empty"
+    not_a_clone.mkdir()
+    args = [sys.executable, str(SCRIPT), "--from-git", str(not_a_clone), "--dest", str(dest)]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "git cannot export test/assets/bundle-verify" in result.stderr
+    assert [p.name for p in dest.iterdir()] == ["README.md"]
+    assert (dest / "README.md").read_text() == "the cases fetched before\n"
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["bundle-verify"]  # no leftovers
