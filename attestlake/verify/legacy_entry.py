@@ -16,8 +16,7 @@ that opts in, a bundle verifies when all of these hold:
 4. the logged entry is this envelope's: an ``intoto/0.0.2`` body whose payload hash is the
    sha256 of the envelope's payload, whose signatures are the envelope's, and whose verifier is
    the bundle's certificate. A bundle carries the envelope re-serialised, not the bytes that
-   were uploaded, so the body's envelope hash cannot be compared (as sigstore-go, which also
-   compares these three);
+   were uploaded, so the body's envelope hash cannot be compared;
 5. the envelope's signature over its DSSE PAE verifies with the certificate's key.
 
 The identity is then matched against the policy (:mod:`attestlake.verify.keyless`).
