@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import struct
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -212,23 +213,42 @@ class SigstoreInstance:
             },
         }
         canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-        root = hashlib.sha256(b"\x00" + canonical).digest()
-        note = f"{ORIGIN}\n1\n{_b64(root)}\n"
-        log_id = _log_id(self.rekor_key)
-        note_sig = self.rekor_key.sign(note.encode(), ec.ECDSA(hashes.SHA256()))
-        checkpoint = f"{note}\n\u2014 {ORIGIN.split()[0]} {_b64(log_id[:4] + note_sig)}\n"
         self.entries += 1
+        return TransparencyLogEntry(_LogEntry.from_dict(self.log_body(canonical, "dsse/0.0.1")))
+
+    def log_body(
+        self,
+        canonical: bytes,
+        kind: str,
+        *,
+        index: int = 0,
+        size: int = 1,
+        integrated: datetime | None = None,
+        checkpoint_key: ec.EllipticCurvePrivateKey | None = None,
+    ) -> dict[str, Any]:
+        """A bundle's ``tlogEntries`` item for the entry body ``canonical`` (its bytes as the
+        log hashes them) labelled ``kind``: leaf ``index`` of a tree of ``size`` leaves (the
+        others random), with its RFC 6962 inclusion proof, the checkpoint of that tree signed
+        by the log (or ``checkpoint_key``) and the SET over the entry."""
+        leaves = [hashlib.sha256(b"\x00" + os.urandom(16)).digest() for _ in range(size)]
+        leaves[index] = hashlib.sha256(b"\x00" + canonical).digest()
+        root = merkle_root(leaves)
+        note = f"{ORIGIN}\n{size}\n{_b64(root)}\n"
+        log_id = _log_id(self.rekor_key)
+        note_sig = (checkpoint_key or self.rekor_key).sign(note.encode(), ec.ECDSA(hashes.SHA256()))
+        checkpoint = f"{note}\n\u2014 {ORIGIN.split()[0]} {_b64(log_id[:4] + note_sig)}\n"
+        name, version = kind.split("/")
         raw: dict[str, Any] = {
-            "logIndex": "0",
+            "logIndex": str(index),
             "logId": {"keyId": _b64(log_id)},
-            "kindVersion": {"kind": "dsse", "version": "0.0.1"},
-            "integratedTime": str(int(datetime.now(UTC).timestamp())),
+            "kindVersion": {"kind": name, "version": version},
+            "integratedTime": str(int((integrated or datetime.now(UTC)).timestamp())),
             "inclusionPromise": {"signedEntryTimestamp": _b64(b"unsigned")},
             "inclusionProof": {
-                "logIndex": "0",
+                "logIndex": str(index),
                 "rootHash": _b64(root),
-                "treeSize": "1",
-                "hashes": [],
+                "treeSize": str(size),
+                "hashes": [_b64(h) for h in merkle_path(index, leaves)],
                 "checkpoint": {"envelope": checkpoint},
             },
             "canonicalizedBody": _b64(canonical),
@@ -236,7 +256,7 @@ class SigstoreInstance:
         unsigned = TransparencyLogEntry(_LogEntry.from_dict(raw))
         promise = self.rekor_key.sign(unsigned._encode_canonical(), ec.ECDSA(hashes.SHA256()))
         raw["inclusionPromise"] = {"signedEntryTimestamp": _b64(promise)}
-        return TransparencyLogEntry(_LogEntry.from_dict(raw))
+        return raw
 
     # -- Rekor, as cosign's legacy attestations record it -------------------------------------
     def cosign_bundle(
@@ -297,6 +317,33 @@ class SigstoreInstance:
     def write_trusted_root(self, path: Path) -> Path:
         path.write_text(json.dumps(self.trusted_root(), indent=1))
         return path
+
+
+def _node(left: bytes, right: bytes) -> bytes:
+    return hashlib.sha256(b"\x01" + left + right).digest()
+
+
+def _split(n: int) -> int:
+    """The largest power of two below ``n`` (RFC 6962, 2.1)."""
+    return 1 << ((n - 1).bit_length() - 1)
+
+
+def merkle_root(leaves: list[bytes]) -> bytes:
+    """The RFC 6962 Merkle tree hash of leaf hashes."""
+    if len(leaves) == 1:
+        return leaves[0]
+    k = _split(len(leaves))
+    return _node(merkle_root(leaves[:k]), merkle_root(leaves[k:]))
+
+
+def merkle_path(index: int, leaves: list[bytes]) -> list[bytes]:
+    """The RFC 6962 audit path of leaf ``index``, from the leaf's level up."""
+    if len(leaves) == 1:
+        return []
+    k = _split(len(leaves))
+    if index < k:
+        return [*merkle_path(index, leaves[:k]), merkle_root(leaves[k:])]
+    return [*merkle_path(index - k, leaves[k:]), merkle_root(leaves[:k])]
 
 
 def rekor_body(kind: str, envelope: bytes, certificate: x509.Certificate) -> dict[str, Any]:

@@ -66,6 +66,9 @@ BUNDLE_MEDIA_TYPES = {
 VERIFIABLE_LOG_ENTRIES = (("dsse", "0.0.1"), ("hashedrekord", "0.0.2"))
 #: Log entry kinds whose integrated time (with an inclusion promise) sigstore-python accepts.
 TIMED_LOG_ENTRIES = (("dsse", "0.0.1"), ("hashedrekord", "0.0.1"))
+#: Legacy log entry kinds of DSSE envelopes, verified by attestlake itself under a trusted root
+#: that opts in to them (``legacy_log_entries`` in the trust policy).
+LEGACY_LOG_ENTRIES = (("intoto", "0.0.2"),)
 
 
 class UnsupportedDocument(ContentError):
@@ -101,8 +104,20 @@ class SigstoreBundle:
     def format(self) -> str:
         return f"sigstore-bundle-v{self.version}"
 
-    def unsupported(self) -> str | None:
-        """Why sigstore-python cannot verify this keyless bundle, or None if it can try."""
+    @property
+    def legacy_entry(self) -> str | None:
+        """The kind of the bundle's only log entry (``kind/version``) if it is a legacy kind
+        (:data:`LEGACY_LOG_ENTRIES`), else None."""
+        if len(self.log_entries) != 1 or self.envelope is None:
+            return None
+        entry = self.log_entries[0]
+        legacy = (entry.kind, entry.version) in LEGACY_LOG_ENTRIES
+        return f"{entry.kind}/{entry.version}" if legacy else None
+
+    def unsupported(self, legacy: tuple[str, ...] = ()) -> str | None:
+        """Why this keyless bundle cannot be verified, or None if it can try: by
+        sigstore-python, or by attestlake for the ``legacy`` entry kinds (``kind/version``)
+        that a trusted root of the policy opts in to."""
         if not self.log_entries:
             how = "an RFC 3161 timestamp only" if self.timestamps else "no timestamp either"
             return (
@@ -112,13 +127,19 @@ class SigstoreBundle:
         if len(self.log_entries) > 1:
             return f"{len(self.log_entries)} transparency log entries; exactly one is supported"
         entry = self.log_entries[0]
-        if (entry.kind, entry.version) not in VERIFIABLE_LOG_ENTRIES:
+        opted_in = self.legacy_entry in legacy
+        if (entry.kind, entry.version) not in VERIFIABLE_LOG_ENTRIES and not opted_in:
+            opt_in = (
+                " unless a trusted root of the policy opts in to it (legacy_log_entries)"
+                if self.legacy_entry
+                else ""
+            )
             return (
                 f"log entry kind {entry.kind}/{entry.version} is not supported (only "
-                f"{', '.join('/'.join(k) for k in VERIFIABLE_LOG_ENTRIES)} for DSSE)"
+                f"{', '.join('/'.join(k) for k in VERIFIABLE_LOG_ENTRIES)} for DSSE){opt_in}"
             )
         timed = entry.integrated_time and entry.inclusion_promise
-        if timed and (entry.kind, entry.version) not in TIMED_LOG_ENTRIES:
+        if timed and not opted_in and (entry.kind, entry.version) not in TIMED_LOG_ENTRIES:
             return (
                 f"log entry kind {entry.kind}/{entry.version} carries an integrated time, "
                 f"which is only verifiable for {', '.join('/'.join(k) for k in TIMED_LOG_ENTRIES)}"

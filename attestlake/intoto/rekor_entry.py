@@ -168,12 +168,14 @@ def _certificate_der(pem: bytes) -> bytes | None:
 
 
 def envelope_mismatch(
-    entry: EntryBody, layer: bytes, envelope: Envelope, certificate: x509.Certificate
+    entry: EntryBody, layer: bytes | None, envelope: Envelope, certificate: x509.Certificate
 ) -> str | None:
     """Why ``entry`` is not the log entry of ``envelope`` (whose exact bytes are ``layer``)
-    signed with ``certificate``, or None when it is."""
+    signed with ``certificate``, or None when it is. ``layer`` None: the envelope's uploaded
+    bytes are not known (a Sigstore bundle holds the envelope re-serialised), so the entry's
+    envelope hash is not compared; its payload hash, signatures and verifier still are."""
     name = entry.kind_version
-    if entry.envelope_hash != hashlib.sha256(layer).hexdigest():
+    if layer is not None and entry.envelope_hash != hashlib.sha256(layer).hexdigest():
         return f"the {name} log entry is of another envelope (its envelope hash differs)"
     payload = hashlib.sha256(envelope.payload).hexdigest()
     if entry.payload_hash is None and entry.kind_version != "intoto/0.0.1":

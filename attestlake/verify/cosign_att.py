@@ -19,127 +19,29 @@ Every failure is its own outcome; none depends on another library's error messag
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import replace
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from attestlake.errors import TrustPolicyError
-from attestlake.intoto.cosign_att import FORMAT, CosignLayer, RekorBundle
+from attestlake.intoto.cosign_att import FORMAT, CosignLayer
 from attestlake.intoto.rekor_entry import ENVELOPE_ENTRIES, envelope_mismatch
-from attestlake.signing.keys import verify_signature
+from attestlake.verify.fulcio_rekor import (
+    BAD,
+    Refusal,
+    chain_refusal,
+    set_refusal,
+    signature_refusal,
+)
 from attestlake.verify.keyless import (
     certificate_identity,
     identity_refusal,
-    issued_by,
     no_identity,
     spki_id,
 )
 from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED, Outcome, envelope_base
-from attestlake.verify.root_material import CertificateAuthority, RootMaterial, root_material
+from attestlake.verify.root_material import root_material
 from attestlake.verify.trust import TrustPolicy
-
-Refusal = tuple[str, str]
-BAD = "bad_signature"
-
-
-@dataclass(frozen=True)
-class _Issuer:
-    """A CA of the root and the certificates of its chain from the one that issued a leaf."""
-
-    authority: CertificateAuthority
-    chain: tuple[x509.Certificate, ...]
-
-
-def _issuing_authority(material: RootMaterial, cert: x509.Certificate) -> _Issuer | Refusal:
-    """The CA of the root whose certificate signed ``cert``, or why there is none."""
-    named = False
-    for ca in material.authorities:
-        for i, issuer in enumerate(ca.chain):
-            if issuer.subject != cert.issuer:
-                continue
-            named = True
-            try:
-                cert.verify_directly_issued_by(issuer)
-            except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
-                continue
-            return _Issuer(ca, ca.chain[i:])
-    if named:
-        return BAD, (
-            f"the certificate names {issued_by(cert)}, a certificate authority of the trusted "
-            "root, as its issuer, but its signature does not verify with that CA's key (a "
-            "forged or corrupt certificate)"
-        )
-    return "untrusted_signer", (
-        f"the certificate is issued by {issued_by(cert)}, which is not a certificate authority "
-        f"of the trusted root ({material.name})"
-    )
-
-
-def _validity(cert: x509.Certificate, when: datetime) -> bool:
-    return cert.not_valid_before_utc <= when <= cert.not_valid_after_utc
-
-
-def _chain_refusal(
-    material: RootMaterial, cert: x509.Certificate, when: datetime
-) -> Refusal | None:
-    """Why ``cert`` is not a Fulcio certificate of the root valid at ``when``, or None."""
-    found = _issuing_authority(material, cert)
-    if not isinstance(found, _Issuer):
-        return found
-    at = when.isoformat()
-    try:
-        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-        code_signing = ExtendedKeyUsageOID.CODE_SIGNING in usage
-    except (x509.ExtensionNotFound, ValueError):
-        code_signing = False
-    if not code_signing:
-        return BAD, "the certificate is not a code-signing certificate"
-    if not _validity(cert, when):
-        return BAD, (
-            f"the certificate was not valid when the log integrated the entry ({at}): valid "
-            f"from {cert.not_valid_before_utc.isoformat()} to "
-            f"{cert.not_valid_after_utc.isoformat()}"
-        )
-    if not found.authority.period.contains(when) or not all(
-        _validity(c, when) for c in found.chain
-    ):
-        return BAD, f"the certificate authority {issued_by(cert)} was not valid at {at}"
-    return None
-
-
-def _set_refusal(material: RootMaterial, bundle: RekorBundle) -> Refusal | None:
-    """Why the bundle's signed entry timestamp is not one of a log of the root, or None."""
-    log = material.log(bundle.log_id)
-    if log is None:
-        return BAD, (
-            f"the Rekor bundle names log {bundle.log_id.hex()}, which is not a transparency log "
-            f"of the trusted root ({material.name})"
-        )
-    if not verify_signature(log.key, bundle.signed_payload(), bundle.signed_entry_timestamp):
-        return BAD, (
-            f"the signed entry timestamp does not verify with the key of log {log.url} (the "
-            "entry was changed after it was logged, or the SET was signed by another key)"
-        )
-    if not log.period.contains(bundle.integrated_at):
-        return BAD, f"the key of log {log.url} was not valid at {bundle.integrated_at}"
-    return None
-
-
-def _signature_refusal(layer: CosignLayer, cert: x509.Certificate) -> Refusal | None:
-    key = cert.public_key()
-    if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey):
-        return "unsupported", f"the certificate's key type {type(key).__name__} is not supported"
-    message = layer.envelope.pae()
-    if any(verify_signature(key, message, s.sig) for s in layer.envelope.signatures):
-        return None
-    return BAD, (
-        "the envelope's signature does not verify with the certificate's key (the content was "
-        "changed after signing, or the signature is corrupt)"
-    )
 
 
 def _document_refusal(layer: CosignLayer) -> Refusal | None:
@@ -171,8 +73,8 @@ def _crypto_refusal(
             material = root_material(root.source)
         except TrustPolicyError as exc:
             return "no_trust_material", str(exc)
-        refusal = _chain_refusal(material, cert, layer.bundle.integrated_at)
-        refusal = refusal or _set_refusal(material, layer.bundle)
+        refusal = chain_refusal(material, cert, layer.bundle.integrated_at)
+        refusal = refusal or set_refusal(material, layer.bundle)
         if refusal is None:
             under.add(root.name)
         else:
@@ -183,7 +85,7 @@ def _crypto_refusal(
     mismatch = envelope_mismatch(layer.entry, layer.layer, layer.envelope, cert)
     if mismatch is not None:
         return BAD, f"{mismatch}: the Rekor bundle does not vouch for this attestation"
-    return _signature_refusal(layer, cert) or under
+    return signature_refusal(layer.envelope, cert) or under
 
 
 def verify_cosign_layer(layer: CosignLayer, policy: TrustPolicy) -> Outcome:

@@ -12,11 +12,9 @@ certificate, and its identity must be trusted under one it verifies under.
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from cryptography import x509
@@ -24,12 +22,13 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from sigstore.errors import CertValidationError, VerificationError
 from sigstore.errors import Error as SigstoreError
-from sigstore.models import Bundle, ClientTrustConfig, IncompatibleEntry, TrustedRoot
-from sigstore.verify import Verifier
+from sigstore.models import Bundle, IncompatibleEntry
 
 from attestlake.errors import TrustPolicyError
 from attestlake.intoto.bundles import SigstoreBundle
 from attestlake.intoto.claims import statement_claims
+from attestlake.verify.fulcio_rekor import issued_by
+from attestlake.verify.legacy_entry import legacy_entry_refusal
 from attestlake.verify.outcome import (
     NOT_VERIFIED,
     REVOKED,
@@ -38,7 +37,8 @@ from attestlake.verify.outcome import (
     envelope_base,
     scope_refusal,
 )
-from attestlake.verify.roots import PUBLIC_GOOD, SigstoreRoot
+from attestlake.verify.roots import SigstoreRoot
+from attestlake.verify.sigstore_trust import SigstoreTrust, sigstore_trust
 from attestlake.verify.trust import TrustPolicy, revoked_since
 
 _ISSUER_V1 = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
@@ -56,45 +56,6 @@ _REJECTED = (
     InvalidSignature,
     x509.UnsupportedGeneralNameType,
 )
-
-
-@dataclass(frozen=True)
-class SigstoreTrust:
-    """A trusted root, loaded once per process: its verifier and its certificate authorities."""
-
-    name: str
-    verifier: Verifier
-    authorities: frozenset[x509.Name]
-
-    def issued_by_trusted_ca(self, cert: x509.Certificate) -> bool:
-        """Whether the certificate names a CA of this root as its issuer (the signature on it
-        is checked by sigstore-python; a forged one is a bad signature, not an unknown CA)."""
-        return cert.issuer in self.authorities
-
-
-@functools.lru_cache(maxsize=32)
-def sigstore_trust(root: str) -> SigstoreTrust:
-    """The verifier for ``root`` (``sigstore-public-good`` or a trusted_root.json path), cached.
-
-    ``sigstore-public-good`` is the root embedded in sigstore-python, used offline (it is
-    copied under ``$XDG_CACHE_HOME``/``$XDG_DATA_HOME`` by sigstore-python).
-    """
-    try:
-        if root == PUBLIC_GOOD:
-            tuf_log = logging.getLogger("sigstore._internal.tuf")
-            level = tuf_log.level
-            tuf_log.setLevel(logging.ERROR)  # not "loaded in offline mode" on every run
-            try:
-                trusted = ClientTrustConfig.production(offline=True).trusted_root
-            finally:
-                tuf_log.setLevel(level)
-        else:
-            trusted = TrustedRoot.from_file(root)
-        verifier = Verifier(trusted_root=trusted)
-        authorities = frozenset(ca.subject for ca in trusted.get_fulcio_certs())
-    except (SigstoreError, OSError, ValueError) as exc:
-        raise TrustPolicyError(f"trusted root {root}: cannot be loaded: {exc}") from None
-    return SigstoreTrust(root, verifier, authorities)
 
 
 def _der_utf8(data: bytes) -> str | None:
@@ -194,10 +155,6 @@ def check_signature(trust: SigstoreTrust, raw: bytes) -> tuple[str, str] | None:
     return None
 
 
-def issued_by(cert: x509.Certificate) -> str:
-    return cert.issuer.rfc4514_string() or "an unnamed issuer"
-
-
 def no_identity(cert: x509.Certificate) -> str:
     """Why a certificate without a SAN has no signer a policy can trust."""
     return (
@@ -267,7 +224,7 @@ def verify_bundle(bundle: SigstoreBundle, policy: TrustPolicy) -> Outcome:
         return no("no_trust_material", "the bundle has no certificate")
     if subject is None:
         return no("no_trust_material", no_identity(cert))
-    why = bundle.unsupported()
+    why = bundle.unsupported(tuple(k for r in policy.roots for k in r.legacy_log_entries))
     if why is not None:
         return no(
             "unsupported", f"{why}; certificate issued by {issued_by(cert)}{_ca_note(policy, cert)}"
@@ -305,7 +262,7 @@ def _signer_refusal(
             f"the certificate for {subject} is issued by {issued_by(cert)}, which is not a "
             f"certificate authority of the trusted root ({_roots_shown(policy)})",
         )
-    under = _verified_under(issuing, bundle.raw)
+    under = _verified_under(issuing, bundle)
     if isinstance(under, tuple):
         return under
     return identity_refusal(policy, cert, subject, issuer, statement, under)
@@ -351,14 +308,18 @@ def identity_refusal(
 
 
 def _verified_under(
-    issuing: list[tuple[SigstoreRoot, SigstoreTrust]], raw: bytes
+    issuing: list[tuple[SigstoreRoot, SigstoreTrust]], bundle: SigstoreBundle
 ) -> set[str] | tuple[str, str]:
     """The names of the roots (among those whose CA issued the certificate) under which
-    sigstore-python verifies the bundle; the first failure when it verifies under none."""
+    the bundle verifies (by sigstore-python, or by attestlake for a legacy log entry); the
+    first failure when it verifies under none."""
     under: set[str] = set()
     failure: tuple[str, str] | None = None
     for root, trust in issuing:
-        result = check_signature(trust, raw)
+        if bundle.legacy_entry is not None:
+            result = legacy_entry_refusal(root, trust, bundle)
+        else:
+            result = check_signature(trust, bundle.raw)
         if result is None:
             under.add(root.name)
         else:

@@ -385,7 +385,14 @@ def read_policy(path: Path | str) -> TrustPolicy:
         raise TrustPolicyError(f"{p}: cannot read trust policy: {exc}") from None
     if not isinstance(data, dict):
         raise TrustPolicyError(f"{p}: a trust policy is a YAML mapping with 'keys'")
-    fields = {"keys", "identities", "trusted_root", "trusted_roots", "declared_state"}
+    fields = {
+        "keys",
+        "identities",
+        "trusted_root",
+        "trusted_roots",
+        "legacy_log_entries",
+        "declared_state",
+    }
     unknown = set(data) - fields
     if unknown:
         raise TrustPolicyError(f"{p}: unknown field {sorted(unknown)[0]!r}")

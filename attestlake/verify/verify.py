@@ -47,7 +47,7 @@ def load_policy(path: Path | str) -> TrustPolicy:
     policy = read_policy(path)
     declared = policy.declared.identities if policy.declared else ()
     if policy.identities or declared:
-        from attestlake.verify.keyless import sigstore_trust  # sigstore is imported on first use
+        from attestlake.verify.sigstore_trust import sigstore_trust  # imports sigstore
 
         for root in policy.roots:  # fail now on an unusable root, not once per envelope
             sigstore_trust(root.source)
