@@ -6,7 +6,7 @@ suite's defaults); a ``_fail`` case must not verify, the others must, and their 
 (else ``a.txt``) must be a subject of the statement.
 
 The cases are not in this repository: ``scripts/fetch-conformance`` puts them in
-``.cache/sigstore-conformance/bundle-verify`` (or ``$ATTESTLAKE_CONFORMANCE``). Without them
+``.test-assets/sigstore-conformance/bundle-verify`` (or ``$ATTESTLAKE_CONFORMANCE``). Without them
 these tests skip, in CI too: GitHub, where they come from, is not reachable there.
 """
 
@@ -27,7 +27,7 @@ from attestlake.verify.verify import load_policy, verify_document
 
 ENV = "ATTESTLAKE_CONFORMANCE"
 PROJECT = Path(__file__).resolve().parents[2]
-DEFAULT = PROJECT / ".cache" / "sigstore-conformance" / "bundle-verify"
+DEFAULT = PROJECT / ".test-assets" / "sigstore-conformance" / "bundle-verify"
 SCRIPT = PROJECT / "scripts" / "fetch-conformance"
 IDENTITY = (
     "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/"
