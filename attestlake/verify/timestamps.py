@@ -1,0 +1,168 @@
+"""RFC 3161 timestamps over a signature, as in-toto witness attaches them (go-witness
+``timestamp/tsp.go``): a timestamp token (or a whole TimeStampResp) whose message imprint is
+the hash of the signature bytes, signed by a timestamp authority whose certificate carries the
+critical ``timeStamping`` extended key usage and chains, at the time the token states, to a
+TSA of the trust policy. Only then is that time trusted.
+
+The token is read and checked by ``rfc3161-client``; which check failed is decided here, from
+the token's own fields, never from that library's error message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+from rfc3161_client import (
+    PKIStatus,
+    TimeStampResponse,
+    VerificationError,
+    VerifierBuilder,
+    decode_timestamp_response,
+)
+
+from attestlake.verify.x509_trust import TimestampAuthority
+
+Refusal = tuple[str, str]
+_HASHES = {
+    "2.16.840.1.101.3.4.2.1": hashlib.sha256,
+    "2.16.840.1.101.3.4.2.2": hashlib.sha384,
+    "2.16.840.1.101.3.4.2.3": hashlib.sha512,
+}
+#: A TimeStampResp with a granted status (``SEQUENCE {INTEGER 0}``) before the token.
+_GRANTED = bytes.fromhex("3003020100")
+
+
+@dataclass(frozen=True)
+class TrustedTime:
+    """The time a timestamp of a trusted TSA states."""
+
+    at: datetime
+    authority: str
+
+
+def _der_length(n: int) -> bytes:
+    if n < 0x80:
+        return bytes([n])
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(size)]) + size
+
+
+def _response(data: bytes, n: int) -> TimeStampResponse | Refusal:
+    """``data`` read as a TimeStampResp, or as the token go-witness stores (wrapped in a
+    granted response), with the fields verification reads."""
+    body = _GRANTED + data
+    wrapped = b"\x30" + _der_length(len(body)) + body
+    for candidate in (data, wrapped):
+        try:
+            response = decode_timestamp_response(candidate)
+            _ = response.tst_info.gen_time, response.tst_info.message_imprint.message
+        except ValueError:
+            continue
+        if response.status not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
+            return "malformed", f"timestamp {n} is a refusal of its TSA (status {response.status})"
+        return response
+    return "malformed", f"timestamp {n} is not an RFC 3161 timestamp token or response (DER)"
+
+
+def _imprint_refusal(response: TimeStampResponse, signature: bytes, n: int) -> Refusal | None:
+    imprint = response.tst_info.message_imprint
+    digest = _HASHES.get(imprint.hash_algorithm.dotted_string)
+    if digest is None:
+        return "unsupported", (
+            f"timestamp {n} hashes with {imprint.hash_algorithm.dotted_string}, not SHA-256, "
+            "SHA-384 or SHA-512"
+        )
+    if digest(signature).digest() != imprint.message:
+        return "bad_signature", (
+            f"timestamp {n} is over other bytes than the signature (its message imprint is not "
+            "the hash of the signature): it does not say when this signature was made"
+        )
+    return None
+
+
+def _signer_certificate(response: TimeStampResponse) -> x509.Certificate | None:
+    """The certificate that signed the token, when the token carries it."""
+    infos = list(response.signed_data.signer_infos)
+    if len(infos) != 1:
+        return None
+    for der in response.signed_data.certificates:
+        try:
+            cert = x509.load_der_x509_certificate(der)
+            if cert.issuer == infos[0].issuer and cert.serial_number == infos[0].serial_number:
+                return cert
+        except ValueError:
+            continue
+    return None
+
+
+def _untrusted(
+    response: TimeStampResponse, authorities: tuple[TimestampAuthority, ...], n: int
+) -> Refusal:
+    """Why no TSA of the policy verifies the token: it names one of their CAs (a forged or
+    corrupt token, or a certificate unfit for timestamping), or another TSA."""
+    signer = _signer_certificate(response)
+    if signer is None:
+        return "bad_signature", (
+            f"timestamp {n} does not carry the certificate of the one TSA that signed it, so "
+            "no timestamp authority of the trust policy verifies it"
+        )
+    known = {c.subject for a in authorities for c in (*a.roots, *a.others)}
+    who = signer.subject.rfc4514_string()
+    if signer.issuer in known or signer.subject in known:
+        return "bad_signature", (
+            f"timestamp {n}, signed by {who}, does not verify with the timestamp authority "
+            "of the trust policy that names it (a forged or corrupt token, a certificate "
+            "without the critical timeStamping usage, or one not valid at the time it states)"
+        )
+    return "untrusted_signer", (
+        f"timestamp {n} is signed by {who} (issued by {signer.issuer.rfc4514_string()}), "
+        "which is not a timestamp authority of the trust policy"
+    )
+
+
+def trusted_times(
+    tokens: tuple[bytes, ...], signature: bytes, authorities: tuple[TimestampAuthority, ...]
+) -> list[TrustedTime] | Refusal:
+    """The times that the timestamps over ``signature`` state and a TSA of the policy
+    vouches for; or why there is none (the first timestamp's refusal)."""
+    if not tokens:
+        return "no_trust_material", (
+            "the signature carries no RFC 3161 timestamp, and the trust policy checks "
+            "certificates at the time of a trusted timestamp (it names timestamp_authorities)"
+        )
+    responses = [_response(t, n) for n, t in enumerate(tokens, 1)]
+    malformed = next((r for r in responses if isinstance(r, tuple)), None)
+    if malformed is not None:
+        return malformed
+    times: list[TrustedTime] = []
+    refusals: list[Refusal] = []
+    for n, response in enumerate(responses, 1):
+        assert not isinstance(response, tuple)
+        refusal = _imprint_refusal(response, signature, n)
+        if refusal is not None:
+            refusals.append(refusal)
+            continue
+        trusted = _vouching(response, signature, authorities)
+        if trusted is None:
+            refusals.append(_untrusted(response, authorities, n))
+        else:
+            times.append(TrustedTime(response.tst_info.gen_time, trusted.name))
+    return times or refusals[0]
+
+
+def _vouching(
+    response: TimeStampResponse, signature: bytes, authorities: tuple[TimestampAuthority, ...]
+) -> TimestampAuthority | None:
+    """The TSA of the policy that verifies the token (its signature, its signing certificate's
+    critical timeStamping usage and chain at the token's time), or None."""
+    for tsa in authorities:
+        verifier = VerifierBuilder(roots=list(tsa.roots), intermediates=list(tsa.others)).build()
+        try:
+            if verifier.verify_message(response, signature):
+                return tsa
+        except (VerificationError, ValueError):
+            continue
+    return None
