@@ -38,7 +38,8 @@ subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid:always
 """
 
-_CA_CONFIG = """[ca]
+_CA_CONFIG = (
+    """[ca]
 default_ca = ca_default
 [ca_default]
 dir = {dir}
@@ -58,7 +59,9 @@ emailAddress = optional
 distinguished_name = dn
 [dn]
 [v3]
-""" + CA_EXTENSIONS
+"""
+    + CA_EXTENSIONS
+)
 
 _TSA_CONFIG = """[tsa]
 default_tsa = this_tsa
@@ -142,7 +145,9 @@ class OpensslCA:
         now = datetime.now(UTC)
         key, csr = self.home / f"{name}.key", self.home / f"{name}.csr"
         cert, ext = self.home / f"{name}.pem", self.home / f"{name}.ext"
-        openssl("genpkey", "-algorithm", "EC", "-pkeyopt", f"ec_paramgen_curve:{curve}", "-out", key)
+        openssl(
+            "genpkey", "-algorithm", "EC", "-pkeyopt", f"ec_paramgen_curve:{curve}", "-out", key
+        )
         openssl("req", "-new", "-key", key, "-subj", subject, "-out", csr)
         ext.write_text("[x]\n" + extensions)
         openssl(
@@ -191,7 +196,9 @@ class OpensslTSA:
 def statement(name: str = "witness.example/build") -> bytes:
     body: dict[str, Any] = {
         "_type": "https://in-toto.io/Statement/v0.1",
-        "subject": [{"name": name, "digest": {"sha256": hashlib.sha256(name.encode()).hexdigest()}}],
+        "subject": [
+            {"name": name, "digest": {"sha256": hashlib.sha256(name.encode()).hexdigest()}}
+        ],
         "predicateType": "https://witness.testifysec.com/attestation-collection/v0.1",
         "predicate": {"name": "build", "attestations": []},
     }

@@ -50,9 +50,61 @@ def _der_length(n: int) -> bytes:
     return bytes([0x80 | len(size)]) + size
 
 
+def _tlv(data: bytes, pos: int) -> tuple[int, int, int]:
+    """The DER element at ``pos``: its tag, where its content starts and where it ends."""
+    tag, first = data[pos], data[pos + 1]
+    pos += 2
+    if first >= 0x80:
+        size = first & 0x7F
+        if not 0 < size <= 4 or tag & 0x1F == 0x1F:
+            raise ValueError("not a DER element")
+        first, pos = int.from_bytes(data[pos : pos + size], "big"), pos + size
+    if pos + first > len(data):
+        raise ValueError("a DER element runs past its end")
+    return tag, pos, pos + first
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """The elements inside ``data[start:end]``: tag, header start, content start, end."""
+    found, pos = [], start
+    while pos < end:
+        tag, content, stop = _tlv(data, pos)
+        found.append((tag, pos, content, stop))
+        pos = stop
+    return found
+
+
+def _sorted_in_token(token: bytes) -> bytes:
+    _, start, end = _tlv(token, 0)
+    explicit = _children(token, start, end)[1]  # ContentInfo: contentType, [0] content
+    signed_data = _children(token, explicit[2], explicit[3])[0]
+    fields = _children(token, signed_data[2], signed_data[3])
+    certs = next(f for f in fields if f[0] == 0xA0)  # [0] IMPLICIT certificates
+    parts = sorted(token[h:e] for _, h, _, e in _children(token, certs[2], certs[3]))
+    return token[: certs[2]] + b"".join(parts) + token[certs[3] :]
+
+
+def _sorted_certificates(data: bytes) -> bytes:
+    """``data`` (a token or a TimeStampResp) with the certificates of its SignedData in DER
+    order. A TSA may list its chain in any order (``openssl ts -reply`` writes it as
+    configured), which DER's SET OF forbids and the token parser refuses; that list is outside
+    what the TSA signs, so its order changes nothing that is verified. Unchanged when the data
+    is not as expected (the parser then says why)."""
+    try:
+        _, start, end = _tlv(data, 0)
+        top = _children(data, start, end)
+        if top[0][0] != 0x30:
+            return _sorted_in_token(data)
+        _, head, _, stop = top[1]  # TimeStampResp: status, timeStampToken
+        return data[:head] + _sorted_in_token(data[head:stop]) + data[stop:]
+    except (ValueError, IndexError, StopIteration):
+        return data
+
+
 def _response(data: bytes, n: int) -> TimeStampResponse | Refusal:
     """``data`` read as a TimeStampResp, or as the token go-witness stores (wrapped in a
     granted response), with the fields verification reads."""
+    data = _sorted_certificates(data)
     body = _GRANTED + data
     wrapped = b"\x30" + _der_length(len(body)) + body
     for candidate in (data, wrapped):

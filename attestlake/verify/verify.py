@@ -81,7 +81,10 @@ def verify_dsse(
     if certified.verified or not policy.keys:
         return certified
     by_key = keyed()
-    return by_key if by_key.verified or policy.x509 is None else certified
+    if by_key.verified:
+        return by_key
+    # a refusal naming a policy key says more, when the policy has no x509 section
+    return by_key if policy.x509 is None and by_key.signer is not None else certified
 
 
 def verify_metablock(block: Metablock, policy: TrustPolicy, seen_at: datetime | None) -> Outcome:
