@@ -73,8 +73,9 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     # the tests run
     ends = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=4)
     short = issuing.issue("short", "/CN=builder/O=Example", CODE_SIGNING + NAMES, not_after=ends)
-    expired = envelope(short, [issuing.issued.pem], tsas=[tsa])
-    expired_unstamped = envelope(short, [issuing.issued.pem])
+    body = statement("witness.example/earlier-build")
+    expired = envelope(short, [issuing.issued.pem], tsas=[tsa], payload=body)
+    expired_unstamped = envelope(short, [issuing.issued.pem], payload=body)
     pki = Pki(
         home,
         root,
@@ -286,3 +287,146 @@ def test_a_certificate_signature_without_x509_trust_has_no_trust_material(
     pub.write_bytes(openssl("pkey", "-in", pki.root.issued.key, "-pubout"))
     path.write_text(f"keys: [{pub}]\n")
     refused(check(pki.genuine(), path), "no_trust_material", "has no x509 roots")
+
+
+def _with(doc: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    doc["signatures"][0].update(fields)
+    return doc
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"intermediates": [b64(b"\x30\x03\x02\x01\x00")] * 9}, ["9 intermediates, over 8"]),
+        ({"intermediates": ["AA=="] * 100_000}, ["100000 intermediates, over 8"]),
+        ({"timestamps": [{"type": "tsp", "data": "AA=="}] * 9}, ["9 timestamps, over 8"]),
+        ({"certificate": b64(b"\x30\x82\xff\xff garbage")}, ["not a PEM or DER X.509 certificate"]),
+        ({"intermediates": [b64(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")]},
+         ["intermediate 1 is not a PEM or DER"]),
+        ({"timestamps": [{"type": "tsp", "data": b64(b"\x30\x80garbage")}]}, ["timestamp 1 is not an RFC 3161"]),
+        ({"timestamps": [{"type": "tsp", "data": b64(b"\x30\x84\xff\xff\xff\xff")}]}, ["timestamp 1 is not an RFC 3161"]),
+        ({"timestamps": [{"type": "rekor", "data": "AA=="}]}, ["timestamps are not all"]),
+        ({"timestamps": "tsp"}, ["timestamps is not a list"]),
+        ({"certificate": 7}, ["certificate is not a base64 string"]),
+    ],
+)  # fmt: skip
+def test_hostile_material_is_malformed(
+    pki: Pki, tmp_path: Path, fields: dict[str, Any], words: list[str]
+) -> None:
+    outcome = check(_with(pki.genuine(), **fields), policy(pki, tmp_path / "p.yaml"))
+    refused(outcome, "malformed", *words)
+
+
+def test_several_certificates_in_certificate_are_malformed(pki: Pki, tmp_path: Path) -> None:
+    leaf = pki.leaf("pair")
+    doc = envelope(leaf, pki.chain, tsas=[pki.tsa])
+    _with(doc, certificate=b64(leaf.pem + pki.issuing.issued.pem))
+    refused(check(doc, policy(pki, tmp_path / "p.yaml")), "malformed", "holds 2 certificates")
+
+
+def test_a_long_chain_of_real_intermediates_is_refused_not_walked(pki: Pki, tmp_path: Path) -> None:
+    """Nine CAs, each certifying the next: more than a signature may carry."""
+    ca, chain = pki.issuing, []
+    for i in range(9):
+        ca = ca.intermediate(f"deep{i}", f"/CN=Deep {i}/O=Example")
+        chain.insert(0, ca.issued.pem)
+    leaf = ca.issue("deep-leaf", "/CN=builder/O=Example", CODE_SIGNING + NAMES)
+    doc = envelope(leaf, [b"".join([*chain, *pki.chain])])  # one PEM entry of ten
+    refused(
+        check(doc, policy(pki, tmp_path / "p.yaml")),
+        "malformed",
+        "10 intermediate certificates, over 8",
+    )
+
+
+@pytest.mark.parametrize(
+    ("section", "words"),
+    [
+        ({"roots": [], "signers": [{"uris": [URI]}]}, ["at least one certificate authority"]),
+        ({"roots": [{"name": "a", "certificate": "missing.pem"}], "signers": [{"uris": [URI]}]},
+         ["no such certificate file"]),
+        ({"roots": [{"name": "a", "certificate": "root.pem"}], "signers": [{"roots": ["a"]}]},
+         ["needs at least one of common_name"]),
+        ({"roots": [{"name": "a", "certificate": "root.pem"}], "signers": [{"uri": [URI]}]},
+         ["unknown field 'uri'"]),
+        ({"roots": [{"name": "a", "certificate": "root.pem", "extended_key_usage": "tls"}],
+          "signers": [{"uris": [URI]}]}, ["extended_key_usage must be code_signing"]),
+        ({"roots": [{"name": "a", "certificate": "root.pem"}, {"name": "b", "certificate": "root.pem"}],
+          "signers": [{"uris": [URI]}]}, ["needs 'roots'"]),
+        ({"roots": [{"name": "a", "certificate": "root.pem"}], "signers": [{"uris": [URI], "roots": ["z"]}]},
+         ["'z' is not one"]),
+        ({"roots": [{"name": "a", "certificate": "garbage.pem"}], "signers": [{"uris": [URI]}]},
+         ["is not a PEM certificate file"]),
+        ({"roots": [{"name": "a", "certificate": "root.pem"}], "signers": [{"uris": [URI]}],
+          "timestamp_authorities": [{"name": "t", "certificates": "leaf.pem"}]},
+         ["holds no root (self-signed) certificate"]),
+        ({"roots": [{"name": "a", "certificate": "root.pem"}], "signers": [{"emails": []}]},
+         ["emails must not be empty"]),
+    ],
+)  # fmt: skip
+def test_a_bad_x509_section_is_a_clear_policy_error(
+    pki: Pki, tmp_path: Path, section: dict[str, Any], words: list[str]
+) -> None:
+    (tmp_path / "root.pem").write_bytes(pki.root.issued.pem)
+    (tmp_path / "leaf.pem").write_bytes(pki.issuing.issued.pem)
+    (tmp_path / "garbage.pem").write_bytes(
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    )
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({"x509": section}))
+    with pytest.raises(TrustPolicyError) as error:
+        load_policy(path)
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_the_policy_digest_covers_the_x509_section(pki: Pki, tmp_path: Path) -> None:
+    first = load_policy(policy(pki, tmp_path / "p.yaml")).digest
+    assert load_policy(policy(pki, tmp_path / "p.yaml")).digest == first
+    assert load_policy(policy(pki, tmp_path / "q.yaml", uris=[URI, "spiffe://x/y"])).digest != first
+    assert load_policy(policy(pki, tmp_path / "r.yaml", tsas=False)).digest != first
+
+
+def table(cwd: Path, sql: str) -> list[str]:
+    out = run_cli(cwd, "sql", "--lake", "lake", "--format", "csv", sql)
+    assert out.code == 0, out.err
+    return out.out.splitlines()
+
+
+def test_a_crawl_of_witness_envelopes_records_each_verdict(pki: Pki, tmp_path: Path) -> None:
+    folder = tmp_path / "witness"
+    folder.mkdir()
+    tampered = pki.genuine()
+    tampered["payload"] = b64(statement("witness.example/evil"))
+    docs = {
+        "a-genuine.json": pki.genuine(),
+        "b-expired-stamped.json": pki.expired,
+        "c-other-ca.json": envelope(pki.leaf("crawl-other", ca=pki.other), [], tsas=[pki.tsa]),
+        "d-tampered.json": tampered,
+        "e-rogue-tsa.json": envelope(pki.leaf("crawl-rogue"), pki.chain, tsas=[pki.rogue_tsa]),
+        "f-garbage.json": _with(pki.genuine(), certificate=b64(b"garbage")),
+    }
+    for name, doc in docs.items():
+        (folder / name).write_text(json.dumps(doc))
+    trust = policy(pki, tmp_path / "trust.yaml")
+    crawl = run_cli(tmp_path, "crawl", "--from", "witness", "--lake", "lake", "--trust", str(trust))
+    assert crawl.code == 0, crawl.out + crawl.err
+    rows = table(
+        tmp_path,
+        "SELECT source, status, reason, signer, issuer FROM verifications ORDER BY source",
+    )
+    who, root = f'"{URI}, {EMAIL}"', '"O=Example,CN=Example Build Root"'
+    assert rows == [
+        "source,status,reason,signer,issuer",
+        f"witness/a-genuine.json,verified,,{who},{root}",
+        f"witness/b-expired-stamped.json,verified,,{who},{root}",
+        f'witness/c-other-ca.json,not_verified,untrusted_signer,{who},"O=Other,CN=Other Root"',
+        f"witness/d-tampered.json,not_verified,bad_signature,{who},{root}",
+        f'witness/e-rogue-tsa.json,not_verified,untrusted_signer,{who},"O=Example,CN=Example Build Issuing"',
+        "witness/f-garbage.json,not_verified,malformed,,",
+    ]
+    trusted = table(tmp_path, "SELECT source FROM attestations WHERE trusted ORDER BY 1")
+    assert trusted == ["source", "witness/a-genuine.json", "witness/b-expired-stamped.json"]
+    verify = run_cli(tmp_path, "verify", str(folder / "a-genuine.json"), "--trust", str(trust))
+    assert verify.code == 0, verify.out + verify.err
+    assert "verified" in verify.out
