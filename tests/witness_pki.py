@@ -223,7 +223,7 @@ def envelope(
     leaf: Issued,
     intermediates: list[bytes],
     *,
-    tsas: list[OpensslTSA] = (),  # type: ignore[assignment]
+    tsas: tuple[OpensslTSA, ...] | list[OpensslTSA] = (),
     payload: bytes | None = None,
     stamp: bytes | None = None,
 ) -> dict[str, Any]:

@@ -31,6 +31,10 @@ _HASHES = {
     "2.16.840.1.101.3.4.2.2": hashlib.sha384,
     "2.16.840.1.101.3.4.2.3": hashlib.sha512,
 }
+#: What ``rfc3161-client`` and ``cryptography`` raise on hostile DER (seen: ValueError,
+#: KeyError from a name of an unknown string type, InvalidVersion): any of them means the
+#: token cannot be read or verified, whatever the message says.
+_HOSTILE = (ValueError, KeyError, TypeError, IndexError, OverflowError, x509.InvalidVersion)
 #: A TimeStampResp with a granted status (``SEQUENCE {INTEGER 0}``) before the token.
 _GRANTED = bytes.fromhex("3003020100")
 
@@ -111,7 +115,7 @@ def _response(data: bytes, n: int) -> TimeStampResponse | Refusal:
         try:
             response = decode_timestamp_response(candidate)
             _ = response.tst_info.gen_time, response.tst_info.message_imprint.message
-        except ValueError:
+        except _HOSTILE:
             continue
         if response.status not in (PKIStatus.GRANTED, PKIStatus.GRANTED_WITH_MODS):
             return "malformed", f"timestamp {n} is a refusal of its TSA (status {response.status})"
@@ -137,16 +141,18 @@ def _imprint_refusal(response: TimeStampResponse, signature: bytes, n: int) -> R
 
 def _signer_certificate(response: TimeStampResponse) -> x509.Certificate | None:
     """The certificate that signed the token, when the token carries it."""
-    infos = list(response.signed_data.signer_infos)
-    if len(infos) != 1:
-        return None
-    for der in response.signed_data.certificates:
-        try:
+    try:
+        infos = list(response.signed_data.signer_infos)
+        if len(infos) != 1:
+            return None
+        issuer, serial = infos[0].issuer, infos[0].serial_number
+        for der in response.signed_data.certificates:
             cert = x509.load_der_x509_certificate(der)
-            if cert.issuer == infos[0].issuer and cert.serial_number == infos[0].serial_number:
+            if cert.issuer == issuer and cert.serial_number == serial:
+                _ = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string()
                 return cert
-        except ValueError:
-            continue
+    except _HOSTILE:
+        return None
     return None
 
 
@@ -215,6 +221,6 @@ def _vouching(
         try:
             if verifier.verify_message(response, signature):
                 return tsa
-        except (VerificationError, ValueError):
+        except (VerificationError, *_HOSTILE):
             continue
     return None

@@ -24,7 +24,8 @@ signer only verifies statements that name a project and workflow in its scope (w
 predicate type names them: :mod:`attestlake.intoto.claims`); a statement that names none (another
 tool's predicate) is out of every scope. Unscoped signers verify any statement whose claims
 agree. Several named Sigstore roots, and the root(s) each identity is trusted under:
-:mod:`attestlake.verify.roots`.
+:mod:`attestlake.verify.roots`. X.509 certificate signers (in-toto witness), their CA roots and
+timestamp authorities (the ``x509`` section): :mod:`attestlake.verify.x509_trust`.
 """
 
 from __future__ import annotations

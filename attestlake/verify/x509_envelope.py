@@ -65,7 +65,7 @@ def _certificates(data: bytes, what: str) -> tuple[x509.Certificate, ...]:
             certs = tuple(x509.load_pem_x509_certificates(data))
         else:
             certs = (x509.load_der_x509_certificate(data),)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise ContentError(f"{what} is not a PEM or DER X.509 certificate: {exc}") from None
     return tuple(with_readable_names(c, what) for c in certs)
 
@@ -89,7 +89,7 @@ def _material(sig: Signature) -> _Material:
         )
     try:
         names = CertificateNames.of(leaf[0])
-    except ValueError as exc:
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
         raise ContentError(f"the signature's certificate names cannot be read: {exc}") from None
     return _Material(leaf[0], chain, names)
 

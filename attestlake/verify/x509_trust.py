@@ -174,7 +174,7 @@ def _certificates(p: Path, value: Any, where: str) -> tuple[x509.Certificate, ..
         certs = tuple(x509.load_pem_x509_certificates(data))
         for c in certs:
             _ = c.subject, c.issuer, c.extensions
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise TrustPolicyError(f"{where}: {path} is not a PEM certificate file: {exc}") from None
     return certs
 

@@ -25,6 +25,7 @@ from attestlake.verify.verify import load_policy, verify_document
 from tests.integration.cli_helpers import run_cli
 from tests.witness_pki import (
     CODE_SIGNING,
+    Issued,
     OpensslCA,
     OpensslTSA,
     b64,
@@ -52,7 +53,9 @@ class Pki:
     expired: dict[str, Any]
     expired_unstamped: dict[str, Any]
 
-    def leaf(self, name: str, extensions: str = CODE_SIGNING + NAMES, ca: OpensslCA | None = None):  # type: ignore[no-untyped-def]
+    def leaf(
+        self, name: str, extensions: str = CODE_SIGNING + NAMES, ca: OpensslCA | None = None
+    ) -> Issued:
         return (ca or self.issuing).issue(name, "/CN=builder/O=Example", extensions)
 
     @property
@@ -326,7 +329,7 @@ def test_several_certificates_in_certificate_are_malformed(pki: Pki, tmp_path: P
 
 def test_a_long_chain_of_real_intermediates_is_refused_not_walked(pki: Pki, tmp_path: Path) -> None:
     """Nine CAs, each certifying the next: more than a signature may carry."""
-    ca, chain = pki.issuing, []
+    ca, chain = pki.issuing, list[bytes]()
     for i in range(9):
         ca = ca.intermediate(f"deep{i}", f"/CN=Deep {i}/O=Example")
         chain.insert(0, ca.issued.pem)
