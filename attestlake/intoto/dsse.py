@@ -22,6 +22,12 @@ MAX_ENVELOPE_SIZE = 32 * 1024 * 1024
 #: with every key of the policy, so a document of hundreds of thousands of junk signatures
 #: would keep the verifier busy for minutes.
 MAX_SIGNATURES = 64
+#: Bounds on the X.509 material of one signature (in-toto witness): every intermediate is a
+#: candidate of the chain to build, every timestamp a signature to check.
+MAX_INTERMEDIATES = 8
+MAX_TIMESTAMPS = 8
+#: The one kind of timestamp go-witness writes: an RFC 3161 timestamp token.
+RFC3161_TIMESTAMP = "tsp"
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
@@ -45,6 +51,46 @@ def _b64decode(value: Any, what: str) -> bytes:
 class Signature:
     keyid: str
     sig: bytes
+    #: in-toto witness signs with X.509 certificates: the signing certificate (PEM or DER),
+    #: the intermediates of its chain, and RFC 3161 timestamp tokens over ``sig`` (DER).
+    certificate: bytes | None = None
+    intermediates: tuple[bytes, ...] = ()
+    timestamps: tuple[bytes, ...] = ()
+
+
+def _byte_strings(value: Any, what: str, bound: int) -> tuple[bytes, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ContentError(f"envelope signature {what} is not a list")
+    if len(value) > bound:
+        raise ContentError(f"envelope signature has {len(value)} {what}, over {bound}")
+    return tuple(_b64decode(v, f"signature {what}") for v in value)
+
+
+def _signature(s: Any) -> Signature:
+    """One signature object: ``keyid`` and ``sig``, and the X.509 fields go-witness writes
+    (``certificate``, ``intermediates``, ``timestamps``: ``[{"type": "tsp", "data": ...}]``)."""
+    if not isinstance(s, dict):
+        raise ContentError("envelope signature is not an object")
+    keyid = s.get("keyid") or ""
+    if not isinstance(keyid, str):
+        raise ContentError("envelope signature keyid is not a string")
+    cert = s.get("certificate")
+    stamps = s.get("timestamps")
+    if isinstance(stamps, list):
+        if not all(isinstance(t, dict) and t.get("type") == RFC3161_TIMESTAMP for t in stamps):
+            raise ContentError(
+                f"envelope signature timestamps are not all {{type: {RFC3161_TIMESTAMP}, data}}"
+            )
+        stamps = [t.get("data") for t in stamps]
+    return Signature(
+        keyid,
+        _b64decode(s.get("sig"), "signature"),
+        None if cert is None else _b64decode(cert, "signature certificate"),
+        _byte_strings(s.get("intermediates"), "intermediates", MAX_INTERMEDIATES),
+        _byte_strings(stamps, "timestamps", MAX_TIMESTAMPS),
+    )
 
 
 @dataclass(frozen=True)
@@ -70,15 +116,8 @@ class Envelope:
             raise ContentError("envelope has no signatures list")
         if len(sigs) > MAX_SIGNATURES:
             raise ContentError(f"envelope has {len(sigs)} signatures, over {MAX_SIGNATURES}")
-        signatures = []
-        for s in sigs:
-            if not isinstance(s, dict):
-                raise ContentError("envelope signature is not an object")
-            keyid = s.get("keyid") or ""
-            if not isinstance(keyid, str):
-                raise ContentError("envelope signature keyid is not a string")
-            signatures.append(Signature(keyid, _b64decode(s.get("sig"), "signature")))
-        return cls(payload_type, _b64decode(obj.get("payload"), "payload"), tuple(signatures))
+        signatures = tuple(_signature(s) for s in sigs)
+        return cls(payload_type, _b64decode(obj.get("payload"), "payload"), signatures)
 
     def pae(self) -> bytes:
         return pae(self.payload_type, self.payload)

@@ -17,6 +17,7 @@ from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, Envelope
 from attestlake.intoto.links import DSSE_LINK_FORMAT, Link, envelope_link, is_link_payload
 from attestlake.redaction import redact
 from attestlake.verify.trust import TrustedIdentity, TrustedKey
+from attestlake.verify.x509_trust import CertificateSigner
 
 VERIFIED = "verified"
 NOT_VERIFIED = "not_verified"
@@ -115,7 +116,9 @@ def envelope_base(envelope: Envelope, fmt: str) -> Outcome:
     return replace(base, statement=statement, predicate_type=statement["predicateType"])
 
 
-def scope_refusal(signer: str, trusted: TrustedKey | TrustedIdentity, claims: Claims) -> str | None:
+def scope_refusal(
+    signer: str, trusted: TrustedKey | TrustedIdentity | CertificateSigner, claims: Claims
+) -> str | None:
     """Why a valid signature by ``trusted`` does not make the statement verified (its claims
     disagree, or name a project or workflow outside the signer's scope); None if it does."""
     if claims.conflict is not None:

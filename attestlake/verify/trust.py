@@ -24,7 +24,8 @@ signer only verifies statements that name a project and workflow in its scope (w
 predicate type names them: :mod:`attestlake.intoto.claims`); a statement that names none (another
 tool's predicate) is out of every scope. Unscoped signers verify any statement whose claims
 agree. Several named Sigstore roots, and the root(s) each identity is trusted under:
-:mod:`attestlake.verify.roots`.
+:mod:`attestlake.verify.roots`. X.509 certificate signers (in-toto witness), their CA roots and
+timestamp authorities (the ``x509`` section): :mod:`attestlake.verify.x509_trust`.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ from attestlake.signing.keys import (
     securesystemslib_keyid,
 )
 from attestlake.store.reference import malformed_registry, store_identity
+from attestlake.verify.policy_fields import in_scope, scope_text, str_list, when
 from attestlake.verify.roots import (
     DEFAULT_ROOT,
     PUBLIC_GOOD,
@@ -61,25 +63,9 @@ from attestlake.verify.roots import (
     load_roots,
     resolve,
 )
+from attestlake.verify.x509_trust import CertificateSigner, X509Trust, load_x509
 
 __all__ = ["PUBLIC_GOOD", "SigstoreRoot", "TrustPolicy", "read_policy"]
-
-
-def _in_scope(
-    projects: tuple[str, ...], workflows: tuple[str, ...], project: Any, workflow: Any
-) -> bool:
-    if projects and project not in projects:
-        return False
-    return not (workflows and workflow not in workflows)
-
-
-def _scope_text(projects: tuple[str, ...], workflows: tuple[str, ...]) -> str:
-    parts = [
-        f"{what} {', '.join(names)}"
-        for what, names in (("projects", projects), ("workflows", workflows))
-        if names
-    ]
-    return " and ".join(parts) or "any statement"
 
 
 @dataclass(frozen=True)
@@ -96,10 +82,10 @@ class TrustedKey:
     untrusted_after: datetime | None = None
 
     def allows(self, project: str | None, workflow: str | None) -> bool:
-        return _in_scope(self.projects, self.workflows, project, workflow)
+        return in_scope(self.projects, self.workflows, project, workflow)
 
     def scope(self) -> str:
-        return _scope_text(self.projects, self.workflows)
+        return scope_text(self.projects, self.workflows)
 
 
 @dataclass(frozen=True)
@@ -130,10 +116,10 @@ class TrustedIdentity:
         return self.pattern is not None and self.pattern.search(subject) is not None
 
     def allows(self, project: str | None, workflow: str | None) -> bool:
-        return _in_scope(self.projects, self.workflows, project, workflow)
+        return in_scope(self.projects, self.workflows, project, workflow)
 
     def scope(self) -> str:
-        return _scope_text(self.projects, self.workflows)
+        return scope_text(self.projects, self.workflows)
 
 
 @dataclass(frozen=True)
@@ -160,6 +146,9 @@ class TrustPolicy:
     roots: tuple[SigstoreRoot, ...] = (SigstoreRoot(DEFAULT_ROOT, PUBLIC_GOOD),)
     #: Who publishes contracts and inventories; None: declared state is never trusted.
     declared: DeclaredState | None = None
+    #: X.509 certificate authorities, timestamp authorities and certificate signers (the
+    #: ``x509`` section), or None.
+    x509: X509Trust | None = None
 
     @functools.cached_property
     def declarations(self) -> TrustPolicy:
@@ -170,7 +159,7 @@ class TrustPolicy:
 
     @property
     def empty(self) -> bool:
-        return not self.keys and not self.identities
+        return not self.keys and not self.identities and self.x509 is None
 
     @functools.cached_property
     def digest(self) -> str:
@@ -186,7 +175,7 @@ class TrustPolicy:
             else self.roots[0].content_digest()
         )
 
-        def when(t: datetime | None) -> str | None:
+        def iso(t: datetime | None) -> str | None:
             return t.isoformat() if t is not None else None
 
         ds = self.declared
@@ -198,7 +187,7 @@ class TrustPolicy:
                 TrustPolicy(self.source, ds.keys, ds.identities, self.roots).digest,
             ],
             "keys": [
-                [k.path, k.key_id, k.projects, k.workflows, when(k.untrusted_after)]
+                [k.path, k.key_id, k.projects, k.workflows, iso(k.untrusted_after)]
                 for k in self.keys
             ],
             "identities": [
@@ -208,13 +197,15 @@ class TrustPolicy:
                     i.subject_regex,
                     i.projects,
                     i.workflows,
-                    when(i.untrusted_after),
+                    iso(i.untrusted_after),
                     *([i.roots] if several else []),
                 ]
                 for i in self.identities
             ],
             "trusted_root": root,
         }
+        if self.x509 is not None:  # absent, the digest of every other policy is unchanged
+            data["x509"] = self.x509.digest_data()
         text = json.dumps(data, sort_keys=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
@@ -224,49 +215,9 @@ class TrustPolicy:
         return next((k for k in self.keys if kid == k.key_id or kid in k.aliases), None)
 
 
-def _str_list(value: Any, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise TrustPolicyError(f"{where} must be a list of strings")
-    return tuple(value)
-
-
-def _when(value: Any, where: str) -> datetime | None:
-    """An ``untrusted_after`` time: an RFC 3339 / ISO 8601 time with a timezone, or a date
-    (midnight UTC)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):  # YAML reads unquoted timestamps itself
-        parsed = value
-    elif isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            parsed = None
-    else:
-        import datetime as dt
-
-        parsed = (
-            datetime(value.year, value.month, value.day, tzinfo=UTC)
-            if isinstance(value, dt.date)
-            else None
-        )
-    if parsed is None:
-        raise TrustPolicyError(
-            f"{where} must be a time such as 2026-10-01T00:00:00Z or a date such as 2026-10-01"
-        )
-    if parsed.tzinfo is None:
-        if isinstance(value, str) and "T" not in value and " " not in value:
-            return parsed.replace(tzinfo=UTC)
-        raise TrustPolicyError(f"{where} needs a timezone (write ...Z for UTC): {value!s}")
-    try:
-        return parsed.astimezone(UTC)
-    except OverflowError:
-        raise TrustPolicyError(f"{where} is out of range in UTC: {value!s}") from None
-
-
-def revoked_since(trusted: TrustedKey | TrustedIdentity, signed_at: datetime) -> str | None:
+def revoked_since(
+    trusted: TrustedKey | TrustedIdentity | CertificateSigner, signed_at: datetime
+) -> str | None:
     """Why a signature by ``trusted`` made at ``signed_at`` is not trusted (it is after the
     signer's ``untrusted_after``), or None."""
     cutoff = trusted.untrusted_after
@@ -320,10 +271,10 @@ def _load_keys(p: Path, entries: Any, field_name: str = "keys") -> tuple[Trusted
                 path=entry["path"],
                 key=key,
                 key_id=key_id(key),
-                projects=_str_list(entry.get("projects"), f"{where}.projects"),
-                workflows=_str_list(entry.get("workflows"), f"{where}.workflows"),
+                projects=str_list(entry.get("projects"), f"{where}.projects"),
+                workflows=str_list(entry.get("workflows"), f"{where}.workflows"),
                 aliases=_key_aliases(key, pem_file),
-                untrusted_after=_when(entry.get("untrusted_after"), f"{where}.untrusted_after"),
+                untrusted_after=when(entry.get("untrusted_after"), f"{where}.untrusted_after"),
             )
         )
     return tuple(keys)
@@ -366,10 +317,10 @@ def _load_identity(where: str, entry: Any, roots: tuple[SigstoreRoot, ...]) -> T
         issuer=issuer,
         subject=subject,
         subject_regex=regex,
-        projects=_str_list(entry.get("projects"), f"{where}.projects"),
-        workflows=_str_list(entry.get("workflows"), f"{where}.workflows"),
+        projects=str_list(entry.get("projects"), f"{where}.projects"),
+        workflows=str_list(entry.get("workflows"), f"{where}.workflows"),
         pattern=pattern,
-        untrusted_after=_when(entry.get("untrusted_after"), f"{where}.untrusted_after"),
+        untrusted_after=when(entry.get("untrusted_after"), f"{where}.untrusted_after"),
         roots=identity_roots(where, entry.get("roots"), roots),
     )
 
@@ -392,6 +343,7 @@ def read_policy(path: Path | str) -> TrustPolicy:
         "trusted_roots",
         "legacy_log_entries",
         "declared_state",
+        "x509",
     }
     unknown = set(data) - fields
     if unknown:
@@ -400,7 +352,8 @@ def read_policy(path: Path | str) -> TrustPolicy:
     roots = load_roots(p, data)
     identities = _load_identities(p, "identities", data.get("identities"), roots)
     declared = _load_declared(p, data.get("declared_state"), roots)
-    return TrustPolicy(str(p), keys, identities, roots, declared)
+    x509_trust = load_x509(p, data.get("x509"))
+    return TrustPolicy(str(p), keys, identities, roots, declared, x509_trust)
 
 
 def _load_identities(
@@ -424,7 +377,7 @@ def _load_declared(p: Path, data: Any, roots: tuple[SigstoreRoot, ...]) -> Decla
     unknown = set(data) - {"stores", "keys", "identities"}
     if unknown:
         raise TrustPolicyError(f"{where}: unknown field {sorted(unknown)[0]!r}")
-    stores = _str_list(data.get("stores"), f"{where}.stores")
+    stores = str_list(data.get("stores"), f"{where}.stores")
     if not stores:
         raise TrustPolicyError(f"{where}.stores must name the store(s) SecOps publishes to")
     for store in stores:

@@ -10,6 +10,7 @@ The reasons and their order are documented in ``docs/trust-policy.md``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -40,6 +41,7 @@ from attestlake.verify.outcome import (
     scope_refusal,
 )
 from attestlake.verify.trust import TrustedKey, TrustPolicy, read_policy, revoked_since
+from attestlake.verify.x509_envelope import verify_x509_signatures
 
 
 def load_policy(path: Path | str) -> TrustPolicy:
@@ -70,7 +72,21 @@ def verify_dsse(
     if base.reason:
         return base
     what = f"payload type {envelope.payload_type!r}"
-    return _verify_signatures(base, envelope.pae(), envelope.signatures, policy, seen_at, what)
+    keyed = functools.partial(
+        _verify_signatures, base, envelope.pae(), envelope.signatures, policy, seen_at, what
+    )
+    if not any(s.certificate is not None for s in envelope.signatures):
+        return keyed()
+    # signed with X.509 certificates (in-toto witness): the policy's x509 roots judge them;
+    # a key of the policy may still verify a signature (as go-witness tries its keys too)
+    certified = verify_x509_signatures(base, envelope, policy, seen_at)
+    if certified.verified or not policy.keys:
+        return certified
+    by_key = keyed()
+    if by_key.verified:
+        return by_key
+    # a refusal naming a policy key says more, when the policy has no x509 section
+    return by_key if policy.x509 is None and by_key.signer is not None else certified
 
 
 def verify_metablock(block: Metablock, policy: TrustPolicy, seen_at: datetime | None) -> Outcome:
