@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from attestlake.errors import ContentError
 
@@ -16,3 +20,15 @@ def with_readable_names(cert: x509.Certificate, what: str) -> x509.Certificate:
     except ValueError as exc:
         raise ContentError(f"{what}: its issuer or subject name is not valid: {exc}") from None
     return cert
+
+
+def spki_id(cert: x509.Certificate) -> str | None:
+    """``sha256:`` and the hex sha256 of the certificate's public key (its DER
+    SubjectPublicKeyInfo); None when the key cannot be read."""
+    try:
+        der = cert.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    except (ValueError, UnsupportedAlgorithm):
+        return None
+    return "sha256:" + hashlib.sha256(der).hexdigest()

@@ -24,6 +24,7 @@ from dataclasses import replace
 from cryptography import x509
 
 from attestlake.errors import TrustPolicyError
+from attestlake.intoto.certificates import spki_id
 from attestlake.intoto.cosign_att import FORMAT, CosignLayer
 from attestlake.intoto.rekor_entry import ENVELOPE_ENTRIES, envelope_mismatch
 from attestlake.verify.fulcio_rekor import (
@@ -37,7 +38,6 @@ from attestlake.verify.keyless import (
     certificate_identity,
     identity_refusal,
     no_identity,
-    spki_id,
 )
 from attestlake.verify.outcome import NOT_VERIFIED, VERIFIED, Outcome, envelope_base
 from attestlake.verify.root_material import root_material

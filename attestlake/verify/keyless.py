@@ -12,20 +12,19 @@ certificate, and its identity must be trusted under one it verifies under.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from sigstore.errors import CertValidationError, VerificationError
 from sigstore.errors import Error as SigstoreError
 from sigstore.models import Bundle, IncompatibleEntry
 
 from attestlake.errors import TrustPolicyError
 from attestlake.intoto.bundles import SigstoreBundle
+from attestlake.intoto.certificates import spki_id
 from attestlake.intoto.claims import statement_claims
 from attestlake.verify.fulcio_rekor import issued_by
 from attestlake.verify.legacy_entry import legacy_entry_refusal
@@ -116,16 +115,6 @@ def certificate_identity(cert: x509.Certificate) -> tuple[str | None, str | None
     except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
         return None, None
     return subject, issuer
-
-
-def spki_id(cert: x509.Certificate) -> str | None:
-    try:
-        der = cert.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    except (ValueError, UnsupportedAlgorithm):
-        return None
-    return "sha256:" + hashlib.sha256(der).hexdigest()
 
 
 class _AnyIdentity:

@@ -20,17 +20,14 @@ outcome; none depends on another library's error message.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from attestlake.errors import ContentError
-from attestlake.intoto.certificates import with_readable_names
+from attestlake.intoto.certificates import spki_id, with_readable_names
 from attestlake.intoto.claims import statement_claims
 from attestlake.intoto.dsse import MAX_INTERMEDIATES, Envelope, Signature
 from attestlake.signing.keys import verify_signature
@@ -92,16 +89,6 @@ def _material(sig: Signature) -> _Material:
     except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType) as exc:
         raise ContentError(f"the signature's certificate names cannot be read: {exc}") from None
     return _Material(leaf[0], chain, names)
-
-
-def _key_id(cert: x509.Certificate) -> str | None:
-    try:
-        der = cert.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    except (ValueError, UnsupportedAlgorithm):
-        return None
-    return "sha256:" + hashlib.sha256(der).hexdigest()
 
 
 def _when(sig: Signature, trust: X509Trust) -> _When | Refusal:
@@ -187,7 +174,7 @@ def _signature_outcome(
         base,
         signer=material.names.identity,
         issuer=leaf.issuer.rfc4514_string(),
-        key_id=_key_id(leaf),
+        key_id=spki_id(leaf),
     )
 
     def no(refusal: Refusal) -> Outcome:
