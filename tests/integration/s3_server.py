@@ -1,4 +1,5 @@
-"""Start and stop an S3-compatible endpoint (``moto_server``, from the dev extra) on 127.0.0.1.
+"""Start and stop an S3-compatible endpoint (moto's S3 backend, from the dev extra, served by
+:mod:`tests.integration.s3_app`) on 127.0.0.1.
 
     server = S3Server().start()
     try:
@@ -12,8 +13,8 @@ Only the process this object started is ever stopped (by its id).
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -31,14 +32,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def moto_binary() -> str | None:
-    """The ``moto_server`` script of this interpreter's environment, or one on PATH."""
-    beside = Path(sys.executable).with_name("moto_server")
-    return str(beside) if beside.is_file() else shutil.which("moto_server")
+#: The server script, run by this interpreter.
+APP = Path(__file__).with_name("s3_app.py")
 
 
 class S3Server:
-    """One ``moto_server`` process serving S3 on 127.0.0.1."""
+    """One process serving S3 on 127.0.0.1 (moto's S3 backend)."""
 
     def __init__(self, startup_timeout: float = 30.0) -> None:
         self.port = _free_port()
@@ -60,11 +59,10 @@ class S3Server:
         }
 
     def start(self) -> S3Server:
-        binary = moto_binary()
-        if binary is None:
-            raise RuntimeError("moto_server is not installed (pip install 'moto[server]')")
+        if importlib.util.find_spec("moto") is None:
+            raise RuntimeError("moto is not installed (pip install 'moto[server]')")
         self._proc = subprocess.Popen(
-            [binary, "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, str(APP), str(self.port)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -73,14 +71,14 @@ class S3Server:
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"moto_server exited with {self._proc.returncode}")
+                raise RuntimeError(f"the S3 server exited with {self._proc.returncode}")
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
                 return self
             except OSError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"moto_server did not listen on {self.url} within the timeout")
+        raise RuntimeError(f"the S3 server did not listen on {self.url} within the timeout")
 
     def client(self) -> object:
         import boto3

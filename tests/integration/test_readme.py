@@ -15,7 +15,7 @@ What the test supplies, and why (the README takes these as the reader's own):
 - the ``attest`` commands run with GitHub Actions' variables: the README's contract allows
   that runner only, and the session says they run in CI;
 - ``attestlake-demo/`` is the demo (``attestlake demo``) that the Python blocks open;
-- ``s3://bucket/...`` is a bucket of an S3 endpoint of the test's own (``moto_server`` on
+- ``s3://bucket/...`` is a bucket of an S3 endpoint of the test's own (moto's S3 on
   127.0.0.1), whose address and credentials a command that names it gets in the usual
   ``AWS_*`` variables.
 

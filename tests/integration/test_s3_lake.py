@@ -1,5 +1,5 @@
 """A lake in object storage: ``--lake s3://bucket/prefix`` against a real S3 endpoint
-(``moto_server`` on 127.0.0.1), compared with a local crawl of the same store.
+(moto's S3 on 127.0.0.1), compared with a local crawl of the same store.
 
 One S3 endpoint and one crawl of the demo's store serve the module; the tests that write make
 lakes of their own under other prefixes.
@@ -29,6 +29,9 @@ from tests.integration.test_crawl_store import assert_no_duplicate_keys, lake_ro
 
 BUCKET = "attestations"
 URI = f"s3://{BUCKET}/org/lake"
+#: Buckets of the other lakes the tests write. One bucket per lake: the S3 server lists a
+#: prefix by going through every key of its bucket.
+OTHER_BUCKETS = ("sharded", "leased", "maintained")
 #: The saved queries compared between the S3 lake and the local one.
 QUERIES = (
     "non_compliant_workflows",
@@ -43,7 +46,8 @@ QUERIES = (
 def s3() -> Iterator[S3Server]:
     server = S3Server().start()
     try:
-        server.create_bucket(BUCKET)
+        for bucket in (BUCKET, *OTHER_BUCKETS):
+            server.create_bucket(bucket)
         yield server
     finally:
         server.stop()
@@ -198,7 +202,7 @@ def test_the_notebooks_open_a_lake_in_s3(crawled: Crawled, monkeypatch: pytest.M
 def test_four_sharded_crawls_on_s3_make_the_lake_one_crawl_makes(
     s3: S3Server, crawled: Crawled, demo: DemoResult
 ) -> None:
-    uri = f"s3://{BUCKET}/sharded"
+    uri = "s3://sharded/lake"
     env = {**os.environ, **crawled.env}
 
     def command(k: int) -> list[str]:
@@ -331,7 +335,7 @@ def test_writers_take_turns_under_the_lease_and_an_expired_one_is_taken(s3: S3Se
 
     from attestlake.lake import object_lock
 
-    lake = parse_object_uri(f"s3://{BUCKET}/leased", s3.env())
+    lake = parse_object_uri("s3://leased/lake", s3.env())
     held: list[tuple[float, float]] = []
 
     def write() -> None:
@@ -366,18 +370,18 @@ def test_compact_vacuum_and_export_on_s3_keep_every_row(
 ) -> None:
     """A lake crawled in small batches (several files per table), compacted, its superseded
     files vacuumed, then exported as plain Parquet: the same rows as one crawl throughout."""
-    uri = f"s3://{BUCKET}/maintained"
+    uri = "s3://maintained/lake"
     crawl = ("crawl", "--from", str(demo.store), "--lake", uri, "--trust", crawled.trust)
     out = _run(crawled.cwd, crawled.env, *crawl, "--batch-size", "40")
     assert out.code == 0, out.err
     lake, whole = crawled.object_lake(uri), lake_rows(crawled.object_lake())  # type: ignore[arg-type]
     assert lake_rows(lake) == whole  # type: ignore[arg-type]
-    runs_files = [k for k in s3.keys(BUCKET, "maintained/runs/") if k.endswith(".parquet")]
+    runs_files = [k for k in s3.keys("maintained", "lake/runs/") if k.endswith(".parquet")]
     for args in (("lake", "compact"), ("lake", "vacuum", "--retain", "0")):
         out = _run(crawled.cwd, crawled.env, *args, "--lake", uri)
         assert out.code == 0, (args, out.err)
         assert lake_rows(lake) == whole, args  # type: ignore[arg-type]
-    left = [k for k in s3.keys(BUCKET, "maintained/runs/") if k.endswith(".parquet")]
+    left = [k for k in s3.keys("maintained", "lake/runs/") if k.endswith(".parquet")]
     assert len(left) < len(runs_files)  # superseded small files are gone from the bucket
     assert not check(lake).problems
     exported = crawled.cwd / "exported"
