@@ -18,6 +18,29 @@ def str_list(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def root_names(
+    where: str, value: Any, names: tuple[str, ...], *, kind: str, of: str, who: str
+) -> tuple[str, ...]:
+    """The roots a signer of the policy is trusted under (its ``roots`` field, at ``where``):
+    required when there are several (``names``, the ``kind`` of ``of``), the only one
+    otherwise; each one of ``names``."""
+    if value is None:
+        if len(names) == 1:
+            return names
+        raise TrustPolicyError(
+            f"{where} needs 'roots': {of} has several {kind} ({', '.join(names)}), so each "
+            f"{who} names the one(s) it is trusted under"
+        )
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise TrustPolicyError(f"{where}.roots must be a non-empty list of root names")
+    unknown = [v for v in value if v not in names]
+    if unknown:
+        raise TrustPolicyError(
+            f"{where}.roots: {unknown[0]!r} is not one of the {kind} of {of} ({', '.join(names)})"
+        )
+    return tuple(dict.fromkeys(value))
+
+
 def in_scope(
     projects: tuple[str, ...], workflows: tuple[str, ...], project: Any, workflow: Any
 ) -> bool:

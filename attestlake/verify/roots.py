@@ -32,6 +32,7 @@ from typing import Any
 
 from attestlake.errors import TrustPolicyError
 from attestlake.intoto.bundles import LEGACY_LOG_ENTRIES as LEGACY_BUNDLE_ENTRIES
+from attestlake.verify.policy_fields import root_names
 
 #: The ``trusted_root`` that means the Sigstore public-good root embedded in sigstore-python.
 PUBLIC_GOOD = "sigstore-public-good"
@@ -153,19 +154,4 @@ def identity_roots(where: str, value: Any, roots: tuple[SigstoreRoot, ...]) -> t
     """The names of the roots an identity is trusted under (its ``roots`` field): required
     with several roots, the only root otherwise; every name one of ``roots``."""
     names = tuple(r.name for r in roots)
-    if value is None:
-        if len(roots) == 1:
-            return names
-        raise TrustPolicyError(
-            f"{where} needs 'roots': the policy has several trusted roots "
-            f"({', '.join(names)}), so each identity names the one(s) it is trusted under"
-        )
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise TrustPolicyError(f"{where}.roots must be a non-empty list of root names")
-    unknown = [v for v in value if v not in names]
-    if unknown:
-        raise TrustPolicyError(
-            f"{where}.roots: {unknown[0]!r} is not a trusted root of the policy "
-            f"(its roots: {', '.join(names)})"
-        )
-    return tuple(dict.fromkeys(value))
+    return root_names(where, value, names, kind="trusted roots", of="the policy", who="identity")

@@ -36,7 +36,7 @@ from cryptography.x509.oid import NameOID
 
 from attestlake._internal._files import read_input
 from attestlake.errors import TrustPolicyError
-from attestlake.verify.policy_fields import in_scope, scope_text, str_list, when
+from attestlake.verify.policy_fields import in_scope, root_names, scope_text, str_list, when
 from attestlake.verify.roots import resolve
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -260,21 +260,7 @@ def _signer(where: str, raw: Any, roots: tuple[CertificateRoot, ...]) -> Certifi
 
 def _signer_roots(where: str, value: Any, roots: tuple[CertificateRoot, ...]) -> tuple[str, ...]:
     names = tuple(r.name for r in roots)
-    if value is None:
-        if len(names) == 1:
-            return names
-        raise TrustPolicyError(
-            f"{where} needs 'roots': the x509 section has several roots ({', '.join(names)}), "
-            "so each signer names the one(s) it is trusted under"
-        )
-    wanted = str_list(value, f"{where}.roots")
-    unknown = [v for v in wanted if v not in names]
-    if not wanted or unknown:
-        raise TrustPolicyError(
-            f"{where}.roots must name roots of the x509 section ({', '.join(names)})"
-            + (f": {unknown[0]!r} is not one" if unknown else "")
-        )
-    return tuple(dict.fromkeys(wanted))
+    return root_names(where, value, names, kind="roots", of="the x509 section", who="signer")
 
 
 def _listed(data: dict[str, Any], key: str, where: str) -> list[Any]:

@@ -227,7 +227,7 @@ def test_the_policy_digest_covers_every_root_and_the_roots_of_each_identity(
         ),
         (
             f"trusted_root: a.json\nidentities:\n{PRIVATE_IDENTITY}    roots: [public-good]\n",
-            r"roots: 'public-good' is not a trusted root of the policy \(its roots: default\)",
+            r"roots: 'public-good' is not one of the trusted roots of the policy \(default\)",
         ),
         (
             f"trusted_root: a.json\nidentities:\n{PRIVATE_IDENTITY}    roots: []\n",
