@@ -37,6 +37,7 @@ BLOBS = Table(
     ),
     trusted=False,
     key=("manifest_digest", "part"),
+    sort_by=("role", "kind", "name", "manifest_digest"),
 )
 
 TRUST_CHANGES = Table(

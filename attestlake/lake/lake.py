@@ -102,6 +102,18 @@ def empty_relation(table: Table) -> str:
     return f"SELECT {_typed_columns(table)} WHERE false"
 
 
+def _partition_columns(table: Table, files: Sequence[LiveFile]) -> list[str]:
+    """The table's columns that its files' directories hold (``run_date=2026-11-20/``): the
+    partitions of a table written before tables were unpartitioned, in schema order."""
+    named = {
+        part.split("=", 1)[0]
+        for f in files
+        for part in f.relative.split("/")[1:-1]  # between the table's directory and the file
+        if "=" in part
+    }
+    return [c for c in table.schema.names if c in named]
+
+
 def _view_sql(table: Table, files: Sequence[LiveFile]) -> str:
     """A view with exactly the table's schema over the live Parquet files of its snapshot.
 
@@ -111,11 +123,15 @@ def _view_sql(table: Table, files: Sequence[LiveFile]) -> str:
     empty = empty_relation(table)
     if not files:
         return f'CREATE VIEW "{table.name}" AS {empty}'
-    hive = ", ".join(f"{_literal(c)}: VARCHAR" for c in table.partition_by)
+    hive = ", ".join(f"{_literal(c)}: VARCHAR" for c in _partition_columns(table, files))
     listed = ", ".join(_literal(str(f.path)) for f in files)
     scan = (
-        f"read_parquet([{listed}], union_by_name = true"
-        + (f", hive_partitioning = true, hive_types = {{{hive}}}" if hive else "")
+        f"read_parquet([{listed}], union_by_name = true, "
+        + (
+            f"hive_partitioning = true, hive_types = {{{hive}}}"
+            if hive
+            else "hive_partitioning = false"
+        )
         + ")"
     )
     return (

@@ -34,9 +34,9 @@ VERIFICATIONS = Table(
         "statement_digest",
         "policy_digest",
     ),
-    partition_by=("crawl_date",),
     trusted=False,
     key=("manifest_digest", "envelope_digest"),
+    sort_by=("status", "reason", "manifest_digest"),
 )
 
 SBOM_COMPONENTS = Table(
@@ -62,6 +62,7 @@ SBOM_COMPONENTS = Table(
     ),
     trusted=False,
     key=("manifest_digest", "envelope_digest", "sbom_digest", "bom_ref", "name", "version"),
+    sort_by=("name", "version", "purl"),
 )
 
 ATTESTATIONS = Table(
@@ -81,9 +82,9 @@ ATTESTATIONS = Table(
         "issuer",
         "crawl_date",
     ),
-    partition_by=("crawl_date",),
     trusted=False,
     key=("manifest_digest", "envelope_digest"),
+    sort_by=("predicate_type", "manifest_digest"),
 )
 
 LINK_ARTIFACTS = Table(

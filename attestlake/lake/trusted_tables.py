@@ -42,8 +42,8 @@ RUNS = Table(
         "predicate_type",
         "reason",
     ),
-    partition_by=("run_date",),
     key=("manifest_digest", "envelope_digest"),
+    sort_by=("project", "workflow", "started_at"),
 )
 
 RUN_EVENTS = Table(
@@ -70,8 +70,8 @@ RUN_EVENTS = Table(
         "source",
         "run_date",
     ),
-    partition_by=("run_date",),
     key=("manifest_digest", "envelope_digest"),
+    sort_by=("project", "workflow", "run_id", "event_at"),
 )
 
 SUBJECTS = Table(
@@ -88,8 +88,8 @@ SUBJECTS = Table(
         "predicate_type",
         "digests",
     ),
-    partition_by=("run_date",),
     key=("manifest_digest", "envelope_digest", "name", "digests"),
+    sort_by=("manifest_digest", "envelope_digest"),
 )
 
 MATERIALS = Table(
@@ -114,8 +114,8 @@ MATERIALS = Table(
         "annotations",
         "run_date",
     ),
-    partition_by=("run_date",),
     key=("manifest_digest", "run_id", "name"),
+    sort_by=("manifest_digest", "run_id", "type"),
 )
 
 CONTRACT_REQUIREMENTS = Table(
@@ -163,8 +163,8 @@ PROVENANCE = Table(
         "source",
         "build_date",
     ),
-    partition_by=("build_date",),
     key=("manifest_digest", "envelope_digest"),
+    sort_by=("manifest_digest", "envelope_digest"),
 )
 
 WITNESS_ATTESTATIONS = Table(
