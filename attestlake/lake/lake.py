@@ -81,20 +81,30 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-_COLUMNS: dict[str, str] = {}
+#: DuckDB's name for each Arrow type the lake's tables use.
+_DUCKDB_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.large_binary(): "BLOB",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMP WITH TIME ZONE",
+}
+
+
+def duckdb_type(kind: pa.DataType) -> str:
+    """DuckDB's name for the Arrow type ``kind`` of a lake column (LakeError for another)."""
+    try:
+        return _DUCKDB_TYPES[kind]
+    except KeyError:
+        raise LakeError(f"no DuckDB type is known for the lake column type {kind}") from None
 
 
 def _typed_columns(table: Table) -> str:
     """``CAST(NULL AS <type>) AS "<column>", ...`` for every column of ``table``, in order,
-    with DuckDB's name for each Arrow type (computed once per process)."""
-    if table.name not in _COLUMNS:
-        with duckdb.connect(":memory:") as con:
-            con.register("empty", table.schema.empty_table())
-            described = con.sql("DESCRIBE empty").fetchall()
-        _COLUMNS[table.name] = ", ".join(
-            f'CAST(NULL AS {kind}) AS "{name}"' for name, kind, *_ in described
-        )
-    return _COLUMNS[table.name]
+    with DuckDB's name for each Arrow type."""
+    return ", ".join(f'CAST(NULL AS {duckdb_type(f.type)}) AS "{f.name}"' for f in table.schema)
 
 
 def empty_relation(table: Table) -> str:
