@@ -2,9 +2,11 @@
 order of its table's ``sort_by`` columns.
 
 Every write goes through :func:`writer_properties` (appends and compaction alike), so that a
-lake's files share one codec. Rows sorted by the columns queries filter and join on give each
-file's row groups narrow min/max statistics that DuckDB uses to skip them, and long runs of
-repeated values that dictionary and run-length encoding store once.
+lake's files share one codec. A table with ``sort_by`` columns (those its queries partition,
+filter and join on) has each batch sorted by them, which gives each file's row groups narrow
+min/max statistics that DuckDB uses to skip them. The other tables keep the order the crawler
+read their rows in: the store's order, in which similar documents sit close together and
+compress best (sorting them by digest made files up to three times larger).
 """
 
 from __future__ import annotations

@@ -37,7 +37,6 @@ BLOBS = Table(
     ),
     trusted=False,
     key=("manifest_digest", "part"),
-    sort_by=("role", "kind", "name", "manifest_digest"),
 )
 
 TRUST_CHANGES = Table(

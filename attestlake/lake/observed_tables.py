@@ -36,7 +36,7 @@ VERIFICATIONS = Table(
     ),
     trusted=False,
     key=("manifest_digest", "envelope_digest"),
-    sort_by=("status", "reason", "manifest_digest"),
+    sort_by=("status", "reason"),
 )
 
 SBOM_COMPONENTS = Table(
@@ -62,7 +62,6 @@ SBOM_COMPONENTS = Table(
     ),
     trusted=False,
     key=("manifest_digest", "envelope_digest", "sbom_digest", "bom_ref", "name", "version"),
-    sort_by=("name", "version", "purl"),
 )
 
 ATTESTATIONS = Table(
@@ -84,7 +83,6 @@ ATTESTATIONS = Table(
     ),
     trusted=False,
     key=("manifest_digest", "envelope_digest"),
-    sort_by=("predicate_type", "manifest_digest"),
 )
 
 LINK_ARTIFACTS = Table(

@@ -26,8 +26,8 @@ class Table:
     trusted: bool = True
     #: Columns that identify a row: the crawler never writes two rows with the same key.
     key: tuple[str, ...] = ()
-    #: The order of the rows within each data file written: the columns queries filter and
-    #: join on, so that a file's row-group statistics prune and repeated values compress.
+    #: The order of the rows within each batch written (none: as the crawler read them): the
+    #: columns queries partition, filter and join on, so that row-group statistics prune.
     sort_by: tuple[str, ...] = ()
 
 

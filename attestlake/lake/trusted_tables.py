@@ -89,7 +89,6 @@ SUBJECTS = Table(
         "digests",
     ),
     key=("manifest_digest", "envelope_digest", "name", "digests"),
-    sort_by=("manifest_digest", "envelope_digest"),
 )
 
 MATERIALS = Table(
@@ -115,7 +114,6 @@ MATERIALS = Table(
         "run_date",
     ),
     key=("manifest_digest", "run_id", "name"),
-    sort_by=("manifest_digest", "run_id", "type"),
 )
 
 CONTRACT_REQUIREMENTS = Table(
@@ -164,7 +162,6 @@ PROVENANCE = Table(
         "build_date",
     ),
     key=("manifest_digest", "envelope_digest"),
-    sort_by=("manifest_digest", "envelope_digest"),
 )
 
 WITNESS_ATTESTATIONS = Table(
