@@ -1,9 +1,9 @@
 """The lake as plain Parquet, for tools that read no Delta: ``attestlake lake export``.
 
 :func:`export_parquet` writes the current snapshot of every table into ``DIR/<table>/``: the
-table's rows as Parquet files, with the table's Arrow schema (Hive directories,
-``run_date=2026-11-20/``, for a table a lake created before tables were unpartitioned), so
-``read_parquet('DIR/runs/**/*.parquet', union_by_name = true)`` reads it. It reads one snapshot per table under the
+table's rows as Parquet files with the table's Arrow schema, every column in the files (the
+partition column of a table that a lake created partitioned included), so
+``read_parquet('DIR/runs/*.parquet')`` reads it. It reads one snapshot per table under the
 lake's writer lock (no crawl commits meanwhile), writes into a fresh directory beside the
 target and renames it into place, so the target holds a whole export or nothing.
 """
@@ -71,8 +71,6 @@ def export_parquet(root: LakeRoot, target: Path) -> Exported:
                     scanner,
                     out,
                     format="parquet",
-                    partitioning=data.partitioning.schema.names if data.partitioning else None,
-                    partitioning_flavor="hive" if data.partitioning else None,
                     existing_data_behavior="overwrite_or_ignore",
                     basename_template="part-{i}.parquet",
                 )

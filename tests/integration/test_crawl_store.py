@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -331,5 +332,13 @@ def test_a_lake_with_partitioned_tables_keeps_its_partitions_and_reads_the_same(
     )
     assert with_dates["runs"] and with_dates["provenance"] and with_dates["verifications"]
     with open_lake(old) as opened:
-        days = opened.sql("SELECT DISTINCT run_date FROM runs").column(0).to_pylist()
-    assert days and None not in days
+        days = opened.sql("SELECT run_id, run_date FROM runs ORDER BY ALL").to_pylist()
+    assert days and all(d["run_date"] for d in days)
+    from attestlake.lake.export import export_parquet
+
+    export_parquet(old, tmp_path / "export")  # the partition column is in the exported files
+    exported = duckdb.sql(
+        f"SELECT run_id, run_date FROM read_parquet('{tmp_path / 'export' / 'runs'}/*.parquet') "
+        "ORDER BY ALL"
+    )
+    assert [dict(zip(("run_id", "run_date"), r, strict=True)) for r in exported.fetchall()] == days
