@@ -28,19 +28,33 @@ baseline AS (
     FROM listed
     GROUP BY project, workflow
 ),
+-- The packages first listed in the window, found before their details are aggregated.
+new_packages AS (
+    SELECT f.project, f.workflow, f.package
+    FROM (
+        SELECT project, workflow, package, min(started_at) AS first_listed_at
+        FROM listed
+        GROUP BY project, workflow, package
+    ) AS f
+    JOIN baseline AS b ON b.project = f.project AND b.workflow = f.workflow
+    WHERE f.first_listed_at >= CAST($since AS TIMESTAMPTZ)
+        AND b.first_sbom_at < CAST($since AS TIMESTAMPTZ)
+),
 packages AS (
     SELECT
-        project,
-        workflow,
-        package,
-        any_value(team) AS team,
-        min(name) AS component,
-        string_agg(DISTINCT version, ', ' ORDER BY version) AS versions,
-        min(started_at) AS first_listed_at,
-        arg_min(run_id, started_at) AS first_run_id,
-        count(DISTINCT run_id) AS runs
-    FROM listed
-    GROUP BY project, workflow, package
+        l.project,
+        l.workflow,
+        l.package,
+        any_value(l.team) AS team,
+        min(l.name) AS component,
+        string_agg(DISTINCT l.version, ', ' ORDER BY l.version) AS versions,
+        min(l.started_at) AS first_listed_at,
+        arg_min(l.run_id, l.started_at) AS first_run_id,
+        count(DISTINCT l.run_id) AS runs
+    FROM listed AS l
+    SEMI JOIN new_packages AS n
+        ON n.project = l.project AND n.workflow = l.workflow AND n.package = l.package
+    GROUP BY l.project, l.workflow, l.package
 )
 SELECT
     p.project,
@@ -53,7 +67,4 @@ SELECT
     p.first_run_id,
     p.runs
 FROM packages AS p
-JOIN baseline AS b ON b.project = p.project AND b.workflow = p.workflow
-WHERE p.first_listed_at >= CAST($since AS TIMESTAMPTZ)
-    AND b.first_sbom_at < CAST($since AS TIMESTAMPTZ)
 ORDER BY p.project, p.workflow, p.package

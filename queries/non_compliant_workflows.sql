@@ -88,26 +88,61 @@ groups AS (
     FROM grouped
     GROUP BY contract_name, contract_revision, material_group
 ),
--- What a verified run statement made against a revision says that revision asks.
-rules AS (
-    SELECT
-        r.contract_name,
-        r.contract_revision,
-        arg_min(
-            TRY_CAST(json_extract(a.statement, '$.predicate.contract.annotations') AS VARCHAR[]),
-            a.statement_digest
-        ) AS annotations,
-        arg_min(
-            TRY_CAST(json_extract(a.statement, '$.predicate.contract.runnerTypes') AS VARCHAR[]),
-            a.statement_digest
-        ) AS runner_types
+-- What a verified run statement made against a revision says that revision asks: read from
+-- the statement with the lowest digest that states it, the first one tried alone.
+rule_statements AS (
+    SELECT r.contract_name, r.contract_revision, a.statement_digest, a.statement
     FROM runs AS r
     JOIN attestations AS a
         ON a.manifest_digest = r.manifest_digest
         AND a.envelope_digest = r.envelope_digest
         AND a.trusted
     WHERE r.contract_name IS NOT NULL AND r.contract_revision IS NOT NULL
-    GROUP BY r.contract_name, r.contract_revision
+),
+first_rules AS (
+    SELECT
+        contract_name,
+        contract_revision,
+        TRY_CAST(
+            json_extract(arg_min(statement, statement_digest), '$.predicate.contract.annotations')
+            AS VARCHAR[]
+        ) AS annotations,
+        TRY_CAST(
+            json_extract(arg_min(statement, statement_digest), '$.predicate.contract.runnerTypes')
+            AS VARCHAR[]
+        ) AS runner_types
+    FROM rule_statements
+    GROUP BY contract_name, contract_revision
+),
+-- Revisions whose first statement does not state both: every statement of theirs is read.
+other_rules AS (
+    SELECT
+        s.contract_name,
+        s.contract_revision,
+        arg_min(
+            TRY_CAST(json_extract(s.statement, '$.predicate.contract.annotations') AS VARCHAR[]),
+            s.statement_digest
+        ) AS annotations,
+        arg_min(
+            TRY_CAST(json_extract(s.statement, '$.predicate.contract.runnerTypes') AS VARCHAR[]),
+            s.statement_digest
+        ) AS runner_types
+    FROM rule_statements AS s
+    SEMI JOIN first_rules AS f
+        ON f.contract_name = s.contract_name
+        AND f.contract_revision = s.contract_revision
+        AND (f.annotations IS NULL OR f.runner_types IS NULL)
+    GROUP BY s.contract_name, s.contract_revision
+),
+rules AS (
+    SELECT
+        f.contract_name,
+        f.contract_revision,
+        coalesce(f.annotations, o.annotations) AS annotations,
+        coalesce(f.runner_types, o.runner_types) AS runner_types
+    FROM first_rules AS f
+    LEFT JOIN other_rules AS o
+        ON o.contract_name = f.contract_name AND o.contract_revision = f.contract_revision
 ),
 required_annotations AS (
     SELECT contract_name, contract_revision, unnest(annotations) AS annotation

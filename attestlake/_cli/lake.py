@@ -126,9 +126,8 @@ def lake_export(
         ),
     ] = "parquet",
 ) -> None:
-    """Export the lake's current snapshot as plain Parquet, one Hive-partitioned folder per
-    table, for tools that read no Delta (read_parquet('DIR/runs/**/*.parquet',
-    hive_partitioning = true))."""
+    """Export the lake's current snapshot as plain Parquet, one folder per table with every
+    column in its files, for tools that read no Delta (read_parquet('DIR/runs/*.parquet'))."""
     from attestlake.lake.export import export_parquet
     from attestlake.lake.object_store import lake_root
 

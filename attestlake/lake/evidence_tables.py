@@ -33,7 +33,6 @@ SARIF_RESULTS = Table(
         "problem",
         *_WHERE,
     ),
-    partition_by=("run_date",),
     key=_KEY,
 )
 
@@ -51,7 +50,6 @@ JUNIT_CASES = Table(
         "problem",
         *_WHERE,
     ),
-    partition_by=("run_date",),
     key=_KEY,
 )
 
@@ -70,6 +68,5 @@ VEX_STATEMENTS = Table(
         "problem",
         *_WHERE,
     ),
-    partition_by=("run_date",),
     key=(*_KEY, "product"),
 )

@@ -1,9 +1,9 @@
 """The lake as plain Parquet, for tools that read no Delta: ``attestlake lake export``.
 
 :func:`export_parquet` writes the current snapshot of every table into ``DIR/<table>/``: the
-table's rows as Parquet files, Hive-partitioned by the table's partition columns
-(``run_date=2026-11-20/``), with the table's Arrow schema, so ``read_parquet('DIR/runs/**/
-*.parquet', hive_partitioning = true)`` reads it. It reads one snapshot per table under the
+table's rows as Parquet files with the table's Arrow schema, every column in the files (the
+partition column of a table that a lake created partitioned included), so
+``read_parquet('DIR/runs/*.parquet')`` reads it. It reads one snapshot per table under the
 lake's writer lock (no crawl commits meanwhile), writes into a fresh directory beside the
 target and renames it into place, so the target holds a whole export or nothing.
 """
@@ -71,8 +71,6 @@ def export_parquet(root: LakeRoot, target: Path) -> Exported:
                     scanner,
                     out,
                     format="parquet",
-                    partitioning=list(table.partition_by) or None,
-                    partitioning_flavor="hive" if table.partition_by else None,
                     existing_data_behavior="overwrite_or_ignore",
                     basename_template="part-{i}.parquet",
                 )

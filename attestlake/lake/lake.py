@@ -81,25 +81,47 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-_COLUMNS: dict[str, str] = {}
+#: DuckDB's name for each Arrow type the lake's tables use.
+_DUCKDB_TYPES = {
+    pa.string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN",
+    pa.int32(): "INTEGER",
+    pa.int64(): "BIGINT",
+    pa.float64(): "DOUBLE",
+    pa.large_binary(): "BLOB",
+    pa.timestamp("us", tz="UTC"): "TIMESTAMP WITH TIME ZONE",
+}
+
+
+def duckdb_type(kind: pa.DataType) -> str:
+    """DuckDB's name for the Arrow type ``kind`` of a lake column (LakeError for another)."""
+    try:
+        return _DUCKDB_TYPES[kind]
+    except KeyError:
+        raise LakeError(f"no DuckDB type is known for the lake column type {kind}") from None
 
 
 def _typed_columns(table: Table) -> str:
     """``CAST(NULL AS <type>) AS "<column>", ...`` for every column of ``table``, in order,
-    with DuckDB's name for each Arrow type (computed once per process)."""
-    if table.name not in _COLUMNS:
-        with duckdb.connect(":memory:") as con:
-            con.register("empty", table.schema.empty_table())
-            described = con.sql("DESCRIBE empty").fetchall()
-        _COLUMNS[table.name] = ", ".join(
-            f'CAST(NULL AS {kind}) AS "{name}"' for name, kind, *_ in described
-        )
-    return _COLUMNS[table.name]
+    with DuckDB's name for each Arrow type."""
+    return ", ".join(f'CAST(NULL AS {duckdb_type(f.type)}) AS "{f.name}"' for f in table.schema)
 
 
 def empty_relation(table: Table) -> str:
     """A SELECT of no rows with exactly ``table``'s columns and types."""
     return f"SELECT {_typed_columns(table)} WHERE false"
+
+
+def _partition_columns(table: Table, files: Sequence[LiveFile]) -> list[str]:
+    """The table's columns that its files' directories hold (``run_date=2026-11-20/``): the
+    partitions of a table written before tables were unpartitioned, in schema order."""
+    named = {
+        part.split("=", 1)[0]
+        for f in files
+        for part in f.relative.split("/")[1:-1]  # between the table's directory and the file
+        if "=" in part
+    }
+    return [c for c in table.schema.names if c in named]
 
 
 def _view_sql(table: Table, files: Sequence[LiveFile]) -> str:
@@ -111,11 +133,15 @@ def _view_sql(table: Table, files: Sequence[LiveFile]) -> str:
     empty = empty_relation(table)
     if not files:
         return f'CREATE VIEW "{table.name}" AS {empty}'
-    hive = ", ".join(f"{_literal(c)}: VARCHAR" for c in table.partition_by)
+    hive = ", ".join(f"{_literal(c)}: VARCHAR" for c in _partition_columns(table, files))
     listed = ", ".join(_literal(str(f.path)) for f in files)
     scan = (
-        f"read_parquet([{listed}], union_by_name = true"
-        + (f", hive_partitioning = true, hive_types = {{{hive}}}" if hive else "")
+        f"read_parquet([{listed}], union_by_name = true, "
+        + (
+            f"hive_partitioning = true, hive_types = {{{hive}}}"
+            if hive
+            else "hive_partitioning = false"
+        )
         + ")"
     )
     return (

@@ -34,9 +34,9 @@ VERIFICATIONS = Table(
         "statement_digest",
         "policy_digest",
     ),
-    partition_by=("crawl_date",),
     trusted=False,
     key=("manifest_digest", "envelope_digest"),
+    sort_by=("status", "reason"),
 )
 
 SBOM_COMPONENTS = Table(
@@ -81,7 +81,6 @@ ATTESTATIONS = Table(
         "issuer",
         "crawl_date",
     ),
-    partition_by=("crawl_date",),
     trusted=False,
     key=("manifest_digest", "envelope_digest"),
 )

@@ -24,13 +24,11 @@ POLICY_EVALUATIONS = Table(
         "parameters",
         "run_date",
     ),
-    partition_by=("run_date",),
     key=("manifest_digest", "envelope_digest", "policy_name"),
 )
 
 POLICY_VIOLATIONS = Table(
     "policy_violations",
     crawled(*_RUN, *_POLICY, ("position", pa.int32()), "violation", "run_date"),
-    partition_by=("run_date",),
     key=("manifest_digest", "envelope_digest", "policy_name", "position"),
 )

@@ -1,4 +1,4 @@
-"""A lake table described: its name, Arrow schema, partition columns, trust and row key.
+"""A lake table described: its name, Arrow schema, partition columns, trust, row key and order.
 
 Every table the crawler writes ends with the same two columns (:data:`CRAWL_COLUMNS`): the crawl
 and the batch of that crawl that wrote the row. The tables themselves are listed in
@@ -20,10 +20,15 @@ _S = pa.string()
 class Table:
     name: str
     schema: pa.Schema
+    #: The partition columns of a new table (none: a table holds few large files; lakes
+    #: written before keep the partitions their logs record, ``run_date=``/``crawl_date=``).
     partition_by: tuple[str, ...] = ()
     trusted: bool = True
     #: Columns that identify a row: the crawler never writes two rows with the same key.
     key: tuple[str, ...] = ()
+    #: The order of the rows within each batch written (none: as the crawler read them): the
+    #: columns queries partition, filter and join on, so that row-group statistics prune.
+    sort_by: tuple[str, ...] = ()
 
 
 def schema_of(*columns: tuple[str, pa.DataType] | str) -> pa.Schema:

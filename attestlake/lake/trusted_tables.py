@@ -42,8 +42,8 @@ RUNS = Table(
         "predicate_type",
         "reason",
     ),
-    partition_by=("run_date",),
     key=("manifest_digest", "envelope_digest"),
+    sort_by=("project", "workflow", "started_at"),
 )
 
 RUN_EVENTS = Table(
@@ -70,8 +70,8 @@ RUN_EVENTS = Table(
         "source",
         "run_date",
     ),
-    partition_by=("run_date",),
     key=("manifest_digest", "envelope_digest"),
+    sort_by=("project", "workflow", "run_id", "event_at"),
 )
 
 SUBJECTS = Table(
@@ -88,7 +88,6 @@ SUBJECTS = Table(
         "predicate_type",
         "digests",
     ),
-    partition_by=("run_date",),
     key=("manifest_digest", "envelope_digest", "name", "digests"),
 )
 
@@ -114,7 +113,6 @@ MATERIALS = Table(
         "annotations",
         "run_date",
     ),
-    partition_by=("run_date",),
     key=("manifest_digest", "run_id", "name"),
 )
 
@@ -163,7 +161,6 @@ PROVENANCE = Table(
         "source",
         "build_date",
     ),
-    partition_by=("build_date",),
     key=("manifest_digest", "envelope_digest"),
 )
 

@@ -29,6 +29,7 @@ from attestlake.lake.delta import (
     storage_options,
     table_location,
 )
+from attestlake.lake.file_layout import ordered, writer_properties
 from attestlake.lake.lake_check import unlisted_files
 from attestlake.lake.location import LOCK_FILE
 from attestlake.lake.object_lock import object_writer_lock
@@ -99,14 +100,19 @@ class Appender:
             delta = self._open[table.name] = guarded(
                 self.root, table, "open", lambda: open_table(self.root, table)
             )
+        # A table keeps the partitions it was created with (lakes written before tables
+        # were unpartitioned have run_date= or crawl_date= directories).
+        partitions = list(delta.metadata().partition_columns) or None
+        data = ordered(table, data)
 
         def write() -> None:
             write_deltalake(
                 delta,
                 data,
                 mode="append",
-                partition_by=list(table.partition_by) or None,
+                partition_by=partitions,
                 schema_mode="merge",  # a lake made by an older version gains the new columns
+                writer_properties=writer_properties(),
             )
 
         started = time.time()
@@ -169,7 +175,7 @@ def _each_table(root: LakeRoot, doing: str, run: Callable[[DeltaTable], _T]) -> 
 
 def _compact_one(dt: DeltaTable) -> tuple[int, int, int]:
     before = len(dt.file_uris())
-    dt.optimize.compact()
+    dt.optimize.compact(writer_properties=writer_properties())
     dt.update_incremental()
     removed = dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
     dt.update_incremental()

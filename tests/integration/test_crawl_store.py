@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -303,3 +304,41 @@ def test_new_tables_exist_and_old_lakes_gain_columns(
     with open_lake(lake) as opened:
         formats = opened.sql("SELECT DISTINCT format FROM verifications").column(0).to_pylist()
     assert "dsse" in formats
+
+
+def test_a_lake_with_partitioned_tables_keeps_its_partitions_and_reads_the_same(
+    tmp_path: Path, store: tuple[LayoutStore, Signer]
+) -> None:
+    """Earlier versions partitioned the run tables by day (``runs/run_date=…/``) and the
+    observed ones by crawl day: a crawl appends to such tables with their partitions, and the
+    lake reads the same rows as a new, unpartitioned lake of the same store."""
+    from deltalake import DeltaTable
+
+    layout, signer = store
+    partitioned = {"runs": "run_date", "verifications": "crawl_date", "provenance": "build_date"}
+    old = tmp_path / "old"
+    for name, column in partitioned.items():
+        DeltaTable.create(str(old / name), BY_NAME[name].schema, partition_by=[column])
+    crawl(layout, old, load_policy(signer.trust), now=NOW, batch_size=5)
+    crawl(layout, tmp_path / "new", load_policy(signer.trust), now=NOW, batch_size=5)
+    for name, column in partitioned.items():
+        files = [p for p in (old / name).rglob("*.parquet") if "_delta_log" not in p.parts]
+        assert files and all(p.parent.name.startswith(f"{column}=") for p in files), name
+        assert DeltaTable(str(old / name)).metadata().partition_columns == [column]
+        assert DeltaTable(str(tmp_path / "new" / name)).metadata().partition_columns == []
+    with_dates = lake_rows(old, exclude=("crawled_at", "crawl_id", "crawl_batch", "seen_at"))
+    assert with_dates == lake_rows(
+        tmp_path / "new", exclude=("crawled_at", "crawl_id", "crawl_batch", "seen_at")
+    )
+    assert with_dates["runs"] and with_dates["provenance"] and with_dates["verifications"]
+    with open_lake(old) as opened:
+        days = opened.sql("SELECT run_id, run_date FROM runs ORDER BY ALL").to_pylist()
+    assert days and all(d["run_date"] for d in days)
+    from attestlake.lake.export import export_parquet
+
+    export_parquet(old, tmp_path / "export")  # the partition column is in the exported files
+    exported = duckdb.sql(
+        f"SELECT run_id, run_date FROM read_parquet('{tmp_path / 'export' / 'runs'}/*.parquet') "
+        "ORDER BY ALL"
+    )
+    assert [dict(zip(("run_id", "run_date"), r, strict=True)) for r in exported.fetchall()] == days

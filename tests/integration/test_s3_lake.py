@@ -95,7 +95,7 @@ def test_a_crawl_into_s3_makes_the_lake_a_local_crawl_makes(s3: S3Server, crawle
     assert remote == local
     keys = s3.keys(BUCKET, "org/lake/")
     assert any(k.startswith("org/lake/runs/_delta_log/") for k in keys)
-    assert any(k.startswith("org/lake/runs/run_date=") and k.endswith(".parquet") for k in keys)
+    assert any(k.startswith("org/lake/runs/part-") and k.endswith(".parquet") for k in keys)
     assert not (crawled.cwd / "s3:").exists()  # never taken for a local path
 
 

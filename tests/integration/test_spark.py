@@ -225,7 +225,17 @@ def test_the_spark_rewrites_give_duckdb_answers(spark: SparkSession) -> None:
 def test_files_outside_hive_directories_get_their_partition_values_from_the_log(
     spark: SparkSession, views: list[str], demo: DemoResult, tmp_path: Path
 ) -> None:
-    (runs,) = [t for t in snapshot_files(demo.lake) if t.name == "runs"]
+    """A lake made by an earlier version has ``runs`` partitioned by ``run_date``: its files
+    do not hold the column, and the log gives each file its value."""
+    from deltalake import write_deltalake
+
+    old = shutil.copytree(demo.lake, tmp_path / "old")
+    shutil.rmtree(old / "runs")
+    rows = DeltaTable(str(demo.lake / "runs")).to_pyarrow_table()
+    DeltaTable.create(str(old / "runs"), rows.schema, partition_by=["run_date"])
+    write_deltalake(str(old / "runs"), rows, mode="append", partition_by=["run_date"])
+    (runs,) = [t for t in snapshot_files(old) if t.name == "runs"]
+    assert runs.partition_columns == ("run_date",) and "run_date" not in runs.data_columns
     flat = []
     for number, file in enumerate(runs.files):  # one directory, names that say nothing
         target = tmp_path / f"{number}.parquet"

@@ -36,7 +36,7 @@ def copy(lake: Path, to: Path) -> Path:
 
 
 def runs_files(lake: Path) -> list[Path]:
-    return sorted((lake / "runs").glob("run_date=*/*.parquet"))
+    return sorted((lake / "runs").glob("*.parquet"))
 
 
 def log_entry(lake: Path, version: int, table: str = "runs") -> Path:

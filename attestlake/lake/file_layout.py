@@ -1,0 +1,39 @@
+"""How the lake's data files are written: compressed with zstd, each batch's rows in the
+order of its table's ``sort_by`` columns.
+
+Every write goes through :func:`writer_properties` (appends and compaction alike), so that a
+lake's files share one codec. A table with ``sort_by`` columns (those its queries partition,
+filter and join on) has each batch sorted by them, which gives each file's row groups narrow
+min/max statistics that DuckDB uses to skip them. The other tables keep the order the crawler
+read their rows in: the store's order, in which similar documents sit close together and
+compress best (sorting them by digest made files up to three times larger).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from deltalake import WriterProperties
+
+    from attestlake.lake.table_schema import Table
+
+#: The zstd level of every data file: level 3 is within 5% of the size level 9 gives on a
+#: crawled lake, at a fraction of the time.
+ZSTD_LEVEL = 3
+
+
+def writer_properties() -> WriterProperties:
+    """The Parquet settings of every data file the lake writes."""
+    from deltalake import WriterProperties
+
+    return WriterProperties(compression="ZSTD", compression_level=ZSTD_LEVEL)
+
+
+def ordered(table: Table, data: pa.Table) -> pa.Table:
+    """``data`` sorted by ``table.sort_by`` (the columns it has of them; NULLs last)."""
+    keys = [(c, "ascending", "at_end") for c in table.sort_by if c in data.column_names]
+    if not keys or data.num_rows < 2:
+        return data
+    return data.sort_by(keys)

@@ -1,0 +1,42 @@
+"""The lake's data files: each table's view has DuckDB's types for its Arrow schema, and each
+batch is written sorted by its table's ``sort_by`` columns."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+import pytest
+
+from attestlake.errors import LakeError
+from attestlake.lake.file_layout import ordered
+from attestlake.lake.lake import duckdb_type, empty_relation
+from attestlake.lake.tables import RUNS, TABLES
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_each_view_has_the_types_duckdb_gives_the_arrow_schema(table: object) -> None:
+    with duckdb.connect(":memory:") as con:
+        con.register("empty", table.schema.empty_table())  # type: ignore[attr-defined]
+        arrow = con.sql("DESCRIBE empty").fetchall()
+        typed = con.sql(f"DESCRIBE {empty_relation(table)}").fetchall()  # type: ignore[arg-type]
+    assert [(name, kind) for name, kind, *_ in typed] == [(name, kind) for name, kind, *_ in arrow]
+
+
+def test_a_column_type_duckdb_is_not_told_about_is_refused() -> None:
+    with pytest.raises(LakeError, match="no DuckDB type is known for the lake column type"):
+        duckdb_type(pa.list_(pa.string()))
+
+
+def test_a_batch_is_sorted_by_the_tables_columns_nulls_last() -> None:
+    rows = pa.table(
+        {
+            "project": ["b", "a", None, "a"],
+            "workflow": ["x", "y", "z", "x"],
+            "started_at": [1, 2, 3, 4],
+            "run_id": ["1", "2", "3", "4"],
+        }
+    )
+    assert RUNS.sort_by[:2] == ("project", "workflow")
+    got = ordered(RUNS, rows)
+    assert got.column("run_id").to_pylist() == ["4", "2", "1", "3"]
+    assert sorted(got.to_pylist(), key=repr) == sorted(rows.to_pylist(), key=repr)
