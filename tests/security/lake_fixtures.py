@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -41,6 +42,12 @@ def runs_files(lake: Path) -> list[Path]:
 
 def log_entry(lake: Path, version: int, table: str = "runs") -> Path:
     return lake / table / "_delta_log" / f"{version:020d}.json"
+
+
+def added_files(entry: Path) -> list[str]:
+    """The data files a Delta log entry adds (paths relative to its table)."""
+    actions = [json.loads(line) for line in entry.read_text().splitlines() if line.strip()]
+    return [a["add"]["path"] for a in actions if "add" in a]
 
 
 def count_runs(lake: Path) -> int:

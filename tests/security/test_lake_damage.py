@@ -21,6 +21,7 @@ from tests.integration.cli_helpers import run_cli
 from tests.lakefactory import BuiltLake
 from tests.security.lake_fixtures import (
     RUNS,
+    added_files,
     build,
     copy,
     count_runs,
@@ -165,8 +166,10 @@ def test_lake_check_diagnoses_each_damage(
 ) -> None:
     lake = copy(built[1], tmp_path / "lake")
     if damage == "deleted_newest_log_entry":
-        log_entry(lake, RUNS).unlink()  # the table silently goes back one version
-        file = str(runs_files(lake)[-1].relative_to(lake))
+        entry = log_entry(lake, RUNS)
+        (added,) = added_files(entry)
+        entry.unlink()  # the table silently goes back one version
+        file = f"runs/{added}"
     else:
         file = DAMAGE[damage](lake)
     r = run_cli(tmp_path, "lake", "check", "--lake", str(lake))
