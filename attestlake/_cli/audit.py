@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -60,6 +61,8 @@ def _emit(table: pa.Table, fmt: str, output: Path | None) -> None:
 
 
 # -- ad-hoc SQL --------------------------------------------------------------------------------
+
+
 @app.command()
 def sql(
     lake: LakeOpt,
@@ -235,6 +238,15 @@ def report(
             callback=SEVERITY,
         ),
     ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            help="Judge as of this instant: an ISO 8601 date or timestamp (UTC unless it says "
+            "otherwise), or a duration before now ('1 day'). The queries' relative dates count "
+            "from it, so a lake and --at give the same report every time. Default: now.",
+        ),
+    ] = None,
 ) -> None:
     """Run the saved queries and render the compliance report (Markdown, HTML, JSON, SARIF or
     JUnit XML)."""
@@ -253,8 +265,9 @@ def report(
     earlier = load_previous_if_any(previous) if previous is not None else None
     if previous is not None and earlier is None:
         _echo(f"note: no previous report at {previous} yet: this report has no trend", err=True)
+    when = _instant(at) if at is not None else None
     with Lake.open(root) as opened:
-        rep = run_report(opened, queries, previous=earlier)
+        rep = run_report(opened, queries, now=when, previous=earlier)
     text = render_report(rep, fmt)
     if output:
         write_atomic(output, text)
@@ -456,3 +469,12 @@ def _vsa_signer(out: Path | None, key: Path | None, keyless: bool, staging: bool
     if out is not None and not given:
         raise InputError("--emit-vsa needs a signer: give --key PATH or --keyless")
     return optional_signer(key, keyless, staging)
+
+
+def _instant(text: str) -> datetime:
+    from attestlake._internal.durations import instant
+
+    try:
+        return instant(text)
+    except ValueError as exc:
+        raise InputError(f"--at: {exc}") from None

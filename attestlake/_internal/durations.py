@@ -80,3 +80,17 @@ def resolve(value: str, now: datetime | None = None) -> str:
     if is_iso_time(value.strip()):
         return value.strip()
     raise ValueError(f"not a date, timestamp or relative duration: {value!r}")
+
+
+def instant(value: str, now: datetime | None = None) -> datetime:
+    """``value`` as a UTC instant: a relative duration before ``now``, or an ISO 8601 date
+    (its midnight) or timestamp (without an offset: UTC). ValueError for anything else."""
+    duration = relative_duration(value)
+    if duration is not None:
+        return (now or datetime.now(UTC)) - duration
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not a date, timestamp or relative duration: {value!r}") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)

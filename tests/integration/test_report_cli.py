@@ -145,11 +145,26 @@ def test_chosen_queries_and_fail_on(workdir: Path) -> None:
     [
         (("--query", "nope"), "no saved query 'nope'"),
         (("--previous", "lake"), "--previous lake: cannot read: is a directory"),
+        (("--at", "yesterday"), "--at: not a date, timestamp or relative duration: 'yesterday'"),
     ],
 )
 def test_report_usage_errors(workdir: Path, args: tuple[str, ...], message: str) -> None:
     r = run_cli(workdir, "report", "--lake", "lake", *args)
     assert r.code == 1 and message in r.err and r.out == ""
+
+
+def test_a_report_at_a_given_instant_is_the_same_every_time(workdir: Path) -> None:
+    """--at fixes "now": the report of a lake at an instant does not depend on when it runs."""
+    at = "2031-05-04T03:02:01Z"
+    first = run_cli(workdir, "report", "--lake", "lake", "-f", "json", "--at", at)
+    second = run_cli(workdir, "report", "--lake", "lake", "-f", "json", "--at", at)
+    assert first.code == second.code == 0, first.err
+    assert first.out == second.out
+    assert json.loads(first.out)["generated_at"].startswith("2031-05-04T03:02:01")
+    days_ago = run_cli(workdir, "report", "--lake", "lake", "-f", "json", "--at", "2 days")
+    assert days_ago.code == 0, days_ago.err
+    generated = datetime.fromisoformat(json.loads(days_ago.out)["generated_at"])
+    assert abs((datetime.now(UTC) - generated).total_seconds() - 2 * 86400) < 600
 
 
 # -- query list / show / run ----------------------------------------------------------------

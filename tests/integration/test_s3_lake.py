@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +141,8 @@ def test_queries_report_and_gate_answer_as_on_the_local_lake(crawled: Crawled) -
     for name in QUERIES:
         remote, local = both("query", "run", name, "-f", "json")
         assert remote["rows"] == local["rows"], name
-    remote, local = both("report", "-f", "json")
+    at = datetime.now(UTC).isoformat(timespec="seconds")  # both judged at the same instant
+    remote, local = both("report", "-f", "json", "--at", at)
     assert remote["lake"] == URI
     assert remote["summary"] == local["summary"] and remote["queries"] == local["queries"]
     with Lake.open(crawled.object_lake()) as lake:
@@ -328,7 +330,7 @@ def test_a_bad_lake_uri_or_environment_is_refused_before_anything_is_read(
 def test_writers_take_turns_under_the_lease_and_an_expired_one_is_taken(s3: S3Server) -> None:
     import threading
     import time
-    from datetime import UTC, datetime, timedelta
+    from datetime import timedelta
 
     import pyarrow as pa
     from deltalake import write_deltalake
