@@ -71,6 +71,8 @@ class WorkflowRuns:
     signers: Callable[[str], Signer]  # "ci", "rogue", or "keyless:<identity>"
     contracts: dict[str, PulledContract] = field(default_factory=dict)
     tally: Tally = field(default_factory=Tally)
+    #: Whether later builds of a shape are made from its first (else each by the collector).
+    reuse: bool = True
     #: The collector's first build of each shape (contract revision, materials added).
     templates: dict[tuple[int, tuple[str, ...]], RunTemplate] = field(default_factory=dict)
     sboms: SbomWriter = field(default_factory=SbomWriter)
@@ -169,7 +171,7 @@ class WorkflowRuns:
             return
         added = self.materials(pulled, build, started)
         shape = (pin, tuple(a.name for a in added))
-        template = self.templates.get(shape)
+        template = self.templates.get(shape) if self.reuse else None
         if template is None:
             self.collect(pulled, env, (started, finished), added, signer, shape)
             return
