@@ -30,6 +30,8 @@ class AdaptiveLimit:
         self.ceiling = max(1, ceiling)
         self.limit = min(max(1, start), self.ceiling)
         self.in_flight = 0
+        self.backoffs = 0  # times the registry said it was overloaded and the limit halved
+        self.lowest = self.limit  # the lowest the limit has been
         self.baseline: float | None = None  # the best round's mean latency, drifting up
         self._round: list[float] = []
         self._throttled_this_round = False
@@ -70,10 +72,12 @@ class AdaptiveLimit:
             if not self._throttled_this_round:
                 self._throttled_this_round = True
                 self._round.clear()
+                self.backoffs += 1
                 self._set(self.limit // 2)
 
     def _set(self, limit: int) -> None:
         grew = limit > self.limit
         self.limit = min(max(1, limit), self.ceiling)
+        self.lowest = min(self.lowest, self.limit)
         if grew:
             self._cond.notify_all()
