@@ -6,7 +6,9 @@ transient failures (connection errors, 429, 502, 503, 504) retried with backoff 
 ``Retry-After`` is honoured up to a few seconds); a registry's refusal turned into a
 :class:`~attestlake.errors.StoreError` that says what to fix; and bounded GETs checked against
 their digest, fetched again while they arrive damaged or cut short, else
-:class:`~attestlake.errors.TransportError`.
+:class:`~attestlake.errors.TransportError`. Each thread has its own session (its connection is
+kept alive between its requests), and :class:`~attestlake.store.adaptive_limit.AdaptiveLimit`
+paces how many requests are in flight at once.
 """
 
 from __future__ import annotations

@@ -103,6 +103,10 @@ def push_slice(layout: Path, url: str, runs: int, threads: int = THREADS) -> int
 
     chosen = _chosen(source.list_manifests(), runs)
     try:
+        # The config every manifest shares goes first: docker-registry answers 500 to a HEAD
+        # of a blob another upload is still writing.
+        config = source.get_manifest(chosen[0][1]).config
+        target.put_blob(source.get_blob(config.digest), config.media_type)
         with ThreadPoolExecutor(threads) as pool:
             list(pool.map(push, chosen))
     finally:

@@ -211,7 +211,7 @@ def registry(bench: Bench) -> list[Figure]:
     this process spent (the registry shares the machine, so the CPU says what the client
     costs when the registry is not what limits)."""
     runs = min(bench.runs, REGISTRY_RUNS)
-    with registry_bench.Registry(Path(bench.generated.directory), runs) as served:
+    with registry_bench.Registry(bench.lake.parent, runs) as served:  # --dir
         fetchers: dict[str, Callable[[], registry_bench.Fetched]] = {
             "minimal": lambda: registry_bench.minimal_fetch(served.url),
             "crawl": lambda: registry_bench.crawl_fetch(served.host),
