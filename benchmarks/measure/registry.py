@@ -143,7 +143,11 @@ class Registry:
         self.server.start()
         if pushed is None or {k: pushed.get(k) for k in wanted} != wanted:
             started = time.perf_counter()
-            manifests = push_slice(self.organisation / "store", self.url, self.runs)
+            try:
+                manifests = push_slice(self.organisation / "store", self.url, self.runs)
+            except BaseException:
+                self.server.stop()
+                raise
             seconds = round(time.perf_counter() - started, 1)
             marker.write_text(json.dumps({**wanted, "manifests": manifests, "seconds": seconds}))
         return self
