@@ -67,7 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     print(HEADER)
     figures: list[Figure] = []
     for name in chosen:
-        for figure in TARGETS[name](bench):
+        try:
+            measured = TARGETS[name](bench)
+        except RuntimeError as exc:  # a crawl that failed, a registry that cannot run
+            print(f"error: target {name}: {exc}", file=sys.stderr)
+            return 1
+        for figure in measured:
             print(figure.row(), flush=True)
             figures.append(figure)
     results = {

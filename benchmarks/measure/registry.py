@@ -133,6 +133,12 @@ class Registry:
         return self.server.host
 
     def __enter__(self) -> Registry:
+        missing = RegistryServer.missing_binaries()
+        if missing:
+            raise RuntimeError(
+                f"target 5 runs a local registry: install {', '.join(missing)} "
+                "(Debian: apt-get install docker-registry)"
+            )
         made = json.loads((self.organisation / "generated.json").read_text(encoding="utf-8"))
         wanted = {"generated": made["now"], "runs": self.runs}
         marker = self.root / "pushed.json"
