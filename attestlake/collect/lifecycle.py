@@ -49,7 +49,7 @@ def start(
     if att.started is not None:
         return PushResult.from_state(att.started, already_pushed=True)
     when = now or datetime.now(UTC)
-    record = _record(att, "started", [("envelope", att.statement_bytes(None, "started"))], when)
+    record = run_record(att, "started", [("envelope", att.statement_bytes(None, "started"))], when)
     result = push_record(store, signer, record)
     att.started = result.to_state()
     return result
@@ -100,7 +100,7 @@ def push(
     if proven is not None:
         statements.append(("provenance", att.provenance_bytes(finished)))
     uploaded = [(m, data) for m, data in evidence if not _skips_upload(att, m.name)]
-    record = _record(att, "success", statements, finished, evidence=uploaded)
+    record = run_record(att, "success", statements, finished, evidence=uploaded)
     result = push_record(store, signer, record, bundle_out=bundle_out)
     att.pushed = result.to_state()
     return replace(result, policy_evaluations=tuple(evaluations))
@@ -155,13 +155,13 @@ def reset(
         return PushResult.from_state(att.reset_record["result"], already_pushed=True)
     when = now or datetime.now(UTC)
     stmt = att.statement_bytes(when, TRIGGERS[trigger], reason or None)
-    record = _record(att, TRIGGERS[trigger], [("envelope", stmt)], when, tag_suffix=trigger)
+    record = run_record(att, TRIGGERS[trigger], [("envelope", stmt)], when, tag_suffix=trigger)
     result = push_record(store, signer, record)
     att.reset_record = {"trigger": trigger, "reason": reason, "result": result.to_state()}
     return result
 
 
-def _record(
+def run_record(
     att: RunRecord,
     status: str,
     statements: list[tuple[str, bytes]],
@@ -170,6 +170,8 @@ def _record(
     evidence: list[tuple[Material, bytes]] | None = None,
     tag_suffix: str | None = None,
 ) -> Record:
+    """What recording ``att`` with ``status`` pushes: the signed statements to be (by role),
+    the evidence, the manifest's annotations and the tag."""
     suffix = tag_suffix or ("" if status == "success" else status)
     ann = {
         "org.opencontainers.image.created": iso(when),

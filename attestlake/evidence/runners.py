@@ -373,6 +373,13 @@ def discover(env: Mapping[str, str], allow_list: tuple[str, ...] = ()) -> Runner
     return RunnerContext(runner.type, environment=recorded, **runner.build(safe))
 
 
+def runner_fields(runner_type: str, env: Mapping[str, str]) -> dict[str, str | None]:
+    """The fields (url, repository, commit, ref, actor, event) that :func:`discover` gives a
+    runner of ``runner_type`` in ``env``, before redaction (none for an unknown type)."""
+    runner = next((r for r in _RUNNERS if r.type == runner_type), None)
+    return {} if runner is None else runner.build({n: env[n] for n in runner.variables if n in env})
+
+
 def job_key(ctx: RunnerContext) -> str | None:
     """A string naming this job of this CI run, or None (generic runner, or not enough said).
 

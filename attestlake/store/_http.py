@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,6 +15,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError, StoreError, TransportError
+from attestlake.store._watchdog import WATCHDOG, Alarm
 
 #: Seconds a whole answer may take to arrive when the caller does not say (a registry that
 #: sends one byte just before each read timeout would otherwise never finish).
@@ -75,24 +75,15 @@ class _DeadlineConnection(HTTPConnection):
     would otherwise keep it for ever): past it, the socket is shut down."""
 
     deadline = DEADLINE
-    _timer: threading.Timer | None = None
-    _expired = False
+    _alarm: Alarm | None = None
 
     def _disarm(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
-    def _expire(self) -> None:
-        self._expired = True
-        _shut(getattr(self, "sock", None))
+        if self._alarm is not None:
+            self._alarm.cancel()
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         self._disarm()
-        self._expired = False
-        self._timer = threading.Timer(self.deadline, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        self._alarm = WATCHDOG.arm(self.deadline, lambda: _shut(getattr(self, "sock", None)))
         try:
             super().request(*args, **kwargs)
         except BaseException:
@@ -104,7 +95,7 @@ class _DeadlineConnection(HTTPConnection):
             response = super().getresponse(*args, **kwargs)
         finally:
             self._disarm()
-        if self._expired:  # the headers were cut off: what arrived is no answer
+        if self._alarm is not None and self._alarm.fired:  # the headers were cut off
             response.close()
             raise TimeoutError(f"no complete answer within {self.deadline:g}s")
         return response
@@ -137,22 +128,15 @@ def _socket_of(resp: requests.Response) -> object:
 
 
 @contextlib.contextmanager
-def _deadline(resp: requests.Response, seconds: float) -> Iterator[threading.Event]:
-    """An event set, and the connection shut down, ``seconds`` from now: a read blocked on
-    the socket then returns at once instead of waiting for the next byte."""
-    expired, sock = threading.Event(), _socket_of(resp)
-
-    def expire() -> None:
-        expired.set()
-        _shut(sock)
-
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
+def _deadline(resp: requests.Response, seconds: float) -> Iterator[Alarm]:
+    """An alarm that fires, and shuts the connection down, ``seconds`` from now: a read
+    blocked on the socket then returns at once instead of waiting for the next byte."""
+    sock = _socket_of(resp)
+    alarm = WATCHDOG.arm(seconds, lambda: _shut(sock))
     try:
-        yield expired
+        yield alarm
     finally:
-        timer.cancel()
+        alarm.cancel()
 
 
 def read_bounded(
@@ -175,13 +159,13 @@ def read_bounded(
                 buf += chunk
                 if len(buf) > limit:
                     raise ContentError(f"{what} is over the {limit}-byte bound")
-                if expired.is_set():
+                if expired.fired:
                     raise late
         except requests.RequestException as exc:
-            if expired.is_set():
+            if expired.fired:
                 raise late from None
             raise TransportError(f"reading {what} from {resp.url} failed: {reason(exc)}") from None
-    if expired.is_set():
+    if expired.fired:
         raise late
     encoded = resp.headers.get("Content-Encoding", "identity") != "identity"
     if length.isdigit() and len(buf) < int(length) and not encoded:

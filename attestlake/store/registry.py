@@ -11,12 +11,16 @@ are read page by page through :class:`~attestlake.store.registry_listings.Regist
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from attestlake.errors import ContentError
+from attestlake.errors import ContentError, NotFound, TransportError
 from attestlake.store._http import read_bounded
 from attestlake.store.interface import Store
+from attestlake.store.manifest_cache import ManifestCache
 from attestlake.store.oci import (
     DOCKER_LIST_MEDIA_TYPE,
     DOCKER_MANIFEST_MEDIA_TYPE,
@@ -38,6 +42,13 @@ _ACCEPT_ANY = f"{_ACCEPT}, {DOCKER_MANIFEST_MEDIA_TYPE}, {DOCKER_LIST_MEDIA_TYPE
 
 
 class RegistryStore(RegistryListings, Store):
+    #: Manifests listed and not read yet, by digest.
+    _manifests: ManifestCache
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._manifests = ManifestCache()
+
     def __repr__(self) -> str:
         return f"RegistryStore({self.ref!r}, username={self.username!r})"
 
@@ -140,9 +151,49 @@ class RegistryStore(RegistryListings, Store):
         with self._request("GET", f"manifests/{tag}", what=what, stream=True, headers=headers) as r:
             return sha256_digest(read_bounded(r, MAX_MANIFEST_SIZE, what, self.deadline))
 
+    def list_manifests(self, threads: int = 1) -> Iterator[tuple[str, str]]:
+        """(tag, manifest digest) for every tag, ``threads`` tags at a time: each tag's
+        manifest is fetched by its tag, once (no HEAD request first), and kept for
+        :meth:`get_any_manifest` to answer by digest (:class:`ManifestCache`). A tag deleted
+        meanwhile is skipped."""
+
+        def fetch(tag: str) -> str | None:
+            try:
+                return self._fetch_tagged(tag)
+            except NotFound:
+                return None
+
+        tags = self.tags()
+        with ThreadPoolExecutor(max(1, threads)) as pool:
+            while chunk := list(itertools.islice(tags, 64 * max(1, threads))):
+                for tag, digest in zip(chunk, pool.map(fetch, chunk), strict=True):
+                    if digest is not None:
+                        yield tag, digest
+
+    def _fetch_tagged(self, tag: str) -> str:
+        """The digest of the manifest ``tag`` names, its bytes kept in the cache when the
+        registry stated that digest (as it does with every answer); else, or when the manifest
+        does not arrive intact, the digest a HEAD request states (:meth:`resolve`)."""
+        try:
+            raw, stated = self._fetch(
+                f"manifests/{tag}",
+                what=f"manifest {tag!r}",
+                limit=MAX_MANIFEST_SIZE,
+                headers={"Accept": _ACCEPT_ANY},
+            )
+        except (ContentError, TransportError):
+            return self.resolve(tag)  # read by digest later, where its fault is the unit's
+        if stated is None:
+            return self.resolve(tag)
+        self._manifests.put(stated, raw)
+        return stated
+
     def get_any_manifest(self, reference: str) -> Manifest | Index | None:
         is_digest = reference.startswith("sha256:")
         ref = check_digest(reference) if is_digest else check_tag(reference)
+        kept = self._manifests.take(ref) if is_digest else None
+        if kept is not None:
+            return parse_any_manifest(kept, ref)
         raw, digest = self._fetch(
             f"manifests/{ref}",
             what=f"manifest {ref}",

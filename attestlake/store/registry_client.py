@@ -6,13 +6,16 @@ transient failures (connection errors, 429, 502, 503, 504) retried with backoff 
 ``Retry-After`` is honoured up to a few seconds); a registry's refusal turned into a
 :class:`~attestlake.errors.StoreError` that says what to fix; and bounded GETs checked against
 their digest, fetched again while they arrive damaged or cut short, else
-:class:`~attestlake.errors.TransportError`.
+:class:`~attestlake.errors.TransportError`. Each thread has its own session (its connection is
+kept alive between its requests), and :class:`~attestlake.store.adaptive_limit.AdaptiveLimit`
+paces how many requests are in flight at once.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,9 +34,11 @@ from attestlake.store._http import (
     reason,
     registry_errors,
 )
+from attestlake.store.adaptive_limit import AdaptiveLimit
 from attestlake.store.oci import MAX_BLOB_SIZE, check_digest, sha256_digest
 
 _TRANSIENT = frozenset({429, 502, 503, 504})
+_OVERLOADED = frozenset({429, 503})  # the registry asks for fewer requests at once
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"  # OCI distribution spec
 _REPO_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
 _CHALLENGE_RE = re.compile(r'(\w+)="([^"]*)"')
@@ -53,7 +58,12 @@ def _retry_after(resp: requests.Response) -> float:
 
 class RegistryClient:
     """Requests to the repository ``repository`` of the registry at ``base_url``, with its
-    credentials, timeouts, retries and bound on blobs."""
+    credentials, timeouts, retries and bound on blobs. Safe to use from several threads at
+    once (each has its own session), at most :attr:`pace` requests in flight."""
+
+    #: Threads a crawler runs against this registry: the most requests :attr:`pace` lets
+    #: through at once.
+    fetch_concurrency = 16
 
     def __init__(
         self,
@@ -83,15 +93,35 @@ class RegistryClient:
         self._password = password or None
         creds = (username, password) if username and password else None
         self._auth = Auth(origin(self.base_url), creds)
-        self._session = requests.Session()
-        self._session.auth = self._auth
-        for scheme in ("http://", "https://"):
-            self._session.mount(scheme, deadline_adapter(self.deadline))
-        self._session.headers["User-Agent"] = "attestlake"
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._sessions_lock = threading.Lock()
+        #: How many requests are in flight at once: adapted to how the registry answers.
+        self.pace = AdaptiveLimit(start=4, ceiling=self.fetch_concurrency)
         self._warnings: list[str] = []  # faults of the registry read past (listings stopped short)
 
+    @property
+    def _session(self) -> requests.Session:
+        """This thread's HTTP session: its connections are kept alive from one request to the
+        next, and no other thread uses them."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.auth = self._auth
+            for scheme in ("http://", "https://"):
+                session.mount(scheme, deadline_adapter(self.deadline))
+            session.headers["User-Agent"] = "attestlake"
+            with self._sessions_lock:
+                self._sessions.append(session)
+            self._local.session = session
+        return session
+
     def close(self) -> None:
-        self._session.close()
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+        self._local = threading.local()
 
     # -- HTTP plumbing --------------------------------------------------------------------
     def _scrub(self, text: str) -> str:
@@ -111,7 +141,8 @@ class RegistryClient:
                 time.sleep(_backoff(attempt, wait))
             started = time.monotonic()
             try:
-                resp = self._session.request(method, url, timeout=self.timeout, **kwargs)
+                with self.pace.slot():
+                    resp = self._session.request(method, url, timeout=self.timeout, **kwargs)
             except (
                 requests.ConnectionError,
                 requests.Timeout,
@@ -124,6 +155,10 @@ class RegistryClient:
                 continue
             except requests.RequestException as exc:
                 raise self._error(f"request to registry {self.base_url}/ failed: {exc}") from None
+            if resp.status_code in _OVERLOADED:
+                self.pace.overloaded()
+            elif resp.status_code not in _TRANSIENT:
+                self.pace.answered(time.monotonic() - started)
             if resp.status_code not in _TRANSIENT or attempt == self.retries:
                 return resp
             wait = _retry_after(resp) if resp.status_code == 429 else 0.0

@@ -13,10 +13,12 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks.measure import floor
+from benchmarks.measure import registry as registry_bench
 from benchmarks.measure.figures import Figure, median_seconds
 from benchmarks.measure.memory import run_sampled
 from benchmarks.measure.rawscan import scan
@@ -24,6 +26,8 @@ from benchmarks.organisation.generate import Generated
 
 MIB = 2**20
 ATTESTLAKE = [sys.executable, "-m", "attestlake._cli"]
+#: Runs of the slice pushed to the registry for target 5.
+REGISTRY_RUNS = 2000
 
 
 @dataclass(frozen=True)
@@ -201,10 +205,60 @@ def size(bench: Bench) -> list[Figure]:
     ]
 
 
+def registry(bench: Bench) -> list[Figure]:
+    """Target 5: the crawl's reads from a registry against a minimal concurrent client, over a
+    slice of the organisation pushed to a local ``docker-registry``: the rate, and the CPU
+    this process spent (the registry shares the machine, so the CPU says what the client
+    costs when the registry is not what limits)."""
+    runs = min(bench.runs, REGISTRY_RUNS)
+    with registry_bench.Registry(bench.lake.parent, runs) as served:  # --dir
+        fetchers: dict[str, Callable[[], registry_bench.Fetched]] = {
+            "minimal": lambda: registry_bench.minimal_fetch(served.url),
+            "crawl": lambda: registry_bench.crawl_fetch(served.host),
+        }
+        passes: dict[str, list[registry_bench.Pass]] = {name: [] for name in fetchers}
+        for _ in range(bench.repeat):
+            for name, fetch in fetchers.items():
+                passes[name].append(registry_bench.timed(fetch))
+    minimal, crawled = (passes[n] for n in ("minimal", "crawl"))
+    if crawled[-1].read.blobs != minimal[-1].read.blobs or crawled[-1].read.manifests < runs:
+        raise RuntimeError(f"the two clients read different things: {minimal[-1]}, {crawled[-1]}")
+    rate = statistics.median(p.rate for p in crawled)
+    base_rate = statistics.median(p.rate for p in minimal)
+    cpu = statistics.median(p.cpu_ms for p in crawled)
+    base_cpu = statistics.median(p.cpu_ms for p in minimal)
+    threads = f"{registry_bench.THREADS} threads"
+    return [
+        Figure(
+            f"5 registry fetch ({runs:,} runs)",
+            rate,
+            "man/s",
+            base_rate,
+            f"man/s minimal client, {threads}",
+            rate / base_rate,
+            ">= 0.8x the minimal client",
+            rate / base_rate >= 0.8,
+        ),
+        Figure(
+            "5 registry fetch, client CPU per manifest",
+            cpu,
+            "ms",
+            base_cpu,
+            "ms minimal client",
+            base_cpu / cpu,
+            "(the client's cost alone)",
+            None,
+        ),
+    ]
+
+
 TARGETS = {
     "crawl": crawl,
     "queries": queries,
     "report": report,
     "help": help_start,
+    "registry": registry,
     "size": size,
 }
+#: Targets that read the crawled lake (crawled first when it is missing).
+READ_THE_LAKE = frozenset({"queries", "report", "size"})

@@ -35,11 +35,16 @@ class BulkLayoutStore(LayoutStore):
         self.written_bytes: Counter[str] = Counter()
 
     def _write(self, path: Path, data: bytes, media_type: str) -> None:
-        try:
-            with path.open("xb") as fh:  # content-addressed: a blob already there is this one
-                fh.write(data)
+        try:  # content-addressed: a blob already there is this one
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             return
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
         self.written[media_type] += 1
         self.written_bytes[media_type] += len(data)
 

@@ -54,11 +54,12 @@ class Pushed:
 
     @property
     def blobs(self) -> dict[str, str]:
-        """Path regexes of what one run's crawl reads: its manifest, envelope and SBOM."""
+        """Path regexes of what one run's crawl reads: its manifest (by its tag, as the
+        listing fetches it), envelope and SBOM."""
         run = self.runs[1]
         sbom = next(b for b in run.blobs if b not in (run.envelope_digest, run.provenance_digest))
         return {
-            "manifest": f"/manifests/{run.manifest_digest}",
+            "manifest": f"/manifests/{run.tag}$",
             "envelope": f"/blobs/{run.envelope_digest}",
             "evidence": f"/blobs/{sbom}",
         }
