@@ -113,8 +113,6 @@ class Inspector:
         self.parallel_min = parallel_min
         self._pool: ProcessPoolExecutor | None = None
         self._seen = 0  # units submitted so far
-        #: Chunks a crawl may submit ahead of the one it waits for.
-        self.ahead = 4 * self.jobs
         #: True once a worker died: the rest of the crawl is inspected in this process.
         self.broken = False
         self._policy_file = policy.source if Path(policy.source).is_file() else None
@@ -122,6 +120,12 @@ class Inspector:
     @property
     def parallel(self) -> bool:
         return self.jobs > 1 and self._policy_file is not None and not self.broken
+
+    @property
+    def ahead(self) -> int:
+        """Chunks a crawl may submit ahead of the one it waits for: enough to keep every
+        worker busy while the crawler writes; none while chunks are inspected here."""
+        return 4 * self.jobs if self._pool is not None else 0
 
     def submit(self, work: list[Work]) -> Callable[[], ChunkResult]:
         """Start inspecting the chunk ``work``; the returned function waits for and returns
