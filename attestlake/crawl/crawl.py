@@ -3,9 +3,10 @@
 Incremental and idempotent: a crawl unit (an OCI manifest, or one document of a file) whose
 verification rows are in the lake is never read again (nor a published contract or inventory
 whose ``published_documents`` row is), so a second crawl ingests nothing and a crawl after new
-pushes ingests only those. Units are read lazily, in batches bounded in count and bytes; each
-batch is verified and normalised (in parallel worker processes for large batches, see
-:mod:`attestlake.crawl.inspection`) and written with one Delta commit per table, the trusted tables
+pushes ingests only those. Units are listed lazily and inspected in chunks (read, verified,
+normalised and turned into Arrow by worker processes in a large crawl, see
+:mod:`attestlake.crawl.inspection` and :mod:`attestlake.crawl.chunk`); whole chunks make a batch,
+bounded in units and in bytes of rows, written with one Delta commit per table, the trusted tables
 first and ``published_documents`` and ``verifications`` last, then journalled in ``crawls``
 (:mod:`attestlake.lake.journal`); every row carries the crawl's id and batch number. A crawl killed
 between two writes leaves rows of a batch it never journalled; the next crawl deletes exactly
@@ -65,7 +66,8 @@ from attestlake.verify.trust import TrustPolicy
 __all__ = ["BATCH_SIZE", "MAX_BATCH_BYTES", "CrawlResult", "ProgressFn", "crawl", "parse_size"]
 
 BATCH_SIZE = 1000
-MAX_BATCH_BYTES = 256 * 1024 * 1024
+#: A batch ends once its rows take this many bytes (Arrow IPC), whatever its units.
+MAX_BATCH_BYTES = 64 * 1024 * 1024
 #: Called right after each write of a crawl with (batch, table, rows written): every table that
 #: got rows, then ``crawls`` once the batch is journalled.
 WrittenFn = Callable[[int, str, int], None]
