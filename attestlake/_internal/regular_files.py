@@ -64,8 +64,16 @@ def size_of(fh: BinaryIO) -> int:
 
 
 def read_at_most(fh: BinaryIO, limit: int) -> bytes:
-    """At most ``limit + 1`` bytes of ``fh``: more than ``limit`` means the file is too big."""
-    return fh.read(limit + 1)
+    """At most ``limit + 1`` bytes of ``fh``: more than ``limit`` means the file is too big.
+
+    Reads the file's size (plus one byte, to see it grow), so that a small file under a large
+    bound never costs a buffer of the bound's size; a file that grew is read on to the bound.
+    """
+    want = min(limit, size_of(fh)) + 1
+    data = fh.read(want)
+    if len(data) == want <= limit:  # it grew while being read: read on, still bounded
+        data += fh.read(limit + 1 - want)
+    return data
 
 
 __all__ = ["NotRegularFile", "describe", "open_regular", "read_at_most", "shown", "size_of"]

@@ -3,9 +3,10 @@
 Incremental and idempotent: a crawl unit (an OCI manifest, or one document of a file) whose
 verification rows are in the lake is never read again (nor a published contract or inventory
 whose ``published_documents`` row is), so a second crawl ingests nothing and a crawl after new
-pushes ingests only those. Units are read lazily, in batches bounded in count and bytes; each
-batch is verified and normalised (in parallel worker processes for large batches, see
-:mod:`attestlake.crawl.inspection`) and written with one Delta commit per table, the trusted tables
+pushes ingests only those. Units are listed lazily and inspected in chunks (read, verified,
+normalised and turned into Arrow by worker processes in a large crawl, see
+:mod:`attestlake.crawl.inspection` and :mod:`attestlake.crawl.chunk`); whole chunks make a batch,
+bounded in units and in bytes of rows, written with one Delta commit per table, the trusted tables
 first and ``published_documents`` and ``verifications`` last, then journalled in ``crawls``
 (:mod:`attestlake.lake.journal`); every row carries the crawl's id and batch number. A crawl killed
 between two writes leaves rows of a batch it never journalled; the next crawl deletes exactly
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -30,9 +31,9 @@ from datetime import UTC, datetime
 import pyarrow as pa
 
 from attestlake._internal.sizes import parse_size
+from attestlake.crawl.chunk import CHUNK_BYTES, CHUNK_UNITS, ChunkResult, Work, merged
 from attestlake.crawl.crawl_result import CrawlResult, Outcomes
-from attestlake.crawl.inspection import Inspector, Tables
-from attestlake.crawl.kept import blob_rows
+from attestlake.crawl.inspection import Inspector
 from attestlake.crawl.progress import ProgressFn, Reporter
 from attestlake.crawl.replay import Replays
 from attestlake.crawl.requirements import RequirementOwners
@@ -44,6 +45,7 @@ from attestlake.crawl.reverify import (
 )
 from attestlake.crawl.sources import MAX_DOCUMENT_SIZE, Candidate, Source, Unit, as_source
 from attestlake.crawl.sources.combined import CombinedSource
+from attestlake.crawl.sources.interface import batched
 from attestlake.crawl.sources.listed import require_listed
 from attestlake.errors import StoreError
 from attestlake.lake import journal
@@ -51,7 +53,6 @@ from attestlake.lake.crawl_start import begin
 from attestlake.lake.location import require_lake_target
 from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.tables import (
-    BLOBS,
     CONTRACT_REQUIREMENTS,
     CRAWLS,
     UNIT_TABLES,
@@ -65,7 +66,8 @@ from attestlake.verify.trust import TrustPolicy
 __all__ = ["BATCH_SIZE", "MAX_BATCH_BYTES", "CrawlResult", "ProgressFn", "crawl", "parse_size"]
 
 BATCH_SIZE = 1000
-MAX_BATCH_BYTES = 256 * 1024 * 1024
+#: A batch ends once its rows take this many bytes (Arrow IPC), whatever its units.
+MAX_BATCH_BYTES = 64 * 1024 * 1024
 #: Called right after each write of a crawl with (batch, table, rows written): every table that
 #: got rows, then ``crawls`` once the batch is journalled.
 WrittenFn = Callable[[int, str, int], None]
@@ -112,18 +114,81 @@ class _Tally:
     warnings: list[str] = field(default_factory=list)
 
 
-def _batches(
+def _new_candidates(
+    source: Source, known: tuple[_Known, _Known], tally: _Tally, report: Reporter
+) -> Iterator[Candidate]:
+    """The candidates of ``source`` not in the lake yet, each once (a unit found twice in this
+    crawl, by a tag and as a referrer, is read once)."""
+    attested, published = known
+    seen = _Known(set())
+    for candidate in source.candidates():
+        if candidate.key in seen:
+            continue
+        seen.add(candidate.key)
+        new = candidate.key not in attested and candidate.key not in published
+        report.listed(new=new)
+        if candidate.key in attested:
+            tally.already += 1
+            continue
+        if new:
+            tally.discovered += 1
+            yield candidate
+    report.listed_all()
+
+
+@dataclass
+class _Chunk:
+    """Work for one worker: units read here or to read there, in the source's order;
+    ``closes``: the chunk ends a batch (its ``batch_size``-th unit)."""
+
+    work: list[Work] = field(default_factory=list)
+    to_fetch: int = 0  # units the chunk reads itself
+    size: int = 0  # bytes of the units read here
+    closes: bool = False
+
+
+def _chunks(
+    candidates: Iterator[Candidate],
     source: Source,
-    known: tuple[_Known, _Known],
     tally: _Tally,
     report: Reporter,
-    limits: tuple[int, int],
-) -> Iterator[list[Unit]]:
-    """The units not in the lake yet, loaded, in batches of at most ``batch_size`` units and
-    about ``max_bytes`` bytes (``limits``). Loading runs ``source.fetch_concurrency`` threads
-    at a time."""
-    batch_size, max_bytes = limits
+    batch_size: int,
+) -> Iterator[_Chunk]:
+    """The new units in chunks of at most :data:`CHUNK_UNITS` units and about
+    :data:`CHUNK_BYTES` bytes, cut at every ``batch_size``-th unit. A unit a worker can read
+    stays a candidate; others are read here, ``source.fetch_concurrency`` threads at a time
+    (a unit whose store fails is skipped with a warning: the next crawl reads it again)."""
+    threads = max(1, source.fetch_concurrency)
+    group = 4 * threads
+    chunk, counted = _Chunk(), 0
+    with ThreadPoolExecutor(threads) as pool:
+        for candidates_now in batched(candidates, group):
+            local = [c for c in candidates_now if c.loader is None]
+            loaded = iter(
+                pool.map(_load(tally), local) if threads > 1 else map(_load(tally), local)
+            )
+            for candidate in candidates_now:
+                item: Work = candidate
+                if candidate.loader is None:
+                    unit = next(loaded)
+                    report.fetched(ok=unit is not None)
+                    if unit is None:
+                        continue
+                    item = unit
+                    chunk.size += unit.size
+                else:
+                    chunk.to_fetch += 1
+                chunk.work.append(item)
+                counted += 1
+                chunk.closes = counted % batch_size == 0
+                if chunk.closes or len(chunk.work) >= CHUNK_UNITS or chunk.size >= CHUNK_BYTES:
+                    yield chunk
+                    chunk = _Chunk()
+    if chunk.work:
+        yield chunk
 
+
+def _load(tally: _Tally) -> Callable[[Candidate], Unit | None]:
     def load(candidate: Candidate) -> Unit | None:
         try:
             return candidate.load()
@@ -131,48 +196,7 @@ def _batches(
             tally.warnings.append(f"{candidate.source}: skipped, store failed: {exc}")
             return None
 
-    threads = max(1, source.fetch_concurrency)
-    group = max(1, min(batch_size, 4 * threads))
-    pending: list[Candidate] = []
-    batch: list[Unit] = []
-    size = 0
-    with ThreadPoolExecutor(threads) as pool:
-
-        def flush_pending() -> Iterator[list[Unit]]:
-            nonlocal batch, size
-            units = pool.map(load, pending) if threads > 1 else map(load, pending)
-            for unit in units:
-                report.fetched(ok=unit is not None)
-                if unit is None:
-                    continue
-                batch.append(unit)
-                size += unit.size
-                if len(batch) >= batch_size or size >= max_bytes:
-                    yield batch
-                    batch, size = [], 0
-            pending.clear()
-
-        attested, published = known
-        seen = _Known(set())  # a unit found twice in this crawl (tag and referrer) is read once
-        for candidate in source.candidates():
-            if candidate.key in seen:
-                continue
-            seen.add(candidate.key)
-            new = candidate.key not in attested and candidate.key not in published
-            report.listed(new=new)
-            if candidate.key in attested:
-                tally.already += 1
-                continue
-            if not new:
-                continue
-            tally.discovered += 1
-            pending.append(candidate)
-            if len(pending) >= group:
-                yield from flush_pending()
-        report.listed_all()
-        yield from flush_pending()
-        if batch:
-            yield batch
+    return load
 
 
 class _BatchWriter:
@@ -200,29 +224,29 @@ class _BatchWriter:
         self.published: Counter[str] = Counter()
         self.ingested = self.others = 0
 
-    def write(self, units: list[Unit], tables: Tables, batch: int) -> None:
-        """Write batch ``batch`` (its units and their verified and normalised rows), one commit
-        per table, and journal it."""
+    def write(self, results: list[ChunkResult], batch: int) -> None:
+        """Write batch ``batch`` (the rows of its chunks), one commit per table, and journal
+        it."""
+        tables, units = merged(results)
         fixes = self.replays.settle(tables, units)  # one set of trusted rows per statement
         reqs = tables.get(CONTRACT_REQUIREMENTS.name)
         taken: list[str] = []
         if reqs is not None:  # one set of requirement rows per contract digest, lake-wide
             kept, taken = self.requirements.settle(reqs.to_pylist())
             tables[CONTRACT_REQUIREMENTS.name] = reqs.from_pylist(kept, schema=reqs.schema)
-        blobs = blob_rows(units, self.seen)
-        if blobs is not None:
-            tables[BLOBS.name] = blobs
         in_batch: Counter[str] = Counter()
         for table in UNIT_TABLES:  # data tables first, verifications last
             if table is VERIFICATIONS:
                 self.replays.apply(fixes)
-            data = tables.get(table.name)
+            data = tables.pop(table.name, None)  # each table let go once written
             written = (
                 self.appender.append(table, _stamped(data, self.crawl_id, batch))
                 if data is not None
                 else 0
             )
             in_batch[table.name] += written
+            if table is VERIFICATIONS and data is not None:
+                self.outcomes.add(data)
             if written and self.on_written is not None:
                 self.on_written(batch, table.name, written)
         self.requirements.apply(taken)  # once the new owners' units are complete
@@ -231,12 +255,9 @@ class _BatchWriter:
             if self.on_written is not None:
                 self.on_written(batch, CRAWLS.name, in_batch.total())
         self.totals.update(in_batch)
-        if VERIFICATIONS.name in tables:
-            self.outcomes.add(tables[VERIFICATIONS.name])
-        attesting = sum(1 for u in units if u.documents or u.error)
-        self.published.update(u.published.kind for u in units if u.published is not None)
-        self.ingested += attesting
-        self.others += sum(1 for u in units if not (u.documents or u.error or u.published))
+        self.published.update(u.published for u in units if u.published is not None)
+        self.ingested += sum(1 for u in units if u.attesting)
+        self.others += sum(1 for u in units if not (u.attesting or u.published))
         self.report.written(len(units))
 
     def result(
@@ -274,29 +295,48 @@ class _BatchWriter:
         )
 
 
+def _inspected(
+    chunks: Iterator[_Chunk], inspector: Inspector
+) -> Iterator[tuple[_Chunk, ChunkResult]]:
+    """Each chunk with its result, in order; up to ``inspector.ahead`` chunks are submitted
+    ahead of the one awaited, so the workers go on while this process writes."""
+    pending: deque[tuple[_Chunk, Callable[[], ChunkResult]]] = deque()
+    for chunk in chunks:
+        pending.append((chunk, inspector.submit(chunk.work)))
+        while len(pending) > inspector.ahead:
+            done, result = pending.popleft()
+            yield done, result()
+    while pending:
+        done, result = pending.popleft()
+        yield done, result()
+
+
 def _verify_and_write(
-    batches: Iterator[list[Unit]], inspector: Inspector, writer: _BatchWriter
+    chunks: Iterator[_Chunk], inspector: Inspector, writer: _BatchWriter, max_bytes: int
 ) -> int:
-    """Verify each batch in the inspector's workers and write it; return how many there were.
-
-    Batch k is verified (in workers) while batch k+1 is read; writes stay in order.
-    """
-
-    def finish(units: list[Unit], verified: Callable[[], Tables], batch: int) -> None:
-        tables = verified()
-        writer.report.verified(len(units))
-        writer.write(units, tables, batch)
-
+    """Verify the chunks in the inspector's workers and write them in batches of whole
+    chunks, a batch ending where a chunk ``closes`` one or past ``max_bytes`` bytes of rows;
+    return how many batches were written."""
     count = 0
-    in_flight: tuple[list[Unit], Callable[[], Tables]] | None = None
-    for units in batches:
+    batch: list[ChunkResult] = []
+    size = units = 0
+    for chunk, result in _inspected(chunks, inspector):
+        for _ in range(chunk.to_fetch - len(result.skipped)):
+            writer.report.fetched(ok=True)
+        for warning in result.skipped:
+            writer.report.fetched(ok=False)
+            writer.tally.warnings.append(warning)
+        writer.report.verified(len(result.units))
+        batch.append(result)
+        size += result.nbytes
+        units += len(result.units)
+        if units and (chunk.closes or size >= max_bytes):
+            count += 1
+            writer.write(batch, count)
+            batch, size, units = [], 0, 0
+    if units:
         count += 1
-        submitted = (units, inspector.submit(units))
-        if in_flight is not None:
-            finish(*in_flight, count - 1)
-        in_flight = submitted
-    if in_flight is not None:
-        finish(*in_flight, count)
+        writer.write(batch, count)
     return count
 
 
@@ -340,8 +380,9 @@ def crawl(
         attested, in_lake = begin(lake_root, crawl_id, src.ref, policy.digest)
         known = (_Known(attested), _Known(in_lake))
         writer = _BatchWriter(lake_root, crawl_id, now, tally, report, on_written)
-        found = _batches(src, known, tally, report, (max(1, batch_size), max_batch_bytes))
-        batches = _verify_and_write(found, inspector, writer)
+        found = _new_candidates(src, known, tally, report)
+        chunks = _chunks(found, src, tally, report, max(1, batch_size))
+        batches = _verify_and_write(chunks, inspector, writer, max_batch_bytes)
         journal.journal_completed(writer.appender, crawl_id, src.ref, writer.totals, policy.digest)
     return writer.result(src, lake_root, batches, time.monotonic() - started, reverified)
 

@@ -1,11 +1,13 @@
-"""Verifying and normalising batches of crawl units, in parallel across cores.
+"""Verifying and normalising the chunks of a crawl, in parallel across cores.
 
-:class:`Inspector` turns a batch of units (raw bytes) into Arrow tables, one per lake table.
-Small batches run in this process; larger ones are split into chunks that worker processes
-(``forkserver``: safe beside the threads of the Delta writer) verify, normalise and convert to
-Arrow, returning tables in the batch's order. Workers load the trust policy from its file once,
-when they start; a policy that was not read from a file is used in this process only. A worker
-ends when the crawler does, even when the crawler is killed.
+:class:`Inspector` turns a chunk of units (:mod:`attestlake.crawl.chunk`) into its rows, as
+Arrow. A crawl's first units, and every unit of a small crawl, are inspected in this process;
+the rest go to worker processes (``forkserver``: safe beside the threads of the Delta writer)
+that read the units of an OCI layout directory themselves, verify, normalise and build the
+Arrow tables, and send them back as Arrow IPC streams. Workers load the trust policy from its
+file once, when they start; a policy that was not read from a file is used in this process
+only. A worker ends when the crawler does, even when the crawler is killed; when a worker
+dies, its chunks and the rest of the crawl are inspected in this process.
 """
 
 from __future__ import annotations
@@ -22,20 +24,13 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
 
-import pyarrow as pa
-
-from attestlake.crawl.normalize import Rows, inspect_unit
-from attestlake.crawl.requirements import best_rows
-from attestlake.crawl.sources import Unit
-from attestlake.lake.tables import BY_NAME, CONTRACT_REQUIREMENTS
+from attestlake.crawl.chunk import ChunkResult, Fetch, Work, inspect_chunk
+from attestlake.crawl.sources import Candidate
 from attestlake.verify.trust import TrustPolicy
 from attestlake.verify.verify import load_policy
 
-#: A batch's rows as Arrow tables, by lake table name.
-Tables = dict[str, pa.Table]
-
-#: With the default number of workers, batches with fewer units than this are inspected in
-#: this process: starting workers and shipping bytes to them would cost more than it saves.
+#: With the default number of workers, a crawl's first units, up to this many, are inspected
+#: in this process: a smaller crawl starts no workers (it would cost more than it saves).
 #: ``jobs`` given explicitly lowers it to :data:`PARALLEL_MIN_EXPLICIT`.
 PARALLEL_MIN = 500
 PARALLEL_MIN_EXPLICIT = 16
@@ -67,29 +62,29 @@ def _exit_with(pid: int) -> None:
     os._exit(1)
 
 
-def to_tables(rows: Rows) -> Tables:
-    """Arrow tables by lake table name (contract requirements already deduplicated here)."""
-    requirements = rows.by_table.get(CONTRACT_REQUIREMENTS.name)
-    if requirements:
-        rows.by_table[CONTRACT_REQUIREMENTS.name] = best_rows(requirements)
-    return {
-        name: pa.Table.from_pylist(table_rows, schema=BY_NAME[name].schema)
-        for name, table_rows in rows.by_table.items()
-        if table_rows
-    }
-
-
-def _inspect_chunk(units: list[Unit], now: datetime) -> Tables:
+def _inspect_chunk(work: list[Work], now: datetime) -> ChunkResult:
     if _policy is None:  # pragma: no cover - the initializer always ran
         raise RuntimeError("worker started without a trust policy")
-    return to_tables(inspect_units(units, _policy, now))
+    return inspect_chunk(work, _policy, now)
 
 
-def inspect_units(units: list[Unit], policy: TrustPolicy, now: datetime) -> Rows:
-    rows = Rows()
-    for unit in units:
-        rows.extend(inspect_unit(unit, policy, now))
-    return rows
+def _shipped(work: list[Work]) -> list[Work]:
+    """``work`` as a worker gets it: a candidate that a worker can read becomes a
+    :class:`Fetch`; one it cannot is read here."""
+    return [
+        (Fetch(item.loader, item.key, item.source) if item.loader else item.load())
+        if isinstance(item, Candidate)
+        else item
+        for item in work
+    ]
+
+
+def _preload(policy: TrustPolicy) -> list[str]:
+    """The modules a worker needs under ``policy``: Sigstore's only when it names
+    identities."""
+    declared = policy.declared.identities if policy.declared else ()
+    keyless = ["attestlake.verify.sigstore_trust"] if policy.identities or declared else []
+    return [__name__, *keyless]
 
 
 def default_jobs() -> int:
@@ -117,6 +112,7 @@ class Inspector:
             parallel_min = PARALLEL_MIN if jobs is None else PARALLEL_MIN_EXPLICIT
         self.parallel_min = parallel_min
         self._pool: ProcessPoolExecutor | None = None
+        self._seen = 0  # units submitted so far
         #: True once a worker died: the rest of the crawl is inspected in this process.
         self.broken = False
         self._policy_file = policy.source if Path(policy.source).is_file() else None
@@ -125,46 +121,51 @@ class Inspector:
     def parallel(self) -> bool:
         return self.jobs > 1 and self._policy_file is not None and not self.broken
 
-    def inspect(self, units: list[Unit]) -> Tables:
-        return self.submit(units)()
+    @property
+    def ahead(self) -> int:
+        """Chunks a crawl may submit ahead of the one it waits for: enough to keep every
+        worker busy while the crawler writes; none while chunks are inspected here."""
+        return 4 * self.jobs if self._pool is not None else 0
 
-    def submit(self, units: list[Unit]) -> Callable[[], Tables]:
-        """Start inspecting ``units``; the returned function waits for and returns the tables
-        (rows in the units' order). In parallel mode the caller can read the next batch
-        meanwhile."""
-        if not self.parallel or len(units) < self.parallel_min:
-            tables = to_tables(inspect_units(units, self.policy, self.now))
-            return lambda: tables
+    def submit(self, work: list[Work]) -> Callable[[], ChunkResult]:
+        """Start inspecting the chunk ``work``; the returned function waits for and returns
+        its result. The first chunks of a crawl, until ``parallel_min`` units were seen, are
+        inspected in this process when the function is called (a small crawl starts no
+        workers); later ones go to the workers."""
+        self._seen += len(work)
+        if not self.parallel or self._seen < self.parallel_min:
+            return functools.partial(self._here, work)
         if self._pool is None:
+            context = multiprocessing.get_context("forkserver")
+            # Workers fork from a server that imported their modules once: they start at
+            # once, and share those pages instead of each holding its own copy.
+            context.set_forkserver_preload(_preload(self.policy))
             self._pool = ProcessPoolExecutor(
                 self.jobs,
-                mp_context=multiprocessing.get_context("forkserver"),
+                mp_context=context,
                 initializer=functools.partial(_start_worker, str(self._policy_file), os.getpid()),
             )
-        n = max(1, -(-len(units) // (self.jobs * 4)))  # ceil: about 4 chunks per worker
-        futures = [
-            self._pool.submit(_inspect_chunk, units[i : i + n], self.now)
-            for i in range(0, len(units), n)
-        ]
+        try:
+            future = self._pool.submit(_inspect_chunk, _shipped(work), self.now)
+        except BrokenProcessPool:  # a worker died since the last chunk: go on here
+            self._break()
+            return functools.partial(self._here, work)
 
-        def collect() -> Tables:
+        def collect() -> ChunkResult:
             try:
-                parts = [future.result() for future in futures]
-            except BrokenProcessPool:  # a worker died (killed, out of memory): go on serially
-                self.broken = True
-                self.close()
-                return to_tables(inspect_units(units, self.policy, self.now))
-            names = {name for part in parts for name in part}
-            merged = {n: pa.concat_tables([p[n] for p in parts if n in p]) for n in names}
-            requirements = merged.get(CONTRACT_REQUIREMENTS.name)
-            if requirements is not None:  # the best unit per contract across the chunks
-                kept = best_rows(requirements.to_pylist())
-                merged[CONTRACT_REQUIREMENTS.name] = pa.Table.from_pylist(
-                    kept, schema=CONTRACT_REQUIREMENTS.schema
-                )
-            return merged
+                return future.result()
+            except BrokenProcessPool:  # a worker died (killed, out of memory): go on here
+                self._break()
+                return self._here(work)
 
         return collect
+
+    def _break(self) -> None:
+        self.broken = True
+        self.close()
+
+    def _here(self, work: list[Work]) -> ChunkResult:
+        return inspect_chunk(work, self.policy, self.now)
 
     def close(self) -> None:
         if self._pool is not None:

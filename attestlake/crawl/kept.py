@@ -15,13 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from attestlake.crawl.sources.interface import Document, Published, Unit
-from attestlake.lake.delta import guarded, is_table, open_table
 from attestlake.lake.kept_tables import (
     BLOBS,
     DECLARATION,
@@ -31,8 +30,10 @@ from attestlake.lake.kept_tables import (
     ROLES,
     UNIT_ERROR,
 )
-from attestlake.lake.object_store import LakeRoot
 from attestlake.store import sha256_digest
+
+if TYPE_CHECKING:
+    from attestlake.lake.object_store import LakeRoot
 
 __all__ = ["blob_rows", "blobs_damage", "units_from_rows"]
 
@@ -163,6 +164,8 @@ def blobs_damage(root: LakeRoot) -> str | None:
     """Why the ``blobs`` rows of the lake at ``root`` cannot be read back as the units a crawl
     read (a row that names no crawl unit, no source or no known role: the table was altered),
     or None."""
+    from attestlake.lake.delta import guarded, is_table, open_table  # not in crawl workers
+
     if not is_table(root, BLOBS):
         return None
     columns = ["manifest_digest", "source", "role"]

@@ -28,13 +28,14 @@ reaches the trusted tables once:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from attestlake.crawl.chunk import Inspected
 from attestlake.crawl.run_home import BatchHomes, SourceFix, is_run_tag, move_run_sources, runs_in
-from attestlake.crawl.sources import Unit
 from attestlake.lake.delta import is_table, open_table
 from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.tables import (
@@ -209,7 +210,7 @@ class Replays:
             if s or e
         }
 
-    def settle(self, tables: dict[str, pa.Table], units: list[Unit]) -> list[SourceFix]:
+    def settle(self, tables: dict[str, pa.Table], units: Sequence[Inspected]) -> list[SourceFix]:
         """Keep one set of trusted rows per statement in ``tables`` (a batch, in the order it
         was found): drop what replays add, keep the evidence they bring, move ``runs.source``
         to the home. Returns the fixes of runs rows already in the lake, for :meth:`apply`."""

@@ -20,10 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from attestlake.lake.delta import guarded, is_table, open_table
 from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.tables import CONTRACT_REQUIREMENTS
 from attestlake.store import is_digest
+
+# The crawl's workers use best_rows alone, and never load deltalake; the lake side loads it.
 
 _PROVENANCE = ("manifest_digest", "source", "published_at")
 
@@ -64,6 +65,8 @@ class RequirementOwners:
     """The owner of each contract digest in the lake, and the batch's rows to keep."""
 
     def __init__(self, root: LakeRoot) -> None:
+        from attestlake.lake.delta import guarded, is_table, open_table
+
         self.root = root
         self.owners: dict[str, Owner] = {}
         if is_table(root, CONTRACT_REQUIREMENTS):
@@ -112,6 +115,8 @@ class RequirementOwners:
 
     def apply(self, digests: list[str]) -> None:
         """Move the rows of each of ``digests`` to its new owner (one commit each)."""
+        from attestlake.lake.delta import guarded, open_table
+
         for digest in digests:
             if not is_digest(digest):
                 continue

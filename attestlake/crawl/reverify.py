@@ -33,7 +33,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-import duckdb
 import pyarrow as pa
 from deltalake import write_deltalake
 
@@ -166,6 +165,8 @@ class _KeptSource(Source):
         dataset = guarded(
             self.root, BLOBS, "read", lambda: open_table(self.root, BLOBS).to_pyarrow_dataset()
         )
+        import duckdb  # here: a crawl that re-evaluates nothing never loads it
+
         con = duckdb.connect()
         try:
             con.register("blobs", dataset)

@@ -9,13 +9,13 @@ found under) and the SBOM materials of its run statement (:class:`RunStatement`)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
-from attestlake.crawl.sources import Unit
+from attestlake.crawl.chunk import Inspected
 from attestlake.lake.tables import MATERIALS, RUNS
 
 #: Run statuses by the tag suffix the collector pushes their record under.
@@ -71,10 +71,10 @@ class BatchHomes:
     """The run statements of one batch, to tell which of its manifests is a run's home."""
 
     runs: dict[tuple[str, str], RunStatement]
-    units: dict[str, Unit]
+    units: dict[str, Inspected]
 
     @classmethod
-    def of(cls, tables: dict[str, pa.Table], units: list[Unit]) -> BatchHomes:
+    def of(cls, tables: dict[str, pa.Table], units: Sequence[Inspected]) -> BatchHomes:
         empty = pa.table({})
         batch_runs = runs_in(
             tables.get(RUNS.name, empty).to_pylist(), tables.get(MATERIALS.name, empty).to_pylist()
@@ -91,7 +91,7 @@ class BatchHomes:
             run is not None
             and unit is not None
             and is_run_tag(run.source, run.run_id)
-            and run.sboms <= set(unit.evidence)
+            and run.sboms <= unit.evidence
         )
 
 

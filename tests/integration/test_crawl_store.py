@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from attestlake import open_lake
+from attestlake.crawl.chunk import merged
 from attestlake.crawl.crawl import crawl
 from attestlake.crawl.inspection import Inspector
 from attestlake.crawl.sources.store import StoreSource
@@ -273,19 +274,21 @@ def test_crawl_layout_store(tmp_path: Path, store: tuple[LayoutStore, Signer]) -
 def test_parallel_gives_the_serial_lake(tmp_path: Path, store: tuple[LayoutStore, Signer]) -> None:
     layout, signer = store
     policy = load_policy(signer.trust)
-    crawl(layout, tmp_path / "serial", policy, now=NOW, jobs=1)
-    source = StoreSource(layout)
-    units = [c.load() for c in source.candidates()]
+    candidates = list(StoreSource(layout).candidates())
+    assert all(c.loader is not None for c in candidates)  # workers read the layout themselves
+    chunks = [candidates[i : i + 3] for i in range(0, len(candidates), 3)]
     with Inspector(policy, NOW, jobs=2, parallel_min=1) as inspector:
         assert inspector.parallel
-        parallel = inspector.inspect(units)
+        parallel, _ = merged([inspector.submit(list(chunk))() for chunk in chunks])
+        assert inspector._pool is not None and not inspector.broken  # ran in the workers
     with Inspector(policy, NOW, jobs=1) as inspector:
-        serial = inspector.inspect(units)
+        serial, _ = merged([inspector.submit([c.load() for c in candidates])()])
     assert {n: t.to_pylist() for n, t in parallel.items()} == {
         n: t.to_pylist() for n, t in serial.items()
     }
     assert sum(t.num_rows for t in parallel.values()) > 50
     assert parallel["contract_requirements"].num_rows == 2  # one set per contract digest
+    assert parallel["blobs"]["unit_index"].to_pylist() == serial["blobs"]["unit_index"].to_pylist()
 
 
 def test_new_tables_exist_and_old_lakes_gain_columns(

@@ -84,13 +84,22 @@ class Unit:
         )
 
 
+#: Reads a unit by its key and source anywhere, also in a worker process (it pickles).
+UnitLoader = Callable[[str, str], Unit]
+
+
 @dataclass(frozen=True)
 class Candidate:
-    """A unit found by discovery: ``key`` (``sha256:<hex>``) identifies it in the lake."""
+    """A unit found by discovery: ``key`` (``sha256:<hex>``) identifies it in the lake.
+
+    ``load`` reads it in this process; ``loader``, when the source has one, reads it in a
+    worker process instead (``loader(key, source)``), so its bytes never pass through the
+    crawler."""
 
     key: str
     source: str
     load: Callable[[], Unit]
+    loader: UnitLoader | None = None
 
 
 class Source(ABC):

@@ -13,6 +13,8 @@ since they need not be tagged. A unit's key is its manifest digest.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 from attestlake.contracts.declaration import MAX_DECLARATION_SIZE
 from attestlake.contracts.publish import PREFIX as PUBLISH_PREFIX
@@ -31,6 +33,7 @@ from attestlake.intoto.cosign_att import is_cosign_layer, layer_document
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
 from attestlake.intoto.notation import SIGNATURE_ARTIFACT_TYPE, SIGNATURE_MEDIA_TYPES
 from attestlake.store import Descriptor, Manifest, Store
+from attestlake.store.layout import LayoutStore
 from attestlake.store.oci import Index, is_referrers_tag, sha256_digest
 from attestlake.store.reference import store_identity
 
@@ -61,6 +64,30 @@ def is_notation_signature(manifest: Manifest) -> bool:
     return SIGNATURE_ARTIFACT_TYPE in (manifest.artifact_type, manifest.config.media_type)
 
 
+@dataclass(frozen=True)
+class LayoutLoader:
+    """Reads the units of an OCI layout directory in any process (it pickles): a worker
+    opens the directory once and reads the manifests it is given from there."""
+
+    root: str
+    ref: str
+    published_ref: str
+    max_document_size: int
+    max_blob_size: int
+
+    def __call__(self, key: str, source: str) -> Unit:
+        opened = _OPENED.get(self)
+        if opened is None:
+            store = LayoutStore(Path(self.root), max_blob_size=self.max_blob_size)
+            opened = _OPENED[self] = StoreSource(store, max_document_size=self.max_document_size)
+            opened.ref, opened.published_ref = self.ref, self.published_ref
+        return opened.load(key, source)
+
+
+#: The layout directories this process has opened, by their loader.
+_OPENED: dict[LayoutLoader, StoreSource] = {}
+
+
 class StoreSource(Source):
     def __init__(self, store: Store, *, max_document_size: int = MAX_DOCUMENT_SIZE) -> None:
         self.store = store
@@ -72,6 +99,17 @@ class StoreSource(Source):
         self.max_document_size = max_document_size
         self.fetch_concurrency = store.fetch_concurrency
         self._warnings: list[str] = []
+        self._loader = (
+            LayoutLoader(
+                str(store.root),
+                self.ref,
+                self.published_ref,
+                max_document_size,
+                store.max_blob_size,
+            )
+            if type(store) is LayoutStore  # a subclass may read otherwise: read it here
+            else None
+        )
 
     def warnings(self) -> list[str]:
         return [*self._warnings, *self.store.warnings()]
@@ -107,7 +145,7 @@ class StoreSource(Source):
                 yield self._candidate(desc.digest, f"{self.ref}@{subject}")
 
     def _candidate(self, digest: str, source: str) -> Candidate:
-        return Candidate(digest, source, lambda: self.load(digest, source))
+        return Candidate(digest, source, lambda: self.load(digest, source), self._loader)
 
     def load(self, digest: str, source: str) -> Unit:
         """The unit of one manifest. StoreError (not ContentError) when the store failed."""
