@@ -33,7 +33,9 @@ from attestlake.lake.tables import BY_NAME
 __all__ = ["refresh"]
 
 
-def _write(root: LakeRoot, maintained: Maintained, rows: pa.Table, versions: dict[str, int]) -> None:
+def _write(
+    root: LakeRoot, maintained: Maintained, rows: pa.Table, versions: dict[str, int]
+) -> None:
     table = maintained.table
     write = functools.partial(
         write_deltalake,

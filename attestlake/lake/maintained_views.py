@@ -153,8 +153,12 @@ def current_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
             continue
         recorded = _recorded(root, maintained, state.version)
         now = current_versions(versions, maintained)
-        if recorded is not None and set(recorded) == set(now) and all(
-            _unchanged(root, name, recorded[name], version) for name, version in now.items()
+        if (
+            recorded is not None
+            and set(recorded) == set(now)
+            and all(
+                _unchanged(root, name, recorded[name], version) for name, version in now.items()
+            )
         ):
             out[maintained.name] = state.files
     return out

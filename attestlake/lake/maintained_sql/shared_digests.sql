@@ -28,10 +28,13 @@ SELECT
     p.digest,
     p.project,
     p.workflow,
-    any_value(p.team) AS team,
+    min(p.team) AS team,
     string_agg(DISTINCT p.artifact, ', ' ORDER BY p.artifact) AS artifacts,
     count(DISTINCT p.run_id) AS runs,
-    arg_min(p.run_id, p.started_at) AS first_run_id,
+    -- the earliest run; of runs started at once, the lowest run id
+    arg_min(p.run_id, (p.started_at, p.run_id)) FILTER (
+        WHERE p.started_at IS NOT NULL AND p.run_id IS NOT NULL
+    ) AS first_run_id,
     min(p.started_at) AS started_at
 FROM produced AS p
 JOIN shared USING (digest)

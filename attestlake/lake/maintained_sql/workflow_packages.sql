@@ -20,11 +20,14 @@ SELECT
     project,
     workflow,
     package,
-    any_value(team) AS team,
+    min(team) AS team,
     min(name) AS component,
     string_agg(DISTINCT version, ', ' ORDER BY version) AS versions,
     min(started_at) AS first_listed_at,
-    arg_min(run_id, started_at) AS first_run_id,
+    -- the earliest run; of runs started at once, the lowest run id
+    arg_min(run_id, (started_at, run_id)) FILTER (
+        WHERE started_at IS NOT NULL AND run_id IS NOT NULL
+    ) AS first_run_id,
     count(DISTINCT run_id) AS runs
 FROM listed
 GROUP BY project, workflow, package
