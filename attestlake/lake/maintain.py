@@ -11,7 +11,6 @@ the right rows (stale tables are computed from their definitions).
 from __future__ import annotations
 
 import functools
-import json
 
 import pyarrow as pa
 from deltalake import CommitProperties, write_deltalake
@@ -23,6 +22,7 @@ from attestlake.lake.maintained_views import (
     BUILT_FROM,
     MAINTAINED,
     Maintained,
+    built_from,
     current_tables,
     current_versions,
 )
@@ -45,7 +45,9 @@ def _write(
         schema_mode="overwrite",
         storage_options=storage_options(root),
         writer_properties=writer_properties(),
-        commit_properties=CommitProperties(custom_metadata={BUILT_FROM: json.dumps(versions)}),
+        commit_properties=CommitProperties(
+            custom_metadata={BUILT_FROM: built_from(maintained, versions)}
+        ),
     )
     guarded(root, table, "write", write)
 

@@ -14,6 +14,7 @@ answer never depends on whether the maintained tables are current: only its spee
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ __all__ = [
     "built_from",
     "current_tables",
     "current_versions",
+    "recorded_versions",
 ]
 
 #: The commit metadata key that records the tables' versions a maintained table was built from.
@@ -61,6 +63,11 @@ class Maintained:
     def sql(self) -> str:
         return (_SQL / f"{self.name}.sql").read_text(encoding="utf-8")
 
+    @property
+    def digest(self) -> str:
+        """``sha256:`` of the definition: a table written by another definition is not current."""
+        return "sha256:" + hashlib.sha256(self.sql.encode()).hexdigest()
+
 
 #: Every maintained table, in the order they are defined in a session.
 MAINTAINED: tuple[Maintained, ...] = (
@@ -82,24 +89,33 @@ def current_versions(versions: Mapping[str, int | None], maintained: Maintained)
     table the lake does not have is -1)."""
     out: dict[str, int] = {}
     for name in maintained.reads:
-        assert name in BY_NAME, name
         version = versions.get(name)
         out[name] = -1 if version is None else version
     return out
 
 
-def built_from(recorded: str | None) -> dict[str, int] | None:
-    """The versions a maintained table's commit records (None: none, or not what the crawler
+def built_from(maintained: Maintained, versions: Mapping[str, int]) -> str:
+    """What a maintained table's commit records: the digest of its definition and the version
+    of each table it was computed from."""
+    return json.dumps({"definition": maintained.digest, "tables": dict(versions)})
+
+
+def recorded_versions(maintained: Maintained, recorded: str | None) -> dict[str, int] | None:
+    """The table versions a maintained table's commit records, when it was computed by its
+    current definition (None: another definition, none recorded, or not what the crawler
     writes)."""
     try:
         data = json.loads(recorded) if recorded else None
     except ValueError:
         return None
-    if not isinstance(data, dict) or not all(
-        isinstance(k, str) and type(v) is int for k, v in data.items()
+    if not isinstance(data, dict) or data.get("definition") != maintained.digest:
+        return None
+    tables = data.get("tables")
+    if not isinstance(tables, dict) or not all(
+        isinstance(k, str) and type(v) is int for k, v in tables.items()
     ):
         return None
-    return data
+    return tables
 
 
 def no_data_change(operations: list[str]) -> bool:
@@ -119,7 +135,7 @@ def _recorded(root: LakeRoot, maintained: Maintained, version: int) -> dict[str,
             continue
         if commit.get("operation") in _NO_DATA_CHANGE:
             continue
-        return built_from(commit.get(BUILT_FROM))
+        return recorded_versions(maintained, commit.get(BUILT_FROM))
     return None
 
 

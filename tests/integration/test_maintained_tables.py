@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import sqlglot
-from deltalake import DeltaTable
+from deltalake import CommitProperties, DeltaTable, write_deltalake
 from sqlglot import exp
 
 from attestlake import open_lake
@@ -168,30 +168,31 @@ def test_tampered_or_damaged_maintained_tables_are_computed_instead(
 ) -> None:
     org = copy_demo(demo, tmp_path / "org")
     lake = org / "lake"
-    # rows no definition gives, committed as if current: a copied commit record
-    table = DeltaTable(str(lake / "shared_digests"))
-    recorded = table.history(1)[0][BUILT_FROM]
-    fake = json.loads(recorded)
-    fake["runs"] += 1
-    from deltalake import CommitProperties, write_deltalake
 
-    rows = DeltaTable(str(lake / "workflow_packages")).to_pyarrow_table().slice(0, 0)
-    write_deltalake(
-        str(lake / "workflow_packages"),
-        rows,
-        mode="overwrite",
-        commit_properties=CommitProperties(custom_metadata={BUILT_FROM: json.dumps(fake)}),
-    )
-    write_deltalake(
-        str(lake / "shared_digests"),
-        table.to_pyarrow_table().slice(0, 0),
-        mode="overwrite",
-        commit_properties=CommitProperties(custom_metadata={BUILT_FROM: "not json"}),
-    )
+    # no rows, committed as if computed from the tables as they are: one records a version of
+    # runs that is not the lake's, one another definition, one no JSON at all
+    def record(name: str, change: Callable[[dict[str, Any]], object]) -> str:
+        recorded = json.loads(DeltaTable(str(lake / name)).history(1)[0][BUILT_FROM])
+        change(recorded)
+        return json.dumps(recorded)
+
+    for name, recorded in (
+        ("workflow_packages", record("workflow_packages", lambda r: r["tables"].update(runs=99))),
+        ("contract_revisions", record("contract_revisions", lambda r: r.update(definition="x"))),
+        ("shared_digests", "not json"),
+    ):
+        empty = DeltaTable(str(lake / name)).to_pyarrow_table().slice(0, 0)
+        write_deltalake(
+            str(lake / name),
+            empty,
+            mode="overwrite",
+            commit_properties=CommitProperties(custom_metadata={BUILT_FROM: recorded}),
+        )
     for data in (lake / "latest_runs").glob("*.parquet"):
         data.unlink()  # a damaged maintained table: its data file is gone
-    current = set(current_tables(lake.resolve()))
-    assert current.isdisjoint({"workflow_packages", "shared_digests", "latest_runs"})
+    current = current_tables(lake.resolve())
+    tampered = {"workflow_packages", "contract_revisions", "shared_digests", "latest_runs"}
+    assert current.keys() == {m.name for m in MAINTAINED} - tampered
     assert answers(lake) == answers(demo.lake)
     done = run_cli(
         tmp_path,
