@@ -210,9 +210,11 @@ def lake_rows(
         "seen_at",
         "unit_index",
     ),
+    *,
+    maintained: bool = True,
 ) -> dict[str, list[tuple[Any, ...]]]:
     """Every crawled table as a sorted list of rows (which crawl, and when, left out), then
-    every maintained table as the crawler wrote it, which must be current."""
+    (``maintained``) every maintained table as the crawler wrote it, which must be current."""
     out = {}
     with open_lake(lake) as opened:
         for table in UNIT_TABLES:
@@ -220,7 +222,8 @@ def lake_rows(
             select = ", ".join(f'"{c}"' for c in cols)
             rows = opened.sql(f'SELECT {select} FROM "{table.name}"')
             out[table.name] = sorted((tuple(r.values()) for r in rows.to_pylist()), key=repr)
-    out.update(maintained_rows(lake, exclude))
+    if maintained:
+        out.update(maintained_rows(lake, exclude))
     return out
 
 
