@@ -19,52 +19,63 @@
 -- finding: project, workflow
 -- requires: contracts
 -- param: runs = latest : latest (each workflow's latest successful run) or all (every successful run)
-WITH ranked AS (
+WITH every_run AS (
+    SELECT CASE $runs
+        WHEN 'latest' THEN false
+        WHEN 'all' THEN true
+        ELSE error('runs must be latest or all, not ' || $runs)
+    END AS wanted
+),
+-- Each workflow's latest successful run, judged against the newest revision known now.
+latest AS (
+    SELECT
+        l.* EXCLUDE (runner_environment, slsa_provenance, vsa_level_3),
+        (
+            SELECT max(v.contract_revision)
+            FROM contract_revisions AS v
+            WHERE v.contract_name = l.contract_name
+        ) AS latest_contract_revision
+    FROM latest_runs AS l
+    WHERE l.contract_name IS NOT NULL
+),
+-- With runs = all, every earlier successful run, against the newest revision known when it
+-- started: published by then, or used by a run started by then.
+earlier AS (
     SELECT
         r.*,
-        row_number() OVER (
-            PARTITION BY r.project, r.workflow
-            ORDER BY r.started_at DESC NULLS LAST, r.finished_at DESC NULLS LAST,
-                r.manifest_digest DESC
-        ) AS recency
+        coalesce(
+            (
+                SELECT list(m.name ORDER BY m.name)
+                FROM materials AS m
+                WHERE m.manifest_digest = r.manifest_digest
+                    AND m.run_id IS NOT DISTINCT FROM r.run_id
+                    AND coalesce(m.envelope_digest, r.envelope_digest)
+                        IS NOT DISTINCT FROM r.envelope_digest
+            ),
+            []
+        ) AS material_names,
+        (
+            SELECT max(v.contract_revision)
+            FROM contract_revisions AS v
+            WHERE v.contract_name = r.contract_name
+                AND (v.known_undated OR v.known_since <= r.started_at)
+        ) AS latest_contract_revision
     FROM runs AS r
-    WHERE coalesce(r.status, 'success') = 'success'
-),
-latest_runs AS (
-    SELECT *
-    FROM ranked
-    WHERE contract_name IS NOT NULL
-        AND CASE $runs
-            WHEN 'latest' THEN recency = 1
-            WHEN 'all' THEN true
-            ELSE error('runs must be latest or all, not ' || $runs)
-        END
-),
--- Every revision, and from when the lake knows it: its publication, or the run that used it.
-revisions AS (
-    SELECT q.contract_name, q.contract_revision, coalesce(q.published_at, u.started_at) AS since
-    FROM contract_requirements AS q
-    LEFT JOIN runs AS u ON u.manifest_digest = q.manifest_digest
-    UNION ALL
-    SELECT contract_name, contract_revision, started_at FROM runs
-),
-newest AS (
-    SELECT
-        l.manifest_digest,
-        l.envelope_digest,
-        max(v.contract_revision) AS latest_contract_revision
-    FROM latest_runs AS l
-    JOIN revisions AS v ON v.contract_name = l.contract_name
-    WHERE v.contract_revision IS NOT NULL
-        AND (l.recency = 1 OR v.since IS NULL OR v.since <= l.started_at)
-    GROUP BY l.manifest_digest, l.envelope_digest
+    WHERE (SELECT wanted FROM every_run)
+        AND coalesce(r.status, 'success') = 'success'
+        AND r.contract_name IS NOT NULL
+        AND NOT EXISTS (
+            SELECT 1
+            FROM latest_runs AS l
+            WHERE l.manifest_digest = r.manifest_digest
+                AND l.envelope_digest IS NOT DISTINCT FROM r.envelope_digest
+                AND l.run_id IS NOT DISTINCT FROM r.run_id
+        )
 ),
 judged AS (
-    SELECT l.*, n.latest_contract_revision
-    FROM latest_runs AS l
-    JOIN newest AS n
-        ON n.manifest_digest = l.manifest_digest
-        AND n.envelope_digest IS NOT DISTINCT FROM l.envelope_digest
+    SELECT * FROM latest
+    UNION ALL BY NAME
+    SELECT * FROM earlier
 ),
 required AS (
     SELECT DISTINCT q.contract_name, q.contract_revision, q.material_name, q.material_type
@@ -88,65 +99,9 @@ groups AS (
     FROM grouped
     GROUP BY contract_name, contract_revision, material_group
 ),
--- What a verified run statement made against a revision says that revision asks: read from
--- the statement with the lowest digest that states it, the first one tried alone.
-rule_statements AS (
-    SELECT r.contract_name, r.contract_revision, a.statement_digest, a.statement
-    FROM runs AS r
-    JOIN attestations AS a
-        ON a.manifest_digest = r.manifest_digest
-        AND a.envelope_digest = r.envelope_digest
-        AND a.trusted
-    WHERE r.contract_name IS NOT NULL AND r.contract_revision IS NOT NULL
-),
-first_rules AS (
-    SELECT
-        contract_name,
-        contract_revision,
-        TRY_CAST(
-            json_extract(arg_min(statement, statement_digest), '$.predicate.contract.annotations')
-            AS VARCHAR[]
-        ) AS annotations,
-        TRY_CAST(
-            json_extract(arg_min(statement, statement_digest), '$.predicate.contract.runnerTypes')
-            AS VARCHAR[]
-        ) AS runner_types
-    FROM rule_statements
-    GROUP BY contract_name, contract_revision
-),
--- Revisions whose first statement does not state both: every statement of theirs is read.
-other_rules AS (
-    SELECT
-        s.contract_name,
-        s.contract_revision,
-        arg_min(
-            TRY_CAST(json_extract(s.statement, '$.predicate.contract.annotations') AS VARCHAR[]),
-            s.statement_digest
-        ) AS annotations,
-        arg_min(
-            TRY_CAST(json_extract(s.statement, '$.predicate.contract.runnerTypes') AS VARCHAR[]),
-            s.statement_digest
-        ) AS runner_types
-    FROM rule_statements AS s
-    SEMI JOIN first_rules AS f
-        ON f.contract_name = s.contract_name
-        AND f.contract_revision = s.contract_revision
-        AND (f.annotations IS NULL OR f.runner_types IS NULL)
-    GROUP BY s.contract_name, s.contract_revision
-),
-rules AS (
-    SELECT
-        f.contract_name,
-        f.contract_revision,
-        coalesce(f.annotations, o.annotations) AS annotations,
-        coalesce(f.runner_types, o.runner_types) AS runner_types
-    FROM first_rules AS f
-    LEFT JOIN other_rules AS o
-        ON o.contract_name = f.contract_name AND o.contract_revision = f.contract_revision
-),
 required_annotations AS (
     SELECT contract_name, contract_revision, unnest(annotations) AS annotation
-    FROM rules
+    FROM contract_revisions
 ),
 problems AS (
     SELECT
@@ -160,14 +115,7 @@ problems AS (
     JOIN required AS q
         ON q.contract_name = l.contract_name
         AND q.contract_revision = l.latest_contract_revision
-    WHERE NOT EXISTS (
-        SELECT 1
-        FROM materials AS m
-        WHERE m.manifest_digest = l.manifest_digest
-            AND m.run_id IS NOT DISTINCT FROM l.run_id
-            AND coalesce(m.envelope_digest, l.envelope_digest) IS NOT DISTINCT FROM l.envelope_digest
-            AND m.name = q.material_name
-    )
+    WHERE NOT coalesce(list_contains(l.material_names, q.material_name), false)
     UNION ALL
     SELECT
         l.*,
@@ -182,15 +130,11 @@ problems AS (
         AND g.contract_revision = l.latest_contract_revision
     WHERE NOT EXISTS (
         SELECT 1
-        FROM materials AS m
-        JOIN grouped AS q
-            ON q.contract_name = g.contract_name
+        FROM grouped AS q
+        WHERE q.contract_name = g.contract_name
             AND q.contract_revision = g.contract_revision
             AND q.material_group = g.material_group
-            AND q.material_name = m.name
-        WHERE m.manifest_digest = l.manifest_digest
-            AND m.run_id IS NOT DISTINCT FROM l.run_id
-            AND coalesce(m.envelope_digest, l.envelope_digest) IS NOT DISTINCT FROM l.envelope_digest
+            AND list_contains(l.material_names, q.material_name)
     )
     UNION ALL
     SELECT
@@ -214,7 +158,7 @@ problems AS (
         NULL AS missing_annotation,
         array_to_string(u.runner_types, ', ') AS allowed_runner_types
     FROM judged AS l
-    JOIN rules AS u
+    JOIN contract_revisions AS u
         ON u.contract_name = l.contract_name
         AND u.contract_revision = l.latest_contract_revision
     WHERE len(u.runner_types) > 0

@@ -8,56 +8,16 @@
 --   GENERIC runs are skipped (builds_outside_ci reports them). One row per change.
 -- severity: medium
 -- finding: project, workflow
-WITH ci_runs AS (
-    SELECT
-        r.project,
-        r.workflow,
-        r.team,
-        r.run_id,
-        r.started_at,
-        r.finished_at,
-        r.manifest_digest,
-        r.runner_type,
-        r.runner_url,
-        json_extract_string(
-            a.statement, '$.predicate.runner.environment.RUNNER_ENVIRONMENT'
-        ) AS hosting
-    FROM runs AS r
-    LEFT JOIN attestations AS a
-        ON a.manifest_digest = r.manifest_digest
-        AND a.envelope_digest = r.envelope_digest
-        AND a.trusted
-    WHERE coalesce(r.status, 'success') = 'success'
-        AND r.runner_type IS NOT NULL
-        AND r.runner_type <> 'GENERIC'
-),
-ordered AS (
-    SELECT
-        *,
-        lag(runner_type) OVER w AS previous_runner_type,
-        lag(hosting) OVER w AS previous_hosting,
-        lag(run_id) OVER w AS previous_run_id
-    FROM ci_runs
-    WINDOW w AS (
-        PARTITION BY project, workflow
-        ORDER BY started_at, finished_at, manifest_digest
-    )
-)
 SELECT
     project,
     workflow,
     team,
     run_id,
     started_at,
-    CASE WHEN runner_type <> previous_runner_type THEN 'runner type' ELSE 'hosting' END AS change,
-    previous_runner_type || coalesce(' (' || previous_hosting || ')', '') AS previous_runner,
-    runner_type || coalesce(' (' || hosting || ')', '') AS runner,
+    change,
+    previous_runner,
+    runner,
     previous_run_id,
     runner_url
-FROM ordered
-WHERE previous_run_id IS NOT NULL
-    AND (
-        runner_type <> previous_runner_type
-        OR (hosting IS NOT NULL AND previous_hosting IS NOT NULL AND hosting <> previous_hosting)
-    )
+FROM runner_moves
 ORDER BY project, workflow, started_at, run_id

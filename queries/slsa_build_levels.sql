@@ -15,49 +15,18 @@
 -- finding: project, workflow
 -- requires: inventory
 -- param: target_level = 2 : list workflows below this level (0 to 4; 4 lists every workflow)
-WITH latest AS (
+WITH built AS (
     SELECT
-        r.*,
-        row_number() OVER (
-            PARTITION BY r.project, r.workflow
-            ORDER BY r.started_at DESC NULLS LAST, r.finished_at DESC NULLS LAST,
-                r.manifest_digest DESC
-        ) AS recency
-    FROM runs AS r
-    WHERE coalesce(r.status, 'success') = 'success'
-),
-built AS (
-    SELECT
-        l.project,
-        l.workflow,
-        l.team,
-        l.run_id,
-        l.started_at,
-        coalesce(l.runner_type, 'GENERIC') AS runner_type,
-        json_extract_string(
-            a.statement, '$.predicate.runner.environment.RUNNER_ENVIRONMENT'
-        ) AS hosting,
-        EXISTS (
-            SELECT 1 FROM provenance AS p WHERE p.manifest_digest = l.manifest_digest
-        ) AS slsa_provenance,
-        EXISTS (
-            SELECT 1
-            FROM subjects AS s
-            JOIN subjects AS vs ON vs.digest = s.digest
-            JOIN verification_summaries AS v
-                ON v.manifest_digest = vs.manifest_digest
-                AND v.envelope_digest = vs.envelope_digest
-            WHERE s.manifest_digest = l.manifest_digest
-                AND s.envelope_digest = l.envelope_digest
-                AND upper(v.verification_result) = 'PASSED'
-                AND contains(v.verified_levels, 'SLSA_BUILD_LEVEL_3')
-        ) AS vsa_level_3
-    FROM latest AS l
-    LEFT JOIN attestations AS a
-        ON a.manifest_digest = l.manifest_digest
-        AND a.envelope_digest = l.envelope_digest
-        AND a.trusted
-    WHERE l.recency = 1
+        project,
+        workflow,
+        team,
+        run_id,
+        started_at,
+        coalesce(runner_type, 'GENERIC') AS runner_type,
+        runner_environment AS hosting,
+        slsa_provenance,
+        vsa_level_3
+    FROM latest_runs
 ),
 rated AS (
     SELECT

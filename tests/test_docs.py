@@ -9,7 +9,9 @@ import typer
 
 from attestlake._cli import app
 from attestlake.audit.query_files import load_queries
-from attestlake.lake.tables import TABLES
+from attestlake.lake.maintained_views import MAINTAINED
+from attestlake.lake.memory import memory_lake
+from attestlake.lake.tables import RUNS, TABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,6 +51,19 @@ def test_the_cli_has_the_commands_of_the_chain() -> None:
         "report",
         "demo",
     } <= names
+
+
+def test_every_maintained_table_and_column_is_documented() -> None:
+    lake_doc = (ROOT / "docs" / "lake.md").read_text()
+    section = lake_doc.split("## Maintained tables", 1)[1].split("\n## ", 1)[0]
+    queries_doc = (ROOT / "docs" / "queries.md").read_text()
+    with memory_lake({}) as lake:
+        for maintained in MAINTAINED:
+            assert f"| `{maintained.name}` |" in section
+            columns = lake.sql(f'SELECT * FROM "{maintained.name}" LIMIT 0').column_names
+            for column in columns:
+                documented = f"`{column}`" in section or column in queries_doc
+                assert documented or column in RUNS.schema.names, f"{maintained.name}.{column}"
 
 
 @pytest.mark.parametrize(("name", "cmd"), COMMANDS, ids=[n for n, _ in COMMANDS])

@@ -51,6 +51,7 @@ from attestlake.errors import StoreError
 from attestlake.lake import journal
 from attestlake.lake.crawl_start import begin
 from attestlake.lake.location import require_lake_target
+from attestlake.lake.maintain import refresh as refresh_maintained
 from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.tables import (
     CONTRACT_REQUIREMENTS,
@@ -384,6 +385,7 @@ def crawl(
         chunks = _chunks(found, src, tally, report, max(1, batch_size))
         batches = _verify_and_write(chunks, inspector, writer, max_batch_bytes)
         journal.journal_completed(writer.appender, crawl_id, src.ref, writer.totals, policy.digest)
+        refresh_maintained(lake_root)
     return writer.result(src, lake_root, batches, time.monotonic() - started, reverified)
 
 

@@ -44,6 +44,7 @@ from attestlake.lake.crawl_start import begin
 from attestlake.lake.delta import guarded, is_table, open_table, storage_options, table_location
 from attestlake.lake.journal import BATCH, REVERIFY, journal_completed, journal_row, read_journal
 from attestlake.lake.journal import now as journal_now
+from attestlake.lake.maintain import refresh as refresh_maintained
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.scan import column_values
 from attestlake.lake.tables import (
@@ -464,4 +465,6 @@ def reverify(
     if not is_table(root, VERIFICATIONS):
         raise LakeError(f"{root} is not a lake (no verifications table): nothing to re-evaluate")
     with writer_lock(root):
-        return reverify_locked(root, policy, crawler, jobs=jobs, on_swapped=on_swapped)
+        result = reverify_locked(root, policy, crawler, jobs=jobs, on_swapped=on_swapped)
+        refresh_maintained(root)
+        return result

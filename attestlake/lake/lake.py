@@ -8,7 +8,7 @@ Each table (:mod:`attestlake.lake.tables`) is a Delta Lake table (Parquet data f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, overload
@@ -19,6 +19,7 @@ import pyarrow as pa
 from attestlake.errors import LakeError
 from attestlake.lake.delta import damaged, guarded, intact_tables, open_table
 from attestlake.lake.location import require_lake
+from attestlake.lake.maintained_views import MAINTAINED, MAINTAINED_BY_NAME, current_tables
 from attestlake.lake.object_store import LakeRoot, ObjectLake, lake_root
 from attestlake.lake.read_only import refuse_writes
 from attestlake.lake.results import to_polars
@@ -60,21 +61,35 @@ def _unreadable(
     )
 
 
-#: Views derived from the tables, defined in every lake session (documented in docs/lake.md).
+#: Views derived from the tables, defined in every lake session (documented in docs/lake.md):
+#: the current inventory, then the maintained tables (:mod:`attestlake.lake.maintained_views`)
+#: as their definitions compute them.
 DERIVED_VIEWS = {
     # The current inventory: the highest revision of each inventory name.
     "current_inventory": (
         "SELECT * FROM inventory "
         "QUALIFY revision = max(revision) OVER (PARTITION BY inventory_name)"
     ),
+    **{m.name: m.sql for m in MAINTAINED},
 }
 
 
-def derived_views(*, temporary: bool = False) -> str:
+def derived_views(*, temporary: bool = False, written: Mapping[str, str] | None = None) -> str:
     """The statements that define :data:`DERIVED_VIEWS` over a session's tables (temporary
-    views: only the session's own connection sees them)."""
+    views: only the session's own connection sees them). ``written``: a relation that reads
+    a maintained table's current rows, by name, used instead of its definition."""
     kind = "TEMP VIEW" if temporary else "VIEW"
-    return ";\n".join(f'CREATE {kind} "{name}" AS {body}' for name, body in DERIVED_VIEWS.items())
+    bodies = {**DERIVED_VIEWS, **(written or {})}
+    return ";\n".join(f'CREATE {kind} "{name}" AS {body}' for name, body in bodies.items())
+
+
+def _written_relation(name: str, files: Sequence[LiveFile]) -> str:
+    """A relation over the data files of the maintained table ``name`` (none: no rows, with
+    the columns of its definition)."""
+    if not files:
+        return f"SELECT * FROM ({DERIVED_VIEWS[name]}) AS d WHERE false"  # noqa: S608
+    listed = ", ".join(_literal(str(f.path)) for f in files)
+    return f"SELECT * FROM read_parquet([{listed}], hive_partitioning = false)"  # noqa: S608
 
 
 def _literal(value: str) -> str:
@@ -189,7 +204,12 @@ def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
                 f'CREATE VIEW "{table.name}" AS {empty} '  # noqa: S608
                 f'UNION ALL BY NAME SELECT * FROM "_{table.name}_snapshot"'
             )
-        con.execute(derived_views())
+        written = {}
+        for name in current_tables(root):
+            dataset = open_table(root, MAINTAINED_BY_NAME[name].table).to_pyarrow_dataset()
+            con.register(f"_{name}_snapshot", dataset)
+            written[name] = f'SELECT * FROM "_{name}_snapshot"'  # noqa: S608
+        con.execute(derived_views(written=written))
         lock_session(con, [])
     except BaseException:
         con.close()
@@ -246,7 +266,11 @@ class Lake:
                     except duckdb.Error as exc:
                         listed = live.get(table.name, ())
                         raise _unreadable(root, table.name, listed, exc) from None
-            con.execute(derived_views())
+            current = current_tables(resolved)
+            for name, listed in current.items():
+                files.update({str(f.path): (name, f.relative) for f in listed})
+            written = {name: _written_relation(name, listed) for name, listed in current.items()}
+            con.execute(derived_views(written=written))
             lock_session(con, list(files))
         except BaseException:
             con.close()

@@ -25,6 +25,7 @@ from attestlake.lake.delta import (
     check_path,
     guarded,
     intact_tables,
+    is_table,
     open_table,
     storage_options,
     table_location,
@@ -32,6 +33,7 @@ from attestlake.lake.delta import (
 from attestlake.lake.file_layout import ordered, writer_properties
 from attestlake.lake.lake_check import unlisted_files
 from attestlake.lake.location import LOCK_FILE
+from attestlake.lake.maintained_views import MAINTAINED
 from attestlake.lake.object_lock import object_writer_lock
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.tables import TABLES, Table
@@ -161,12 +163,15 @@ def _on_table(run: Callable[[DeltaTable], _T], root: LakeRoot, table: Table) -> 
 
 
 def _each_table(root: LakeRoot, doing: str, run: Callable[[DeltaTable], _T]) -> dict[str, _T]:
-    """``run(table)`` on every table present, under the writer lock (never interleaved
-    with a crawl), after the cheap damage checks; results by table name."""
+    """``run(table)`` on every table present, the maintained tables included, under the
+    writer lock (never interleaved with a crawl), after the cheap damage checks; results by
+    table name."""
     out: dict[str, _T] = {}
     with writer_lock(root):
-        present = intact_tables(root)
-        for table in TABLES:
+        present = set(intact_tables(root))
+        maintained = [m.table for m in MAINTAINED]
+        present |= {t.name for t in maintained if is_table(root, t)}
+        for table in (*TABLES, *maintained):
             if table.name in present:
                 call = functools.partial(_on_table, run, root, table)
                 out[table.name] = guarded(root, table, doing, call)

@@ -27,6 +27,8 @@ from attestlake.crawl.inspection import Inspector
 from attestlake.crawl.sources.store import StoreSource
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE, pae
 from attestlake.intoto.predicates import RUN_PREDICATE_TYPE
+from attestlake.lake.delta import open_table
+from attestlake.lake.maintained_views import MAINTAINED, current_tables
 from attestlake.lake.tables import BY_NAME, TABLES, UNIT_TABLES
 from attestlake.signing.keys import key_id
 from attestlake.store import Descriptor, Manifest, Store
@@ -209,8 +211,11 @@ def lake_rows(
         "seen_at",
         "unit_index",
     ),
+    *,
+    maintained: bool = True,
 ) -> dict[str, list[tuple[Any, ...]]]:
-    """Every crawled table as a sorted list of rows (which crawl, and when, left out)."""
+    """Every crawled table as a sorted list of rows (which crawl, and when, left out), then
+    (``maintained``) every maintained table as the crawler wrote it, which must be current."""
     out = {}
     with open_lake(lake) as opened:
         for table in UNIT_TABLES:
@@ -218,6 +223,23 @@ def lake_rows(
             select = ", ".join(f'"{c}"' for c in cols)
             rows = opened.sql(f'SELECT {select} FROM "{table.name}"')
             out[table.name] = sorted((tuple(r.values()) for r in rows.to_pylist()), key=repr)
+    if maintained:
+        out.update(maintained_rows(lake, exclude))
+    return out
+
+
+def maintained_rows(
+    lake: Path, exclude: tuple[str, ...] = ("crawl_id", "crawl_batch")
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Each maintained table's rows as the crawler wrote them (sorted), after checking that it
+    is current: written from the lake's tables as they are."""
+    root = lake.resolve() if isinstance(lake, Path) else lake
+    assert set(current_tables(root)) == {m.name for m in MAINTAINED}
+    out = {}
+    for maintained in MAINTAINED:
+        written = open_table(root, maintained.table).to_pyarrow_table()
+        rows = written.drop_columns([c for c in exclude if c in written.column_names])
+        out[maintained.name] = sorted((tuple(r.values()) for r in rows.to_pylist()), key=repr)
     return out
 
 

@@ -25,6 +25,7 @@ from attestlake.audit.query_files import SavedQuery, load_queries
 from attestlake.audit.spark import register_lake, spark_query, table_frame
 from attestlake.demo.demo import DemoResult
 from attestlake.errors import LakeError, QueryError
+from attestlake.lake.lake import DERIVED_VIEWS
 from attestlake.lake.snapshot_files import DataFile, snapshot_files
 from attestlake.lake.tables import TABLES
 from tests.demo_lake import NOW
@@ -130,7 +131,7 @@ def _sorted(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 def test_every_table_reads_with_the_types_and_rows_delta_rs_reports(
     spark: SparkSession, views: list[str], demo: DemoResult
 ) -> None:
-    assert views == [*(t.name for t in TABLES), "current_inventory"]
+    assert views == [*(t.name for t in TABLES), *DERIVED_VIEWS]
     with open_lake(demo.lake) as lake:
         for table in TABLES:
             delta = DeltaTable(str(demo.lake / table.name))

@@ -1,0 +1,180 @@
+"""Maintained tables: views over the lake's tables that the crawler also writes out as tables.
+
+Each maintained table (``latest_runs``, ``contract_revisions``, ``runner_moves``,
+``image_sbom_gaps``, ``shared_digests``, ``workflow_packages``, documented in docs/lake.md) is
+defined by one SQL file (``maintained_sql/<name>.sql``) over the lake's tables. The crawler
+writes its rows as a Delta table of that name after every crawl and re-evaluation
+(:mod:`attestlake.lake.maintain`), in one commit that records the version of each table it
+was computed from (:data:`BUILT_FROM`). A lake session reads the written table only while it
+is current, every table it was computed from at that version (or changed since by compaction
+alone); otherwise (a crawl that is running or was killed, a lake written by an older version,
+a missing or damaged maintained table) the session computes it from its definition, so an
+answer never depends on whether the maintained tables are current: only its speed does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from attestlake.lake.delta import open_table, table_location
+from attestlake.lake.object_store import LakeRoot
+from attestlake.lake.structure import LiveFile, table_state
+from attestlake.lake.table_schema import Table, schema_of
+from attestlake.lake.tables import BY_NAME
+
+__all__ = [
+    "BUILT_FROM",
+    "MAINTAINED",
+    "MAINTAINED_BY_NAME",
+    "Maintained",
+    "built_from",
+    "current_tables",
+    "current_versions",
+    "recorded_versions",
+]
+
+#: The commit metadata key that records the tables' versions a maintained table was built from.
+BUILT_FROM = "attestlake.built_from"
+#: Delta operations that change no row: a table changed only by them still holds its rows.
+_NO_DATA_CHANGE = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
+_SQL = Path(__file__).with_name("maintained_sql")
+#: How many commits back the history is read (a table compacted more often since is rebuilt).
+_HISTORY = 32
+
+
+@dataclass(frozen=True)
+class Maintained:
+    """A maintained table: its name, the lake tables its definition reads, and the definition."""
+
+    name: str
+    reads: tuple[str, ...]
+
+    @property
+    def table(self) -> Table:
+        """The table as the lake's writers and checks handle it (its columns are those of the
+        definition's result)."""
+        return Table(self.name, schema_of())
+
+    @property
+    def sql(self) -> str:
+        return (_SQL / f"{self.name}.sql").read_text(encoding="utf-8")
+
+    @property
+    def digest(self) -> str:
+        """``sha256:`` of the definition: a table written by another definition is not current."""
+        return "sha256:" + hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+#: Every maintained table, in the order they are defined in a session.
+MAINTAINED: tuple[Maintained, ...] = (
+    Maintained(
+        "latest_runs",
+        ("runs", "attestations", "materials", "provenance", "subjects", "verification_summaries"),
+    ),
+    Maintained("contract_revisions", ("runs", "contract_requirements", "attestations")),
+    Maintained("runner_moves", ("runs", "attestations")),
+    Maintained("image_sbom_gaps", ("runs", "materials")),
+    Maintained("shared_digests", ("runs", "subjects")),
+    Maintained("workflow_packages", ("runs", "sbom_components")),
+)
+MAINTAINED_BY_NAME = {m.name: m for m in MAINTAINED}
+
+
+def current_versions(versions: Mapping[str, int | None], maintained: Maintained) -> dict[str, int]:
+    """The versions of the tables ``maintained`` reads, from ``versions`` (by table name; a
+    table the lake does not have is -1)."""
+    out: dict[str, int] = {}
+    for name in maintained.reads:
+        version = versions.get(name)
+        out[name] = -1 if version is None else version
+    return out
+
+
+def built_from(maintained: Maintained, versions: Mapping[str, int]) -> str:
+    """What a maintained table's commit records: the digest of its definition and the version
+    of each table it was computed from."""
+    return json.dumps({"definition": maintained.digest, "tables": dict(versions)})
+
+
+def recorded_versions(maintained: Maintained, recorded: str | None) -> dict[str, int] | None:
+    """The table versions a maintained table's commit records, when it was computed by its
+    current definition (None: another definition, none recorded, or not what the crawler
+    writes)."""
+    try:
+        data = json.loads(recorded) if recorded else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("definition") != maintained.digest:
+        return None
+    tables = data.get("tables")
+    if not isinstance(tables, dict) or not all(
+        isinstance(k, str) and type(v) is int for k, v in tables.items()
+    ):
+        return None
+    return tables
+
+
+def no_data_change(operations: list[str]) -> bool:
+    """Whether commits of these operations left a table's rows as they were."""
+    return all(op in _NO_DATA_CHANGE for op in operations)
+
+
+def _recorded(root: LakeRoot, maintained: Maintained, version: int) -> dict[str, int] | None:
+    """The versions the newest commit (up to ``version``) that wrote the maintained table's
+    rows records (None: none, or not readable)."""
+    try:
+        history = open_table(root, maintained.table).history(limit=_HISTORY)
+    except Exception:  # a damaged log: computed from its definition instead
+        return None
+    for commit in history:  # newest first
+        if commit.get("version", version) > version:
+            continue
+        if commit.get("operation") in _NO_DATA_CHANGE:
+            continue
+        return recorded_versions(maintained, commit.get(BUILT_FROM))
+    return None
+
+
+def _unchanged(root: LakeRoot, name: str, then: int, now: int) -> bool:
+    """Whether table ``name`` holds the rows it held at version ``then`` (now at ``now``):
+    every commit since changed no row (compaction)."""
+    if then == now:
+        return True
+    if then < 0 or now < then or now - then > _HISTORY:
+        return False
+    try:
+        history = open_table(root, BY_NAME[name]).history(limit=now - then)
+    except Exception:
+        return False
+    operations = [str(c.get("operation")) for c in history if then < c.get("version", -1) <= now]
+    return len(operations) == now - then and no_data_change(operations)
+
+
+def current_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
+    """The live data files of each maintained table of the lake at ``root`` that is current:
+    written from the tables its definition reads as they are now (see the module doc)."""
+    versions = {
+        t.name: table_state(root, t, table_location(root, t)).version
+        for t in {BY_NAME[n] for m in MAINTAINED for n in m.reads}
+    }
+    out: dict[str, tuple[LiveFile, ...]] = {}
+    for maintained in MAINTAINED:
+        table = maintained.table
+        state = table_state(root, table, table_location(root, table))
+        if not state.present or state.problems or state.version is None:
+            continue
+        recorded = _recorded(root, maintained, state.version)
+        now = current_versions(versions, maintained)
+        if (
+            recorded is not None
+            and set(recorded) == set(now)
+            and all(
+                _unchanged(root, name, recorded[name], version) for name, version in now.items()
+            )
+        ):
+            out[maintained.name] = state.files
+    return out

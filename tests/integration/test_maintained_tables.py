@@ -1,0 +1,219 @@
+"""The maintained tables: written by every crawl, read only while current, never a wrong answer.
+
+The saved queries that read them give the answers their definitions give over the lake's
+tables, whatever state the written tables are in: current, stale (a crawl stopped before its
+end), missing (a lake written before they existed), compacted, or tampered with.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlglot
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from sqlglot import exp
+
+from attestlake import open_lake
+from attestlake.audit.queries import run_query
+from attestlake.audit.query_files import load_queries
+from attestlake.crawl.crawl import crawl
+from attestlake.crawl.shard import ShardedSource, parse_shard
+from attestlake.crawl.sources import as_source
+from attestlake.demo.demo import DemoResult
+from attestlake.lake.maintained_views import BUILT_FROM, MAINTAINED, current_tables
+from attestlake.lake.tables import BY_NAME
+from attestlake.store.layout import LayoutStore
+from attestlake.verify.verify import load_policy
+from tests.demo_lake import NOW, copy_demo
+from tests.integration.cli_helpers import run_cli
+from tests.integration.test_crawl_store import maintained_rows
+
+#: The saved queries that read maintained tables, with parameters that widen them.
+QUERIES: dict[str, list[dict[str, str]]] = {
+    "missing_sbom_digests": [{}],
+    "new_dependencies": [{}, {"since": "2026-11-01"}, {"since": "2026-11-19"}],
+    "non_compliant_workflows": [{}, {"runs": "all"}],
+    "runner_changes": [{}],
+    "shared_artifact_digests": [{}],
+    "slsa_build_levels": [{}, {"target_level": "4"}],
+}
+Answers = dict[str, list[str]]
+
+
+def answers(lake: Path) -> Answers:
+    """Every answer of the queries above (each a sorted list of rows as JSON)."""
+    saved = {q.name: q for q in load_queries()}
+    out: Answers = {}
+    with open_lake(lake) as opened:
+        for name, variants in QUERIES.items():
+            for params in variants:
+                result = run_query(opened, saved[name], params, now=NOW)
+                rows = [
+                    json.dumps(r, default=str, sort_keys=True) for r in result.table.to_pylist()
+                ]
+                out[f"{name} {params}"] = sorted(rows)
+    return out
+
+
+def _without_maintained(lake: Path, target: Path) -> Path:
+    """A copy of ``lake`` without its maintained tables: every session computes them."""
+    shutil.copytree(lake, target)
+    for maintained in MAINTAINED:
+        shutil.rmtree(target / maintained.name, ignore_errors=True)
+    return target
+
+
+def _session_rows(lake: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Each maintained table as a session over ``lake`` reads it (sorted; crawl ids left out)."""
+    out = {}
+    with open_lake(lake) as opened:
+        for maintained in MAINTAINED:
+            rows = opened.sql(f'SELECT * FROM "{maintained.name}"')
+            rows = rows.drop_columns(
+                [c for c in ("crawl_id", "crawl_batch") if c in rows.column_names]
+            )
+            out[maintained.name] = sorted((tuple(r.values()) for r in rows.to_pylist()), key=repr)
+    return out
+
+
+def _crawl_shard(store: Path, lake: Path, trust: Path, shard: str, **kwargs: Any) -> None:
+    source = ShardedSource(as_source(LayoutStore(store)), parse_shard(shard))
+    crawl(source, lake, load_policy(trust), now=NOW, batch_size=3, jobs=1, **kwargs)
+
+
+def _stop_after_runs() -> Callable[[int, str, int], None]:
+    """An ``on_written`` that stops the crawl with an error once the first batch that wrote
+    runs is journalled."""
+    wrote: set[int] = set()
+
+    def on_written(done: int, table: str, rows: int) -> None:
+        if table == "runs":
+            wrote.add(done)
+        if done in wrote and table == "crawls":
+            raise RuntimeError("stopped")
+
+    return on_written
+
+
+def test_a_crawl_writes_every_maintained_table_as_its_definition_computes_it(
+    demo: DemoResult, tmp_path: Path
+) -> None:
+    written = maintained_rows(demo.lake)  # current, or this fails
+    assert written["latest_runs"] and written["workflow_packages"]
+    computed = _without_maintained(demo.lake, tmp_path / "lake")
+    assert current_tables(computed.resolve()) == {}
+    assert _session_rows(computed) == written
+    assert answers(computed) == answers(demo.lake)
+
+
+def test_a_stopped_crawl_leaves_them_stale_and_the_answers_right(
+    demo: DemoResult, tmp_path: Path
+) -> None:
+    org = copy_demo(demo, tmp_path / "org")
+    lake, trust = tmp_path / "lake", org / "trust.yaml"
+    _crawl_shard(org / "store", lake, trust, "1/2")
+    first = maintained_rows(lake)
+    with pytest.raises(RuntimeError, match="stopped"):
+        _crawl_shard(org / "store", lake, trust, "2/2", on_written=_stop_after_runs())
+    assert current_tables(lake.resolve()) == {}  # every one reads runs, which changed
+    computed = _session_rows(lake)  # the session computes them: the new runs are in
+    assert computed["workflow_packages"] != first["workflow_packages"]
+    assert answers(lake) == answers(_without_maintained(lake, tmp_path / "computed"))
+    _crawl_shard(org / "store", lake, trust, "2/2")  # the crawl resumes and completes
+    whole = tmp_path / "whole"
+    crawl(as_source(LayoutStore(org / "store")), whole, load_policy(trust), now=NOW, jobs=1)
+    assert maintained_rows(lake) == maintained_rows(whole)
+    assert answers(lake) == answers(whole)
+
+
+def test_a_lake_written_before_them_answers_the_same_and_the_next_crawl_writes_them(
+    demo: DemoResult, tmp_path: Path
+) -> None:
+    org = copy_demo(demo, tmp_path / "org")
+    for maintained in MAINTAINED:
+        shutil.rmtree(org / "lake" / maintained.name)
+    assert answers(org / "lake") == answers(demo.lake)
+    done = run_cli(
+        tmp_path,
+        "crawl",
+        "--from",
+        str(org / "store"),
+        "--lake",
+        str(org / "lake"),
+        "--trust",
+        str(org / "trust.yaml"),
+    )
+    assert done.code == 0, done.err
+    lake = org / "lake"
+    assert maintained_rows(lake) == _session_rows(_without_maintained(lake, tmp_path / "c"))
+
+
+def test_compaction_keeps_them_current(demo: DemoResult, tmp_path: Path) -> None:
+    org = copy_demo(demo, tmp_path / "org")
+    lake = org / "lake"
+    before = maintained_rows(lake)
+    done = run_cli(tmp_path, "lake", "compact", "--lake", str(lake))
+    assert done.code == 0, done.err
+    assert maintained_rows(lake) == before  # still current: compaction changed no row
+    assert answers(lake) == answers(demo.lake)
+
+
+def test_tampered_or_damaged_maintained_tables_are_computed_instead(
+    demo: DemoResult, tmp_path: Path
+) -> None:
+    org = copy_demo(demo, tmp_path / "org")
+    lake = org / "lake"
+
+    # no rows, committed as if computed from the tables as they are: one records a version of
+    # runs that is not the lake's, one another definition, one no JSON at all
+    def record(name: str, change: Callable[[dict[str, Any]], object]) -> str:
+        recorded = json.loads(DeltaTable(str(lake / name)).history(1)[0][BUILT_FROM])
+        change(recorded)
+        return json.dumps(recorded)
+
+    for name, recorded in (
+        ("workflow_packages", record("workflow_packages", lambda r: r["tables"].update(runs=99))),
+        ("contract_revisions", record("contract_revisions", lambda r: r.update(definition="x"))),
+        ("shared_digests", "not json"),
+    ):
+        empty = DeltaTable(str(lake / name)).to_pyarrow_table().slice(0, 0)
+        write_deltalake(
+            str(lake / name),
+            empty,
+            mode="overwrite",
+            commit_properties=CommitProperties(custom_metadata={BUILT_FROM: recorded}),
+        )
+    for data in (lake / "latest_runs").glob("*.parquet"):
+        data.unlink()  # a damaged maintained table: its data file is gone
+    current = current_tables(lake.resolve())
+    tampered = {"workflow_packages", "contract_revisions", "shared_digests", "latest_runs"}
+    assert current.keys() == {m.name for m in MAINTAINED} - tampered
+    assert answers(lake) == answers(demo.lake)
+    done = run_cli(
+        tmp_path,
+        "crawl",
+        "--from",
+        str(org / "store"),
+        "--lake",
+        str(lake),
+        "--trust",
+        str(org / "trust.yaml"),
+    )
+    assert done.code == 0, done.err
+    assert maintained_rows(lake) == _session_rows(_without_maintained(lake, tmp_path / "c"))
+
+
+@pytest.mark.parametrize("maintained", MAINTAINED, ids=[m.name for m in MAINTAINED])
+def test_each_definition_reads_exactly_the_tables_its_currency_is_judged_on(
+    maintained: Any,
+) -> None:
+    tree = sqlglot.parse_one(maintained.sql, read="duckdb")
+    ctes = {c.alias for c in tree.find_all(exp.CTE)}
+    tables = {t.name for t in tree.find_all(exp.Table)} - ctes
+    assert tables == set(maintained.reads)
+    assert tables <= set(BY_NAME)
