@@ -122,6 +122,7 @@ def report(bench: Bench) -> list[Figure]:
     measured = _child("report", str(bench.lake), bench.generated.now)
     seconds = float(measured["seconds"])  # type: ignore[arg-type]
     peak = int(measured["peak_bytes"]) / MIB  # type: ignore[call-overload]
+    at_scale = bench.runs >= 1_000_000
     return [
         Figure(
             "2 full report",
@@ -130,8 +131,8 @@ def report(bench: Bench) -> list[Figure]:
             scanned,
             "s raw-JSON scan",
             scanned / seconds,
-            "< 10 s at 1M runs",
-            seconds < 10,
+            "< 10 s at 1M runs" + ("" if at_scale else f" (not judged at {bench.runs:,})"),
+            seconds < 10 if at_scale else None,
         ),
         Figure("2 full report peak memory", peak, "MiB", None, "", None, "< 2 GB", peak < 2000),
     ]
