@@ -179,7 +179,7 @@ def test_query_list_and_show(workdir: Path) -> None:
     shown = run_cli(workdir, "query", "show", "missing_sbom_digests")
     assert shown.code == 0, shown.err
     assert "severity:    high" in shown.out and "since (default '1970-01-01')" in shown.out
-    assert "FROM runs AS r" in shown.out
+    assert "FROM image_sbom_gaps" in shown.out  # the SQL itself, from the saved file
     unknown = run_cli(workdir, "query", "show", "nope")
     assert unknown.code == 1 and "known queries: " in unknown.err
 
