@@ -35,6 +35,7 @@ from attestlake.store.oci import (
     parse_any_manifest,
     sha256_digest,
 )
+from attestlake.store.registry_client import BLOB_HEAD_TRANSIENT
 from attestlake.store.registry_listings import RegistryListings
 
 _ACCEPT = f"{MANIFEST_MEDIA_TYPE}, {INDEX_MEDIA_TYPE}"
@@ -68,7 +69,8 @@ class RegistryStore(RegistryListings, Store):
     # -- Store ----------------------------------------------------------------------------
     def has_blob(self, digest: str) -> bool:
         url = f"blobs/{check_digest(digest)}"
-        with self._request("HEAD", url, what=f"blob {digest}", ok=(200, 404)) as resp:
+        what, transient = f"blob {digest}", BLOB_HEAD_TRANSIENT
+        with self._request("HEAD", url, what=what, ok=(200, 404), transient=transient) as resp:
             return resp.status_code == 200
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> Descriptor:

@@ -38,6 +38,9 @@ from attestlake.store.adaptive_limit import AdaptiveLimit
 from attestlake.store.oci import MAX_BLOB_SIZE, check_digest, sha256_digest
 
 _TRANSIENT = frozenset({429, 502, 503, 504})
+#: A HEAD of a blob is also asked again after a 500: docker-registry answers 500 while another
+#: client is still uploading that blob (two CI jobs pushing the same layer).
+BLOB_HEAD_TRANSIENT = _TRANSIENT | {500}
 _OVERLOADED = frozenset({429, 503})  # the registry asks for fewer requests at once
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"  # OCI distribution spec
 _REPO_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
@@ -131,8 +134,10 @@ class RegistryClient:
     def _error(self, message: str, cls: type[StoreError] = StoreError) -> StoreError:
         return cls(self._scrub(message))
 
-    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
-        """One request, retried on connection failures and transient statuses. The body is
+    def _send(
+        self, method: str, url: str, *, transient: frozenset[int] = _TRANSIENT, **kwargs: Any
+    ) -> requests.Response:
+        """One request, retried on connection failures and ``transient`` statuses. The body is
         never read here: whoever reads it bounds its size and the time it takes."""
         kwargs["stream"] = True
         failure, wait = "", 0.0
@@ -157,9 +162,9 @@ class RegistryClient:
                 raise self._error(f"request to registry {self.base_url}/ failed: {exc}") from None
             if resp.status_code in _OVERLOADED:
                 self.pace.overloaded()
-            elif resp.status_code not in _TRANSIENT:
+            elif resp.status_code not in transient:
                 self.pace.answered(time.monotonic() - started)
-            if resp.status_code not in _TRANSIENT or attempt == self.retries:
+            if resp.status_code not in transient or attempt == self.retries:
                 return resp
             wait = _retry_after(resp) if resp.status_code == 429 else 0.0
             resp.close()
@@ -172,25 +177,33 @@ class RegistryClient:
         raise self._error(f"cannot reach registry {self.base_url}/ ({failure}, {tries}): {hint}")
 
     def _request(
-        self, method: str, url: str, *, what: str, ok: tuple[int, ...] = (200,), **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        ok: tuple[int, ...] = (200,),
+        transient: frozenset[int] = _TRANSIENT,
+        **kwargs: Any,
     ) -> requests.Response:
         """The answer to a request, once its status is one of ``ok`` (else StoreError); its
-        body is drained unless ``stream`` asks to read it."""
+        body is drained unless ``stream`` asks to read it. ``transient`` statuses are asked
+        again."""
         stream = kwargs.pop("stream", False)
         if not url.startswith(("http://", "https://")):
             url = f"{self.base_url}/v2/{self.repository}/{url}"
-        resp = self._send(method, url, **kwargs)
+        resp = self._send(method, url, transient=transient, **kwargs)
         challenge = resp.headers.get("WWW-Authenticate", "")
         if resp.status_code == 401 and challenge.lower().startswith("bearer "):
             resp.close()
             self._fetch_token(dict(_CHALLENGE_RE.findall(challenge)))
-            resp = self._send(method, url, **kwargs)
+            resp = self._send(method, url, transient=transient, **kwargs)
         if resp.status_code in ok:
             if not stream:
                 drain(resp, 65536, self.deadline)
             return resp
         with resp:
-            raise self._fail(resp, what)
+            raise self._fail(resp, what, transient=transient)
 
     def _fetch_token(self, challenge: dict[str, str]) -> None:
         realm = challenge.get("realm", "")
@@ -220,7 +233,13 @@ class RegistryClient:
             raise self._error(f"token server {realm} returned no token")
         self._auth.token = token
 
-    def _fail(self, resp: requests.Response, what: str, server: str | None = None) -> StoreError:
+    def _fail(
+        self,
+        resp: requests.Response,
+        what: str,
+        server: str | None = None,
+        transient: frozenset[int] = _TRANSIENT,
+    ) -> StoreError:
         status, errors = resp.status_code, registry_errors(resp, self.deadline)
         codes = {e.get("code") for e in errors}
         # Scrubbed before being cut short: a credential cut in two is no longer recognised.
@@ -247,7 +266,7 @@ class RegistryClient:
             )
         if status == 404:
             return self._error(f"{what} not found in {self.ref}{suffix}", NotFound)
-        again = f" (after {self.retries + 1} attempts)" if status in _TRANSIENT else ""
+        again = f" (after {self.retries + 1} attempts)" if status in transient else ""
         return self._error(f"registry {self.ref} answered HTTP {status} to {what}{again}{suffix}")
 
     def _fetch(

@@ -7,6 +7,7 @@ import base64
 import http.client
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -62,14 +63,23 @@ def all_bytes(root: Path) -> bytes:
 
 
 class FlakyProxy:
-    """An HTTP proxy in front of a registry that answers 503 to the first ``fail_first``
-    requests (or to every request while ``always_fail`` is set), then forwards."""
+    """An HTTP proxy in front of a registry that answers ``status`` (503) to the first
+    ``fail_first`` requests (or to every request while ``always_fail`` is set) that
+    ``affects`` (default: every request), then forwards."""
 
     _HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "proxy-connection"})
 
-    def __init__(self, upstream_host: str, fail_first: int = 0) -> None:
+    def __init__(
+        self,
+        upstream_host: str,
+        fail_first: int = 0,
+        *,
+        status: int = 503,
+        affects: Callable[[str, str], bool] = lambda method, path: True,
+    ) -> None:
         self.upstream = upstream_host
         self.fail_first = fail_first
+        self.status, self.affects = status, affects
         self.always_fail = False
         self.failed = 0
         self.forwarded = 0
@@ -86,14 +96,16 @@ class FlakyProxy:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
                 with proxy._lock:
-                    fail = proxy.always_fail or proxy.failed < proxy.fail_first
+                    fail = proxy.affects(self.command, self.path) and (
+                        proxy.always_fail or proxy.failed < proxy.fail_first
+                    )
                     if fail:
                         proxy.failed += 1
                     else:
                         proxy.forwarded += 1
                 if fail:
                     payload = b'{"errors":[{"code":"UNAVAILABLE","message":"try again"}]}'
-                    self.send_response(503)
+                    self.send_response(proxy.status)
                     self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(payload)))
                     self.end_headers()
