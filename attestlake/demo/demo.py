@@ -79,7 +79,9 @@ def _prepare(directory: Path) -> None:
     (directory / MARKER).write_text("made by attestlake demo; safe to delete\n")
 
 
-def _key(keys: Path, name: str) -> KeySigner:
+def new_key(keys: Path, name: str) -> KeySigner:
+    """A new signing key pair, written as ``keys/NAME.key`` (private, mode 0600) and
+    ``keys/NAME.pub``."""
     private, public = generate_key()
     (keys / f"{name}.key").write_bytes(private)
     (keys / f"{name}.key").chmod(0o600)
@@ -104,7 +106,7 @@ def run_demo(
     keys.mkdir()
     work.mkdir()
     signers: dict[str, Signer] = {
-        name: _key(keys, name) for name in ("ci", "release", "rogue", "secops")
+        name: new_key(keys, name) for name in ("ci", "release", "rogue", "secops")
     }
     (keys / "rogue.pub").unlink()  # nobody publishes the rogue key
     (directory / "trust.yaml").write_text(TRUST_POLICY)

@@ -19,7 +19,7 @@ import yaml
 from attestlake.contracts.contracts import load_contract
 from attestlake.contracts.inventory import parse_inventory
 from attestlake.contracts.publish import publish, publish_contract
-from attestlake.signing.keys import KeySigner, generate_key
+from attestlake.demo.demo import new_key
 from attestlake.store.layout import LayoutStore
 from benchmarks.organisation.plan import ORGANISATION, Plan
 
@@ -58,14 +58,6 @@ CONTRACT_SPECS: dict[str, tuple[dict[str, object], ...]] = {
         },
     ),
 }
-
-
-def _key(keys: Path, name: str) -> KeySigner:
-    private, public = generate_key()
-    (keys / f"{name}.key").write_bytes(private)
-    (keys / f"{name}.key").chmod(0o600)
-    (keys / f"{name}.pub").write_bytes(public)
-    return KeySigner.from_file(keys / f"{name}.key")
 
 
 def _contracts(directory: Path) -> list[Path]:
@@ -128,7 +120,7 @@ def declare(directory: Path, plan: Plan, now: datetime, trusted_root: bytes) -> 
     """Write keys, contracts, inventory and trust policy; publish into ``directory/store``."""
     keys = directory / "keys"
     keys.mkdir()
-    secops = {name: _key(keys, name) for name in KEYS}["secops"]
+    secops = {name: new_key(keys, name) for name in KEYS}["secops"]
     store = LayoutStore(directory / "store")
     published = now - timedelta(days=plan.days + 30)
     for path in _contracts(directory / "contracts"):
