@@ -22,7 +22,6 @@ embedded in the descriptor's ``data`` field (OCI image-spec, *Descriptors*). Thi
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import json
 from collections.abc import Mapping
@@ -32,6 +31,7 @@ from typing import Any
 
 from cryptography import x509
 
+from attestlake._internal.untrusted_base64 import strict_b64
 from attestlake._internal.untrusted_json import loads
 from attestlake.errors import ContentError
 from attestlake.intoto.certificates import with_readable_names
@@ -110,15 +110,6 @@ class CosignLayer:
     timestamped: bool
 
 
-def _b64(value: Any, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise ContentError(f"{what} is not a base64 string")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ContentError(f"{what} is not valid base64") from None
-
-
 def _int64(value: Any, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < _INT64:
         raise ContentError(f"{what} is not a non-negative 64-bit integer")
@@ -145,7 +136,7 @@ def _rekor_bundle(text: str) -> RekorBundle:
     if integrated >= 253402300800:  # year 10000: no datetime
         raise ContentError(f"{what}: Payload.integratedTime is out of range")
     return RekorBundle(
-        _b64(obj.get("SignedEntryTimestamp"), f"{what}: SignedEntryTimestamp"),
+        strict_b64(obj.get("SignedEntryTimestamp"), f"{what}: SignedEntryTimestamp"),
         body,
         integrated,
         _int64(payload.get("logIndex"), f"{what}: Payload.logIndex"),
@@ -166,7 +157,7 @@ def _certificate(text: str | None) -> x509.Certificate | None:
 
 def parse_cosign_layer(obj: dict[str, Any]) -> CosignLayer:
     """Read a layer document (see :func:`layer_document`); ContentError when malformed."""
-    data = _b64(obj.get("data"), "layer descriptor data")
+    data = strict_b64(obj.get("data"), "layer descriptor data")
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     if obj.get("digest") != digest or obj.get("size") != len(data):
         raise ContentError(f"layer descriptor digest and size are not those of its data ({digest})")

@@ -26,11 +26,10 @@ The ``publisher`` block is not signed: it is recorded, checked against the certi
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from typing import Any
 
+from attestlake._internal.untrusted_base64 import strict_b64
 from attestlake.errors import ContentError
 from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE
 
@@ -92,10 +91,7 @@ def _b64(value: Any, what: str) -> str:
     """``value`` checked to be standard base64; returned as written."""
     if not isinstance(value, str) or not value:
         raise ContentError(f"{what} is not a base64 string")
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ContentError(f"{what} is not valid base64") from None
+    strict_b64(value, what)
     return value
 
 

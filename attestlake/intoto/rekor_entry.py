@@ -16,8 +16,6 @@ Sigstore clients upload for attestations (``spec`` fields as Rekor stores them):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +23,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from attestlake._internal.untrusted_base64 import strict_b64
 from attestlake._internal.untrusted_json import loads
 from attestlake.errors import ContentError
 from attestlake.intoto.dsse import Envelope
@@ -63,12 +62,7 @@ def _obj(value: Any, what: str) -> dict[str, Any]:
 
 
 def _b64(value: Any, what: str) -> bytes:
-    if not isinstance(value, str):
-        raise ContentError(f"log entry {what} is not a base64 string")
-    try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ContentError(f"log entry {what} is not valid base64") from None
+    return strict_b64(value, f"log entry {what}")
 
 
 def _sha256(value: Any, what: str) -> str | None:
