@@ -20,9 +20,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from attestlake.lake.delta import is_table
+from attestlake.lake.fan_out import each_table
 from attestlake.lake.journal import Journal, read_journal
 from attestlake.lake.lake_check import UNLISTED, LakeHealth, check_lake
 from attestlake.lake.object_store import LakeRoot, ObjectLake
@@ -145,13 +147,16 @@ class Survey:
 
 
 def survey_lake(root: LakeRoot) -> Survey:
-    present = frozenset(t for t in TABLES if is_table(root, t))
+    there = each_table(root, partial(is_table, root), TABLES)
+    present = frozenset(t for t, found in zip(TABLES, there, strict=True) if found)
     has_journal = CRAWLS in present
     journal, problems = read_journal(root) if has_journal else (Journal(), [])
     missing = sorted(n for n in journal.tables if n in BY_NAME and BY_NAME[n] not in present)
     problems += [_missing(root, name) for name in missing]
     columns = ("crawl_id", "crawl_batch", "manifest_digest")
-    per_unit = {t: count_rows(root, t, columns) for t in UNIT_TABLES if t in present}
+    counting = [t for t in UNIT_TABLES if t in present]
+    counts = each_table(root, lambda t: count_rows(root, t, columns), counting)
+    per_unit = dict(zip(counting, counts, strict=True))
     rows = {t: set(found) for t, found in per_unit.items()}
     problems += _disagreements(journal, rows, has_journal)
     counted: dict[Table, Counter[tuple[Any, ...]]] = {t: Counter() for t in per_unit}

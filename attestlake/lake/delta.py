@@ -18,6 +18,7 @@ from typing import TypeVar
 from deltalake import DeltaTable
 
 from attestlake.errors import LakeError
+from attestlake.lake.fan_out import each_table
 from attestlake.lake.lake_check import unreadable_files
 from attestlake.lake.object_files import why
 from attestlake.lake.object_lock import require_lease
@@ -134,8 +135,8 @@ def intact_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
     check_path(root)
     problems: list[Problem] = []
     live: dict[str, tuple[LiveFile, ...]] = {}
-    for table in TABLES:
-        state = table_state(root, table, table_location(root, table))
+    states = each_table(root, lambda t: table_state(root, t, table_location(root, t)), TABLES)
+    for table, state in zip(TABLES, states, strict=True):
         problems.extend(state.problems)
         if state.present:
             live[table.name] = state.files

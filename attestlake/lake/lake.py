@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from attestlake.errors import LakeError
 from attestlake.lake.delta import damaged, guarded, intact_tables, open_table
+from attestlake.lake.fan_out import each_table
 from attestlake.lake.location import require_lake
 from attestlake.lake.maintained_views import MAINTAINED, MAINTAINED_BY_NAME, current_tables
 from attestlake.lake.object_store import LakeRoot, ObjectLake, lake_root
@@ -190,25 +191,30 @@ def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
     delta-rs as an Arrow dataset, registered in DuckDB under a view of the table's schema. The
     session has no file or network access of its own (:func:`lock_session` with no file)."""
     live = intact_tables(root)
+    present = [t for t in TABLES if t.name in live]
+    datasets = each_table(
+        root, lambda t: guarded(root, t, "read", partial(_dataset, root, t)), present
+    )
+    maintained = [MAINTAINED_BY_NAME[name].table for name in current_tables(root)]
+    written_sets = each_table(root, partial(_dataset, root), maintained)
     con = duckdb.connect(":memory:")
     try:
         con.sql("SET TimeZone = 'UTC'")
+        opened = dict(zip([t.name for t in present], datasets, strict=True))
         for table in TABLES:
             empty = empty_relation(table)
-            if table.name not in live:
+            if table.name not in opened:
                 con.sql(f'CREATE VIEW "{table.name}" AS {empty}')
                 continue
-            dataset = guarded(root, table, "read", partial(_dataset, root, table))
-            con.register(f"_{table.name}_snapshot", dataset)
+            con.register(f"_{table.name}_snapshot", opened[table.name])
             con.sql(
                 f'CREATE VIEW "{table.name}" AS {empty} '  # noqa: S608
                 f'UNION ALL BY NAME SELECT * FROM "_{table.name}_snapshot"'
             )
         written = {}
-        for name in current_tables(root):
-            dataset = open_table(root, MAINTAINED_BY_NAME[name].table).to_pyarrow_dataset()
-            con.register(f"_{name}_snapshot", dataset)
-            written[name] = f'SELECT * FROM "_{name}_snapshot"'  # noqa: S608
+        for table, dataset in zip(maintained, written_sets, strict=True):
+            con.register(f"_{table.name}_snapshot", dataset)
+            written[table.name] = f'SELECT * FROM "_{table.name}_snapshot"'  # noqa: S608
         con.execute(derived_views(written=written))
         lock_session(con, [])
     except BaseException:

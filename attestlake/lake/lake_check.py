@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from attestlake.lake.fan_out import each_table
 from attestlake.lake.object_files import filesystem, listing
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.structure import (
@@ -115,15 +116,13 @@ def unreadable_files(root: LakeRoot, table: Table, location: str) -> list[Proble
 
 def check_lake(root: LakeRoot, location: Callable[[Table], str] | None = None) -> LakeHealth:
     """Diagnose the lake at ``root``: every check of the module doc, table by table."""
-    tables: list[TableHealth] = []
-    problems: list[Problem] = []
-    for table in TABLES:
+
+    def one(table: Table) -> tuple[TableHealth, list[Problem]]:
         where = location(table) if location else table_directory(root, table)
         state = table_state(root, table, where)
-        problems.extend(state.problems)
+        problems = list(state.problems)
         if not state.present:
-            tables.append(TableHealth(table.name, present=False))
-            continue
+            return TableHealth(table.name, present=False), problems
         rows: int | None = 0
         for live in state.files:
             problem, count = _read_fully(root, table, live)
@@ -137,13 +136,16 @@ def check_lake(root: LakeRoot, location: Callable[[Table], str] | None = None) -
             what = "data file is in no entry of the table's log"
             problems.append(Problem(table.name, relative, what, UNLISTED))
         healthy = not state.problems
-        tables.append(
-            TableHealth(
-                table.name,
-                present=True,
-                version=state.version,
-                files=len(state.files) if healthy else None,
-                rows=rows if healthy else None,
-            )
+        health = TableHealth(
+            table.name,
+            present=True,
+            version=state.version,
+            files=len(state.files) if healthy else None,
+            rows=rows if healthy else None,
         )
+        return health, problems
+
+    checked = each_table(root, one, TABLES)
+    tables = [health for health, _ in checked]
+    problems = [p for _, found in checked for p in found]
     return LakeHealth(root, tuple(tables), tuple(problems))

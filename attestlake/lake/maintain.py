@@ -25,10 +25,9 @@ from attestlake.lake.maintained_views import (
     built_from,
     current_tables,
     current_versions,
+    table_versions,
 )
 from attestlake.lake.object_store import LakeRoot
-from attestlake.lake.structure import table_state
-from attestlake.lake.tables import BY_NAME
 
 __all__ = ["refresh"]
 
@@ -58,11 +57,7 @@ def refresh(root: LakeRoot) -> list[str]:
     stale = [m for m in MAINTAINED if m.name not in current_tables(root)]
     if not stale:
         return []
-    read = {n for m in stale for n in m.reads}
-    versions = {
-        name: table_state(root, BY_NAME[name], table_location(root, BY_NAME[name])).version
-        for name in read
-    }
+    versions = table_versions(root, {n for m in stale for n in m.reads})
     with Lake.open(root) as lake:
         for maintained in stale:
             rows = lake.con.sql(maintained.sql).arrow()

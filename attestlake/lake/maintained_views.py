@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from attestlake.lake.delta import open_table, table_location
+from attestlake.lake.fan_out import each_table
 from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.structure import LiveFile, table_state
 from attestlake.lake.table_schema import Table, schema_of
@@ -157,16 +158,13 @@ def _unchanged(root: LakeRoot, name: str, then: int, now: int) -> bool:
 def current_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
     """The live data files of each maintained table of the lake at ``root`` that is current:
     written from the tables its definition reads as they are now (see the module doc)."""
-    versions = {
-        t.name: table_state(root, t, table_location(root, t)).version
-        for t in {BY_NAME[n] for m in MAINTAINED for n in m.reads}
-    }
-    out: dict[str, tuple[LiveFile, ...]] = {}
-    for maintained in MAINTAINED:
+    versions = table_versions(root, {n for m in MAINTAINED for n in m.reads})
+
+    def files(maintained: Maintained) -> tuple[LiveFile, ...] | None:
         table = maintained.table
         state = table_state(root, table, table_location(root, table))
         if not state.present or state.problems or state.version is None:
-            continue
+            return None
         recorded = _recorded(root, maintained, state.version)
         now = current_versions(versions, maintained)
         if (
@@ -176,5 +174,17 @@ def current_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
                 _unchanged(root, name, recorded[name], version) for name, version in now.items()
             )
         ):
-            out[maintained.name] = state.files
-    return out
+            return state.files
+        return None
+
+    found = each_table(root, files, MAINTAINED)
+    return {m.name: f for m, f in zip(MAINTAINED, found, strict=True) if f is not None}
+
+
+def table_versions(root: LakeRoot, names: Iterable[str]) -> dict[str, int | None]:
+    """The current version of each table named (None: not there, or damaged)."""
+    tables = sorted(names)
+    states = each_table(
+        root, lambda n: table_state(root, BY_NAME[n], table_location(root, BY_NAME[n])), tables
+    )
+    return {name: state.version for name, state in zip(tables, states, strict=True)}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -245,6 +246,27 @@ def _local_files(
 #: :func:`table_state`); the newest :data:`_KEPT` are kept.
 _READ: OrderedDict[tuple[Any, ...], TableState] = OrderedDict()
 _KEPT = 256
+#: Tables of a lake in object storage are read by several threads at once.
+_READ_LOCK = threading.Lock()
+
+
+def _known(key: tuple[Any, ...], intact: Callable[[TableState], bool]) -> TableState | None:
+    """The state kept under ``key``, if ``intact`` says its data files are still there."""
+    with _READ_LOCK:
+        known = _READ.get(key)
+    if known is None or not intact(known):
+        return None
+    with _READ_LOCK:
+        if key in _READ:
+            _READ.move_to_end(key)
+    return known
+
+
+def _keep(key: tuple[Any, ...], state: TableState) -> None:
+    with _READ_LOCK:
+        _READ[key] = state
+        while len(_READ) > _KEPT:
+            _READ.popitem(last=False)
 
 
 def _log_listing(entries: list[Path]) -> tuple[tuple[str, int, int], ...] | None:
@@ -280,11 +302,11 @@ def _object_state(lake: ObjectLake, table: Table, location: str) -> TableState:
     if not entries and not data:
         return TableState(present=False)
     key = (location, tuple(sorted(entries.items())))
-    known = _READ.get(key)
-    if known is not None and all(
-        objects.get(f.relative.split("/", 1)[1]) == f.size for f in known.files
-    ):
-        _READ.move_to_end(key)
+    known = _known(
+        key,
+        lambda kept: all(objects.get(f.relative.split("/", 1)[1]) == f.size for f in kept.files),
+    )
+    if known is not None:
         return known
     readers: dict[str, Callable[[], bytes]] = {
         name: functools.partial(read_bytes, lake, table.name, LOG, name) for name in entries
@@ -300,9 +322,7 @@ def _object_state(lake: ObjectLake, table: Table, location: str) -> TableState:
     )
     state = TableState(True, tuple(problems), version, tuple(files), frozenset(named))
     if not problems:
-        _READ[key] = state
-        while len(_READ) > _KEPT:
-            _READ.popitem(last=False)
+        _keep(key, state)
     return state
 
 
@@ -332,9 +352,8 @@ def table_state(root: LakeRoot, table: Table, location: str) -> TableState:
         return TableState(present=False)
     listing = _log_listing(entries)
     key = (str(directory.resolve()), location, listing)
-    known = _READ.get(key) if listing is not None else None
-    if known is not None and _files_intact(known):
-        _READ.move_to_end(key)
+    known = _known(key, _files_intact) if listing is not None else None
+    if known is not None:
         return known
     problems, newest, named = _read_log(root, table)
     if problems:
@@ -342,9 +361,7 @@ def table_state(root: LakeRoot, table: Table, location: str) -> TableState:
     problems, version, files = _local_files(root, table, location)
     state = TableState(True, tuple(problems), version, tuple(files), frozenset(named))
     if not problems and listing is not None:
-        _READ[key] = state
-        while len(_READ) > _KEPT:
-            _READ.popitem(last=False)
+        _keep(key, state)
     return state
 
 

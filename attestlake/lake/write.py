@@ -30,6 +30,7 @@ from attestlake.lake.delta import (
     storage_options,
     table_location,
 )
+from attestlake.lake.fan_out import each_table
 from attestlake.lake.file_layout import ordered, writer_properties
 from attestlake.lake.lake_check import unlisted_files
 from attestlake.lake.location import LOCK_FILE
@@ -48,10 +49,9 @@ def create_tables(root: LakeRoot) -> None:
     if isinstance(root, Path):
         root.mkdir(parents=True, exist_ok=True)
     present = intact_tables(root)
-    for table in TABLES:
-        if table.name in present:
-            continue
-        create = functools.partial(
+
+    def create(table: Table) -> None:
+        call = functools.partial(
             DeltaTable.create,
             table_location(root, table),
             table.schema,
@@ -59,7 +59,9 @@ def create_tables(root: LakeRoot) -> None:
             partition_by=list(table.partition_by) or None,
             storage_options=storage_options(root),
         )
-        guarded(root, table, "create", create)
+        guarded(root, table, "create", call)
+
+    each_table(root, create, [t for t in TABLES if t.name not in present])
 
 
 @contextlib.contextmanager
