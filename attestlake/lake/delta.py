@@ -23,7 +23,7 @@ from attestlake.lake.lake_check import unreadable_files
 from attestlake.lake.object_files import why
 from attestlake.lake.object_lock import require_lease
 from attestlake.lake.object_store import LakeRoot, ObjectLake
-from attestlake.lake.structure import LiveFile, Problem, table_state
+from attestlake.lake.structure import LiveFile, Problem, TableState, table_state
 from attestlake.lake.tables import TABLES, Table
 
 _T = TypeVar("_T")
@@ -129,17 +129,18 @@ def guarded(root: LakeRoot, table: Table, doing: str, call: Callable[[], _T]) ->
         ) from None
 
 
+def intact_states(root: LakeRoot) -> dict[str, TableState]:
+    """What the cheap checks of :mod:`attestlake.lake.lake_check` read of each table present
+    in the lake; LakeError naming every damaged table and file."""
+    check_path(root)
+    states = each_table(root, lambda t: table_state(root, t, table_location(root, t)), TABLES)
+    problems = [p for state in states for p in state.problems]
+    if problems:
+        raise damaged(root, problems)
+    return {t.name: state for t, state in zip(TABLES, states, strict=True) if state.present}
+
+
 def intact_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
     """The live data files of each table present in the lake; LakeError naming every damaged
     table and file (the cheap checks of :mod:`attestlake.lake.lake_check`)."""
-    check_path(root)
-    problems: list[Problem] = []
-    live: dict[str, tuple[LiveFile, ...]] = {}
-    states = each_table(root, lambda t: table_state(root, t, table_location(root, t)), TABLES)
-    for table, state in zip(TABLES, states, strict=True):
-        problems.extend(state.problems)
-        if state.present:
-            live[table.name] = state.files
-    if problems:
-        raise damaged(root, problems)
-    return live
+    return {name: state.files for name, state in intact_states(root).items()}

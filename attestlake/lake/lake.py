@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from attestlake.errors import LakeError
-from attestlake.lake.delta import damaged, guarded, intact_tables, open_table
+from attestlake.lake.delta import damaged, guarded, intact_states, intact_tables, open_table
 from attestlake.lake.fan_out import each_table
 from attestlake.lake.location import require_lake
 from attestlake.lake.maintained_views import MAINTAINED, MAINTAINED_BY_NAME, current_tables
@@ -190,11 +190,16 @@ def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
     """A session over a lake in object storage: each table's current snapshot, read by
     delta-rs as an Arrow dataset, registered in DuckDB under a view of the table's schema. The
     session has no file or network access of its own (:func:`lock_session` with no file)."""
-    live = intact_tables(root)
+    live = intact_states(root)
     present = [t for t in TABLES if t.name in live]
-    datasets = each_table(
-        root, lambda t: guarded(root, t, "read", partial(_dataset, root, t)), present
-    )
+
+    def snapshot(table: Table) -> ds.Dataset:
+        opened = live[table.name].delta
+        if opened is not None:
+            return guarded(root, table, "read", opened.to_pyarrow_dataset)
+        return guarded(root, table, "read", partial(_dataset, root, table))
+
+    datasets = each_table(root, snapshot, present)
     maintained = [MAINTAINED_BY_NAME[name].table for name in current_tables(root)]
     written_sets = each_table(root, partial(_dataset, root), maintained)
     con = duckdb.connect(":memory:")

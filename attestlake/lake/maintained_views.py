@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from attestlake.lake.delta import open_table, table_location
 from attestlake.lake.fan_out import each_table
@@ -26,6 +27,9 @@ from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.structure import LiveFile, table_state
 from attestlake.lake.table_schema import Table, schema_of
 from attestlake.lake.tables import BY_NAME
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
 
 __all__ = [
     "BUILT_FROM",
@@ -124,11 +128,18 @@ def no_data_change(operations: list[str]) -> bool:
     return all(op in _NO_DATA_CHANGE for op in operations)
 
 
+def _opened(root: LakeRoot, table: Table) -> DeltaTable:
+    """``table`` opened by delta-rs: in object storage, as its cheap checks opened it (when
+    its log is the one they read)."""
+    state = table_state(root, table, table_location(root, table))
+    return state.delta if state.delta is not None else open_table(root, table)
+
+
 def _recorded(root: LakeRoot, maintained: Maintained, version: int) -> dict[str, int] | None:
     """The versions the newest commit (up to ``version``) that wrote the maintained table's
     rows records (None: none, or not readable)."""
     try:
-        history = open_table(root, maintained.table).history(limit=_HISTORY)
+        history = _opened(root, maintained.table).history(limit=_HISTORY)
     except Exception:  # a damaged log: computed from its definition instead
         return None
     for commit in history:  # newest first
@@ -148,7 +159,7 @@ def _unchanged(root: LakeRoot, name: str, then: int, now: int) -> bool:
     if then < 0 or now < then or now - then > _HISTORY:
         return False
     try:
-        history = open_table(root, BY_NAME[name]).history(limit=now - then)
+        history = _opened(root, BY_NAME[name]).history(limit=now - then)
     except Exception:
         return False
     operations = [str(c.get("operation")) for c in history if then < c.get("version", -1) <= now]

@@ -88,15 +88,17 @@ def _put(table: DeltaTable, holder: str, state: str) -> datetime | None:
 
 
 def _acquire(lake: ObjectLake, holder: str) -> datetime:
-    """Take the lease; when it expires."""
+    """Take the lease; when it expires. A writer that waits keeps the table open and reads
+    only the log entries committed since its last look."""
+    table = _open(lake)
     while True:
-        table = _open(lake)
         row = _current(table)
         if _free(row, holder, datetime.now(UTC)):
             expires = _put(table, holder, "held")
             if expires is not None:
                 return expires
         time.sleep(POLL_SECONDS)
+        table.update_incremental()
 
 
 class _Renewer(threading.Thread):

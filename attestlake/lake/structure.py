@@ -16,7 +16,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -74,6 +74,9 @@ class TableState:
     files: tuple[LiveFile, ...] = ()
     #: Every data file path (relative to the table) named by an add or remove action.
     named: frozenset[str] = frozenset()
+    #: In object storage, the table as delta-rs opened it for these checks (a session reads
+    #: its snapshot from it rather than asking for the log again).
+    delta: Any = field(default=None, compare=False, repr=False)
 
 
 def lake_relative(root: Path, path: Path) -> str:
@@ -178,10 +181,10 @@ def _live_files(
     open_delta: Callable[[], Any],
     size_of: Callable[[str], int | None],
     place: Callable[[str], Path | str],
-) -> tuple[list[Problem], int | None, list[LiveFile]]:
+) -> tuple[list[Problem], int | None, list[LiveFile], Any]:
     """Open the table with delta-rs (``open_delta``) and list its live files, checking each
     exists and has the size its log entry gives (``size_of``: a file's size by its path in
-    the table, None when it is missing; ``place``: where it is read)."""
+    the table, None when it is missing; ``place``: where it is read); the opened table last."""
     import pyarrow as pa
 
     try:
@@ -195,7 +198,7 @@ def _live_files(
             raise
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         what = f"the table's log cannot be read: {first}"
-        return [Problem(table.name, f"{table.name}/{LOG}", what, RESTORE)], None, []
+        return [Problem(table.name, f"{table.name}/{LOG}", what, RESTORE)], None, [], None
     problems: list[Problem] = []
     files: list[LiveFile] = []
     for action in actions:
@@ -218,7 +221,7 @@ def _live_files(
         files.append(
             LiveFile(place(relative), shown, size, rows if isinstance(rows, int) else None)
         )
-    return problems, version, files
+    return problems, version, files, delta
 
 
 def _local_size(path: Path) -> int | None:
@@ -230,7 +233,7 @@ def _local_size(path: Path) -> int | None:
 
 def _local_files(
     root: Path, table: Table, location: str
-) -> tuple[list[Problem], int | None, list[LiveFile]]:
+) -> tuple[list[Problem], int | None, list[LiveFile], Any]:
     from deltalake import DeltaTable
 
     directory = root / table.name
@@ -314,13 +317,13 @@ def _object_state(lake: ObjectLake, table: Table, location: str) -> TableState:
     problems, newest, named = _check_log(table, readers, lambda: len(data))
     if problems:
         return TableState(True, tuple(problems), newest, named=frozenset(named))
-    problems, version, files = _live_files(
+    problems, version, files, delta = _live_files(
         table,
         lambda: DeltaTable(location, storage_options=dict(lake.options)),
         objects.get,
         lambda relative: lake.child(table.name, relative),
     )
-    state = TableState(True, tuple(problems), version, tuple(files), frozenset(named))
+    state = TableState(True, tuple(problems), version, tuple(files), frozenset(named), delta)
     if not problems:
         _keep(key, state)
     return state
@@ -358,7 +361,7 @@ def table_state(root: LakeRoot, table: Table, location: str) -> TableState:
     problems, newest, named = _read_log(root, table)
     if problems:
         return TableState(True, tuple(problems), newest, named=frozenset(named))
-    problems, version, files = _local_files(root, table, location)
+    problems, version, files, _ = _local_files(root, table, location)
     state = TableState(True, tuple(problems), version, tuple(files), frozenset(named))
     if not problems and listing is not None:
         _keep(key, state)
