@@ -83,7 +83,7 @@ def _session_rows(lake: Path) -> dict[str, list[tuple[Any, ...]]]:
 
 def _crawl_shard(store: Path, lake: Path, trust: Path, shard: str, **kwargs: Any) -> None:
     source = ShardedSource(as_source(LayoutStore(store)), parse_shard(shard))
-    crawl(source, lake, load_policy(trust), now=NOW, batch_size=3, jobs=1, **kwargs)
+    crawl(source, lake, load_policy(trust), now=NOW, jobs=1, **kwargs)
 
 
 def _stop_after_runs() -> Callable[[int, str, int], None]:
@@ -119,7 +119,8 @@ def test_a_stopped_crawl_leaves_them_stale_and_the_answers_right(
     _crawl_shard(org / "store", lake, trust, "1/2")
     first = maintained_rows(lake)
     with pytest.raises(RuntimeError, match="stopped"):
-        _crawl_shard(org / "store", lake, trust, "2/2", on_written=_stop_after_runs())
+        # small batches: the crawl stops after its first one that wrote runs, far from its end
+        _crawl_shard(org / "store", lake, trust, "2/2", batch_size=3, on_written=_stop_after_runs())
     assert current_tables(lake.resolve()) == {}  # every one reads runs, which changed
     computed = _session_rows(lake)  # the session computes them: the new runs are in
     assert computed["workflow_packages"] != first["workflow_packages"]
