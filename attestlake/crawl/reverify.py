@@ -227,7 +227,7 @@ def _check_statements_kept(root: LakeRoot, scratch: Path, restored: int) -> None
         raise LakeError(
             f"the re-evaluation of {root} would leave {restored - held} kept document(s) "
             "without the statement their bytes need (the attestations rows it wrote lack "
-            "them): nothing was changed"
+            "them): none of the lake's tables was replaced"
         )
 
 
