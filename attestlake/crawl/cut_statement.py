@@ -14,7 +14,6 @@ that is not UTF-8) is not cut: it is kept whole.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
 
 from attestlake.store import sha256_digest
 
@@ -36,14 +35,11 @@ def cut(raw: bytes, statement: str) -> tuple[bytes, int] | None:
     return raw[:at] + raw[at + len(encoded) :], at
 
 
-def put_back(rest: bytes, at: int, statements: Iterable[str], digest: str) -> bytes | None:
-    """The document whose statement was cut from ``rest`` at ``at``: the first of
-    ``statements`` that, put back, gives bytes whose sha256 is ``digest``; None if none does
-    (or ``at`` is outside ``rest``)."""
-    if not 0 < at < len(rest):
+def put_back(rest: bytes, at: int, statement: str | None, digest: str) -> bytes | None:
+    """The document whose statement was cut from ``rest`` at ``at``, with ``statement`` put
+    back, if its sha256 is ``digest``; None otherwise (another statement, no statement, or
+    ``at`` outside ``rest``)."""
+    if statement is None or not 0 < at < len(rest):
         return None
-    for statement in statements:
-        raw = rest[:at] + _encoded(statement) + rest[at:]
-        if sha256_digest(raw) == digest:
-            return raw
-    return None
+    raw = rest[:at] + _encoded(statement) + rest[at:]
+    return raw if sha256_digest(raw) == digest else None

@@ -11,8 +11,8 @@ and rows that name no unit, source or known role make the table damaged (:func:`
 
 A signed document whose statement the batch's ``attestations`` row holds (its exact bytes, as
 text) is kept without it (:mod:`attestlake.crawl.cut_statement`): the rows read back carry the
-statements the lake holds for that document (``statements``), and the document is made again
-from them only when its bytes hash to its digest; otherwise (``attestations.statement``
+statement the lake holds for that document (``kept_statement``), and the document is made
+again with it only when its bytes hash to its digest; otherwise (``attestations.statement``
 changed, or the row gone) it is read as unreadable, as altered bytes are.
 """
 
@@ -159,7 +159,7 @@ def _intact(row: dict[str, Any]) -> dict[str, Any]:
     read."""
     content, at = row["content"], row.get("statement_at")
     if content is not None and at is not None and row["role"] == DOCUMENT:
-        whole = put_back(content, at, row.get("statements") or (), row["digest"])
+        whole = put_back(content, at, row.get("kept_statement"), row["digest"])
         if whole is None:
             return {**row, "content": None, "error": ALTERED_STATEMENT}
         return {**row, "content": whole}

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 #: crawled lake, at a fraction of the time.
 ZSTD_LEVEL = 3
 #: The data page size of a table with large values (the default is 1 MiB): 8 MiB pages made
-#: ``blobs`` 4% smaller, larger ones under 1% more.
+#: ``blobs`` 3% smaller at 10,000 runs, 32 MiB pages under 1% more.
 LARGE_VALUE_PAGE = 8 * 1024 * 1024
 
 

@@ -1,4 +1,5 @@
-"""A document without its statement's base64 text, and the document made again from it."""
+"""A document without its statement's base64 text, and the document made again from it
+only with the statement that hashes to its digest."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_the_document_is_made_again_byte_for_byte() -> None:
         rest, at = cut(raw, STATEMENT) or (b"", 0)
         assert b'"payload":""' in rest.replace(b" ", b"")
         assert len(rest) == len(raw) - len(_b64(STATEMENT))
-        assert put_back(rest, at, [STATEMENT], sha256_digest(raw)) == raw
+        assert put_back(rest, at, STATEMENT, sha256_digest(raw)) == raw
 
 
 def test_another_statement_or_place_gives_no_document() -> None:
@@ -38,12 +39,12 @@ def test_another_statement_or_place_gives_no_document() -> None:
     rest, at = cut(raw, STATEMENT) or (b"", 0)
     other = STATEMENT.replace('"a"', '"b"')
     digest = sha256_digest(raw)
-    assert put_back(rest, at, [other], digest) is None
-    assert put_back(rest, at, [other, STATEMENT], digest) == raw  # the one that hashes
-    assert put_back(rest, at + 1, [STATEMENT], digest) is None
-    assert put_back(rest, 0, [STATEMENT], digest) is None
-    assert put_back(rest, len(rest), [STATEMENT], digest) is None
-    assert put_back(rest, at, [], digest) is None
+    assert put_back(rest, at, STATEMENT, digest) == raw
+    assert put_back(rest, at, other, digest) is None
+    assert put_back(rest, at + 1, STATEMENT, digest) is None
+    assert put_back(rest, 0, STATEMENT, digest) is None
+    assert put_back(rest, len(rest), STATEMENT, digest) is None
+    assert put_back(rest, at, None, digest) is None
 
 
 def test_a_statement_not_written_as_standard_base64_is_not_cut() -> None:
