@@ -19,12 +19,12 @@ from datetime import datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from attestlake.crawl.kept import blob_rows
+from attestlake.crawl.kept import blob_rows, statements_of
 from attestlake.crawl.normalize import Rows, inspect_unit
 from attestlake.crawl.requirements import best_rows
 from attestlake.crawl.sources.interface import Candidate, Unit, UnitLoader
 from attestlake.errors import StoreError
-from attestlake.lake.tables import BLOBS, BY_NAME, CONTRACT_REQUIREMENTS
+from attestlake.lake.tables import ATTESTATIONS, BLOBS, BY_NAME, CONTRACT_REQUIREMENTS
 from attestlake.verify.trust import TrustPolicy
 
 #: A batch's rows as Arrow tables, by lake table name.
@@ -126,8 +126,9 @@ def inspect_chunk(work: Sequence[Work], policy: TrustPolicy, now: datetime) -> C
         if unit is not None:
             rows.extend(inspect_unit(unit, policy, now))
             units.append(unit)
+    statements = statements_of(rows.by_table.get(ATTESTATIONS.name, ()))
     tables = to_tables(rows)
-    blobs = blob_rows(units, now)
+    blobs = blob_rows(units, now, statements)
     if blobs is not None:
         tables[BLOBS.name] = blobs
     return ChunkResult(

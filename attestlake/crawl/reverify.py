@@ -22,11 +22,13 @@ known role (:func:`~attestlake.crawl.kept.blobs_damage`): :func:`reverify` says 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 from deltalake import write_deltalake
 
 from attestlake.contracts.declaration import PREDICATE_TYPE as DECLARATION_TYPE
@@ -42,12 +45,14 @@ from attestlake.crawl.sources import Candidate, Source, Unit
 from attestlake.errors import LakeError
 from attestlake.lake.crawl_start import begin
 from attestlake.lake.delta import guarded, is_table, open_table, storage_options, table_location
+from attestlake.lake.file_layout import writer_properties
 from attestlake.lake.journal import BATCH, REVERIFY, journal_completed, journal_row, read_journal
 from attestlake.lake.journal import now as journal_now
 from attestlake.lake.maintain import refresh as refresh_maintained
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.scan import column_values
 from attestlake.lake.tables import (
+    ATTESTATIONS,
     BLOBS,
     CRAWLS,
     PUBLISHED_DOCUMENTS,
@@ -153,36 +158,77 @@ def needs_reverify(root: LakeRoot, policy: TrustPolicy) -> bool:
     return journal.any_completed and journal.policy_digest != policy.digest
 
 
+_KEPT_SQL = Path(__file__).with_name("kept_sql")
+
+
+def _kept_sql(name: str) -> str:
+    return (_KEPT_SQL / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def _kept_dataset(root: LakeRoot, table: Table) -> pa.Table | ds.Dataset:
+    """``table`` of the lake at ``root`` to scan, with every column of its schema (NULL in
+    the files of a version that did not write it); an empty table if it has none."""
+    if not is_table(root, table):
+        return table.schema.empty_table()
+    dataset = guarded(root, table, "read", open_table(root, table).to_pyarrow_dataset)
+    missing = [f for f in table.schema if f.name not in dataset.schema.names]
+    for column in missing:
+        dataset = dataset.replace_schema(dataset.schema.append(column))
+    return dataset
+
+
+@contextlib.contextmanager
+def _kept_tables(root: LakeRoot, *, blobs: LakeRoot | None = None) -> Iterator[Any]:
+    """A DuckDB connection on the lake's ``blobs``, ``verifications`` and ``attestations``
+    (``blobs`` of the lake at ``blobs``, when given)."""
+    import duckdb  # here: a crawl that re-evaluates nothing never loads it
+
+    con = duckdb.connect()
+    try:
+        con.register("blobs", _kept_dataset(blobs or root, BLOBS))
+        for table in (VERIFICATIONS, ATTESTATIONS):
+            con.register(table.name, _kept_dataset(root, table))
+        yield con
+    finally:
+        con.close()
+
+
 class _KeptSource(Source):
-    """The crawl units of a lake, read back from ``blobs`` in the order they were first read."""
+    """The crawl units of a lake, read back from ``blobs`` in the order they were first read
+    (each document kept without its statement made again with it: :mod:`attestlake.crawl.kept`)."""
 
     ref = REVERIFY
 
     def __init__(self, root: LakeRoot) -> None:
         self.root = root
         self.count = 0
+        #: ``documents``: how many documents were made again with their statement.
+        self.restored: Counter[str] = Counter()
 
     def _rows(self) -> Iterator[dict[str, Any]]:
-        dataset = guarded(
-            self.root, BLOBS, "read", lambda: open_table(self.root, BLOBS).to_pyarrow_dataset()
-        )
-        import duckdb  # here: a crawl that re-evaluates nothing never loads it
-
-        con = duckdb.connect()
-        try:
-            con.register("blobs", dataset)
-            reader = con.sql(
-                "SELECT * FROM blobs ORDER BY seen_at, crawl_id, crawl_batch, unit_index, part"
-            ).to_arrow_reader(_READ_ROWS)
+        with _kept_tables(self.root) as con:
+            reader = con.sql(_kept_sql("kept_units")).to_arrow_reader(_READ_ROWS)
             for batch in reader or ():
                 yield from batch.to_pylist()
-        finally:
-            con.close()
 
     def candidates(self) -> Iterator[Candidate]:
-        for unit in units_from_rows(self._rows()):
+        for unit in units_from_rows(self._rows(), self.restored):
             self.count += 1
             yield Candidate(unit.key, unit.source, _loader(unit))
+
+
+def _check_statements_kept(root: LakeRoot, scratch: Path, restored: int) -> None:
+    """LakeError if the scratch lake's ``attestations`` would leave a document the lake
+    keeps without its statement with none to make it again (each was made again from the
+    lake's, so the scratch crawl wrote each again): nothing of the lake is replaced then."""
+    with _kept_tables(scratch, blobs=root) as con:
+        ((held,),) = con.execute(_kept_sql("cut_with_statement")).fetchall()
+    if held < restored:
+        raise LakeError(
+            f"the re-evaluation of {root} would leave {restored - held} kept document(s) "
+            "without the statement their bytes need (the attestations rows it wrote lack "
+            "them): none of the lake's tables was replaced"
+        )
 
 
 def _loader(unit: Unit) -> Callable[[], Unit]:
@@ -290,6 +336,7 @@ def _replace(root: LakeRoot, scratch: Path, table: Table) -> None:
             partition_by=list(table.partition_by) or None,
             schema_mode="overwrite",
             storage_options=storage_options(root),
+            writer_properties=writer_properties(table),
         )
 
     guarded(root, table, "replace", write)
@@ -372,6 +419,7 @@ def _scratch_crawl(
     """Crawl the lake's kept units into the scratch lake; (units, documents) read."""
     source = _KeptSource(root)
     result = crawler(source, scratch, policy, jobs=jobs, crawl_id=crawl_id, allow_empty=True)
+    _check_statements_kept(root, scratch, source.restored["documents"])
     return source.count, result.documents
 
 

@@ -1,12 +1,16 @@
 """How the lake's data files are written: compressed with zstd, each batch's rows in the
 order of its table's ``sort_by`` columns.
 
-Every write goes through :func:`writer_properties` (appends and compaction alike), so that a
-lake's files share one codec. A table with ``sort_by`` columns (those its queries partition,
-filter and join on) has each batch sorted by them, which gives each file's row groups narrow
-min/max statistics that DuckDB uses to skip them. The other tables keep the order the crawler
-read their rows in: the store's order, in which similar documents sit close together and
-compress best (sorting them by digest made files up to three times larger).
+Every write goes through :func:`writer_properties` (appends, compaction and the tables a
+re-evaluation replaces alike), so that a lake's files share one codec. A table with ``sort_by``
+columns (those its queries partition, filter and join on) has each batch sorted by them, which
+gives each file's row groups narrow min/max statistics that DuckDB uses to skip them. The
+other tables keep the order the crawler read their rows in: the store's order, in which
+similar documents sit close together and compress best (sorting them by digest made files up
+to three times larger). ``blobs`` is sorted by ``role`` only, which puts the documents
+together and the evidence files together, and its ``content`` (whole files, read only whole)
+is written without a dictionary or statistics, in pages of :data:`LARGE_VALUE_PAGE` bytes:
+zstd then finds what similar files share across more of them.
 """
 
 from __future__ import annotations
@@ -22,17 +26,29 @@ if TYPE_CHECKING:
 #: The zstd level of every data file: level 3 is within 5% of the size level 9 gives on a
 #: crawled lake, at a fraction of the time.
 ZSTD_LEVEL = 3
+#: The data page size of a table with large values (the default is 1 MiB): 8 MiB pages made
+#: ``blobs`` 3% smaller at 10,000 runs, 32 MiB pages under 1% more.
+LARGE_VALUE_PAGE = 8 * 1024 * 1024
 
 
-def writer_properties() -> WriterProperties:
-    """The Parquet settings of every data file the lake writes."""
-    from deltalake import WriterProperties
+def writer_properties(table: Table | None = None) -> WriterProperties:
+    """The Parquet settings of every data file the lake writes (of ``table``'s, when given)."""
+    from deltalake import ColumnProperties, WriterProperties
 
-    return WriterProperties(compression="ZSTD", compression_level=ZSTD_LEVEL)
+    if table is None or not table.large_values:
+        return WriterProperties(compression="ZSTD", compression_level=ZSTD_LEVEL)
+    whole = ColumnProperties(dictionary_enabled=False, statistics_enabled="NONE")
+    return WriterProperties(
+        compression="ZSTD",
+        compression_level=ZSTD_LEVEL,
+        data_page_size_limit=LARGE_VALUE_PAGE,
+        column_properties=dict.fromkeys(table.large_values, whole),
+    )
 
 
 def ordered(table: Table, data: pa.Table) -> pa.Table:
-    """``data`` sorted by ``table.sort_by`` (the columns it has of them; NULLs last)."""
+    """``data`` sorted by ``table.sort_by`` (the columns it has of them; NULLs last; rows
+    that tie keep their order)."""
     keys = [(c, "ascending", "at_end") for c in table.sort_by if c in data.column_names]
     if not keys or data.num_rows < 2:
         return data

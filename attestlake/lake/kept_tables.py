@@ -3,6 +3,12 @@
 ``blobs`` holds the exact bytes of every crawl unit the crawler read (each document, each
 evidence blob, each published contract or inventory), so that the verdicts of the lake can be
 made again under another trust policy without the store (:mod:`attestlake.crawl.reverify`).
+A signed document whose statement ``attestations.statement`` holds is kept without it: its
+``content`` is the document with the statement's base64 text cut out at ``statement_at``
+(:mod:`attestlake.crawl.cut_statement`); NULL ``statement_at``: ``content`` is the whole
+document. Each batch's rows are written grouped by ``role`` (documents together, evidence
+together), which compresses better than the crawl's order; the crawl's order is in
+``seen_at``, ``crawl_batch``, ``unit_index`` and ``part``.
 ``trust_changes`` records, for each re-evaluation, the documents whose verdict changed. Neither
 is rebuilt by a re-evaluation: they are the lake's memory.
 """
@@ -34,9 +40,12 @@ BLOBS = Table(
         "name",
         ("revision", pa.int32()),
         "created",
+        ("statement_at", pa.int32()),
     ),
     trusted=False,
     key=("manifest_digest", "part"),
+    sort_by=("role",),
+    large_values=("content",),
 )
 
 TRUST_CHANGES = Table(

@@ -27,8 +27,12 @@ class Table:
     #: Columns that identify a row: the crawler never writes two rows with the same key.
     key: tuple[str, ...] = ()
     #: The order of the rows within each batch written (none: as the crawler read them): the
-    #: columns queries partition, filter and join on, so that row-group statistics prune.
+    #: columns queries partition, filter and join on, so that row-group statistics prune, or
+    #: (``blobs``) that put similar values together, so that they compress better.
     sort_by: tuple[str, ...] = ()
+    #: Columns of large values (whole files): written without a dictionary or statistics, in
+    #: larger pages (:mod:`attestlake.lake.file_layout`).
+    large_values: tuple[str, ...] = ()
 
 
 def schema_of(*columns: tuple[str, pa.DataType] | str) -> pa.Schema:

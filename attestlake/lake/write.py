@@ -116,7 +116,7 @@ class Appender:
                 mode="append",
                 partition_by=partitions,
                 schema_mode="merge",  # a lake made by an older version gains the new columns
-                writer_properties=writer_properties(),
+                writer_properties=writer_properties(table),
             )
 
         started = time.time()
@@ -160,14 +160,16 @@ class CompactResult:
     tables: dict[str, tuple[int, int, int]]
 
 
-def _on_table(run: Callable[[DeltaTable], _T], root: LakeRoot, table: Table) -> _T:
-    return run(open_table(root, table))
+def _on_table(run: Callable[[Table, DeltaTable], _T], root: LakeRoot, table: Table) -> _T:
+    return run(table, open_table(root, table))
 
 
-def _each_table(root: LakeRoot, doing: str, run: Callable[[DeltaTable], _T]) -> dict[str, _T]:
-    """``run(table)`` on every table present, the maintained tables included, under the
-    writer lock (never interleaved with a crawl), after the cheap damage checks; results by
-    table name."""
+def _each_table(
+    root: LakeRoot, doing: str, run: Callable[[Table, DeltaTable], _T]
+) -> dict[str, _T]:
+    """``run(table, its Delta table)`` on every table present, the maintained tables
+    included, under the writer lock (never interleaved with a crawl), after the cheap damage
+    checks; results by table name."""
     out: dict[str, _T] = {}
     with writer_lock(root):
         present = set(intact_tables(root))
@@ -180,9 +182,9 @@ def _each_table(root: LakeRoot, doing: str, run: Callable[[DeltaTable], _T]) -> 
     return out
 
 
-def _compact_one(dt: DeltaTable) -> tuple[int, int, int]:
+def _compact_one(table: Table, dt: DeltaTable) -> tuple[int, int, int]:
     before = len(dt.file_uris())
-    dt.optimize.compact(writer_properties=writer_properties())
+    dt.optimize.compact(writer_properties=writer_properties(table))
     dt.update_incremental()
     removed = dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
     dt.update_incremental()
@@ -208,7 +210,7 @@ def vacuum(root: LakeRoot, retain_hours: int) -> dict[str, int]:
     if retain_hours < 0:
         raise LakeError(f"--retain must be 0 or more hours, not {retain_hours}")
 
-    def run(dt: DeltaTable) -> int:
+    def run(_table: Table, dt: DeltaTable) -> int:
         files = dt.vacuum(
             retention_hours=retain_hours, enforce_retention_duration=False, dry_run=False
         )
