@@ -3,9 +3,9 @@
 :class:`Inspector` turns a chunk of units (:mod:`attestlake.crawl.chunk`) into its rows, as
 Arrow. A crawl's first units, and every unit of a small crawl, are inspected in this process,
 until :data:`PARALLEL_MIN` units were seen or inspecting them here took
-:data:`PARALLEL_AFTER_SECONDS` (units that cost much to verify, Sigstore bundles, get there
-long before the count); the server the workers fork from starts importing their modules as
-soon as the crawl is past its first chunk, while this process inspects.
+:data:`PARALLEL_AFTER_SECONDS` of CPU (units that cost much to verify, Sigstore bundles, get
+there long before the count), and then while the workers start; the server the workers fork
+from starts importing their modules half way to either, while this process inspects.
 The rest go to worker processes (``forkserver``: safe beside the threads of the Delta writer)
 that read the units of an OCI layout directory themselves, verify, normalise and build the
 Arrow tables, and send them back as Arrow IPC streams. Workers load the trust policy from its
@@ -40,8 +40,8 @@ from attestlake.verify.verify import load_policy
 #: ``jobs`` given explicitly lowers it to :data:`PARALLEL_MIN_EXPLICIT`.
 PARALLEL_MIN = 500
 PARALLEL_MIN_EXPLICIT = 16
-#: ... or once inspecting them here has taken this long: by then the crawl has shown that
-#: its units cost more than starting the workers does.
+#: ... or once inspecting them here has taken this much CPU: by then the crawl has shown
+#: that its units cost more than starting the workers does.
 PARALLEL_AFTER_SECONDS = 0.25
 
 _policy: TrustPolicy | None = None  # a worker process's own copy, see _start_worker
@@ -122,7 +122,7 @@ class Inspector:
         self.parallel_min = parallel_min
         self._pool: ProcessPoolExecutor | None = None
         self._seen = 0  # units submitted so far
-        self._here_seconds = 0.0  # spent inspecting chunks in this process
+        self._here_seconds = 0.0  # CPU spent inspecting chunks in this process
         self._context: multiprocessing.context.ForkServerContext | None = None
         self._starting: Future[ProcessPoolExecutor] | None = None  # workers starting
         #: True once a worker died: the rest of the crawl is inspected in this process.
@@ -145,14 +145,15 @@ class Inspector:
         function is called (a small crawl starts no workers): until ``parallel_min`` units
         were seen, or until inspecting them here took :data:`PARALLEL_AFTER_SECONDS`, and
         then while the workers start; later ones go to the workers."""
-        first = self._seen == 0
         self._seen += len(work)
         if not self.parallel:
             return functools.partial(self._here, work)
         if self._pool is None:
             counted = self._seen >= self.parallel_min
             if not counted and self._here_seconds < PARALLEL_AFTER_SECONDS:
-                if not first:  # past its first chunk: a crawl that may well need the workers
+                if 2 * self._seen >= self.parallel_min or 2 * self._here_seconds >= (
+                    PARALLEL_AFTER_SECONDS
+                ):  # half way there: a crawl that may well need the workers
                     self._server()
                 return functools.partial(self._here, work)
             if not counted and not self._workers_started():  # on here meanwhile
@@ -231,11 +232,11 @@ class Inspector:
         self.close()
 
     def _here(self, work: list[Work]) -> ChunkResult:
-        started = time.perf_counter()
+        started = time.thread_time()  # its CPU: what the units cost, however busy the machine
         try:
             return inspect_chunk(work, self.policy, self.now)
         finally:
-            self._here_seconds += time.perf_counter() - started
+            self._here_seconds += time.thread_time() - started
 
     def close(self) -> None:
         if self._starting is not None:
