@@ -124,7 +124,7 @@ def bundle_store(generated: Generated, count: int = BUNDLES) -> BundleStore:
         context = FakeSigningContext(identity, instance=instance)
         with context.signer(IdentityToken(github_token(identity))) as signer:  # its own certificate
             raw = signer.sign_dsse(Statement(statement)).to_json().encode()
-        if i % TAMPERED_EVERY == TAMPERED_EVERY - 1:
+        if i % TAMPERED_EVERY == TAMPERED_EVERY // 2 - 1:
             raw = _tampered(raw)
             tampered += 1
         (directory / "bundles" / f"{i:05d}.sigstore.json").write_bytes(raw)
