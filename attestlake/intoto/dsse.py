@@ -47,6 +47,15 @@ def _b64decode(value: Any, what: str) -> bytes:
         raise ContentError(f"envelope {what} is not valid base64") from None
 
 
+def as_statement(obj: Any) -> dict[str, Any]:
+    """A parsed in-toto payload as a statement (ContentError if it is not one)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("predicateType"), str):
+        raise ContentError("payload is not an in-toto statement (no predicateType)")
+    if not isinstance(obj.get("subject", []), list):
+        raise ContentError("statement subject is not a list")
+    return obj
+
+
 @dataclass(frozen=True)
 class Signature:
     keyid: str
@@ -136,9 +145,4 @@ class Envelope:
         """The payload parsed as an in-toto statement (ContentError if it is not one)."""
         if self.payload_type != INTOTO_PAYLOAD_TYPE:
             raise ContentError(f"payload type {self.payload_type!r} is not in-toto")
-        stmt = loads(self.payload, max_bytes=MAX_ENVELOPE_SIZE, what="payload")
-        if not isinstance(stmt, dict) or not isinstance(stmt.get("predicateType"), str):
-            raise ContentError("payload is not an in-toto statement (no predicateType)")
-        if not isinstance(stmt.get("subject", []), list):
-            raise ContentError("statement subject is not a list")
-        return stmt
+        return as_statement(loads(self.payload, max_bytes=MAX_ENVELOPE_SIZE, what="payload"))

@@ -14,14 +14,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError
 from attestlake.intoto.canonical import encode_canonical
 from attestlake.intoto.dsse import (
-    INTOTO_PAYLOAD_TYPE,
-    MAX_ENVELOPE_SIZE,
     MAX_SIGNATURES,
-    Envelope,
     Signature,
 )
 
@@ -86,21 +82,9 @@ def parse_link(obj: Any) -> Link:
     return Link(name, tuple(command), tuple(artifacts))
 
 
-def is_link_payload(payload_type: str, payload: bytes) -> bool:
-    """True if a DSSE payload claims to be an in-toto link (``_type: link``)."""
-    if payload_type != INTOTO_PAYLOAD_TYPE:
-        return False
-    try:
-        obj = loads(payload, max_bytes=MAX_ENVELOPE_SIZE, what="payload")
-    except MalformedJSON:
-        return False
+def is_link(obj: Any) -> bool:
+    """True if a parsed in-toto payload claims to be a link (``_type: link``)."""
     return isinstance(obj, dict) and obj.get("_type") == LINK_TYPE
-
-
-def envelope_link(envelope: Envelope) -> Link:
-    """The link a DSSE envelope's payload holds; ContentError when it is not a valid one."""
-    obj = loads(envelope.payload, max_bytes=MAX_ENVELOPE_SIZE, what="payload")
-    return parse_link(obj)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ and the scope check that a valid signature must pass too."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import traceback
@@ -12,9 +13,9 @@ from typing import Any
 
 from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.errors import ContentError
-from attestlake.intoto.claims import Claims
-from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, Envelope
-from attestlake.intoto.links import DSSE_LINK_FORMAT, Link, envelope_link, is_link_payload
+from attestlake.intoto.claims import Claims, statement_claims
+from attestlake.intoto.dsse import INTOTO_PAYLOAD_TYPE, MAX_ENVELOPE_SIZE, Envelope, as_statement
+from attestlake.intoto.links import DSSE_LINK_FORMAT, Link, is_link, parse_link
 from attestlake.redaction import redact
 from attestlake.verify.trust import TrustedIdentity, TrustedKey
 from attestlake.verify.x509_trust import CertificateSigner
@@ -72,6 +73,12 @@ class Outcome:
     def verified(self) -> bool:
         return self.status == VERIFIED
 
+    @functools.cached_property
+    def statement_claims(self) -> Claims:
+        """The claims of :attr:`statement` (read once: the verdict and every normaliser
+        of the statement ask for them)."""
+        return statement_claims(self.statement)
+
 
 def internal_error(what: str, exc: Exception) -> str:
     """The detail recorded when ``what`` (the verifier, a normaliser, a parser) raised ``exc``
@@ -86,33 +93,42 @@ def internal_error(what: str, exc: Exception) -> str:
     )
 
 
-def _loose_predicate_type(payload: bytes) -> str | None:
-    try:
-        obj = loads(payload, max_bytes=len(payload))
-    except MalformedJSON:
-        return None
+def _predicate_type(obj: Any) -> str | None:
     value = obj.get("predicateType") if isinstance(obj, dict) else None
     return value if isinstance(value, str) else None
+
+
+def _loose_predicate_type(payload: bytes) -> str | None:
+    try:
+        return _predicate_type(loads(payload, max_bytes=len(payload)))
+    except MalformedJSON:
+        return None
 
 
 def envelope_base(envelope: Envelope, fmt: str) -> Outcome:
     """What every verdict on ``envelope`` shares; ``malformed`` already when the in-toto
     payload is neither a statement nor a link. A link in a plain DSSE envelope is recorded
-    with the format ``in-toto-link-dsse``."""
+    with the format ``in-toto-link-dsse``. The payload is parsed once."""
     base = Outcome(NOT_VERIFIED, format=fmt, payload=envelope.payload)
-    if is_link_payload(envelope.payload_type, envelope.payload):
+    if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
+        return base
+    try:
+        obj = loads(envelope.payload, max_bytes=MAX_ENVELOPE_SIZE, what="payload")
+    except MalformedJSON as exc:
+        loose = _loose_predicate_type(envelope.payload)
+        return replace(base, reason="malformed", detail=str(exc), predicate_type=loose)
+    if is_link(obj):
         base = replace(base, format=DSSE_LINK_FORMAT if fmt == "dsse" else fmt)
         try:
-            return replace(base, link=envelope_link(envelope))
+            return replace(base, link=parse_link(obj))
         except ContentError as exc:
             return replace(base, reason="malformed", detail=str(exc))
     try:
-        statement = envelope.statement()
+        statement = as_statement(obj)
     except ContentError as exc:
-        if envelope.payload_type != INTOTO_PAYLOAD_TYPE:
-            return base
-        loose = _loose_predicate_type(envelope.payload)
-        return replace(base, reason="malformed", detail=str(exc), predicate_type=loose)
+        return replace(
+            base, reason="malformed", detail=str(exc), predicate_type=_predicate_type(obj)
+        )
     return replace(base, statement=statement, predicate_type=statement["predicateType"])
 
 

@@ -107,3 +107,33 @@ def test_bad_arguments_are_refused_and_a_foreign_directory_is_left_alone(
     with pytest.raises(SystemExit):
         generate_main([str(tmp_path / "zero"), "--runs", "0"])
     assert "must be at least 1" in capsys.readouterr().err
+
+
+def test_the_bundle_store_of_target_4_gives_the_loop_and_the_crawl_the_same_outcomes(
+    crawled: tuple[Generated, Path], tmp_path: Path
+) -> None:
+    """benchmarks/run --only sigstore: the bundles it signs verify with sigstore-python's own
+    Verifier as they do in a crawl, the other organisation's and the changed ones in neither."""
+    from benchmarks.measure.bundles import bundle_store, loop
+
+    made, _ = crawled
+    store = bundle_store(made, 90)
+    assert (store.bundles, store.foreign, store.tampered) == (90, 2, 1)
+    assert bundle_store(made, 90) == store  # made once
+    looped = loop(store, store.raw_bundles())
+    assert (looped.verified, looped.not_verified) == (87, 3)
+    result = run_cli(
+        tmp_path,
+        "crawl",
+        "--from",
+        str(store.folder),
+        "--trust",
+        str(store.trust_policy),
+        "--lake",
+        str(tmp_path / "lake"),
+        "--json",
+    )
+    assert result.code == 0, result.err
+    summary = json.loads(result.out)
+    assert (summary["verified"], summary["not_verified"]) == (87, 3)
+    assert summary["reasons"] == {"bad_signature": 1, "untrusted_signer": 2}

@@ -30,7 +30,7 @@ from attestlake.crawl.normalize.common import (
 from attestlake.crawl.normalize.links import link_rows
 from attestlake.crawl.normalize.published import published_rows
 from attestlake.crawl.sources.interface import Unit
-from attestlake.intoto.claims import Claims, statement_claims
+from attestlake.intoto.claims import Claims
 from attestlake.verify.outcome import INTERNAL_ERROR, NOT_VERIFIED, Outcome, internal_error
 from attestlake.verify.trust import TrustPolicy
 from attestlake.verify.verify import verify_or_record
@@ -81,7 +81,7 @@ def _verification(
     ctx: Context, now: datetime, fmt: str | None, detail: str | None, policy: TrustPolicy
 ) -> dict[str, Any]:
     outcome = ctx.outcome
-    claims = outcome.claims or statement_claims(outcome.statement)
+    claims = outcome.claims or outcome.statement_claims
     return {
         "manifest_digest": ctx.manifest_digest,
         "envelope_digest": ctx.envelope_digest,
@@ -146,7 +146,7 @@ def _bound(outcome: Outcome, runs: RunBinding) -> Outcome:
     rows of one unit name a run by its id, so one unit holds one run per run id."""
     if not outcome.verified:
         return outcome
-    claims: Claims = statement_claims(outcome.statement)
+    claims: Claims = outcome.statement_claims
     if claims.run_id is None:
         return outcome
     mine = (claims.project, claims.workflow)

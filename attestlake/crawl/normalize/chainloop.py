@@ -27,7 +27,7 @@ from attestlake.crawl.normalize.common import (
     subject_rows,
     ts,
 )
-from attestlake.intoto.claims import CHAINLOOP_TYPES, Claims, statement_claims
+from attestlake.intoto.claims import CHAINLOOP_TYPES, Claims
 
 PREDICATE_TYPES = CHAINLOOP_TYPES
 OWNS_SUBJECTS = False
@@ -57,7 +57,7 @@ def normalise(ctx: Context) -> Rows:
     rows = Rows()
     pred = ctx.predicate
     meta = as_object(pred.get("metadata"))
-    claims = statement_claims(ctx.outcome.statement)
+    claims = ctx.outcome.statement_claims
     run_id = claims.run_id
     started, finished = ts(get(meta, "initializedAt")), ts(get(meta, "finishedAt"))
     run_date = day(started or finished)

@@ -30,7 +30,7 @@ from attestlake.crawl.normalize.common import (
 )
 from attestlake.crawl.normalize.evidence import EvidenceFile, evidence_rows
 from attestlake.crawl.normalize.policies import policy_rows
-from attestlake.intoto.claims import RUN_TYPES, statement_claims
+from attestlake.intoto.claims import RUN_TYPES
 
 PREDICATE_TYPES = RUN_TYPES
 #: This family writes the subjects it means to (none for start and reset records).
@@ -63,7 +63,7 @@ def _record_columns(ctx: Context) -> dict[str, Any]:
     wf = as_object(pred.get("workflow"))
     contract = as_object(pred.get("contract"))
     runner = as_object(pred.get("runner"))
-    claims = statement_claims(ctx.outcome.statement)
+    claims = ctx.outcome.statement_claims
     started, finished = ts(run.get("startedAt")), ts(run.get("finishedAt"))
     return {
         "run_id": claims.run_id,

@@ -15,7 +15,7 @@ from attestlake.crawl.normalize.common import (
     to_json,
     ts,
 )
-from attestlake.intoto.claims import SLSA_TYPES, statement_claims
+from attestlake.intoto.claims import SLSA_TYPES
 
 PREDICATE_TYPES = SLSA_TYPES
 OWNS_SUBJECTS = False
@@ -102,7 +102,7 @@ def normalise(ctx: Context) -> Rows:
             "envelope_digest": ctx.envelope_digest,
             "statement_digest": ctx.statement_digest,
             "predicate_type": ctx.predicate_type,
-            "run_id": statement_claims(ctx.outcome.statement).run_id,
+            "run_id": ctx.outcome.statement_claims.run_id,
             **fields,
             "signer": ctx.outcome.signer,
             "issuer": ctx.outcome.issuer,
