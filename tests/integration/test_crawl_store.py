@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from attestlake import open_lake
-from attestlake.crawl import inspection
 from attestlake.crawl.chunk import merged
 from attestlake.crawl.crawl import crawl
 from attestlake.crawl.inspection import Inspector
@@ -312,31 +311,6 @@ def test_parallel_gives_the_serial_lake(tmp_path: Path, store: tuple[LayoutStore
     assert sum(t.num_rows for t in parallel.values()) > 50
     assert parallel["contract_requirements"].num_rows == 2  # one set per contract digest
     assert parallel["blobs"]["unit_index"].to_pylist() == serial["blobs"]["unit_index"].to_pylist()
-
-
-def test_costly_units_start_the_workers_before_the_count(
-    store: tuple[LayoutStore, Signer], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Units that cost much to inspect start the workers long before ``parallel_min`` units:
-    the crawler inspects chunks itself while they start, then hands them the rest, and the
-    rows are those of a serial inspection."""
-    layout, signer = store
-    policy = load_policy(signer.trust)
-    candidates = list(StoreSource(layout).candidates())
-    chunks = [candidates[i : i + 3] for i in range(0, len(candidates), 3)]
-    monkeypatch.setattr(inspection, "PARALLEL_AFTER_SECONDS", 0.0)  # every unit is costly
-    with Inspector(policy, NOW, jobs=2, parallel_min=10_000) as inspector:
-        results = [inspector.submit(list(chunks[0]))()]  # here, while the workers start
-        assert inspector._pool is None and inspector._starting is not None
-        inspector._starting.result(timeout=120)
-        results += [inspector.submit(list(chunk))() for chunk in chunks[1:]]
-        assert inspector._pool is not None and not inspector.broken  # the rest in the workers
-    parallel, _ = merged(results)
-    with Inspector(policy, NOW, jobs=1) as inspector:
-        serial, _ = merged([inspector.submit([c.load() for c in candidates])()])
-    assert {n: t.to_pylist() for n, t in parallel.items()} == {
-        n: t.to_pylist() for n, t in serial.items()
-    }
 
 
 def test_new_tables_exist_and_old_lakes_gain_columns(
