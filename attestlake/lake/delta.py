@@ -23,7 +23,7 @@ from attestlake.lake.lake_check import unreadable_files
 from attestlake.lake.object_files import why
 from attestlake.lake.object_lock import require_lease
 from attestlake.lake.object_store import LakeRoot, ObjectLake
-from attestlake.lake.structure import LiveFile, Problem, TableState, table_state
+from attestlake.lake.structure import LiveFile, Problem, TableState, table_state, tables_listed
 from attestlake.lake.tables import TABLES, Table
 
 _T = TypeVar("_T")
@@ -133,7 +133,14 @@ def intact_states(root: LakeRoot) -> dict[str, TableState]:
     """What the cheap checks of :mod:`attestlake.lake.lake_check` read of each table present
     in the lake; LakeError naming every damaged table and file."""
     check_path(root)
-    states = each_table(root, lambda t: table_state(root, t, table_location(root, t)), TABLES)
+    listed = tables_listed(root) if isinstance(root, ObjectLake) else None
+    states = each_table(
+        root,
+        lambda t: table_state(
+            root, t, table_location(root, t), None if listed is None else listed.get(t.name, {})
+        ),
+        TABLES,
+    )
     problems = [p for state in states for p in state.problems]
     if problems:
         raise damaged(root, problems)

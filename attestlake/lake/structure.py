@@ -15,7 +15,7 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -293,12 +293,14 @@ def _files_intact(state: TableState) -> bool:
     return True
 
 
-def _object_state(lake: ObjectLake, table: Table, location: str) -> TableState:
+def _object_state(
+    lake: ObjectLake, table: Table, location: str, listed: Mapping[str, int] | None
+) -> TableState:
     """The cheap checks of a table in object storage (:func:`table_state`): one listing of
-    its objects gives the log's entries and each data file's size."""
+    its objects (``listed``, or asked now) gives the log's entries and each data file's size."""
     from deltalake import DeltaTable
 
-    objects = listing(lake, table.name)
+    objects = listing(lake, table.name) if listed is None else listed
     log = {k[len(LOG) + 1 :]: n for k, n in objects.items() if k.startswith(f"{LOG}/")}
     entries = {n: size for n, size in log.items() if _COMMIT.match(n) or _CHECKPOINT.match(n)}
     data = [k for k in objects if k.endswith(".parquet") and not k.startswith(f"{LOG}/")]
@@ -334,14 +336,28 @@ def table_directory(root: LakeRoot, table: Table) -> str:
     return root.child(table.name) if isinstance(root, ObjectLake) else str(root / table.name)
 
 
-def table_state(root: LakeRoot, table: Table, location: str) -> TableState:
-    """The cheap checks of one table (``location``: where delta-rs opens it).
+def tables_listed(lake: ObjectLake) -> dict[str, dict[str, int]]:
+    """Every object of a lake in object storage, by the table directory it is in (its key
+    relative to there, and its size): one listing for all the tables."""
+    out: dict[str, dict[str, int]] = {}
+    for key, size in listing(lake).items():
+        head, _, rest = key.partition("/")
+        if rest:
+            out.setdefault(head, {})[rest] = size
+    return out
+
+
+def table_state(
+    root: LakeRoot, table: Table, location: str, listed: Mapping[str, int] | None = None
+) -> TableState:
+    """The cheap checks of one table (``location``: where delta-rs opens it; ``listed``: in
+    object storage, the table's objects as :func:`tables_listed` found them).
 
     A healthy table whose log files are the ones read before in this process (same names,
     sizes and modification times) is not read again: only its data files are checked to be
     there with their sizes. A command that opens a lake many times pays for its log once."""
     if isinstance(root, ObjectLake):
-        return _object_state(root, table, location)
+        return _object_state(root, table, location, listed)
     directory = root / table.name
     if not directory.is_dir():
         return TableState(present=False)
