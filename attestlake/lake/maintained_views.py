@@ -19,10 +19,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from attestlake.lake.delta import open_table, table_location
 from attestlake.lake.object_store import LakeRoot
-from attestlake.lake.structure import LiveFile, table_state
+from attestlake.lake.structure import LiveFile, TableState, table_state
 from attestlake.lake.table_schema import Table, schema_of
 from attestlake.lake.tables import BY_NAME
 
@@ -123,58 +124,66 @@ def no_data_change(operations: list[str]) -> bool:
     return all(op in _NO_DATA_CHANGE for op in operations)
 
 
-def _recorded(root: LakeRoot, maintained: Maintained, version: int) -> dict[str, int] | None:
-    """The versions the newest commit (up to ``version``) that wrote the maintained table's
-    rows records (None: none, or not readable)."""
+def _history(root: LakeRoot, table: Table, state: TableState, since: int) -> list[dict[str, Any]]:
+    """The commits of ``table`` after version ``since``, newest first: from the log entries
+    its cheap checks read (``state``), or from delta-rs when those do not reach back that far
+    (a checkpoint). A log that cannot be read gives no commits."""
+    read = state.history(since)
+    if read is not None:
+        return read
+    if state.version is None:
+        return []
     try:
-        history = open_table(root, maintained.table).history(limit=_HISTORY)
+        history = open_table(root, table).history(limit=state.version - since)
     except Exception:  # a damaged log: computed from its definition instead
+        return []
+    return [c for c in history if since < c.get("version", -1) <= state.version]
+
+
+def _recorded(root: LakeRoot, maintained: Maintained, state: TableState) -> dict[str, int] | None:
+    """The versions the newest commit (among the last :data:`_HISTORY`) that wrote the
+    maintained table's rows records (None: none, or not readable)."""
+    if state.version is None:
         return None
-    for commit in history:  # newest first
-        if commit.get("version", version) > version:
-            continue
+    for commit in _history(root, maintained.table, state, state.version - _HISTORY):
         if commit.get("operation") in _NO_DATA_CHANGE:
             continue
         return recorded_versions(maintained, commit.get(BUILT_FROM))
     return None
 
 
-def _unchanged(root: LakeRoot, name: str, then: int, now: int) -> bool:
-    """Whether table ``name`` holds the rows it held at version ``then`` (now at ``now``):
-    every commit since changed no row (compaction)."""
+def _unchanged(root: LakeRoot, table: Table, state: TableState, then: int) -> bool:
+    """Whether ``table`` (now as ``state`` reads it) holds the rows it held at version
+    ``then``: every commit since changed no row (compaction)."""
+    now = -1 if state.version is None else state.version
     if then == now:
         return True
     if then < 0 or now < then or now - then > _HISTORY:
         return False
-    try:
-        history = open_table(root, BY_NAME[name]).history(limit=now - then)
-    except Exception:
-        return False
-    operations = [str(c.get("operation")) for c in history if then < c.get("version", -1) <= now]
+    operations = [str(c.get("operation")) for c in _history(root, table, state, then)]
     return len(operations) == now - then and no_data_change(operations)
 
 
 def current_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
     """The live data files of each maintained table of the lake at ``root`` that is current:
     written from the tables its definition reads as they are now (see the module doc)."""
-    versions = {
-        t.name: table_state(root, t, table_location(root, t)).version
+    states = {
+        t.name: table_state(root, t, table_location(root, t))
         for t in {BY_NAME[n] for m in MAINTAINED for n in m.reads}
     }
+    versions = {name: state.version for name, state in states.items()}
     out: dict[str, tuple[LiveFile, ...]] = {}
     for maintained in MAINTAINED:
         table = maintained.table
         state = table_state(root, table, table_location(root, table))
         if not state.present or state.problems or state.version is None:
             continue
-        recorded = _recorded(root, maintained, state.version)
+        recorded = _recorded(root, maintained, state)
         now = current_versions(versions, maintained)
         if (
             recorded is not None
             and set(recorded) == set(now)
-            and all(
-                _unchanged(root, name, recorded[name], version) for name, version in now.items()
-            )
+            and all(_unchanged(root, BY_NAME[name], states[name], recorded[name]) for name in now)
         ):
             out[maintained.name] = state.files
     return out
