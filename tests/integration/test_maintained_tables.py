@@ -39,6 +39,7 @@ QUERIES: dict[str, list[dict[str, str]]] = {
     "new_dependencies": [{}, {"since": "2026-11-01"}, {"since": "2026-11-19"}],
     "non_compliant_workflows": [{}, {"runs": "all"}],
     "runner_changes": [{}],
+    "sbom_quality": [{}],
     "shared_artifact_digests": [{}],
     "slsa_build_levels": [{}, {"target_level": "4"}],
 }
