@@ -8,41 +8,16 @@
 --   evidence (another tool's statement) shows its sbom_name, with no workflow.
 -- severity: low
 -- finding: project, workflow, sbom_name
-WITH components AS (
-    SELECT
-        r.project,
-        r.workflow,
-        r.team,
-        r.started_at,
-        c.sbom_name,
-        c.manifest_digest,
-        c.envelope_digest,
-        c.sbom_digest,
-        c.name,
-        c.version,
-        c.purl,
-        c.hashes IS NULL OR c.hashes IN ('', '{}') AS no_hashes,
-        c.purl IS NULL OR c.purl = '' AS no_purl
-    FROM sbom_components AS c
-    LEFT JOIN runs AS r ON r.manifest_digest = c.manifest_digest
-    WHERE c.trusted
-)
 SELECT
     project,
     workflow,
-    any_value(team) AS team,
-    CASE WHEN workflow IS NULL THEN sbom_name END AS sbom_name,
-    name AS component,
+    team,
+    sbom_name,
+    component,
     version,
     purl,
-    CASE
-        WHEN no_hashes AND no_purl THEN 'hashes and purl'
-        WHEN no_hashes THEN 'hashes'
-        ELSE 'purl'
-    END AS missing,
-    count(DISTINCT (manifest_digest, envelope_digest, sbom_digest)) AS sboms,
-    max(started_at) AS last_listed_at
-FROM components
-WHERE no_hashes OR no_purl
-GROUP BY ALL
+    missing,
+    sboms,
+    last_listed_at
+FROM component_gaps
 ORDER BY project, workflow, sbom_name, component, version, purl

@@ -36,6 +36,18 @@ def _text(value: object) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def check_finding(name: str, finding: Sequence[str], table: pa.Table) -> None:
+    """QueryError when ``finding`` (query ``name``'s) names a column its answer ``table``
+    does not have."""
+    absent = [c for c in finding if c not in table.column_names]
+    if absent:
+        raise QueryError(
+            f"query {name}: 'finding: {', '.join(finding)}' names column(s) "
+            f"{', '.join(absent)} that its answer does not have; its columns: "
+            f"{', '.join(table.column_names)}"
+        )
+
+
 def entities(name: str, finding: Sequence[str], table: pa.Table) -> list[Entity]:
     """One :class:`Entity` per row of ``table`` (the answer of query ``name``), in row
     order; rows about the same entity give equal ones.
@@ -44,13 +56,7 @@ def entities(name: str, finding: Sequence[str], table: pa.Table) -> list[Entity]
     """
     if not finding:
         return [Entity(("row of", name), (name, str(i))) for i in range(table.num_rows)]
-    absent = [c for c in finding if c not in table.column_names]
-    if absent:
-        raise QueryError(
-            f"query {name}: 'finding: {', '.join(finding)}' names column(s) "
-            f"{', '.join(absent)} that its answer does not have; its columns: "
-            f"{', '.join(table.column_names)}"
-        )
+    check_finding(name, finding, table)
     columns = tuple(finding)
     picked = table.select(list(columns)).to_pylist()
     return [Entity(columns, tuple(_text(row[c]) for c in columns)) for row in picked]

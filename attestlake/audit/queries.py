@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from attestlake._internal.durations import is_time_param, resolve
-from attestlake.audit.findings import Entity, distinct, entities
+from attestlake.audit.findings import Entity, check_finding, distinct, entities
 from attestlake.audit.inputs import MissingInput, missing_inputs
 from attestlake.audit.query_files import SavedQuery, get_query
 from attestlake.errors import LakeError, QueryError
@@ -147,9 +147,8 @@ def run_query(
             f"query {query.name} failed{' with ' + given if given else ''}: {problem}"
             + (" (check the parameter values)" if given else "")
         ) from None
-    result = QueryResult(query, values, table, missing)
-    result.entities()  # QueryError now if the finding columns are not in the answer
-    return result
+    check_finding(query.name, query.finding, table)
+    return QueryResult(query, values, table, missing)
 
 
 def query_lake(

@@ -140,11 +140,46 @@ def _partition_columns(table: Table, files: Sequence[LiveFile]) -> list[str]:
     return [c for c in table.schema.names if c in named]
 
 
-def _view_sql(table: Table, files: Sequence[LiveFile]) -> str:
+#: Each data file's schema as DuckDB reads it from the file's footer, numbered: files of one
+#: number have the same columns, in the same order, of the same types.
+_FILE_SCHEMAS = """
+SELECT file_name, dense_rank() OVER (ORDER BY columns) AS schema_number
+FROM (
+    SELECT
+        file_name,
+        list(
+            (name, type, type_length, repetition_type, num_children, converted_type, scale,
+                precision, field_id, logical_type, duckdb_type)
+            ORDER BY column_id
+        ) AS columns
+    FROM parquet_schema($files)
+    GROUP BY file_name
+)
+"""
+
+
+def _one_schema(con: duckdb.DuckDBPyConnection, live: Mapping[str, Sequence[LiveFile]]) -> set[str]:
+    """The tables of ``live`` whose data files all have one schema (each footer read once,
+    then kept by the session's metadata cache). None of them when a footer does not read:
+    every view then reads its files by column name, and the damaged file is found there."""
+    files = [str(f.path) for listed in live.values() for f in listed]
+    if not files:
+        return set()
+    try:
+        numbered = dict(con.execute(_FILE_SCHEMAS, {"files": files}).fetchall())
+    except duckdb.Error:
+        return set()
+    schemas = {name: {numbered.get(str(f.path)) for f in listed} for name, listed in live.items()}
+    return {name for name, found in schemas.items() if len(found) == 1 and None not in found}
+
+
+def _view_sql(table: Table, files: Sequence[LiveFile], one_schema: bool = False) -> str:
     """A view with exactly the table's schema over the live Parquet files of its snapshot.
 
     The typed empty relation on the left fixes column names, order and types; files written
-    before a column was added simply have NULLs there.
+    before a column was added simply have NULLs there. Files of several schemas are read by
+    column name (``union_by_name``, which reads every file's footer whenever a query binds
+    the view); files that all have one schema (``one_schema``) are read as the first one is.
     """
     empty = empty_relation(table)
     if not files:
@@ -152,7 +187,8 @@ def _view_sql(table: Table, files: Sequence[LiveFile]) -> str:
     hive = ", ".join(f"{_literal(c)}: VARCHAR" for c in _partition_columns(table, files))
     listed = ", ".join(_literal(str(f.path)) for f in files)
     scan = (
-        f"read_parquet([{listed}], union_by_name = true, "
+        f"read_parquet([{listed}], "
+        + ("" if one_schema and not hive else "union_by_name = true, ")
         + (
             f"hive_partitioning = true, hive_types = {{{hive}}}"
             if hive
@@ -182,6 +218,17 @@ def lock_session(con: duckdb.DuckDBPyConnection, files: Sequence[str]) -> None:
     con.sql("SET lock_configuration = true")
 
 
+def _connect() -> duckdb.DuckDBPyConnection:
+    """A new in-memory DuckDB connection for a lake session: times in UTC, and each data
+    file's Parquet metadata read once per session (the files of a Delta snapshot never
+    change; every query that reads a table binds its view, which reads every file's footer
+    again without the cache)."""
+    con = duckdb.connect(":memory:")
+    con.sql("SET TimeZone = 'UTC'")
+    con.sql("SET parquet_metadata_cache = true")
+    return con
+
+
 def _dataset(root: ObjectLake, table: Table) -> ds.Dataset:
     return open_table(root, table).to_pyarrow_dataset()
 
@@ -202,9 +249,8 @@ def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
     datasets = each_table(root, snapshot, present)
     maintained = [MAINTAINED_BY_NAME[name].table for name in current_tables(root)]
     written_sets = each_table(root, partial(_dataset, root), maintained)
-    con = duckdb.connect(":memory:")
+    con = _connect()
     try:
-        con.sql("SET TimeZone = 'UTC'")
         opened = dict(zip([t.name for t in present], datasets, strict=True))
         for table in TABLES:
             empty = empty_relation(table)
@@ -261,16 +307,15 @@ class Lake:
         resolved = root.resolve()
         live = intact_tables(resolved)
         files = {str(f.path): (name, f.relative) for name, listed in live.items() for f in listed}
-        con = duckdb.connect(":memory:")
+        con = _connect()
         try:
-            con.sql("SET TimeZone = 'UTC'")
-            views = [_view_sql(t, live.get(t.name, ())) for t in TABLES]
+            one_schema = _one_schema(con, live)
+            views = [_view_sql(t, live.get(t.name, ()), t.name in one_schema) for t in TABLES]
             try:
                 con.execute(";\n".join(views))  # one round trip while every file reads
             except duckdb.Error:
                 con.close()
-                con = duckdb.connect(":memory:")
-                con.sql("SET TimeZone = 'UTC'")
+                con = _connect()
                 for table, view in zip(TABLES, views, strict=True):  # find the table that fails
                     try:
                         con.sql(view)

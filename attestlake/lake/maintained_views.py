@@ -1,15 +1,16 @@
 """Maintained tables: views over the lake's tables that the crawler also writes out as tables.
 
 Each maintained table (``latest_runs``, ``contract_revisions``, ``runner_moves``,
-``image_sbom_gaps``, ``shared_digests``, ``workflow_packages``, documented in docs/lake.md) is
-defined by one SQL file (``maintained_sql/<name>.sql``) over the lake's tables. The crawler
-writes its rows as a Delta table of that name after every crawl and re-evaluation
-(:mod:`attestlake.lake.maintain`), in one commit that records the version of each table it
-was computed from (:data:`BUILT_FROM`). A lake session reads the written table only while it
-is current, every table it was computed from at that version (or changed since by compaction
-alone); otherwise (a crawl that is running or was killed, a lake written by an older version,
-a missing or damaged maintained table) the session computes it from its definition, so an
-answer never depends on whether the maintained tables are current: only its speed does.
+``image_sbom_gaps``, ``shared_digests``, ``workflow_packages``, ``component_gaps``, documented
+in docs/lake.md) is defined by one SQL file (``maintained_sql/<name>.sql``) over the lake's
+tables. The crawler writes its rows as a Delta table of that name after every crawl and
+re-evaluation (:mod:`attestlake.lake.maintain`), in one commit that records the version of
+each table it was computed from (:data:`BUILT_FROM`). A lake session reads the written table
+only while it is current, every table it was computed from at that version (or changed since
+by compaction alone); otherwise (a crawl that is running or was killed, a lake written by an
+older version, a missing or damaged maintained table) the session computes it from its
+definition, so an answer never depends on whether the maintained tables are current: only its
+speed does.
 """
 
 from __future__ import annotations
@@ -19,17 +20,14 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 from attestlake.lake.delta import open_table, table_location
 from attestlake.lake.fan_out import each_table
 from attestlake.lake.object_store import LakeRoot
-from attestlake.lake.structure import LiveFile, table_state
+from attestlake.lake.structure import LiveFile, TableState, table_state
 from attestlake.lake.table_schema import Table, schema_of
 from attestlake.lake.tables import BY_NAME
-
-if TYPE_CHECKING:
-    from deltalake import DeltaTable
 
 __all__ = [
     "BUILT_FROM",
@@ -85,6 +83,7 @@ MAINTAINED: tuple[Maintained, ...] = (
     Maintained("image_sbom_gaps", ("runs", "materials")),
     Maintained("shared_digests", ("runs", "subjects")),
     Maintained("workflow_packages", ("runs", "sbom_components")),
+    Maintained("component_gaps", ("runs", "sbom_components")),
 )
 MAINTAINED_BY_NAME = {m.name: m for m in MAINTAINED}
 
@@ -128,62 +127,63 @@ def no_data_change(operations: list[str]) -> bool:
     return all(op in _NO_DATA_CHANGE for op in operations)
 
 
-def _opened(root: LakeRoot, table: Table) -> DeltaTable:
-    """``table`` opened by delta-rs: in object storage, as its cheap checks opened it (when
-    its log is the one they read)."""
-    state = table_state(root, table, table_location(root, table))
-    return state.delta if state.delta is not None else open_table(root, table)
-
-
-def _recorded(root: LakeRoot, maintained: Maintained, version: int) -> dict[str, int] | None:
-    """The versions the newest commit (up to ``version``) that wrote the maintained table's
-    rows records (None: none, or not readable)."""
+def _history(root: LakeRoot, table: Table, state: TableState, since: int) -> list[dict[str, Any]]:
+    """The commits of ``table`` after version ``since``, newest first: from the log entries
+    its cheap checks read (``state``), or from delta-rs when those do not reach back that far
+    (a checkpoint). A log that cannot be read gives no commits."""
+    read = state.history(since)
+    if read is not None:
+        return read
+    if state.version is None:
+        return []
     try:
-        history = _opened(root, maintained.table).history(limit=_HISTORY)
+        history = open_table(root, table).history(limit=state.version - since)
     except Exception:  # a damaged log: computed from its definition instead
+        return []
+    return [c for c in history if since < c.get("version", -1) <= state.version]
+
+
+def _recorded(root: LakeRoot, maintained: Maintained, state: TableState) -> dict[str, int] | None:
+    """The versions the newest commit (among the last :data:`_HISTORY`) that wrote the
+    maintained table's rows records (None: none, or not readable)."""
+    if state.version is None:
         return None
-    for commit in history:  # newest first
-        if commit.get("version", version) > version:
-            continue
+    for commit in _history(root, maintained.table, state, state.version - _HISTORY):
         if commit.get("operation") in _NO_DATA_CHANGE:
             continue
         return recorded_versions(maintained, commit.get(BUILT_FROM))
     return None
 
 
-def _unchanged(root: LakeRoot, name: str, then: int, now: int) -> bool:
-    """Whether table ``name`` holds the rows it held at version ``then`` (now at ``now``):
-    every commit since changed no row (compaction)."""
+def _unchanged(root: LakeRoot, table: Table, state: TableState, then: int) -> bool:
+    """Whether ``table`` (now as ``state`` reads it) holds the rows it held at version
+    ``then``: every commit since changed no row (compaction)."""
+    now = -1 if state.version is None else state.version
     if then == now:
         return True
     if then < 0 or now < then or now - then > _HISTORY:
         return False
-    try:
-        history = _opened(root, BY_NAME[name]).history(limit=now - then)
-    except Exception:
-        return False
-    operations = [str(c.get("operation")) for c in history if then < c.get("version", -1) <= now]
+    operations = [str(c.get("operation")) for c in _history(root, table, state, then)]
     return len(operations) == now - then and no_data_change(operations)
 
 
 def current_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
     """The live data files of each maintained table of the lake at ``root`` that is current:
     written from the tables its definition reads as they are now (see the module doc)."""
-    versions = table_versions(root, {n for m in MAINTAINED for n in m.reads})
+    states = table_states(root, {n for m in MAINTAINED for n in m.reads})
+    versions = {name: state.version for name, state in states.items()}
 
     def files(maintained: Maintained) -> tuple[LiveFile, ...] | None:
         table = maintained.table
         state = table_state(root, table, table_location(root, table))
         if not state.present or state.problems or state.version is None:
             return None
-        recorded = _recorded(root, maintained, state.version)
+        recorded = _recorded(root, maintained, state)
         now = current_versions(versions, maintained)
         if (
             recorded is not None
             and set(recorded) == set(now)
-            and all(
-                _unchanged(root, name, recorded[name], version) for name, version in now.items()
-            )
+            and all(_unchanged(root, BY_NAME[name], states[name], recorded[name]) for name in now)
         ):
             return state.files
         return None
@@ -192,10 +192,15 @@ def current_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
     return {m.name: f for m, f in zip(MAINTAINED, found, strict=True) if f is not None}
 
 
-def table_versions(root: LakeRoot, names: Iterable[str]) -> dict[str, int | None]:
-    """The current version of each table named (None: not there, or damaged)."""
+def table_states(root: LakeRoot, names: Iterable[str]) -> dict[str, TableState]:
+    """What the cheap checks read of each table named."""
     tables = sorted(names)
     states = each_table(
         root, lambda n: table_state(root, BY_NAME[n], table_location(root, BY_NAME[n])), tables
     )
-    return {name: state.version for name, state in zip(tables, states, strict=True)}
+    return dict(zip(tables, states, strict=True))
+
+
+def table_versions(root: LakeRoot, names: Iterable[str]) -> dict[str, int | None]:
+    """The current version of each table named (None: not there, or damaged)."""
+    return {name: state.version for name, state in table_states(root, names).items()}

@@ -74,9 +74,24 @@ class TableState:
     files: tuple[LiveFile, ...] = ()
     #: Every data file path (relative to the table) named by an add or remove action.
     named: frozenset[str] = frozenset()
+    #: The ``commitInfo`` of each log entry read (from the last checkpoint on), by version,
+    #: with its ``version`` added, as delta-rs's history gives it (see :meth:`history`).
+    commits: tuple[tuple[int, dict[str, Any]], ...] = field(default=(), compare=False)
     #: In object storage, the table as delta-rs opened it for these checks (a session reads
     #: its snapshot from it rather than asking for the log again).
     delta: Any = field(default=None, compare=False, repr=False)
+
+    def history(self, since: int) -> list[dict[str, Any]] | None:
+        """The ``commitInfo`` of every version after ``since`` up to the newest, newest first
+        (delta-rs's ``DeltaTable.history`` without opening the table again); None when the
+        entries read do not reach back that far (a checkpoint) or one has no ``commitInfo``."""
+        if self.version is None:
+            return None
+        read = dict(self.commits)
+        wanted = range(self.version, max(since, -1), -1)
+        if not all(v in read for v in wanted):
+            return None
+        return [read[v] for v in wanted]
 
 
 def lake_relative(root: Path, path: Path) -> str:
@@ -92,7 +107,12 @@ def data_files(directory: Path) -> Iterable[Path]:
             yield path
 
 
-def _read_log(root: Path, table: Table) -> tuple[list[Problem], int | None, set[str]]:
+#: What :func:`_check_log` finds: problems, the newest version, every data path the entries
+#: name, and each entry's ``commitInfo`` by version.
+_LogRead = tuple[list[Problem], int | None, set[str], dict[int, dict[str, Any]]]
+
+
+def _read_log(root: Path, table: Table) -> _LogRead:
     """The checks of :func:`_check_log` on the log of a table in a local directory."""
     log = root / table.name / LOG
     entries = {e.name: e.read_bytes for e in (log.iterdir() if log.is_dir() else ())}
@@ -101,13 +121,15 @@ def _read_log(root: Path, table: Table) -> tuple[list[Problem], int | None, set[
 
 def _check_log(
     table: Table, entries: dict[str, Callable[[], bytes]], count_data: Callable[[], int]
-) -> tuple[list[Problem], int | None, set[str]]:
+) -> _LogRead:
     """Check the log's entries (``entries``: each file of the log by name, and how to read
     it): contiguous from 0 (or from the last checkpoint), each a non-empty sequence of JSON
-    objects. Returns problems, the newest version and every data path the entries name."""
+    objects. Returns problems, the newest version, every data path the entries name and the
+    ``commitInfo`` of each entry that has one."""
     shown = f"{table.name}/{LOG}"
     problems: list[Problem] = []
     named: set[str] = set()
+    infos: dict[int, dict[str, Any]] = {}
     commits: dict[int, str] = {}
     checkpoints: list[int] = []
     for name in entries:
@@ -123,7 +145,7 @@ def _check_log(
             else "the table's transaction log is missing"
         )
         problems.append(Problem(table.name, shown, what, RESTORE))
-        return problems, None, named
+        return problems, None, named, infos
     start = max(checkpoints) + 1 if checkpoints else 0
     newest = max([*commits, *checkpoints])
     for version in range(start, newest + 1):
@@ -138,14 +160,19 @@ def _check_log(
                 )
             )
             continue
-        problem = _check_entry(table, version, f"{shown}/{entry}", entries[entry], named)
+        problem = _check_entry(table, version, f"{shown}/{entry}", entries[entry], named, infos)
         if problem is not None:
             problems.append(problem)
-    return problems, newest, named
+    return problems, newest, named, infos
 
 
 def _check_entry(
-    table: Table, version: int, shown: str, read: Callable[[], bytes], named: set[str]
+    table: Table,
+    version: int,
+    shown: str,
+    read: Callable[[], bytes],
+    named: set[str],
+    infos: dict[int, dict[str, Any]],
 ) -> Problem | None:
     try:
         raw = read()
@@ -173,6 +200,9 @@ def _check_entry(
             body = action.get(kind)
             if isinstance(body, dict) and isinstance(body.get("path"), str):
                 named.add(unquote(body["path"]))
+        info = action.get("commitInfo")
+        if isinstance(info, dict):
+            infos[version] = {**info, "version": version}
     return None
 
 
@@ -316,7 +346,7 @@ def _object_state(
     readers: dict[str, Callable[[], bytes]] = {
         name: functools.partial(read_bytes, lake, table.name, LOG, name) for name in entries
     }
-    problems, newest, named = _check_log(table, readers, lambda: len(data))
+    problems, newest, named, infos = _check_log(table, readers, lambda: len(data))
     if problems:
         return TableState(True, tuple(problems), newest, named=frozenset(named))
     problems, version, files, delta = _live_files(
@@ -325,7 +355,15 @@ def _object_state(
         objects.get,
         lambda relative: lake.child(table.name, relative),
     )
-    state = TableState(True, tuple(problems), version, tuple(files), frozenset(named), delta)
+    state = TableState(
+        True,
+        tuple(problems),
+        version,
+        tuple(files),
+        frozenset(named),
+        commits=tuple(infos.items()),
+        delta=delta,
+    )
     if not problems:
         _keep(key, state)
     return state
@@ -374,11 +412,13 @@ def table_state(
     known = _known(key, _files_intact) if listing is not None else None
     if known is not None:
         return known
-    problems, newest, named = _read_log(root, table)
+    problems, newest, named, infos = _read_log(root, table)
     if problems:
         return TableState(True, tuple(problems), newest, named=frozenset(named))
     problems, version, files, _ = _local_files(root, table, location)
-    state = TableState(True, tuple(problems), version, tuple(files), frozenset(named))
+    state = TableState(
+        True, tuple(problems), version, tuple(files), frozenset(named), tuple(infos.items())
+    )
     if not problems and listing is not None:
         _keep(key, state)
     return state

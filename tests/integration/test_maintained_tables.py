@@ -39,6 +39,7 @@ QUERIES: dict[str, list[dict[str, str]]] = {
     "new_dependencies": [{}, {"since": "2026-11-01"}, {"since": "2026-11-19"}],
     "non_compliant_workflows": [{}, {"runs": "all"}],
     "runner_changes": [{}],
+    "sbom_quality": [{}],
     "shared_artifact_digests": [{}],
     "slsa_build_levels": [{}, {"target_level": "4"}],
 }
@@ -162,6 +163,27 @@ def test_compaction_keeps_them_current(demo: DemoResult, tmp_path: Path) -> None
     assert done.code == 0, done.err
     assert maintained_rows(lake) == before  # still current: compaction changed no row
     assert answers(lake) == answers(demo.lake)
+
+
+def test_a_checkpoint_after_compaction_keeps_them_current_and_a_change_stale(
+    demo: DemoResult, tmp_path: Path
+) -> None:
+    # the commits since a maintained table was written are then behind a checkpoint, where
+    # the log entries a session reads start
+    org = copy_demo(demo, tmp_path / "org")
+    lake = org / "lake"
+    before = maintained_rows(lake)
+    done = run_cli(tmp_path, "lake", "compact", "--lake", str(lake))
+    assert done.code == 0, done.err
+    read = {n for m in MAINTAINED for n in m.reads if (lake / n).is_dir()}
+    for name in read:
+        DeltaTable(str(lake / name)).create_checkpoint()
+    assert maintained_rows(lake) == before
+    runs = DeltaTable(str(lake / "runs"))
+    write_deltalake(str(lake / "runs"), runs.to_pyarrow_table().slice(0, 1), mode="append")
+    DeltaTable(str(lake / "runs")).create_checkpoint()
+    assert current_tables(lake.resolve()) == {}  # every one reads runs, which changed
+    assert answers(lake) == answers(_without_maintained(lake, tmp_path / "computed"))
 
 
 def test_tampered_or_damaged_maintained_tables_are_computed_instead(
