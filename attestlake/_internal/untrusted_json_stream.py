@@ -187,6 +187,9 @@ class _Reader:
             try:
                 value, end = self.json.raw_decode(self.text, start)
             except Refused as exc:
+                if not self.eof and len(self.text) - start <= max_chars:
+                    self.more()  # a number cut by the chunk: refused for what it is whole
+                    continue
                 raise MalformedJSON(f"{self.what} is refused: {exc}") from None
             except RecursionError:
                 raise MalformedJSON(
@@ -203,7 +206,7 @@ class _Reader:
                     raise self.too_long(name, max_chars) from None
                 self.more()
                 continue
-            if end == len(self.text) and not self.eof:  # a number may go on in the next chunk
+            if end > len(self.text) - _LOOKAHEAD and not self.eof:  # a number may go on
                 self.more()
                 continue
             break
