@@ -3,7 +3,11 @@
 Layout: ``oci-layout``, ``index.json`` (every manifest, tags in the
 ``org.opencontainers.image.ref.name`` annotation) and ``blobs/sha256/<hex>``. Writes are atomic
 (temporary file + rename) and ``index.json`` is updated under an exclusive lock, so concurrent
-writers never lose each other's manifests.
+writers never lose each other's manifests. A push reads and rewrites ``index.json`` whole; a
+listing (and a tag's lookup) reads it as a stream, one entry at a time, so that listing a
+million manifests holds one of them, not the file: read through once before any entry is
+given, so that a damaged file is refused before any of it is used, then again from the same
+open file (:mod:`attestlake._internal.untrusted_json_stream`).
 
 A blob whose bytes do not match its digest is damage at rest (a partial copy, a tampered file),
 not a fault on the way: reading it again gives the same bytes, so it is not retried but raised
