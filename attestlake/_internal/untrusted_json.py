@@ -35,13 +35,17 @@ _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 #: Opening brackets count 2, closing ones 0: the running sum minus the position is the depth.
 _WEIGHTS = str.maketrans({"[": "\x02", "{": "\x02", "]": "\x00", "}": "\x00"})
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+#: Why a document holding a lone surrogate escape is refused.
+LONE_SURROGATE = (
+    "it holds a lone UTF-16 surrogate escape (such as \\udcff), which no UTF-8 text can hold"
+)
 
 
 class MalformedJSON(ContentError, ValueError):
     """Untrusted bytes are not JSON that attestlake reads; the message says why."""
 
 
-class _Refused(Exception):
+class Refused(Exception):
     """A reason to refuse, raised from inside the parser's hooks."""
 
 
@@ -55,30 +59,46 @@ def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
                 twice = key
                 break
             seen.add(key)
-        raise _Refused(
-            f"the key {_show(twice)} appears twice in one object (parsers disagree on which "
-            "one counts)"
-        )
+        raise Refused(twice_message(twice))
     return obj
+
+
+def twice_message(key: str) -> str:
+    """Why an object in which ``key`` appears twice is refused."""
+    return (
+        f"the key {_show(key)} appears twice in one object (parsers disagree on which one counts)"
+    )
 
 
 def _int(text: str) -> int:
     if len(text) > MAX_NUMBER_LENGTH:
-        raise _Refused(f"a number of {len(text)} characters, over {MAX_NUMBER_LENGTH}")
+        raise Refused(f"a number of {len(text)} characters, over {MAX_NUMBER_LENGTH}")
     return int(text)
 
 
 def _float(text: str) -> float:
     if len(text) > MAX_NUMBER_LENGTH:
-        raise _Refused(f"a number of {len(text)} characters, over {MAX_NUMBER_LENGTH}")
+        raise Refused(f"a number of {len(text)} characters, over {MAX_NUMBER_LENGTH}")
     value = float(text)
     if not math.isfinite(value):
-        raise _Refused(f"the number {text[:40]} is beyond a 64-bit float")
+        raise Refused(f"the number {text[:40]} is beyond a 64-bit float")
     return value
 
 
 def _constant(name: str) -> Any:
-    raise _Refused(f"{name} is not a JSON value")
+    raise Refused(f"{name} is not a JSON value")
+
+
+class _StrictDecoder(json.JSONDecoder):
+    """Python's decoder with hooks that refuse what :func:`loads` refuses while parsing."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            object_pairs_hook=_object,
+            parse_int=_int,
+            parse_float=_float,
+            parse_constant=_constant,
+        )
 
 
 def _show(key: str) -> str:
@@ -96,7 +116,15 @@ def depth(text: str) -> int:
     return int(max(map(sub, accumulate(weights, add), count(1))))
 
 
-def _has_lone_surrogate(text: str, value: Any) -> bool:
+def strict_decoder() -> json.JSONDecoder:
+    """A decoder whose hooks raise :class:`Refused` for what :func:`loads` refuses while
+    parsing (a key twice, ``NaN``, over-long or infinite numbers); the size, depth and
+    surrogate checks are its caller's. One per reader: it is not shared between threads."""
+    return _StrictDecoder()
+
+
+def has_lone_surrogate(text: str, value: Any) -> bool:
+    """Whether ``value``, parsed from ``text``, holds a lone surrogate escape (``\\udcff``)."""
     if not _SURROGATE_ESCAPE.search(text):
         return False  # strict UTF-8 decoding already refused encoded surrogates
     try:
@@ -129,25 +157,27 @@ def loads(
     if nested > max_depth:
         raise MalformedJSON(f"{what} is nested {nested} levels deep, over the bound of {max_depth}")
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_object,
-            parse_int=_int,
-            parse_float=_float,
-            parse_constant=_constant,
-        )
-    except _Refused as exc:
+        value = json.loads(text, cls=_StrictDecoder)
+    except Refused as exc:
         raise MalformedJSON(f"{what} is refused: {exc}") from None
     except RecursionError:
         raise MalformedJSON(f"{what} is nested too deeply") from None
     except ValueError as exc:
         raise MalformedJSON(f"{what} is not JSON: {exc}") from None
-    if _has_lone_surrogate(text, value):
-        raise MalformedJSON(
-            f"{what} is refused: it holds a lone UTF-16 surrogate escape (such as \\udcff), "
-            "which no UTF-8 text can hold"
-        )
+    if has_lone_surrogate(text, value):
+        raise MalformedJSON(f"{what} is refused: {LONE_SURROGATE}")
     return value
 
 
-__all__ = ["MAX_DEPTH", "MAX_NUMBER_LENGTH", "MalformedJSON", "depth", "loads"]
+__all__ = [
+    "LONE_SURROGATE",
+    "MAX_DEPTH",
+    "MAX_NUMBER_LENGTH",
+    "MalformedJSON",
+    "Refused",
+    "depth",
+    "has_lone_surrogate",
+    "loads",
+    "strict_decoder",
+    "twice_message",
+]

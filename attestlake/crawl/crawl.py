@@ -33,6 +33,7 @@ import pyarrow as pa
 from attestlake._internal.sizes import parse_size
 from attestlake.crawl.chunk import CHUNK_BYTES, CHUNK_UNITS, ChunkResult, Work, merged
 from attestlake.crawl.crawl_result import CrawlResult, Outcomes
+from attestlake.crawl.digest_set import DigestSet
 from attestlake.crawl.inspection import Inspector
 from attestlake.crawl.progress import ProgressFn, Reporter
 from attestlake.crawl.replay import Replays
@@ -74,25 +75,6 @@ MAX_BATCH_BYTES = 64 * 1024 * 1024
 WrittenFn = Callable[[int, str, int], None]
 
 
-class _Known:
-    """The keys of the units in the lake, held compactly (32 bytes per sha256 key)."""
-
-    def __init__(self, keys: set[str]) -> None:
-        self._keys = {self._pack(k) for k in keys}
-
-    @staticmethod
-    def _pack(key: str) -> bytes:
-        return (
-            bytes.fromhex(key[7:]) if key.startswith("sha256:") and len(key) == 71 else key.encode()
-        )
-
-    def __contains__(self, key: str) -> bool:
-        return self._pack(key) in self._keys
-
-    def add(self, key: str) -> None:
-        self._keys.add(self._pack(key))
-
-
 def _stamped(data: pa.Table, crawl_id: str, batch: int) -> pa.Table:
     """``data`` with the crawl and batch that write it in ``crawl_id`` and ``crawl_batch``."""
     for name, value in (
@@ -116,12 +98,12 @@ class _Tally:
 
 
 def _new_candidates(
-    source: Source, known: tuple[_Known, _Known], tally: _Tally, report: Reporter
+    source: Source, known: tuple[DigestSet, DigestSet], tally: _Tally, report: Reporter
 ) -> Iterator[Candidate]:
     """The candidates of ``source`` not in the lake yet, each once (a unit found twice in this
     crawl, by a tag and as a referrer, is read once)."""
     attested, published = known
-    seen = _Known(set())
+    seen = DigestSet()
     for candidate in source.candidates():
         if candidate.key in seen:
             continue
@@ -378,8 +360,8 @@ def crawl(
     crawl_id = crawl_id or str(uuid.uuid4())
     with writer_lock(lake_root), Inspector(policy, now, jobs) as inspector:
         reverified = _reverify_first(lake_root, policy, tally, jobs)
-        attested, in_lake = begin(lake_root, crawl_id, src.ref, policy.digest)
-        known = (_Known(attested), _Known(in_lake))
+        attested, in_lake = map(DigestSet, begin(lake_root, crawl_id, src.ref, policy.digest))
+        known = (attested, in_lake)
         writer = _BatchWriter(lake_root, crawl_id, now, tally, report, on_written)
         found = _new_candidates(src, known, tally, report)
         chunks = _chunks(found, src, tally, report, max(1, batch_size))

@@ -28,13 +28,14 @@ reaches the trusted tables once:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from attestlake.crawl.chunk import Inspected
+from attestlake.crawl.digest_set import DigestSet
 from attestlake.crawl.run_home import BatchHomes, SourceFix, is_run_tag, move_run_sources, runs_in
 from attestlake.lake.delta import is_table, open_table
 from attestlake.lake.object_store import LakeRoot
@@ -96,13 +97,26 @@ def _file(item: Evidence) -> tuple[str, str | None]:
     return table, row[EVIDENCE[table]]
 
 
-def _pack(digest: str) -> bytes:
-    if digest.startswith("sha256:") and len(digest) == 71:
-        try:
-            return bytes.fromhex(digest[7:])
-        except ValueError:
-            pass
-    return digest.encode()
+def _trusted_statements(root: LakeRoot) -> Iterator[str]:
+    """The statement digest (or, without one, the envelope digest) of every trusted
+    attestation of the lake, read a batch of rows at a time."""
+    if not is_table(root, ATTESTATIONS):
+        return
+    for batch in (
+        open_table(root, ATTESTATIONS)
+        .to_pyarrow_dataset()
+        .to_batches(
+            columns=["statement_digest", "envelope_digest"],
+            filter=pc.field("trusted") == True,  # noqa: E712 (an Arrow expression)
+        )
+    ):
+        for s, e in zip(
+            batch.column("statement_digest").to_pylist(),
+            batch.column("envelope_digest").to_pylist(),
+            strict=True,
+        ):
+            if s or e:
+                yield s or e
 
 
 def _pairs(data: pa.Table, second: str) -> pa.Array:
@@ -194,21 +208,7 @@ class Replays:
 
     def __init__(self, lake_root: LakeRoot) -> None:
         self.root = lake_root
-        trusted = _read(
-            lake_root,
-            ATTESTATIONS,
-            ["statement_digest", "envelope_digest"],
-            pc.field("trusted") == True,  # noqa: E712 (an Arrow expression)
-        )
-        self._known = {
-            _pack(s or e)
-            for s, e in zip(
-                trusted["statement_digest"].to_pylist(),
-                trusted["envelope_digest"].to_pylist(),
-                strict=True,
-            )
-            if s or e
-        }
+        self._known = DigestSet(_trusted_statements(lake_root))
 
     def settle(self, tables: dict[str, pa.Table], units: Sequence[Inspected]) -> list[SourceFix]:
         """Keep one set of trusted rows per statement in ``tables`` (a batch, in the order it
@@ -248,12 +248,12 @@ class Replays:
                 continue
             m, e = row["manifest_digest"], row["envelope_digest"]
             statement = row["statement_digest"] or e
-            if statement in anchors or _pack(statement) in self._known:
+            if statement in anchors or statement in self._known:
                 replays.append((m, e, statement))
             else:
                 anchors[statement] = (m, e)
         for statement in anchors:
-            self._known.add(_pack(statement))
+            self._known.add(statement)
         return anchors, replays
 
     @staticmethod

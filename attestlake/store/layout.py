@@ -3,7 +3,11 @@
 Layout: ``oci-layout``, ``index.json`` (every manifest, tags in the
 ``org.opencontainers.image.ref.name`` annotation) and ``blobs/sha256/<hex>``. Writes are atomic
 (temporary file + rename) and ``index.json`` is updated under an exclusive lock, so concurrent
-writers never lose each other's manifests.
+writers never lose each other's manifests. A push reads and rewrites ``index.json`` whole; a
+listing (and a tag's lookup) reads it as a stream, one entry at a time, so that listing a
+million manifests holds one of them, not the file: read through once before any entry is
+given, so that a damaged file is refused before any of it is used, then again from the same
+open file (:mod:`attestlake._internal.untrusted_json_stream`).
 
 A blob whose bytes do not match its digest is damage at rest (a partial copy, a tampered file),
 not a fault on the way: reading it again gives the same bytes, so it is not retried but raised
@@ -21,11 +25,12 @@ import fcntl
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from attestlake._internal._atomic import replace_file
 from attestlake._internal.regular_files import NotRegularFile, open_regular, read_at_most, size_of
 from attestlake._internal.untrusted_json import MalformedJSON, loads
+from attestlake._internal.untrusted_json_stream import NotAnArray, array_items
 from attestlake.errors import ContentError, NotFound, StoreError
 from attestlake.store.interface import Store
 from attestlake.store.oci import (
@@ -42,8 +47,15 @@ from attestlake.store.oci import (
 )
 
 REF_NAME = "org.opencontainers.image.ref.name"
-#: Bound on ``index.json`` (about 400 bytes per manifest).
+#: Bound on ``index.json`` when it is read whole, to be rewritten by a push (about 300 bytes
+#: per manifest: some 850,000 manifests).
 MAX_INDEX_SIZE = 256 * 1024 * 1024
+#: Bound on ``index.json`` when it is listed, as a stream (some 14 million manifests): it
+#: bounds the time a listing takes, not its memory.
+MAX_LISTED_INDEX_SIZE = 4 * 1024 * 1024 * 1024
+#: Bound on one entry of ``index.json`` (a descriptor: about 300 characters), and on each of
+#: its other members; a listing holds one at a time.
+MAX_INDEX_ENTRY_SIZE = 1024 * 1024
 
 
 atomic_write = replace_file  # the store's files: written whole or not at all
@@ -74,7 +86,7 @@ class LayoutStore(Store):
         path = self.root / "index.json"
         try:
             with open_regular(path) as fh:
-                raw = fh.read(MAX_INDEX_SIZE + 1)
+                raw = read_at_most(fh, MAX_INDEX_SIZE)
         except FileNotFoundError:
             return {"schemaVersion": 2, "mediaType": INDEX_MEDIA_TYPE, "manifests": []}
         except OSError as exc:
@@ -88,11 +100,48 @@ class LayoutStore(Store):
         if not isinstance(index, dict) or not isinstance(index.get("manifests"), list):
             raise StoreError(f"{path} is not an OCI image index")
         for n, entry in enumerate(index["manifests"]):
-            if not isinstance(entry, dict) or not isinstance(entry.get("annotations") or {}, dict):
-                raise StoreError(
-                    f"{path} is not an OCI image index: manifests[{n}] is not a descriptor"
-                )
+            _check_entry(path, n, entry)
         return index
+
+    def _entries(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """The entries of ``index.json`` with their positions, in memory bounded by one entry.
+
+        The file is read through once before any entry is given, so that a damaged one is a
+        StoreError before any of it is used (as when it was read whole), then again for its
+        entries, from the same open file: a push renaming a new ``index.json`` in place
+        meanwhile changes neither reading."""
+        path = self.root / "index.json"
+        try:
+            fh = open_regular(path)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
+        with fh:
+            for _ in self._stream(fh, path):
+                pass
+            fh.seek(0)
+            yield from enumerate(self._stream(fh, path))
+
+    @staticmethod
+    def _stream(fh: BinaryIO, path: Path) -> Iterator[dict[str, Any]]:
+        entries = array_items(
+            fh,
+            "manifests",
+            max_bytes=MAX_LISTED_INDEX_SIZE,
+            max_item_chars=MAX_INDEX_ENTRY_SIZE,
+            max_depth=MAX_MANIFEST_DEPTH,
+            what=str(path),
+        )
+        try:
+            for n, entry in enumerate(entries):
+                yield _check_entry(path, n, entry)
+        except NotAnArray:
+            raise StoreError(f"{path} is not an OCI image index") from None
+        except MalformedJSON as exc:
+            raise StoreError(f"{exc}; repair or restore the OCI layout's index.json") from None
+        except OSError as exc:
+            raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
 
     @contextlib.contextmanager
     def _index_lock(self) -> Iterator[None]:
@@ -173,26 +222,26 @@ class LayoutStore(Store):
         return Manifest.parse(self.get_blob(digest), digest)
 
     def tags(self) -> Iterator[str]:
-        for entry in self._read_index()["manifests"]:
+        for _, entry in self._entries():
             tag = (entry.get("annotations") or {}).get(REF_NAME)
             if isinstance(tag, str):
                 yield tag
 
     def resolve(self, tag: str) -> str:
-        for entry in self._read_index()["manifests"]:
+        for _, entry in self._entries():
             if (entry.get("annotations") or {}).get(REF_NAME) == tag:
                 return check_digest(str(entry.get("digest")))
         raise NotFound(f"tag {tag!r} not found in {self.ref}")
 
     def list_manifests(self, threads: int = 1) -> Iterator[tuple[str, str]]:
-        """(tag, digest) of every tagged manifest, read from index.json once; an entry without
-        a well-formed digest is skipped with a warning."""
-        for n, entry in enumerate(self._read_index()["manifests"]):
+        """(tag, digest) of every tagged manifest, as index.json is read (a stream: one entry
+        at a time); an entry without a well-formed digest is skipped with a warning."""
+        for n, entry in self._entries():
             tag = (entry.get("annotations") or {}).get(REF_NAME)
             if not isinstance(tag, str):
                 continue
             try:
-                digest = check_digest(entry.get("digest"))
+                digest = check_digest(str(entry.get("digest")))
             except ContentError:
                 self._warnings.append(
                     f"{self.root / 'index.json'}: manifests[{n}] has no sha256 digest: skipped"
@@ -209,6 +258,14 @@ class LayoutStore(Store):
         if not (self.root / "oci-layout").is_file():
             return "an empty directory, not an OCI layout"
         return "no tagged manifest in it"
+
+
+def _check_entry(path: Path, n: int, entry: Any) -> dict[str, Any]:
+    """Entry ``n`` of ``index.json``, if it is a descriptor (an object whose annotations, if
+    any, are an object)."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("annotations") or {}, dict):
+        raise StoreError(f"{path} is not an OCI image index: manifests[{n}] is not a descriptor")
+    return entry
 
 
 __all__ = ["LayoutStore", "atomic_write", "sha256_digest"]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from benchmarks.measure import bundles as bundle_bench
 from benchmarks.measure import floor
+from benchmarks.measure import listing as listing_bench
 from benchmarks.measure import registry as registry_bench
 from benchmarks.measure.figures import Figure, median_seconds
 from benchmarks.measure.memory import TreeRun, run_sampled
@@ -91,6 +92,12 @@ def crawl(bench: Bench) -> list[Figure]:
             run.peak_tree_bytes < 400e6,
         ),
     ]
+
+
+def listing(bench: Bench) -> list[Figure]:
+    """Target 6, the layout's index: listing every manifest of the store against reading its
+    ``index.json`` whole (:mod:`benchmarks.measure.listing`)."""
+    return listing_bench.figures(bench.generated.store)
 
 
 def queries(bench: Bench) -> list[Figure]:
@@ -316,6 +323,7 @@ def sigstore(bench: Bench) -> list[Figure]:
 
 TARGETS = {
     "crawl": crawl,
+    "listing": listing,
     "sigstore": sigstore,
     "queries": queries,
     "report": report,

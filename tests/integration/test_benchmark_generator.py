@@ -137,3 +137,18 @@ def test_the_bundle_store_of_target_4_gives_the_loop_and_the_crawl_the_same_outc
     summary = json.loads(result.out)
     assert (summary["verified"], summary["not_verified"]) == (87, 3)
     assert summary["reasons"] == {"bad_signature": 1, "untrusted_signer": 2}
+
+
+def test_the_listing_benchmark_lists_a_synthetic_index_as_the_layout_store_does(
+    tmp_path: Path,
+) -> None:
+    """benchmarks.measure.listing: its synthetic index.json is a layout the store lists, and
+    the stream and the whole read find the same manifests (else it stops)."""
+    from benchmarks.measure.listing import figures, synthetic
+
+    synthetic(tmp_path, 2000)
+    listed = list(LayoutStore(tmp_path).list_manifests())
+    assert len(listed) == 2000 and listed[0][0] == "run-00000000"
+    memory, cpu = figures(tmp_path)
+    assert memory.target == "6 listing 2,000 manifests, peak memory"
+    assert memory.unit == "MiB" and cpu.unit == "s" and memory.baseline is not None
