@@ -8,7 +8,6 @@ full report over a lake. Prints one JSON object.
 from __future__ import annotations
 
 import json
-import resource
 import sys
 import time
 from datetime import datetime
@@ -19,10 +18,7 @@ from attestlake.audit.query_files import SavedQuery
 from attestlake.audit.report import run_report, select_queries
 from attestlake.lake.lake import Lake
 from benchmarks.measure.figures import median_seconds
-
-
-def _peak() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+from benchmarks.measure.memory import peak_rss
 
 
 def queries(lake_dir: Path, now: datetime, repeat: int) -> dict[str, object]:
@@ -35,7 +31,7 @@ def queries(lake_dir: Path, now: datetime, repeat: int) -> dict[str, object]:
                 rows[q.name] = len(run_query(lake, q, now=now).rows)
 
             out[query.name] = median_seconds(once, repeat)
-    return {"medians": out, "rows": rows, "peak_bytes": _peak()}
+    return {"medians": out, "rows": rows, "peak_bytes": peak_rss()}
 
 
 def report(lake_dir: Path, now: datetime) -> dict[str, object]:
@@ -45,7 +41,7 @@ def report(lake_dir: Path, now: datetime) -> dict[str, object]:
     return {
         "seconds": time.perf_counter() - started,
         "findings": sum(r.findings for r in result.results),
-        "peak_bytes": _peak(),
+        "peak_bytes": peak_rss(),
     }
 
 

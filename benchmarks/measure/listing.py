@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from benchmarks.measure.figures import Figure
+from benchmarks.measure.memory import peak_rss
 
 MIB = 2**20
 #: Memory a listing may take whatever the index's size: the chunk read and one entry.
@@ -53,7 +53,7 @@ def _listed(store: Path, how: str) -> tuple[int, int, float]:
     from attestlake.store.layout import REF_NAME, LayoutStore
 
     layout = LayoutStore(store)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    before = peak_rss()
     cpu = time.process_time()
     if how == "stream":
         listed = sum(1 for _ in layout.list_manifests())
@@ -66,7 +66,7 @@ def _listed(store: Path, how: str) -> tuple[int, int, float]:
             if isinstance((entry.get("annotations") or {}).get(REF_NAME), str)
         )
     cpu = time.process_time() - cpu
-    return listed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - before, cpu
+    return listed, peak_rss() - before, cpu
 
 
 def measure(store: Path, how: str) -> tuple[int, int, float]:
