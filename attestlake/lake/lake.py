@@ -20,12 +20,17 @@ from attestlake.errors import LakeError
 from attestlake.lake.delta import damaged, guarded, intact_states, intact_tables, open_table
 from attestlake.lake.fan_out import each_table
 from attestlake.lake.location import require_lake
-from attestlake.lake.maintained_views import MAINTAINED, MAINTAINED_BY_NAME, current_tables
+from attestlake.lake.maintained_views import (
+    MAINTAINED,
+    MAINTAINED_BY_NAME,
+    current_states,
+    current_tables,
+)
 from attestlake.lake.object_store import LakeRoot, ObjectLake, lake_root
 from attestlake.lake.read_only import refuse_writes
 from attestlake.lake.results import to_polars
 from attestlake.lake.sql_errors import public_message
-from attestlake.lake.structure import RESTORE, LiveFile, Problem
+from attestlake.lake.structure import RESTORE, LiveFile, Problem, TableState
 from attestlake.lake.tables import TABLES, Table
 
 if TYPE_CHECKING:
@@ -229,8 +234,10 @@ def _connect() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _dataset(root: ObjectLake, table: Table) -> ds.Dataset:
-    return open_table(root, table).to_pyarrow_dataset()
+def _snapshot(root: ObjectLake, table: Table, state: TableState) -> ds.Dataset:
+    """``table``'s current snapshot, from the handle its cheap checks opened (``state``)."""
+    opened = state.delta if state.delta is not None else open_table(root, table)
+    return opened.to_pyarrow_dataset()
 
 
 def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
@@ -239,16 +246,14 @@ def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
     session has no file or network access of its own (:func:`lock_session` with no file)."""
     live = intact_states(root)
     present = [t for t in TABLES if t.name in live]
-
-    def snapshot(table: Table) -> ds.Dataset:
-        opened = live[table.name].delta
-        if opened is not None:
-            return guarded(root, table, "read", opened.to_pyarrow_dataset)
-        return guarded(root, table, "read", partial(_dataset, root, table))
-
-    datasets = each_table(root, snapshot, present)
-    maintained = [MAINTAINED_BY_NAME[name].table for name in current_tables(root)]
-    written_sets = each_table(root, partial(_dataset, root), maintained)
+    datasets = each_table(
+        root,
+        lambda t: guarded(root, t, "read", partial(_snapshot, root, t, live[t.name])),
+        present,
+    )
+    current = current_states(root)
+    maintained = [MAINTAINED_BY_NAME[name].table for name in current]
+    written_sets = each_table(root, lambda t: _snapshot(root, t, current[t.name]), maintained)
     con = _connect()
     try:
         opened = dict(zip([t.name for t in present], datasets, strict=True))

@@ -15,7 +15,7 @@ adds a full read of every live data file and the search for files the log does n
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from attestlake.lake.structure import (
     data_files,
     table_directory,
     table_state,
+    tables_listed,
 )
 from attestlake.lake.tables import TABLES, Table
 
@@ -95,10 +96,14 @@ def unlisted_files(root: Path, table: Table, location: str) -> list[Path]:
     return [p for p in data_files(directory) if str(p.relative_to(directory)) not in known]
 
 
-def _unlisted(root: LakeRoot, table: Table, named: frozenset[str]) -> list[str]:
-    """The data files in the table's directory that no log entry names, relative to the lake."""
+def _unlisted(
+    root: LakeRoot, table: Table, named: frozenset[str], listed: Mapping[str, int] | None = None
+) -> list[str]:
+    """The data files in the table's directory that no log entry names, relative to the lake
+    (``listed``: in object storage, the table's objects as already listed)."""
     if isinstance(root, ObjectLake):
-        keys = (k for k in listing(root, table.name) if k.endswith(".parquet"))
+        objects = listing(root, table.name) if listed is None else listed
+        keys = (k for k in objects if k.endswith(".parquet"))
         found = [k for k in keys if not k.startswith("_delta_log/")]
     else:
         directory = root / table.name
@@ -117,9 +122,12 @@ def unreadable_files(root: LakeRoot, table: Table, location: str) -> list[Proble
 def check_lake(root: LakeRoot, location: Callable[[Table], str] | None = None) -> LakeHealth:
     """Diagnose the lake at ``root``: every check of the module doc, table by table."""
 
+    everything = tables_listed(root) if isinstance(root, ObjectLake) else None
+
     def one(table: Table) -> tuple[TableHealth, list[Problem]]:
         where = location(table) if location else table_directory(root, table)
-        state = table_state(root, table, where)
+        listed = None if everything is None else everything.get(table.name, {})
+        state = table_state(root, table, where, listed)
         problems = list(state.problems)
         if not state.present:
             return TableHealth(table.name, present=False), problems
@@ -132,7 +140,7 @@ def check_lake(root: LakeRoot, location: Callable[[Table], str] | None = None) -
             elif rows is not None:
                 rows += count
         known = state.named | {f.relative.split("/", 1)[1] for f in state.files}
-        for relative in _unlisted(root, table, frozenset(known)):
+        for relative in _unlisted(root, table, frozenset(known), listed):
             what = "data file is in no entry of the table's log"
             problems.append(Problem(table.name, relative, what, UNLISTED))
         healthy = not state.problems

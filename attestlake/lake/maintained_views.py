@@ -167,13 +167,14 @@ def _unchanged(root: LakeRoot, table: Table, state: TableState, then: int) -> bo
     return len(operations) == now - then and no_data_change(operations)
 
 
-def current_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
-    """The live data files of each maintained table of the lake at ``root`` that is current:
-    written from the tables its definition reads as they are now (see the module doc)."""
+def current_states(root: LakeRoot) -> dict[str, TableState]:
+    """What the cheap checks read of each maintained table of the lake at ``root`` that is
+    current: written from the tables its definition reads as they are now (see the module
+    doc)."""
     states = table_states(root, {n for m in MAINTAINED for n in m.reads})
     versions = {name: state.version for name, state in states.items()}
 
-    def files(maintained: Maintained) -> tuple[LiveFile, ...] | None:
+    def current(maintained: Maintained) -> TableState | None:
         table = maintained.table
         state = table_state(root, table, table_location(root, table))
         if not state.present or state.problems or state.version is None:
@@ -185,11 +186,16 @@ def current_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
             and set(recorded) == set(now)
             and all(_unchanged(root, BY_NAME[name], states[name], recorded[name]) for name in now)
         ):
-            return state.files
+            return state
         return None
 
-    found = each_table(root, files, MAINTAINED)
-    return {m.name: f for m, f in zip(MAINTAINED, found, strict=True) if f is not None}
+    found = each_table(root, current, MAINTAINED)
+    return {m.name: state for m, state in zip(MAINTAINED, found, strict=True) if state is not None}
+
+
+def current_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
+    """The live data files of each maintained table that is current (:func:`current_states`)."""
+    return {name: state.files for name, state in current_states(root).items()}
 
 
 def table_states(root: LakeRoot, names: Iterable[str]) -> dict[str, TableState]:
