@@ -9,6 +9,7 @@ Each table (:mod:`attestlake.lake.tables`) is a Delta Lake table (Parquet data f
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, overload
@@ -223,14 +224,29 @@ def lock_session(con: duckdb.DuckDBPyConnection, files: Sequence[str]) -> None:
     con.sql("SET lock_configuration = true")
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+@dataclass(frozen=True)
+class MemoryBound:
+    """How much memory a session's queries may hold (DuckDB's ``memory_limit``, e.g.
+    ``"256MB"``), and the directory where what does not fit is spilled. A query that cannot
+    spill enough fails with ``duckdb.OutOfMemoryException``; rows come back in no set order
+    unless the query orders them."""
+
+    limit: str
+    spill: Path
+
+
+def _connect(memory: MemoryBound | None = None) -> duckdb.DuckDBPyConnection:
     """A new in-memory DuckDB connection for a lake session: times in UTC, and each data
     file's Parquet metadata read once per session (the files of a Delta snapshot never
     change; every query that reads a table binds its view, which reads every file's footer
-    again without the cache)."""
+    again without the cache); bounded by ``memory`` when given."""
     con = duckdb.connect(":memory:")
     con.sql("SET TimeZone = 'UTC'")
     con.sql("SET parquet_metadata_cache = true")
+    if memory is not None:
+        con.execute("SET memory_limit = $limit", {"limit": memory.limit})
+        con.execute("SET temp_directory = $spill", {"spill": str(memory.spill)})
+        con.sql("SET preserve_insertion_order = false")
     return con
 
 
@@ -240,7 +256,9 @@ def _snapshot(root: ObjectLake, table: Table, state: TableState) -> ds.Dataset:
     return opened.to_pyarrow_dataset()
 
 
-def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
+def _object_session(
+    root: ObjectLake, memory: MemoryBound | None = None
+) -> duckdb.DuckDBPyConnection:
     """A session over a lake in object storage: each table's current snapshot, read by
     delta-rs as an Arrow dataset, registered in DuckDB under a view of the table's schema. The
     session has no file or network access of its own (:func:`lock_session` with no file)."""
@@ -254,7 +272,7 @@ def _object_session(root: ObjectLake) -> duckdb.DuckDBPyConnection:
     current = current_states(root)
     maintained = [MAINTAINED_BY_NAME[name].table for name in current]
     written_sets = each_table(root, lambda t: _snapshot(root, t, current[t.name]), maintained)
-    con = _connect()
+    con = _connect(memory)
     try:
         opened = dict(zip([t.name for t in present], datasets, strict=True))
         for table in TABLES:
@@ -303,16 +321,17 @@ class Lake:
         self._files = files or {}
 
     @classmethod
-    def open(cls, path: LakeRoot | str) -> Self:
-        """A session over the lake at ``path``: a directory, or ``s3://bucket/prefix``."""
+    def open(cls, path: LakeRoot | str, *, memory: MemoryBound | None = None) -> Self:
+        """A session over the lake at ``path``: a directory, or ``s3://bucket/prefix``;
+        its queries' memory bounded by ``memory`` when given."""
         root = path if isinstance(path, Path | ObjectLake) else lake_root(path)
         require_lake(root)
         if isinstance(root, ObjectLake):
-            return cls(root, _object_session(root))
+            return cls(root, _object_session(root, memory))
         resolved = root.resolve()
         live = intact_tables(resolved)
         files = {str(f.path): (name, f.relative) for name, listed in live.items() for f in listed}
-        con = _connect()
+        con = _connect(memory)
         try:
             one_schema = _one_schema(con, live)
             views = [_view_sql(t, live.get(t.name, ()), t.name in one_schema) for t in TABLES]
@@ -320,7 +339,7 @@ class Lake:
                 con.execute(";\n".join(views))  # one round trip while every file reads
             except duckdb.Error:
                 con.close()
-                con = _connect()
+                con = _connect(memory)
                 for table, view in zip(TABLES, views, strict=True):  # find the table that fails
                     try:
                         con.sql(view)

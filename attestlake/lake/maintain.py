@@ -6,18 +6,28 @@ table it was computed from. It runs under the lake's writer lock, at the end of 
 and re-evaluation, so no write happens while it reads; a refresh that is killed leaves the
 maintained table it was writing as it was, or written and current: either way a session reads
 the right rows (stale tables are computed from their definitions).
+
+The session that computes them holds at most :data:`MEMORY_LIMIT` of their working data and
+spills the rest to a private temporary directory, so a crawl's memory does not grow with the
+lake's history (only with the maintained tables' own rows). A definition that cannot fit in
+that bound (an operator that does not spill) is computed again without it, and a warning says
+so.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import tempfile
+from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 from deltalake import CommitProperties, write_deltalake
 
 from attestlake.lake.delta import guarded, storage_options, table_location
 from attestlake.lake.file_layout import writer_properties
-from attestlake.lake.lake import Lake
+from attestlake.lake.lake import Lake, MemoryBound
 from attestlake.lake.maintained_views import (
     BUILT_FROM,
     MAINTAINED,
@@ -29,11 +39,19 @@ from attestlake.lake.maintained_views import (
 )
 from attestlake.lake.object_store import LakeRoot
 
-__all__ = ["refresh"]
+__all__ = ["MEMORY_LIMIT", "refresh"]
+
+log = logging.getLogger(__name__)
+
+#: How much memory the session computing the maintained tables may hold (DuckDB's setting).
+MEMORY_LIMIT = "256MB"
 
 
 def _write(
-    root: LakeRoot, maintained: Maintained, rows: pa.Table, versions: dict[str, int]
+    root: LakeRoot,
+    maintained: Maintained,
+    rows: pa.Table,
+    versions: dict[str, int],
 ) -> None:
     table = maintained.table
     write = functools.partial(
@@ -51,16 +69,47 @@ def _write(
     guarded(root, table, "write", write)
 
 
-def refresh(root: LakeRoot) -> list[str]:
+def _compute(
+    root: LakeRoot,
+    stale: list[Maintained],
+    versions: dict[str, int | None],
+    bound: MemoryBound | None,
+) -> list[Maintained]:
+    """Write each of ``stale`` from one session (bounded by ``bound``); return those whose
+    definition did not fit in the bound (left as they were)."""
+    unfit: list[Maintained] = []
+    with Lake.open(root, memory=bound) as lake:
+        for maintained in stale:
+            try:
+                rows = lake.con.sql(maintained.sql).arrow()
+            except duckdb.OutOfMemoryException:
+                if bound is None:
+                    raise
+                unfit.append(maintained)
+                continue
+            data = rows if isinstance(rows, pa.Table) else rows.read_all()
+            _write(root, maintained, data, current_versions(versions, maintained))
+    return unfit
+
+
+def refresh(root: LakeRoot, *, memory_limit: str | None = MEMORY_LIMIT) -> list[str]:
     """Write every maintained table of the lake at ``root`` that is not current; return their
-    names. Call it under the lake's writer lock."""
+    names. Call it under the lake's writer lock. ``memory_limit``: the bound of the session
+    that computes them (None: DuckDB's default, most of the machine's memory)."""
     stale = [m for m in MAINTAINED if m.name not in current_tables(root)]
     if not stale:
         return []
     versions = table_versions(root, {n for m in stale for n in m.reads})
-    with Lake.open(root) as lake:
-        for maintained in stale:
-            rows = lake.con.sql(maintained.sql).arrow()
-            data = rows if isinstance(rows, pa.Table) else rows.read_all()
-            _write(root, maintained, data, current_versions(versions, maintained))
+    unfit = stale
+    if memory_limit is not None:
+        with tempfile.TemporaryDirectory(prefix="attestlake-maintained-") as spill:
+            unfit = _compute(root, stale, versions, MemoryBound(memory_limit, Path(spill)))
+        for maintained in unfit:
+            log.warning(
+                "maintained table %s does not fit in %s of memory: computed without a bound",
+                maintained.name,
+                memory_limit,
+            )
+    if unfit:
+        _compute(root, unfit, versions, None)
     return [m.name for m in stale]

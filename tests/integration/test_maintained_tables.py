@@ -8,6 +8,7 @@ end), missing (a lake written before they existed), compacted, or tampered with.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -25,8 +26,10 @@ from attestlake.crawl.crawl import crawl
 from attestlake.crawl.shard import ShardedSource, parse_shard
 from attestlake.crawl.sources import as_source
 from attestlake.demo.demo import DemoResult
+from attestlake.lake.maintain import refresh
 from attestlake.lake.maintained_views import BUILT_FROM, MAINTAINED, current_tables
 from attestlake.lake.tables import BY_NAME
+from attestlake.lake.write import writer_lock
 from attestlake.store.layout import LayoutStore
 from attestlake.verify.verify import load_policy
 from tests.demo_lake import NOW, copy_demo
@@ -153,6 +156,25 @@ def test_a_lake_written_before_them_answers_the_same_and_the_next_crawl_writes_t
     assert done.code == 0, done.err
     lake = org / "lake"
     assert maintained_rows(lake) == _session_rows(_without_maintained(lake, tmp_path / "c"))
+
+
+def test_a_refresh_past_its_memory_bound_writes_them_unbounded_and_says_so(
+    demo: DemoResult, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A definition that cannot fit in the refresh's memory bound is computed without it: the
+    tables are written, current, with the rows of a refresh within the bound, and a warning
+    names each one."""
+    org = copy_demo(demo, tmp_path / "org")
+    lake = org / "lake"
+    for maintained in MAINTAINED:
+        shutil.rmtree(lake / maintained.name)
+    with writer_lock(lake.resolve()), caplog.at_level(logging.WARNING):
+        written = refresh(lake.resolve(), memory_limit="16MB")
+    assert written == [m.name for m in MAINTAINED]
+    assert set(current_tables(lake.resolve())) == set(written)
+    unfit = {r.getMessage().split()[2] for r in caplog.records if "does not fit" in r.message}
+    assert unfit and unfit <= set(written)
+    assert maintained_rows(lake) == maintained_rows(demo.lake)
 
 
 def test_compaction_keeps_them_current(demo: DemoResult, tmp_path: Path) -> None:

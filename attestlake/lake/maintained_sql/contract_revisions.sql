@@ -10,23 +10,28 @@ WITH revisions AS (
     UNION ALL
     SELECT contract_name, contract_revision, started_at FROM runs
 ),
+stated AS (
+    SELECT
+        manifest_digest,
+        envelope_digest,
+        statement_digest,
+        TRY_CAST(json_extract(statement, '$.predicate.contract.annotations') AS VARCHAR[])
+            AS annotations,
+        TRY_CAST(json_extract(statement, '$.predicate.contract.runnerTypes') AS VARCHAR[])
+            AS runner_types
+    FROM attestations
+    WHERE trusted
+),
 rules AS (
     SELECT
         r.contract_name,
         r.contract_revision,
-        arg_min(
-            TRY_CAST(json_extract(a.statement, '$.predicate.contract.annotations') AS VARCHAR[]),
-            a.statement_digest
-        ) AS annotations,
-        arg_min(
-            TRY_CAST(json_extract(a.statement, '$.predicate.contract.runnerTypes') AS VARCHAR[]),
-            a.statement_digest
-        ) AS runner_types
+        arg_min(a.annotations, a.statement_digest) AS annotations,
+        arg_min(a.runner_types, a.statement_digest) AS runner_types
     FROM runs AS r
-    JOIN attestations AS a
+    JOIN stated AS a
         ON a.manifest_digest = r.manifest_digest
         AND a.envelope_digest = r.envelope_digest
-        AND a.trusted
     WHERE r.contract_name IS NOT NULL AND r.contract_revision IS NOT NULL
     GROUP BY r.contract_name, r.contract_revision
 )

@@ -43,15 +43,15 @@ elsewhere AS (
     FROM materials AS s
     WHERE starts_with(s.type, 'SBOM_')
         AND s.sbom_main_digest IS NOT NULL
-        AND s.sbom_main_digest NOT IN (
-            SELECT i.digest
+        AND NOT EXISTS (
+            SELECT 1
             FROM materials AS i
             WHERE i.manifest_digest = s.manifest_digest
                 AND i.run_id IS NOT DISTINCT FROM s.run_id
                 AND i.envelope_digest IS NOT DISTINCT FROM s.envelope_digest
                 AND i.type = 'CONTAINER_IMAGE'
                 AND i.output
-                AND i.digest IS NOT NULL
+                AND i.digest = s.sbom_main_digest
         )
     GROUP BY s.manifest_digest, s.run_id, s.envelope_digest
 )

@@ -2,7 +2,17 @@
 -- one (by started_at, then finished_at, then manifest digest): another CI system
 -- (runner_type), or another runner environment (GitHub's RUNNER_ENVIRONMENT, from the run's
 -- verified statement; other CI systems do not record one). GENERIC runs are left out.
-WITH ci_runs AS (
+WITH hosting AS (
+    SELECT
+        manifest_digest,
+        envelope_digest,
+        json_extract_string(
+            statement, '$.predicate.runner.environment.RUNNER_ENVIRONMENT'
+        ) AS hosting
+    FROM attestations
+    WHERE trusted
+),
+ci_runs AS (
     SELECT
         r.project,
         r.workflow,
@@ -13,14 +23,11 @@ WITH ci_runs AS (
         r.manifest_digest,
         r.runner_type,
         r.runner_url,
-        json_extract_string(
-            a.statement, '$.predicate.runner.environment.RUNNER_ENVIRONMENT'
-        ) AS hosting
+        a.hosting
     FROM runs AS r
-    LEFT JOIN attestations AS a
+    LEFT JOIN hosting AS a
         ON a.manifest_digest = r.manifest_digest
         AND a.envelope_digest = r.envelope_digest
-        AND a.trusted
     WHERE coalesce(r.status, 'success') = 'success'
         AND r.runner_type IS NOT NULL
         AND r.runner_type <> 'GENERIC'
