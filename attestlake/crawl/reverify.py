@@ -51,6 +51,7 @@ from attestlake.lake.journal import now as journal_now
 from attestlake.lake.maintain import refresh as refresh_maintained
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.scan import column_values
+from attestlake.lake.session_memory import bound, spilling
 from attestlake.lake.tables import (
     ATTESTATIONS,
     BLOBS,
@@ -180,17 +181,21 @@ def _kept_dataset(root: LakeRoot, table: Table) -> pa.Table | ds.Dataset:
 @contextlib.contextmanager
 def _kept_tables(root: LakeRoot, *, blobs: LakeRoot | None = None) -> Iterator[Any]:
     """A DuckDB connection on the lake's ``blobs``, ``verifications`` and ``attestations``
-    (``blobs`` of the lake at ``blobs``, when given)."""
+    (``blobs`` of the lake at ``blobs``, when given), its working memory bounded
+    (:mod:`attestlake.lake.session_memory`): the kept units are read in order from the whole
+    lake."""
     import duckdb  # here: a crawl that re-evaluates nothing never loads it
 
-    con = duckdb.connect()
-    try:
-        con.register("blobs", _kept_dataset(blobs or root, BLOBS))
-        for table in (VERIFICATIONS, ATTESTATIONS):
-            con.register(table.name, _kept_dataset(root, table))
-        yield con
-    finally:
-        con.close()
+    with spilling() as memory:
+        con = duckdb.connect()
+        try:
+            bound(con, memory)
+            con.register("blobs", _kept_dataset(blobs or root, BLOBS))
+            for table in (VERIFICATIONS, ATTESTATIONS):
+                con.register(table.name, _kept_dataset(root, table))
+            yield con
+        finally:
+            con.close()
 
 
 class _KeptSource(Source):

@@ -9,7 +9,6 @@ Each table (:mod:`attestlake.lake.tables`) is a Delta Lake table (Parquet data f
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Self, overload
@@ -30,6 +29,7 @@ from attestlake.lake.maintained_views import (
 from attestlake.lake.object_store import LakeRoot, ObjectLake, lake_root
 from attestlake.lake.read_only import refuse_writes
 from attestlake.lake.results import to_polars
+from attestlake.lake.session_memory import MemoryBound, bound
 from attestlake.lake.sql_errors import public_message
 from attestlake.lake.structure import RESTORE, LiveFile, Problem, TableState
 from attestlake.lake.tables import TABLES, Table
@@ -224,17 +224,6 @@ def lock_session(con: duckdb.DuckDBPyConnection, files: Sequence[str]) -> None:
     con.sql("SET lock_configuration = true")
 
 
-@dataclass(frozen=True)
-class MemoryBound:
-    """How much memory a session's queries may hold (DuckDB's ``memory_limit``, e.g.
-    ``"256MB"``), and the directory where what does not fit is spilled. A query that cannot
-    spill enough fails with ``duckdb.OutOfMemoryException``; rows come back in no set order
-    unless the query orders them."""
-
-    limit: str
-    spill: Path
-
-
 def _connect(memory: MemoryBound | None = None) -> duckdb.DuckDBPyConnection:
     """A new in-memory DuckDB connection for a lake session: times in UTC, and each data
     file's Parquet metadata read once per session (the files of a Delta snapshot never
@@ -244,9 +233,7 @@ def _connect(memory: MemoryBound | None = None) -> duckdb.DuckDBPyConnection:
     con.sql("SET TimeZone = 'UTC'")
     con.sql("SET parquet_metadata_cache = true")
     if memory is not None:
-        con.execute("SET memory_limit = $limit", {"limit": memory.limit})
-        con.execute("SET temp_directory = $spill", {"spill": str(memory.spill)})
-        con.sql("SET preserve_insertion_order = false")
+        bound(con, memory)
     return con
 
 

@@ -7,7 +7,7 @@ and re-evaluation, so no write happens while it reads; a refresh that is killed 
 maintained table it was writing as it was, or written and current: either way a session reads
 the right rows (stale tables are computed from their definitions).
 
-The session that computes them holds at most :data:`MEMORY_LIMIT` of their working data and
+The session that computes them holds at most :data:`~attestlake.lake.session_memory.WORK_MEMORY` of their working data and
 spills the rest to a private temporary directory, so a crawl's memory does not grow with the
 lake's history (only with the maintained tables' own rows). A definition that cannot fit in
 that bound (an operator that does not spill) is computed again without it, and a warning says
@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import tempfile
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -27,7 +25,7 @@ from deltalake import CommitProperties, write_deltalake
 
 from attestlake.lake.delta import guarded, storage_options, table_location
 from attestlake.lake.file_layout import writer_properties
-from attestlake.lake.lake import Lake, MemoryBound
+from attestlake.lake.lake import Lake
 from attestlake.lake.maintained_views import (
     BUILT_FROM,
     MAINTAINED,
@@ -38,13 +36,11 @@ from attestlake.lake.maintained_views import (
     table_versions,
 )
 from attestlake.lake.object_store import LakeRoot
+from attestlake.lake.session_memory import WORK_MEMORY, MemoryBound, spilling
 
-__all__ = ["MEMORY_LIMIT", "refresh"]
+__all__ = ["refresh"]
 
 log = logging.getLogger(__name__)
-
-#: How much memory the session computing the maintained tables may hold (DuckDB's setting).
-MEMORY_LIMIT = "256MB"
 
 
 def _write(
@@ -92,7 +88,7 @@ def _compute(
     return unfit
 
 
-def refresh(root: LakeRoot, *, memory_limit: str | None = MEMORY_LIMIT) -> list[str]:
+def refresh(root: LakeRoot, *, memory_limit: str | None = WORK_MEMORY) -> list[str]:
     """Write every maintained table of the lake at ``root`` that is not current; return their
     names. Call it under the lake's writer lock. ``memory_limit``: the bound of the session
     that computes them (None: DuckDB's default, most of the machine's memory)."""
@@ -102,8 +98,8 @@ def refresh(root: LakeRoot, *, memory_limit: str | None = MEMORY_LIMIT) -> list[
     versions = table_versions(root, {n for m in stale for n in m.reads})
     unfit = stale
     if memory_limit is not None:
-        with tempfile.TemporaryDirectory(prefix="attestlake-maintained-") as spill:
-            unfit = _compute(root, stale, versions, MemoryBound(memory_limit, Path(spill)))
+        with spilling(memory_limit, any_order=True) as memory:
+            unfit = _compute(root, stale, versions, memory)
         for maintained in unfit:
             log.warning(
                 "maintained table %s does not fit in %s of memory: computed without a bound",
