@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from attestlake._internal.memory_release import give_back
 from attestlake._internal.sizes import parse_size
 from attestlake.crawl.chunk import CHUNK_BYTES, CHUNK_UNITS, ChunkResult, Work, merged
 from attestlake.crawl.crawl_result import CrawlResult, Outcomes
@@ -242,6 +243,7 @@ class _BatchWriter:
         self.ingested += sum(1 for u in units if u.attesting)
         self.others += sum(1 for u in units if not (u.attesting or u.published))
         self.report.written(len(units))
+        give_back()  # the batch's rows are written: the next batch starts from a lower floor
 
     def result(
         self,
@@ -366,6 +368,7 @@ def crawl(
         found = _new_candidates(src, known, tally, report)
         chunks = _chunks(found, src, tally, report, max(1, batch_size))
         batches = _verify_and_write(chunks, inspector, writer, max_batch_bytes)
+        inspector.close()  # no worker holds memory while the maintained tables are computed
         journal.journal_completed(writer.appender, crawl_id, src.ref, writer.totals, policy.digest)
         refresh_maintained(lake_root)
     return writer.result(src, lake_root, batches, time.monotonic() - started, reverified)
