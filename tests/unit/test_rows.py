@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from attestlake.crawl.chunk import to_tables
 from attestlake.crawl.normalize.common import Columns, Rows, to_json
+from attestlake.crawl.normalize.sbom import MAX_DEPTH as SBOM_MAX_DEPTH
 from attestlake.crawl.normalize.sbom import sbom_rows
 from attestlake.lake.tables import SBOM_COMPONENTS
 from tests.unit.test_normalize import ctx, statement
@@ -87,3 +88,43 @@ def test_json_text_is_what_json_dumps_writes(value: Any) -> None:
     assert to_json(value) == json.dumps(
         value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
+
+
+def test_component_hashes_are_named_alike_and_unreadable_ones_left_out() -> None:
+    nested: dict[str, Any] = {"name": "leaf"}
+    for level in range(SBOM_MAX_DEPTH + 3):
+        nested = {"name": f"level {level}", "components": [nested]}
+    cdx = {
+        "bomFormat": "CycloneDX",
+        "components": [
+            {
+                "name": "a",
+                "hashes": [
+                    {"alg": "SHA-256", "content": "ab"},
+                    {"alg": "sha_512", "content": "cd"},
+                    {"alg": "-", "content": "ef"},
+                    {"alg": "MD5", "content": ""},
+                    "not an object",
+                ],
+            },
+            {"name": "b", "hashes": "not a list", "licenses": [{"license": {"name": "X"}}]},
+            nested,
+        ],
+    }
+    spdx = {
+        "spdxVersion": "SPDX-2.3",
+        "packages": [
+            {"name": "p", "checksums": [{"algorithm": "SHA1", "checksumValue": "12"}, {}]},
+            {"name": "q", "checksums": [{"algorithm": 1, "checksumValue": "34"}]},
+        ],
+    }
+    document = ctx(statement("t", {}))
+    a, b, *levels = sbom_rows(document, cdx, carrier="predicate", trusted=True).rows(
+        "sbom_components"
+    )
+    assert a["hashes"] == '{"sha256":"ab","sha512":"cd"}' and a["licenses"] is None
+    assert b["hashes"] is None and b["licenses"] == '["X"]'
+    # the top level and SBOM_MAX_DEPTH levels under it are read, the deeper ones are not
+    assert [c["name"] for c in levels] == [f"level {n}" for n in range(SBOM_MAX_DEPTH + 2, 1, -1)]
+    p, q = sbom_rows(document, spdx, carrier="predicate", trusted=True).rows("sbom_components")
+    assert p["hashes"] == '{"sha1":"12"}' and q["hashes"] is None

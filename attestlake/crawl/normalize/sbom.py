@@ -96,8 +96,15 @@ def _hash_alg(alg: Any) -> str | None:
     return alg.replace("-", "").replace("_", "").lower() if isinstance(alg, str) and alg else None
 
 
-def _hashes(pairs: Iterator[tuple[Any, Any]]) -> str | None:
-    out = {a: v for alg, v in pairs if (a := _hash_alg(alg)) and isinstance(v, str) and v}
+def _hashes(entries: Any, alg_key: str, value_key: str) -> str | None:
+    """The JSON text of a component's hashes (``{"sha256": "..."}``, algorithms named alike)
+    from its list of hash objects, or None when none is readable."""
+    out = {}
+    for entry in as_list(entries):
+        if isinstance(entry, dict):
+            alg, value = _hash_alg(entry.get(alg_key)), entry.get(value_key)
+            if alg and isinstance(value, str) and value:
+                out[alg] = value
     return to_json(out) if out else None
 
 
@@ -112,6 +119,11 @@ def _licenses_cdx(value: Any) -> str | None:
     return to_json(names) if names else None
 
 
+#: The values of a CycloneDX component read as they are (non-empty strings), in the order of
+#: :data:`COMPONENT_COLUMNS`.
+_CDX_TEXT = ("bom-ref", "purl", "name", "version", "type", "group")
+
+
 def _cyclonedx(components: list[Any], depth: int) -> Iterator[Component]:
     if depth > MAX_DEPTH:
         return
@@ -119,19 +131,12 @@ def _cyclonedx(components: list[Any], depth: int) -> Iterator[Component]:
         if not isinstance(c, dict):
             continue
         yield (
-            s(c.get("bom-ref")),
-            s(c.get("purl")),
-            s(c.get("name")),
-            s(c.get("version")),
-            s(c.get("type")),
-            s(c.get("group")),
+            *map(s, map(c.get, _CDX_TEXT)),
             _licenses_cdx(c.get("licenses")),
-            _hashes(
-                (as_object(h).get("alg"), as_object(h).get("content"))
-                for h in as_list(c.get("hashes"))
-            ),
+            _hashes(c.get("hashes"), "alg", "content"),
         )
-        yield from _cyclonedx(as_list(c.get("components")), depth + 1)
+        if "components" in c:
+            yield from _cyclonedx(as_list(c["components"]), depth + 1)
 
 
 def _spdx(packages: list[Any]) -> Iterator[Component]:
@@ -159,10 +164,7 @@ def _spdx(packages: list[Any]) -> Iterator[Component]:
             s(p.get("primaryPackagePurpose")),
             None,
             to_json(list(dict.fromkeys(licenses))) if licenses else None,
-            _hashes(
-                (as_object(h).get("algorithm"), as_object(h).get("checksumValue"))
-                for h in as_list(p.get("checksums"))
-            ),
+            _hashes(p.get("checksums"), "algorithm", "checksumValue"),
         )
 
 
