@@ -12,6 +12,13 @@ refused with :class:`MalformedJSON`, before any of it is used:
 - a key that appears twice in one object, ``NaN``/``Infinity``, a number longer than
   :data:`MAX_NUMBER_LENGTH` characters or beyond a 64-bit float, and a lone surrogate escape
   are refused.
+
+What the strict reader must look at closely lies mostly outside the strings, and a document
+is outlined first (:mod:`attestlake._internal.untrusted_json_outline`): its depth, the members
+of its objects, and whether anything there needs the parser's hooks. When nothing does,
+Python's parser reads it without them, and a key twice shows as fewer members in the objects
+read than in the text; the document is then read again with the hooks, which say why it is
+refused. Either way, the same documents are refused, in the same words.
 """
 
 from __future__ import annotations
@@ -19,10 +26,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from itertools import accumulate, count
-from operator import add, sub
 from typing import Any
 
+from attestlake._internal.untrusted_json_outline import outline
 from attestlake.errors import ContentError
 
 #: Default bound on nesting: arrays and objects inside one another.
@@ -30,10 +36,6 @@ MAX_DEPTH = 128
 #: Bound on the characters of one number literal.
 MAX_NUMBER_LENGTH = 100
 
-_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-#: Opening brackets count 2, closing ones 0: the running sum minus the position is the depth.
-_WEIGHTS = str.maketrans({"[": "\x02", "{": "\x02", "]": "\x00", "}": "\x00"})
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 #: Why a document holding a lone surrogate escape is refused.
 LONE_SURROGATE = (
@@ -89,6 +91,14 @@ def _constant(name: str) -> Any:
     raise Refused(f"{name} is not a JSON value")
 
 
+class _NumbersDecoder(json.JSONDecoder):
+    """Python's decoder with the hooks that refuse ``NaN`` and over-long or infinite numbers
+    (called only for the few floats, constants and integers of a document)."""
+
+    def __init__(self) -> None:
+        super().__init__(parse_int=_int, parse_float=_float, parse_constant=_constant)
+
+
 class _StrictDecoder(json.JSONDecoder):
     """Python's decoder with hooks that refuse what :func:`loads` refuses while parsing."""
 
@@ -108,12 +118,7 @@ def _show(key: str) -> str:
 
 def depth(text: str) -> int:
     """How deeply arrays and objects nest in ``text`` (exact for JSON; never recurses)."""
-    outside = _STRING.sub("", text)
-    brackets = _NOT_BRACKET.sub("", outside)
-    if brackets.count("[") + brackets.count("{") <= 1:
-        return brackets.count("[") + brackets.count("{")
-    weights = brackets.translate(_WEIGHTS).encode("ascii")
-    return int(max(map(sub, accumulate(weights, add), count(1))))
+    return outline(text).depth
 
 
 def strict_decoder() -> json.JSONDecoder:
@@ -143,30 +148,72 @@ def loads(
     if isinstance(raw, str):
         text = raw
         try:
-            text.encode("utf-8")
+            data = text.encode("utf-8")
         except UnicodeEncodeError:
             raise MalformedJSON(f"{what} is not JSON: it holds a lone surrogate") from None
     else:
+        data = bytes(raw)
         try:
-            text = bytes(raw).decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MalformedJSON(
                 f"{what} is not JSON: not UTF-8 text ({exc.reason} at byte {exc.start})"
             ) from None
-    nested = depth(text)
-    if nested > max_depth:
-        raise MalformedJSON(f"{what} is nested {nested} levels deep, over the bound of {max_depth}")
+    shape = outline(text, data)
+    if shape.depth > max_depth:
+        raise MalformedJSON(
+            f"{what} is nested {shape.depth} levels deep, over the bound of {max_depth}"
+        )
+    value = _plainly(text, shape.members)
+    if value is _UNREAD:
+        value = _strictly(text, what)
+    if has_lone_surrogate(text, value):
+        raise MalformedJSON(f"{what} is refused: {LONE_SURROGATE}")
+    return value
+
+
+#: What :func:`_plainly` returns for a text it leaves to :func:`_strictly`.
+_UNREAD = object()
+
+
+def _plainly(text: str, members: int) -> Any:
+    """``text`` read without the hook that builds every object from its list of members (in
+    Python, called once per object), when its objects then hold all its ``members``: no key
+    appears twice. Else :data:`_UNREAD`, also for text that is not JSON or refused by the
+    number hooks (:func:`_strictly` says why, in its own words)."""
     try:
-        value = json.loads(text, cls=_StrictDecoder)
+        value = json.loads(text, cls=_NumbersDecoder)
+    except (Refused, ValueError, RecursionError):
+        return _UNREAD
+    return value if _members(value) == members else _UNREAD
+
+
+def _members(value: Any) -> int:
+    """The members of all the objects in ``value``, without recursion."""
+    total = 0
+    stack: list[Any] = [value] if type(value) is dict or type(value) is list else []
+    pop, push = stack.pop, stack.append
+    while stack:
+        item = pop()
+        if type(item) is dict:
+            total += len(item)
+        for inner in item.values() if type(item) is dict else item:
+            if type(inner) is dict or type(inner) is list:
+                push(inner)
+    return total
+
+
+def _strictly(text: str, what: str) -> Any:
+    """``text`` read with the hooks that refuse a key twice, ``NaN``, over-long or infinite
+    numbers (its size, encoding and depth already checked)."""
+    try:
+        return json.loads(text, cls=_StrictDecoder)
     except Refused as exc:
         raise MalformedJSON(f"{what} is refused: {exc}") from None
     except RecursionError:
         raise MalformedJSON(f"{what} is nested too deeply") from None
     except ValueError as exc:
         raise MalformedJSON(f"{what} is not JSON: {exc}") from None
-    if has_lone_surrogate(text, value):
-        raise MalformedJSON(f"{what} is refused: {LONE_SURROGATE}")
-    return value
 
 
 __all__ = [

@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from attestlake.crawl.kept import blob_rows, statements_of
 from attestlake.crawl.normalize import Rows, inspect_unit
+from attestlake.crawl.normalize.common import Columns, Part
 from attestlake.crawl.requirements import best_rows
 from attestlake.crawl.sources.interface import Candidate, Unit, UnitLoader
 from attestlake.errors import StoreError
@@ -95,14 +96,33 @@ class ChunkResult:
 
 def to_tables(rows: Rows) -> Tables:
     """Arrow tables by lake table name (contract requirements already deduplicated here)."""
-    requirements = rows.by_table.get(CONTRACT_REQUIREMENTS.name)
+    requirements = rows.rows(CONTRACT_REQUIREMENTS.name)
     if requirements:
-        rows.by_table[CONTRACT_REQUIREMENTS.name] = best_rows(requirements)
-    return {
-        name: pa.Table.from_pylist(table_rows, schema=BY_NAME[name].schema)
-        for name, table_rows in rows.by_table.items()
-        if table_rows
-    }
+        rows.replace(CONTRACT_REQUIREMENTS.name, best_rows(requirements))
+    tables = {name: _arrow(rows.parts(name), BY_NAME[name].schema) for name in rows.tables()}
+    return {name: table for name, table in tables.items() if table.num_rows}
+
+
+def _arrow(parts: Sequence[Part], schema: pa.Schema) -> pa.Table:
+    """One table's runs of rows as one Arrow table (a column a row lacks is null)."""
+    tables = [
+        _columns(part, schema) if isinstance(part, Columns) else pa.Table.from_pylist(part, schema)
+        for part in parts
+    ]
+    return tables[0] if len(tables) == 1 else pa.concat_tables(tables)
+
+
+def _columns(columns: Columns, schema: pa.Schema) -> pa.Table:
+    n = len(columns)
+    return pa.table(
+        [
+            pa.array(columns.values[f.name], f.type)
+            if f.name in columns.values
+            else pa.nulls(n, f.type)
+            for f in schema
+        ],
+        schema=schema,
+    )
 
 
 def _read(item: Work, skipped: list[str]) -> Unit | None:
@@ -126,7 +146,7 @@ def inspect_chunk(work: Sequence[Work], policy: TrustPolicy, now: datetime) -> C
         if unit is not None:
             rows.extend(inspect_unit(unit, policy, now))
             units.append(unit)
-    statements = statements_of(rows.by_table.get(ATTESTATIONS.name, ()))
+    statements = statements_of(rows.rows(ATTESTATIONS.name))
     tables = to_tables(rows)
     blobs = blob_rows(units, now, statements)
     if blobs is not None:

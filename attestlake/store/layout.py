@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -68,6 +69,7 @@ class LayoutStore(Store):
         self.root = root
         self.ref = f"oci:{root}"
         self.max_blob_size = max_blob_size
+        self._blobs = os.path.join(root, "blobs", "sha256")
         self._warnings: list[str] = []  # index.json entries skipped by list_manifests
         if root.exists() and not root.is_dir():
             raise StoreError(f"{root} exists and is not a directory")
@@ -76,7 +78,11 @@ class LayoutStore(Store):
 
     # -- plumbing -------------------------------------------------------------------------
     def _blob_path(self, digest: str) -> Path:
-        return self.root / "blobs" / "sha256" / check_digest(digest).split(":", 1)[1]
+        return Path(self._blob_file(digest))
+
+    def _blob_file(self, digest: str) -> str:
+        """The file of the blob ``digest`` (a string: cheaper to make than a path)."""
+        return os.path.join(self._blobs, check_digest(digest).split(":", 1)[1])
 
     def _ensure_layout(self) -> None:
         if not (self.root / "oci-layout").is_file():
@@ -167,7 +173,7 @@ class LayoutStore(Store):
 
     def get_blob(self, digest: str, *, max_size: int | None = None) -> bytes:
         limit = self.max_blob_size if max_size is None else max_size
-        path = self._blob_path(digest)
+        path = self._blob_file(digest)
         try:
             with open_regular(path) as fh:
                 size = size_of(fh)

@@ -163,6 +163,12 @@ class Manifest:
         if digest is not None:
             verify_content(raw, digest, what="manifest")
         obj = loads(raw, max_bytes=MAX_MANIFEST_SIZE, max_depth=MAX_MANIFEST_DEPTH, what="manifest")
+        return cls._read(raw, obj, digest)
+
+    @classmethod
+    def _read(cls, raw: bytes, obj: Any, digest: str | None) -> Manifest:
+        """The manifest ``obj`` parsed from ``raw``; ``digest``: the digest ``raw`` was checked
+        against, if it was."""
         if not isinstance(obj, dict) or obj.get("schemaVersion") != 2:
             raise ContentError("manifest is not an OCI schemaVersion 2 object")
         if obj.get("mediaType", MANIFEST_MEDIA_TYPE) != MANIFEST_MEDIA_TYPE:
@@ -181,7 +187,7 @@ class Manifest:
         subject = obj.get("subject")
         return cls(
             raw=raw,
-            digest=sha256_digest(raw),
+            digest=digest or sha256_digest(raw),
             artifact_type=artifact_type,
             config=Descriptor.from_json(obj.get("config")),
             layers=tuple(Descriptor.from_json(layer) for layer in layers),
@@ -231,6 +237,11 @@ class Index:
         if digest is not None:
             verify_content(raw, digest, what="index")
         obj = loads(raw, max_bytes=MAX_MANIFEST_SIZE, max_depth=MAX_MANIFEST_DEPTH, what="index")
+        return cls._read(raw, obj, digest)
+
+    @classmethod
+    def _read(cls, raw: bytes, obj: Any, digest: str | None) -> Index:
+        """The index ``obj`` parsed from ``raw``; ``digest`` as for :meth:`Manifest._read`."""
         if not isinstance(obj, dict) or obj.get("schemaVersion") != 2:
             raise ContentError("index is not a schemaVersion 2 object")
         if obj.get("mediaType", INDEX_MEDIA_TYPE) not in INDEX_MEDIA_TYPES:
@@ -238,7 +249,8 @@ class Index:
         manifests = obj.get("manifests")
         if not isinstance(manifests, list):
             raise ContentError("index has no manifests list")
-        return cls(raw, sha256_digest(raw), tuple(Descriptor.from_json(m) for m in manifests))
+        manifests = tuple(Descriptor.from_json(m) for m in manifests)
+        return cls(raw, digest or sha256_digest(raw), manifests)
 
 
 def parse_any_manifest(raw: bytes, digest: str | None = None) -> Manifest | Index | None:
@@ -251,7 +263,7 @@ def parse_any_manifest(raw: bytes, digest: str | None = None) -> Manifest | Inde
         raise ContentError("manifest is not a JSON object")
     media_type = obj.get("mediaType")
     if media_type in INDEX_MEDIA_TYPES or (media_type is None and "manifests" in obj):
-        return Index.parse(raw)
+        return Index._read(raw, obj, digest)
     if media_type in (None, MANIFEST_MEDIA_TYPE):
-        return Manifest.parse(raw)
+        return Manifest._read(raw, obj, digest)
     return None

@@ -71,7 +71,7 @@ def normalise(ctx: Context) -> Rows:
         rows = sbom.predicate_rows(ctx)
     else:
         rows = Rows()
-    if "subjects" not in rows.by_table and not (family and family.OWNS_SUBJECTS):
+    if "subjects" not in rows.tables() and not (family and family.OWNS_SUBJECTS):
         for row in subject_rows(ctx, run_id=None, run_date="unknown"):
             rows.add("subjects", row)
     return rows

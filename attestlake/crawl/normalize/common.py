@@ -13,24 +13,101 @@ from typing import Any
 
 from attestlake.verify.outcome import Outcome
 
+#: A string as JSON text, as ``json.dumps`` writes it without ASCII escapes.
+_string = json.encoder.encode_basestring
+
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
 
-@dataclass
-class Rows:
-    """Rows per table name, gathered for one batch."""
+@dataclass(frozen=True)
+class Columns:
+    """Rows of one table as columns: each column's values in row order, every column as long
+    (the rows of an SBOM's components, built without a dictionary per row)."""
 
-    by_table: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    values: dict[str, list[Any]]
+
+    def __len__(self) -> int:
+        return len(next(iter(self.values.values()), ()))
+
+    def copy(self) -> Columns:
+        return Columns({name: list(column) for name, column in self.values.items()})
+
+    def rows(self) -> list[dict[str, Any]]:
+        names = list(self.values)
+        return [
+            dict(zip(names, row, strict=True)) for row in zip(*self.values.values(), strict=True)
+        ]
+
+
+#: A run of one table's rows: dictionaries, or columns.
+Part = list[dict[str, Any]] | Columns
+
+
+class Rows:
+    """Rows per table name, gathered for one batch, in order: each row a dictionary, or runs of
+    rows as :class:`Columns` (the tables whose rows come many at a time)."""
+
+    def __init__(self) -> None:
+        self._parts: dict[str, list[Part]] = {}
 
     def add(self, table: str, row: dict[str, Any]) -> None:
-        self.by_table.setdefault(table, []).append(row)
+        self._extend(table, [row])
+
+    def _extend(self, table: str, rows: list[dict[str, Any]]) -> None:
+        parts = self._parts.setdefault(table, [])
+        last = parts[-1] if parts else None
+        if isinstance(last, list):
+            last.extend(rows)
+        else:
+            parts.append(list(rows))
+
+    def add_columns(self, table: str, columns: Columns) -> None:
+        """Add the rows of ``columns`` (not kept: later rows never change it)."""
+        if not len(columns):
+            return
+        parts = self._parts.setdefault(table, [])
+        last = parts[-1] if parts else None
+        if isinstance(last, Columns) and last.values.keys() == columns.values.keys():
+            for name, column in last.values.items():
+                column.extend(columns.values[name])
+        else:
+            parts.append(columns.copy())
 
     def extend(self, other: Rows) -> None:
-        for table, rows in other.by_table.items():
-            self.by_table.setdefault(table, []).extend(rows)
+        for table, parts in other._parts.items():
+            for part in parts:
+                if isinstance(part, Columns):
+                    self.add_columns(table, part)
+                else:
+                    self._extend(table, part)
+
+    def tables(self) -> list[str]:
+        """The tables that have rows, in the order their first rows came."""
+        return list(self._parts)
+
+    def parts(self, table: str) -> list[Part]:
+        """The rows of ``table``, in order, as they were added: runs of dictionaries and of
+        columns (not copies: read them, do not change them)."""
+        return self._parts.get(table, [])
+
+    def rows(self, table: str) -> list[dict[str, Any]]:
+        """The rows of ``table``, each as a dictionary."""
+        out: list[dict[str, Any]] = []
+        for part in self.parts(table):
+            out.extend(part.rows() if isinstance(part, Columns) else part)
+        return out
+
+    def replace(self, table: str, rows: list[dict[str, Any]]) -> None:
+        """``rows`` in place of the rows of ``table``."""
+        self._parts[table] = [list(rows)]
+
+    @property
+    def by_table(self) -> dict[str, list[dict[str, Any]]]:
+        """Every table's rows, each as a dictionary."""
+        return {table: self.rows(table) for table in self._parts}
 
     def count(self, table: str) -> int:
-        return len(self.by_table.get(table, []))
+        return sum(len(part) for part in self.parts(table))
 
 
 @dataclass(frozen=True)
@@ -144,9 +221,19 @@ def sha256_digest(value: Any) -> str | None:
 
 
 def to_json(value: Any) -> str | None:
-    """Stable JSON text for a nested value (None stays None)."""
+    """Stable JSON text for a nested value (None stays None): ``json.dumps`` with sorted keys,
+    no spaces and no ASCII escapes; a list of strings or an object of string values (most of
+    the values made into JSON text: hashes, licences, digests) written directly, the same
+    text."""
     if value is None:
         return None
+    kind = type(value)
+    if kind is list and all(type(item) is str for item in value):
+        return "[" + ",".join(map(_string, value)) + "]"
+    if kind is dict and all(type(k) is str and type(v) is str for k, v in value.items()):
+        return (
+            "{" + ",".join([f"{_string(k)}:{_string(v)}" for k, v in sorted(value.items())]) + "}"
+        )
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 

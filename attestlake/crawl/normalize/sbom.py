@@ -14,6 +14,7 @@ from typing import Any
 
 from attestlake._internal.untrusted_json import MalformedJSON, loads
 from attestlake.crawl.normalize.common import (
+    Columns,
     Context,
     Rows,
     as_list,
@@ -28,6 +29,11 @@ MAX_DEPTH = 16
 #: Components of one SBOM exploded into rows; the rest are not (hostile input bound: each
 #: ``{}`` of three bytes would otherwise become a row of hundreds).
 MAX_COMPONENTS = 100_000
+#: The columns of ``sbom_components`` read from each component, in the order the readers
+#: give them.
+COMPONENT_COLUMNS = ("bom_ref", "purl", "name", "version", "type", "group", "licenses", "hashes")
+#: One component's values, in the order of :data:`COMPONENT_COLUMNS`.
+Component = tuple[str | None, ...]
 
 
 def sbom_format(doc: Any) -> str | None:
@@ -63,22 +69,26 @@ def sbom_rows(ctx: Context, sbom: bytes | dict[str, Any], *, carrier: str, trust
         spec = s(doc.get("spdxVersion"))
         name = s(doc.get("name"))
         components = _spdx(as_list(doc.get("packages")))
-    for component in itertools.islice(components, MAX_COMPONENTS):
-        rows.add(
-            "sbom_components",
-            {
-                "manifest_digest": ctx.manifest_digest,
-                "envelope_digest": ctx.envelope_digest,
-                "sbom_digest": digest,
-                "carrier": carrier,
-                "sbom_format": fmt,
-                "sbom_spec_version": spec,
-                "sbom_name": name,
-                **component,
-                "trusted": trusted,
-                "source": ctx.source,
-            },
-        )
+    found = list(itertools.islice(components, MAX_COMPONENTS))
+    n = len(found)
+    if not n:
+        return rows
+    read = dict(zip(COMPONENT_COLUMNS, map(list, zip(*found, strict=True)), strict=True))
+    columns = Columns(
+        {
+            "manifest_digest": [ctx.manifest_digest] * n,
+            "envelope_digest": [ctx.envelope_digest] * n,
+            "sbom_digest": [digest] * n,
+            "carrier": [carrier] * n,
+            "sbom_format": [fmt] * n,
+            "sbom_spec_version": [spec] * n,
+            "sbom_name": [name] * n,
+            **read,
+            "trusted": [trusted] * n,
+            "source": [ctx.source] * n,
+        }
+    )
+    rows.add_columns("sbom_components", columns)
     return rows
 
 
@@ -86,8 +96,15 @@ def _hash_alg(alg: Any) -> str | None:
     return alg.replace("-", "").replace("_", "").lower() if isinstance(alg, str) and alg else None
 
 
-def _hashes(pairs: Iterator[tuple[Any, Any]]) -> str | None:
-    out = {a: v for alg, v in pairs if (a := _hash_alg(alg)) and isinstance(v, str) and v}
+def _hashes(entries: Any, alg_key: str, value_key: str) -> str | None:
+    """The JSON text of a component's hashes (``{"sha256": "..."}``, algorithms named alike)
+    from its list of hash objects, or None when none is readable."""
+    out = {}
+    for entry in as_list(entries):
+        if isinstance(entry, dict):
+            alg, value = _hash_alg(entry.get(alg_key)), entry.get(value_key)
+            if alg and isinstance(value, str) and value:
+                out[alg] = value
     return to_json(out) if out else None
 
 
@@ -102,29 +119,27 @@ def _licenses_cdx(value: Any) -> str | None:
     return to_json(names) if names else None
 
 
-def _cyclonedx(components: list[Any], depth: int) -> Iterator[dict[str, Any]]:
+#: The values of a CycloneDX component read as they are (non-empty strings), in the order of
+#: :data:`COMPONENT_COLUMNS`.
+_CDX_TEXT = ("bom-ref", "purl", "name", "version", "type", "group")
+
+
+def _cyclonedx(components: list[Any], depth: int) -> Iterator[Component]:
     if depth > MAX_DEPTH:
         return
     for c in components:
         if not isinstance(c, dict):
             continue
-        yield {
-            "bom_ref": s(c.get("bom-ref")),
-            "purl": s(c.get("purl")),
-            "name": s(c.get("name")),
-            "version": s(c.get("version")),
-            "type": s(c.get("type")),
-            "group": s(c.get("group")),
-            "licenses": _licenses_cdx(c.get("licenses")),
-            "hashes": _hashes(
-                (as_object(h).get("alg"), as_object(h).get("content"))
-                for h in as_list(c.get("hashes"))
-            ),
-        }
-        yield from _cyclonedx(as_list(c.get("components")), depth + 1)
+        yield (
+            *map(s, map(c.get, _CDX_TEXT)),
+            _licenses_cdx(c.get("licenses")),
+            _hashes(c.get("hashes"), "alg", "content"),
+        )
+        if "components" in c:
+            yield from _cyclonedx(as_list(c["components"]), depth + 1)
 
 
-def _spdx(packages: list[Any]) -> Iterator[dict[str, Any]]:
+def _spdx(packages: list[Any]) -> Iterator[Component]:
     for p in packages:
         if not isinstance(p, dict):
             continue
@@ -141,19 +156,16 @@ def _spdx(packages: list[Any]) -> Iterator[dict[str, Any]]:
             for key in ("licenseConcluded", "licenseDeclared")
             if (lic := s(p.get(key))) and lic not in ("NOASSERTION", "NONE")
         ]
-        yield {
-            "bom_ref": s(p.get("SPDXID")),
-            "purl": purl,
-            "name": s(p.get("name")),
-            "version": s(p.get("versionInfo")),
-            "type": s(p.get("primaryPackagePurpose")),
-            "group": None,
-            "licenses": to_json(list(dict.fromkeys(licenses))) if licenses else None,
-            "hashes": _hashes(
-                (as_object(h).get("algorithm"), as_object(h).get("checksumValue"))
-                for h in as_list(p.get("checksums"))
-            ),
-        }
+        yield (
+            s(p.get("SPDXID")),
+            purl,
+            s(p.get("name")),
+            s(p.get("versionInfo")),
+            s(p.get("primaryPackagePurpose")),
+            None,
+            to_json(list(dict.fromkeys(licenses))) if licenses else None,
+            _hashes(p.get("checksums"), "algorithm", "checksumValue"),
+        )
 
 
 def is_sbom_predicate(predicate_type: str | None, predicate: Any) -> bool:
