@@ -8,29 +8,17 @@
 -- severity: high
 -- finding: project, workflow, run_id
 -- param: since = 1970-01-01 : only runs started on or after this date (YYYY-MM-DD, UTC)
-WITH ci AS (
-    SELECT
-        project,
-        workflow,
-        string_agg(DISTINCT runner_type, ', ' ORDER BY runner_type) AS ci_runner_types,
-        count(*) AS ci_runs
-    FROM runs
-    WHERE runner_type IS NOT NULL AND runner_type <> 'GENERIC'
-    GROUP BY project, workflow
-)
 SELECT
-    r.project,
-    r.workflow,
-    r.team,
-    r.run_id,
-    r.status,
-    r.started_at,
-    r.runner_type,
-    r.signer,
-    c.ci_runner_types,
-    c.ci_runs
-FROM runs AS r
-JOIN ci AS c ON c.project = r.project AND c.workflow = r.workflow
-WHERE r.runner_type = 'GENERIC'
-    AND (r.started_at AT TIME ZONE 'UTC') >= CAST($since AS DATE)
-ORDER BY r.project, r.workflow, r.started_at, r.run_id
+    project,
+    workflow,
+    team,
+    run_id,
+    status,
+    started_at,
+    runner_type,
+    signer,
+    ci_runner_types,
+    ci_runs
+FROM off_ci_builds
+WHERE (started_at AT TIME ZONE 'UTC') >= CAST($since AS DATE)
+ORDER BY project, workflow, started_at, run_id

@@ -11,30 +11,16 @@
 -- param: since = 7 days : the window: runs started on or after this instant (a duration before now, or an ISO date or timestamp)
 -- param: expire_after = 24 hours : a start with no end record counts as expired once older than this (a duration, or the instant before which starts have expired)
 -- param: min_ratio = 0.2 : the failure ratio (0 to 1) from which a workflow is reported
-WITH per_run AS (
-    SELECT
-        project,
-        workflow,
-        run_id,
-        any_value(team) AS team,
-        min(event_at) FILTER (WHERE status = 'started') AS started_at,
-        max(event_at) FILTER (WHERE status IN ('success', 'failed', 'cancelled')) AS ended_at,
-        arg_max(status, event_at) FILTER (WHERE status IN ('success', 'failed', 'cancelled')) AS outcome,
-        arg_max(reason, event_at) FILTER (WHERE status IN ('failed', 'cancelled')) AS reason
-    FROM run_events
-    WHERE run_id IS NOT NULL
-    GROUP BY project, workflow, run_id
-),
-judged AS (
+WITH judged AS (
     SELECT
         *,
-        coalesce(started_at, ended_at) AS began,
         CASE
             WHEN outcome IS NOT NULL THEN outcome
             WHEN started_at < CAST($expire_after AS TIMESTAMPTZ) THEN 'expired'
             ELSE 'running'
         END AS state
-    FROM per_run
+    FROM run_outcomes
+    WHERE began >= CAST($since AS TIMESTAMPTZ)
 ),
 counted AS (
     SELECT
@@ -49,7 +35,6 @@ counted AS (
         max(began) FILTER (WHERE state IN ('failed', 'cancelled', 'expired')) AS last_failure_at,
         arg_max(reason, ended_at) FILTER (WHERE state IN ('failed', 'cancelled')) AS last_reason
     FROM judged
-    WHERE began >= CAST($since AS TIMESTAMPTZ)
     GROUP BY project, workflow
 )
 SELECT

@@ -32,19 +32,9 @@ SELECT
     e.contract,
     e.cadence,
     l.listed_since,
-    (
-        SELECT count(*)
-        FROM verifications AS v
-        WHERE v.project = e.project
-            AND v.workflow = e.workflow
-            AND v.status IS DISTINCT FROM 'verified'
-    ) AS unverified_envelopes
+    coalesce(a.unverified_envelopes, 0) AS unverified_envelopes
 FROM expected AS e
 JOIN listed AS l ON l.project = e.project AND l.workflow = e.workflow
-WHERE NOT EXISTS (
-        SELECT 1 FROM runs AS r WHERE r.project = e.project AND r.workflow = e.workflow
-    )
-    AND NOT EXISTS (
-        SELECT 1 FROM run_events AS x WHERE x.project = e.project AND x.workflow = e.workflow
-    )
+LEFT JOIN workflow_activity AS a ON a.project = e.project AND a.workflow = e.workflow
+WHERE coalesce(a.runs, 0) = 0 AND coalesce(a.run_events, 0) = 0
 ORDER BY e.project, e.workflow

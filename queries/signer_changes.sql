@@ -8,63 +8,17 @@
 --   Runs of every status count.
 -- severity: medium
 -- finding: project, workflow
-WITH signed AS (
-    SELECT
-        r.project,
-        r.workflow,
-        r.team,
-        r.run_id,
-        r.status,
-        r.started_at,
-        r.finished_at,
-        r.manifest_digest,
-        r.signer,
-        r.key_id,
-        v.issuer IS NOT NULL AS keyless
-    FROM runs AS r
-    LEFT JOIN verifications AS v
-        ON v.manifest_digest = r.manifest_digest AND v.envelope_digest = r.envelope_digest
-),
-ordered AS (
-    SELECT
-        *,
-        lag(signer) OVER w AS previous_signer,
-        lag(key_id) OVER w AS previous_key_id,
-        lag(run_id) OVER w AS previous_run_id,
-        lag(keyless) OVER w AS previous_keyless
-    FROM signed
-    WINDOW w AS (
-        PARTITION BY project, workflow
-        ORDER BY started_at, finished_at, manifest_digest
-    )
-)
 SELECT
-    o.project,
-    o.workflow,
-    o.team,
-    o.run_id,
-    o.started_at,
-    o.previous_signer,
-    o.signer,
-    o.previous_key_id,
-    o.key_id,
-    o.previous_run_id,
-    (
-        SELECT count(*)
-        FROM signed AS s
-        WHERE s.project = o.project
-            AND s.workflow = o.workflow
-            AND s.signer IS NOT DISTINCT FROM o.previous_signer
-            AND s.started_at < o.started_at
-    ) AS runs_by_previous_signer
-FROM ordered AS o
-WHERE o.previous_run_id IS NOT NULL
-    AND (
-        o.signer IS DISTINCT FROM o.previous_signer
-        OR (
-            NOT o.keyless
-            AND NOT o.previous_keyless
-            AND o.key_id IS DISTINCT FROM o.previous_key_id
-        )
-    )
-ORDER BY o.project, o.workflow, o.started_at, o.run_id
+    project,
+    workflow,
+    team,
+    run_id,
+    started_at,
+    previous_signer,
+    signer,
+    previous_key_id,
+    key_id,
+    previous_run_id,
+    runs_by_previous_signer
+FROM signer_moves
+ORDER BY project, workflow, started_at, run_id

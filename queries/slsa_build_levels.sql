@@ -60,7 +60,7 @@ rated AS (
 known AS (
     SELECT project, workflow, any_value(team) AS team FROM current_inventory GROUP BY ALL
     UNION
-    SELECT project, workflow, any_value(team) AS team FROM runs GROUP BY ALL
+    SELECT project, workflow, team FROM workflow_activity WHERE runs > 0
 ),
 unrated AS (
     SELECT
@@ -70,14 +70,16 @@ unrated AS (
         0 AS slsa_build_level,
         CASE
             WHEN EXISTS (
-                SELECT 1 FROM runs AS r WHERE r.project = k.project AND r.workflow = k.workflow
+                SELECT 1
+                FROM workflow_activity AS a
+                WHERE a.project = k.project AND a.workflow = k.workflow AND a.runs > 0
             ) THEN 'no successful run: every verified run failed or was cancelled'
             WHEN EXISTS (
                 SELECT 1
-                FROM verifications AS v
-                WHERE v.project = k.project
-                    AND v.workflow = k.workflow
-                    AND v.status IS DISTINCT FROM 'verified'
+                FROM workflow_activity AS a
+                WHERE a.project = k.project
+                    AND a.workflow = k.workflow
+                    AND a.unverified_envelopes > 0
             ) THEN 'no verified attestation: the ones claiming it failed verification'
             ELSE 'no attestation at all'
         END AS reason,

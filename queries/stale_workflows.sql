@@ -22,22 +22,6 @@ WITH expected AS (
     FROM current_inventory
     WHERE cadence_hours IS NOT NULL
     GROUP BY project, workflow
-),
-successes AS (
-    SELECT project, workflow, max(coalesce(finished_at, started_at)) AS last_success_at
-    FROM runs
-    WHERE coalesce(status, 'success') = 'success'
-    GROUP BY project, workflow
-),
-events AS (
-    SELECT project, workflow, max(event_at) AS last_event_at, arg_max(status, event_at) AS last_event
-    FROM run_events
-    GROUP BY project, workflow
-),
-attested AS (
-    SELECT DISTINCT project, workflow FROM runs
-    UNION
-    SELECT DISTINCT project, workflow FROM run_events
 )
 SELECT
     e.project,
@@ -45,19 +29,20 @@ SELECT
     e.team,
     e.owner,
     e.cadence,
-    s.last_success_at,
-    v.last_event,
-    v.last_event_at,
+    a.last_success_at,
+    a.last_event,
+    a.last_event_at,
     round(
-        date_diff('minute', s.last_success_at, CAST($checked_at AS TIMESTAMPTZ)) / 60.0
+        date_diff('minute', a.last_success_at, CAST($checked_at AS TIMESTAMPTZ)) / 60.0
             - e.cadence_hours,
         1
     ) AS overdue_hours
 FROM expected AS e
-JOIN attested AS a ON a.project = e.project AND a.workflow = e.workflow
-LEFT JOIN successes AS s ON s.project = e.project AND s.workflow = e.workflow
-LEFT JOIN events AS v ON v.project = e.project AND v.workflow = e.workflow
-WHERE s.last_success_at IS NULL
-    OR s.last_success_at + to_hours(e.cadence_hours + CAST($grace_hours AS INTEGER))
+JOIN workflow_activity AS a
+    ON a.project = e.project
+    AND a.workflow = e.workflow
+    AND (a.runs > 0 OR a.run_events > 0)
+WHERE a.last_success_at IS NULL
+    OR a.last_success_at + to_hours(e.cadence_hours + CAST($grace_hours AS INTEGER))
         < CAST($checked_at AS TIMESTAMPTZ)
 ORDER BY e.project, e.workflow

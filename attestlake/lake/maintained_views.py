@@ -1,16 +1,17 @@
 """Maintained tables: views over the lake's tables that the crawler also writes out as tables.
 
 Each maintained table (``latest_runs``, ``contract_revisions``, ``runner_moves``,
-``image_sbom_gaps``, ``shared_digests``, ``workflow_packages``, ``component_gaps``, documented
-in docs/lake.md) is defined by one SQL file (``maintained_sql/<name>.sql``) over the lake's
-tables. The crawler writes its rows as a Delta table of that name after every crawl and
-re-evaluation (:mod:`attestlake.lake.maintain`), in one commit that records the version of
-each table it was computed from (:data:`BUILT_FROM`). A lake session reads the written table
-only while it is current, every table it was computed from at that version (or changed since
-by compaction alone); otherwise (a crawl that is running or was killed, a lake written by an
-older version, a missing or damaged maintained table) the session computes it from its
-definition, so an answer never depends on whether the maintained tables are current: only its
-speed does.
+``image_sbom_gaps``, ``shared_digests``, ``workflow_packages``, ``component_gaps``,
+``signer_moves``, ``contract_lags``, ``workflow_activity``, ``run_outcomes``,
+``off_ci_builds``, documented in docs/lake.md) is defined by one SQL file
+(``maintained_sql/<name>.sql``) over the lake's tables. The crawler writes its rows as a Delta
+table of that name after every crawl and re-evaluation (:mod:`attestlake.lake.maintain`), in
+one commit that records the version of each table it was computed from (:data:`BUILT_FROM`). A
+lake session reads the written table only while it is current, every table it was computed from
+at that version (or changed since by compaction alone); otherwise (a crawl that is running or
+was killed, a lake written by an older version, a missing or damaged maintained table) the
+session computes it from its definition, so an answer never depends on whether the maintained
+tables are current: only its speed does.
 """
 
 from __future__ import annotations
@@ -84,6 +85,11 @@ MAINTAINED: tuple[Maintained, ...] = (
     Maintained("shared_digests", ("runs", "subjects")),
     Maintained("workflow_packages", ("runs", "sbom_components")),
     Maintained("component_gaps", ("runs", "sbom_components")),
+    Maintained("signer_moves", ("runs", "verifications")),
+    Maintained("contract_lags", ("runs", "contract_requirements")),
+    Maintained("workflow_activity", ("runs", "run_events", "verifications")),
+    Maintained("run_outcomes", ("run_events",)),
+    Maintained("off_ci_builds", ("runs",)),
 )
 MAINTAINED_BY_NAME = {m.name: m for m in MAINTAINED}
 

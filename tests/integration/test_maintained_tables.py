@@ -11,9 +11,11 @@ import json
 import logging
 import shutil
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 import sqlglot
 from deltalake import CommitProperties, DeltaTable, write_deltalake
@@ -38,13 +40,19 @@ from tests.integration.test_crawl_store import maintained_rows
 
 #: The saved queries that read maintained tables, with parameters that widen them.
 QUERIES: dict[str, list[dict[str, str]]] = {
+    "builds_outside_ci": [{}, {"since": "2026-11-19"}],
+    "contract_drift": [{}],
+    "failing_runs": [{}, {"since": "2026-01-01", "expire_after": "1 hours", "min_ratio": "0"}],
     "missing_sbom_digests": [{}],
+    "never_integrated": [{}],
     "new_dependencies": [{}, {"since": "2026-11-01"}, {"since": "2026-11-19"}],
     "non_compliant_workflows": [{}, {"runs": "all"}],
     "runner_changes": [{}],
     "sbom_quality": [{}],
     "shared_artifact_digests": [{}],
+    "signer_changes": [{}],
     "slsa_build_levels": [{}, {"target_level": "4"}],
+    "stale_workflows": [{}, {"grace_hours": "0"}, {"checked_at": "2026-11-18T00:00:00Z"}],
 }
 Answers = dict[str, list[str]]
 
@@ -204,7 +212,10 @@ def test_a_checkpoint_after_compaction_keeps_them_current_and_a_change_stale(
     runs = DeltaTable(str(lake / "runs"))
     write_deltalake(str(lake / "runs"), runs.to_pyarrow_table().slice(0, 1), mode="append")
     DeltaTable(str(lake / "runs")).create_checkpoint()
-    assert current_tables(lake.resolve()) == {}  # every one reads runs, which changed
+    # every one that reads runs, which changed, is stale; run_outcomes reads run_events only
+    stale = {m.name for m in MAINTAINED if "runs" in m.reads}
+    assert set(current_tables(lake.resolve())) == {m.name for m in MAINTAINED} - stale
+    assert stale == {m.name for m in MAINTAINED} - {"run_outcomes"}
     assert answers(lake) == answers(_without_maintained(lake, tmp_path / "computed"))
 
 
@@ -262,3 +273,56 @@ def test_each_definition_reads_exactly_the_tables_its_currency_is_judged_on(
     tables = {t.name for t in tree.find_all(exp.Table)} - ctes
     assert tables == set(maintained.reads)
     assert tables <= set(BY_NAME)
+
+
+def _append_changed(lake: Path, table: str, **values: object) -> None:
+    """Append to ``table`` a copy of its first row with ``values`` in place of its own."""
+    rows = DeltaTable(str(lake / table)).to_pyarrow_table().slice(0, 1)
+    for name, value in values.items():
+        index = rows.schema.get_field_index(name)
+        column = pa.array([value], type=rows.schema.field(index).type)
+        rows = rows.set_column(index, rows.schema.field(index), column)
+    write_deltalake(str(lake / table), rows, mode="append")
+
+
+#: A row appended to one of the tables, and the maintained tables that read it (stale after).
+CHANGES = {
+    "a failed run": (
+        "run_events",
+        {
+            "run_id": "run-appended",
+            "status": "failed",
+            "reason": "appended after the crawl",
+            "event_at": NOW - timedelta(hours=1),
+        },
+        {"run_outcomes", "workflow_activity"},
+    ),
+    "an envelope claiming the workflow that never ran": (
+        "verifications",
+        {
+            "status": "not_verified",
+            "reason": "untrusted_signer",
+            "project": "mobile-app",
+            "workflow": "mobile-build",
+            "envelope_digest": "sha256:" + "0" * 64,
+        },
+        {"signer_moves", "workflow_activity"},
+    ),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES, ids=list(CHANGES))
+def test_a_change_to_a_table_they_read_makes_those_stale_and_the_answers_follow(
+    demo: DemoResult, tmp_path: Path, change: str
+) -> None:
+    table, values, stale = CHANGES[change]
+    org = copy_demo(demo, tmp_path / "org")
+    lake = org / "lake"
+    assert set(current_tables(lake.resolve())) == {m.name for m in MAINTAINED}
+    _append_changed(lake, table, **values)
+    readers = {m.name for m in MAINTAINED if table in m.reads}
+    assert readers == stale
+    assert set(current_tables(lake.resolve())) == {m.name for m in MAINTAINED} - stale
+    changed = answers(lake)
+    assert changed != answers(demo.lake)  # the new row is in the answers, not the old rows
+    assert changed == answers(_without_maintained(lake, tmp_path / "computed"))
