@@ -9,25 +9,18 @@
 -- severity: critical
 -- finding: manifest_digest, envelope_digest
 SELECT
-    v.project,
-    v.workflow,
-    v.signer,
-    v.issuer,
-    v.key_id,
-    v.predicate_type,
-    v.run_id,
-    (
-        SELECT string_agg(DISTINCT r.project || '/' || r.workflow, ', ')
-        FROM runs AS r
-        WHERE r.signer = v.signer
-    ) AS signer_trusted_for,
-    v.detail,
-    v.source,
-    v.manifest_digest,
-    v.envelope_digest,
-    v.crawled_at
-FROM verifications AS v
-WHERE v.status IS DISTINCT FROM 'verified'
-    AND v.reason = 'untrusted_signer'
-    AND v.signer IS NOT NULL
-ORDER BY v.project, v.workflow, v.signer, v.source, v.envelope_digest
+    project,
+    workflow,
+    signer,
+    issuer,
+    key_id,
+    predicate_type,
+    run_id,
+    signer_trusted_for,
+    detail,
+    source,
+    manifest_digest,
+    envelope_digest,
+    crawled_at
+FROM impersonations
+ORDER BY project, workflow, signer, source, envelope_digest

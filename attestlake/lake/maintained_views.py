@@ -3,7 +3,7 @@
 Each maintained table (``latest_runs``, ``contract_revisions``, ``runner_moves``,
 ``image_sbom_gaps``, ``shared_digests``, ``workflow_packages``, ``component_gaps``,
 ``signer_moves``, ``contract_lags``, ``workflow_activity``, ``run_outcomes``,
-``off_ci_builds``, documented in docs/lake.md) is defined by one SQL file
+``off_ci_builds``, ``impersonations``, documented in docs/lake.md) is defined by one SQL file
 (``maintained_sql/<name>.sql``) over the lake's tables. The crawler writes its rows as a Delta
 table of that name after every crawl and re-evaluation (:mod:`attestlake.lake.maintain`), in
 one commit that records the version of each table it was computed from (:data:`BUILT_FROM`). A
@@ -90,6 +90,7 @@ MAINTAINED: tuple[Maintained, ...] = (
     Maintained("workflow_activity", ("runs", "run_events", "verifications")),
     Maintained("run_outcomes", ("run_events",)),
     Maintained("off_ci_builds", ("runs",)),
+    Maintained("impersonations", ("runs", "verifications")),
 )
 MAINTAINED_BY_NAME = {m.name: m for m in MAINTAINED}
 

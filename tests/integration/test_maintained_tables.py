@@ -43,6 +43,7 @@ QUERIES: dict[str, list[dict[str, str]]] = {
     "builds_outside_ci": [{}, {"since": "2026-11-19"}],
     "contract_drift": [{}],
     "failing_runs": [{}, {"since": "2026-01-01", "expire_after": "1 hours", "min_ratio": "0"}],
+    "impersonation": [{}],
     "missing_sbom_digests": [{}],
     "never_integrated": [{}],
     "new_dependencies": [{}, {"since": "2026-11-01"}, {"since": "2026-11-19"}],
@@ -306,7 +307,7 @@ CHANGES = {
             "workflow": "mobile-build",
             "envelope_digest": "sha256:" + "0" * 64,
         },
-        {"signer_moves", "workflow_activity"},
+        {"signer_moves", "workflow_activity", "impersonations"},
     ),
 }
 
