@@ -189,7 +189,8 @@ def _kept_tables(root: LakeRoot, *, blobs: LakeRoot | None = None) -> Iterator[A
     with spilling() as memory:
         con = duckdb.connect()
         try:
-            bound(con, memory)
+            if memory is not None:
+                bound(con, memory)
             con.register("blobs", _kept_dataset(blobs or root, BLOBS))
             for table in (VERIFICATIONS, ATTESTATIONS):
                 con.register(table.name, _kept_dataset(root, table))

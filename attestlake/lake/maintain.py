@@ -78,8 +78,8 @@ def _compute(
         for maintained in stale:
             try:
                 rows = lake.con.sql(maintained.sql).arrow()
-            except duckdb.OutOfMemoryException:
-                if bound is None:
+            except (duckdb.OutOfMemoryException, duckdb.IOException):
+                if bound is None:  # else: over the bound, or nowhere left to spill
                     raise
                 unfit.append(maintained)
                 continue
@@ -100,7 +100,7 @@ def refresh(root: LakeRoot, *, memory_limit: str | None = WORK_MEMORY) -> list[s
     if memory_limit is not None:
         with spilling(memory_limit, any_order=True) as memory:
             unfit = _compute(root, stale, versions, memory)
-        for maintained in unfit:
+        for maintained in unfit:  # none when there was no bound (nowhere to spill)
             log.warning(
                 "maintained table %s does not fit in %s of memory: computed without a bound",
                 maintained.name,

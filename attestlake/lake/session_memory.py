@@ -9,6 +9,8 @@ so the crawler's memory does not grow with the lake's history.
 from __future__ import annotations
 
 import contextlib
+import logging
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ __all__ = ["WORK_MEMORY", "MemoryBound", "bound", "spilling"]
 
 #: How much working data a session over the whole lake may hold (DuckDB's ``memory_limit``).
 WORK_MEMORY = "256MB"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,11 +41,24 @@ class MemoryBound:
 
 
 @contextlib.contextmanager
-def spilling(limit: str = WORK_MEMORY, *, any_order: bool = False) -> Iterator[MemoryBound]:
-    """A bound of ``limit`` with a new private spill directory, removed on exit (close the
-    sessions that use it first)."""
-    with tempfile.TemporaryDirectory(prefix="attestlake-spill-") as spill:
+def spilling(limit: str = WORK_MEMORY, *, any_order: bool = False) -> Iterator[MemoryBound | None]:
+    """A bound of ``limit`` with a new private spill directory (mode 0700: what spills is the
+    lake's data), removed on exit (close the sessions that use it first). None, with a
+    warning, when no such directory can be made (``$TMPDIR`` missing, full or not writable):
+    the work then runs without a bound rather than not at all."""
+    try:
+        spill = tempfile.mkdtemp(prefix="attestlake-spill-")
+    except OSError as exc:
+        log.warning(
+            "no temporary directory to spill to (%s): computing without a memory bound",
+            exc.strerror or exc,
+        )
+        yield None
+        return
+    try:
         yield MemoryBound(limit, Path(spill), any_order)
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def bound(con: duckdb.DuckDBPyConnection, memory: MemoryBound) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import tempfile
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -183,6 +184,26 @@ def test_a_refresh_past_its_memory_bound_writes_them_unbounded_and_says_so(
     assert set(current_tables(lake.resolve())) == set(written)
     unfit = {r.getMessage().split()[2] for r in caplog.records if "does not fit" in r.message}
     assert unfit and unfit <= set(written)
+    assert maintained_rows(lake) == maintained_rows(demo.lake)
+
+
+def test_a_refresh_with_nowhere_to_spill_writes_them_unbounded_and_says_so(
+    demo: DemoResult,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """No temporary directory to spill to (``$TMPDIR`` gone): the tables are still written,
+    current and right, computed without the bound, and a warning says why."""
+    org = copy_demo(demo, tmp_path / "org")
+    lake = org / "lake"
+    for maintained in MAINTAINED:
+        shutil.rmtree(lake / maintained.name)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    with writer_lock(lake.resolve()), caplog.at_level(logging.WARNING):
+        written = refresh(lake.resolve())
+    assert set(current_tables(lake.resolve())) == set(written) == {m.name for m in MAINTAINED}
+    assert any("no temporary directory to spill to" in r.message for r in caplog.records)
     assert maintained_rows(lake) == maintained_rows(demo.lake)
 
 
