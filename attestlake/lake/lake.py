@@ -31,7 +31,7 @@ from attestlake.lake.read_only import refuse_writes
 from attestlake.lake.results import to_polars
 from attestlake.lake.session_memory import MemoryBound, bound
 from attestlake.lake.sql_errors import public_message
-from attestlake.lake.structure import RESTORE, LiveFile, Problem, TableState
+from attestlake.lake.structure import RESTORE, LiveFile, Problem, TableState, tables_listed
 from attestlake.lake.tables import TABLES, Table
 
 if TYPE_CHECKING:
@@ -249,14 +249,15 @@ def _object_session(
     """A session over a lake in object storage: each table's current snapshot, read by
     delta-rs as an Arrow dataset, registered in DuckDB under a view of the table's schema. The
     session has no file or network access of its own (:func:`lock_session` with no file)."""
-    live = intact_states(root)
+    listed = tables_listed(root)  # one listing for every table's checks
+    live = intact_states(root, listed)
     present = [t for t in TABLES if t.name in live]
     datasets = each_table(
         root,
         lambda t: guarded(root, t, "read", partial(_snapshot, root, t, live[t.name])),
         present,
     )
-    current = current_states(root)
+    current = current_states(root, listed)
     maintained = [MAINTAINED_BY_NAME[name].table for name in current]
     written_sets = each_table(root, lambda t: _snapshot(root, t, current[t.name]), maintained)
     con = _connect(memory)

@@ -15,12 +15,13 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from attestlake.lake.fan_out import each_table
 from attestlake.lake.object_files import listing, read_bytes
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.tables import TABLES, Table
@@ -383,6 +384,26 @@ def tables_listed(lake: ObjectLake) -> dict[str, dict[str, int]]:
         if rest:
             out.setdefault(head, {})[rest] = size
     return out
+
+
+#: Every object of a lake in object storage, by table (see :func:`tables_listed`).
+LakeListing = Mapping[str, Mapping[str, int]]
+
+
+def table_states(
+    root: LakeRoot, tables: Sequence[Table], listed: LakeListing | None = None
+) -> list[TableState]:
+    """The cheap checks of each of ``tables``, in order (:func:`table_state`). In object
+    storage one listing of the lake serves them all: ``listed``, or asked now."""
+    if isinstance(root, ObjectLake) and listed is None:
+        listed = tables_listed(root)
+    return each_table(
+        root,
+        lambda t: table_state(
+            root, t, table_directory(root, t), None if listed is None else listed.get(t.name, {})
+        ),
+        tables,
+    )
 
 
 def table_state(

@@ -12,7 +12,7 @@ import fcntl
 import functools
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from attestlake.errors import LakeError
 from attestlake.lake.delta import (
     check_path,
     guarded,
+    intact_states,
     intact_tables,
     is_table,
     open_table,
@@ -37,6 +38,7 @@ from attestlake.lake.location import LOCK_FILE
 from attestlake.lake.maintained_views import MAINTAINED
 from attestlake.lake.object_lock import object_writer_lock
 from attestlake.lake.object_store import LakeRoot, ObjectLake
+from attestlake.lake.structure import LOG, tables_listed
 from attestlake.lake.tables import TABLES, Table
 
 _T = TypeVar("_T")
@@ -160,8 +162,10 @@ class CompactResult:
     tables: dict[str, tuple[int, int, int]]
 
 
-def _on_table(run: Callable[[Table, DeltaTable], _T], root: LakeRoot, table: Table) -> _T:
-    return run(table, open_table(root, table))
+def _on_table(
+    run: Callable[[Table, DeltaTable], _T], root: LakeRoot, table: Table, opened: DeltaTable | None
+) -> _T:
+    return run(table, opened if opened is not None else open_table(root, table))
 
 
 def _each_table(
@@ -169,17 +173,29 @@ def _each_table(
 ) -> dict[str, _T]:
     """``run(table, its Delta table)`` on every table present, the maintained tables
     included, under the writer lock (never interleaved with a crawl), after the cheap damage
-    checks; results by table name."""
+    checks; results by table name. In object storage one listing of the lake finds the
+    tables, and each table is the handle its checks opened."""
     out: dict[str, _T] = {}
     with writer_lock(root):
-        present = set(intact_tables(root))
+        listed = tables_listed(root) if isinstance(root, ObjectLake) else None
+        opened = {name: state.delta for name, state in intact_states(root, listed).items()}
         maintained = [m.table for m in MAINTAINED]
-        present |= {t.name for t in maintained if is_table(root, t)}
+        for table in maintained:
+            there = (
+                is_table(root, table) if listed is None else _has_log(listed.get(table.name, {}))
+            )
+            if there:
+                opened[table.name] = None
         for table in (*TABLES, *maintained):
-            if table.name in present:
-                call = functools.partial(_on_table, run, root, table)
+            if table.name in opened:
+                call = functools.partial(_on_table, run, root, table, opened[table.name])
                 out[table.name] = guarded(root, table, doing, call)
     return out
+
+
+def _has_log(objects: Mapping[str, int]) -> bool:
+    """Whether a table's objects (as listed) hold a log entry: a Delta table is there."""
+    return any(k.startswith(f"{LOG}/") and k.endswith((".json", ".parquet")) for k in objects)
 
 
 def _compact_one(table: Table, dt: DeltaTable) -> tuple[int, int, int]:
