@@ -217,6 +217,9 @@ def _states(
     return dict(zip(tables, states, strict=True))
 
 
-def table_versions(root: LakeRoot, names: Iterable[str]) -> dict[str, int | None]:
-    """The current version of each table named (None: not there, or damaged)."""
-    return {name: state.version for name, state in _states(root, names).items()}
+def table_versions(
+    root: LakeRoot, names: Iterable[str], listed: LakeListing | None = None
+) -> dict[str, int | None]:
+    """The current version of each table named (None: not there, or damaged); in object
+    storage from one listing of the lake (``listed``, or asked now)."""
+    return {name: state.version for name, state in _states(root, names, listed).items()}

@@ -200,11 +200,10 @@ def _has_log(objects: Mapping[str, int]) -> bool:
 
 def _compact_one(table: Table, dt: DeltaTable) -> tuple[int, int, int]:
     before = len(dt.file_uris())
-    dt.optimize.compact(writer_properties=writer_properties(table))
-    dt.update_incremental()
+    dt.optimize.compact(writer_properties=writer_properties(table))  # updates ``dt`` to its commit
+    after = len(dt.file_uris())  # a vacuum deletes no live file
     removed = dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
-    dt.update_incremental()
-    return before, len(dt.file_uris()), len(removed)
+    return before, after, len(removed)
 
 
 def compact(root: LakeRoot) -> CompactResult:
