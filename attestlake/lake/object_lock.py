@@ -28,6 +28,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import TableNotFoundError
 
 from attestlake.errors import LakeError
+from attestlake.lake.log_cleanup import COMMIT_HOOKS, after_commit
 from attestlake.lake.object_files import why
 from attestlake.lake.object_store import ObjectLake
 
@@ -82,12 +83,17 @@ def _put(table: DeltaTable, holder: str, state: str) -> datetime | None:
     row = pa.Table.from_pylist([{"holder": holder, "state": state, "expires": expires}], _SCHEMA)
     try:
         write_deltalake(
-            table, row, mode="overwrite", commit_properties=CommitProperties(max_commit_retries=0)
+            table,
+            row,
+            mode="overwrite",
+            commit_properties=CommitProperties(max_commit_retries=0),
+            post_commithook_properties=COMMIT_HOOKS,
         )
     except Exception as exc:  # delta-rs: CommitFailedError, or a conflict error
         if "commit" in type(exc).__name__.lower() or "Concurrent" in type(exc).__name__:
             return None
         raise
+    after_commit(table)
     return expires
 
 

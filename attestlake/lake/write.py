@@ -37,6 +37,7 @@ from attestlake.lake.fan_out import each_table
 from attestlake.lake.file_layout import ordered, writer_properties
 from attestlake.lake.lake_check import unlisted_files
 from attestlake.lake.location import LOCK_FILE
+from attestlake.lake.log_cleanup import COMMIT_HOOKS, after_commit
 from attestlake.lake.maintained_views import MAINTAINED
 from attestlake.lake.object_lock import object_writer_lock
 from attestlake.lake.object_store import LakeRoot, ObjectLake
@@ -113,6 +114,8 @@ class Appender:
         partitions = list(delta.metadata().partition_columns) or None
         data = ordered(table, data)
 
+        in_store = isinstance(self.root, ObjectLake)
+
         def write() -> None:
             write_deltalake(
                 delta,
@@ -121,7 +124,10 @@ class Appender:
                 partition_by=partitions,
                 schema_mode="merge",  # a lake made by an older version gains the new columns
                 writer_properties=writer_properties(table),
+                post_commithook_properties=COMMIT_HOOKS if in_store else None,
             )
+            if in_store:
+                after_commit(delta)
 
         started = time.time()
         try:
