@@ -378,8 +378,14 @@ def table_directory(root: LakeRoot, table: Table) -> str:
 def tables_listed(lake: ObjectLake) -> dict[str, dict[str, int]]:
     """Every object of a lake in object storage, by the table directory it is in (its key
     relative to there, and its size): one listing for all the tables."""
+    return by_table(listing(lake))
+
+
+def by_table(objects: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    """The objects of a lake (keys relative to its prefix) by the table directory each is in,
+    their keys relative to there."""
     out: dict[str, dict[str, int]] = {}
-    for key, size in listing(lake).items():
+    for key, size in objects.items():
         head, _, rest = key.partition("/")
         if rest:
             out.setdefault(head, {})[rest] = size
