@@ -23,13 +23,13 @@ from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from attestlake.lake.delta import is_table
+from attestlake.lake.delta import intact_states, is_table
 from attestlake.lake.fan_out import each_table
 from attestlake.lake.journal import Journal, read_journal
 from attestlake.lake.lake_check import UNLISTED, LakeHealth, check_lake
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.scan import count_rows
-from attestlake.lake.structure import RESTORE, REVERIFY_AGAIN, Problem
+from attestlake.lake.structure import RESTORE, REVERIFY_AGAIN, Problem, TableState
 from attestlake.lake.tables import BY_NAME, COMPLETION_TABLES, CRAWLS, TABLES, UNIT_TABLES, Table
 
 __all__ = ["Survey", "UnitRows", "check", "disagreements", "survey_lake"]
@@ -146,16 +146,28 @@ class Survey:
     problems: list[str]
 
 
-def survey_lake(root: LakeRoot) -> Survey:
-    there = each_table(root, partial(is_table, root), TABLES)
-    present = frozenset(t for t, found in zip(TABLES, there, strict=True) if found)
+def survey_lake(root: LakeRoot, states: Mapping[str, TableState] | None = None) -> Survey:
+    """What a crawl reads of the lake before it writes. ``states``: what the cheap checks
+    read of each table present (:func:`~attestlake.lake.delta.intact_states`), whose handles
+    are read rather than each table found and opened again."""
+    if states is None:
+        there = each_table(root, partial(is_table, root), TABLES)
+        present = frozenset(t for t, found in zip(TABLES, there, strict=True) if found)
+        opened: dict[str, Any] = {}
+    else:
+        present = frozenset(t for t in TABLES if t.name in states)
+        opened = {name: state.delta for name, state in states.items()}
     has_journal = CRAWLS in present
-    journal, problems = read_journal(root) if has_journal else (Journal(), [])
+    journal, problems = (
+        read_journal(root, opened=opened.get(CRAWLS.name)) if has_journal else (Journal(), [])
+    )
     missing = sorted(n for n in journal.tables if n in BY_NAME and BY_NAME[n] not in present)
     problems += [_missing(root, name) for name in missing]
     columns = ("crawl_id", "crawl_batch", "manifest_digest")
     counting = [t for t in UNIT_TABLES if t in present]
-    counts = each_table(root, lambda t: count_rows(root, t, columns), counting)
+    counts = each_table(
+        root, lambda t: count_rows(root, t, columns, opened=opened.get(t.name)), counting
+    )
     per_unit = dict(zip(counting, counts, strict=True))
     rows = {t: set(found) for t, found in per_unit.items()}
     problems += _disagreements(journal, rows, has_journal)
@@ -185,7 +197,7 @@ def check(root: LakeRoot) -> LakeHealth:
     unlisted = tuple(p for p in health.problems if p.repair == UNLISTED)
     if len(unlisted) < len(health.problems):
         return health
-    survey = survey_lake(root)
+    survey = survey_lake(root, intact_states(root))  # the states check_lake read
     found = tuple(
         Problem(CRAWLS.name, f"{CRAWLS.name}/_delta_log", what, RESTORE) for what in survey.problems
     )

@@ -21,7 +21,7 @@ from typing import Any
 from attestlake._internal.version import __version__
 from attestlake.errors import LakeError
 from attestlake.lake.consistency import UnitRows, survey_lake
-from attestlake.lake.delta import intact_tables
+from attestlake.lake.delta import intact_states
 from attestlake.lake.journal import INTERRUPTED, STARTED, Journal, journal_row, now
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.tables import CRAWLS, PUBLISHED_DOCUMENTS, TABLES, VERIFICATIONS, Table
@@ -78,9 +78,10 @@ def begin(
     crawls and journal crawl ``crawl_id`` of ``source`` as started (see the module doc).
     Returns the crawl units in the lake: attestations (in ``verifications``) and published
     documents. Call it under the lake's writer lock, before the crawl writes anything."""
+    states = None
     if isinstance(root, ObjectLake) or root.is_dir():
-        intact_tables(root)  # a damaged log or data file, named before anything else
-    survey = survey_lake(root)
+        states = intact_states(root)  # a damaged log or data file, named before anything else
+    survey = survey_lake(root, states)
     if survey.problems:
         raise _damage(root, survey.problems)
     journal, rows = survey.journal, survey.rows

@@ -18,12 +18,17 @@ from typing import TypeVar
 from deltalake import DeltaTable
 
 from attestlake.errors import LakeError
-from attestlake.lake.fan_out import each_table
 from attestlake.lake.lake_check import unreadable_files
 from attestlake.lake.object_files import why
 from attestlake.lake.object_lock import require_lease
 from attestlake.lake.object_store import LakeRoot, ObjectLake
-from attestlake.lake.structure import LiveFile, Problem, TableState, table_state, tables_listed
+from attestlake.lake.structure import (
+    LakeListing,
+    LiveFile,
+    Problem,
+    TableState,
+    table_states,
+)
 from attestlake.lake.tables import TABLES, Table
 
 _T = TypeVar("_T")
@@ -129,18 +134,12 @@ def guarded(root: LakeRoot, table: Table, doing: str, call: Callable[[], _T]) ->
         ) from None
 
 
-def intact_states(root: LakeRoot) -> dict[str, TableState]:
+def intact_states(root: LakeRoot, listed: LakeListing | None = None) -> dict[str, TableState]:
     """What the cheap checks of :mod:`attestlake.lake.lake_check` read of each table present
-    in the lake; LakeError naming every damaged table and file."""
+    in the lake; LakeError naming every damaged table and file. In object storage they read
+    one listing of the lake: ``listed``, or asked now."""
     check_path(root)
-    listed = tables_listed(root) if isinstance(root, ObjectLake) else None
-    states = each_table(
-        root,
-        lambda t: table_state(
-            root, t, table_location(root, t), None if listed is None else listed.get(t.name, {})
-        ),
-        TABLES,
-    )
+    states = table_states(root, TABLES, listed)
     problems = [p for state in states for p in state.problems]
     if problems:
         raise damaged(root, problems)

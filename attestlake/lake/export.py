@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.dataset as ds
+from deltalake import DeltaTable
 
 from attestlake.errors import InputError
-from attestlake.lake.delta import guarded, intact_tables, open_table
+from attestlake.lake.delta import guarded, intact_states, open_table
 from attestlake.lake.location import require_lake
 from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.tables import TABLES, Table
@@ -42,8 +43,9 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-def _dataset(root: LakeRoot, table: Table) -> ds.Dataset:
-    return open_table(root, table).to_pyarrow_dataset()
+def _dataset(root: LakeRoot, table: Table, opened: DeltaTable | None) -> ds.Dataset:
+    """``table``'s current snapshot, from the handle its cheap checks opened if they did."""
+    return (opened if opened is not None else open_table(root, table)).to_pyarrow_dataset()
 
 
 def export_parquet(root: LakeRoot, target: Path) -> Exported:
@@ -59,11 +61,13 @@ def export_parquet(root: LakeRoot, target: Path) -> Exported:
     rows: dict[str, int] = {}
     try:
         with writer_lock(root):
-            present = intact_tables(root)  # a damaged lake is named, never half-exported
+            present = intact_states(root)  # a damaged lake is named, never half-exported
             for table in TABLES:
                 if table.name not in present:
                     continue
-                data = guarded(root, table, "read", functools.partial(_dataset, root, table))
+                opened = present[table.name].delta
+                read = functools.partial(_dataset, root, table, opened)
+                data = guarded(root, table, "read", read)
                 out = scratch / table.name
                 out.mkdir()
                 scanner = data.scanner(columns=table.schema.names)

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from deltalake import DeltaTable
+
 from attestlake._internal.untrusted_json import loads
 from attestlake._internal.version import __version__
 from attestlake.lake.object_store import LakeRoot
@@ -159,11 +161,12 @@ class _Timeline:
         return max(self.completed, key=lambda e: e[0])[2] if self.completed else None
 
 
-def read_journal(root: LakeRoot) -> tuple[Journal, list[str]]:
+def read_journal(root: LakeRoot, *, opened: DeltaTable | None = None) -> tuple[Journal, list[str]]:
     """The journal of the lake at ``root`` (empty if it has no ``crawls`` table), and what is
-    wrong with its rows (rows the crawler never writes)."""
+    wrong with its rows (rows the crawler never writes). ``opened``: the ``crawls`` table as
+    its cheap checks opened it."""
     columns = ("crawl_id", "event", "batch", "source", "tables", "rows", "at", "policy_digest")
-    rows = distinct_rows(root, CRAWLS, columns)
+    rows = distinct_rows(root, CRAWLS, columns, opened=opened)
     timeline = _Timeline()
     crawls: set[str] = set()
     finished: set[str] = set()

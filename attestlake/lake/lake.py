@@ -19,7 +19,7 @@ import pyarrow as pa
 from attestlake.errors import LakeError
 from attestlake.lake.delta import damaged, guarded, intact_states, intact_tables, open_table
 from attestlake.lake.fan_out import each_table
-from attestlake.lake.location import require_lake
+from attestlake.lake.location import object_lake, require_lake
 from attestlake.lake.maintained_views import (
     MAINTAINED,
     MAINTAINED_BY_NAME,
@@ -31,7 +31,7 @@ from attestlake.lake.read_only import refuse_writes
 from attestlake.lake.results import to_polars
 from attestlake.lake.session_memory import MemoryBound, bound
 from attestlake.lake.sql_errors import public_message
-from attestlake.lake.structure import RESTORE, LiveFile, Problem, TableState
+from attestlake.lake.structure import RESTORE, LakeListing, LiveFile, Problem, TableState
 from attestlake.lake.tables import TABLES, Table
 
 if TYPE_CHECKING:
@@ -244,19 +244,20 @@ def _snapshot(root: ObjectLake, table: Table, state: TableState) -> ds.Dataset:
 
 
 def _object_session(
-    root: ObjectLake, memory: MemoryBound | None = None
+    root: ObjectLake, listed: LakeListing, memory: MemoryBound | None = None
 ) -> duckdb.DuckDBPyConnection:
     """A session over a lake in object storage: each table's current snapshot, read by
     delta-rs as an Arrow dataset, registered in DuckDB under a view of the table's schema. The
-    session has no file or network access of its own (:func:`lock_session` with no file)."""
-    live = intact_states(root)
+    session has no file or network access of its own (:func:`lock_session` with no file).
+    ``listed``: the lake's objects, the one listing every table's checks read."""
+    live = intact_states(root, listed)
     present = [t for t in TABLES if t.name in live]
     datasets = each_table(
         root,
         lambda t: guarded(root, t, "read", partial(_snapshot, root, t, live[t.name])),
         present,
     )
-    current = current_states(root)
+    current = current_states(root, listed)
     maintained = [MAINTAINED_BY_NAME[name].table for name in current]
     written_sets = each_table(root, lambda t: _snapshot(root, t, current[t.name]), maintained)
     con = _connect(memory)
@@ -312,9 +313,9 @@ class Lake:
         """A session over the lake at ``path``: a directory, or ``s3://bucket/prefix``;
         its queries' memory bounded by ``memory`` when given."""
         root = path if isinstance(path, Path | ObjectLake) else lake_root(path)
-        require_lake(root)
         if isinstance(root, ObjectLake):
-            return cls(root, _object_session(root, memory))
+            return cls(root, _object_session(root, object_lake(root), memory))
+        require_lake(root)
         resolved = root.resolve()
         live = intact_tables(resolved)
         files = {str(f.path): (name, f.relative) for name, listed in live.items() for f in listed}

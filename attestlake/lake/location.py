@@ -11,26 +11,23 @@ credentials or an unreachable endpoint stop the command before anything is writt
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from attestlake.errors import LakeError
 from attestlake.lake.delta import check_path
 from attestlake.lake.object_files import listing, reach
 from attestlake.lake.object_lock import LOCK_TABLE
 from attestlake.lake.object_store import LakeRoot, ObjectLake
-from attestlake.lake.structure import LOG, data_files
+from attestlake.lake.structure import LOG, LakeListing, by_table, data_files
 from attestlake.lake.tables import TABLES
 
 #: What a lake's directory may hold that is not a table: the writers' lock file.
 LOCK_FILE = ".writer.lock"
 
 
-def _object_entries(lake: ObjectLake) -> set[str]:
-    """The first segment of every object's key under the lake's prefix."""
-    return {key.split("/", 1)[0] for key in listing(lake)}
-
-
-def _object_is_lake(lake: ObjectLake) -> bool:
+def _object_is_lake(keys: Iterable[str]) -> bool:
+    """Whether the objects under a prefix (``keys``, relative to it) hold a table."""
     tables = {t.name for t in TABLES}
-    keys = listing(lake)
     return any(
         k.split("/", 1)[0] in tables and (k.split("/")[1:2] == [LOG] or k.endswith(".parquet"))
         for k in keys
@@ -41,7 +38,7 @@ def is_lake(root: LakeRoot) -> bool:
     """True if ``root`` is a directory (or prefix) holding at least one of the lake's Delta
     tables (its transaction log, or data files left without one)."""
     if isinstance(root, ObjectLake):
-        return _object_is_lake(root)
+        return _object_is_lake(listing(root))
     if not root.is_dir():
         return False
     for table in TABLES:
@@ -55,14 +52,21 @@ def _not_a_lake(root: LakeRoot, why: str) -> LakeError:
     return LakeError(f"not a lake: {root} ({why})")
 
 
+def object_lake(lake: ObjectLake) -> LakeListing:
+    """:func:`require_lake` for a prefix in object storage; every object of the lake, by
+    table (as :func:`~attestlake.lake.structure.tables_listed` gives them): the one listing
+    that found it a lake."""
+    objects = reach(lake)
+    if not _object_is_lake(objects):
+        raise _not_a_lake(lake, "no Delta tables found; 'attestlake crawl --lake URI' makes a lake")
+    return by_table(objects)
+
+
 def require_lake(root: LakeRoot) -> None:
     """LakeError unless ``root`` is a lake (see :func:`is_lake`)."""
     check_path(root)
     if isinstance(root, ObjectLake):
-        if not reach(root) or not is_lake(root):
-            raise _not_a_lake(
-                root, "no Delta tables found; 'attestlake crawl --lake URI' makes a lake"
-            )
+        object_lake(root)
         return
     if not root.exists():
         raise _not_a_lake(root, "no such directory; 'attestlake crawl --lake DIR' makes one")
@@ -101,9 +105,10 @@ def require_lake_target(root: LakeRoot) -> None:
 
 def _require_object_target(lake: ObjectLake) -> None:
     """:func:`require_lake_target` for a prefix in object storage."""
-    if not reach(lake) or is_lake(lake):
+    objects = reach(lake)
+    if not objects or _object_is_lake(objects):
         return
-    others = _object_entries(lake) - {LOCK_TABLE, *(t.name for t in TABLES)}
+    others = {key.split("/", 1)[0] for key in objects} - {LOCK_TABLE, *(t.name for t in TABLES)}
     if others:
         raise _not_a_lake(
             lake,

@@ -31,12 +31,13 @@ from attestlake.lake.maintained_views import (
     MAINTAINED,
     Maintained,
     built_from,
-    current_tables,
+    current_states,
     current_versions,
     table_versions,
 )
-from attestlake.lake.object_store import LakeRoot
+from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.session_memory import WORK_MEMORY, MemoryBound, spilling
+from attestlake.lake.structure import tables_listed
 
 __all__ = ["refresh"]
 
@@ -92,10 +93,12 @@ def refresh(root: LakeRoot, *, memory_limit: str | None = WORK_MEMORY) -> list[s
     """Write every maintained table of the lake at ``root`` that is not current; return their
     names. Call it under the lake's writer lock. ``memory_limit``: the bound of the session
     that computes them (None: DuckDB's default, most of the machine's memory)."""
-    stale = [m for m in MAINTAINED if m.name not in current_tables(root)]
+    listed = tables_listed(root) if isinstance(root, ObjectLake) else None  # nothing writes
+    current = current_states(root, listed)
+    stale = [m for m in MAINTAINED if m.name not in current]
     if not stale:
         return []
-    versions = table_versions(root, {n for m in stale for n in m.reads})
+    versions = table_versions(root, {n for m in stale for n in m.reads}, listed)
     unfit = stale
     if memory_limit is not None:
         with spilling(memory_limit, any_order=True) as memory:

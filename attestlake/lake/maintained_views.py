@@ -23,10 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from attestlake.lake.delta import open_table, table_location
+from attestlake.lake.delta import open_table
 from attestlake.lake.fan_out import each_table
-from attestlake.lake.object_store import LakeRoot
-from attestlake.lake.structure import LiveFile, TableState, table_state
+from attestlake.lake.object_store import LakeRoot, ObjectLake
+from attestlake.lake.structure import (
+    LakeListing,
+    LiveFile,
+    TableState,
+    table_states,
+    tables_listed,
+)
 from attestlake.lake.table_schema import Table, schema_of
 from attestlake.lake.tables import BY_NAME
 
@@ -174,16 +180,18 @@ def _unchanged(root: LakeRoot, table: Table, state: TableState, then: int) -> bo
     return len(operations) == now - then and no_data_change(operations)
 
 
-def current_states(root: LakeRoot) -> dict[str, TableState]:
+def current_states(root: LakeRoot, listed: LakeListing | None = None) -> dict[str, TableState]:
     """What the cheap checks read of each maintained table of the lake at ``root`` that is
     current: written from the tables its definition reads as they are now (see the module
-    doc)."""
-    states = table_states(root, {n for m in MAINTAINED for n in m.reads})
+    doc). In object storage one listing of the lake serves every table: ``listed``, or asked
+    now."""
+    if isinstance(root, ObjectLake) and listed is None:
+        listed = tables_listed(root)
+    states = _states(root, {n for m in MAINTAINED for n in m.reads}, listed)
     versions = {name: state.version for name, state in states.items()}
+    written = table_states(root, [m.table for m in MAINTAINED], listed)
 
-    def current(maintained: Maintained) -> TableState | None:
-        table = maintained.table
-        state = table_state(root, table, table_location(root, table))
+    def current(maintained: Maintained, state: TableState) -> TableState | None:
         if not state.present or state.problems or state.version is None:
             return None
         recorded = _recorded(root, maintained, state)
@@ -196,7 +204,9 @@ def current_states(root: LakeRoot) -> dict[str, TableState]:
             return state
         return None
 
-    found = each_table(root, current, MAINTAINED)
+    found = each_table(
+        root, lambda pair: current(*pair), list(zip(MAINTAINED, written, strict=True))
+    )
     return {m.name: state for m, state in zip(MAINTAINED, found, strict=True) if state is not None}
 
 
@@ -205,15 +215,18 @@ def current_tables(root: LakeRoot) -> dict[str, tuple[LiveFile, ...]]:
     return {name: state.files for name, state in current_states(root).items()}
 
 
-def table_states(root: LakeRoot, names: Iterable[str]) -> dict[str, TableState]:
+def _states(
+    root: LakeRoot, names: Iterable[str], listed: LakeListing | None = None
+) -> dict[str, TableState]:
     """What the cheap checks read of each table named."""
     tables = sorted(names)
-    states = each_table(
-        root, lambda n: table_state(root, BY_NAME[n], table_location(root, BY_NAME[n])), tables
-    )
+    states = table_states(root, [BY_NAME[n] for n in tables], listed)
     return dict(zip(tables, states, strict=True))
 
 
-def table_versions(root: LakeRoot, names: Iterable[str]) -> dict[str, int | None]:
-    """The current version of each table named (None: not there, or damaged)."""
-    return {name: state.version for name, state in table_states(root, names).items()}
+def table_versions(
+    root: LakeRoot, names: Iterable[str], listed: LakeListing | None = None
+) -> dict[str, int | None]:
+    """The current version of each table named (None: not there, or damaged); in object
+    storage from one listing of the lake (``listed``, or asked now)."""
+    return {name: state.version for name, state in _states(root, names, listed).items()}

@@ -1,10 +1,10 @@
 """The objects of a lake in object storage, read through pyarrow's S3 file system.
 
 What the cheap checks and ``lake check`` need of a lake in a bucket, that delta-rs does not
-give: the objects under a table (name and size, one listing per table), an object's bytes, and
+give: the objects under a table or the whole lake (name and size), an object's bytes, and
 whether the store answers at all (:func:`reach`, run before a command reads or writes, so that
 bad credentials, a missing bucket or an unreachable endpoint stop it with the reason before
-anything is written).
+anything is written; it lists the lake's objects on the way).
 """
 
 from __future__ import annotations
@@ -68,14 +68,22 @@ def filesystem(lake: ObjectLake) -> fs.S3FileSystem:
     return _filesystem(tuple(sorted(lake.options.items())))
 
 
-def reach(lake: ObjectLake) -> bool:
-    """Whether anything is stored under the lake's prefix; LakeError naming why the store
-    cannot be read (missing bucket, refused credentials, unreachable endpoint)."""
-    selector = fs.FileSelector(lake.key(), allow_not_found=True, recursive=False)
+def _objects(infos: list[fs.FileInfo], base: str) -> dict[str, int]:
+    return {
+        info.path[len(base) + 1 :]: int(info.size or 0)
+        for info in infos
+        if info.type == fs.FileType.File
+    }
+
+
+def reach(lake: ObjectLake) -> dict[str, int]:
+    """Every object under the lake's prefix (as :func:`listing` gives them); LakeError naming
+    why the store cannot be read (missing bucket, refused credentials, unreachable endpoint)."""
+    selector = fs.FileSelector(lake.key(), allow_not_found=True, recursive=True)
     try:
         if filesystem(lake).get_file_info(lake.bucket).type == fs.FileType.NotFound:
             raise LakeError(f"cannot use the lake {lake}: the bucket does not exist")
-        return bool(filesystem(lake).get_file_info(selector))
+        return _objects(filesystem(lake).get_file_info(selector), lake.key())
     except OSError as exc:
         raise LakeError(f"cannot use the lake {lake}: {why(exc)}") from None
 
@@ -88,11 +96,7 @@ def listing(lake: ObjectLake, *parts: str) -> dict[str, int]:
         infos = filesystem(lake).get_file_info(selector)
     except OSError as exc:
         raise LakeError(f"cannot list {lake.child(*parts)}: {why(exc)}") from None
-    return {
-        info.path[len(base) + 1 :]: int(info.size or 0)
-        for info in infos
-        if info.type == fs.FileType.File
-    }
+    return _objects(infos, base)
 
 
 def read_bytes(lake: ObjectLake, *parts: str) -> bytes:

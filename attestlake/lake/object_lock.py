@@ -25,8 +25,10 @@ from typing import Any
 
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import TableNotFoundError
 
 from attestlake.errors import LakeError
+from attestlake.lake.log_cleanup import COMMIT_HOOKS, after_commit
 from attestlake.lake.object_files import why
 from attestlake.lake.object_store import ObjectLake
 
@@ -52,8 +54,11 @@ def _location(lake: ObjectLake) -> str:
 
 
 def _open(lake: ObjectLake) -> DeltaTable:
+    """The lock table, created first if the lake has none (its log is read once)."""
     location, options = _location(lake), dict(lake.options)
-    if not DeltaTable.is_deltatable(location, storage_options=options):
+    try:
+        return DeltaTable(location, storage_options=options)
+    except TableNotFoundError:
         with contextlib.suppress(Exception):  # another writer may create it at the same time
             DeltaTable.create(location, _SCHEMA, mode="ignore", storage_options=options)
     return DeltaTable(location, storage_options=options)
@@ -78,19 +83,23 @@ def _put(table: DeltaTable, holder: str, state: str) -> datetime | None:
     row = pa.Table.from_pylist([{"holder": holder, "state": state, "expires": expires}], _SCHEMA)
     try:
         write_deltalake(
-            table, row, mode="overwrite", commit_properties=CommitProperties(max_commit_retries=0)
+            table,
+            row,
+            mode="overwrite",
+            commit_properties=CommitProperties(max_commit_retries=0),
+            post_commithook_properties=COMMIT_HOOKS,
         )
     except Exception as exc:  # delta-rs: CommitFailedError, or a conflict error
         if "commit" in type(exc).__name__.lower() or "Concurrent" in type(exc).__name__:
             return None
         raise
+    after_commit(table)
     return expires
 
 
-def _acquire(lake: ObjectLake, holder: str) -> datetime:
-    """Take the lease; when it expires. A writer that waits keeps the table open and reads
-    only the log entries committed since its last look."""
-    table = _open(lake)
+def _acquire(table: DeltaTable, holder: str) -> datetime:
+    """Take the lease of the lock table ``table``; when it expires. A writer that waits keeps
+    the table open and reads only the log entries committed since its last look."""
     while True:
         row = _current(table)
         if _free(row, holder, datetime.now(UTC)):
@@ -107,6 +116,8 @@ class _Renewer(threading.Thread):
     def __init__(self, lake: ObjectLake, holder: str, expires: datetime) -> None:
         super().__init__(daemon=True)
         self.lake, self.holder = lake, holder
+        #: The lock table as of the last renewal (opened again after a failed one).
+        self.table: DeltaTable | None = None
         self.done = threading.Event()
         self.lost = False
         #: When the lease expires, as of its last renewal.
@@ -114,15 +125,27 @@ class _Renewer(threading.Thread):
 
     def run(self) -> None:
         while not self.done.wait(RENEW_EVERY):
-            with contextlib.suppress(Exception):  # the next renewal tries again
-                table = _open(self.lake)
-                row = _current(table)
-                if row is None or row["holder"] != self.holder:
-                    self.lost = True
-                    return
-                expires = _put(table, self.holder, "held")
-                if expires is not None:
-                    self.expires = expires
+            try:
+                self._renew()
+            except Exception:  # the next renewal tries again, from the log
+                self.table = None
+            if self.lost:
+                return
+
+    def _renew(self) -> None:
+        """Renew the lease, reading only the log entries committed since the last renewal."""
+        table = self.table
+        if table is None:
+            table = self.table = _open(self.lake)
+        else:
+            table.update_incremental()
+        row = _current(table)
+        if row is None or row["holder"] != self.holder:
+            self.lost = True
+            return
+        expires = _put(table, self.holder, "held")
+        if expires is not None:
+            self.expires = expires
 
     def held(self) -> bool:
         """Whether the lease is surely still this writer's (and will be for a commit)."""
@@ -150,12 +173,14 @@ def object_writer_lock(lake: ObjectLake) -> Iterator[None]:
     """Hold the lake's writer lease for the block (see the module doc)."""
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4()}"
     try:
-        expires = _acquire(lake, holder)
+        table = _open(lake)
+        expires = _acquire(table, holder)
     except LakeError:
         raise
     except Exception as exc:
         raise LakeError(f"cannot take the writer lock of the lake {lake}: {why(exc)}") from None
     renewer = _Renewer(lake, holder, expires)
+    renewer.table = table
     renewer.start()
     _HELD.setdefault(lake.uri, []).append(renewer)
     try:
@@ -165,7 +190,8 @@ def object_writer_lock(lake: ObjectLake) -> Iterator[None]:
         renewer.done.set()
         renewer.join()
         with contextlib.suppress(Exception):  # an expired lease is free for the next anyway
-            table = _open(lake)
+            table = renewer.table or _open(lake)
+            table.update_incremental()
             if (_current(table) or {}).get("holder") == holder:
                 _put(table, holder, "released")
             else:  # taken since the last renewal

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from deltalake import DeltaTable
+
 from attestlake.lake.delta import guarded, is_table, open_table
 from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.tables import Table
@@ -35,20 +37,26 @@ def column_values(
     }
 
 
-def distinct_rows(root: LakeRoot, table: Table, columns: Sequence[str]) -> set[tuple[Any, ...]]:
+def distinct_rows(
+    root: LakeRoot, table: Table, columns: Sequence[str], *, opened: DeltaTable | None = None
+) -> set[tuple[Any, ...]]:
     """The distinct combinations of ``columns`` in ``table`` (none if it does not exist); a
-    column the table does not have (a lake written by an older version) reads as NULL."""
-    return set(count_rows(root, table, columns))
+    column the table does not have (a lake written by an older version) reads as NULL.
+    ``opened``: the table as its cheap checks opened it (it exists then)."""
+    return set(count_rows(root, table, columns, opened=opened))
 
 
-def count_rows(root: LakeRoot, table: Table, columns: Sequence[str]) -> dict[tuple[Any, ...], int]:
+def count_rows(
+    root: LakeRoot, table: Table, columns: Sequence[str], *, opened: DeltaTable | None = None
+) -> dict[tuple[Any, ...], int]:
     """How many rows of ``table`` hold each combination of ``columns`` (none if the table does
-    not exist); a column the table does not have reads as NULL."""
-    if not is_table(root, table):
+    not exist); a column the table does not have reads as NULL. ``opened``: the table as its
+    cheap checks opened it (it exists then, and is not opened again)."""
+    if opened is None and not is_table(root, table):
         return {}
 
     def read() -> list[dict[str, Any]]:
-        dataset = open_table(root, table).to_pyarrow_dataset()
+        dataset = (opened or open_table(root, table)).to_pyarrow_dataset()
         have = [c for c in columns if c in dataset.schema.names]
         if not have:
             return [{"count_all": dataset.count_rows()}]

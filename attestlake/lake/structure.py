@@ -15,12 +15,13 @@ import json
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from attestlake.lake.fan_out import each_table
 from attestlake.lake.object_files import listing, read_bytes
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.tables import TABLES, Table
@@ -377,12 +378,38 @@ def table_directory(root: LakeRoot, table: Table) -> str:
 def tables_listed(lake: ObjectLake) -> dict[str, dict[str, int]]:
     """Every object of a lake in object storage, by the table directory it is in (its key
     relative to there, and its size): one listing for all the tables."""
+    return by_table(listing(lake))
+
+
+def by_table(objects: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    """The objects of a lake (keys relative to its prefix) by the table directory each is in,
+    their keys relative to there."""
     out: dict[str, dict[str, int]] = {}
-    for key, size in listing(lake).items():
+    for key, size in objects.items():
         head, _, rest = key.partition("/")
         if rest:
             out.setdefault(head, {})[rest] = size
     return out
+
+
+#: Every object of a lake in object storage, by table (see :func:`tables_listed`).
+LakeListing = Mapping[str, Mapping[str, int]]
+
+
+def table_states(
+    root: LakeRoot, tables: Sequence[Table], listed: LakeListing | None = None
+) -> list[TableState]:
+    """The cheap checks of each of ``tables``, in order (:func:`table_state`). In object
+    storage one listing of the lake serves them all: ``listed``, or asked now."""
+    if isinstance(root, ObjectLake) and listed is None:
+        listed = tables_listed(root)
+    return each_table(
+        root,
+        lambda t: table_state(
+            root, t, table_directory(root, t), None if listed is None else listed.get(t.name, {})
+        ),
+        tables,
+    )
 
 
 def table_state(

@@ -12,10 +12,11 @@ import fcntl
 import functools
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import unquote
 
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
@@ -24,19 +25,23 @@ from attestlake.errors import LakeError
 from attestlake.lake.delta import (
     check_path,
     guarded,
+    intact_states,
     intact_tables,
     is_table,
     open_table,
     storage_options,
     table_location,
+    table_path,
 )
 from attestlake.lake.fan_out import each_table
 from attestlake.lake.file_layout import ordered, writer_properties
 from attestlake.lake.lake_check import unlisted_files
 from attestlake.lake.location import LOCK_FILE
+from attestlake.lake.log_cleanup import COMMIT_HOOKS, after_commit
 from attestlake.lake.maintained_views import MAINTAINED
 from attestlake.lake.object_lock import object_writer_lock
 from attestlake.lake.object_store import LakeRoot, ObjectLake
+from attestlake.lake.structure import LOG, LakeListing, tables_listed
 from attestlake.lake.tables import TABLES, Table
 
 _T = TypeVar("_T")
@@ -109,6 +114,8 @@ class Appender:
         partitions = list(delta.metadata().partition_columns) or None
         data = ordered(table, data)
 
+        in_store = isinstance(self.root, ObjectLake)
+
         def write() -> None:
             write_deltalake(
                 delta,
@@ -117,7 +124,10 @@ class Appender:
                 partition_by=partitions,
                 schema_mode="merge",  # a lake made by an older version gains the new columns
                 writer_properties=writer_properties(table),
+                post_commithook_properties=COMMIT_HOOKS if in_store else None,
             )
+            if in_store:
+                after_commit(delta)
 
         started = time.time()
         try:
@@ -160,35 +170,81 @@ class CompactResult:
     tables: dict[str, tuple[int, int, int]]
 
 
-def _on_table(run: Callable[[Table, DeltaTable], _T], root: LakeRoot, table: Table) -> _T:
-    return run(table, open_table(root, table))
+#: Whether a file (its path relative to the table, as delta-rs names it) is still stored.
+Stored = Callable[[str], bool]
+
+
+def _stored(root: LakeRoot, table: Table, listed: LakeListing | None) -> Stored:
+    if isinstance(root, Path):
+        directory = table_path(root, table)
+        return lambda relative: (directory / unquote(relative)).exists()
+    objects = (listed or {}).get(table.name, {})
+    return lambda relative: unquote(relative) in objects
+
+
+def _on_table(
+    run: Callable[[Table, DeltaTable, Stored], _T],
+    root: LakeRoot,
+    table: Table,
+    opened: DeltaTable | None,
+    stored: Stored,
+) -> _T:
+    return run(table, opened if opened is not None else open_table(root, table), stored)
 
 
 def _each_table(
-    root: LakeRoot, doing: str, run: Callable[[Table, DeltaTable], _T]
+    root: LakeRoot, doing: str, run: Callable[[Table, DeltaTable, Stored], _T]
 ) -> dict[str, _T]:
-    """``run(table, its Delta table)`` on every table present, the maintained tables
-    included, under the writer lock (never interleaved with a crawl), after the cheap damage
-    checks; results by table name."""
+    """``run(table, its Delta table, whether a file of it is stored)`` on every table
+    present, the maintained tables included, under the writer lock (never interleaved with a
+    crawl), after the cheap damage checks; results by table name. In object storage one
+    listing of the lake finds the tables and their files, and each table is the handle its
+    checks opened."""
     out: dict[str, _T] = {}
     with writer_lock(root):
-        present = set(intact_tables(root))
+        listed = tables_listed(root) if isinstance(root, ObjectLake) else None
+        opened = {name: state.delta for name, state in intact_states(root, listed).items()}
         maintained = [m.table for m in MAINTAINED]
-        present |= {t.name for t in maintained if is_table(root, t)}
+        for table in maintained:
+            there = (
+                is_table(root, table) if listed is None else _has_log(listed.get(table.name, {}))
+            )
+            if there:
+                opened[table.name] = None
         for table in (*TABLES, *maintained):
-            if table.name in present:
-                call = functools.partial(_on_table, run, root, table)
+            if table.name in opened:
+                stored = _stored(root, table, listed)
+                call = functools.partial(_on_table, run, root, table, opened[table.name], stored)
                 out[table.name] = guarded(root, table, doing, call)
     return out
 
 
-def _compact_one(table: Table, dt: DeltaTable) -> tuple[int, int, int]:
+def _has_log(objects: Mapping[str, int]) -> bool:
+    """Whether a table's objects (as listed) hold a log entry: a Delta table is there."""
+    return any(k.startswith(f"{LOG}/") and k.endswith((".json", ".parquet")) for k in objects)
+
+
+def _compact_one(table: Table, dt: DeltaTable, _stored: Stored) -> tuple[int, int, int]:
     before = len(dt.file_uris())
-    dt.optimize.compact(writer_properties=writer_properties(table))
-    dt.update_incremental()
+    dt.optimize.compact(writer_properties=writer_properties(table))  # updates ``dt`` to its commit
+    after = len(dt.file_uris())  # a vacuum deletes no live file
     removed = dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
-    dt.update_incremental()
-    return before, len(dt.file_uris()), len(removed)
+    return before, after, len(removed)
+
+
+def _vacuum_one(dt: DeltaTable, retain_hours: int, stored: Stored) -> int:
+    """Vacuum one table; how many of its files were deleted. delta-rs names every file its
+    log's tombstones name, deleted already or not, and commits the vacuum either way: a table
+    whose files to delete are all gone already is left as it is (no commit that deletes
+    nothing, in a log every later reader reads)."""
+    vacuum = functools.partial(
+        dt.vacuum, retention_hours=retain_hours, enforce_retention_duration=False
+    )
+    there = [f for f in vacuum(dry_run=True) if stored(f)]
+    if not there:
+        return 0
+    vacuum(dry_run=False)
+    return len(there)
 
 
 def compact(root: LakeRoot) -> CompactResult:
@@ -210,10 +266,4 @@ def vacuum(root: LakeRoot, retain_hours: int) -> dict[str, int]:
     if retain_hours < 0:
         raise LakeError(f"--retain must be 0 or more hours, not {retain_hours}")
 
-    def run(_table: Table, dt: DeltaTable) -> int:
-        files = dt.vacuum(
-            retention_hours=retain_hours, enforce_retention_duration=False, dry_run=False
-        )
-        return len(files)
-
-    return _each_table(root, "vacuum", run)
+    return _each_table(root, "vacuum", lambda _, dt, stored: _vacuum_one(dt, retain_hours, stored))

@@ -90,3 +90,35 @@ def test_vacuum_deletes_superseded_files_and_keeps_every_row(
     assert not check(lake).problems
     negative = run_cli(org, "lake", "vacuum", "--lake", "lake", "--retain", "-1")
     assert negative.code == 2
+
+
+def _log_entries(lake: Path) -> dict[str, int]:
+    return {
+        d.name: sum(1 for _ in (d / "_delta_log").glob("*.json"))
+        for d in lake.iterdir()
+        if (d / "_delta_log").is_dir()
+    }
+
+
+def test_a_vacuum_with_nothing_left_to_delete_commits_nothing(
+    tmp_path: Path, demo: DemoResult
+) -> None:
+    """The files a vacuum deleted stay named by the log's tombstones: a second vacuum finds
+    none of them stored, says so, and adds no entry to any table's log."""
+    org = copy_demo(demo, tmp_path / "demo")
+    lake = org / "lake"
+    policy = (org / "trust.yaml").read_text()  # the store the demo lake's rows name
+    (org / "trust.yaml").write_text(policy.replace("[oci:store]", f"['oci:{demo.store}']"))
+    # a re-evaluation rewrites every table: the old files are superseded
+    assert run_cli(org, "reverify", "--lake", "lake", "--trust", "trust.yaml").code == 0
+    first = run_cli(org, "lake", "vacuum", "--lake", "lake", "--retain", "0")
+    assert first.code == 0, first.err
+    assert "runs: 0 file(s)" not in first.out and "runs: " in first.out
+    entries, files = _log_entries(lake), sorted(lake.rglob("*.parquet"))
+    again = run_cli(org, "lake", "vacuum", "--lake", "lake", "--retain", "0")
+    assert again.code == 0, again.err
+    counted = [line for line in again.out.splitlines() if "file(s) deleted" in line]
+    assert counted and all(line.endswith(": 0 file(s) deleted") for line in counted), again.out
+    assert _log_entries(lake) == entries
+    assert sorted(lake.rglob("*.parquet")) == files
+    assert not check(lake).problems
