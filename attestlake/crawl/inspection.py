@@ -24,6 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
 
+from attestlake._internal.memory_release import give_back
 from attestlake.crawl.chunk import ChunkResult, Fetch, Work, inspect_chunk
 from attestlake.crawl.sources import Candidate
 from attestlake.verify.trust import TrustPolicy
@@ -65,6 +66,7 @@ def _exit_with(pid: int) -> None:
 def _inspect_chunk(work: list[Work], now: datetime) -> ChunkResult:
     if _policy is None:  # pragma: no cover - the initializer always ran
         raise RuntimeError("worker started without a trust policy")
+    give_back()  # what the last chunk freed (its result is sent): the worker's floor stays low
     return inspect_chunk(work, _policy, now)
 
 
