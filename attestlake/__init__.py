@@ -6,11 +6,12 @@ tables; audit them with DuckDB saved queries, reports and notebooks.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from attestlake._internal.version import __version__
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: the command starts sooner
 if TYPE_CHECKING:
+    from typing import Any
+
     from attestlake.audit.queries import AuditLake
 
 

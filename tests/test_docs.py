@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from attestlake._cli import app
+from attestlake._cli.dispatch import app
 from attestlake.audit.query_files import load_queries
 from attestlake.lake.maintained_views import MAINTAINED
 from attestlake.lake.memory import memory_lake

@@ -16,7 +16,7 @@ from typing import IO, Any
 
 from typer.testing import CliRunner
 
-from attestlake._cli import run
+from attestlake._cli.dispatch import run
 from tests import assets
 
 GITHUB_ENV = assets.env("ci/github-push-main.json")

@@ -4,17 +4,22 @@ each step pay for them."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from attestlake._cli.dispatch import run
+
 ENGINES = ("pyarrow", "deltalake", "duckdb", "polars")
 SCRIPT = f"""
 import contextlib, io, json, sys
-from attestlake._cli import run
+from attestlake._cli.dispatch import run
 with contextlib.redirect_stdout(io.StringIO()) as out:
     code = run(sys.argv[1:])
 print(json.dumps({{"code": code, "help": "Usage" in out.getvalue(),
@@ -46,3 +51,60 @@ def test_help_imports_no_lake_engine(tmp_path: Path, args: list[str]) -> None:
     assert proc.returncode == 0, proc.stderr
     answer = json.loads(proc.stdout.strip().splitlines()[-1])
     assert answer == {"code": 0, "help": True, "engines": []}
+
+
+MAIN = """
+import atexit, sys
+atexit.register(lambda: sys.stderr.write(repr(sorted(
+    m for m in ("typer", "attestlake._cli.dispatch", "yaml", "cryptography") if m in sys.modules
+))))
+sys.argv = ["attestlake", *sys.argv[1:]]
+from attestlake._cli import main
+main()
+"""
+
+
+def _attestlake(tmp_path: Path, args: list[str], columns: str) -> tuple[int, str, str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", MAIN, *args],
+        cwd=tmp_path,
+        env={**os.environ, "COLUMNS": columns},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["attest", "--help"], ["attest", "init", "--help"], ["--version"]]
+)
+def test_help_and_version_print_without_building_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    """The page written ahead is printed as the process's whole output, byte for byte what
+    typer prints, and neither typer nor the collector's modules are imported for it."""
+    code, out, imported = _attestlake(tmp_path, args, "100")
+    assert (code, imported) == (0, "[]")
+    monkeypatch.setenv("COLUMNS", "100")
+    with contextlib.redirect_stdout(io.StringIO()) as typer_out:
+        assert run(args) == 0
+    assert out == typer_out.getvalue()
+
+
+def test_a_narrow_terminal_gets_typers_own_wrapping(tmp_path: Path) -> None:
+    code, out, imported = _attestlake(tmp_path, ["attest", "init", "--help"], "60")
+    assert code == 0
+    assert "typer" in imported
+    assert max(len(line) for line in out.splitlines()) <= 58
+    assert out != _attestlake(tmp_path, ["attest", "init", "--help"], "100")[1]
+
+
+def test_anything_but_help_runs_the_command(tmp_path: Path) -> None:
+    code, out, err = _attestlake(tmp_path, ["attest", "status", "--state", "missing.json"], "100")
+    assert code == 1
+    assert "no attestation in progress" in err
+    assert "typer" in err
+    code, out, err = _attestlake(tmp_path, ["attest", "--help", "extra"], "100")
+    assert code == 0  # typer prints the group's help for it
+    assert out.startswith("Usage: attestlake attest") and "typer" in err

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from typer.testing import CliRunner
 
-from attestlake._cli import app
+from attestlake._cli.dispatch import app
 from tests import assets
 from tests.integration.cli_helpers import SBOM
 from tests.integration.collector_helpers import all_bytes

@@ -233,7 +233,7 @@ def test_a_push_without_policies_never_loads_duckdb(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import sys
-        from attestlake._cli import run
+        from attestlake._cli.dispatch import run
         steps = [
             ["attest", "init", "--contract", {str(contract)!r}, "--workflow", "b",
              "--project", "p"],
