@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-import attestlake._cli as cli
+import attestlake._cli.dispatch as cli
 from tests.integration.cli_helpers import run_cli, run_cli_process
 
 
