@@ -17,30 +17,31 @@ by an older crawler killed mid-way): those are reported, not deleted.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from attestlake.lake.delta import intact_states, is_table
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from deltalake import DeltaTable
+
+from attestlake.lake.delta import guarded, intact_states, is_table, open_table
 from attestlake.lake.fan_out import each_table
 from attestlake.lake.journal import Journal, read_journal
 from attestlake.lake.lake_check import UNLISTED, LakeHealth, check_lake
 from attestlake.lake.object_store import LakeRoot, ObjectLake
-from attestlake.lake.scan import count_rows
 from attestlake.lake.structure import RESTORE, REVERIFY_AGAIN, Problem, TableState
 from attestlake.lake.tables import BY_NAME, COMPLETION_TABLES, CRAWLS, TABLES, UNIT_TABLES, Table
 
-__all__ = ["Survey", "UnitRows", "check", "disagreements", "survey_lake"]
+__all__ = ["Batches", "Survey", "TableUnits", "check", "disagreements", "strings", "survey_lake"]
 
-#: (crawl_id, crawl_batch, manifest_digest) of a crawled table's rows, distinct.
-UnitRows = set[tuple[Any, ...]]
+#: How many rows of a crawled table each (crawl_id, crawl_batch) holds.
+Batches = dict[tuple[Any, Any], int]
 
 
-def _miscounted(
-    journal: Journal, counted: Mapping[Table, Mapping[tuple[Any, ...], int]]
-) -> list[str]:
+def _miscounted(journal: Journal, counted: Mapping[Table, Batches]) -> list[str]:
     """Tables whose rows of a journalled batch are not as many as the batch wrote: a deleted
     log entry or data file (fewer), or rows written by something other than a crawl (more)."""
     problems: list[str] = []
@@ -77,33 +78,119 @@ def _missing(root: LakeRoot, name: str) -> str:
     return f"table {name} is missing ({path} does not exist), but earlier crawls journalled it"
 
 
+@dataclass(frozen=True)
+class TableUnits:
+    """What a crawl needs of one crawled table: its rows per journalled batch, and the distinct
+    crawl units (``manifest_digest``) of the rows that the clean-up keeps, as Arrow strings
+    (about 80 bytes a unit, not a Python object each)."""
+
+    batches: Batches
+    units: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+
+
+def _column(data: pa.RecordBatch, name: str, kind: pa.DataType) -> pa.Array:
+    """``data``'s column ``name`` as ``kind`` (files may hold strings as views or large
+    strings), or NULLs where the file has not got it."""
+    if name in data.schema.names:
+        return data.column(name).cast(kind)
+    return pa.nulls(data.num_rows, kind)
+
+
+def _kept_units(
+    data: pa.RecordBatch, journal: Journal, batches: Iterable[tuple[Any, Any]]
+) -> pa.Array:
+    """The distinct non-empty ``manifest_digest`` values of the rows of ``data`` that the
+    clean-up keeps (``batches``: the batches ``data`` holds rows of)."""
+    units = data.column("manifest_digest")
+    keep = pc.and_(pc.is_valid(units), pc.not_equal(pc.fill_null(units, ""), ""))
+    crawl, batch = data.column("crawl_id"), data.column("crawl_batch")
+    for c, b in (pair for pair in batches if journal.to_delete(*pair)):
+        deleted = pc.fill_null(pc.and_(pc.equal(crawl, c), pc.equal(batch, b)), False)
+        keep = pc.and_(keep, pc.invert(deleted))
+    return pc.unique(units.filter(keep))
+
+
+#: Rows read at a time, file by file: a few MB at once however many rows a table or one of its
+#: Parquet row groups has (sbom_components: millions at 100k runs). Arrow's dataset scanner
+#: decodes whole row groups ahead, hundreds of MB for those columns at 100k runs.
+_SLICE_ROWS = 65_536
+
+
+def _slices(dataset: Any) -> Iterator[pa.RecordBatch]:
+    """The crawl columns of every live file of ``dataset`` (a Delta snapshot), a slice of
+    rows at a time, each with all three columns (NULL where a file has not got one)."""
+    for fragment in dataset.get_fragments():
+        with fragment.filesystem.open_input_file(fragment.path) as raw:
+            parquet = pq.ParquetFile(raw)
+            have = [c for c in _UNIT_COLUMNS if c in parquet.schema_arrow.names]
+            if not have:
+                yield _unit_batch(pa.record_batch({"n": pa.nulls(parquet.metadata.num_rows)}))
+                continue
+            for read in parquet.iter_batches(batch_size=_SLICE_ROWS, columns=have):
+                yield _unit_batch(read)
+
+
+def _unit_batch(read: pa.RecordBatch) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(
+        [
+            _column(read, "crawl_id", pa.string()),
+            _column(read, "crawl_batch", pa.int64()),
+            _column(read, "manifest_digest", pa.string()),
+        ],
+        names=list(_UNIT_COLUMNS),
+    )
+
+
+def _table_units(
+    root: LakeRoot, table: Table, journal: Journal, opened: DeltaTable | None
+) -> TableUnits:
+    """``table``'s rows per batch and kept units, read a slice of rows at a time in Arrow."""
+
+    def read() -> TableUnits:
+        dataset = (opened or open_table(root, table)).to_pyarrow_dataset()
+        if not any(c in dataset.schema.names for c in _UNIT_COLUMNS):
+            return TableUnits({(None, None): dataset.count_rows()})
+        batches: Batches = {}
+        found: list[pa.Array] = []
+        for data in _slices(dataset):
+            counted = pa.Table.from_batches([data]).group_by(["crawl_id", "crawl_batch"])
+            here = {
+                (row["crawl_id"], row["crawl_batch"]): int(row["count_all"])
+                for row in counted.aggregate([([], "count_all")]).to_pylist()
+            }
+            for key, n in here.items():
+                batches[key] = batches.get(key, 0) + n
+            found.append(_kept_units(data, journal, here))
+            if sum(len(a) for a in found) > _SLICE_ROWS:  # a table of one unit per row
+                found = [pc.unique(pa.concat_arrays(found))]
+        units = pc.unique(pa.concat_arrays(found)) if found else TableUnits({}).units
+        return TableUnits(batches, units)
+
+    if opened is None and not is_table(root, table):
+        return TableUnits({})
+    return guarded(root, table, "read", read)
+
+
+_UNIT_COLUMNS = ("crawl_id", "crawl_batch", "manifest_digest")
+
+
 def _disagreements(
-    journal: Journal, rows: Mapping[Table, UnitRows], has_journal: bool
+    journal: Journal,
+    tables: Mapping[Table, TableUnits],
+    lost: Mapping[str, pa.Array],
+    has_journal: bool,
 ) -> list[str]:
-    """How the crawled tables disagree with the journal and with each other."""
+    """How the crawled tables disagree with the journal and with each other. ``lost``: per
+    table, the units it keeps that no completion table records."""
     problems: list[str] = []
-    complete = {
-        m
-        for table in COMPLETION_TABLES
-        for c, b, m in rows.get(table, set())
-        if not journal.to_delete(c, b)
-    }
     unknown: dict[str, set[str]] = {}  # crawl id -> tables
-    lost: dict[str, set[str]] = {}  # crawl unit -> tables
-    for table, found in rows.items():
-        for c, b, m in found:
+    for table, found in tables.items():
+        for c, _ in found.batches:
             if c is not None and c not in journal.crawls:
                 unknown.setdefault(c, set()).add(table.name)
-            if (
-                table not in COMPLETION_TABLES
-                and m is not None
-                and m not in complete
-                and not journal.to_delete(c, b)
-            ):
-                lost.setdefault(m, set()).add(table.name)
         late = sorted(
             (c, b)
-            for c, b, _ in found
+            for c, b in found.batches
             if c in journal.finished and isinstance(b, int) and b > journal.last_batch.get(c, 0)
         )
         if late:
@@ -123,11 +210,13 @@ def _disagreements(
             f"tables {_names(unknown)} hold rows of {len(unknown)} crawl(s) (crawl_id "
             f"{min(unknown)}), but {journal_is}",
         )
-    if lost:
+    named = {name: units for name, units in lost.items() if len(units)}
+    if named:
+        units = pc.unique(pa.concat_arrays(list(named.values())))
         problems.append(
-            f"tables {_names(lost)} hold rows of {len(lost)} crawl unit(s) (manifest_digest "
-            f"{min(lost)}) that neither verifications nor published_documents records: those "
-            "tables lost rows"
+            f"tables {_names({n: {n} for n in named})} hold rows of {len(units)} crawl unit(s) "
+            f"(manifest_digest {pc.min(units).as_py()}) that neither verifications nor "
+            "published_documents records: those tables lost rows"
         )
     return problems
 
@@ -139,17 +228,34 @@ def _names(tables_by_key: Mapping[str, set[str]]) -> str:
 
 @dataclass(frozen=True)
 class Survey:
-    """What a crawl reads of the lake before it writes."""
+    """What a crawl reads of the lake before it writes: the journal, each crawled table's rows
+    per batch and kept units, and how the lake disagrees with itself."""
 
     journal: Journal
-    rows: Mapping[Table, UnitRows]
+    tables: Mapping[Table, TableUnits]
     problems: list[str]
+
+    def units(self, table: Table) -> Iterator[str]:
+        """The crawl units ``table`` keeps (a completion table: the units in the lake)."""
+        found = self.tables.get(table)
+        return strings(found.units) if found is not None else iter(())
+
+
+def strings(values: pa.Array, step: int = 65_536) -> Iterator[str]:
+    """The strings of ``values``, as Python strings a slice at a time (never all at once)."""
+    for start in range(0, len(values), step):
+        yield from values.slice(start, step).to_pylist()
 
 
 def survey_lake(root: LakeRoot, states: Mapping[str, TableState] | None = None) -> Survey:
     """What a crawl reads of the lake before it writes. ``states``: what the cheap checks
     read of each table present (:func:`~attestlake.lake.delta.intact_states`), whose handles
-    are read rather than each table found and opened again."""
+    are read rather than each table found and opened again.
+
+    Each table's crawl columns are read in Arrow and reduced there: its rows per batch (a few
+    per crawl) and its distinct units, of which only the completion tables' are kept. Memory
+    is a table's three columns at a time, never a Python object per row.
+    """
     if states is None:
         there = each_table(root, partial(is_table, root), TABLES)
         present = frozenset(t for t, found in zip(TABLES, there, strict=True) if found)
@@ -163,20 +269,38 @@ def survey_lake(root: LakeRoot, states: Mapping[str, TableState] | None = None) 
     )
     missing = sorted(n for n in journal.tables if n in BY_NAME and BY_NAME[n] not in present)
     problems += [_missing(root, name) for name in missing]
-    columns = ("crawl_id", "crawl_batch", "manifest_digest")
-    counting = [t for t in UNIT_TABLES if t in present]
-    counts = each_table(
-        root, lambda t: count_rows(root, t, columns, opened=opened.get(t.name)), counting
-    )
-    per_unit = dict(zip(counting, counts, strict=True))
-    rows = {t: set(found) for t, found in per_unit.items()}
-    problems += _disagreements(journal, rows, has_journal)
-    counted: dict[Table, Counter[tuple[Any, ...]]] = {t: Counter() for t in per_unit}
-    for table, found in per_unit.items():
-        for (crawl, batch, _), n in found.items():
-            counted[table][(crawl, batch)] += n
-    problems += _miscounted(journal, counted)
-    return Survey(journal, rows, problems)
+
+    def read(table: Table) -> TableUnits:
+        return _table_units(root, table, journal, opened.get(table.name))
+
+    completion = [t for t in COMPLETION_TABLES if t in present]
+    tables = dict(zip(completion, each_table(root, read, completion), strict=True))
+    recorded = [tables[t].units for t in completion]
+    complete = pc.unique(pa.concat_arrays(recorded)) if recorded else pa.array([], pa.string())
+
+    def lost_units(table: Table) -> TableUnits:
+        found = read(table)
+        units = found.units.filter(pc.invert(pc.is_in(found.units, value_set=complete)))
+        return TableUnits(found.batches, units)
+
+    others = [t for t in UNIT_TABLES if t in present and t not in COMPLETION_TABLES]
+    read_others = dict(zip(others, each_table(root, lost_units, others), strict=True))
+    lost = {t.name: found.units for t, found in read_others.items()}
+    tables.update({t: TableUnits(found.batches) for t, found in read_others.items()})
+    tables = {t: tables[t] for t in UNIT_TABLES if t in tables}
+    problems += _disagreements(journal, tables, lost, has_journal)
+    problems += _miscounted(journal, _per_batch(tables))
+    return Survey(journal, tables, problems)
+
+
+def _per_batch(tables: Mapping[Table, TableUnits]) -> dict[Table, Batches]:
+    counted: dict[Table, Batches] = {}
+    for table, found in tables.items():
+        per = counted.setdefault(table, {})
+        for (crawl, batch), n in found.batches.items():
+            if n:
+                per[(crawl, batch)] = per.get((crawl, batch), 0) + n
+    return counted
 
 
 def disagreements(root: LakeRoot) -> list[str]:

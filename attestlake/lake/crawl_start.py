@@ -15,12 +15,12 @@ nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from attestlake._internal.version import __version__
 from attestlake.errors import LakeError
-from attestlake.lake.consistency import UnitRows, survey_lake
+from attestlake.lake.consistency import TableUnits, survey_lake
 from attestlake.lake.delta import intact_states
 from attestlake.lake.journal import INTERRUPTED, STARTED, Journal, journal_row, now
 from attestlake.lake.object_store import LakeRoot, ObjectLake
@@ -47,14 +47,14 @@ def _damage(root: LakeRoot, problems: list[str]) -> LakeError:
 
 
 def _clean(
-    root: LakeRoot, journal: Journal, unfinished: str, rows: Mapping[Table, UnitRows], by: str
+    root: LakeRoot, journal: Journal, unfinished: str, tables: Mapping[Table, TableUnits], by: str
 ) -> dict[str, Any]:
     """Delete the rows of the batches ``unfinished`` never journalled; its ``interrupted``
     journal row."""
     last = journal.last_batch.get(unfinished, 0)
     deleted: dict[str, int] = {}
-    for table, found in rows.items():
-        if any(c == unfinished and journal.to_delete(c, b) for c, b, _ in found):
+    for table, found in tables.items():
+        if any(c == unfinished and journal.to_delete(c, b) for c, b in found.batches):
             deleted[table.name] = delete_batches_after(root, table, unfinished, last)
     total = sum(deleted.values())
     return {
@@ -73,20 +73,22 @@ def _clean(
 
 def begin(
     root: LakeRoot, crawl_id: str, source: str, policy_digest: str | None = None
-) -> tuple[set[str], set[str]]:
+) -> tuple[Iterator[str], Iterator[str]]:
     """Check the lake at ``root``, create its missing tables, clean up after interrupted
     crawls and journal crawl ``crawl_id`` of ``source`` as started (see the module doc).
-    Returns the crawl units in the lake: attestations (in ``verifications``) and published
-    documents. Call it under the lake's writer lock, before the crawl writes anything."""
+    Returns the crawl units in the lake, read a slice at a time: attestations (in
+    ``verifications``) and published documents. Call it under the lake's writer lock, before the crawl writes anything."""
     states = None
     if isinstance(root, ObjectLake) or root.is_dir():
         states = intact_states(root)  # a damaged log or data file, named before anything else
     survey = survey_lake(root, states)
     if survey.problems:
         raise _damage(root, survey.problems)
-    journal, rows = survey.journal, survey.rows
+    journal = survey.journal
     create_tables(root)
-    entries = [_clean(root, journal, c, rows, crawl_id) for c in sorted(journal.unfinished)]
+    entries = [
+        _clean(root, journal, c, survey.tables, crawl_id) for c in sorted(journal.unfinished)
+    ]
     entries.append(
         {
             "crawl_id": crawl_id,
@@ -99,8 +101,4 @@ def begin(
         }
     )
     Appender(root).append(CRAWLS, [journal_row(e) for e in entries])
-
-    def units(table: Table) -> set[str]:
-        return {m for c, b, m in rows.get(table, set()) if m and not journal.to_delete(c, b)}
-
-    return units(VERIFICATIONS), units(PUBLISHED_DOCUMENTS)
+    return survey.units(VERIFICATIONS), survey.units(PUBLISHED_DOCUMENTS)
