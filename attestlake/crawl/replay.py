@@ -39,6 +39,7 @@ from attestlake.crawl.digest_set import DigestSet
 from attestlake.crawl.run_home import BatchHomes, SourceFix, is_run_tag, move_run_sources, runs_in
 from attestlake.lake.delta import is_table, open_table
 from attestlake.lake.object_store import LakeRoot
+from attestlake.lake.scan import column_slices
 from attestlake.lake.tables import (
     ATTESTATIONS,
     JUNIT_CASES,
@@ -99,24 +100,26 @@ def _file(item: Evidence) -> tuple[str, str | None]:
 
 def _trusted_statements(root: LakeRoot) -> Iterator[str]:
     """The statement digest (or, without one, the envelope digest) of every trusted
-    attestation of the lake, read a batch of rows at a time."""
+    attestation of the lake, read a slice of rows at a time."""
     if not is_table(root, ATTESTATIONS):
         return
-    for batch in (
-        open_table(root, ATTESTATIONS)
-        .to_pyarrow_dataset()
-        .to_batches(
-            columns=["statement_digest", "envelope_digest"],
-            filter=pc.field("trusted") == True,  # noqa: E712 (an Arrow expression)
-        )
-    ):
+    dataset = open_table(root, ATTESTATIONS).to_pyarrow_dataset()
+    for read in column_slices(dataset, _TRUSTED_STATEMENT):
+        trusted = read.filter(pc.fill_null(read.column("trusted"), False))
         for s, e in zip(
-            batch.column("statement_digest").to_pylist(),
-            batch.column("envelope_digest").to_pylist(),
+            trusted.column("statement_digest").to_pylist(),
+            trusted.column("envelope_digest").to_pylist(),
             strict=True,
         ):
             if s or e:
                 yield s or e
+
+
+_TRUSTED_STATEMENT = {
+    "statement_digest": pa.string(),
+    "envelope_digest": pa.string(),
+    "trusted": pa.bool_(),
+}
 
 
 def _pairs(data: pa.Table, second: str) -> pa.Array:

@@ -24,14 +24,15 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
+from attestlake._internal.memory_release import give_back
 from attestlake.lake.delta import guarded, intact_states, is_table, open_table
 from attestlake.lake.fan_out import each_table
 from attestlake.lake.journal import Journal, read_journal
 from attestlake.lake.lake_check import UNLISTED, LakeHealth, check_lake
 from attestlake.lake.object_store import LakeRoot, ObjectLake
+from attestlake.lake.scan import SLICE_ROWS, column_slices
 from attestlake.lake.structure import RESTORE, REVERIFY_AGAIN, Problem, TableState
 from attestlake.lake.tables import BY_NAME, COMPLETION_TABLES, CRAWLS, TABLES, UNIT_TABLES, Table
 
@@ -88,14 +89,6 @@ class TableUnits:
     units: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
 
 
-def _column(data: pa.RecordBatch, name: str, kind: pa.DataType) -> pa.Array:
-    """``data``'s column ``name`` as ``kind`` (files may hold strings as views or large
-    strings), or NULLs where the file has not got it."""
-    if name in data.schema.names:
-        return data.column(name).cast(kind)
-    return pa.nulls(data.num_rows, kind)
-
-
 def _kept_units(
     data: pa.RecordBatch, journal: Journal, batches: Iterable[tuple[Any, Any]]
 ) -> pa.Array:
@@ -110,37 +103,6 @@ def _kept_units(
     return pc.unique(units.filter(keep))
 
 
-#: Rows read at a time, file by file: a few MB at once however many rows a table or one of its
-#: Parquet row groups has (sbom_components: millions at 100k runs). Arrow's dataset scanner
-#: decodes whole row groups ahead, hundreds of MB for those columns at 100k runs.
-_SLICE_ROWS = 65_536
-
-
-def _slices(dataset: Any) -> Iterator[pa.RecordBatch]:
-    """The crawl columns of every live file of ``dataset`` (a Delta snapshot), a slice of
-    rows at a time, each with all three columns (NULL where a file has not got one)."""
-    for fragment in dataset.get_fragments():
-        with fragment.filesystem.open_input_file(fragment.path) as raw:
-            parquet = pq.ParquetFile(raw)
-            have = [c for c in _UNIT_COLUMNS if c in parquet.schema_arrow.names]
-            if not have:
-                yield _unit_batch(pa.record_batch({"n": pa.nulls(parquet.metadata.num_rows)}))
-                continue
-            for read in parquet.iter_batches(batch_size=_SLICE_ROWS, columns=have):
-                yield _unit_batch(read)
-
-
-def _unit_batch(read: pa.RecordBatch) -> pa.RecordBatch:
-    return pa.RecordBatch.from_arrays(
-        [
-            _column(read, "crawl_id", pa.string()),
-            _column(read, "crawl_batch", pa.int64()),
-            _column(read, "manifest_digest", pa.string()),
-        ],
-        names=list(_UNIT_COLUMNS),
-    )
-
-
 def _table_units(
     root: LakeRoot, table: Table, journal: Journal, opened: DeltaTable | None
 ) -> TableUnits:
@@ -152,7 +114,7 @@ def _table_units(
             return TableUnits({(None, None): dataset.count_rows()})
         batches: Batches = {}
         found: list[pa.Array] = []
-        for data in _slices(dataset):
+        for data in column_slices(dataset, _UNIT_COLUMNS):
             counted = pa.Table.from_batches([data]).group_by(["crawl_id", "crawl_batch"])
             here = {
                 (row["crawl_id"], row["crawl_batch"]): int(row["count_all"])
@@ -161,7 +123,7 @@ def _table_units(
             for key, n in here.items():
                 batches[key] = batches.get(key, 0) + n
             found.append(_kept_units(data, journal, here))
-            if sum(len(a) for a in found) > _SLICE_ROWS:  # a table of one unit per row
+            if sum(len(a) for a in found) > SLICE_ROWS:  # a table of one unit per row
                 found = [pc.unique(pa.concat_arrays(found))]
         units = pc.unique(pa.concat_arrays(found)) if found else TableUnits({}).units
         return TableUnits(batches, units)
@@ -171,7 +133,8 @@ def _table_units(
     return guarded(root, table, "read", read)
 
 
-_UNIT_COLUMNS = ("crawl_id", "crawl_batch", "manifest_digest")
+#: The crawl columns of a crawled table, as the survey reads them.
+_UNIT_COLUMNS = {"crawl_id": pa.string(), "crawl_batch": pa.int64(), "manifest_digest": pa.string()}
 
 
 def _disagreements(
@@ -290,6 +253,7 @@ def survey_lake(root: LakeRoot, states: Mapping[str, TableState] | None = None) 
     tables = {t: tables[t] for t in UNIT_TABLES if t in tables}
     problems += _disagreements(journal, tables, lost, has_journal)
     problems += _miscounted(journal, _per_batch(tables))
+    give_back()  # the pages that reading every table's columns took, before the crawl lists
     return Survey(journal, tables, problems)
 
 

@@ -7,9 +7,11 @@ calls. A table that does not exist reads as empty.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from deltalake import DeltaTable
 
 from attestlake.lake.delta import guarded, is_table, open_table
@@ -70,3 +72,42 @@ def count_rows(
         for row in rows
         if row["count_all"]
     }
+
+
+#: Rows read at a time by :func:`column_slices`.
+SLICE_ROWS = 65_536
+
+
+def column_slices(
+    snapshot: Any, columns: Mapping[str, pa.DataType], rows: int = SLICE_ROWS
+) -> Iterator[pa.RecordBatch]:
+    """``columns`` of every live data file of ``snapshot`` (a Delta table's current snapshot
+    as an Arrow dataset), ``rows`` rows at a time, each
+    column cast to its type (files may hold strings as views or large strings) or NULL where
+    a file has not got it (written by an older version).
+
+    Parquet's batch reader decodes a few pages at a time: a few MB at once however many rows
+    a table or one of its row groups has. Arrow's dataset scanner decodes whole row groups
+    ahead, hundreds of MB for a few columns of ``sbom_components`` at 100k runs.
+    """
+    for fragment in snapshot.get_fragments():
+        with fragment.filesystem.open_input_file(fragment.path) as raw:
+            parquet = pq.ParquetFile(raw)
+            have = [c for c in columns if c in parquet.schema_arrow.names]
+            if not have:
+                yield _typed(pa.record_batch({"": pa.nulls(parquet.metadata.num_rows)}), columns)
+                continue
+            for read in parquet.iter_batches(batch_size=rows, columns=have):
+                yield _typed(read, columns)
+
+
+def _typed(read: pa.RecordBatch, columns: Mapping[str, pa.DataType]) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(
+        [
+            read.column(name).cast(kind)
+            if name in read.schema.names
+            else pa.nulls(read.num_rows, kind)
+            for name, kind in columns.items()
+        ],
+        names=list(columns),
+    )

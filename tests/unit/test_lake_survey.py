@@ -73,3 +73,34 @@ def test_units_no_completion_table_records_are_counted_once_and_named(tmp_path: 
         "verifications nor published_documents records: those tables lost rows"
     ]
     assert list(survey_lake(root).units(RUNS)) == []  # only completion tables' units are kept
+
+
+def test_column_slices_read_every_file_a_slice_at_a_time_in_one_type(tmp_path: Path) -> None:
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from attestlake.lake.scan import column_slices
+
+    old = pa.table({"manifest_digest": pa.array(["a", "b", "c"], pa.large_string())})
+    new = pa.table(
+        {
+            "crawl_id": pa.array(["x", None], pa.string_view()),
+            "manifest_digest": pa.array(["d", "e"], pa.string_view()),
+            "other": pa.array([1, 2]),
+        }
+    )
+    pq.write_table(old, tmp_path / "old.parquet")
+    pq.write_table(new, tmp_path / "new.parquet")
+    dataset = ds.dataset([str(tmp_path / "old.parquet"), str(tmp_path / "new.parquet")])
+    wanted = {"crawl_id": pa.string(), "manifest_digest": pa.string(), "crawl_batch": pa.int64()}
+    slices = list(column_slices(dataset, wanted, rows=2))
+    assert [s.num_rows for s in slices] == [2, 1, 2]
+    assert all(s.schema == pa.schema(wanted) for s in slices)
+    rows = [r for s in slices for r in s.to_pylist()]
+    assert rows == [
+        {"crawl_id": None, "manifest_digest": "a", "crawl_batch": None},
+        {"crawl_id": None, "manifest_digest": "b", "crawl_batch": None},
+        {"crawl_id": None, "manifest_digest": "c", "crawl_batch": None},
+        {"crawl_id": "x", "manifest_digest": "d", "crawl_batch": None},
+        {"crawl_id": None, "manifest_digest": "e", "crawl_batch": None},
+    ]
