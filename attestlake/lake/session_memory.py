@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["WORK_MEMORY", "MemoryBound", "bound", "spilling"]
+__all__ = ["WORK_MEMORY", "MemoryBound", "bound", "spilling", "sweep_spills"]
 
 #: How much working data a session over the whole lake may hold (DuckDB's ``memory_limit``).
 WORK_MEMORY = "256MB"
@@ -40,14 +42,58 @@ class MemoryBound:
     any_order: bool = False
 
 
+#: A spill directory's name: the prefix, the pid of the process that made it, a random part.
+_PREFIX = "attestlake-spill-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def sweep_spills(folder: Path | None = None) -> list[Path]:
+    """Remove the spill directories that processes which no longer run left in ``folder``
+    (the temporary directory): a crawl killed while it computed its maintained tables leaves
+    the lake's data there. Only directories of this user whose maker's pid is gone are
+    removed; anything else (a symbolic link, another user's, a running crawl's) is left."""
+    where = Path(folder or tempfile.gettempdir())
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(where))
+    except OSError:
+        return removed
+    for entry in entries:
+        pid, sep, _ = entry.name.removeprefix(_PREFIX).partition("-")
+        if not entry.name.startswith(_PREFIX) or not sep or not pid.isdigit():
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or _alive(int(pid)):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(Path(entry.path))
+    if removed:
+        log.warning("removed %d spill directory(ies) of crawls that were killed", len(removed))
+    return removed
+
+
 @contextlib.contextmanager
 def spilling(limit: str = WORK_MEMORY, *, any_order: bool = False) -> Iterator[MemoryBound | None]:
     """A bound of ``limit`` with a new private spill directory (mode 0700: what spills is the
     lake's data), removed on exit (close the sessions that use it first). None, with a
     warning, when no such directory can be made (``$TMPDIR`` missing, full or not writable):
-    the work then runs without a bound rather than not at all."""
+    the work then runs without a bound rather than not at all. Spill directories that killed
+    processes left are removed first (:func:`sweep_spills`)."""
+    sweep_spills()
     try:
-        spill = tempfile.mkdtemp(prefix="attestlake-spill-")
+        spill = tempfile.mkdtemp(prefix=f"{_PREFIX}{os.getpid()}-")
     except OSError as exc:
         log.warning(
             "no temporary directory to spill to (%s): computing without a memory bound",
