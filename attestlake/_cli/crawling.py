@@ -87,9 +87,11 @@ def crawl(
     """
     import functools
 
+    from attestlake._internal.memory_release import prefer_returning_pool
     from attestlake.crawl.job import crawl_job
     from attestlake.lake.object_store import lake_root
 
+    prefer_returning_pool()  # this process crawls: its memory should follow what it holds
     run = functools.partial(
         crawl_job,
         sources,
