@@ -244,7 +244,7 @@ def _snapshot(root: ObjectLake, table: Table, state: TableState) -> ds.Dataset:
 
 
 def _object_session(
-    root: ObjectLake, listed: LakeListing, memory: MemoryBound | None = None
+    root: ObjectLake, listed: LakeListing, memory: MemoryBound | None = None, derived: bool = True
 ) -> duckdb.DuckDBPyConnection:
     """A session over a lake in object storage: each table's current snapshot, read by
     delta-rs as an Arrow dataset, registered in DuckDB under a view of the table's schema. The
@@ -257,7 +257,7 @@ def _object_session(
         lambda t: guarded(root, t, "read", partial(_snapshot, root, t, live[t.name])),
         present,
     )
-    current = current_states(root, listed)
+    current = current_states(root, listed) if derived else {}
     maintained = [MAINTAINED_BY_NAME[name].table for name in current]
     written_sets = each_table(root, lambda t: _snapshot(root, t, current[t.name]), maintained)
     con = _connect(memory)
@@ -277,7 +277,8 @@ def _object_session(
         for table, dataset in zip(maintained, written_sets, strict=True):
             con.register(f"_{table.name}_snapshot", dataset)
             written[table.name] = f'SELECT * FROM "_{table.name}_snapshot"'  # noqa: S608
-        con.execute(derived_views(written=written))
+        if derived:
+            con.execute(derived_views(written=written))
         lock_session(con, [])
     except BaseException:
         con.close()
@@ -309,12 +310,16 @@ class Lake:
         self._files = files or {}
 
     @classmethod
-    def open(cls, path: LakeRoot | str, *, memory: MemoryBound | None = None) -> Self:
+    def open(
+        cls, path: LakeRoot | str, *, memory: MemoryBound | None = None, derived: bool = True
+    ) -> Self:
         """A session over the lake at ``path``: a directory, or ``s3://bucket/prefix``;
-        its queries' memory bounded by ``memory`` when given."""
+        its queries' memory bounded by ``memory`` when given. ``derived=False``: the tables
+        only, without :data:`DERIVED_VIEWS` (the session that computes the maintained tables
+        runs their definitions itself; defining them as views would bind each twice)."""
         root = path if isinstance(path, Path | ObjectLake) else lake_root(path)
         if isinstance(root, ObjectLake):
-            return cls(root, _object_session(root, object_lake(root), memory))
+            return cls(root, _object_session(root, object_lake(root), memory, derived))
         require_lake(root)
         resolved = root.resolve()
         live = intact_tables(resolved)
@@ -334,11 +339,12 @@ class Lake:
                     except duckdb.Error as exc:
                         listed = live.get(table.name, ())
                         raise _unreadable(root, table.name, listed, exc) from None
-            current = current_tables(resolved)
-            for name, listed in current.items():
-                files.update({str(f.path): (name, f.relative) for f in listed})
-            written = {name: _written_relation(name, listed) for name, listed in current.items()}
-            con.execute(derived_views(written=written))
+            if derived:
+                current = current_tables(resolved)
+                for name, listed in current.items():
+                    files.update({str(f.path): (name, f.relative) for f in listed})
+                written = {n: _written_relation(n, listed) for n, listed in current.items()}
+                con.execute(derived_views(written=written))
             lock_session(con, list(files))
         except BaseException:
             con.close()

@@ -75,7 +75,7 @@ def _compute(
     """Write each of ``stale`` from one session (bounded by ``bound``); return those whose
     definition did not fit in the bound (left as they were)."""
     unfit: list[Maintained] = []
-    with Lake.open(root, memory=bound) as lake:
+    with Lake.open(root, memory=bound, derived=False) as lake:
         for maintained in stale:
             try:
                 rows = lake.con.sql(maintained.sql).arrow()
