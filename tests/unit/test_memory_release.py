@@ -57,7 +57,7 @@ def test_the_crawl_command_moves_arrow_to_jemalloc_where_pyarrow_has_it(tmp_path
     )
     assert proc.returncode == 0, proc.stderr
     before, after, kept, code = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert (before, kept) == (pa.default_memory_pool().backend_name, 1000)
+    assert kept == 1000  # a buffer from the pool before stays readable
     try:
         pa.jemalloc_memory_pool()
     except NotImplementedError:
