@@ -8,8 +8,8 @@ from typing import Annotated
 
 import typer
 
-from attestlake import __version__
 from attestlake._cli.choices import TABLE_FORMAT
+from attestlake._internal.version import version_line
 from attestlake.errors import InputError
 
 app = typer.Typer(
@@ -84,7 +84,7 @@ def _kv(values: list[str] | None, what: str) -> dict[str, str]:
 
 def _version(value: bool) -> None:
     if value:
-        _echo(f"attestlake {__version__}")
+        _echo(version_line())
         raise typer.Exit()
 
 

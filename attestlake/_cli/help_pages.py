@@ -43,9 +43,9 @@ def page_for(args: list[str]) -> str | None:
     """The text ``attestlake ARGS`` prints, when it is help or the version written ahead;
     ``None`` when typer must run the command."""
     if args == ["--version"]:
-        from attestlake._internal.version import __version__
+        from attestlake._internal.version import version_line
 
-        return f"attestlake {__version__}\n"
+        return version_line()
     if not args or args[-1] != "--help" or columns() < WIDE:
         return None
     from attestlake._cli.help_text import PAGES
