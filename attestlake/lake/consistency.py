@@ -86,7 +86,11 @@ class TableUnits:
     (about 80 bytes a unit, not a Python object each)."""
 
     batches: Batches
-    units: pa.Array = field(default_factory=lambda: pa.array([], pa.string()))
+    units: pa.Array = field(default_factory=lambda: _no_units())
+
+
+def _no_units() -> pa.Array:
+    return pa.array([], pa.string())
 
 
 def _kept_units(
@@ -125,7 +129,7 @@ def _table_units(
             found.append(_kept_units(data, journal, here))
             if sum(len(a) for a in found) > SLICE_ROWS:  # a table of one unit per row
                 found = [pc.unique(pa.concat_arrays(found))]
-        units = pc.unique(pa.concat_arrays(found)) if found else TableUnits({}).units
+        units = pc.unique(pa.concat_arrays(found)) if found else _no_units()
         return TableUnits(batches, units)
 
     if opened is None and not is_table(root, table):
@@ -204,7 +208,7 @@ class Survey:
         return strings(found.units) if found is not None else iter(())
 
 
-def strings(values: pa.Array, step: int = 65_536) -> Iterator[str]:
+def strings(values: pa.Array, step: int = SLICE_ROWS) -> Iterator[str]:
     """The strings of ``values``, as Python strings a slice at a time (never all at once)."""
     for start in range(0, len(values), step):
         yield from values.slice(start, step).to_pylist()
@@ -239,7 +243,7 @@ def survey_lake(root: LakeRoot, states: Mapping[str, TableState] | None = None) 
     completion = [t for t in COMPLETION_TABLES if t in present]
     tables = dict(zip(completion, each_table(root, read, completion), strict=True))
     recorded = [tables[t].units for t in completion]
-    complete = pc.unique(pa.concat_arrays(recorded)) if recorded else pa.array([], pa.string())
+    complete = pc.unique(pa.concat_arrays(recorded)) if recorded else _no_units()
 
     def lost_units(table: Table) -> TableUnits:
         found = read(table)

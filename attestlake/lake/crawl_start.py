@@ -77,7 +77,8 @@ def begin(
     """Check the lake at ``root``, create its missing tables, clean up after interrupted
     crawls and journal crawl ``crawl_id`` of ``source`` as started (see the module doc).
     Returns the crawl units in the lake, read a slice at a time: attestations (in
-    ``verifications``) and published documents. Call it under the lake's writer lock, before the crawl writes anything."""
+    ``verifications``) and published documents. Call it under the lake's writer lock, before
+    the crawl writes anything."""
     states = None
     if isinstance(root, ObjectLake) or root.is_dir():
         states = intact_states(root)  # a damaged log or data file, named before anything else

@@ -82,9 +82,9 @@ def column_slices(
     snapshot: Any, columns: Mapping[str, pa.DataType], rows: int = SLICE_ROWS
 ) -> Iterator[pa.RecordBatch]:
     """``columns`` of every live data file of ``snapshot`` (a Delta table's current snapshot
-    as an Arrow dataset), ``rows`` rows at a time, each
-    column cast to its type (files may hold strings as views or large strings) or NULL where
-    a file has not got it (written by an older version).
+    as an Arrow dataset), ``rows`` rows at a time, each column cast to its type (files may
+    hold strings as views or large strings) or NULL where a file has not got it (written by
+    an older version).
 
     Parquet's batch reader decodes a few pages at a time: a few MB at once however many rows
     a table or one of its row groups has. Arrow's dataset scanner decodes whole row groups

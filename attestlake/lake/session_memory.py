@@ -68,8 +68,10 @@ def sweep_spills(folder: Path | None = None) -> list[Path]:
     except OSError:
         return removed
     for entry in entries:
+        if not entry.name.startswith(_PREFIX):
+            continue
         pid, sep, _ = entry.name.removeprefix(_PREFIX).partition("-")
-        if not entry.name.startswith(_PREFIX) or not sep or not pid.isdigit():
+        if not sep or not pid.isdigit():
             continue
         try:
             info = entry.stat(follow_symlinks=False)
