@@ -96,6 +96,10 @@ class FindingsAtSeverity(Error):
     exit_code = 4
 
 
+class OutputError(Error):
+    """The command's output cannot be written (a full disk, a device error)."""
+
+
 class SigningError(Error):
     """Signing failed: no OIDC identity for keyless signing, or Sigstore refused to sign."""
 

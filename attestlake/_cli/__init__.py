@@ -20,8 +20,25 @@ def main() -> None:
 
     page = page_for(sys.argv[1:])
     if page is not None:
-        sys.stdout.write(page)
-        sys.exit(0)
+        sys.exit(_write_page(page))
     from attestlake._cli.dispatch import run
 
     sys.exit(run())
+
+
+def _write_page(page: str) -> int:
+    """Print a help page; the exit code: 0, or 1 when it cannot be written (a reader that went
+    away ends quietly, as typer ends a command; another failure says why in one line)."""
+    from attestlake._internal.output import output_failed, quiet_stdout
+
+    try:
+        sys.stdout.write(page)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        quiet_stdout()
+        return 1
+    except OSError as exc:
+        quiet_stdout()
+        sys.stderr.write(f"error: {output_failed(exc)}\n")
+        return 1
+    return 0

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from attestlake._cli.choices import TABLE_FORMAT
+from attestlake._internal.output import output_failed
 from attestlake._internal.version import version_line
-from attestlake.errors import InputError
+from attestlake.errors import InputError, OutputError
 
 app = typer.Typer(
     name="attestlake",
@@ -69,7 +70,12 @@ LakeOpt = Annotated[
 
 
 def _echo(text: str = "", err: bool = False) -> None:
-    typer.echo(text, err=err, nl=not text.endswith("\n"))
+    try:
+        typer.echo(text, err=err, nl=not text.endswith("\n"))
+    except BrokenPipeError:
+        raise  # the reader went away (``| head``): typer ends the command quietly, exit 1
+    except OSError as exc:
+        raise OutputError(output_failed(exc, err)) from None
 
 
 def _kv(values: list[str] | None, what: str) -> dict[str, str]:

@@ -137,9 +137,11 @@ def reverify(
     trust_changes (saved query trust_changes). A crawl does the same first whenever its
     --trust differs from the policy of the lake's verdicts.
     """
+    from attestlake._internal.memory_release import prefer_returning_pool
     from attestlake.crawl.job import reverify_job
     from attestlake.lake.object_store import lake_root
 
+    prefer_returning_pool()  # as for crawl: this process reads and writes the whole lake
     result = reverify_job(lake_root(lake), trust, jobs=jobs)
     if as_json:
         _echo(json.dumps(result.to_json(), indent=2))

@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
 
-from attestlake._internal.memory_release import give_back
+from attestlake._internal.memory_release import give_back, prefer_returning_pool
 from attestlake.crawl.chunk import ChunkResult, Fetch, Work, inspect_chunk
 from attestlake.crawl.sources import Candidate
 from attestlake.verify.trust import TrustPolicy
@@ -41,6 +41,7 @@ _policy: TrustPolicy | None = None  # a worker process's own copy, see _start_wo
 
 def _start_worker(policy_path: str, crawler: int) -> None:
     global _policy
+    prefer_returning_pool()  # a worker's memory should follow what its chunk holds
     _policy = load_policy(policy_path)
     threading.Thread(target=_exit_with, args=(crawler,), daemon=True).start()
 

@@ -36,20 +36,16 @@ import pyarrow as pa
 before = pa.default_memory_pool().backend_name
 kept = pa.array([b"x" * 1024] * 1000)  # allocated from the pool before
 from attestlake._cli.dispatch import run
-code = run(["crawl", "--from", sys.argv[1], "--lake", sys.argv[2], "--trust", sys.argv[3],
-            "--allow-empty"])
+code = run(sys.argv[1:])
 print(json.dumps([before, pa.default_memory_pool().backend_name, len(kept.to_pylist()), code]))
 """
 
 
-def test_the_crawl_command_moves_arrow_to_jemalloc_where_pyarrow_has_it(tmp_path: Path) -> None:
-    """A crawling process uses jemalloc for Arrow's buffers (it returns freed pages sooner
-    than pyarrow's default, mimalloc); buffers from before stay readable."""
-    (tmp_path / "empty").mkdir()
-    trust = tmp_path / "trust.yaml"
-    trust.write_text("keys: []\n", encoding="utf-8")
+def _pool_after(tmp_path: Path, args: list[str]) -> tuple[str, str]:
+    """Run the command ``args`` in a process of its own (it must succeed): Arrow's pool before
+    and after it."""
     proc = subprocess.run(
-        [sys.executable, "-c", CRAWLING, *(str(tmp_path / p) for p in ("empty", "lake", trust))],
+        [sys.executable, "-c", CRAWLING, *args],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -58,10 +54,57 @@ def test_the_crawl_command_moves_arrow_to_jemalloc_where_pyarrow_has_it(tmp_path
     assert proc.returncode == 0, proc.stderr
     before, after, kept, code = json.loads(proc.stdout.strip().splitlines()[-1])
     assert kept == 1000  # a buffer from the pool before stays readable
+    assert code == 0, proc.stderr
+    return before, after
+
+
+def test_the_crawl_and_reverify_commands_move_arrow_to_jemalloc_where_pyarrow_has_it(
+    tmp_path: Path,
+) -> None:
+    """A crawling or re-evaluating process uses jemalloc for Arrow's buffers (it returns
+    freed pages sooner than pyarrow's default, mimalloc); buffers from before stay readable."""
+    (tmp_path / "empty").mkdir()
+    trust = tmp_path / "trust.yaml"
+    trust.write_text("keys: []\n", encoding="utf-8")
+    lake = str(tmp_path / "lake")
+    crawl = ["crawl", "--from", str(tmp_path / "empty"), "--lake", lake, "--trust", str(trust)]
+    for args in ([*crawl, "--allow-empty"], ["reverify", "--lake", lake, "--trust", str(trust)]):
+        before, after = _pool_after(tmp_path, args)
+        try:
+            pa.jemalloc_memory_pool()
+        except NotImplementedError:
+            assert after == before
+        else:
+            assert after == "jemalloc", args[0]
+
+
+WORKER = """
+import json, os, sys
+import pyarrow as pa
+from attestlake.crawl.inspection import _start_worker
+before = pa.default_memory_pool().backend_name
+_start_worker(sys.argv[1], os.getpid())
+print(json.dumps([before, pa.default_memory_pool().backend_name]))
+"""
+
+
+def test_crawl_workers_start_on_jemalloc_where_pyarrow_has_it(tmp_path: Path) -> None:
+    """Each worker process of a crawl or re-evaluation moves Arrow to jemalloc as it starts,
+    before it reads its first chunk."""
+    trust = tmp_path / "trust.yaml"
+    trust.write_text("keys: []\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-c", WORKER, str(trust)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    before, after = json.loads(proc.stdout.strip().splitlines()[-1])
     try:
         pa.jemalloc_memory_pool()
     except NotImplementedError:
         assert after == before
     else:
         assert after == "jemalloc"
-    assert code == 0, proc.stderr
