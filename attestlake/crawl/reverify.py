@@ -22,7 +22,6 @@ known role (:func:`~attestlake.crawl.kept.blobs_damage`): :func:`reverify` says 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import tempfile
@@ -31,16 +30,15 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 from deltalake import write_deltalake
 
-from attestlake.contracts.declaration import PREDICATE_TYPE as DECLARATION_TYPE
+from attestlake.crawl import trust_changes
 from attestlake.crawl.kept import blobs_damage, units_from_rows
+from attestlake.crawl.kept_sessions import kept_dataset, kept_session, kept_sql
 from attestlake.crawl.sources import Candidate, Source, Unit
 from attestlake.errors import LakeError
 from attestlake.lake.crawl_start import begin
@@ -51,7 +49,6 @@ from attestlake.lake.journal import now as journal_now
 from attestlake.lake.maintain import refresh as refresh_maintained
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.scan import column_values
-from attestlake.lake.session_memory import bound, spilling
 from attestlake.lake.tables import (
     ATTESTATIONS,
     BLOBS,
@@ -63,7 +60,6 @@ from attestlake.lake.tables import (
     Table,
 )
 from attestlake.lake.write import Appender, writer_lock
-from attestlake.verify.outcome import VERIFIED
 from attestlake.verify.trust import TrustPolicy
 
 __all__ = [
@@ -159,44 +155,12 @@ def needs_reverify(root: LakeRoot, policy: TrustPolicy) -> bool:
     return journal.any_completed and journal.policy_digest != policy.digest
 
 
-_KEPT_SQL = Path(__file__).with_name("kept_sql")
-
-
-def _kept_sql(name: str) -> str:
-    return (_KEPT_SQL / f"{name}.sql").read_text(encoding="utf-8")
-
-
-def _kept_dataset(root: LakeRoot, table: Table) -> pa.Table | ds.Dataset:
-    """``table`` of the lake at ``root`` to scan, with every column of its schema (NULL in
-    the files of a version that did not write it); an empty table if it has none."""
-    if not is_table(root, table):
-        return table.schema.empty_table()
-    dataset = guarded(root, table, "read", open_table(root, table).to_pyarrow_dataset)
-    missing = [f for f in table.schema if f.name not in dataset.schema.names]
-    for column in missing:
-        dataset = dataset.replace_schema(dataset.schema.append(column))
-    return dataset
-
-
-@contextlib.contextmanager
-def _kept_tables(root: LakeRoot, *, blobs: LakeRoot | None = None) -> Iterator[Any]:
-    """A DuckDB connection on the lake's ``blobs``, ``verifications`` and ``attestations``
-    (``blobs`` of the lake at ``blobs``, when given), its working memory bounded
-    (:mod:`attestlake.lake.session_memory`): the kept units are read in order from the whole
-    lake."""
-    import duckdb  # here: a crawl that re-evaluates nothing never loads it
-
-    with spilling() as memory:
-        con = duckdb.connect()
-        try:
-            if memory is not None:
-                bound(con, memory)
-            con.register("blobs", _kept_dataset(blobs or root, BLOBS))
-            for table in (VERIFICATIONS, ATTESTATIONS):
-                con.register(table.name, _kept_dataset(root, table))
-            yield con
-        finally:
-            con.close()
+def _kept_tables(root: LakeRoot, *, blobs: LakeRoot | None = None) -> Any:
+    """A bounded DuckDB session (:func:`~attestlake.crawl.kept_sessions.kept_session`) on the
+    lake's ``blobs``, ``verifications`` and ``attestations`` (``blobs`` of the lake at
+    ``blobs``, when given): the kept units are read in order from the whole lake."""
+    tables = {t.name: kept_dataset(root, t) for t in (VERIFICATIONS, ATTESTATIONS)}
+    return kept_session({BLOBS.name: kept_dataset(blobs or root, BLOBS), **tables})
 
 
 class _KeptSource(Source):
@@ -213,7 +177,7 @@ class _KeptSource(Source):
 
     def _rows(self) -> Iterator[dict[str, Any]]:
         with _kept_tables(self.root) as con:
-            reader = con.sql(_kept_sql("kept_units")).to_arrow_reader(_READ_ROWS)
+            reader = con.sql(kept_sql("kept_units")).to_arrow_reader(_READ_ROWS)
             for batch in reader or ():
                 yield from batch.to_pylist()
 
@@ -228,7 +192,7 @@ def _check_statements_kept(root: LakeRoot, scratch: Path, restored: int) -> None
     keeps without its statement with none to make it again (each was made again from the
     lake's, so the scratch crawl wrote each again): nothing of the lake is replaced then."""
     with _kept_tables(scratch, blobs=root) as con:
-        ((held,),) = con.execute(_kept_sql("cut_with_statement")).fetchall()
+        ((held,),) = con.execute(kept_sql("cut_with_statement")).fetchall()
     if held < restored:
         raise LakeError(
             f"the re-evaluation of {root} would leave {restored - held} kept document(s) "
@@ -239,78 +203,6 @@ def _check_statements_kept(root: LakeRoot, scratch: Path, restored: int) -> None
 
 def _loader(unit: Unit) -> Callable[[], Unit]:
     return lambda: unit
-
-
-def _verdicts(root: LakeRoot) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every verdict of the lake at ``root``: each document's (``verifications``) and each
-    published revision's (``published_documents``: its file digest in place of the
-    envelope's), by crawl unit and digest."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
-    for table, digest, claims in (
-        (VERIFICATIONS, "envelope_digest", ("predicate_type", "run_id", "workflow", "project")),
-        (PUBLISHED_DOCUMENTS, "digest", ()),
-    ):
-        if not is_table(root, table):
-            continue
-        columns = ["manifest_digest", digest, "source", "detail", *claims, *_VERDICT]
-        dataset = guarded(root, table, "read", open_table(root, table).to_pyarrow_dataset)
-        have = [c for c in columns if c in dataset.schema.names]
-        for row in dataset.to_table(columns=have).to_pylist():
-            row.setdefault(
-                "predicate_type", DECLARATION_TYPE if table is PUBLISHED_DOCUMENTS else None
-            )
-            for name in ("run_id", "workflow", "project", *_VERDICT, "detail"):
-                row.setdefault(name, None)
-            out[(row["manifest_digest"], row[digest])] = row
-    return out
-
-
-def _change(before: dict[str, Any] | None, after: dict[str, Any]) -> str | None:
-    was = before is not None and before["status"] == VERIFIED
-    now = after["status"] == VERIFIED
-    if now and not was:
-        return "trusted"
-    if was and not now:
-        return "untrusted"
-    if before is None or any(before[k] != after[k] for k in _VERDICT):
-        return "reason"
-    return None
-
-
-def _trust_changes(
-    old: dict[tuple[str, str], dict[str, Any]],
-    new: dict[tuple[str, str], dict[str, Any]],
-    policies: tuple[str | None, str],
-    at: datetime,
-) -> list[dict[str, Any]]:
-    """One ``trust_changes`` row per document whose verdict is not what it was."""
-    rows = []
-    for key, after in new.items():
-        before = old.get(key)
-        change = _change(before, after)
-        if change is None:
-            continue
-        b = before or {}
-        rows.append(
-            {
-                "changed_at": at,
-                "policy_before": policies[0],
-                "policy_after": policies[1],
-                "change": change,
-                "manifest_digest": key[0],
-                "envelope_digest": key[1],
-                **{k: after[k] for k in ("source", "predicate_type", "run_id", "workflow")},
-                "project": after["project"],
-                "status_before": b.get("status"),
-                "reason_before": b.get("reason"),
-                "signer_before": b.get("signer"),
-                "status_after": after["status"],
-                "reason_after": after["reason"],
-                "signer_after": after["signer"],
-                "detail_after": after["detail"],
-            }
-        )
-    return rows
 
 
 def _rows_per_table(root: LakeRoot) -> dict[str, int]:
@@ -468,29 +360,32 @@ def reverify_locked(
     journal, _ = read_journal(root)
     crawl_id = str(uuid.uuid4())
     begin(root, crawl_id, REVERIFY, policy.digest)
-    before, rows_before = _verdicts(root), _rows_per_table(root)
+    rows_before = _rows_per_table(root)
     scratch = _scratch_directory(root)
     try:
         units, documents = _scratch_crawl(crawler, root, scratch, policy, crawl_id, jobs)
-        after = _verdicts(scratch)
+        found = scratch / "trust_changes.parquet"  # not a table: no lake reads it
+        changed = trust_changes.find(root, scratch, found)
         at = journal_now()
-        changes = _trust_changes(before, after, (journal.policy_digest, policy.digest), at)
         batches = _journal_batches(root, scratch, crawl_id)
         for table in REBUILT_TABLES:  # verifications last, as a crawl writes them
             _replace(root, scratch, table)
             if on_swapped is not None:
                 on_swapped(table.name)
         rows_after = _rows_per_table(scratch)
+        appender = Appender(root)
+        counted = trust_changes.append(
+            appender,
+            found,
+            policies=(journal.policy_digest, policy.digest),
+            at=at,
+            crawl_id=crawl_id,
+            crawl_batch=batches,
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    appender = Appender(root)
-    stamped = [{**row, "crawl_id": crawl_id, "crawl_batch": batches} for row in changes]
-    appender.append(TRUST_CHANGES, stamped)
-    written = {**rows_after, TRUST_CHANGES.name: len(stamped)}
+    written = {**rows_after, TRUST_CHANGES.name: changed}
     journal_completed(appender, crawl_id, REVERIFY, written, policy.digest)
-    counted: dict[str, int] = {}
-    for row in changes:
-        counted[row["change"]] = counted.get(row["change"], 0) + 1
     return ReverifyResult(
         lake=str(root),
         crawl_id=crawl_id,
@@ -498,7 +393,7 @@ def reverify_locked(
         policy_after=policy.digest,
         units=units,
         documents=documents,
-        changes=counted,
+        changes=dict(counted),
         rows_before=rows_before,
         rows_after=rows_after,
         seconds=time.monotonic() - started,
