@@ -25,11 +25,9 @@ from deltalake import DeltaTable, Schema
 from attestlake.errors import LakeError
 from attestlake.lake.delta import guarded, intact_tables, table_location, table_path
 from attestlake.lake.location import require_lake
+from attestlake.lake.structure import REWRITE_PLAIN, needs_delta_reader
 from attestlake.lake.tables import TABLES, Table
 
-#: The highest Delta reader protocol whose tables are plain Parquet files: version 2 adds
-#: column mapping and version 3 deletion vectors, which a file reader would get wrong.
-PLAIN_READER_VERSION = 1
 #: How Hive-style directories (and Spark's partition discovery) write a NULL partition value.
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 
@@ -120,13 +118,9 @@ def _absent(root: Path, table: Table) -> SnapshotTable:
 
 def _snapshot(root: Path, table: Table) -> SnapshotTable:
     delta = guarded(root, table, "read", lambda: DeltaTable(table_location(root, table)))
-    reader = delta.protocol().min_reader_version
-    if reader > PLAIN_READER_VERSION:
-        raise LakeError(
-            f"table {table.name} of the lake {root} needs a Delta reader (reader protocol "
-            f"{reader}: column mapping or deletion vectors): its Parquet files alone are not "
-            "the table; read it with a Delta reader"
-        )
+    refused = needs_delta_reader(delta)
+    if refused is not None:
+        raise LakeError(f"table {table.name} of the lake {root}: {refused}; {REWRITE_PLAIN}")
     columns = tuple(delta.metadata().partition_columns)
     actions = pa.table(delta.get_add_actions(flatten=True)).to_pylist()
     files = tuple(

@@ -41,6 +41,34 @@ RESTORE = (
 )
 
 
+#: The highest Delta reader protocol whose tables are plain Parquet files: version 2 adds
+#: column mapping (the files' columns have other names) and version 3 reader features such
+#: as deletion vectors (rows deleted without rewriting their file), which reading the files
+#: alone would get wrong. attestlake writes version 1; another engine can raise it.
+PLAIN_READER_VERSION = 1
+#: How to repair a table another engine raised beyond :data:`PLAIN_READER_VERSION`.
+REWRITE_PLAIN = (
+    "rewrite the table with plain Parquet files in the engine that changed it (Spark: REORG "
+    "TABLE ... APPLY (PURGE), then ALTER TABLE ... DROP FEATURE for each feature), or restore "
+    "the lake directory from a backup"
+)
+
+
+def needs_delta_reader(delta: Any) -> str | None:
+    """Why the Delta table ``delta`` (opened by delta-rs) is not its Parquet files read as
+    they are (None: it is): the reader protocol and features it requires."""
+    protocol = delta.protocol()
+    version = protocol.min_reader_version
+    if version <= PLAIN_READER_VERSION:
+        return None
+    features = sorted(protocol.reader_features or ()) or (["columnMapping"] if version == 2 else [])
+    named = f" ({', '.join(features)})" if features else ""
+    return (
+        f"the table needs a Delta reader of protocol {version}{named}: its Parquet files "
+        "alone are not its rows"
+    )
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with a lake: the table, the file (relative to the lake), what is wrong
@@ -230,6 +258,9 @@ def _live_files(
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         what = f"the table's log cannot be read: {first}"
         return [Problem(table.name, f"{table.name}/{LOG}", what, RESTORE)], None, [], None
+    refused = needs_delta_reader(delta)
+    if refused is not None:
+        return [Problem(table.name, f"{table.name}/{LOG}", refused, REWRITE_PLAIN)], None, [], None
     problems: list[Problem] = []
     files: list[LiveFile] = []
     for action in actions:
