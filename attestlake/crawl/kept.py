@@ -236,20 +236,22 @@ def blobs_damage(root: LakeRoot) -> str | None:
     read (a row that names no crawl unit, no source or no known role: the table was altered),
     or None."""
     from attestlake.lake.delta import guarded, is_table, open_table  # not in crawl workers
+    from attestlake.lake.scan import column_slices
 
     if not is_table(root, BLOBS):
         return None
-    columns = ["manifest_digest", "source", "role"]
-    data = guarded(
-        root,
-        BLOBS,
-        "read",
-        lambda: open_table(root, BLOBS).to_pyarrow_dataset().to_table(columns=columns),
-    )
+    columns = {"manifest_digest": pa.string(), "source": pa.string(), "role": pa.string()}
+    snapshot = guarded(root, BLOBS, "read", lambda: open_table(root, BLOBS).to_pyarrow_dataset())
+    nulls: Counter[str] = Counter()
+    roles: set[str | None] = set()
+    for batch in column_slices(snapshot, columns):  # a slice at a time: 3M rows at 1M runs
+        for column in columns:
+            nulls[column] += batch.column(column).null_count
+        roles.update(pc.unique(batch.column("role")).to_pylist())
     for column in columns:
-        if data[column].null_count:
-            return f"{data[column].null_count} row(s) with no {column}"
-    unknown = set(pc.unique(data["role"]).to_pylist()) - set(ROLES)
+        if nulls[column]:
+            return f"{nulls[column]} row(s) with no {column}"
+    unknown = {r for r in roles if r is not None} - set(ROLES)
     if unknown:
         return f"rows of unknown role {sorted(unknown)[0]!r}"
     return None

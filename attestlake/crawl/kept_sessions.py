@@ -2,7 +2,10 @@
 scratch lake): ``blobs``, ``verifications``, ``attestations``, ``published_documents``.
 
 Each session's working memory is bounded (:mod:`attestlake.lake.session_memory`) and spills
-to a private directory: what it reads grows with the lake's history.
+to a private directory: what it reads grows with the lake's history. A local lake's tables
+are read by DuckDB's own Parquet reader (its memory counted in the bound; the files checked
+first, as every lake session checks them); a lake in object storage's through delta-rs as
+Arrow datasets.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from attestlake.lake.delta import guarded, is_table, open_table
-from attestlake.lake.object_store import LakeRoot
-from attestlake.lake.session_memory import bound, spilling
+from attestlake.lake.delta import guarded, intact_tables, is_table, open_table
+from attestlake.lake.lake import table_view
+from attestlake.lake.object_store import LakeRoot, ObjectLake
+from attestlake.lake.session_memory import WORK_MEMORY, bound, spilling
 from attestlake.lake.table_schema import Table
 
 if TYPE_CHECKING:
@@ -45,18 +49,26 @@ def kept_dataset(root: LakeRoot, table: Table) -> pa.Table | ds.Dataset:
 
 
 @contextlib.contextmanager
-def kept_session(tables: Mapping[str, pa.Table | ds.Dataset]) -> Iterator[Any]:
-    """A DuckDB connection with each of ``tables`` registered under its name, its working
-    memory bounded."""
+def kept_session(
+    tables: Mapping[str, tuple[LakeRoot, Table]], limit: str = WORK_MEMORY
+) -> Iterator[Any]:
+    """A DuckDB connection with each table of ``tables`` (the lake it is read from, and the
+    table) under its name, with every column of the table's schema; its memory bounded by
+    ``limit``."""
     import duckdb  # here: a crawl that re-evaluates nothing never loads it
 
-    with spilling() as memory:
+    with spilling(limit) as memory:
         con = duckdb.connect()
         try:
             if memory is not None:
                 bound(con, memory)
-            for name, data in tables.items():
-                con.register(name, data)
+            live: dict[Path, dict[str, Any]] = {}
+            for name, (root, table) in tables.items():
+                if isinstance(root, ObjectLake):
+                    con.register(name, kept_dataset(root, table))
+                    continue
+                files = live.setdefault(root, intact_tables(root.resolve())).get(table.name, ())
+                con.sql(table_view(table, files, name=name))
             yield con
         finally:
             con.close()

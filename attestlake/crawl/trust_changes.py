@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from attestlake.contracts.declaration import PREDICATE_TYPE as DECLARATION_TYPE
-from attestlake.crawl.kept_sessions import kept_dataset, kept_session, kept_sql
+from attestlake.crawl.kept_sessions import kept_session, kept_sql
 from attestlake.lake.object_store import LakeRoot
 from attestlake.lake.tables import PUBLISHED_DOCUMENTS, TRUST_CHANGES, VERIFICATIONS
 from attestlake.lake.write import Appender
@@ -36,7 +36,7 @@ def find(root: LakeRoot, scratch: LakeRoot, into: Path) -> int:
     ``scratch`` is not the lake's at ``root`` (the columns of ``trust_changes`` that vary by
     row); return how many."""
     tables = {
-        f"{side}_{name}": kept_dataset(lake, table)
+        f"{side}_{name}": (lake, table)
         for side, lake in (("before", root), ("after", scratch))
         for name, table in (("verifications", VERIFICATIONS), ("published", PUBLISHED_DOCUMENTS))
     }

@@ -179,8 +179,11 @@ def _one_schema(con: duckdb.DuckDBPyConnection, live: Mapping[str, Sequence[Live
     return {name for name, found in schemas.items() if len(found) == 1 and None not in found}
 
 
-def _view_sql(table: Table, files: Sequence[LiveFile], one_schema: bool = False) -> str:
-    """A view with exactly the table's schema over the live Parquet files of its snapshot.
+def table_view(
+    table: Table, files: Sequence[LiveFile], one_schema: bool = False, name: str | None = None
+) -> str:
+    """A view (named ``name``, by default the table's name) with exactly the table's schema
+    over the live Parquet files of its snapshot.
 
     The typed empty relation on the left fixes column names, order and types; files written
     before a column was added simply have NULLs there. Files of several schemas are read by
@@ -188,8 +191,9 @@ def _view_sql(table: Table, files: Sequence[LiveFile], one_schema: bool = False)
     the view); files that all have one schema (``one_schema``) are read as the first one is.
     """
     empty = empty_relation(table)
+    view = (name or table.name).replace('"', '""')
     if not files:
-        return f'CREATE VIEW "{table.name}" AS {empty}'
+        return f'CREATE VIEW "{view}" AS {empty}'
     hive = ", ".join(f"{_literal(c)}: VARCHAR" for c in _partition_columns(table, files))
     listed = ", ".join(_literal(str(f.path)) for f in files)
     scan = (
@@ -203,7 +207,7 @@ def _view_sql(table: Table, files: Sequence[LiveFile], one_schema: bool = False)
         + ")"
     )
     return (
-        f'CREATE VIEW "{table.name}" AS {empty} '  # noqa: S608
+        f'CREATE VIEW "{view}" AS {empty} '  # noqa: S608
         f"UNION ALL BY NAME SELECT * FROM {scan}"
     )
 
@@ -327,7 +331,7 @@ class Lake:
         con = _connect(memory)
         try:
             one_schema = _one_schema(con, live)
-            views = [_view_sql(t, live.get(t.name, ()), t.name in one_schema) for t in TABLES]
+            views = [table_view(t, live.get(t.name, ()), t.name in one_schema) for t in TABLES]
             try:
                 con.execute(";\n".join(views))  # one round trip while every file reads
             except duckdb.Error:

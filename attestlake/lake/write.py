@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import queue
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -34,7 +36,7 @@ from attestlake.lake.delta import (
     table_path,
 )
 from attestlake.lake.fan_out import each_table
-from attestlake.lake.file_layout import ordered, writer_properties
+from attestlake.lake.file_layout import LARGE_VALUE_ROW_GROUP, ordered, writer_properties
 from attestlake.lake.lake_check import unlisted_files
 from attestlake.lake.location import LOCK_FILE
 from attestlake.lake.log_cleanup import COMMIT_HOOKS, after_commit
@@ -224,12 +226,77 @@ def _has_log(objects: Mapping[str, int]) -> bool:
     return any(k.startswith(f"{LOG}/") and k.endswith((".json", ".parquet")) for k in objects)
 
 
-def _compact_one(table: Table, dt: DeltaTable, _stored: Stored) -> tuple[int, int, int]:
+def _oversized_row_groups(table: Table, dt: DeltaTable) -> bool:
+    """Whether a live file of ``table`` (one with large values) has a row group of more than
+    :data:`~attestlake.lake.file_layout.LARGE_VALUE_ROW_GROUP` rows (written by an earlier
+    version): a reader must take it whole to reach any of its rows."""
+    if not table.large_values:
+        return False
+    for fragment in dt.to_pyarrow_dataset().get_fragments():
+        meta = fragment.metadata  # the file's footer
+        if any(
+            meta.row_group(i).num_rows > LARGE_VALUE_ROW_GROUP for i in range(meta.num_row_groups)
+        ):
+            return True
+    return False
+
+
+def _rewrite(table: Table, dt: DeltaTable) -> None:
+    """Rewrite every row of ``table`` in files of today's layout, in one commit, the rows in
+    the order they are stored; read a few pages at a time (a row group of an earlier version
+    can hold gigabytes of files), on a thread of its own: delta-rs's file system cannot be
+    called from within the write that consumes the rows."""
+    import pyarrow.parquet as pq
+
+    dataset = dt.to_pyarrow_dataset()
+    ready: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def offer(item: pa.RecordBatch | BaseException | None) -> bool:
+        """Hand ``item`` to the writer; False once it stopped taking them."""
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                ready.put(item, timeout=0.5)
+                return True
+        return False
+
+    def read() -> None:
+        try:
+            for fragment in dataset.get_fragments():
+                with fragment.filesystem.open_input_file(fragment.path) as raw:
+                    for batch in pq.ParquetFile(raw).iter_batches(batch_size=LARGE_VALUE_ROW_GROUP):
+                        typed = pa.Table.from_batches([batch]).cast(dataset.schema)
+                        if not offer(typed.combine_chunks().to_batches()[0]):
+                            return
+            offer(None)
+        except BaseException as exc:  # handed to the writer, which raises it
+            offer(exc)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    reader = threading.Thread(target=read, name="attestlake-rewrite", daemon=True)
+    reader.start()
+    try:
+        rows = pa.RecordBatchReader.from_batches(dataset.schema, batches())
+        write_deltalake(dt, rows, mode="overwrite", writer_properties=writer_properties(table))
+    finally:
+        stop.set()
+        reader.join()
+
+
+def _compact_one(table: Table, dt: DeltaTable, stored: Stored) -> tuple[int, int, int]:
     before = len(dt.file_uris())
-    dt.optimize.compact(writer_properties=writer_properties(table))  # updates ``dt`` to its commit
+    if _oversized_row_groups(table, dt):
+        _rewrite(table, dt)
+        dt.update_incremental()
+    else:  # updates ``dt`` to its commit
+        dt.optimize.compact(writer_properties=writer_properties(table))
     after = len(dt.file_uris())  # a vacuum deletes no live file
-    removed = dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
-    return before, after, len(removed)
+    return before, after, _vacuum_one(dt, 0, stored)
 
 
 def _vacuum_one(dt: DeltaTable, retain_hours: int, stored: Stored) -> int:
