@@ -27,7 +27,6 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,9 +36,9 @@ import pyarrow as pa
 from deltalake import write_deltalake
 
 from attestlake.crawl import trust_changes
-from attestlake.crawl.kept import blobs_damage, units_from_rows
-from attestlake.crawl.kept_sessions import kept_session, kept_sql
-from attestlake.crawl.sources import Candidate, Source, Unit
+from attestlake.crawl.kept import blobs_damage
+from attestlake.crawl.kept_reading import KeptSource, check_statements_kept
+from attestlake.crawl.sources import Source
 from attestlake.errors import LakeError
 from attestlake.lake.crawl_start import begin
 from attestlake.lake.delta import guarded, is_table, open_table, storage_options, table_location
@@ -49,9 +48,7 @@ from attestlake.lake.journal import now as journal_now
 from attestlake.lake.maintain import refresh as refresh_maintained
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.scan import column_values
-from attestlake.lake.session_memory import WORK_MEMORY
 from attestlake.lake.tables import (
-    ATTESTATIONS,
     BLOBS,
     CRAWLS,
     PUBLISHED_DOCUMENTS,
@@ -154,129 +151,6 @@ def needs_reverify(root: LakeRoot, policy: TrustPolicy) -> bool:
     if journal.reverify_pending:
         return True
     return journal.any_completed and journal.policy_digest != policy.digest
-
-
-def _kept_tables(root: LakeRoot, *, blobs: LakeRoot | None = None, limit: str = WORK_MEMORY) -> Any:
-    """A DuckDB session bounded by ``limit``
-    (:func:`~attestlake.crawl.kept_sessions.kept_session`) on the lake's ``blobs``,
-    ``verifications`` and ``attestations`` (``blobs`` of the lake at ``blobs``, when given)."""
-    tables = {t.name: (root, t) for t in (VERIFICATIONS, ATTESTATIONS)}
-    return kept_session({BLOBS.name: (blobs or root, BLOBS), **tables}, limit)
-
-
-class _KeptSource(Source):
-    """The crawl units of a lake, read back from ``blobs`` in the order they were first read
-    (each document kept without its statement made again with it: :mod:`attestlake.crawl.kept`)."""
-
-    ref = REVERIFY
-
-    def __init__(self, root: LakeRoot, limit: str = WORK_MEMORY) -> None:
-        self.root = root
-        #: The bound of the session that reads the kept units back.
-        self.limit = limit
-        self.count = 0
-        #: ``documents``: how many documents were made again with their statement.
-        self.restored: Counter[str] = Counter()
-
-    def _rows(self) -> Iterator[dict[str, Any]]:
-        """Every ``blobs`` row in the order the crawls wrote them (``kept_units``), read a
-        crawl batch at a time (a group of batches whose rows' times overlap, together; the
-        rows with no time last): no sort holds more than that of the lake's kept bytes."""
-        with _kept_tables(self.root, limit=self.limit) as con:
-            batches = con.sql(kept_sql("kept_batches")).fetchall()
-            for group in _in_order(batches):
-                yield from _window_rows(con, group, dated=True)
-            yield from _window_rows(con, None, dated=False)
-
-    def candidates(self) -> Iterator[Candidate]:
-        for unit in units_from_rows(self._rows(), self.restored):
-            self.count += 1
-            yield Candidate(unit.key, unit.source, _loader(unit))
-
-
-def _in_order(
-    batches: list[tuple[str | None, int | None, Any, Any]],
-) -> Iterator[list[tuple[str | None, int | None]]]:
-    """The crawl batches (each with its rows' first and last time, in ``kept_batches``'s
-    order) in groups to read one after another: a batch joins the group before it when its
-    first row could sort before that group's last (``kept_units`` orders by time, then crawl
-    and batch: a crawl's batches share one time, and follow each other)."""
-    group: list[tuple[str | None, int | None]] = []
-    last: tuple[Any, ...] | None = None
-    for crawl_id, crawl_batch, first_seen, last_seen in batches:
-        first = _order_key(first_seen, crawl_id, crawl_batch)
-        if group and last is not None and last < first:
-            yield group
-            group, last = [], None
-        group.append((crawl_id, crawl_batch))
-        end = _order_key(last_seen, crawl_id, crawl_batch)
-        last = end if last is None else max(last, end)
-    if group:
-        yield group
-
-
-def _order_key(seen: Any, crawl_id: str | None, crawl_batch: int | None) -> tuple[Any, ...]:
-    """How ``kept_units`` orders a row of a batch by time, crawl and batch (NULLs last)."""
-    return (seen, crawl_id is None, crawl_id or "", crawl_batch is None, crawl_batch or 0)
-
-
-def _window_rows(
-    con: Any, group: list[tuple[str | None, int | None]] | None, *, dated: bool
-) -> Iterator[dict[str, Any]]:
-    """The ``kept_units`` rows of the crawl batches ``group`` (None: of every batch), those
-    with a time (``dated``) or those without one."""
-    window = pa.table(
-        {
-            "crawl_id": pa.array([g[0] for g in group or ()], pa.string()),
-            "crawl_batch": pa.array([g[1] for g in group or ()], pa.int32()),
-        }
-    )
-    import duckdb  # the session's module; loaded already
-
-    con.register("reading", window)
-    try:
-        crawls = {g[0] for g in group or ()}
-        numbered = [g[1] for g in group or () if g[1] is not None]
-        one = crawls.pop() if len(crawls) == 1 and len(numbered) == len(group or ()) else None
-        params = {
-            "dated": dated,
-            "all": group is None,
-            "crawl_id": one,
-            "first_batch": min(numbered, default=0),
-            "last_batch": max(numbered, default=0),
-        }
-        try:
-            reader = con.sql(kept_sql("kept_units"), params=params).to_arrow_reader(_READ_ROWS)
-            for batch in reader or ():
-                yield from batch.to_pylist()
-        except duckdb.OutOfMemoryException as exc:
-            where = f"crawl batch(es) {group[:3]}" if group else "the rows with no time"
-            raise LakeError(
-                f"the kept bytes of {where} do not fit in the re-evaluation's memory bound "
-                f"({str(exc).splitlines()[0]}); nothing was changed. If the lake was compacted "
-                "by an earlier version, 'attestlake lake compact' rewrites blobs in row groups "
-                "a re-evaluation can read one crawl batch at a time"
-            ) from None
-    finally:
-        con.unregister("reading")
-
-
-def _check_statements_kept(root: LakeRoot, scratch: Path, restored: int) -> None:
-    """LakeError if the scratch lake's ``attestations`` would leave a document the lake
-    keeps without its statement with none to make it again (each was made again from the
-    lake's, so the scratch crawl wrote each again): nothing of the lake is replaced then."""
-    with _kept_tables(scratch, blobs=root) as con:
-        ((held,),) = con.execute(kept_sql("cut_with_statement")).fetchall()
-    if held < restored:
-        raise LakeError(
-            f"the re-evaluation of {root} would leave {restored - held} kept document(s) "
-            "without the statement their bytes need (the attestations rows it wrote lack "
-            "them): none of the lake's tables was replaced"
-        )
-
-
-def _loader(unit: Unit) -> Callable[[], Unit]:
-    return lambda: unit
 
 
 def _rows_per_table(root: LakeRoot) -> dict[str, int]:
@@ -389,9 +263,9 @@ def _scratch_crawl(
     jobs: int | None,
 ) -> tuple[int, int]:
     """Crawl the lake's kept units into the scratch lake; (units, documents) read."""
-    source = _KeptSource(root)
+    source = KeptSource(root)
     result = crawler(source, scratch, policy, jobs=jobs, crawl_id=crawl_id, allow_empty=True)
-    _check_statements_kept(root, scratch, source.restored["documents"])
+    check_statements_kept(root, scratch, source.restored["documents"])
     return source.count, result.documents
 
 

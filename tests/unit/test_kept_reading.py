@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable, WriterProperties, write_deltalake
 
+from attestlake.crawl.kept_reading import KeptSource, windows
 from attestlake.crawl.kept_sessions import kept_session
-from attestlake.crawl.reverify import _in_order, _KeptSource
 from attestlake.errors import LakeError
 from attestlake.lake.file_layout import LARGE_VALUE_ROW_GROUP
 from attestlake.lake.tables import BLOBS
@@ -86,22 +86,37 @@ def test_units_come_back_in_the_order_of_one_sort_of_every_row(tmp_path: Path) -
     lake = tmp_path / "lake"
     for rows in batches:
         raw_lake(lake, {"blobs": rows})
-    read = [_key(r) for r in _KeptSource(lake)._rows()]
-    assert read == _oracle(lake)
+    for window_bytes in (0, 200, 1 << 30):  # a batch, a few batches, all of them at a time
+        read = [_key(r) for r in KeptSource(lake, window_bytes=window_bytes).rows()]
+        assert read == _oracle(lake)
     assert len(read) == sum(len(rows) for rows in batches)
 
 
-def test_batches_are_grouped_only_where_their_rows_could_interleave() -> None:
+def test_batches_are_read_together_where_their_rows_could_interleave() -> None:
     a, b = _crawl_id(1), _crawl_id(2)
     t1, t2 = T0, T0 + timedelta(hours=1)
+
+    def read(batches: list[tuple[Any, ...]]) -> list[list[tuple[Any, ...]]]:
+        return [w.batches for w in windows([(*x, 1) for x in batches], limit=0)]
+
     one_crawl = [(a, 1, t1, t1), (a, 2, t1, t1), (a, 3, t1, t1)]
-    assert list(_in_order(one_crawl)) == [[(a, 1)], [(a, 2)], [(a, 3)]]
+    assert read(one_crawl) == [[(a, 1)], [(a, 2)], [(a, 3)]]
     overlapping = [(a, 1, t1, t2), (b, 1, t1 + timedelta(minutes=5), t1 + timedelta(minutes=6))]
-    assert list(_in_order(overlapping)) == [[(a, 1), (b, 1)]]
+    assert read(overlapping) == [[(a, 1), (b, 1)]]
     touching = [(a, 1, t1, t2), (b, 1, t2, t2)]  # at t2, a's rows sort before b's
-    assert list(_in_order(touching)) == [[(a, 1)], [(b, 1)]]
+    assert read(touching) == [[(a, 1)], [(b, 1)]]
     no_crawl = [(a, 1, t1, t2), (None, None, t2, t2), (b, 1, t2 + timedelta(seconds=1), t2)]
-    assert list(_in_order(no_crawl)) == [[(a, 1)], [(None, None)], [(b, 1)]]
+    assert read(no_crawl) == [[(a, 1)], [(None, None)], [(b, 1)]]
+
+
+def test_small_batches_are_read_together_up_to_the_window_bytes() -> None:
+    batches = [
+        (_crawl_id(n), 1, T0 + timedelta(hours=n), T0 + timedelta(hours=n), 10) for n in range(5)
+    ]
+    sizes = [(len(w.batches), w.size) for w in windows(batches, limit=25)]
+    assert sizes == [(2, 20), (2, 20), (1, 10)]
+    big = [(_crawl_id(1), 1, T0, T0, 100)]  # one batch over the window: read alone
+    assert [w.size for w in windows(big, limit=25)] == [100]
 
 
 def test_kept_bytes_many_times_the_bound_read_back_a_batch_at_a_time(tmp_path: Path) -> None:
@@ -110,7 +125,7 @@ def test_kept_bytes_many_times_the_bound_read_back_a_batch_at_a_time(tmp_path: P
     lake = tmp_path / "lake"
     for n in range(1, 33):
         raw_lake(lake, {"blobs": _rows(_crawl_id(1), n, T0, 6, size=256 * 1024)})
-    read = [_key(r) for r in _KeptSource(lake, limit="32MB")._rows()]
+    read = [_key(r) for r in KeptSource(lake, limit="32MB", window_bytes=4 << 20).rows()]
     assert read == _oracle(lake)
     with (
         kept_session({"blobs": (lake, BLOBS)}, "32MB") as con,
@@ -123,7 +138,7 @@ def test_kept_bytes_many_times_the_bound_read_back_a_batch_at_a_time(tmp_path: P
 def test_a_batch_over_the_bound_is_a_clear_error(tmp_path: Path) -> None:
     lake = raw_lake(tmp_path / "lake", {"blobs": _rows(_crawl_id(1), 1, T0, 24, size=1 << 20)})
     with pytest.raises(LakeError, match="do not fit in the re-evaluation's memory bound"):
-        list(_KeptSource(lake, limit="4MB")._rows())
+        list(KeptSource(lake, limit="4MB").rows())
 
 
 def test_compaction_rewrites_row_groups_written_too_large(tmp_path: Path) -> None:

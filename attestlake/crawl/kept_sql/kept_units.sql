@@ -4,18 +4,17 @@
 -- puts NULLs last), and for a document kept without its statement (statement_at) a
 -- statement the lake holds under its statement digest (attestations.statement, whichever
 -- manifest's row holds it: a replayed statement's row is its anchor's), to put back and check
--- against its digest. Run once per group of batches, so that no sort or join holds more
--- than their rows (whole files and statements do not fit a bounded sort at 100k runs).
+-- against its digest. Run once per window of batches (attestlake.crawl.kept_reading), so
+-- that no sort or join holds more than their rows: one sort of every kept file does not fit
+-- in a bounded session at 100k runs.
 WITH kept AS (
     SELECT *
     FROM blobs
     WHERE (seen_at IS NOT NULL) = $dated
-        -- the group's one crawl and range of batches, when it has one: row groups of other
-        -- batches are skipped by their statistics
-        AND (
-            $crawl_id IS NULL
-            OR (crawl_id = $crawl_id AND crawl_batch BETWEEN $first_batch AND $last_batch)
-        )
+        -- the window's times and batches: the row groups of others are skipped by their
+        -- statistics (files hold the rows in the order the crawls wrote them)
+        AND ($first_seen IS NULL OR seen_at BETWEEN $first_seen AND $last_seen)
+        AND ($first_batch IS NULL OR crawl_batch BETWEEN $first_batch AND $last_batch)
         AND (
             $all
             OR EXISTS (
