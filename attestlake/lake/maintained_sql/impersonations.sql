@@ -3,7 +3,7 @@
 -- keyless identity scoped to other projects or workflows, or a keyless identity the policy
 -- does not list). project and workflow are the statement's unverified claim;
 -- signer_trusted_for lists the project/workflow pairs whose verified runs the same signer
--- signed.
+-- signed, sorted.
 SELECT
     v.project,
     v.workflow,
@@ -13,7 +13,9 @@ SELECT
     v.predicate_type,
     v.run_id,
     (
-        SELECT string_agg(DISTINCT r.project || '/' || r.workflow, ', ')
+        SELECT string_agg(
+            DISTINCT r.project || '/' || r.workflow, ', ' ORDER BY r.project || '/' || r.workflow
+        )
         FROM runs AS r
         WHERE r.signer = v.signer
     ) AS signer_trusted_for,
