@@ -10,8 +10,9 @@ the right rows (stale tables are computed from their definitions).
 The session that computes them holds at most :data:`~attestlake.lake.session_memory.WORK_MEMORY` of their working data and
 spills the rest to a private temporary directory, so a crawl's memory does not grow with the
 lake's history (only with the maintained tables' own rows). A definition that cannot fit in
-that bound (an operator that does not spill) is computed again without it, and a warning says
-so.
+that bound (an operator that does not spill) is computed again within
+:data:`~attestlake.lake.session_memory.WIDER_WORK_MEMORY`, and only if it does not fit in that
+either, without a bound; a warning says which.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from attestlake.lake.maintained_views import (
     table_versions,
 )
 from attestlake.lake.object_store import LakeRoot, ObjectLake
-from attestlake.lake.session_memory import WORK_MEMORY, MemoryBound, spilling
+from attestlake.lake.session_memory import WIDER_WORK_MEMORY, WORK_MEMORY, MemoryBound, spilling
 from attestlake.lake.structure import tables_listed
 
 __all__ = ["refresh"]
@@ -89,10 +90,17 @@ def _compute(
     return unfit
 
 
-def refresh(root: LakeRoot, *, memory_limit: str | None = WORK_MEMORY) -> list[str]:
+def refresh(
+    root: LakeRoot,
+    *,
+    memory_limit: str | None = WORK_MEMORY,
+    wider_limit: str | None = WIDER_WORK_MEMORY,
+) -> list[str]:
     """Write every maintained table of the lake at ``root`` that is not current; return their
     names. Call it under the lake's writer lock. ``memory_limit``: the bound of the session
-    that computes them (None: DuckDB's default, most of the machine's memory)."""
+    that computes them (None: DuckDB's default, most of the machine's memory); a definition
+    that does not fit in it is computed again within ``wider_limit``, and one that does not
+    fit in that either, without a bound (each with a warning)."""
     listed = tables_listed(root) if isinstance(root, ObjectLake) else None  # nothing writes
     current = current_states(root, listed)
     stale = [m for m in MAINTAINED if m.name not in current]
@@ -100,14 +108,20 @@ def refresh(root: LakeRoot, *, memory_limit: str | None = WORK_MEMORY) -> list[s
         return []
     versions = table_versions(root, {n for m in stale for n in m.reads}, listed)
     unfit = stale
-    if memory_limit is not None:
-        with spilling(memory_limit, any_order=True) as memory:
-            unfit = _compute(root, stale, versions, memory)
-        for maintained in unfit:  # none when there was no bound (nowhere to spill)
+    limits = [memory_limit, wider_limit] if memory_limit is not None else []
+    for limit, then in zip(limits, [*limits[1:], None], strict=True):
+        if limit is None or not unfit:
+            break
+        with spilling(limit, any_order=True) as memory:
+            if memory is None:  # nowhere to spill: computed without a bound below
+                break
+            unfit = _compute(root, unfit, versions, memory)
+        for maintained in unfit:
             log.warning(
-                "maintained table %s does not fit in %s of memory: computed without a bound",
+                "maintained table %s does not fit in %s of memory: computed %s",
                 maintained.name,
-                memory_limit,
+                limit,
+                f"again within {then}" if then is not None else "without a bound",
             )
     if unfit:
         _compute(root, unfit, versions, None)

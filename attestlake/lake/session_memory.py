@@ -22,10 +22,14 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["WORK_MEMORY", "MemoryBound", "bound", "spilling", "sweep_spills"]
+__all__ = ["WIDER_WORK_MEMORY", "WORK_MEMORY", "MemoryBound", "bound", "spilling", "sweep_spills"]
 
 #: How much working data a session over the whole lake may hold (DuckDB's ``memory_limit``).
 WORK_MEMORY = "256MB"
+#: The bound of a second try, for work that did not fit in :data:`WORK_MEMORY`: a million
+#: runs' ``workflow_packages`` needed about 1 GB (the process 1.3 GB), and without a bound
+#: DuckDB took 10 GB.
+WIDER_WORK_MEMORY = "1GB"
 
 log = logging.getLogger(__name__)
 

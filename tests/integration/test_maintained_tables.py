@@ -179,11 +179,32 @@ def test_a_refresh_past_its_memory_bound_writes_them_unbounded_and_says_so(
     for maintained in MAINTAINED:
         shutil.rmtree(lake / maintained.name)
     with writer_lock(lake.resolve()), caplog.at_level(logging.WARNING):
-        written = refresh(lake.resolve(), memory_limit="16MB")
+        written = refresh(lake.resolve(), memory_limit="16MB", wider_limit=None)
     assert written == [m.name for m in MAINTAINED]
     assert set(current_tables(lake.resolve())) == set(written)
     unfit = {r.getMessage().split()[2] for r in caplog.records if "does not fit" in r.message}
     assert unfit and unfit <= set(written)
+    assert all(
+        "without a bound" in r.message for r in caplog.records if "does not fit" in r.message
+    )
+    assert maintained_rows(lake) == maintained_rows(demo.lake)
+
+
+def test_a_refresh_past_its_memory_bound_tries_a_wider_one_before_none(
+    demo: DemoResult, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A definition that cannot fit in the refresh's bound is computed again within the wider
+    bound (and without one only past that): every table written, current and right, and the
+    warnings say within which bound."""
+    org = copy_demo(demo, tmp_path / "org")
+    lake = org / "lake"
+    for maintained in MAINTAINED:
+        shutil.rmtree(lake / maintained.name)
+    with writer_lock(lake.resolve()), caplog.at_level(logging.WARNING):
+        written = refresh(lake.resolve(), memory_limit="16MB", wider_limit="512MB")
+    assert set(current_tables(lake.resolve())) == set(written) == {m.name for m in MAINTAINED}
+    said = [r.message for r in caplog.records if "does not fit" in r.message]
+    assert said and all(m.endswith("computed again within 512MB") for m in said)
     assert maintained_rows(lake) == maintained_rows(demo.lake)
 
 
