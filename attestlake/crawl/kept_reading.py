@@ -125,13 +125,13 @@ def _window_rows(con: Any, window: Window | None) -> Iterator[dict[str, Any]]:
         }
     )
     numbered = [b[1] for b in batches if b[1] is not None]
+    every_numbered = bool(numbered) and len(numbered) == len(batches)
     params = {
         "dated": window is not None,
-        "all": window is None,
         "first_seen": window.first_seen if window is not None else None,
         "last_seen": window.last_seen if window is not None else None,
-        "first_batch": min(numbered) if numbered and len(numbered) == len(batches) else None,
-        "last_batch": max(numbered) if numbered and len(numbered) == len(batches) else None,
+        "first_batch": min(numbered) if every_numbered else None,
+        "last_batch": max(numbered) if every_numbered else None,
     }
     where = f"crawl batch(es) {batches[:3]}" if batches else "the rows with no time"
     con.register("reading", reading)

@@ -26,7 +26,7 @@ from attestlake.lake.table_schema import Table
 if TYPE_CHECKING:
     import pyarrow.dataset as ds
 
-__all__ = ["kept_dataset", "kept_session", "kept_sql"]
+__all__ = ["kept_session", "kept_sql"]
 
 _KEPT_SQL = Path(__file__).with_name("kept_sql")
 
@@ -36,7 +36,7 @@ def kept_sql(name: str) -> str:
     return (_KEPT_SQL / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def kept_dataset(root: LakeRoot, table: Table) -> pa.Table | ds.Dataset:
+def _kept_dataset(root: LakeRoot, table: Table) -> pa.Table | ds.Dataset:
     """``table`` of the lake at ``root`` to scan, with every column of its schema (NULL in
     the files of a version that did not write it); an empty table if it has none."""
     if not is_table(root, table):
@@ -65,7 +65,7 @@ def kept_session(
             live: dict[Path, dict[str, Any]] = {}
             for name, (root, table) in tables.items():
                 if isinstance(root, ObjectLake):
-                    con.register(name, kept_dataset(root, table))
+                    con.register(name, _kept_dataset(root, table))
                     continue
                 files = live.setdefault(root, intact_tables(root.resolve())).get(table.name, ())
                 con.sql(table_view(table, files, name=name))

@@ -41,12 +41,13 @@ def find(root: LakeRoot, scratch: LakeRoot, into: Path) -> int:
         for name, table in (("verifications", VERIFICATIONS), ("published", PUBLISHED_DOCUMENTS))
     }
     found = 0
+    schema = _found_schema()
     with kept_session(tables) as con:
         params = {"verified": VERIFIED, "declaration": DECLARATION_TYPE}
         reader = con.sql(kept_sql("trust_changes"), params=params).to_arrow_reader(SLICE_ROWS)
-        with pq.ParquetWriter(into, _found_schema()) as writer:
+        with pq.ParquetWriter(into, schema) as writer:
             for batch in reader:
-                writer.write_batch(batch.cast(_found_schema()))
+                writer.write_batch(batch.cast(schema))
                 found += batch.num_rows
     return found
 
@@ -71,12 +72,16 @@ def append(
     """Append the rows :func:`find` wrote to ``found`` to the lake's ``trust_changes``, each
     with the time, the two policies and the crawl columns; return how many of each change."""
     counted: Counter[str] = Counter()
+    given = {
+        "changed_at": at,
+        "policy_before": policies[0],
+        "policy_after": policies[1],
+        "crawl_id": crawl_id,
+        "crawl_batch": crawl_batch,
+    }
     constants = {
-        "changed_at": pa.scalar(at, pa.timestamp("us", tz="UTC")),
-        "policy_before": pa.scalar(policies[0], pa.string()),
-        "policy_after": pa.scalar(policies[1], pa.string()),
-        "crawl_id": pa.scalar(crawl_id, pa.string()),
-        "crawl_batch": pa.scalar(crawl_batch, TRUST_CHANGES.schema.field("crawl_batch").type),
+        name: pa.scalar(value, TRUST_CHANGES.schema.field(name).type)
+        for name, value in given.items()
     }
     for batch in pq.ParquetFile(found).iter_batches(SLICE_ROWS):
         rows = pa.Table.from_batches([batch])

@@ -43,6 +43,7 @@ from attestlake.lake.log_cleanup import COMMIT_HOOKS, after_commit
 from attestlake.lake.maintained_views import MAINTAINED
 from attestlake.lake.object_lock import object_writer_lock
 from attestlake.lake.object_store import LakeRoot, ObjectLake
+from attestlake.lake.scan import column_slices
 from attestlake.lake.structure import LOG, LakeListing, tables_listed
 from attestlake.lake.tables import TABLES, Table
 
@@ -246,9 +247,8 @@ def _rewrite(table: Table, dt: DeltaTable) -> None:
     the order they are stored; read a few pages at a time (a row group of an earlier version
     can hold gigabytes of files), on a thread of its own: delta-rs's file system cannot be
     called from within the write that consumes the rows."""
-    import pyarrow.parquet as pq
-
     dataset = dt.to_pyarrow_dataset()
+    columns = {f.name: f.type for f in dataset.schema}
     ready: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
@@ -262,12 +262,9 @@ def _rewrite(table: Table, dt: DeltaTable) -> None:
 
     def read() -> None:
         try:
-            for fragment in dataset.get_fragments():
-                with fragment.filesystem.open_input_file(fragment.path) as raw:
-                    for batch in pq.ParquetFile(raw).iter_batches(batch_size=LARGE_VALUE_ROW_GROUP):
-                        typed = pa.Table.from_batches([batch]).cast(dataset.schema)
-                        if not offer(typed.combine_chunks().to_batches()[0]):
-                            return
+            for batch in column_slices(dataset, columns, LARGE_VALUE_ROW_GROUP):
+                if not offer(batch):
+                    return
             offer(None)
         except BaseException as exc:  # handed to the writer, which raises it
             offer(exc)

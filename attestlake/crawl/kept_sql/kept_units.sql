@@ -1,7 +1,7 @@
 -- The crawl units a lake kept, in the order the crawls first read them, for the crawl
--- batches of reading (crawl_id, crawl_batch; every batch when $all): their blobs rows with a
--- seen_at ($dated), or those without one (NOT $dated: after every dated row, as ORDER BY
--- puts NULLs last), and for a document kept without its statement (statement_at) a
+-- batches of reading (crawl_id, crawl_batch): their blobs rows with a seen_at ($dated),
+-- or, every batch's, those without one (NOT $dated: after every dated row, as ORDER BY puts
+-- NULLs last), and for a document kept without its statement (statement_at) a
 -- statement the lake holds under its statement digest (attestations.statement, whichever
 -- manifest's row holds it: a replayed statement's row is its anchor's), to put back and check
 -- against its digest. Run once per window of batches (attestlake.crawl.kept_reading), so
@@ -16,7 +16,7 @@ WITH kept AS (
         AND ($first_seen IS NULL OR seen_at BETWEEN $first_seen AND $last_seen)
         AND ($first_batch IS NULL OR crawl_batch BETWEEN $first_batch AND $last_batch)
         AND (
-            $all
+            NOT $dated
             OR EXISTS (
                 SELECT 1
                 FROM reading AS r
