@@ -77,10 +77,11 @@ class LayoutLoader:
 
     def __call__(self, key: str, source: str) -> Unit:
         opened = _OPENED.get(self)
-        if opened is None:
+        if opened is None:  # the read-ahead threads of a chunk may get here at once
             store = LayoutStore(Path(self.root), max_blob_size=self.max_blob_size)
-            opened = _OPENED[self] = StoreSource(store, max_document_size=self.max_document_size)
-            opened.ref, opened.published_ref = self.ref, self.published_ref
+            made = StoreSource(store, max_document_size=self.max_document_size)
+            made.ref, made.published_ref = self.ref, self.published_ref
+            opened = _OPENED.setdefault(self, made)
         return opened.load(key, source)
 
 
