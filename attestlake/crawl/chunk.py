@@ -12,9 +12,8 @@ warning, and read again by the next crawl.
 
 from __future__ import annotations
 
-from collections import deque
+import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -37,11 +36,9 @@ Tables = dict[str, pa.Table]
 #: that each costs little to send.
 CHUNK_UNITS = 64
 CHUNK_BYTES = 16 * 1024 * 1024
-#: Units of a chunk that a worker reads ahead, on threads, of the one it inspects: a store not
-#: in the page cache makes each read wait on the disk, and the next units' files are read
-#: meanwhile. The chunk holds its units until its rows are made anyway, so a few more read
-#: early add little memory.
-READ_AHEAD = 4
+#: Units of a chunk found in the page cache in a row after which it is not read ahead
+#: further (:func:`_read_in_order`): a cached store needs no reading ahead.
+CACHED_IN_A_ROW = 4
 
 
 @dataclass(frozen=True)
@@ -143,20 +140,32 @@ def _read(item: Work) -> Unit | str:
 
 
 def _read_in_order(work: Sequence[Work]) -> Iterator[Unit | str]:
-    """What :func:`_read` gives for each item of ``work``, in order; the units a worker
-    fetches itself are read up to :data:`READ_AHEAD` ahead, on threads."""
-    if sum(isinstance(item, Fetch) for item in work) < 2:
+    """What :func:`_read` gives for each item of ``work``, in order.
+
+    Meanwhile a thread has the files of the units to fetch read into the page cache ahead of
+    them: in a store that is not in the page cache each read waits on the disk, and the kernel
+    reads the next units' files in the meantime. The thread only asks (it holds no bytes),
+    and stops once :data:`CACHED_IN_A_ROW` units in a row were in the page cache already."""
+    fetches = [item for item in work if isinstance(item, Fetch)]
+    if len(fetches) < 2:
         yield from map(_read, work)
         return
-    items = iter(work)
-    with ThreadPoolExecutor(READ_AHEAD, thread_name_prefix="read-ahead") as pool:
-        ahead: deque[Future[Unit | str]] = deque()
-        for item in items:
-            ahead.append(pool.submit(_read, item))
-            if len(ahead) > READ_AHEAD:
-                yield ahead.popleft().result()
-        while ahead:
-            yield ahead.popleft().result()
+    done = threading.Event()
+    warming = threading.Thread(target=_warm, args=(fetches, done), name="warm", daemon=True)
+    warming.start()
+    try:
+        yield from map(_read, work)
+    finally:
+        done.set()
+        warming.join()
+
+
+def _warm(fetches: list[Fetch], done: threading.Event) -> None:
+    cached = 0
+    for item in fetches:
+        if done.is_set() or cached == CACHED_IN_A_ROW:
+            return
+        cached = cached + 1 if item.loader.warm(item.key) else 0
 
 
 def inspect_chunk(work: Sequence[Work], policy: TrustPolicy, now: datetime) -> ChunkResult:

@@ -21,6 +21,7 @@ it again next time.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
@@ -194,6 +195,27 @@ class LayoutStore(Store):
                 "check the file's permissions and the disk"
             ) from None
         return verify_content(data, digest, what=f"blob {digest} in {self.ref}")
+
+    def in_page_cache(self, digest: str) -> bool:
+        """Whether the start of blob ``digest`` reads without waiting on the disk (a hint;
+        False where the system cannot tell). OSError, or ContentError for a bad digest."""
+        with open_regular(self._blob_file(digest)) as fh:
+            try:
+                os.preadv(fh.fileno(), [bytearray(1)], 0, os.RWF_NOWAIT)
+            except (BlockingIOError, AttributeError, NotImplementedError):
+                return False
+            except OSError as exc:
+                if exc.errno == errno.EOPNOTSUPP:
+                    return False
+                raise
+        return True
+
+    def warm_blob(self, digest: str, size: int) -> None:
+        """Ask the kernel to read the first ``size`` bytes of blob ``digest`` into the page
+        cache, without waiting for them (a hint: the blob is read and checked when it is
+        read). OSError, or ContentError for a bad digest, when the hint cannot be given."""
+        with open_regular(self._blob_file(digest)) as fh:
+            os.posix_fadvise(fh.fileno(), 0, min(size, self.max_blob_size), os.POSIX_FADV_WILLNEED)
 
     def put_manifest(self, manifest: Manifest, tag: str | None = None) -> Descriptor:
         for desc in (manifest.config, *manifest.layers):

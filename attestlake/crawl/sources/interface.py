@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -84,8 +84,15 @@ class Unit:
         )
 
 
-#: Reads a unit by its key and source anywhere, also in a worker process (it pickles).
-UnitLoader = Callable[[str, str], Unit]
+class UnitLoader(Protocol):
+    """Reads a unit by its key and source anywhere, also in a worker process (it pickles)."""
+
+    def __call__(self, key: str, source: str) -> Unit: ...
+
+    def warm(self, key: str) -> bool:
+        """Have the files of unit ``key`` read into the page cache ahead of reading it (a
+        hint: never raises for what the source holds); True when they seem to be there
+        already."""
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from attestlake.crawl.sources.interface import (
     Source,
     Unit,
 )
-from attestlake.errors import ContentError, NotFound, TransportError
+from attestlake.errors import ContentError, Error, NotFound, TransportError
 from attestlake.evidence.material_formats import FILE_FORMATS
 from attestlake.intoto.cosign_att import is_cosign_layer, layer_document
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
@@ -76,13 +76,20 @@ class LayoutLoader:
     max_blob_size: int
 
     def __call__(self, key: str, source: str) -> Unit:
+        return self._opened().load(key, source)
+
+    def warm(self, key: str) -> bool:
+        """Have the files of unit ``key`` read into the page cache (:meth:`StoreSource.warm`)."""
+        return self._opened().warm(key)
+
+    def _opened(self) -> StoreSource:
         opened = _OPENED.get(self)
-        if opened is None:  # the read-ahead threads of a chunk may get here at once
+        if opened is None:  # a chunk's read-ahead thread may get here at the same time
             store = LayoutStore(Path(self.root), max_blob_size=self.max_blob_size)
             made = StoreSource(store, max_document_size=self.max_document_size)
             made.ref, made.published_ref = self.ref, self.published_ref
             opened = _OPENED.setdefault(self, made)
-        return opened.load(key, source)
+        return opened
 
 
 #: The layout directories this process has opened, by their loader.
@@ -147,6 +154,36 @@ class StoreSource(Source):
 
     def _candidate(self, digest: str, source: str) -> Candidate:
         return Candidate(digest, source, lambda: self.load(digest, source), self._loader)
+
+    def warm(self, digest: str) -> bool:
+        """Unless the manifest ``digest`` is already in the page cache (then True), read it
+        and ask the kernel to read the layers :meth:`load` may read into the page cache,
+        without waiting for them, up to the bytes a unit may hold: reading them next then
+        finds them there. A hint for an OCI layout directory: nothing for another store, or
+        when anything fails (:meth:`load` reads and checks everything)."""
+        store = self.store
+        if not isinstance(store, LayoutStore):
+            return False
+        try:
+            if store.in_page_cache(digest):
+                return True
+            manifest = store.get_any_manifest(digest)
+            if not isinstance(manifest, Manifest):
+                return False
+            budget = UNIT_DOCUMENTS * self.max_document_size
+            for layer in manifest.layers:
+                if budget <= 0:
+                    break
+                if is_document_layer(layer.media_type) or layer.media_type in (
+                    *EVIDENCE_MEDIA_TYPES,
+                    *SIGNATURE_MEDIA_TYPES,
+                ):
+                    size = min(layer.size, self.max_document_size, budget)
+                    store.warm_blob(layer.digest, size)
+                    budget -= size
+        except (OSError, Error):
+            pass
+        return False
 
     def load(self, digest: str, source: str) -> Unit:
         """The unit of one manifest. StoreError (not ContentError) when the store failed."""
