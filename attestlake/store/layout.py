@@ -214,8 +214,11 @@ class LayoutStore(Store):
         """Ask the kernel to read the first ``size`` bytes of blob ``digest`` into the page
         cache, without waiting for them (a hint: the blob is read and checked when it is
         read). OSError, or ContentError for a bad digest, when the hint cannot be given."""
+        length = min(size, self.max_blob_size)
+        if length <= 0:  # 0 would ask for the whole file
+            return
         with open_regular(self._blob_file(digest)) as fh:
-            os.posix_fadvise(fh.fileno(), 0, min(size, self.max_blob_size), os.POSIX_FADV_WILLNEED)
+            os.posix_fadvise(fh.fileno(), 0, length, os.POSIX_FADV_WILLNEED)
 
     def put_manifest(self, manifest: Manifest, tag: str | None = None) -> Descriptor:
         for desc in (manifest.config, *manifest.layers):

@@ -16,11 +16,11 @@ import pytest
 
 from attestlake.crawl.chunk import CACHED_IN_A_ROW, ChunkResult, Fetch, inspect_chunk
 from attestlake.crawl.sources.interface import Unit
-from attestlake.crawl.sources.store import UNIT_DOCUMENTS, LayoutLoader
+from attestlake.crawl.sources.store import UNIT_DOCUMENTS, WARMED_LAYERS, LayoutLoader
 from attestlake.errors import StoreError
 from attestlake.intoto.dsse import ENVELOPE_MEDIA_TYPE
 from attestlake.store.layout import LayoutStore
-from attestlake.store.oci import Manifest
+from attestlake.store.oci import Descriptor, Manifest
 from attestlake.verify.trust import TrustPolicy
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -197,3 +197,31 @@ def test_warming_a_damaged_unit_raises_nothing(
     assert loader.warm("sha256:../../etc/passwd") is False
     assert loader.warm("../" + manifest.digest) is False
     assert cold == ([(envelope.digest, 2)] if damage == "layer missing" else [])
+
+
+def test_a_manifest_of_many_layers_asks_for_a_few_once_each_and_never_a_whole_file(
+    tmp_path: Path, cold: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LayoutStore(tmp_path / "store")
+    store.put_blob(b"{}")
+    layers = [store.put_blob(b"d%d" % i, ENVELOPE_MEDIA_TYPE) for i in range(40)]
+    twice = [layers[0], layers[0], *layers]
+    manifest = Manifest.build(artifact_type="application/vnd.test", layers=twice, annotations={})
+    store.put_manifest(manifest, tag="run")
+    _loader(store).warm(manifest.digest)
+    assert [d for d, _ in cold] == [layer.digest for layer in layers[:WARMED_LAYERS]]
+
+    # A layer that claims no bytes: fadvise's length 0 would mean the whole file.
+    asked: list[int] = []
+    monkeypatch.setattr(
+        os, "posix_fadvise", lambda fd, offset, length, advice: asked.append(length)
+    )
+    big = store.put_blob(b"x" * 100_000, ENVELOPE_MEDIA_TYPE)
+    empty = Descriptor(ENVELOPE_MEDIA_TYPE, big.digest, 0)
+    small = store.put_blob(b"y" * 10, ENVELOPE_MEDIA_TYPE)
+    manifest = Manifest.build(
+        artifact_type="application/vnd.test", layers=[empty, small], annotations={}
+    )
+    store.put_manifest(manifest, tag="run2")
+    _loader(store).warm(manifest.digest)
+    assert asked == [10]

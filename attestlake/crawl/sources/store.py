@@ -52,6 +52,8 @@ EVIDENCE_MEDIA_TYPES = tuple(
 #: Bound on the bytes one manifest's documents and evidence hold together, in documents of
 #: the largest size allowed: past it, a document is recorded as not read, evidence is left out.
 UNIT_DOCUMENTS = 8
+#: Layers of one manifest asked for ahead at most (:meth:`StoreSource.warm`).
+WARMED_LAYERS = 2 * UNIT_DOCUMENTS
 
 
 def is_document_layer(media_type: str) -> bool:
@@ -171,16 +173,17 @@ class StoreSource(Source):
             if not isinstance(manifest, Manifest):
                 return False
             budget = UNIT_DOCUMENTS * self.max_document_size
-            for layer in manifest.layers:
+            wanted = {
+                layer.digest: min(layer.size, self.max_document_size)
+                for layer in manifest.layers
+                if is_document_layer(layer.media_type)
+                or layer.media_type in (*EVIDENCE_MEDIA_TYPES, *SIGNATURE_MEDIA_TYPES)
+            }
+            for layer_digest, size in list(wanted.items())[:WARMED_LAYERS]:
                 if budget <= 0:
                     break
-                if is_document_layer(layer.media_type) or layer.media_type in (
-                    *EVIDENCE_MEDIA_TYPES,
-                    *SIGNATURE_MEDIA_TYPES,
-                ):
-                    size = min(layer.size, self.max_document_size, budget)
-                    store.warm_blob(layer.digest, size)
-                    budget -= size
+                store.warm_blob(layer_digest, min(size, budget))
+                budget -= size
         except (OSError, Error):
             pass
         return False
