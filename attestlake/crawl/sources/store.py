@@ -66,6 +66,22 @@ def is_notation_signature(manifest: Manifest) -> bool:
     return SIGNATURE_ARTIFACT_TYPE in (manifest.artifact_type, manifest.config.media_type)
 
 
+def _document_layers(manifest: Manifest) -> list[Descriptor]:
+    """The layers of ``manifest`` read as documents, in order (a digest may repeat)."""
+    notation = is_notation_signature(manifest)
+    return [
+        layer
+        for layer in manifest.layers
+        if is_document_layer(layer.media_type)
+        or (notation and layer.media_type in SIGNATURE_MEDIA_TYPES)
+    ]
+
+
+def _evidence_layers(manifest: Manifest) -> list[Descriptor]:
+    """The layers of ``manifest`` kept as evidence when it holds documents, in order."""
+    return [layer for layer in manifest.layers if layer.media_type in EVIDENCE_MEDIA_TYPES]
+
+
 @dataclass(frozen=True)
 class LayoutLoader:
     """Reads the units of an OCI layout directory in any process (it pickles): a worker
@@ -159,9 +175,9 @@ class StoreSource(Source):
 
     def warm(self, digest: str) -> bool:
         """Unless the manifest ``digest`` is already in the page cache (then True), read it
-        and ask the kernel to read the layers :meth:`load` may read into the page cache,
-        without waiting for them, up to the bytes a unit may hold: reading them next then
-        finds them there. A hint for an OCI layout directory: nothing for another store, or
+        and ask the kernel to read the layers :meth:`load` may read (its documents, then its
+        evidence) into the page cache, without waiting for them, up to the bytes a unit may
+        hold: reading them next then finds them there. A hint for an OCI layout directory: nothing for another store, or
         when anything fails (:meth:`load` reads and checks everything)."""
         store = self.store
         if not isinstance(store, LayoutStore):
@@ -175,9 +191,7 @@ class StoreSource(Source):
             budget = UNIT_DOCUMENTS * self.max_document_size
             wanted = {
                 layer.digest: min(layer.size, self.max_document_size)
-                for layer in manifest.layers
-                if is_document_layer(layer.media_type)
-                or layer.media_type in (*EVIDENCE_MEDIA_TYPES, *SIGNATURE_MEDIA_TYPES)
+                for layer in [*_document_layers(manifest), *_evidence_layers(manifest)]
             }
             for layer_digest, size in list(wanted.items())[:WARMED_LAYERS]:
                 if budget <= 0:
@@ -201,12 +215,8 @@ class StoreSource(Source):
             return self._published(kind, manifest)
         budget = UNIT_DOCUMENTS * self.max_document_size
         documents: dict[str, Document] = {}
-        notation = is_notation_signature(manifest)
-        for layer in manifest.layers:
-            wanted = is_document_layer(layer.media_type) or (
-                notation and layer.media_type in SIGNATURE_MEDIA_TYPES
-            )
-            if wanted and layer.digest not in documents:
+        for layer in _document_layers(manifest):
+            if layer.digest not in documents:
                 document = self._document(layer.digest, layer.size, budget)
                 if is_cosign_layer(layer.media_type, layer.annotations):
                     document = self._cosign_layer(layer, document)
@@ -214,8 +224,8 @@ class StoreSource(Source):
                 budget -= len(document.raw or b"")
         evidence: dict[str, bytes] = {}
         if documents:
-            for layer in manifest.layers:
-                if layer.media_type in EVIDENCE_MEDIA_TYPES and layer.digest not in evidence:
+            for layer in _evidence_layers(manifest):
+                if layer.digest not in evidence:
                     if layer.size > min(self.max_document_size, budget):
                         continue
                     try:
