@@ -23,6 +23,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 
+from attestlake._internal.process_start import refuse_while_starting
 from attestlake.errors import LakeError
 from attestlake.lake.delta import (
     check_path,
@@ -75,7 +76,10 @@ def create_tables(root: LakeRoot) -> None:
 @contextlib.contextmanager
 def writer_lock(root: LakeRoot) -> Iterator[None]:
     """Serialise writers of one lake (two crawls at once take turns, never interleave): a
-    file lock in a local lake, a lease in object storage (:mod:`attestlake.lake.object_lock`)."""
+    file lock in a local lake, a lease in object storage (:mod:`attestlake.lake.object_lock`).
+    Refused in a worker process that is starting (:mod:`attestlake._internal.process_start`):
+    its parent may hold the lock."""
+    refuse_while_starting("a lake writer")
     if isinstance(root, ObjectLake):
         with object_writer_lock(root):
             yield
