@@ -46,10 +46,12 @@ def _marked_processes(mark: str) -> list[int]:
     return found
 
 
-def _run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path, str]:
-    marker, mark = tmp_path / "atexit", uuid.uuid4().hex
+def _python(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Python run with ``args`` in ``tmp_path``, and the mark in its environment (and its
+    children's: :func:`_marked_processes` finds them)."""
+    mark = uuid.uuid4().hex
     proc = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(marker), *args],
+        [sys.executable, *args],
         cwd=tmp_path,
         env={**os.environ, "ATTESTLAKE_EXIT_TEST_MARK": mark},
         capture_output=True,
@@ -57,6 +59,12 @@ def _run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], 
         stdin=subprocess.DEVNULL,
         timeout=300,
     )
+    return proc, mark
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path, str]:
+    marker = tmp_path / "atexit"
+    proc, mark = _python(tmp_path, "-c", SCRIPT, str(marker), *args)
     return proc, marker, mark
 
 
@@ -110,16 +118,7 @@ def test_a_script_without_a_main_guard_crawls_without_workers(tmp_path: Path) ->
         (docs / f"{i}.json").write_bytes(team.sign(_statement(i)))
     script = tmp_path / "unguarded.py"  # a file: a -c script is not run again in a worker
     script.write_text(UNGUARDED, encoding="utf-8")
-    mark = uuid.uuid4().hex
-    proc = subprocess.run(
-        [sys.executable, str(script), str(docs), str(tmp_path / "lake"), str(policy)],
-        cwd=tmp_path,
-        env={**os.environ, "ATTESTLAKE_EXIT_TEST_MARK": mark},
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-    )
+    proc, mark = _python(tmp_path, str(script), str(docs), str(tmp_path / "lake"), str(policy))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("crawled") == 1  # the worker did not crawl
     assert proc.stdout.startswith("crawled 40 ('a worker process ended before the crawl did")
