@@ -93,13 +93,23 @@ def writer_lock(root: LakeRoot) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+#: Commits an :class:`Appender` makes to a table before it opens the table again. A table kept
+#: open grows with each commit it makes (delta-rs adds the commit's actions to the snapshot it
+#: holds, about 0.1 MiB a commit for a wide table), and its commits get slower; one opened
+#: again reads its newest checkpoint and the entries after it. Measured in
+#: docs/performance.md (*A crawl's open tables*).
+REOPEN_AFTER = 25
+
+
 class Appender:
-    """Appends batches to a lake's tables, keeping each table open between commits (no log
-    replay per batch). For one writer at a time: use it under :func:`writer_lock`."""
+    """Appends batches to a lake's tables, keeping each table open for
+    :data:`REOPEN_AFTER` commits (no log replay per batch). For one writer at a time: use it
+    under :func:`writer_lock`."""
 
     def __init__(self, root: LakeRoot) -> None:
         self.root = root
         self._open: dict[str, DeltaTable] = {}
+        self._commits: dict[str, int] = {}  # commits made since each table was opened
 
     def append(self, table: Table, rows: pa.Table | Sequence[dict[str, Any]]) -> int:
         """Append ``rows`` (an Arrow table of ``table``'s schema, or dicts) in one commit;
@@ -116,6 +126,7 @@ class Appender:
             delta = self._open[table.name] = guarded(
                 self.root, table, "open", lambda: open_table(self.root, table)
             )
+            self._commits[table.name] = 0
         # A table keeps the partitions it was created with (lakes written before tables
         # were unpartitioned have run_date= or crawl_date= directories).
         partitions = list(delta.metadata().partition_columns) or None
@@ -143,6 +154,9 @@ class Appender:
             self._open.pop(table.name, None)  # reopen from the log next time
             self._remove_partial(table, started)
             raise
+        self._commits[table.name] += 1
+        if self._commits[table.name] >= REOPEN_AFTER:
+            del self._open[table.name]
         return int(data.num_rows)
 
     def _remove_partial(self, table: Table, since: float) -> None:
