@@ -3,8 +3,10 @@
 Each command parses its options, calls one library function and renders the result; the
 commands live in one module per area (collect, crawling, audit, demo, lake, policy) and
 :mod:`attestlake._cli.dispatch` runs them. Asking for help prints a page written ahead from
-those commands (:mod:`attestlake._cli.help_pages`) without building the command line: CI runs
-``attestlake attest`` on every build, and help is where its users start.
+those commands (:mod:`attestlake._cli.help_pages`) without building the command line, and a
+collector step (``attest init|add|status|push|reset``) reads its options without typer
+(:mod:`attestlake._cli.step_args`): CI runs ``attestlake attest`` on every build, and help is
+where its users start.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ def main() -> None:
     page = page_for(sys.argv[1:])
     if page is not None:
         sys.exit(_write_page(page))
+    from attestlake._cli.step_args import run_step
+
+    code = run_step(sys.argv[1:])
+    if code is not None:
+        sys.exit(code)
     from attestlake._cli.dispatch import run
 
     sys.exit(run())

@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 
 from attestlake._cli.choices import TABLE_FORMAT
-from attestlake._internal.output import output_failed
+from attestlake._cli.console import echo, state
 from attestlake._internal.version import version_line
-from attestlake.errors import InputError, OutputError
 
 app = typer.Typer(
     name="attestlake",
@@ -41,7 +40,6 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(attest_app, name="attest")
 app.add_typer(query_app, name="query")
 
-_state: dict[str, bool] = {"verbose": False}
 
 StateOpt = Annotated[
     Path,
@@ -69,28 +67,9 @@ LakeOpt = Annotated[
 ]
 
 
-def _echo(text: str = "", err: bool = False) -> None:
-    try:
-        typer.echo(text, err=err, nl=not text.endswith("\n"))
-    except BrokenPipeError:
-        raise  # the reader went away (``| head``): typer ends the command quietly, exit 1
-    except OSError as exc:
-        raise OutputError(output_failed(exc, err)) from None
-
-
-def _kv(values: list[str] | None, what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in values or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise InputError(f"{what} must be KEY=VALUE, got {item!r}")
-        out[key] = value
-    return out
-
-
 def _version(value: bool) -> None:
     if value:
-        _echo(version_line())
+        echo(version_line())
         raise typer.Exit()
 
 
@@ -106,7 +85,7 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    _state["verbose"] = verbose
+    state["verbose"] = verbose
 
 
 def _reflowed(doc: str) -> str:

@@ -14,13 +14,13 @@ import typer
 from attestlake._cli.app import (
     FormatOpt,
     LakeOpt,
-    _echo,
-    _kv,
     app,
     query_app,
 )
 from attestlake._cli.choices import OUTPUT_FORMAT, REPORT_FORMAT, SEVERITY, SQL_DIALECT
-from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, optional_signer
+from attestlake._cli.console import echo, key_values
+from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt
+from attestlake._cli.signers import optional_signer
 from attestlake.errors import FindingsAtSeverity, InputError
 
 if TYPE_CHECKING:
@@ -53,11 +53,11 @@ def _emit(table: pa.Table, fmt: str, output: Path | None) -> None:
     from attestlake.lake.render import format_table, table_bytes
 
     if output is None:
-        _echo(format_table(table, fmt))
+        echo(format_table(table, fmt))
         return
     write_atomic(output, table_bytes(table, fmt))
     rows = table.num_rows
-    _echo(f"{rows} row{'s' if rows != 1 else ''} written to {output}", err=True)
+    echo(f"{rows} row{'s' if rows != 1 else ''} written to {output}", err=True)
 
 
 # -- ad-hoc SQL --------------------------------------------------------------------------------
@@ -103,8 +103,8 @@ def sql(
         if interactive:
             with contextlib.suppress(ImportError):
                 import readline  # noqa: F401  (line editing and history for input())
-            _echo(f"attestlake sql on {lake}: end statements with ';', .help for commands")
-            Shell(opened, _echo, lambda line: _echo(line, err=True), fmt).run(input)
+            echo(f"attestlake sql on {lake}: end statements with ';', .help for commands")
+            Shell(opened, echo, lambda line: echo(line, err=True), fmt).run(input)
             return
         _emit(run_script(opened, sys.stdin.read() if text is None else text), fmt, output)
 
@@ -116,7 +116,7 @@ def query_list(fmt: FormatOpt = "table") -> None:
     from attestlake.audit.query_files import load_queries, query_catalog
     from attestlake.lake.render import format_table
 
-    _echo(format_table(query_catalog(load_queries()), fmt))
+    echo(format_table(query_catalog(load_queries()), fmt))
 
 
 @query_app.command("show")
@@ -137,11 +137,11 @@ def query_show(
 
     query = get_query(name)
     if dialect is None:
-        _echo(query_doc(query))
+        echo(query_doc(query))
         return
     from attestlake.audit.dialects import in_dialect
 
-    _echo(in_dialect(query, dialect))
+    echo(in_dialect(query, dialect))
 
 
 @query_app.command("run")
@@ -181,19 +181,19 @@ def query_run(
     check_output(fmt, output, root)
     query = get_query(name)
     with Lake.open(root) as opened:
-        result = run_query(opened, query, _kv(param, "--param"))
+        result = run_query(opened, query, key_values(param, "--param"))
     for missing in result.missing:
-        _echo(f"note: {query.name}: input missing: {missing.message}", err=True)
+        echo(f"note: {query.name}: input missing: {missing.message}", err=True)
     if fmt != "json":
         _emit(result.table, fmt, output)
     else:
         text = json.dumps(result.json_data(), indent=2, ensure_ascii=False)
         if output is None:
-            _echo(text)
+            echo(text)
         else:
             write_atomic(output, text + "\n")
             rows = f"{result.count} row{'s' if result.count != 1 else ''}"
-            _echo(f"{rows} written to {output}", err=True)
+            echo(f"{rows} written to {output}", err=True)
     if fail_if_rows and result.count:
         raise FindingsAtSeverity(
             f"{query.name}: {result.findings} finding(s) in {result.count} row(s) (--fail-if-rows)"
@@ -264,16 +264,16 @@ def report(
     queries = select_queries(query or [])
     earlier = load_previous_if_any(previous) if previous is not None else None
     if previous is not None and earlier is None:
-        _echo(f"note: no previous report at {previous} yet: this report has no trend", err=True)
+        echo(f"note: no previous report at {previous} yet: this report has no trend", err=True)
     when = _instant(at) if at is not None else None
     with Lake.open(root) as opened:
         rep = run_report(opened, queries, now=when, previous=earlier)
     text = render_report(rep, fmt)
     if output:
         write_atomic(output, text)
-        _echo(f"report written to {output}", err=True)
+        echo(f"report written to {output}", err=True)
     else:
-        _echo(text)
+        echo(text)
     if fail_on is not None:
         rep.fail_on(fail_on)
 
@@ -390,10 +390,10 @@ def gate(
             result = run_gate(opened, digest, subject, policies, require or [])
     _gate_outputs(result, signer, emit_vsa, sarif, junit, policy.digest if policy else None)
     if as_json:
-        _echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=str))
+        echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False, default=str))
     else:
         for line in result.describe():
-            _echo(line)
+            echo(line)
     if not result.passed:
         raise GateRefused(f"{subject} may not ship: " + "; ".join(result.reasons))
 
@@ -451,14 +451,14 @@ def _gate_outputs(
         from attestlake.audit.vsa import signed_summary
 
         write_atomic(emit_vsa, signed_summary(result, signer, policy_digest).data)
-        _echo(f"verification summary written to {emit_vsa}", err=True)
+        echo(f"verification summary written to {emit_vsa}", err=True)
     if sarif is not None or junit is not None:
         from attestlake.audit.gate_ci import gate_junit, gate_sarif
 
         for path, render in ((sarif, gate_sarif), (junit, gate_junit)):
             if path is not None:
                 write_atomic(path, render(result))
-                _echo(f"answer written to {path}", err=True)
+                echo(f"answer written to {path}", err=True)
 
 
 def _vsa_signer(out: Path | None, key: Path | None, keyless: bool, staging: bool) -> Signer | None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import typer
+
+def spelled(values: Sequence[str], value: str) -> str | None:
+    """``value`` as ``values`` spell it (any case given), or None when it is none of them."""
+    return {v.casefold(): v for v in values}.get(value.casefold())
 
 
 def one_of(values: Callable[[], Sequence[str]]) -> Callable[[str | None], str | None]:
@@ -20,10 +23,12 @@ def one_of(values: Callable[[], Sequence[str]]) -> Callable[[str | None], str | 
         if value is None:
             return None
         valid = tuple(values())
-        spelled = {v.casefold(): v for v in valid}
-        if value.casefold() in spelled:
-            return spelled[value.casefold()]
-        raise typer.BadParameter(f"{value!r} is not one of: {', '.join(valid)}")
+        found = spelled(valid, value)
+        if found is None:
+            import typer
+
+            raise typer.BadParameter(f"{value!r} is not one of: {', '.join(valid)}")
+        return found
 
     return check
 
@@ -52,16 +57,16 @@ def _severities() -> Sequence[str]:
     return SEVERITIES
 
 
-def _triggers() -> Sequence[str]:
+def triggers() -> Sequence[str]:
     from attestlake.collect.lifecycle import TRIGGERS
 
     return tuple(TRIGGERS)
 
 
-def _material_kinds() -> Sequence[str]:
-    from attestlake.evidence.materials import MATERIAL_KINDS
+def material_kinds() -> Sequence[str]:
+    from attestlake.evidence import materials
 
-    return sorted(MATERIAL_KINDS)
+    return sorted(materials.material_kinds())
 
 
 def _dialects() -> Sequence[str]:
@@ -78,7 +83,7 @@ OUTPUT_FORMAT = one_of(_output_formats)
 VERDICT_FORMAT = one_of(lambda: ("table", "json"))
 REPORT_FORMAT = one_of(_report_formats)
 SEVERITY = one_of(_severities)
-TRIGGER = one_of(_triggers)
-MATERIAL_KIND = one_of(_material_kinds)
+TRIGGER = one_of(triggers)
+MATERIAL_KIND = one_of(material_kinds)
 SQL_DIALECT = one_of(_dialects)
 EXPORT_FORMAT = one_of(lambda: ("parquet",))

@@ -12,10 +12,10 @@ import typer
 
 from attestlake._cli.app import (
     LakeOpt,
-    _echo,
     app,
 )
 from attestlake._cli.choices import VERDICT_FORMAT
+from attestlake._cli.console import echo
 
 if TYPE_CHECKING:
     from attestlake.crawl.crawl_result import CrawlResult
@@ -105,10 +105,10 @@ def crawl(
     )
     result = _with_progress_bar(run)
     if as_json:
-        _echo(json.dumps(result.to_json(), indent=2))
+        echo(json.dumps(result.to_json(), indent=2))
         return
     for line in result.describe():
-        _echo(line)
+        echo(line)
 
 
 def _with_progress_bar(run: Callable[..., CrawlResult]) -> CrawlResult:
@@ -144,11 +144,11 @@ def reverify(
     prefer_returning_pool()  # as for crawl: this process reads and writes the whole lake
     result = reverify_job(lake_root(lake), trust, jobs=jobs)
     if as_json:
-        _echo(json.dumps(result.to_json(), indent=2))
+        echo(json.dumps(result.to_json(), indent=2))
         return
     for line in result.describe():
-        _echo(line)
-    _echo(f"lake: {result.lake}")
+        echo(line)
+    echo(f"lake: {result.lake}")
 
 
 # -- verify ------------------------------------------------------------------------------------
@@ -186,7 +186,7 @@ def verify(
     results = list(verify_files(paths, load_policy(trust)))
     records = [r.to_json() for r in results]
     if fmt == "json":
-        _echo(json.dumps(records, indent=2, ensure_ascii=False))
+        echo(json.dumps(records, indent=2, ensure_ascii=False))
     else:
         import pyarrow as pa
 
@@ -194,15 +194,15 @@ def verify(
 
         rows = [{c: r[c] or "" for c in VERIFY_COLUMNS} for r in records]
         schema = pa.schema([(c, pa.string()) for c in VERIFY_COLUMNS])
-        _echo(text_table(pa.Table.from_pylist(rows, schema=schema)))
+        echo(text_table(pa.Table.from_pylist(rows, schema=schema)))
     for r in results:
         if r.unreadable:
-            _echo(f"error: {r.outcome.detail}", err=True)
+            echo(f"error: {r.outcome.detail}", err=True)
     failed = sum(not r.outcome.verified for r in results)
     if failed:
-        _echo(f"{failed} of {len(results)} not verified", err=True)
+        echo(f"{failed} of {len(results)} not verified", err=True)
         raise typer.Exit(code=1)
-    _echo(f"all {len(results)} verified", err=True)
+    echo(f"all {len(results)} verified", err=True)
 
 
 @app.command()
@@ -213,4 +213,4 @@ def compact(lake: LakeOpt) -> None:
 
     result = compact_lake(lake_root(lake))
     for name, (before, after, removed) in result.tables.items():
-        _echo(f"{name}: {before} files -> {after}, {removed} superseded files deleted")
+        echo(f"{name}: {before} files -> {after}, {removed} superseded files deleted")

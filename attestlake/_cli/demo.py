@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from attestlake._cli.app import (
-    _echo,
     app,
 )
+from attestlake._cli.console import echo
 
 
 # -- demo --------------------------------------------------------------------------------------
@@ -24,9 +24,9 @@ def demo(
     from attestlake.audit.report import render_markdown
     from attestlake.demo.demo import run_demo
 
-    result = run_demo(directory, log=lambda line: _echo(line, err=True))
-    _echo(render_markdown(result.report))
+    result = run_demo(directory, log=lambda line: echo(line, err=True))
+    echo(render_markdown(result.report))
     html = result.report_path.with_suffix(".html")
-    _echo(f"store:  {result.store}\nlake:   {result.lake}\nreport: {result.report_path} ({html})")
+    echo(f"store:  {result.store}\nlake:   {result.lake}\nreport: {result.report_path} ({html})")
     example = "'SELECT workflow, count(*) FROM runs GROUP BY ALL'"
-    _echo(f"try:    attestlake sql --lake {result.lake} " + example)
+    echo(f"try:    attestlake sql --lake {result.lake} " + example)

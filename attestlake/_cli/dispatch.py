@@ -6,7 +6,6 @@ traceback under ``--verbose``).
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, Protocol
@@ -21,9 +20,8 @@ from attestlake._cli import (  # noqa: F401  (registers commands)
     lake,
     policy,
 )
-from attestlake._cli.app import _echo, _state, app, reflow_help
-from attestlake.errors import Error
-from attestlake.redaction import redact
+from attestlake._cli.app import app, reflow_help
+from attestlake._cli.console import outcome, state
 
 __all__ = ["app", "command", "run"]
 
@@ -41,34 +39,15 @@ def command() -> _Command:
     return typer.main.get_command(app)
 
 
-def _exit_code(exc: SystemExit) -> int:
-    if exc.code is None or isinstance(exc.code, int):
-        return exc.code or 0
-    _echo(str(exc.code), err=True)
-    return 1
-
-
 def run(args: Sequence[str] | None = None) -> int:
     """Run one command (``args``, or the process's arguments) and return its exit code: usage
-    errors 2 (typer), attestlake errors their own code, with the one-line message printed.
+    errors 2 (typer), the others as :func:`attestlake._cli.console.outcome` gives them.
 
     Commands close what they open (DuckDB connections, the crawl's worker pool, registry
     sessions) before they return, so the process ends normally: atexit handlers and profilers
     run, and no worker outlives the command. Bugs (any other exception) propagate with their
     traceback.
     """
-    _state["verbose"] = False
-    try:
-        command().main(args=None if args is None else list(args), prog_name="attestlake")
-        code = 0
-    except SystemExit as exc:
-        code = _exit_code(exc)
-    except Error as exc:
-        if _state["verbose"]:
-            _echo(redact(traceback.format_exc()), err=True)
-        _echo(f"error: {exc.diagnostics()}", err=True)
-        code = exc.exit_code
-    except KeyboardInterrupt:
-        _echo("interrupted", err=True)
-        code = 130
-    return code
+    state["verbose"] = False
+    argv = None if args is None else list(args)
+    return outcome(lambda: command().main(args=argv, prog_name="attestlake"))

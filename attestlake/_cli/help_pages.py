@@ -9,8 +9,9 @@ where typer would print the same text: the arguments are exactly command names t
 ``min(columns, 80) - 2``); anything else goes to typer.
 
 After changing a command, its options or its docstring, write the pages again with
-``python -m attestlake._cli.help_pages``; ``tests/unit/test_help_pages.py`` fails while a page
-differs from typer's.
+``python -m attestlake._cli.help_pages`` (it also writes the collector steps' options,
+:mod:`attestlake._cli.step_options`); ``tests/unit/test_help_pages.py`` fails while a page
+differs from typer's, ``tests/unit/test_step_args.py`` while an option does.
 """
 
 from __future__ import annotations
@@ -95,18 +96,25 @@ def module_text(pages: dict[tuple[str, ...], str]) -> str:
 
 
 def main() -> None:
-    """Write :mod:`attestlake._cli.help_text` from the commands as they are now."""
+    """Write :mod:`attestlake._cli.help_text` and :mod:`attestlake._cli.step_options` from
+    the commands as they are now."""
     from pathlib import Path
 
+    from attestlake._cli import step_args
+    from attestlake._cli.dispatch import command
     from attestlake._internal._atomic import write_atomic
 
-    target = Path(__file__).with_name("help_text.py")
-    text = module_text(render_pages())
-    if target.exists() and target.read_text(encoding="utf-8") == text:
-        sys.stdout.write(f"{target}: every page is current\n")
-        return
-    write_atomic(target, text)
-    sys.stdout.write(f"{target}: written\n")
+    steps = step_args.declared(command().commands["attest"])  # type: ignore[attr-defined]
+    for name, text in (
+        ("help_text.py", module_text(render_pages())),
+        ("step_options.py", step_args.module_text(steps)),
+    ):
+        target = Path(__file__).with_name(name)
+        if target.exists() and target.read_text(encoding="utf-8") == text:
+            sys.stdout.write(f"{target}: current\n")
+            continue
+        write_atomic(target, text)
+        sys.stdout.write(f"{target}: written\n")
 
 
 if __name__ == "__main__":

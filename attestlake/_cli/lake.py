@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
-from attestlake._cli.app import LakeOpt, _echo, app, command_group
+from attestlake._cli.app import LakeOpt, app, command_group
 from attestlake._cli.choices import EXPORT_FORMAT, VERDICT_FORMAT
+from attestlake._cli.console import echo
 
 lake_app = command_group("Check, compact, vacuum and export a lake.")
 app.add_typer(lake_app, name="lake")
@@ -50,7 +51,7 @@ def lake_check(
             "problems": [vars(p) for p in health.problems],
             "leftovers": [vars(p) for p in health.leftovers],
         }
-        _echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         rows = [
             {
@@ -62,20 +63,20 @@ def lake_check(
             for t in health.tables
         ]
         schema = pa.schema([(c, pa.string()) for c in ("table", "version", "files", "rows")])
-        _echo(text_table(pa.Table.from_pylist(rows, schema=schema)))
+        echo(text_table(pa.Table.from_pylist(rows, schema=schema)))
         for problem in health.problems:
-            _echo(f"damaged: {problem.describe()}")
+            echo(f"damaged: {problem.describe()}")
         for repair in dict.fromkeys(p.repair for p in health.problems):
-            _echo(f"repair: {repair}")
+            echo(f"repair: {repair}")
         for leftover in health.leftovers:
-            _echo(
+            echo(
                 f"note: {leftover.file}: in no log entry, the leftover of a write killed before "
                 "its commit (the journal accounts for every row): it can be deleted"
             )
     if health.problems:
-        _echo(f"the lake {lake} is damaged: {len(health.problems)} problem(s)", err=True)
+        echo(f"the lake {lake} is damaged: {len(health.problems)} problem(s)", err=True)
         raise typer.Exit(code=1)
-    _echo(f"the lake {lake} is healthy", err=True)
+    echo(f"the lake {lake} is healthy", err=True)
 
 
 @lake_app.command("compact")
@@ -110,7 +111,7 @@ def lake_vacuum(
     root = lake_root(lake)
     require_lake(root)
     for name, removed in vacuum(root, retain).items():
-        _echo(f"{name}: {removed} file(s) deleted")
+        echo(f"{name}: {removed} file(s) deleted")
 
 
 @lake_app.command("export")
@@ -133,5 +134,5 @@ def lake_export(
 
     done = export_parquet(lake_root(lake), directory)
     for name, rows in done.rows.items():
-        _echo(f"{name}: {rows} row(s)")
-    _echo(f"exported to {done.directory}", err=True)
+        echo(f"{name}: {rows} row(s)")
+    echo(f"exported to {done.directory}", err=True)

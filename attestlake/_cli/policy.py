@@ -9,9 +9,10 @@ from typing import Annotated
 
 import typer
 
-from attestlake._cli.app import LakeOpt, _echo, _kv, app, command_group
+from attestlake._cli.app import LakeOpt, app, command_group
 from attestlake._cli.choices import VERDICT_FORMAT
-from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt, load_trust
+from attestlake._cli.console import echo, key_values
+from attestlake._cli.keys import KeylessOpt, KeyOpt, StagingOpt
 from attestlake._cli.publishing import (
     FromOpt,
     JsonOpt,
@@ -23,6 +24,7 @@ from attestlake._cli.publishing import (
     _print_published,
     _write,
 )
+from attestlake._cli.signers import load_trust
 
 policy_app = command_group(
     "Policies as SQL: the library, policies published to a store (push, pull), and "
@@ -79,7 +81,7 @@ def policy_list(
     for p in library():
         params = ", ".join(f"{q.name}={q.default}" if not q.required else q.name for q in p.params)
         gate = "gate" if p.gate else "audit"
-        _echo(f"{p.name}  [{p.severity}, {gate}]  {p.title}" + (f"  ({params})" if params else ""))
+        echo(f"{p.name}  [{p.severity}, {gate}]  {p.title}" + (f"  ({params})" if params else ""))
 
 
 @policy_app.command("show")
@@ -97,7 +99,7 @@ def policy_show(
     from attestlake.audit.query_files import query_doc
 
     (policy,) = load_named([name], load_trust(trust))
-    _echo(f"gate:        {'true' if policy.gate else 'false'}\n" + query_doc(policy))
+    echo(f"gate:        {'true' if policy.gate else 'false'}\n" + query_doc(policy))
 
 
 @policy_app.command("eval")
@@ -130,7 +132,7 @@ def policy_eval(
         load_named(policy, load_trust(trust)) if policy else [p for p in library() if by_default(p)]
     )
     params: dict[str, dict[str, str]] = {}
-    for key, value in _kv(param, "--param").items():
+    for key, value in key_values(param, "--param").items():
         name, dot, pname = key.partition(".")
         if not dot or not pname:
             raise InputError(f"--param {key}={value}: give POLICY.KEY=VALUE")
@@ -155,20 +157,20 @@ def policy_eval(
             }
             for r in results
         ]
-        _echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
+        echo(json.dumps(doc, indent=2, ensure_ascii=False, default=str))
     else:
         for r in results:
             kind = "gate" if r.policy.gate else "audit"
-            _echo(
+            echo(
                 f"{r.policy.name} [{r.policy.severity}, {kind}]: {r.violations} violation(s) "
                 f"in {len(r.runs())} run(s); {len(r.passed())} passed, "
                 f"{len(r.skipped)} skipped"
                 + (f": {skipped_reason(r.policy.reads)}" if r.skipped else "")
             )
             for sentence in r.sentences()[:20]:
-                _echo(f"  - {sentence}")
+                echo(f"  - {sentence}")
             if r.violations > 20:
-                _echo(f"  ... and {r.violations - 20} more (--format json lists every one)")
+                echo(f"  ... and {r.violations - 20} more (--format json lists every one)")
     failing = [r.policy.name for r in results if r.policy.gate and r.violations]
     if failing:
         raise GateRefused(f"gating policies with violations: {', '.join(failing)}")
@@ -250,4 +252,4 @@ def policy_pull(
     if out is not None:
         r, who = pulled.revision, pulled.verdict
         signed = f", verified: signed by {who.signer}" if who else ", not verified (--unverified)"
-        _echo(f"policy {r.name} revision {r.revision} ({r.digest}){signed} -> {out}")
+        echo(f"policy {r.name} revision {r.revision} ({r.digest}){signed} -> {out}")

@@ -8,15 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from attestlake._cli.app import _echo, app, command_group, contract_app
-from attestlake._cli.keys import (
-    KeylessOpt,
-    KeyOpt,
-    PolicyTrustOpt,
-    StagingOpt,
-    load_trust,
-    optional_signer,
-)
+from attestlake._cli.app import app, command_group, contract_app
+from attestlake._cli.console import echo
+from attestlake._cli.keys import KeylessOpt, KeyOpt, PolicyTrustOpt, StagingOpt
+from attestlake._cli.signers import load_trust, optional_signer
 from attestlake.errors import InputError
 
 if TYPE_CHECKING:
@@ -76,19 +71,19 @@ def _print_published(kind: str, store_ref: str, result: PublishResult) -> None:
     r = result.revision
     ref = f"{store_ref}#{r.name}"
     if result.unchanged:
-        _echo(f"unchanged: {kind} {r.name} revision {r.revision} already has this content")
+        echo(f"unchanged: {kind} {r.name} revision {r.revision} already has this content")
     else:
         since = f" (was {result.previous})" if result.previous else ""
-        _echo(
+        echo(
             f"published {kind} {r.name} revision {r.revision}{since}, digest {r.digest}"
             + _signed_by(r.signer)
         )
-    _echo(f"  latest: {ref}\n  pinned: {ref}@{r.revision}")
+    echo(f"  latest: {ref}\n  pinned: {ref}@{r.revision}")
 
 
 def _write(raw: bytes, out: Path | None) -> None:
     if out is None:
-        _echo(raw.decode("utf-8"))
+        echo(raw.decode("utf-8"))
     else:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(raw)
@@ -113,14 +108,14 @@ def _list(store_ref: str, kind: str, name: str | None, as_json: bool) -> None:
         for r in found
     ]
     if as_json:
-        _echo(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
         return
     if not rows:
-        _echo(f"no {kind} published in {store.ref}")
+        echo(f"no {kind} published in {store.ref}")
         return
     for row in rows:
         mark = "  (latest)" if row["latest"] else ""
-        _echo(
+        echo(
             f"{row['name']}  r{row['revision']}  {row['created']}  {str(row['digest'])[:19]}…{mark}"
         )
 
@@ -146,17 +141,17 @@ def contract_lint(
             from attestlake.audit.push_policies import check_policies
 
             bound = check_policies(c, f.resolve().parent, load_trust(trust))
-        _echo(
+        echo(
             f"OK {f}: contract {c.name} revision {c.revision}, {len(c.materials)} materials, "
             f"digest {c.digest}"
         )
         for group in c.groups():
-            _echo(f"  group {group.name}: at least one of {group.describe()}")
+            echo(f"  group {group.name}: at least one of {group.describe()}")
         ignored = c.ignored_policies_warning()
         if ignored:
-            _echo(f"warning: {ignored}", err=True)
+            echo(f"warning: {ignored}", err=True)
         if bound:
-            _echo(
+            echo(
                 "  policies: "
                 + ", ".join(
                     f"{b.query.name} ({'gate' if b.query.gate else 'no gate'})" for b in bound
@@ -192,7 +187,7 @@ def contract_push(
     signer = _declarer(key, keyless, staging, unsigned)
     ignored = contract.ignored_policies_warning()
     if ignored:
-        _echo(f"warning: {ignored}", err=True)
+        echo(f"warning: {ignored}", err=True)
     store = open_store(to)
     try:
         result = publish_contract(store, contract, name=name, signer=signer)
@@ -215,7 +210,7 @@ def contract_pull(
     revision, raw = pull(store, "contract", ref)
     _write(raw, out)
     if out is not None:
-        _echo(f"contract {revision.name} revision {revision.revision} ({revision.digest}) -> {out}")
+        echo(f"contract {revision.name} revision {revision.revision} ({revision.digest}) -> {out}")
 
 
 @contract_app.command("list")
@@ -235,7 +230,7 @@ def inventory_lint(file: Annotated[Path, typer.Argument(help="The inventory YAML
     from attestlake.contracts.inventory import load_inventory
 
     inv = load_inventory(file)
-    _echo(f"OK {file}: inventory {inv.name}, {len(inv.workflows)} workflows")
+    echo(f"OK {file}: inventory {inv.name}, {len(inv.workflows)} workflows")
 
 
 @inventory_app.command("push")
@@ -263,13 +258,13 @@ def inventory_push(
     result = publish(store, "inventory", inv.name, inv.raw, signer=signer)
     r = result.revision
     if result.unchanged:
-        _echo(f"unchanged: inventory {r.name} revision {r.revision} already has this content")
+        echo(f"unchanged: inventory {r.name} revision {r.revision} already has this content")
     else:
-        _echo(
+        echo(
             f"published inventory {r.name} revision {r.revision}, {len(inv.workflows)} workflows"
             + _signed_by(r.signer)
         )
-    _echo(f"  latest: {store.ref}#{r.name}")
+    echo(f"  latest: {store.ref}#{r.name}")
 
 
 @inventory_app.command("pull")
@@ -295,7 +290,7 @@ def inventory_pull(
     parse_inventory(raw, source=f"{opened.ref}#{name}@{rev.revision}")
     _write(raw, out)
     if out is not None:
-        _echo(f"inventory {rev.name} revision {rev.revision} -> {out}")
+        echo(f"inventory {rev.name} revision {rev.revision} -> {out}")
 
 
 @inventory_app.command("list")

@@ -13,11 +13,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from attestlake.collect.policy_outcome import PolicyEvaluation, blocking
-from attestlake.collect.push import PushResult
 from attestlake.collect.record import RunRecord, Status
 from attestlake.contracts.model import MaterialRequirement
+
+if TYPE_CHECKING:
+    from attestlake.collect.push import PushResult
 
 
 def in_github_actions(env: Mapping[str, str] | None = None) -> bool:

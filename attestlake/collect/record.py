@@ -16,16 +16,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from attestlake.collect.provenance import provenance_statement
-from attestlake.collect.statements import canonical_bytes, run_statement
 from attestlake.contracts.model import Contract, MaterialGroup, MaterialRequirement
 from attestlake.errors import ContractUnsatisfied, InputError, MaterialError
-from attestlake.evidence.detect import detect_kind
-from attestlake.evidence.materials import Material, read_material
+from attestlake.evidence.materials import Material
 from attestlake.evidence.runner_context import RunnerContext
 from attestlake.evidence.runners import discover, job_key
 from attestlake.redaction import redact, redact_optional, redact_values
-from attestlake.store.reference import check_reference
 
 
 @dataclass(frozen=True)
@@ -124,6 +120,8 @@ class RunRecord:
         if run_id is not None and not run_id.replace("-", "").isalnum():
             raise InputError("--run-id: letters, digits and '-' only")
         if store is not None:
+            from attestlake.store.reference import check_reference
+
             check_reference(store)
         runner = discover(env, contract.env_allow_list)
         if not cls._allows(contract, runner) and not dry_run:
@@ -208,6 +206,8 @@ class RunRecord:
         detected = name is None and kind is None
         req = self.contract.material(name) if name else None
         if name is None:
+            from attestlake.evidence.detect import detect_kind
+
             kind = kind or detect_kind(value)
             req = self._slot(kind, value, detected)
             name = req.name if req else None
@@ -221,6 +221,8 @@ class RunRecord:
             raise MaterialError(f"material {name!r} is {req.kind} in the contract, not {kind}")
         mkind = req.kind if req is not None else str(kind)
         fixed = {a.name: a.value for a in (req.annotations if req else ()) if a.value is not None}
+        from attestlake.evidence.materials import read_material
+
         try:
             material, _ = read_material(
                 name or f"{mkind.lower().replace('_', '-')}-{len(self.materials) + 1}",
@@ -276,6 +278,8 @@ class RunRecord:
         *,
         policy_evaluations: Sequence[Mapping[str, Any]] | None = None,
     ) -> bytes:
+        from attestlake.collect.statements import canonical_bytes
+
         return canonical_bytes(self.statement(finished_at, status, reason, policy_evaluations))
 
     def statement(
@@ -286,6 +290,8 @@ class RunRecord:
         policy_evaluations: Sequence[Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The run statement, as :meth:`statement_bytes` serialises it."""
+        from attestlake.collect.statements import run_statement
+
         return run_statement(
             run_id=self.run_id,
             status=status,
@@ -305,10 +311,14 @@ class RunRecord:
         )
 
     def provenance_bytes(self, finished_at: datetime) -> bytes:
+        from attestlake.collect.statements import canonical_bytes
+
         return canonical_bytes(self.provenance(finished_at))
 
     def provenance(self, finished_at: datetime) -> dict[str, Any]:
         """The SLSA provenance statement for the outputs, as :meth:`provenance_bytes` serialises it."""
+        from attestlake.collect.provenance import provenance_statement
+
         return provenance_statement(
             run_id=self.run_id,
             workflow=self.workflow,

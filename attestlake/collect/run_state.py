@@ -16,7 +16,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from attestlake._internal._atomic import replace_file as atomic_write
 from attestlake.collect.record import RunRecord
 from attestlake.contracts.contracts import parse_contract
 from attestlake.errors import InputError
@@ -54,7 +53,9 @@ def to_state(att: RunRecord) -> dict[str, Any]:
 
 
 def save(att: RunRecord, path: Path = DEFAULT_STATE) -> None:
-    atomic_write(path, json.dumps(to_state(att), indent=2).encode())
+    from attestlake._internal._atomic import replace_file
+
+    replace_file(path, json.dumps(to_state(att), indent=2).encode())
 
 
 def _material(m: dict[str, Any]) -> Material:

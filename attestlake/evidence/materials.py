@@ -13,12 +13,11 @@ import re
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from attestlake.errors import MaterialError
-from attestlake.evidence.material_formats import FILE_FORMATS
-from attestlake.store.oci import sha256_digest
 
 MAX_MATERIAL_SIZE = 256 * 1024 * 1024
 
@@ -45,11 +44,11 @@ class Material:
 
     @property
     def is_file(self) -> bool:
-        return self.kind in FILE_KINDS
+        return self.kind in file_kinds()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "type": self.kind, "output": self.output}
-        if self.kind in FILE_KINDS:
+        if self.kind in file_kinds():
             out["filename"] = Path(self.value).name
         else:
             out["value"] = self.value
@@ -86,9 +85,19 @@ def read_file(value: str) -> bytes:
         raise MaterialError(f"{value}: cannot read: {exc.strerror or exc}") from None
 
 
-FILE_KINDS = frozenset(FILE_FORMATS)
-#: Every material kind a contract may name.
-MATERIAL_KINDS = frozenset({*FILE_KINDS, "CONTAINER_IMAGE", "STRING"})
+@cache
+def file_kinds() -> frozenset[str]:
+    """The material kinds that are files (their formats' readers are imported on first use:
+    a collector step that reads no material does without them)."""
+    from attestlake.evidence.material_formats import FILE_FORMATS
+
+    return frozenset(FILE_FORMATS)
+
+
+@cache
+def material_kinds() -> frozenset[str]:
+    """Every material kind a contract may name."""
+    return frozenset({*file_kinds(), "CONTAINER_IMAGE", "STRING"})
 
 
 def read_material(
@@ -105,10 +114,13 @@ def read_material(
     ``resolve_image`` turns an image reference without a digest into one with its digest
     (:func:`attestlake.store.images.resolve_image`); without it such a reference is refused.
     """
+    from attestlake.evidence.material_formats import FILE_FORMATS
+    from attestlake.store.oci import sha256_digest
+
     annotations = dict(annotations or {})
-    if kind not in MATERIAL_KINDS:
+    if kind not in material_kinds():
         raise MaterialError(
-            f"unknown material kind {kind!r}; one of: {', '.join(sorted(MATERIAL_KINDS))}"
+            f"unknown material kind {kind!r}; one of: {', '.join(sorted(material_kinds()))}"
         )
     if kind == "STRING":
         return Material(name, kind, value, output=output, annotations=annotations), None

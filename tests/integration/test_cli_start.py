@@ -100,11 +100,79 @@ def test_a_narrow_terminal_gets_typers_own_wrapping(tmp_path: Path) -> None:
     assert out != _attestlake(tmp_path, ["attest", "init", "--help"], "100")[1]
 
 
-def test_anything_but_help_runs_the_command(tmp_path: Path) -> None:
-    code, out, err = _attestlake(tmp_path, ["attest", "status", "--state", "missing.json"], "100")
-    assert code == 1
-    assert "no attestation in progress" in err
-    assert "typer" in err
+def test_anything_but_help_and_collector_steps_runs_typer(tmp_path: Path) -> None:
     code, out, err = _attestlake(tmp_path, ["attest", "--help", "extra"], "100")
     assert code == 0  # typer prints the group's help for it
     assert out.startswith("Usage: attestlake attest") and "typer" in err
+    code, out, err = _attestlake(tmp_path, ["attest", "status", "--jsn"], "100")
+    assert code == 2  # a usage error: typer's own message
+    assert "No such option: --jsn" in err and "typer" in err
+
+
+CONTRACT = """\
+apiVersion: attestlake.dev/v1
+kind: Contract
+metadata:
+  name: start-up
+  revision: 1
+spec:
+  materials:
+    - name: notes
+      type: STRING
+"""
+
+
+def _run_state(path: Path) -> dict[str, object] | None:
+    """The run in progress, but for the time it started."""
+    if not path.exists():
+        return None
+    state = json.loads(path.read_bytes())
+    assert state.pop("startedAt")
+    return dict(state)
+
+
+def _typer_run(args: list[str]) -> tuple[int, str, str]:
+    with (
+        contextlib.redirect_stdout(io.StringIO()) as out,
+        contextlib.redirect_stderr(io.StringIO()) as err,
+    ):
+        code = run(args)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_collector_steps_run_without_typer_as_typer_runs_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CI job's steps, each run as ``attestlake`` runs it (no typer, no engine) and, on a
+    copy of the run in progress, through typer: the same output, exit codes and state."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "contract.yaml").write_text(CONTRACT, encoding="utf-8")
+    for name in ("GITHUB_ACTIONS", "ATTESTLAKE_STATE", "ATTESTLAKE_STORE", "ATTESTLAKE_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    init = ["--contract", "contract.yaml", "--workflow", "build", "--project", "shop"]
+    init += ["--dry-run", "--run-id", "run-1", "-a", "env=ci"]
+    sequence = [
+        (["attest", "init", *init], 0),
+        (["attest", "status"], 3),  # the contract's material is missing
+        (["attest", "status", "--json"], 3),
+        (["attest", "add", "--name", "notes", "--value", "hello", "--kind", "STRING"], 0),
+        (["attest", "status"], 0),
+        (["attest", "push", "--to", "oci:store"], 1),  # no signer
+        (["attest", "reset", "--trigger", "timeout"], 2),  # a usage error: typer's
+    ]
+    for args, expected in sequence:
+        state = tmp_path / ".attestlake" / "attestation.json"
+        before = state.read_bytes() if state.exists() else None
+        code, out, imported = _attestlake(tmp_path, args, "100")
+        assert code == expected, (args, imported)
+        assert ("typer" in imported) == (expected == 2), (args, imported)
+        assert not any(engine in imported for engine in ENGINES)
+        after = _run_state(state)
+        if before is not None:  # typer's run of the same step on the state as it was
+            state.write_bytes(before)
+        elif state.exists():
+            state.unlink()
+        typer_code, typer_out, typer_err = _typer_run(args)
+        assert (typer_code, typer_out) == (code, out), args
+        assert imported.startswith(typer_err), args  # then the modules imported
+        assert _run_state(state) == after, args

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from attestlake.errors import MaterialError
-from attestlake.evidence.materials import MATERIAL_KINDS, read_material
+from attestlake.evidence.materials import material_kinds, read_material
 from tests import assets
 
 #: Chainloop's CraftingSchema.Material.MaterialType (workflowcontract/v1/crafting_schema.proto),
@@ -38,7 +38,7 @@ CHAINLOOP_MATERIAL_TYPES = {
 
 def test_every_chainloop_material_type_is_a_kind() -> None:
     assert len(CHAINLOOP_MATERIAL_TYPES) == 42
-    assert MATERIAL_KINDS == CHAINLOOP_MATERIAL_TYPES
+    assert material_kinds() == CHAINLOOP_MATERIAL_TYPES
 
 
 # -- samples ---------------------------------------------------------------------------------

@@ -1,0 +1,77 @@
+"""What every command shares without typer: printing, ``--verbose``, ``KEY=VALUE`` options,
+and a command's outcome as an exit code. The collector's steps (:mod:`attestlake._cli.steps`) run on these alone; the
+other commands reach them through typer (:mod:`attestlake._cli.dispatch`)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from attestlake._internal.output import output_failed, quiet_stdout
+from attestlake.errors import Error, InputError, OutputError
+
+__all__ = ["echo", "key_values", "outcome", "state"]
+
+#: ``--verbose`` of the command running: tracebacks of errors are printed too.
+state: dict[str, bool] = {"verbose": False}
+
+
+def echo(text: str = "", err: bool = False) -> None:
+    """Print ``text`` and a newline (none when it ends with one) to standard output, or to
+    standard error with ``err``; OutputError when the device fails. A reader that went away
+    (``| head``) raises BrokenPipeError: the command ends quietly, exit 1."""
+    stream = sys.stderr if err else sys.stdout
+    try:
+        stream.write(text if text.endswith("\n") else f"{text}\n")
+        stream.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(output_failed(exc, err)) from None
+
+
+def key_values(values: list[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    """``KEY=VALUE`` options as a mapping (a later key wins); InputError for another form,
+    naming the option (``what``)."""
+    for item in values or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"{what} must be KEY=VALUE, got {item!r}")
+        out[key] = value
+    return out
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None or isinstance(exc.code, int):
+        return exc.code or 0
+    echo(str(exc.code), err=True)
+    return 1
+
+
+def outcome(command: Callable[[], object]) -> int:
+    """Run ``command`` and return its exit code: attestlake errors their own code, with the
+    one-line message printed (and the traceback under ``--verbose``), an interrupt 130, a
+    reader of standard output that went away 1, quietly. Bugs (any other exception)
+    propagate with their traceback."""
+    try:
+        command()
+        code = 0
+    except SystemExit as exc:
+        code = _exit_code(exc)
+    except Error as exc:
+        if state["verbose"]:
+            import traceback
+
+            from attestlake.redaction import redact
+
+            echo(redact(traceback.format_exc()), err=True)
+        echo(f"error: {exc.diagnostics()}", err=True)
+        code = exc.exit_code
+    except BrokenPipeError:
+        quiet_stdout()
+        code = 1
+    except KeyboardInterrupt:
+        echo("interrupted", err=True)
+        code = 130
+    return code
