@@ -22,8 +22,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from attestlake._internal.untrusted_base64 import strict_b64
 from attestlake._internal.untrusted_json import loads
-from attestlake.errors import KeyError_
+from attestlake.errors import ContentError, KeyError_
 
 LABELS = ("ENCRYPTED SIGSTORE PRIVATE KEY", "ENCRYPTED COSIGN PRIVATE KEY")
 PASSWORD_VARIABLES = ("COSIGN_PASSWORD", "ATTESTLAKE_KEY_PASSWORD")
@@ -52,8 +53,8 @@ def _b64(value: Any, what: str, source: str) -> bytes:
     if not isinstance(value, str):
         raise KeyError_(f"{source}: cosign key has no {what}")
     try:
-        return base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
+        return strict_b64(value, what)
+    except ContentError:
         raise KeyError_(f"{source}: cosign key {what} is not base64") from None
 
 
