@@ -19,23 +19,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-__all__ = ["Option", "read", "run_step"]
+from attestlake._cli.step_spec import Option
 
-
-class Option(NamedTuple):
-    """One option of a step, as typer declares it."""
-
-    name: str  # the step function's parameter
-    opts: tuple[str, ...]  # "--annotation", "-a"
-    off: tuple[str, ...]  # a flag's "--no-..." spelling
-    kind: str  # "str", "path" or "flag"
-    multiple: bool
-    envvar: str | None
-    default: str | bool | None  # a path's as text
-    required: bool
-    checked: bool  # typer checks the value with a callback (one of a few values)
+__all__ = ["declared", "module_text", "read", "run_step"]
 
 
 def _checks() -> Mapping[str, Callable[[], Sequence[str]]]:
@@ -180,7 +168,7 @@ def module_text(steps: Mapping[str, tuple[Option, ...]]) -> str:
         ":mod:`attestlake._cli.step_args`.",
         '"""',
         "",
-        "from attestlake._cli.step_args import Option",
+        "from attestlake._cli.step_spec import Option",
         "",
         "STEPS: dict[str, tuple[Option, ...]] = {",
     ]

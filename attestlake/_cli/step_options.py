@@ -2,7 +2,7 @@
 ``python -m attestlake._cli.help_pages`` (do not edit): see :mod:`attestlake._cli.step_args`.
 """
 
-from attestlake._cli.step_args import Option
+from attestlake._cli.step_spec import Option
 
 STEPS: dict[str, tuple[Option, ...]] = {
     'add': (
