@@ -245,6 +245,13 @@ class _BatchWriter:
         self.report.written(len(units))
         give_back()  # the batch's rows are written: the next batch starts from a lower floor
 
+    def let_go(self) -> None:
+        """After the last batch: let go of what only writing needed (the open tables, the
+        statements and contract digests known), before the maintained tables are computed."""
+        self.appender.close()
+        self.replays.forget()
+        self.requirements.owners.clear()
+
     def result(
         self,
         src: Source,
@@ -375,6 +382,10 @@ def crawl(
             )
         inspector.close()  # no worker holds memory while the maintained tables are computed
         journal.journal_completed(writer.appender, crawl_id, src.ref, writer.totals, policy.digest)
+        # nothing of the crawl's bookkeeping is held while the maintained tables are computed
+        writer.let_go()
+        del attested, in_lake, known, found, chunks
+        give_back()
         refresh_maintained(lake_root)
     return writer.result(src, lake_root, batches, time.monotonic() - started, reverified)
 

@@ -213,6 +213,10 @@ class Replays:
         self.root = lake_root
         self._known = DigestSet(_trusted_statements(lake_root))
 
+    def forget(self) -> None:
+        """Let go of the statements known (once the last batch is settled)."""
+        self._known = DigestSet()
+
     def settle(self, tables: dict[str, pa.Table], units: Sequence[Inspected]) -> list[SourceFix]:
         """Keep one set of trusted rows per statement in ``tables`` (a batch, in the order it
         was found): drop what replays add, keep the evidence they bring, move ``runs.source``

@@ -159,6 +159,12 @@ class Appender:
             del self._open[table.name]
         return int(data.num_rows)
 
+    def close(self) -> None:
+        """Let go of the open tables (and the lists of data files they hold); a later append
+        opens its table again."""
+        self._open.clear()
+        self._commits.clear()
+
     def _remove_partial(self, table: Table, since: float) -> None:
         """Delete the data files a failed write left that no log entry names (a full disk
         stops delta-rs after some files, before its commit). In object storage they stay

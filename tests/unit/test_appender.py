@@ -73,3 +73,15 @@ def test_a_failed_write_opens_the_table_again_and_the_count_starts_over(
         rows = reading.sql("SELECT run_id FROM runs ORDER BY run_id").column(0).to_pylist()
     assert rows == ["a", "b", "c", "d", "e"]
     assert DeltaTable(str(lake / "runs")).version() == 5
+
+
+def test_a_closed_appender_opens_its_table_again_to_append(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    create_tables(lake)
+    appender = Appender(lake)
+    appender.append(RUNS, [_run("a")])
+    appender.close()
+    appender.append(RUNS, [_run("b")])
+    with Lake.open(lake) as reading:
+        rows = reading.sql("SELECT run_id FROM runs ORDER BY run_id").column(0).to_pylist()
+    assert rows == ["a", "b"]
