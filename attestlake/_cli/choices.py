@@ -64,9 +64,9 @@ def triggers() -> Sequence[str]:
 
 
 def material_kinds() -> Sequence[str]:
-    from attestlake.evidence import materials
+    from attestlake.evidence.materials import MATERIAL_KINDS
 
-    return sorted(materials.material_kinds())
+    return sorted(MATERIAL_KINDS)
 
 
 def _dialects() -> Sequence[str]:

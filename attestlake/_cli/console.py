@@ -1,6 +1,7 @@
 """What every command shares without typer: printing, ``--verbose``, ``KEY=VALUE`` options,
-and a command's outcome as an exit code. The collector's steps (:mod:`attestlake._cli.steps`) run on these alone; the
-other commands reach them through typer (:mod:`attestlake._cli.dispatch`)."""
+and a command's outcome as an exit code. The collector's steps (:mod:`attestlake._cli.steps`)
+run on these alone; the other commands reach them through typer
+(:mod:`attestlake._cli.dispatch`)."""
 
 from __future__ import annotations
 
@@ -31,9 +32,9 @@ def echo(text: str = "", err: bool = False) -> None:
 
 
 def key_values(values: list[str] | None, what: str) -> dict[str, str]:
-    out: dict[str, str] = {}
     """``KEY=VALUE`` options as a mapping (a later key wins); InputError for another form,
     naming the option (``what``)."""
+    out: dict[str, str] = {}
     for item in values or []:
         key, sep, value = item.partition("=")
         if not sep or not key:

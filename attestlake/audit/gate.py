@@ -25,7 +25,7 @@ from attestlake._internal.regular_files import open_regular
 from attestlake.audit.policies import PROVENANCE, evaluate, run_kinds
 from attestlake.audit.query_files import SavedQuery
 from attestlake.errors import Error, InputError
-from attestlake.evidence.materials import material_kinds
+from attestlake.evidence.materials import MATERIAL_KINDS
 from attestlake.lake.lake import Lake
 from attestlake.store import is_digest
 
@@ -137,11 +137,11 @@ def gate(
 
 def check_required(require: Sequence[str]) -> None:
     """InputError naming the valid kinds for a required kind that is not a material kind."""
-    unknown = [k for k in require if k not in material_kinds()]
+    unknown = [k for k in require if k not in MATERIAL_KINDS]
     if unknown:
         raise InputError(
             f"--require {unknown[0]}: not a material kind; one of: "
-            + ", ".join(sorted(material_kinds()))
+            + ", ".join(sorted(MATERIAL_KINDS))
         )
 
 

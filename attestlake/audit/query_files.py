@@ -38,7 +38,7 @@ import pyarrow as pa
 
 from attestlake.audit.inputs import INPUTS
 from attestlake.errors import QueryError
-from attestlake.evidence.materials import material_kinds
+from attestlake.evidence.materials import MATERIAL_KINDS
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 HEADER_FIELDS = (
@@ -181,10 +181,10 @@ def _names(number: int, key: str, value: str, source: str) -> tuple[str, ...]:
             raise QueryError(
                 f"{source}:{number}: requires: unknown input {name!r}; one of: {', '.join(INPUTS)}"
             )
-        if key == "reads" and name not in material_kinds():
+        if key == "reads" and name not in MATERIAL_KINDS:
             raise QueryError(
                 f"{source}:{number}: reads: unknown material kind {name!r}; one of: "
-                f"{', '.join(sorted(material_kinds()))}"
+                f"{', '.join(sorted(MATERIAL_KINDS))}"
             )
         if not _IDENT_RE.match(name):
             raise QueryError(

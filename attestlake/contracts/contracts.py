@@ -29,7 +29,7 @@ from attestlake._internal._files import read_input
 from attestlake._internal.untrusted_yaml import compose_bounded
 from attestlake.contracts.model import Annotation, Contract, MaterialRequirement, PolicyReference
 from attestlake.errors import ContractError
-from attestlake.evidence.materials import material_kinds
+from attestlake.evidence.materials import MATERIAL_KINDS
 from attestlake.evidence.runners import RUNNER_TYPES
 from attestlake.store.oci import sha256_digest
 
@@ -335,10 +335,10 @@ def _material(doc: _Doc, item: Any, path: tuple[str | int, ...]) -> MaterialRequ
             f"unknown field (expected {', '.join(MATERIAL_FIELDS)})",
         )
     kind = item.get("type")
-    if kind not in material_kinds():
+    if kind not in MATERIAL_KINDS:
         raise doc.fail(
             (*path, "type"),
-            f"unknown material type {kind!r}; one of: {', '.join(sorted(material_kinds()))}",
+            f"unknown material type {kind!r}; one of: {', '.join(sorted(MATERIAL_KINDS))}",
         )
     mname = item.get("name")
     if not isinstance(mname, str) or not _NAME_RE.match(mname):

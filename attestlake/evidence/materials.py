@@ -13,7 +13,6 @@ import re
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +43,11 @@ class Material:
 
     @property
     def is_file(self) -> bool:
-        return self.kind in file_kinds()
+        return self.kind in FILE_KINDS
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "type": self.kind, "output": self.output}
-        if self.kind in file_kinds():
+        if self.kind in FILE_KINDS:
             out["filename"] = Path(self.value).name
         else:
             out["value"] = self.value
@@ -85,19 +84,27 @@ def read_file(value: str) -> bytes:
         raise MaterialError(f"{value}: cannot read: {exc.strerror or exc}") from None
 
 
-@cache
-def file_kinds() -> frozenset[str]:
-    """The material kinds that are files (their formats' readers are imported on first use:
-    a collector step that reads no material does without them)."""
-    from attestlake.evidence.material_formats import FILE_FORMATS
-
-    return frozenset(FILE_FORMATS)
-
-
-@cache
-def material_kinds() -> frozenset[str]:
-    """Every material kind a contract may name."""
-    return frozenset({*file_kinds(), "CONTAINER_IMAGE", "STRING"})
+#: Every material kind a contract may name: Chainloop's material types
+#: (``CraftingSchema.Material.MaterialType``), each a name only, so that reading a contract
+#: imports no format's reader.
+MATERIAL_KINDS = frozenset(
+    {
+        *("STRING", "CONTAINER_IMAGE", "ARTIFACT", "SBOM_CYCLONEDX_JSON", "SBOM_SPDX_JSON"),
+        *("JUNIT_XML", "OPENVEX", "HELM_CHART", "SARIF", "EVIDENCE", "ATTESTATION", "CSAF_VEX"),
+        *("CSAF_INFORMATIONAL_ADVISORY", "CSAF_SECURITY_ADVISORY"),
+        *("CSAF_SECURITY_INCIDENT_RESPONSE", "GITLAB_SECURITY_REPORT", "ZAP_DAST_ZIP"),
+        *("BLACKDUCK_SCA_JSON", "TWISTCLI_SCAN_JSON", "GHAS_CODE_SCAN", "GHAS_SECRET_SCAN"),
+        *("GHAS_DEPENDENCY_SCAN", "JACOCO_XML", "SLSA_PROVENANCE", "CHAINLOOP_RUNNER_CONTEXT"),
+        *("CHAINLOOP_PR_INFO", "GITLEAKS_JSON", "CHAINLOOP_AI_AGENT_CONFIG"),
+        *("CHAINLOOP_AI_CODING_SESSION", "OPENAPI_SPEC", "ASYNCAPI_SPEC", "GRAPHQL_SPEC"),
+        *("YELP_DETECT_SECRETS_BASELINE", "SYSINTERNALS_SIGCHECK", "SYSINTERNALS_ACCESSCHK"),
+        *("CERTCC_DRANZER", "OSSF_SCORECARD_JSON", "RADAMSA_REPORT", "RADAMSA_CRASHES"),
+        *("TRUFFLEHOG_JSON", "COBERTURA_XML", "CHECKMARX_JSON"),
+    }
+)
+#: The kinds that are files: each has a reader in
+#: :data:`attestlake.evidence.material_formats.FILE_FORMATS`, imported when a file is read.
+FILE_KINDS = MATERIAL_KINDS - {"CONTAINER_IMAGE", "STRING"}
 
 
 def read_material(
@@ -118,9 +125,9 @@ def read_material(
     from attestlake.store.oci import sha256_digest
 
     annotations = dict(annotations or {})
-    if kind not in material_kinds():
+    if kind not in MATERIAL_KINDS:
         raise MaterialError(
-            f"unknown material kind {kind!r}; one of: {', '.join(sorted(material_kinds()))}"
+            f"unknown material kind {kind!r}; one of: {', '.join(sorted(MATERIAL_KINDS))}"
         )
     if kind == "STRING":
         return Material(name, kind, value, output=output, annotations=annotations), None

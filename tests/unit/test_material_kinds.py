@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from attestlake.errors import MaterialError
-from attestlake.evidence.materials import material_kinds, read_material
+from attestlake.evidence.materials import FILE_KINDS, MATERIAL_KINDS, read_material
 from tests import assets
 
 #: Chainloop's CraftingSchema.Material.MaterialType (workflowcontract/v1/crafting_schema.proto),
@@ -38,7 +38,16 @@ CHAINLOOP_MATERIAL_TYPES = {
 
 def test_every_chainloop_material_type_is_a_kind() -> None:
     assert len(CHAINLOOP_MATERIAL_TYPES) == 42
-    assert material_kinds() == CHAINLOOP_MATERIAL_TYPES
+    assert MATERIAL_KINDS == CHAINLOOP_MATERIAL_TYPES
+
+
+def test_every_file_kind_has_a_reader_and_nothing_else_has() -> None:
+    """The kinds are names a contract is read against without the readers; each file kind
+    has its reader (media type and validation) among the formats."""
+    from attestlake.evidence.material_formats import FILE_FORMATS
+
+    assert set(FILE_FORMATS) == FILE_KINDS
+    assert sorted(MATERIAL_KINDS - FILE_KINDS) == ["CONTAINER_IMAGE", "STRING"]
 
 
 # -- samples ---------------------------------------------------------------------------------
