@@ -52,8 +52,8 @@ def _exit_code(exc: SystemExit) -> int:
 
 def outcome(command: Callable[[], object]) -> int:
     """Run ``command`` and return its exit code: attestlake errors their own code, with the
-    one-line message printed (and the traceback under ``--verbose``), an interrupt 130, a
-    reader of standard output that went away 1, quietly. Bugs (any other exception)
+    one-line message printed (and the traceback under ``--verbose``); quietly, an interrupt 130
+    and a reader of standard output that went away 1. Bugs (any other exception)
     propagate with their traceback."""
     try:
         command()
@@ -72,7 +72,6 @@ def outcome(command: Callable[[], object]) -> int:
     except BrokenPipeError:
         quiet_stdout()
         code = 1
-    except KeyboardInterrupt:
-        echo("interrupted", err=True)
+    except KeyboardInterrupt:  # as typer ends a command on Ctrl-C: 128 + SIGINT, quietly
         code = 130
     return code

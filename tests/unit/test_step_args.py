@@ -224,3 +224,24 @@ def test_a_step_runs_here_and_anything_else_is_left_to_typer(tmp_path: Path) -> 
     assert run_step(["attest", "status", "--help"]) is None
     assert run_step(["query", "list"]) is None
     assert run_step(["attest"]) is None
+
+
+@pytest.mark.parametrize(
+    ("raised", "code"), [(KeyboardInterrupt(), 130), (BrokenPipeError(), 1), (SystemExit(3), 3)]
+)
+def test_a_step_ends_as_typer_ends_it(raised: BaseException, code: int) -> None:
+    """Ctrl-C, a reader that went away, an exit code: the same code and output either way."""
+
+    def step(**kwargs: Any) -> None:
+        raise raised
+
+    ends = []
+    for runner in (run, run_step):
+        with (
+            mock.patch.object(steps, "status", step),
+            mock.patch("attestlake._cli.console.quiet_stdout"),  # leave pytest's stdout be
+            contextlib.redirect_stdout(io.StringIO()) as out,
+            contextlib.redirect_stderr(io.StringIO()) as err,
+        ):
+            ends.append((runner(["attest", "status"]), out.getvalue(), err.getvalue()))
+    assert ends[0] == ends[1] == (code, "", "")
