@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-# A help page written ahead (printed without typer) and a command's own output (through typer).
+# A help page written ahead (printed without typer), a command's own output (through typer),
+# and help that typer prints itself (a terminal narrower than the pages).
 CASES = {
     "page written ahead": (["--help"], "100"),
     "typer": (["query", "list"], "100"),
+    "typer's help": (["attest", "init", "--help"], "60"),
 }
 
 
