@@ -5,30 +5,59 @@ run on these alone; the other commands reach them through typer
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
 
 from attestlake._internal.output import output_failed, quiet_stdout
 from attestlake.errors import Error, InputError, OutputError
 
-__all__ = ["echo", "key_values", "outcome", "state"]
+__all__ = ["ReportedStdout", "echo", "key_values", "outcome", "reported", "state"]
 
 #: ``--verbose`` of the command running: tracebacks of errors are printed too.
 state: dict[str, bool] = {"verbose": False}
 
 
-def echo(text: str = "", err: bool = False) -> None:
-    """Print ``text`` and a newline (none when it ends with one) to standard output, or to
-    standard error with ``err``; OutputError when the device fails. A reader that went away
-    (``| head``) raises BrokenPipeError: the command ends quietly, exit 1."""
-    stream = sys.stderr if err else sys.stdout
+@contextlib.contextmanager
+def reported(err: bool = False) -> Iterator[None]:
+    """Output that fails to be written (to standard error with ``err``) as an OutputError
+    saying why: one line, exit 1. A reader that went away (``| head``) stays a
+    BrokenPipeError: the command ends quietly, exit 1."""
     try:
-        stream.write(text if text.endswith("\n") else f"{text}\n")
-        stream.flush()
+        yield
     except BrokenPipeError:
         raise
     except OSError as exc:
         raise OutputError(output_failed(exc, err)) from None
+
+
+def echo(text: str = "", err: bool = False) -> None:
+    """Print ``text`` and a newline (none when it ends with one) to standard output, or to
+    standard error with ``err``, failures :func:`reported`."""
+    stream = sys.stderr if err else sys.stdout
+    with reported(err):
+        stream.write(text if text.endswith("\n") else f"{text}\n")
+        stream.flush()
+
+
+class ReportedStdout:
+    """Standard output whose failed writes are :func:`reported`, also where typer writes
+    itself (its help, its messages)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        with reported():
+            return self._stream.write(text)
+
+    def flush(self) -> None:
+        with reported():
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def key_values(values: list[str] | None, what: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from functools import cache
-from typing import Any, Protocol, TextIO
+from typing import Any, Protocol
 
 import typer.main
 
@@ -22,9 +22,7 @@ from attestlake._cli import (  # noqa: F401  (registers commands)
     policy,
 )
 from attestlake._cli.app import app, reflow_help
-from attestlake._cli.console import outcome, state
-from attestlake._internal.output import output_failed
-from attestlake.errors import OutputError
+from attestlake._cli.console import ReportedStdout, outcome, state
 
 __all__ = ["app", "command", "run"]
 
@@ -54,36 +52,8 @@ def run(args: Sequence[str] | None = None) -> int:
     state["verbose"] = False
     argv = None if args is None else list(args)
     stdout = sys.stdout
-    sys.stdout = _Reported(stdout)
+    sys.stdout = ReportedStdout(stdout)
     try:
         return outcome(lambda: command().main(args=argv, prog_name="attestlake"))
     finally:
         sys.stdout = stdout
-
-
-class _Reported:
-    """Standard output whose failed writes are an OutputError (one line, exit 1), also where
-    typer writes itself (its help, its messages); a reader that went away stays a
-    BrokenPipeError, which typer ends quietly."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
-
-    def write(self, text: str) -> int:
-        try:
-            return self._stream.write(text)
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputError(output_failed(exc)) from None
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as exc:
-            raise OutputError(output_failed(exc)) from None
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)

@@ -40,10 +40,16 @@ _DEFINED_IN = {
     "Store": "attestlake.store.interface",
     "open_store": "attestlake.store.reference",
     **dict.fromkeys(
-        ("MAX_BLOB_SIZE", "MAX_MANIFEST_SIZE", "Descriptor", "Manifest", "is_digest"),
+        (
+            "MAX_BLOB_SIZE",
+            "MAX_MANIFEST_SIZE",
+            "Descriptor",
+            "Manifest",
+            "is_digest",
+            "sha256_digest",
+        ),
         "attestlake.store.oci",
     ),
-    "sha256_digest": "attestlake.store.oci",
 }
 
 
