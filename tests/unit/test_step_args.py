@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,12 +36,10 @@ def _record(**kwargs: Any) -> None:
 
 @contextlib.contextmanager
 def _environment(env: Mapping[str, str]) -> Iterator[None]:
-    cleared = {name: "" for name in ENV_VARS}
-    with mock.patch.dict("os.environ", cleared):
-        import os
-
+    """The process's environment with exactly ``env`` of the steps' variables."""
+    with mock.patch.dict(os.environ):
         for name in ENV_VARS:
-            del os.environ[name]
+            os.environ.pop(name, None)
         os.environ.update(env)
         yield
 
@@ -65,8 +64,6 @@ def _same(step: str, args: Sequence[str], env: Mapping[str, str] | None = None) 
     """Whether the two readers agree on ``args``; True when this one read them itself."""
     env = dict(env or {})
     with _environment(env):
-        import os
-
         ours = read(step, args, os.environ)
     theirs = _typer_call(step, args, env)
     if ours is not None:
