@@ -289,3 +289,39 @@ def test_verify_cli_with_two_roots(
         WORKFLOW_IDENTITY,
     )
     assert "trusted only under the trusted root b" in row["detail"]
+
+
+def test_a_roots_keyrings_are_built_once_and_every_bundle_still_checked(
+    tmp_path: Path,
+    instance: SigstoreInstance,
+    private_bundle: bytes,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sigstore.models import TrustedRoot
+
+    from attestlake.verify.keyless import check_signature
+    from attestlake.verify.sigstore_trust import sigstore_trust
+
+    built: list[str] = []
+    for name in ("ct_keyring", "rekor_keyring", "get_timestamp_authorities"):
+        original = getattr(TrustedRoot, name)
+
+        def counted(
+            self: TrustedRoot, *args: object, _o: object = original, _n: str = name
+        ) -> object:
+            built.append(_n)
+            return _o(self, *args)  # type: ignore[operator]
+
+        monkeypatch.setattr(TrustedRoot, name, counted)
+    root = tmp_path / "private.trusted_root.json"
+    instance.write_trusted_root(root)
+    trust = sigstore_trust(str(root))
+    forged = json.loads(private_bundle)
+    signature = forged["dsseEnvelope"]["signatures"][0]
+    signature["sig"] = base64.b64encode(b"\x01" + base64.b64decode(signature["sig"])[1:]).decode()
+    for _ in range(3):
+        assert check_signature(trust, private_bundle) is None
+        reason, _detail = check_signature(trust, json.dumps(forged).encode()) or ("", "")
+        assert reason == "bad_signature"
+    # Each once (this instance's bundles carry no timestamp authority's timestamp).
+    assert sorted(built) == ["ct_keyring", "rekor_keyring"]
