@@ -10,9 +10,12 @@ the right rows (stale tables are computed from their definitions).
 The session that computes them holds at most :data:`~attestlake.lake.session_memory.WORK_MEMORY` of their working data and
 spills the rest to a private temporary directory, so a crawl's memory does not grow with the
 lake's history (only with the maintained tables' own rows). A definition that cannot fit in
-that bound (an operator that does not spill) is computed again within
-:data:`~attestlake.lake.session_memory.WIDER_WORK_MEMORY`, and only if it does not fit in that
-either, without a bound; a warning says which.
+that bound (an operator that does not spill) and can be computed in parts
+(:attr:`~attestlake.lake.maintained_views.Maintained.in_parts`) is computed again in
+:data:`PARTS` parts, one after the other, within the same bound. One that still does not fit
+is computed again within :data:`~attestlake.lake.session_memory.WIDER_WORK_MEMORY` (at once,
+then in parts), and only if it does not fit in that either, without a bound; a warning says
+which.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from attestlake.lake.lake import Lake
 from attestlake.lake.maintained_views import (
     BUILT_FROM,
     MAINTAINED,
+    PART_VARIABLE,
+    PARTS_VARIABLE,
     Maintained,
     built_from,
     current_states,
@@ -40,9 +45,13 @@ from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.session_memory import WIDER_WORK_MEMORY, WORK_MEMORY, MemoryBound, spilling
 from attestlake.lake.structure import tables_listed
 
-__all__ = ["refresh"]
+__all__ = ["PARTS", "computed", "refresh"]
 
 log = logging.getLogger(__name__)
+
+#: How many parts a definition that can be computed in parts is split into when it does not fit
+#: in the bound at once: a million runs' ``workflow_packages`` needed about 1 GB at once.
+PARTS = 8
 
 
 def _write(
@@ -67,25 +76,62 @@ def _write(
     guarded(root, table, "write", write)
 
 
+def computed(con: duckdb.DuckDBPyConnection, maintained: Maintained, parts: int = 1) -> pa.Table:
+    """The rows of ``maintained``'s definition in the session ``con``: at once, or (``parts``
+    over 1, for a definition that can be) each part's in turn, together."""
+    if parts == 1:
+        return _arrow(con.sql(maintained.sql))
+    if not maintained.in_parts:
+        raise ValueError(f"maintained table {maintained.name} cannot be computed in parts")
+    tables = []
+    try:
+        con.execute(f"SET VARIABLE {PARTS_VARIABLE} = $1", [parts])
+        for part in range(parts):
+            con.execute(f"SET VARIABLE {PART_VARIABLE} = $1", [part])
+            tables.append(_arrow(con.sql(maintained.sql)))
+    finally:
+        con.execute(f"RESET VARIABLE {PARTS_VARIABLE}")
+        con.execute(f"RESET VARIABLE {PART_VARIABLE}")
+    return pa.concat_tables(tables)
+
+
+def _arrow(relation: duckdb.DuckDBPyRelation) -> pa.Table:
+    rows = relation.arrow()
+    return rows if isinstance(rows, pa.Table) else rows.read_all()
+
+
 def _compute(
     root: LakeRoot,
     stale: list[Maintained],
     versions: dict[str, int | None],
     bound: MemoryBound | None,
 ) -> list[Maintained]:
-    """Write each of ``stale`` from one session (bounded by ``bound``); return those whose
-    definition did not fit in the bound (left as they were)."""
+    """Write each of ``stale`` from one session (bounded by ``bound``), in :data:`PARTS` parts
+    when one that can be does not fit at once; return those whose definition did not fit in
+    the bound (left as they were)."""
     unfit: list[Maintained] = []
     with Lake.open(root, memory=bound, derived=False) as lake:
         for maintained in stale:
-            try:
-                rows = lake.con.sql(maintained.sql).arrow()
-            except (duckdb.OutOfMemoryException, duckdb.IOException):
-                if bound is None:  # else: over the bound, or nowhere left to spill
-                    raise
+            tries = [1, PARTS] if maintained.in_parts and bound is not None else [1]
+            data = None
+            for parts in tries:
+                try:
+                    data = computed(lake.con, maintained, parts)
+                    break
+                except (duckdb.OutOfMemoryException, duckdb.IOException):
+                    if bound is None:  # else: over the bound, or nowhere left to spill
+                        raise
+            if data is None:
                 unfit.append(maintained)
                 continue
-            data = rows if isinstance(rows, pa.Table) else rows.read_all()
+            if parts > 1:
+                log.info(
+                    "maintained table %s does not fit in %s of memory at once: computed in %d "
+                    "parts",
+                    maintained.name,
+                    bound.limit if bound is not None else "",
+                    parts,
+                )
             _write(root, maintained, data, current_versions(versions, maintained))
     return unfit
 

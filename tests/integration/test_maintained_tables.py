@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 import sqlglot
@@ -29,8 +30,17 @@ from attestlake.crawl.crawl import crawl
 from attestlake.crawl.shard import ShardedSource, parse_shard
 from attestlake.crawl.sources import as_source
 from attestlake.demo.demo import DemoResult
-from attestlake.lake.maintain import refresh
-from attestlake.lake.maintained_views import BUILT_FROM, MAINTAINED, current_tables
+from attestlake.lake import maintain
+from attestlake.lake.lake import Lake
+from attestlake.lake.maintain import PARTS, computed, refresh
+from attestlake.lake.maintained_views import (
+    BUILT_FROM,
+    MAINTAINED,
+    PART_VARIABLE,
+    PARTS_VARIABLE,
+    Maintained,
+    current_tables,
+)
 from attestlake.lake.tables import BY_NAME
 from attestlake.lake.write import writer_lock
 from attestlake.store.layout import LayoutStore
@@ -205,6 +215,79 @@ def test_a_refresh_past_its_memory_bound_tries_a_wider_one_before_none(
     assert set(current_tables(lake.resolve())) == set(written) == {m.name for m in MAINTAINED}
     said = [r.message for r in caplog.records if "does not fit" in r.message]
     assert said and all(m.endswith("computed again within 512MB") for m in said)
+    assert maintained_rows(lake) == maintained_rows(demo.lake)
+
+
+def _sorted_rows(table: pa.Table) -> list[tuple[Any, ...]]:
+    return sorted((tuple(r.values()) for r in table.to_pylist()), key=repr)
+
+
+def test_a_definition_computed_in_parts_has_the_rows_it_has_at_once(demo: DemoResult) -> None:
+    """Each part holds rows no other part holds, the parts together are the table, and the
+    session computes the whole table again once they are done."""
+    in_parts = [m for m in MAINTAINED if m.in_parts]
+    assert [m.name for m in in_parts] == ["workflow_packages"]
+    with Lake.open(demo.lake.resolve(), derived=False) as lake:
+        for maintained in in_parts:
+            whole = computed(lake.con, maintained)
+            assert whole.num_rows > 10
+            for parts in (2, 3, PARTS, 64):
+                assert _sorted_rows(computed(lake.con, maintained, parts)) == _sorted_rows(whole)
+                assert computed(lake.con, maintained).num_rows == whole.num_rows
+            lake.con.execute(f"SET VARIABLE {PARTS_VARIABLE} = 3")
+            counts = []
+            for part in range(3):
+                lake.con.execute(f"SET VARIABLE {PART_VARIABLE} = {part}")
+                counts.append(lake.con.sql(maintained.sql).arrow().read_all().num_rows)
+            assert sum(counts) == whole.num_rows and max(counts) < whole.num_rows
+
+
+def test_only_definitions_that_read_their_part_are_computed_in_parts(demo: DemoResult) -> None:
+    for maintained in MAINTAINED:
+        reads_parts = all(
+            f"getvariable('{v}')" in maintained.sql for v in (PARTS_VARIABLE, PART_VARIABLE)
+        )
+        assert reads_parts == maintained.in_parts, maintained.name
+    with Lake.open(demo.lake.resolve(), derived=False) as lake, pytest.raises(ValueError):
+        computed(lake.con, next(m for m in MAINTAINED if not m.in_parts), PARTS)
+
+
+def test_a_refresh_computes_in_parts_what_does_not_fit_at_once_within_its_bound(
+    demo: DemoResult,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A definition that can be computed in parts and does not fit in the refresh's bound at
+    once is computed in parts within that bound, not again within the wider one. DuckDB
+    running out of memory at once is simulated (the demo's tables fit in any bound above its
+    own start-up, so no real bound separates the two ways)."""
+    org = copy_demo(demo, tmp_path / "org")
+    lake = org / "lake"
+    for maintained in MAINTAINED:
+        shutil.rmtree(lake / maintained.name)
+    real = maintain.computed
+    tried: list[tuple[str, int]] = []
+
+    def at_once_too_large(
+        con: duckdb.DuckDBPyConnection, maintained: Maintained, parts: int = 1
+    ) -> pa.Table:
+        tried.append((maintained.name, parts))
+        if maintained.in_parts and parts == 1:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: (simulated)")
+        return real(con, maintained, parts)
+
+    monkeypatch.setattr(maintain, "computed", at_once_too_large)
+    with writer_lock(lake.resolve()), caplog.at_level(logging.INFO, logger=maintain.__name__):
+        written = refresh(lake.resolve(), memory_limit="256MB", wider_limit="1GB")
+    assert set(current_tables(lake.resolve())) == set(written) == {m.name for m in MAINTAINED}
+    assert ("workflow_packages", 1) in tried and ("workflow_packages", PARTS) in tried
+    assert all(parts == 1 for name, parts in tried if name != "workflow_packages")
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        f"maintained table workflow_packages does not fit in 256MB of memory at once: "
+        f"computed in {PARTS} parts"
+    ]
     assert maintained_rows(lake) == maintained_rows(demo.lake)
 
 
