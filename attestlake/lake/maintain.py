@@ -11,8 +11,9 @@ The session that computes them holds at most :data:`~attestlake.lake.session_mem
 spills the rest to a private temporary directory, so a crawl's memory does not grow with the
 lake's history (only with the maintained tables' own rows). A definition that cannot fit in
 that bound (an operator that does not spill) and can be computed in parts
-(:attr:`~attestlake.lake.maintained_views.Maintained.in_parts`) is computed again in
-:data:`PARTS` parts, one after the other, within the same bound. One that still does not fit
+(:attr:`~attestlake.lake.maintained_views.Maintained.parts_of`) is computed again in
+:data:`PARTS` parts, one after the other, within the same bound: each part from a share of
+the rows of the table it is computed in parts of, chosen by a hash of the columns named. One that still does not fit
 is computed again within :data:`~attestlake.lake.session_memory.WIDER_WORK_MEMORY` (at once,
 then in parts), and only if it does not fit in that either, without a bound; a warning says
 which.
@@ -33,8 +34,6 @@ from attestlake.lake.lake import Lake
 from attestlake.lake.maintained_views import (
     BUILT_FROM,
     MAINTAINED,
-    PART_VARIABLE,
-    PARTS_VARIABLE,
     Maintained,
     built_from,
     current_states,
@@ -78,20 +77,28 @@ def _write(
 
 def computed(con: duckdb.DuckDBPyConnection, maintained: Maintained, parts: int = 1) -> pa.Table:
     """The rows of ``maintained``'s definition in the session ``con``: at once, or (``parts``
-    over 1, for a definition that can be) each part's in turn, together."""
+    over 1, for a definition that can be) from each share of the rows of the table it is
+    computed in parts of, in turn, together. The session's view of that table is whole again
+    when it returns."""
     if parts == 1:
         return _arrow(con.sql(maintained.sql))
-    if not maintained.in_parts:
+    if maintained.parts_of is None:
         raise ValueError(f"maintained table {maintained.name} cannot be computed in parts")
+    table, columns = maintained.parts_of
+    keys = ", ".join(f'"{column}"' for column in columns)
+    whole = f"_{table}_whole"
     tables = []
+    con.execute(f'ALTER VIEW "{table}" RENAME TO "{whole}"')
     try:
-        con.execute(f"SET VARIABLE {PARTS_VARIABLE} = $1", [parts])
-        for part in range(parts):
-            con.execute(f"SET VARIABLE {PART_VARIABLE} = $1", [part])
+        for part in range(int(parts)):
+            con.execute(
+                f'CREATE OR REPLACE VIEW "{table}" AS SELECT * FROM "{whole}" '  # noqa: S608
+                f"WHERE hash({keys}) % {int(parts)} = {part}"
+            )
             tables.append(_arrow(con.sql(maintained.sql)))
     finally:
-        con.execute(f"RESET VARIABLE {PARTS_VARIABLE}")
-        con.execute(f"RESET VARIABLE {PART_VARIABLE}")
+        con.execute(f'DROP VIEW IF EXISTS "{table}"')
+        con.execute(f'ALTER VIEW "{whole}" RENAME TO "{table}"')
     return pa.concat_tables(tables)
 
 
@@ -112,7 +119,7 @@ def _compute(
     unfit: list[Maintained] = []
     with Lake.open(root, memory=bound, derived=False) as lake:
         for maintained in stale:
-            tries = [1, PARTS] if maintained.in_parts and bound is not None else [1]
+            tries = [1, PARTS] if maintained.parts_of and bound is not None else [1]
             data = None
             for parts in tries:
                 try:

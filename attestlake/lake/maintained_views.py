@@ -40,8 +40,6 @@ __all__ = [
     "BUILT_FROM",
     "MAINTAINED",
     "MAINTAINED_BY_NAME",
-    "PARTS_VARIABLE",
-    "PART_VARIABLE",
     "Maintained",
     "built_from",
     "current_tables",
@@ -58,23 +56,18 @@ _SQL = Path(__file__).with_name("maintained_sql")
 _HISTORY = 32
 
 
-#: The session variables that select one part of a definition computed in parts: how many
-#: parts, and which (from 0). A session that sets neither computes the whole table.
-PARTS_VARIABLE = "attestlake_parts"
-PART_VARIABLE = "attestlake_part"
-
-
 @dataclass(frozen=True)
 class Maintained:
     """A maintained table: its name, the lake tables its definition reads, and the definition.
-    ``in_parts``: its definition reads only the part of the lake's rows that
-    :data:`PARTS_VARIABLE` and :data:`PART_VARIABLE` select, when a session sets them, and its
-    rows are those of all the parts together (a row belongs to one part); the crawler computes
-    it that way when it does not fit in memory at once."""
+    ``parts_of``: a table it reads and columns of it such that each row of its result is
+    computed from the rows of that table with one value of those columns alone (and of the
+    other tables, whatever it joins to them): its rows are then those computed from each share
+    of the table's rows together, and the crawler computes it so when it does not fit in
+    memory at once (:mod:`attestlake.lake.maintain`)."""
 
     name: str
     reads: tuple[str, ...]
-    in_parts: bool = False
+    parts_of: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def table(self) -> Table:
@@ -102,7 +95,9 @@ MAINTAINED: tuple[Maintained, ...] = (
     Maintained("runner_moves", ("runs", "attestations")),
     Maintained("image_sbom_gaps", ("runs", "materials")),
     Maintained("shared_digests", ("runs", "subjects")),
-    Maintained("workflow_packages", ("runs", "sbom_components"), in_parts=True),
+    Maintained(
+        "workflow_packages", ("runs", "sbom_components"), parts_of=("runs", ("project", "workflow"))
+    ),
     Maintained("component_gaps", ("runs", "sbom_components")),
     Maintained("signer_moves", ("runs", "verifications")),
     Maintained("contract_lags", ("runs", "contract_requirements")),

@@ -33,14 +33,7 @@ from attestlake.demo.demo import DemoResult
 from attestlake.lake import maintain
 from attestlake.lake.lake import Lake
 from attestlake.lake.maintain import PARTS, computed, refresh
-from attestlake.lake.maintained_views import (
-    BUILT_FROM,
-    MAINTAINED,
-    PART_VARIABLE,
-    PARTS_VARIABLE,
-    Maintained,
-    current_tables,
-)
+from attestlake.lake.maintained_views import BUILT_FROM, MAINTAINED, Maintained, current_tables
 from attestlake.lake.tables import BY_NAME
 from attestlake.lake.write import writer_lock
 from attestlake.store.layout import LayoutStore
@@ -223,33 +216,24 @@ def _sorted_rows(table: pa.Table) -> list[tuple[Any, ...]]:
 
 
 def test_a_definition_computed_in_parts_has_the_rows_it_has_at_once(demo: DemoResult) -> None:
-    """Each part holds rows no other part holds, the parts together are the table, and the
-    session computes the whole table again once they are done."""
-    in_parts = [m for m in MAINTAINED if m.in_parts]
+    """The parts together are the table, each part's rows are its own, and the session's view
+    of the table it is computed in parts of is whole again once they are done."""
+    in_parts = [m for m in MAINTAINED if m.parts_of]
     assert [m.name for m in in_parts] == ["workflow_packages"]
     with Lake.open(demo.lake.resolve(), derived=False) as lake:
         for maintained in in_parts:
+            table = maintained.parts_of[0] if maintained.parts_of else ""
+            rows = lake.con.sql(f'SELECT count(*) FROM "{table}"').fetchall()
             whole = computed(lake.con, maintained)
             assert whole.num_rows > 10
             for parts in (2, 3, PARTS, 64):
-                assert _sorted_rows(computed(lake.con, maintained, parts)) == _sorted_rows(whole)
+                in_parts_rows = computed(lake.con, maintained, parts)
+                assert in_parts_rows.num_rows == whole.num_rows
+                assert _sorted_rows(in_parts_rows) == _sorted_rows(whole)
+                assert lake.con.sql(f'SELECT count(*) FROM "{table}"').fetchall() == rows
                 assert computed(lake.con, maintained).num_rows == whole.num_rows
-            lake.con.execute(f"SET VARIABLE {PARTS_VARIABLE} = 3")
-            counts = []
-            for part in range(3):
-                lake.con.execute(f"SET VARIABLE {PART_VARIABLE} = {part}")
-                counts.append(lake.con.sql(maintained.sql).arrow().read_all().num_rows)
-            assert sum(counts) == whole.num_rows and max(counts) < whole.num_rows
-
-
-def test_only_definitions_that_read_their_part_are_computed_in_parts(demo: DemoResult) -> None:
-    for maintained in MAINTAINED:
-        reads_parts = all(
-            f"getvariable('{v}')" in maintained.sql for v in (PARTS_VARIABLE, PART_VARIABLE)
-        )
-        assert reads_parts == maintained.in_parts, maintained.name
-    with Lake.open(demo.lake.resolve(), derived=False) as lake, pytest.raises(ValueError):
-        computed(lake.con, next(m for m in MAINTAINED if not m.in_parts), PARTS)
+        with pytest.raises(ValueError, match="cannot be computed in parts"):
+            computed(lake.con, next(m for m in MAINTAINED if not m.parts_of), PARTS)
 
 
 def test_a_refresh_computes_in_parts_what_does_not_fit_at_once_within_its_bound(
@@ -273,7 +257,7 @@ def test_a_refresh_computes_in_parts_what_does_not_fit_at_once_within_its_bound(
         con: duckdb.DuckDBPyConnection, maintained: Maintained, parts: int = 1
     ) -> pa.Table:
         tried.append((maintained.name, parts))
-        if maintained.in_parts and parts == 1:
+        if maintained.parts_of and parts == 1:
             raise duckdb.OutOfMemoryException("Out of Memory Error: (simulated)")
         return real(con, maintained, parts)
 

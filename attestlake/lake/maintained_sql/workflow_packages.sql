@@ -3,8 +3,8 @@
 -- version (or its name, when it has no purl). When it was first listed, by which run, its
 -- versions seen, and how many runs listed it. Each DISTINCT is a GROUP BY of its own, which
 -- spills to disk: at a million runs (50 million components) the DISTINCT aggregates of one
--- GROUP BY held gigabytes. Every row of the result is one project's workflow's, so the rows of
--- each part of the workflows are computed apart and the parts together are the table.
+-- GROUP BY held gigabytes. Each row is one project's workflow's, computed from the runs of that
+-- workflow alone: the crawler may compute it from a share of the workflows' runs at a time.
 WITH listed AS (
     SELECT
         r.project,
@@ -18,13 +18,6 @@ WITH listed AS (
     FROM sbom_components AS c
     JOIN runs AS r ON r.manifest_digest = c.manifest_digest
     WHERE c.trusted AND coalesce(r.status, 'success') = 'success'
-        -- One part of the workflows when the crawler computes the table in parts (a million
-        -- runs' do not fit its bound at once); every workflow in a session, which sets no part.
-        AND (
-            getvariable('attestlake_parts') IS NULL
-            OR hash(r.project, r.workflow) % getvariable('attestlake_parts')
-            = getvariable('attestlake_part')
-        )
 ),
 firsts AS (
     SELECT
