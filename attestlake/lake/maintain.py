@@ -36,6 +36,7 @@ from attestlake.lake.maintained_views import (
     MAINTAINED,
     Maintained,
     built_from,
+    computed_in_parts,
     current_states,
     current_versions,
     table_versions,
@@ -58,6 +59,8 @@ def _write(
     maintained: Maintained,
     rows: pa.Table,
     versions: dict[str, int],
+    *,
+    in_parts: bool = False,
 ) -> None:
     table = maintained.table
     write = functools.partial(
@@ -69,7 +72,7 @@ def _write(
         storage_options=storage_options(root),
         writer_properties=writer_properties(),
         commit_properties=CommitProperties(
-            custom_metadata={BUILT_FROM: built_from(maintained, versions)}
+            custom_metadata={BUILT_FROM: built_from(maintained, versions, in_parts=in_parts)}
         ),
     )
     guarded(root, table, "write", write)
@@ -112,14 +115,18 @@ def _compute(
     stale: list[Maintained],
     versions: dict[str, int | None],
     bound: MemoryBound | None,
+    in_parts: set[str],
 ) -> list[Maintained]:
     """Write each of ``stale`` from one session (bounded by ``bound``), in :data:`PARTS` parts
-    when one that can be does not fit at once; return those whose definition did not fit in
-    the bound (left as they were)."""
+    when one that can be does not fit at once (or did not the last time: named in
+    ``in_parts``); return those whose definition did not fit in the bound (left as they
+    were)."""
     unfit: list[Maintained] = []
     with Lake.open(root, memory=bound, derived=False) as lake:
         for maintained in stale:
             tries = [1, PARTS] if maintained.parts_of and bound is not None else [1]
+            if maintained.name in in_parts and bound is not None:
+                tries = [PARTS]
             data = None
             for parts in tries:
                 try:
@@ -133,13 +140,16 @@ def _compute(
                 continue
             if parts > 1:
                 log.info(
-                    "maintained table %s does not fit in %s of memory at once: computed in %d "
-                    "parts",
+                    "maintained table %s %s: computed in %d parts",
                     maintained.name,
-                    bound.limit if bound is not None else "",
+                    f"does not fit in {bound.limit if bound else ''} of memory at once"
+                    if 1 in tries
+                    else "did not fit in memory at once the last time",
                     parts,
                 )
-            _write(root, maintained, data, current_versions(versions, maintained))
+            _write(
+                root, maintained, data, current_versions(versions, maintained), in_parts=parts > 1
+            )
     return unfit
 
 
@@ -160,6 +170,7 @@ def refresh(
     if not stale:
         return []
     versions = table_versions(root, {n for m in stale for n in m.reads}, listed)
+    in_parts = computed_in_parts(root, stale, listed)
     unfit = stale
     limits = [memory_limit, wider_limit] if memory_limit is not None else []
     for limit, then in zip(limits, [*limits[1:], None], strict=True):
@@ -168,7 +179,7 @@ def refresh(
         with spilling(limit, any_order=True) as memory:
             if memory is None:  # nowhere to spill: computed without a bound below
                 break
-            unfit = _compute(root, unfit, versions, memory)
+            unfit = _compute(root, unfit, versions, memory, in_parts)
         for maintained in unfit:
             log.warning(
                 "maintained table %s does not fit in %s of memory: computed %s",
@@ -177,5 +188,5 @@ def refresh(
                 f"again within {then}" if then is not None else "without a bound",
             )
     if unfit:
-        _compute(root, unfit, versions, None)
+        _compute(root, unfit, versions, None, in_parts)
     return [m.name for m in stale]

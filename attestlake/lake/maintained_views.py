@@ -42,6 +42,7 @@ __all__ = [
     "MAINTAINED_BY_NAME",
     "Maintained",
     "built_from",
+    "computed_in_parts",
     "current_tables",
     "current_versions",
     "recorded_versions",
@@ -119,21 +120,34 @@ def current_versions(versions: Mapping[str, int | None], maintained: Maintained)
     return out
 
 
-def built_from(maintained: Maintained, versions: Mapping[str, int]) -> str:
-    """What a maintained table's commit records: the digest of its definition and the version
-    of each table it was computed from."""
-    return json.dumps({"definition": maintained.digest, "tables": dict(versions)})
+def built_from(
+    maintained: Maintained, versions: Mapping[str, int], *, in_parts: bool = False
+) -> str:
+    """What a maintained table's commit records: the digest of its definition, the version of
+    each table it was computed from, and (``in_parts``) that it was computed in parts."""
+    record: dict[str, Any] = {"definition": maintained.digest, "tables": dict(versions)}
+    if in_parts:
+        record["in_parts"] = True
+    return json.dumps(record)
+
+
+def _record(maintained: Maintained, recorded: str | None) -> dict[str, Any] | None:
+    """A maintained table's commit record, when written by its current definition."""
+    try:
+        data = json.loads(recorded) if recorded else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("definition") != maintained.digest:
+        return None
+    return data
 
 
 def recorded_versions(maintained: Maintained, recorded: str | None) -> dict[str, int] | None:
     """The table versions a maintained table's commit records, when it was computed by its
     current definition (None: another definition, none recorded, or not what the crawler
     writes)."""
-    try:
-        data = json.loads(recorded) if recorded else None
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("definition") != maintained.digest:
+    data = _record(maintained, recorded)
+    if data is None:
         return None
     tables = data.get("tables")
     if not isinstance(tables, dict) or not all(
@@ -164,16 +178,40 @@ def _history(root: LakeRoot, table: Table, state: TableState, since: int) -> lis
     return [c for c in history if since < c.get("version", -1) <= state.version]
 
 
-def _recorded(root: LakeRoot, maintained: Maintained, state: TableState) -> dict[str, int] | None:
-    """The versions the newest commit (among the last :data:`_HISTORY`) that wrote the
-    maintained table's rows records (None: none, or not readable)."""
+def _newest_record(root: LakeRoot, maintained: Maintained, state: TableState) -> str | None:
+    """What the newest commit (among the last :data:`_HISTORY`) that wrote the maintained
+    table's rows records (None: none, or not readable)."""
     if state.version is None:
         return None
     for commit in _history(root, maintained.table, state, state.version - _HISTORY):
         if commit.get("operation") in _NO_DATA_CHANGE:
             continue
-        return recorded_versions(maintained, commit.get(BUILT_FROM))
+        recorded = commit.get(BUILT_FROM)
+        return recorded if isinstance(recorded, str) else None
     return None
+
+
+def _recorded(root: LakeRoot, maintained: Maintained, state: TableState) -> dict[str, int] | None:
+    """The versions the newest commit that wrote the maintained table's rows records (None:
+    none, or not readable)."""
+    return recorded_versions(maintained, _newest_record(root, maintained, state))
+
+
+def computed_in_parts(
+    root: LakeRoot, maintained: Iterable[Maintained], listed: LakeListing | None = None
+) -> set[str]:
+    """The names of those of ``maintained`` that can be computed in parts and whose rows, as
+    written last by their current definition, were (they did not fit in memory at once then).
+    A record that says so wrongly costs time, never rows: parts give the rows at once gives."""
+    can = [m for m in maintained if m.parts_of]
+    states = table_states(root, [m.table for m in can], listed)
+    out = set()
+    for table, state in zip(can, states, strict=True):
+        if state.present and not state.problems:
+            data = _record(table, _newest_record(root, table, state))
+            if data is not None and data.get("in_parts") is True:
+                out.add(table.name)
+    return out
 
 
 def _unchanged(root: LakeRoot, table: Table, state: TableState, then: int) -> bool:

@@ -33,7 +33,13 @@ from attestlake.demo.demo import DemoResult
 from attestlake.lake import maintain
 from attestlake.lake.lake import Lake
 from attestlake.lake.maintain import PARTS, computed, refresh
-from attestlake.lake.maintained_views import BUILT_FROM, MAINTAINED, Maintained, current_tables
+from attestlake.lake.maintained_views import (
+    BUILT_FROM,
+    MAINTAINED,
+    Maintained,
+    computed_in_parts,
+    current_tables,
+)
 from attestlake.lake.tables import BY_NAME
 from attestlake.lake.write import writer_lock
 from attestlake.store.layout import LayoutStore
@@ -273,6 +279,50 @@ def test_a_refresh_computes_in_parts_what_does_not_fit_at_once_within_its_bound(
         f"computed in {PARTS} parts"
     ]
     assert maintained_rows(lake) == maintained_rows(demo.lake)
+    # The next refresh computes it in parts at once: the first try within the bound would fail.
+    tried.clear()
+    caplog.clear()
+    _append_changed(lake, "runs", run_id="run-appended")
+    assert "workflow_packages" not in current_tables(lake.resolve())
+    with writer_lock(lake.resolve()), caplog.at_level(logging.INFO, logger=maintain.__name__):
+        written = refresh(lake.resolve(), memory_limit="256MB", wider_limit="1GB")
+    assert "workflow_packages" in written
+    assert [parts for name, parts in tried if name == "workflow_packages"] == [PARTS]
+    assert [r.getMessage() for r in caplog.records] == [
+        "maintained table workflow_packages did not fit in memory at once the last time: "
+        f"computed in {PARTS} parts"
+    ]
+    assert set(current_tables(lake.resolve())) == {m.name for m in MAINTAINED}
+
+
+def test_only_a_record_of_the_current_definition_says_it_was_computed_in_parts(
+    demo: DemoResult, tmp_path: Path
+) -> None:
+    """The newest commit that wrote the rows must record ``in_parts`` as true, under the
+    current definition's digest: the demo's crawl computed every table at once, and a record
+    of another definition, or one that says so otherwise, is not taken."""
+    org = copy_demo(demo, tmp_path / "org")
+    lake = org / "lake"
+    assert computed_in_parts(lake.resolve(), MAINTAINED) == set()
+    table = lake / "workflow_packages"
+    rows = DeltaTable(str(table)).to_pyarrow_table()
+    recorded = json.loads(DeltaTable(str(table)).history(1)[0][BUILT_FROM])
+    assert "in_parts" not in recorded
+    for record, taken in [
+        ({**recorded, "in_parts": True}, True),
+        ({**recorded, "in_parts": "true"}, False),
+        ({**recorded, "in_parts": True, "definition": "sha256:" + "0" * 64}, False),
+        (recorded, False),
+    ]:
+        write_deltalake(
+            str(table),
+            rows,
+            mode="overwrite",
+            commit_properties=CommitProperties(custom_metadata={BUILT_FROM: json.dumps(record)}),
+        )
+        assert computed_in_parts(lake.resolve(), MAINTAINED) == (
+            {"workflow_packages"} if taken else set()
+        )
 
 
 def test_a_refresh_with_nowhere_to_spill_writes_them_unbounded_and_says_so(
