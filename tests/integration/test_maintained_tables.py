@@ -242,6 +242,38 @@ def test_a_definition_computed_in_parts_has_the_rows_it_has_at_once(demo: DemoRe
             computed(lake.con, next(m for m in MAINTAINED if not m.parts_of), PARTS)
 
 
+def test_a_part_that_fails_leaves_the_session_whole(demo: DemoResult) -> None:
+    """A part that runs out of memory (the third, here) fails the computation, and every
+    query after it in the session reads the whole table again: no later definition is
+    computed from a share of the runs."""
+
+    class ThirdPartFails:
+        def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+            self.con, self.parts = con, 0
+
+        def sql(self, query: str) -> duckdb.DuckDBPyRelation:
+            self.parts += 1
+            if self.parts == 3:
+                raise duckdb.OutOfMemoryException("Out of Memory Error: (simulated)")
+            return self.con.sql(query)
+
+        def execute(self, query: str, *args: Any) -> duckdb.DuckDBPyConnection:
+            return self.con.execute(query, *args)
+
+    maintained = next(m for m in MAINTAINED if m.parts_of)
+    with Lake.open(demo.lake.resolve(), derived=False) as lake:
+        runs = lake.con.sql('SELECT count(*) FROM "runs"').fetchall()
+        whole = computed(lake.con, maintained)
+        failing = ThirdPartFails(lake.con)
+        with pytest.raises(duckdb.OutOfMemoryException):
+            computed(failing, maintained, PARTS)  # type: ignore[arg-type]
+        assert failing.parts == 3
+        assert lake.con.sql('SELECT count(*) FROM "runs"').fetchall() == runs
+        names = {r[0] for r in lake.con.sql("SELECT view_name FROM duckdb_views()").fetchall()}
+        assert "runs" in names and "_runs_whole" not in names
+        assert _sorted_rows(computed(lake.con, maintained)) == _sorted_rows(whole)
+
+
 def test_a_refresh_computes_in_parts_what_does_not_fit_at_once_within_its_bound(
     demo: DemoResult,
     tmp_path: Path,
