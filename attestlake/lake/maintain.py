@@ -13,10 +13,10 @@ lake's history (only with the maintained tables' own rows). A definition that ca
 that bound (an operator that does not spill) and can be computed in parts
 (:attr:`~attestlake.lake.maintained_views.Maintained.parts_of`) is computed again in
 :data:`PARTS` parts, one after the other, within the same bound: each part from a share of
-the rows of the table it is computed in parts of, chosen by a hash of the columns named. One that still does not fit
-is computed again within :data:`~attestlake.lake.session_memory.WIDER_WORK_MEMORY` (at once,
-then in parts), and only if it does not fit in that either, without a bound; a warning says
-which.
+the rows of the table it is computed in parts of, chosen by a hash of the columns named. One
+that still does not fit is computed again within
+:data:`~attestlake.lake.session_memory.WIDER_WORK_MEMORY` (at once, then in parts), and only if
+it does not fit in that either, without a bound; a warning says which.
 """
 
 from __future__ import annotations
@@ -138,11 +138,11 @@ def _compute(
             if data is None:
                 unfit.append(maintained)
                 continue
-            if parts > 1:
+            if parts > 1 and bound is not None:  # parts are tried only within a bound
                 log.info(
                     "maintained table %s %s: computed in %d parts",
                     maintained.name,
-                    f"does not fit in {bound.limit if bound else ''} of memory at once"
+                    f"does not fit in {bound.limit} of memory at once"
                     if 1 in tries
                     else "did not fit in memory at once the last time",
                     parts,

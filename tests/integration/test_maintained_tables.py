@@ -91,6 +91,10 @@ def _without_maintained(lake: Path, target: Path) -> Path:
     return target
 
 
+def _sorted_rows(table: pa.Table) -> list[tuple[Any, ...]]:
+    return sorted((tuple(r.values()) for r in table.to_pylist()), key=repr)
+
+
 def _session_rows(lake: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Each maintained table as a session over ``lake`` reads it (sorted; crawl ids left out)."""
     out = {}
@@ -100,7 +104,7 @@ def _session_rows(lake: Path) -> dict[str, list[tuple[Any, ...]]]:
             rows = rows.drop_columns(
                 [c for c in ("crawl_id", "crawl_batch") if c in rows.column_names]
             )
-            out[maintained.name] = sorted((tuple(r.values()) for r in rows.to_pylist()), key=repr)
+            out[maintained.name] = _sorted_rows(rows)
     return out
 
 
@@ -215,10 +219,6 @@ def test_a_refresh_past_its_memory_bound_tries_a_wider_one_before_none(
     said = [r.message for r in caplog.records if "does not fit" in r.message]
     assert said and all(m.endswith("computed again within 512MB") for m in said)
     assert maintained_rows(lake) == maintained_rows(demo.lake)
-
-
-def _sorted_rows(table: pa.Table) -> list[tuple[Any, ...]]:
-    return sorted((tuple(r.values()) for r in table.to_pylist()), key=repr)
 
 
 def test_a_definition_computed_in_parts_has_the_rows_it_has_at_once(demo: DemoResult) -> None:
