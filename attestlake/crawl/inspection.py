@@ -8,11 +8,17 @@ Arrow tables, and send them back as Arrow IPC streams. Workers load the trust po
 file once, when they start; a policy that was not read from a file is used in this process
 only. A worker ends when the crawler does, even when the crawler is killed; when a worker
 dies, its chunks and the rest of the crawl are inspected in this process.
+
+Memory: a worker freezes what it inherited from the server (``gc.freeze``), so that Python's
+collector never walks those objects, and their pages stay shared with the server instead of
+being copied into each worker; once the last pool of this process is shut down, the server
+is ended too, so that it holds nothing while the crawl computes its maintained tables.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import multiprocessing
 import os
 import select
@@ -38,9 +44,15 @@ PARALLEL_MIN_EXPLICIT = 16
 
 _policy: TrustPolicy | None = None  # a worker process's own copy, see _start_worker
 
+_pools_lock = threading.Lock()
+_pools_open = 0  # this process's pools that may still fork from the server
+
 
 def _start_worker(policy_path: str, crawler: int) -> None:
     global _policy
+    # What the server imported stays shared: the collector would otherwise write to each of
+    # those objects' headers when it walks them, copying every page they are on.
+    gc.freeze()
     prefer_returning_pool()  # a worker's memory should follow what its chunk holds
     _policy = load_policy(policy_path)
     threading.Thread(target=_exit_with, args=(crawler,), daemon=True).start()
@@ -88,6 +100,33 @@ def _preload(policy: TrustPolicy) -> list[str]:
     declared = policy.declared.identities if policy.declared else ()
     keyless = ["attestlake.verify.sigstore_trust"] if policy.identities or declared else []
     return [__name__, *keyless]
+
+
+def _pool_opened() -> None:
+    global _pools_open
+    with _pools_lock:
+        _pools_open += 1
+
+
+def _pool_closed() -> None:
+    """End multiprocessing's fork server once no pool of this process can fork from it: its
+    imports (pyarrow, the verifiers) hold 50-90 MiB that the crawl's last step, the
+    maintained tables, would otherwise find taken. A later pool starts it again."""
+    global _pools_open
+    with _pools_lock:
+        _pools_open -= 1
+        if _pools_open == 0:
+            _stop_server()
+
+
+def _stop_server() -> None:
+    from multiprocessing import forkserver
+
+    # ForkServer has no public way to end the server; ``_stop`` closes its "alive" pipe and
+    # waits for it, and the next pool's ``ensure_running`` starts a new one.
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)
+    if stop is not None:
+        stop()
 
 
 def default_jobs() -> int:
@@ -143,6 +182,7 @@ class Inspector:
             # Workers fork from a server that imported their modules once: they start at
             # once, and share those pages instead of each holding its own copy.
             context.set_forkserver_preload(_preload(self.policy))
+            _pool_opened()
             self._pool = ProcessPoolExecutor(
                 self.jobs,
                 mp_context=context,
@@ -174,6 +214,7 @@ class Inspector:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+            _pool_closed()
 
     def __enter__(self) -> Inspector:
         return self

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from attestlake import open_lake
-from attestlake.crawl.chunk import merged
+from attestlake.crawl.chunk import Work, merged
 from attestlake.crawl.crawl import crawl
 from attestlake.crawl.inspection import Inspector
 from attestlake.crawl.sources.store import StoreSource
@@ -311,6 +312,53 @@ def test_parallel_gives_the_serial_lake(tmp_path: Path, store: tuple[LayoutStore
     assert sum(t.num_rows for t in parallel.values()) > 50
     assert parallel["contract_requirements"].num_rows == 2  # one set per contract digest
     assert parallel["blobs"]["unit_index"].to_pylist() == serial["blobs"]["unit_index"].to_pylist()
+
+
+def _server_pid() -> int | None:
+    from multiprocessing import forkserver
+
+    return forkserver._forkserver._forkserver_pid  # type: ignore[attr-defined,no-any-return]
+
+
+def test_the_fork_server_ends_with_the_last_pool(
+    tmp_path: Path, store: tuple[LayoutStore, Signer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server the workers fork from holds their imports (50-90 MiB): it is ended when
+    the last pool of the process is shut down, so that it holds nothing while the crawl
+    computes its maintained tables; a later pool starts one again."""
+    from attestlake.crawl import inspection
+
+    layout, signer = store
+    policy = load_policy(signer.trust)
+    candidates: list[Work] = list(StoreSource(layout).candidates())
+    first = Inspector(policy, NOW, jobs=2, parallel_min=1)
+    second = Inspector(policy, NOW, jobs=2, parallel_min=1)
+    stop = inspection._stop_server
+    stopped_with: list[list[bool]] = []
+
+    def stop_when_none_open() -> None:
+        # ending the server waits for every process it forked: never with a pool open
+        still_open = [i._pool is not None for i in (first, second)]
+        stopped_with.append(still_open)
+        if not any(still_open):
+            stop()
+
+    monkeypatch.setattr(inspection, "_stop_server", stop_when_none_open)
+    with first, second:
+        first.submit(candidates[:3])()
+        server = _server_pid()
+        assert server is not None
+        second.submit(candidates[3:6])()
+        first.close()
+        assert _server_pid() == server and stopped_with == []  # the second pool forks from it
+        assert second.submit(candidates[6:9])().units and not second.broken
+    assert stopped_with == [[False, False]] and _server_pid() is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(server, 0)  # ended and waited for: not even a zombie
+    with Inspector(policy, NOW, jobs=2, parallel_min=1) as again:
+        assert again.submit(candidates[:3])().units and not again.broken
+        assert _server_pid() not in (None, server)
+    assert _server_pid() is None
 
 
 def test_new_tables_exist_and_old_lakes_gain_columns(

@@ -84,12 +84,13 @@ def test_the_crawl_and_reverify_commands_move_arrow_to_jemalloc_where_pyarrow_ha
 
 
 WORKER = """
-import json, os, sys
+import gc, json, os, sys
 import pyarrow as pa
 from attestlake.crawl.inspection import _start_worker
 before = pa.default_memory_pool().backend_name
+frozen = gc.get_freeze_count()
 _start_worker(sys.argv[1], os.getpid())
-print(json.dumps([before, pa.default_memory_pool().backend_name]))
+print(json.dumps([before, pa.default_memory_pool().backend_name, frozen, gc.get_freeze_count()]))
 """
 
 
@@ -98,5 +99,16 @@ def test_crawl_workers_start_on_jemalloc_where_pyarrow_has_it(tmp_path: Path) ->
     before it reads its first chunk."""
     trust = tmp_path / "trust.yaml"
     trust.write_text("keys: []\n", encoding="utf-8")
-    before, after = _printed(tmp_path, WORKER, str(trust))
+    before, after, _, _ = _printed(tmp_path, WORKER, str(trust))
     assert after == _returning_pool(before)
+
+
+def test_crawl_workers_freeze_what_they_inherited(tmp_path: Path) -> None:
+    """A worker's collector leaves alone the objects it inherited from the server it forked
+    from (pyarrow's and the verifiers' modules): walking them would write to each object's
+    header and copy every page they are on into the worker."""
+    trust = tmp_path / "trust.yaml"
+    trust.write_text("keys: []\n", encoding="utf-8")
+    _, _, before, after = _printed(tmp_path, WORKER, str(trust))
+    assert before == 0
+    assert after > 10_000  # pyarrow's and attestlake's modules, functions, classes
