@@ -34,6 +34,7 @@ SARIF_RESULTS = Table(
         *_WHERE,
     ),
     key=_KEY,
+    no_statistics=("message",),
 )
 
 JUNIT_CASES = Table(
@@ -51,6 +52,7 @@ JUNIT_CASES = Table(
         *_WHERE,
     ),
     key=_KEY,
+    no_statistics=("message",),
 )
 
 VEX_STATEMENTS = Table(
@@ -69,4 +71,5 @@ VEX_STATEMENTS = Table(
         *_WHERE,
     ),
     key=(*_KEY, "product"),
+    no_statistics=("impact_statement",),
 )

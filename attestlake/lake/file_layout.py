@@ -11,7 +11,9 @@ to three times larger). ``blobs`` is sorted by ``role`` only, which puts the doc
 together and the evidence files together, and its ``content`` (whole files, read only whole)
 is written without a dictionary or statistics, in pages of :data:`LARGE_VALUE_PAGE` bytes:
 zstd then finds what similar files share across more of them; its row groups hold
-:data:`LARGE_VALUE_ROW_GROUP` rows.
+:data:`LARGE_VALUE_ROW_GROUP` rows. A table's ``no_statistics`` columns (documents and free
+text) are written without statistics: a statement's whole text as a file's minimum and
+maximum made 69% of the bytes of ``attestations``' entries in the Delta log.
 """
 
 from __future__ import annotations
@@ -42,15 +44,20 @@ def writer_properties(table: Table | None = None) -> WriterProperties:
     """The Parquet settings of every data file the lake writes (of ``table``'s, when given)."""
     from deltalake import ColumnProperties, WriterProperties
 
-    if table is None or not table.large_values:
+    if table is None:
         return WriterProperties(compression="ZSTD", compression_level=ZSTD_LEVEL)
+    columns = dict.fromkeys(table.no_statistics, ColumnProperties(statistics_enabled="NONE"))
+    if not table.large_values:
+        return WriterProperties(
+            compression="ZSTD", compression_level=ZSTD_LEVEL, column_properties=columns or None
+        )
     whole = ColumnProperties(dictionary_enabled=False, statistics_enabled="NONE")
     return WriterProperties(
         compression="ZSTD",
         compression_level=ZSTD_LEVEL,
         data_page_size_limit=LARGE_VALUE_PAGE,
         max_row_group_size=LARGE_VALUE_ROW_GROUP,
-        column_properties=dict.fromkeys(table.large_values, whole),
+        column_properties={**columns, **dict.fromkeys(table.large_values, whole)},
     )
 
 

@@ -37,6 +37,7 @@ VERIFICATIONS = Table(
     trusted=False,
     key=("manifest_digest", "envelope_digest"),
     sort_by=("status", "reason"),
+    no_statistics=("detail",),
 )
 
 SBOM_COMPONENTS = Table(
@@ -83,6 +84,7 @@ ATTESTATIONS = Table(
     ),
     trusted=False,
     key=("manifest_digest", "envelope_digest"),
+    no_statistics=("subjects", "statement"),
 )
 
 LINK_ARTIFACTS = Table(

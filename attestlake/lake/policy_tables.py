@@ -25,10 +25,12 @@ POLICY_EVALUATIONS = Table(
         "run_date",
     ),
     key=("manifest_digest", "envelope_digest", "policy_name"),
+    no_statistics=("parameters",),
 )
 
 POLICY_VIOLATIONS = Table(
     "policy_violations",
     crawled(*_RUN, *_POLICY, ("position", pa.int32()), "violation", "run_date"),
     key=("manifest_digest", "envelope_digest", "policy_name", "position"),
+    no_statistics=("violation",),
 )

@@ -52,4 +52,5 @@ PUBLISHED_DOCUMENTS = Table(
     ),
     trusted=False,
     key=("manifest_digest",),
+    no_statistics=("content", "error", "detail"),
 )

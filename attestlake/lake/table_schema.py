@@ -33,6 +33,12 @@ class Table:
     #: Columns of large values (whole files): written without a dictionary or statistics, in
     #: larger pages (:mod:`attestlake.lake.file_layout`).
     large_values: tuple[str, ...] = ()
+    #: Columns of documents or free text (a statement's JSON, a build's parameters, a
+    #: finding's message) that no query selects rows by the range of: written without
+    #: statistics. The minimum and maximum of a whole statement would otherwise sit in every
+    #: file's footer and in the file's entry of the Delta log, which every reader of the log,
+    #: and each table a crawl keeps open, holds in memory.
+    no_statistics: tuple[str, ...] = ()
 
 
 def schema_of(*columns: tuple[str, pa.DataType] | str) -> pa.Schema:

@@ -91,6 +91,7 @@ CRAWLS = Table(
     ),
     trusted=False,
     key=("crawl_id", "event", "batch"),
+    no_statistics=("tables", "rows", "detail"),
 )
 
 #: The tables a crawl writes in each batch, in the order it writes them: data tables first,

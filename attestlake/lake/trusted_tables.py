@@ -162,6 +162,7 @@ PROVENANCE = Table(
         "build_date",
     ),
     key=("manifest_digest", "envelope_digest"),
+    no_statistics=("external_parameters", "internal_parameters", "resolved_dependencies"),
 )
 
 WITNESS_ATTESTATIONS = Table(

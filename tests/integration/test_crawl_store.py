@@ -361,6 +361,56 @@ def test_the_fork_server_ends_with_the_last_pool(
     assert _server_pid() is None
 
 
+def test_documents_and_free_text_have_no_statistics_in_files_or_log(
+    tmp_path: Path, store: tuple[LayoutStore, Signer]
+) -> None:
+    """A crawled statement's text is neither its file's minimum and maximum (footer) nor its
+    log entry's; the digests next to it keep both, and compaction writes the same way."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from attestlake.lake.observed_tables import ATTESTATIONS
+    from attestlake.lake.write import compact
+
+    layout, signer = store
+    lake = tmp_path / "lake"
+    crawl(layout, lake, load_policy(signer.trust), now=NOW, batch_size=5)
+
+    def file_statistics() -> list[dict[str, bool]]:
+        out = []
+        for uri in open_table(lake, ATTESTATIONS).file_uris():
+            meta = pq.ParquetFile(uri).metadata
+            names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+            out += [
+                {n: meta.row_group(g).column(i).is_stats_set for i, n in enumerate(names)}
+                for g in range(meta.num_row_groups)
+            ]
+        return out
+
+    def log_statistics() -> list[set[str]]:
+        actions = pa.table(open_table(lake, ATTESTATIONS).get_add_actions(flatten=True))
+        rows = actions.to_pylist()
+        return [
+            {k[4:] for k, v in a.items() if k.startswith("max.") and v is not None} for a in rows
+        ]
+
+    def assert_none_for_text() -> None:
+        footers, log = file_statistics(), log_statistics()
+        assert footers and log
+        for footer in footers:
+            assert not footer["statement"] and not footer["subjects"]
+            assert footer["envelope_digest"] and footer["statement_digest"]
+        for entry in log:
+            assert not entry & {"statement", "subjects"}
+            assert {"envelope_digest", "statement_digest"} <= entry
+
+    assert_none_for_text()
+    assert len(log_statistics()) > 1  # batches of 5 units: several files
+    compact(lake)
+    assert len(log_statistics()) == 1
+    assert_none_for_text()
+
+
 def test_new_tables_exist_and_old_lakes_gain_columns(
     tmp_path: Path, store: tuple[LayoutStore, Signer]
 ) -> None:

@@ -1,5 +1,6 @@
-"""The lake's data files: each table's view has DuckDB's types for its Arrow schema, and each
-batch is written sorted by its table's ``sort_by`` columns."""
+"""The lake's data files: each table's view has DuckDB's types for its Arrow schema, each
+batch is written sorted by its table's ``sort_by`` columns, and documents and free text
+without statistics."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import pyarrow as pa
 import pytest
 
 from attestlake.errors import LakeError
-from attestlake.lake.file_layout import ordered
+from attestlake.lake.file_layout import ordered, writer_properties
 from attestlake.lake.lake import duckdb_type, empty_relation
-from attestlake.lake.tables import RUNS, TABLES
+from attestlake.lake.tables import ATTESTATIONS, BLOBS, RUNS, TABLES, Table
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
@@ -40,3 +41,24 @@ def test_a_batch_is_sorted_by_the_tables_columns_nulls_last() -> None:
     got = ordered(RUNS, rows)
     assert got.column("run_id").to_pylist() == ["4", "2", "1", "3"]
     assert sorted(got.to_pylist(), key=repr) == sorted(rows.to_pylist(), key=repr)
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_the_columns_without_statistics_are_the_tables_and_none_that_prunes(table: Table) -> None:
+    """A column written without statistics is one of the table's, and none that rows are
+    sorted by (whose statistics let DuckDB skip row groups) or that identify a row."""
+    names = set(table.schema.names)
+    assert set(table.no_statistics) <= names
+    assert not set(table.no_statistics) & {*table.sort_by, *table.key, *table.partition_by}
+
+
+def test_documents_and_free_text_are_written_without_statistics() -> None:
+    """``attestations``: a statement's whole text is no file's minimum or maximum; its
+    digests keep theirs."""
+    properties = writer_properties(ATTESTATIONS)
+    columns = properties.column_properties or {}
+    assert set(columns) == {"statement", "subjects"}
+    assert all(c.statistics_enabled == "NONE" for c in columns.values())
+    assert writer_properties(RUNS).column_properties is None
+    kept = writer_properties(BLOBS).column_properties or {}
+    assert set(kept) == {"content"} and kept["content"].dictionary_enabled is False

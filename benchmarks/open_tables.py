@@ -1,0 +1,110 @@
+"""What an opened lake table holds for each of its files, with and without statistics of its
+documents and free text.
+
+A crawl keeps each table it appends to open (:class:`attestlake.lake.write.Appender`), and
+every lake session reads each table's log; delta-rs holds every live file's entry of the log,
+with its statistics. This takes one batch of real rows of each table named from a crawled
+lake, appends it ``--files`` times to a new table, once with the lake's Parquet settings
+(documents and free text without statistics) and once with statistics on every column (as
+before), then opens each table in a process of its own and prints what opening it added to
+the process's resident memory, per file, and the bytes of its log per file:
+
+    .venv/bin/python -m benchmarks.open_tables LAKE --files 400
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+TABLES = ("attestations", "provenance", "runs")
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS in /proc/self/status")
+
+
+def _opened(location: str) -> None:
+    """Print the KiB of resident memory opening the table at ``location`` added, and its
+    live files (the runtime of delta-rs is started on another table first)."""
+    import tempfile as temp
+
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    with temp.TemporaryDirectory() as warm:
+        write_deltalake(warm, pa.table({"x": [1]}))
+        DeltaTable(warm).file_uris()
+    before = _rss_kib()
+    table = DeltaTable(location)
+    files = len(table.file_uris())
+    print(_rss_kib() - before, files)
+
+
+def _batch(lake: Path, name: str) -> object:
+    """The rows of the first file of ``name`` in the lake at ``lake``."""
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    first = sorted(DeltaTable(str(lake / name)).file_uris())[0]
+    return pq.read_table(first)
+
+
+def _build(location: Path, rows: object, name: str, files: int, statistics: bool) -> None:
+    from deltalake import WriterProperties, write_deltalake
+
+    from attestlake.lake.file_layout import writer_properties
+    from attestlake.lake.tables import BY_NAME
+
+    table = BY_NAME[name]
+    properties = WriterProperties(compression="ZSTD") if statistics else writer_properties(table)
+    for _ in range(files):
+        write_deltalake(str(location), rows, mode="append", writer_properties=properties)
+
+
+def _log_bytes(location: Path) -> int:
+    return sum(p.stat().st_size for p in (location / "_delta_log").iterdir() if p.is_file())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("lake", nargs="?", type=Path, help="a crawled lake (its rows are used)")
+    parser.add_argument("--files", type=int, default=400, help="files per table (400)")
+    parser.add_argument("--opened", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.opened:
+        _opened(args.opened)
+        return
+    if args.lake is None:
+        parser.error("the lake to take rows from is required")
+    print(
+        f"{args.files} files a table, each one batch of the lake's rows; opened in a process of its own"
+    )
+    for name in TABLES:
+        rows = _batch(args.lake, name)
+        line = [f"{name} ({rows.num_rows} rows a file):"]  # type: ignore[attr-defined]
+        for way, statistics in (("every column with statistics", True), ("the lake's", False)):
+            with tempfile.TemporaryDirectory(prefix="attestlake-open-") as folder:
+                location = Path(folder) / name
+                _build(location, rows, name, args.files, statistics)
+                out = subprocess.run(
+                    [sys.executable, "-m", "benchmarks.open_tables", "--opened", str(location)],
+                    check=True, capture_output=True, text=True,
+                ).stdout.split()  # fmt: skip
+                kib, files = int(out[0]), int(out[1])
+                per_file = _log_bytes(location) / files
+                line.append(
+                    f"{way}: {kib / files:.1f} KiB held, {per_file / 1024:.1f} KiB of log a file"
+                )
+        print(" ".join(line), flush=True)
+
+
+if __name__ == "__main__":
+    main()
