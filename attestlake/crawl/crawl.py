@@ -375,12 +375,12 @@ def crawl(
         found = _new_candidates(src, known, tally, report)
         chunks = _chunks(found, src, tally, report, max(1, batch_size))
         batches = _verify_and_write(chunks, inspector, writer, max_batch_bytes)
-        if inspector.broken:
+        inspector.close()  # no worker holds memory while the maintained tables are computed
+        if inspector.broken:  # known for sure once closed: workers may still have been starting
             tally.warnings.append(
                 "a worker process ended before the crawl did (its error, if it had one, is "
                 "above): the rest of the crawl was inspected in this process, more slowly"
             )
-        inspector.close()  # no worker holds memory while the maintained tables are computed
         journal.journal_completed(writer.appender, crawl_id, src.ref, writer.totals, policy.digest)
         # nothing of the crawl's bookkeeping is held while the maintained tables are computed
         writer.let_go()

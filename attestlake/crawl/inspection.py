@@ -2,7 +2,9 @@
 
 :class:`Inspector` turns a chunk of units (:mod:`attestlake.crawl.chunk`) into its rows, as
 Arrow. A crawl's first units, and every unit of a small crawl, are inspected in this process;
-the rest go to worker processes (``forkserver``: safe beside the threads of the Delta writer)
+the workers then start on a thread of their own while this process goes on inspecting the
+chunks that come (their server imports their modules: a second or two), and the chunks after
+they started go to the worker processes (``forkserver``: safe beside the threads of the Delta writer)
 that read the units of an OCI layout directory themselves, verify, normalise and build the
 Arrow tables, and send them back as Arrow IPC streams. Workers load the trust policy from its
 file once, when they start; a policy that was not read from a file is used in this process
@@ -154,6 +156,9 @@ class Inspector:
             parallel_min = PARALLEL_MIN if jobs is None else PARALLEL_MIN_EXPLICIT
         self.parallel_min = parallel_min
         self._pool: ProcessPoolExecutor | None = None
+        self._starting: threading.Thread | None = None
+        self._started = threading.Event()  # set once the workers started, or failed to
+        self._start_failed = False
         self._seen = 0  # units submitted so far
         #: True once a worker died: the rest of the crawl is inspected in this process.
         self.broken = False
@@ -173,21 +178,18 @@ class Inspector:
         """Start inspecting the chunk ``work``; the returned function waits for and returns
         its result. The first chunks of a crawl, until ``parallel_min`` units were seen, are
         inspected in this process when the function is called (a small crawl starts no
-        workers); later ones go to the workers."""
+        workers); then the workers start, and the chunks submitted once they have go to
+        them, the others are inspected here."""
         self._seen += len(work)
         if not self.parallel or self._seen < self.parallel_min:
             return functools.partial(self._here, work)
-        if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            # Workers fork from a server that imported their modules once: they start at
-            # once, and share those pages instead of each holding its own copy.
-            context.set_forkserver_preload(_preload(self.policy))
-            _pool_opened()
-            self._pool = ProcessPoolExecutor(
-                self.jobs,
-                mp_context=context,
-                initializer=functools.partial(_start_worker, str(self._policy_file), os.getpid()),
-            )
+        if self._starting is None:
+            self._start_workers()
+        if not self._started.is_set():  # still starting: this process goes on meanwhile
+            return functools.partial(self._here, work)
+        if self._start_failed or self._pool is None:  # a worker died as it started
+            self._break()
+            return functools.partial(self._here, work)
         try:
             future = self._pool.submit(_inspect_chunk, _shipped(work), self.now)
         except BrokenProcessPool:  # a worker died since the last chunk: go on here
@@ -203,6 +205,41 @@ class Inspector:
 
         return collect
 
+    def started(self, timeout: float | None = None) -> bool:
+        """Wait (at most ``timeout`` seconds) until the workers have started, or failed to;
+        whether chunks submitted now go to them."""
+        return self._started.wait(timeout) and self.parallel and not self._start_failed
+
+    def _start_workers(self) -> None:
+        """Create the pool and start its workers on a thread of its own: the first worker
+        waits for the server to import the workers' modules, which this process need not."""
+        self._started.clear()
+        self._start_failed = False
+        context = multiprocessing.get_context("forkserver")
+        # Workers fork from a server that imported their modules once: they start at once,
+        # and share those pages instead of each holding its own copy.
+        context.set_forkserver_preload(_preload(self.policy))
+        _pool_opened()
+        pool = ProcessPoolExecutor(
+            self.jobs,
+            mp_context=context,
+            initializer=functools.partial(_start_worker, str(self._policy_file), os.getpid()),
+        )
+        self._pool = pool
+        self._starting = threading.Thread(
+            target=self._start, args=(pool,), name="attestlake-workers", daemon=True
+        )
+        self._starting.start()
+
+    def _start(self, pool: ProcessPoolExecutor) -> None:
+        try:
+            for started in [pool.submit(os.getpid) for _ in range(self.jobs)]:
+                started.result()
+        except BaseException:  # a worker died starting (its error is on stderr): none used
+            self._start_failed = True
+        finally:
+            self._started.set()
+
     def _break(self) -> None:
         self.broken = True
         self.close()
@@ -211,6 +248,10 @@ class Inspector:
         return inspect_chunk(work, self.policy, self.now)
 
     def close(self) -> None:
+        if self._starting is not None:
+            self._starting.join()  # the pool is shut down once it no longer starts workers
+            self._starting = None
+            self.broken = self.broken or self._start_failed
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None

@@ -294,7 +294,22 @@ def test_crawl_layout_store(tmp_path: Path, store: tuple[LayoutStore, Signer]) -
     assert again.ingested == 0 and again.already_known == 16 and again.rows["verifications"] == 0
 
 
-def test_parallel_gives_the_serial_lake(tmp_path: Path, store: tuple[LayoutStore, Signer]) -> None:
+def _counting_here(inspector: Inspector, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The units of each chunk ``inspector`` inspects in this process, as it does."""
+    here: list[int] = []
+    inspect_here = inspector._here
+
+    def counted(work: list[Work]) -> Any:
+        here.append(len(work))
+        return inspect_here(work)
+
+    monkeypatch.setattr(inspector, "_here", counted)
+    return here
+
+
+def test_parallel_gives_the_serial_lake(
+    tmp_path: Path, store: tuple[LayoutStore, Signer], monkeypatch: pytest.MonkeyPatch
+) -> None:
     layout, signer = store
     policy = load_policy(signer.trust)
     candidates = list(StoreSource(layout).candidates())
@@ -302,8 +317,11 @@ def test_parallel_gives_the_serial_lake(tmp_path: Path, store: tuple[LayoutStore
     chunks = [candidates[i : i + 3] for i in range(0, len(candidates), 3)]
     with Inspector(policy, NOW, jobs=2, parallel_min=1) as inspector:
         assert inspector.parallel
-        parallel, _ = merged([inspector.submit(list(chunk))() for chunk in chunks])
-        assert inspector._pool is not None and not inspector.broken  # ran in the workers
+        here = _counting_here(inspector, monkeypatch)
+        first = inspector.submit(list(chunks[0]))  # starts the workers
+        assert inspector.started(timeout=120)
+        parallel, _ = merged([first(), *(inspector.submit(list(c))() for c in chunks[1:])])
+        assert here == [3] and not inspector.broken  # the others ran in the workers
     with Inspector(policy, NOW, jobs=1) as inspector:
         serial, _ = merged([inspector.submit([c.load() for c in candidates])()])
     assert {n: t.to_pylist() for n, t in parallel.items()} == {
@@ -312,6 +330,45 @@ def test_parallel_gives_the_serial_lake(tmp_path: Path, store: tuple[LayoutStore
     assert sum(t.num_rows for t in parallel.values()) > 50
     assert parallel["contract_requirements"].num_rows == 2  # one set per contract digest
     assert parallel["blobs"]["unit_index"].to_pylist() == serial["blobs"]["unit_index"].to_pylist()
+
+
+def test_chunks_are_inspected_here_while_the_workers_start(
+    tmp_path: Path, store: tuple[LayoutStore, Signer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers' server imports their modules (a second or two): meanwhile the crawl's
+    chunks are inspected in this process instead of waiting, those submitted once the
+    workers started go to them, and the rows are the same, in the same order."""
+    import threading
+
+    layout, signer = store
+    policy = load_policy(signer.trust)
+    candidates: list[Work] = list(StoreSource(layout).candidates())
+    chunks = [candidates[i : i + 2] for i in range(0, len(candidates), 2)]
+    assert len(chunks) >= 6
+    with Inspector(policy, NOW, jobs=1) as serial:
+        expected, _ = merged([serial.submit(list(candidates))()])
+    go = threading.Event()
+    start = Inspector._start
+
+    def slow_start(self: Inspector, pool: Any) -> None:
+        assert go.wait(120)
+        start(self, pool)
+
+    monkeypatch.setattr(Inspector, "_start", slow_start)
+    with Inspector(policy, NOW, jobs=2, parallel_min=1) as inspector:
+        here = _counting_here(inspector, monkeypatch)
+        waiting = [inspector.submit(list(c)) for c in chunks[:3]]  # the workers are starting
+        assert not inspector.started(timeout=0.1)
+        results = [result() for result in waiting]
+        assert here == [2, 2, 2]  # inspected here, without waiting for the workers
+        go.set()
+        assert inspector.started(timeout=120)
+        results += [inspector.submit(list(c))() for c in chunks[3:]]
+        assert here == [2, 2, 2] and not inspector.broken  # the rest in the workers
+    parallel, _ = merged(results)
+    assert {n: t.to_pylist() for n, t in parallel.items()} == {
+        n: t.to_pylist() for n, t in expected.items()
+    }
 
 
 def _server_pid() -> int | None:
@@ -346,9 +403,11 @@ def test_the_fork_server_ends_with_the_last_pool(
     monkeypatch.setattr(inspection, "_stop_server", stop_when_none_open)
     with first, second:
         first.submit(candidates[:3])()
+        assert first.started(timeout=120)
         server = _server_pid()
         assert server is not None
         second.submit(candidates[3:6])()
+        assert second.started(timeout=120)
         first.close()
         assert _server_pid() == server and stopped_with == []  # the second pool forks from it
         assert second.submit(candidates[6:9])().units and not second.broken
@@ -356,7 +415,7 @@ def test_the_fork_server_ends_with_the_last_pool(
     with pytest.raises(ProcessLookupError):
         os.kill(server, 0)  # ended and waited for: not even a zombie
     with Inspector(policy, NOW, jobs=2, parallel_min=1) as again:
-        assert again.submit(candidates[:3])().units and not again.broken
+        assert again.submit(candidates[:3])().units and again.started(timeout=120)
         assert _server_pid() not in (None, server)
     assert _server_pid() is None
 
