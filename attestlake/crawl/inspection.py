@@ -1,12 +1,12 @@
 """Verifying and normalising the chunks of a crawl, in parallel across cores.
 
 :class:`Inspector` turns a chunk of units (:mod:`attestlake.crawl.chunk`) into its rows, as
-Arrow. A crawl's first units, and every unit of a small crawl, are inspected in this process;
-the workers then start on a thread of their own while this process goes on inspecting the
-chunks that come (their server imports their modules: a second or two), and the chunks after
-they started go to the worker processes (``forkserver``: safe beside the threads of the Delta writer)
-that read the units of an OCI layout directory themselves, verify, normalise and build the
-Arrow tables, and send them back as Arrow IPC streams. Workers load the trust policy from its
+Arrow. A crawl's first units, and every unit of a small crawl, are inspected in this process.
+The workers then start on a thread of their own, while this process goes on inspecting the
+chunks that come meanwhile (their server imports their modules: a second or two); the chunks
+submitted once they started go to the worker processes (``forkserver``: safe beside the
+threads of the Delta writer), which read the units of an OCI layout directory themselves,
+verify, normalise and build the Arrow tables, and send them back as Arrow IPC streams. Workers load the trust policy from its
 file once, when they start; a policy that was not read from a file is used in this process
 only. A worker ends when the crawler does, even when the crawler is killed; when a worker
 dies, its chunks and the rest of the crawl are inspected in this process.
