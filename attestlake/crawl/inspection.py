@@ -6,10 +6,11 @@ The workers then start on a thread of their own, while this process goes on insp
 chunks that come meanwhile (their server imports their modules: a second or two); the chunks
 submitted once they started go to the worker processes (``forkserver``: safe beside the
 threads of the Delta writer), which read the units of an OCI layout directory themselves,
-verify, normalise and build the Arrow tables, and send them back as Arrow IPC streams. Workers load the trust policy from its
-file once, when they start; a policy that was not read from a file is used in this process
-only. A worker ends when the crawler does, even when the crawler is killed; when a worker
-dies, its chunks and the rest of the crawl are inspected in this process.
+verify, normalise and build the Arrow tables, and send them back as Arrow IPC streams.
+Workers load the trust policy from its file once, when they start; a policy that was not read
+from a file is used in this process only. A worker ends when the crawler does, even when the
+crawler is killed; when a worker dies, its chunks and the rest of the crawl are inspected in
+this process.
 
 Memory: a worker freezes what it inherited from the server (``gc.freeze``), so that Python's
 collector never walks those objects, and their pages stay shared with the server instead of
