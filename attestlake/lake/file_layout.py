@@ -47,17 +47,15 @@ def writer_properties(table: Table | None = None) -> WriterProperties:
     if table is None:
         return WriterProperties(compression="ZSTD", compression_level=ZSTD_LEVEL)
     columns = dict.fromkeys(table.no_statistics, ColumnProperties(statistics_enabled="NONE"))
-    if not table.large_values:
-        return WriterProperties(
-            compression="ZSTD", compression_level=ZSTD_LEVEL, column_properties=columns or None
-        )
     whole = ColumnProperties(dictionary_enabled=False, statistics_enabled="NONE")
+    columns.update(dict.fromkeys(table.large_values, whole))
+    large = bool(table.large_values)
     return WriterProperties(
         compression="ZSTD",
         compression_level=ZSTD_LEVEL,
-        data_page_size_limit=LARGE_VALUE_PAGE,
-        max_row_group_size=LARGE_VALUE_ROW_GROUP,
-        column_properties={**columns, **dict.fromkeys(table.large_values, whole)},
+        data_page_size_limit=LARGE_VALUE_PAGE if large else None,
+        max_row_group_size=LARGE_VALUE_ROW_GROUP if large else None,
+        column_properties=columns or None,
     )
 
 
