@@ -20,17 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.measure.memory import rss
+
 TABLES = ("runs", "run_events", "subjects", "materials", "verifications")
 ROWS = 800
 EVERY = 100  # batches between two memory readings
-
-
-def _rss_mib() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) // 1024
-    raise RuntimeError("no VmRSS in /proc/self/status")
+MIB = 1024 * 1024
 
 
 def _child(batches: int, reopen_after: int, lake: Path) -> None:
@@ -54,7 +49,7 @@ def _child(batches: int, reopen_after: int, lake: Path) -> None:
         data[name] = pa.Table.from_arrays(columns, schema=schema)
     trim = ctypes.CDLL("libc.so.6").malloc_trim
     appender = write.Appender(lake)
-    print(f"0 {_rss_mib()}", flush=True)
+    print(f"0 {rss() // MIB}", flush=True)
     started = time.perf_counter()
     for batch in range(1, batches + 1):
         for name in TABLES:
@@ -62,7 +57,7 @@ def _child(batches: int, reopen_after: int, lake: Path) -> None:
         if batch % EVERY == 0:
             gc.collect()
             trim(0)  # what the crawler does between batches
-            print(f"{batch} {_rss_mib()}", flush=True)
+            print(f"{batch} {rss() // MIB}", flush=True)
     print(f"seconds {time.perf_counter() - started:.1f}", flush=True)
 
 

@@ -20,32 +20,24 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.measure.memory import rss
+
 TABLES = ("attestations", "provenance", "runs")
-
-
-def _rss_kib() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
 
 
 def _opened(location: str) -> None:
     """Print the KiB of resident memory opening the table at ``location`` added, and its
     live files (the runtime of delta-rs is started on another table first)."""
-    import tempfile as temp
-
     import pyarrow as pa
     from deltalake import DeltaTable, write_deltalake
 
-    with temp.TemporaryDirectory() as warm:
+    with tempfile.TemporaryDirectory() as warm:
         write_deltalake(warm, pa.table({"x": [1]}))
         DeltaTable(warm).file_uris()
-    before = _rss_kib()
+    before = rss()
     table = DeltaTable(location)
     files = len(table.file_uris())
-    print(_rss_kib() - before, files)
+    print((rss() - before) // 1024, files)
 
 
 def _batch(lake: Path, name: str) -> object:
@@ -58,13 +50,13 @@ def _batch(lake: Path, name: str) -> object:
 
 
 def _build(location: Path, rows: object, name: str, files: int, statistics: bool) -> None:
-    from deltalake import WriterProperties, write_deltalake
+    from deltalake import write_deltalake
 
     from attestlake.lake.file_layout import writer_properties
     from attestlake.lake.tables import BY_NAME
 
-    table = BY_NAME[name]
-    properties = WriterProperties(compression="ZSTD") if statistics else writer_properties(table)
+    # the lake's settings, or the same with statistics on every column (no table's own)
+    properties = writer_properties(None if statistics else BY_NAME[name])
     for _ in range(files):
         write_deltalake(str(location), rows, mode="append", writer_properties=properties)
 

@@ -26,14 +26,24 @@ class TreeRun:
     cpu_seconds: float = 0.0  # user and system time of the process and its descendants
 
 
+def _status_bytes(field: str) -> int:
+    """A memory field of ``/proc/self/status`` (``VmRSS``, ``VmHWM``), in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
 def peak_rss() -> int:
     """This process's peak resident set in bytes: ``VmHWM``, its own since it started its
     program (``ru_maxrss`` keeps the peak of the process it was forked from when that was
     larger, so a child of a big benchmark process would report its parent's)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    return _status_bytes("VmHWM")
+
+
+def rss() -> int:
+    """This process's resident set now, in bytes (``VmRSS``)."""
+    return _status_bytes("VmRSS")
 
 
 def _cpu(process: psutil.Process) -> float:
