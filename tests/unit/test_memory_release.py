@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pytest
 
 from attestlake._internal.memory_release import give_back
 
@@ -94,21 +95,27 @@ print(json.dumps([before, pa.default_memory_pool().backend_name, frozen, gc.get_
 """
 
 
-def test_crawl_workers_start_on_jemalloc_where_pyarrow_has_it(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def started_worker(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """What WORKER printed: Arrow's pool before and after a worker started, and the objects
+    frozen before and after (one worker process for the tests that read it)."""
+    folder = tmp_path_factory.mktemp("worker")
+    trust = folder / "trust.yaml"
+    trust.write_text("keys: []\n", encoding="utf-8")
+    return _printed(folder, WORKER, str(trust))
+
+
+def test_crawl_workers_start_on_jemalloc_where_pyarrow_has_it(started_worker: Any) -> None:
     """Each worker process of a crawl or re-evaluation moves Arrow to jemalloc as it starts,
     before it reads its first chunk."""
-    trust = tmp_path / "trust.yaml"
-    trust.write_text("keys: []\n", encoding="utf-8")
-    before, after, _, _ = _printed(tmp_path, WORKER, str(trust))
+    before, after, _, _ = started_worker
     assert after == _returning_pool(before)
 
 
-def test_crawl_workers_freeze_what_they_inherited(tmp_path: Path) -> None:
+def test_crawl_workers_freeze_what_they_inherited(started_worker: Any) -> None:
     """A worker's collector leaves alone the objects it inherited from the server it forked
     from (pyarrow's and the verifiers' modules): walking them would write to each object's
     header and copy every page they are on into the worker."""
-    trust = tmp_path / "trust.yaml"
-    trust.write_text("keys: []\n", encoding="utf-8")
-    _, _, before, after = _printed(tmp_path, WORKER, str(trust))
+    _, _, before, after = started_worker
     assert before == 0
     assert after > 10_000  # pyarrow's and attestlake's modules, functions, classes
