@@ -86,7 +86,7 @@ def _ipc(table: pa.Table) -> bytes:
 class ChunkResult:
     """A chunk's rows, by lake table, as Arrow IPC streams, and its units in order."""
 
-    streams: dict[str, bytes]
+    streams: dict[str, bytes] | dict[str, pa.Buffer]
     units: tuple[Inspected, ...]
     skipped: tuple[str, ...] = ()  # warnings: units left out, their store failing
 

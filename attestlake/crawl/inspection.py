@@ -7,6 +7,12 @@ chunks that come meanwhile (their server imports their modules: a second or two)
 submitted once they started go to the worker processes (``forkserver``: safe beside the
 threads of the Delta writer), which read the units of an OCI layout directory themselves,
 verify, normalise and build the Arrow tables, and send them back as Arrow IPC streams.
+A worker writes a chunk's streams to a file of a private folder of its own crawl (in the
+system's temporary folder, ``TMPDIR``) and sends its name: this process maps the file and
+removes it, where receiving the bytes through the pool's pipe costs it several times more
+(the pipe is read 64 KiB at a time, each read allocating the whole remaining size). A
+worker that cannot write the file sends the streams themselves; a file that cannot be read
+back has its chunk inspected here again.
 Workers load the trust policy from its file once, when they start; a policy that was not read
 from a file is used in this process only. A worker ends when the crawler does, even when the
 crawler is killed; when a worker dies, its chunks and the rest of the crawl are inspected in
@@ -22,19 +28,25 @@ from __future__ import annotations
 
 import functools
 import gc
+import mmap
 import multiprocessing
 import os
 import select
+import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import pyarrow as pa
+
 from attestlake._internal.memory_release import give_back, prefer_returning_pool
-from attestlake.crawl.chunk import ChunkResult, Fetch, Work, inspect_chunk
+from attestlake.crawl.chunk import ChunkResult, Fetch, Inspected, Work, inspect_chunk
 from attestlake.crawl.sources import Candidate
 from attestlake.verify.trust import TrustPolicy
 from attestlake.verify.verify import load_policy
@@ -46,24 +58,27 @@ PARALLEL_MIN = 500
 PARALLEL_MIN_EXPLICIT = 16
 
 _policy: TrustPolicy | None = None  # a worker process's own copy, see _start_worker
+_spool: str | None = None  # the folder a worker writes its results to, see _start_worker
 
 _pools_lock = threading.Lock()
 _pools_open = 0  # this process's pools that may still fork from the server
 
 
-def _start_worker(policy_path: str, crawler: int) -> None:
-    global _policy
+def _start_worker(policy_path: str, crawler: int, spool: str | None = None) -> None:
+    global _policy, _spool
     # What the server imported stays shared: the collector would otherwise write to each of
     # those objects' headers when it walks them, copying every page they are on.
     gc.freeze()
     prefer_returning_pool()  # a worker's memory should follow what its chunk holds
     _policy = load_policy(policy_path)
-    threading.Thread(target=_exit_with, args=(crawler,), daemon=True).start()
+    _spool = spool
+    threading.Thread(target=_exit_with, args=(crawler, spool), daemon=True).start()
 
 
-def _exit_with(pid: int) -> None:
+def _exit_with(pid: int, spool: str | None = None) -> None:
     """End this worker as soon as the crawler process ``pid`` is gone, even killed with -9
-    (the pool cannot tell its workers then, and they would wait for work forever)."""
+    (the pool cannot tell its workers then, and they would wait for work forever), and
+    remove the results it left unread."""
     try:
         fd = os.pidfd_open(pid)
     except (AttributeError, OSError):  # no pidfd (not Linux 5.3+): poll
@@ -72,18 +87,72 @@ def _exit_with(pid: int) -> None:
             try:
                 os.kill(pid, 0)
             except ProcessLookupError:
-                os._exit(1)
+                break
             except PermissionError:
                 pass
-    select.select([fd], [], [])
+    else:
+        select.select([fd], [], [])
+    if spool is not None:
+        shutil.rmtree(spool, ignore_errors=True)
     os._exit(1)
 
 
-def _inspect_chunk(work: list[Work], now: datetime) -> ChunkResult:
+@dataclass(frozen=True)
+class _Spooled:
+    """A chunk's result as a worker sends it: its streams one after the other in the file
+    ``path`` (``sizes``: each table's name and stream length, in order)."""
+
+    path: str
+    sizes: tuple[tuple[str, int], ...]
+    units: tuple[Inspected, ...]
+    skipped: tuple[str, ...]
+
+
+def _inspect_chunk(work: list[Work], now: datetime) -> ChunkResult | _Spooled:
     if _policy is None:  # pragma: no cover - the initializer always ran
         raise RuntimeError("worker started without a trust policy")
     give_back()  # what the last chunk freed (its result is sent): the worker's floor stays low
-    return inspect_chunk(work, _policy, now)
+    result = inspect_chunk(work, _policy, now)
+    return result if _spool is None else _spooled(result, _spool)
+
+
+def _spooled(result: ChunkResult, spool: str) -> ChunkResult | _Spooled:
+    """``result`` written to a new file of ``spool``; ``result`` itself when it cannot be
+    (the folder full or gone): it is sent through the pipe then."""
+    path = None
+    try:
+        fd, path = tempfile.mkstemp(suffix=".arrows", dir=spool)
+        with open(fd, "wb") as out:
+            for stream in result.streams.values():
+                out.write(stream)
+    except OSError:
+        if path is not None:
+            Path(path).unlink(missing_ok=True)
+        return result
+    sizes = tuple((name, len(stream)) for name, stream in result.streams.items())
+    return _Spooled(path, sizes, result.units, result.skipped)
+
+
+def _unspooled(spooled: _Spooled, spool: str) -> ChunkResult:
+    """The result a worker wrote to ``spooled.path``, mapped, and the file removed; an
+    :class:`OSError` if it is not a file of ``spool`` of the size the worker said."""
+    if os.path.dirname(spooled.path) != spool:
+        raise OSError(f"{spooled.path}: not a result of this crawl's workers")
+    fd = os.open(spooled.path, os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        os.unlink(spooled.path)
+        size = os.fstat(fd).st_size
+        if size != sum(n for _, n in spooled.sizes):
+            raise OSError(f"{spooled.path}: {size} bytes, the worker wrote a different size")
+        data = pa.py_buffer(mmap.mmap(fd, size, access=mmap.ACCESS_READ) if size else b"")
+    finally:
+        os.close(fd)
+    streams: dict[str, pa.Buffer] = {}
+    offset = 0
+    for name, n in spooled.sizes:
+        streams[name] = data.slice(offset, n)
+        offset += n
+    return ChunkResult(streams, spooled.units, spooled.skipped)
 
 
 def _shipped(work: list[Work]) -> list[Work]:
@@ -161,6 +230,7 @@ class Inspector:
         self._started = threading.Event()  # set once the workers started, or failed to
         self._start_failed = False
         self._seen = 0  # units submitted so far
+        self._spool: str | None = None  # where the workers write their results, see close
         #: True once a worker died: the rest of the crawl is inspected in this process.
         self.broken = False
         self._policy_file = policy.source if Path(policy.source).is_file() else None
@@ -199,9 +269,15 @@ class Inspector:
 
         def collect() -> ChunkResult:
             try:
-                return future.result()
+                result = future.result()
             except BrokenProcessPool:  # a worker died (killed, out of memory): go on here
                 self._break()
+                return self._here(work)
+            if not isinstance(result, _Spooled):
+                return result
+            try:
+                return _unspooled(result, str(self._spool))
+            except OSError:  # removed from under the crawl (a cleaner of TMPDIR): again here
                 return self._here(work)
 
         return collect
@@ -221,10 +297,13 @@ class Inspector:
         # and share those pages instead of each holding its own copy.
         context.set_forkserver_preload(_preload(self.policy))
         _pool_opened()
+        self._spool = tempfile.mkdtemp(prefix="attestlake-chunks-")
         pool = ProcessPoolExecutor(
             self.jobs,
             mp_context=context,
-            initializer=functools.partial(_start_worker, str(self._policy_file), os.getpid()),
+            initializer=functools.partial(
+                _start_worker, str(self._policy_file), os.getpid(), self._spool
+            ),
         )
         self._pool = pool
         self._starting = threading.Thread(
@@ -257,6 +336,9 @@ class Inspector:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
             _pool_closed()
+        if self._spool is not None:  # results of chunks never collected
+            shutil.rmtree(self._spool, ignore_errors=True)
+            self._spool = None
 
     def __enter__(self) -> Inspector:
         return self

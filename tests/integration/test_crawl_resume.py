@@ -209,12 +209,17 @@ def test_killed_parallel_crawl_resumes_and_leaves_no_workers(tmp_path: Path) -> 
     lake = tmp_path / "lake"
     command = [*_command(store, lake, signer.trust, kill_at="2:attestations"), "--jobs", "2"]
     command[command.index("--batch-size") + 1] = "70"
-    killed = subprocess.run(command, env=_env(tmp_path, mark), capture_output=True, timeout=300)
+    temporary = tmp_path / "tmp"  # where the workers write the chunks' rows for the crawler
+    temporary.mkdir()
+    env_killed = {**_env(tmp_path, mark), "TMPDIR": str(temporary)}
+    killed = subprocess.run(command, env=env_killed, capture_output=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL
     deadline = time.monotonic() + 60
     while _marked(mark) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _marked(mark) == [], "worker processes outlived the killed crawler"
+    left = list(temporary.glob("attestlake-chunks-*"))
+    assert left == [], "the killed crawl's rows were left behind"
     command = [*_command(store, lake, signer.trust), "--jobs", "2"]
     command[command.index("--batch-size") + 1] = "70"
     assert subprocess.run(command, env=env, capture_output=True, timeout=300).returncode == 0
