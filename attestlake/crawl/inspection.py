@@ -297,7 +297,10 @@ class Inspector:
         # and share those pages instead of each holding its own copy.
         context.set_forkserver_preload(_preload(self.policy))
         _pool_opened()
-        self._spool = tempfile.mkdtemp(prefix="attestlake-chunks-")
+        try:
+            self._spool = tempfile.mkdtemp(prefix="attestlake-chunks-")
+        except OSError:  # no temporary folder to write to: the results come through the pipe
+            self._spool = None
         pool = ProcessPoolExecutor(
             self.jobs,
             mp_context=context,

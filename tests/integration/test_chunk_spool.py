@@ -6,6 +6,7 @@ rows through the pool's pipe."""
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -168,3 +169,17 @@ def test_a_worker_whose_crawler_died_removes_the_spool(tmp_path: Path) -> None:
     crawler.wait()
     assert worker.wait(timeout=60) == 1
     assert not spool.exists()
+
+
+def test_without_a_temporary_folder_the_rows_come_through_the_pipe(
+    store: tuple[LayoutStore, Signer], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    layout, signer = store
+    candidates: list[Work] = list(StoreSource(layout).candidates())
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    inspector, here = _started(signer, monkeypatch)
+    with inspector:
+        assert inspector._spool is None
+        result = inspector.submit(list(candidates))()
+        assert here == [] and not inspector.broken
+    assert _rows(merged([result])[0]) == _serial(candidates, signer)
