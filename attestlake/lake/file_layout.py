@@ -40,6 +40,16 @@ LARGE_VALUE_PAGE = 8 * 1024 * 1024
 LARGE_VALUE_ROW_GROUP = 1024
 
 
+#: The table property naming the columns with statistics in the Delta log.
+LOG_STATISTICS = "delta.dataSkippingStatsColumns"
+
+
+def table_properties(table: Table) -> dict[str, str]:
+    """The Delta table properties of ``table``: statistics in its log for
+    :attr:`Table.log_statistics` alone."""
+    return {LOG_STATISTICS: ",".join(table.log_statistics)}
+
+
 def writer_properties(table: Table | None = None) -> WriterProperties:
     """The Parquet settings of every data file the lake writes (of ``table``'s, when given)."""
     from deltalake import ColumnProperties, WriterProperties

@@ -51,7 +51,7 @@ __all__ = [
 #: The commit metadata key that records the tables' versions a maintained table was built from.
 BUILT_FROM = "attestlake.built_from"
 #: Delta operations that change no row: a table changed only by them still holds its rows.
-_NO_DATA_CHANGE = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END"})
+_NO_DATA_CHANGE = frozenset({"OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES"})
 _SQL = Path(__file__).with_name("maintained_sql")
 #: How many commits back the history is read (a table compacted more often since is rebuilt).
 _HISTORY = 32

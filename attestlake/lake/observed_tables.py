@@ -63,6 +63,7 @@ SBOM_COMPONENTS = Table(
     ),
     trusted=False,
     key=("manifest_digest", "envelope_digest", "sbom_digest", "bom_ref", "name", "version"),
+    selected_by=("carrier", "trusted"),  # the crawl's replays (attestlake.crawl.replay)
 )
 
 ATTESTATIONS = Table(
@@ -85,6 +86,7 @@ ATTESTATIONS = Table(
     trusted=False,
     key=("manifest_digest", "envelope_digest"),
     no_statistics=("subjects", "statement"),
+    selected_by=("statement_digest", "trusted"),  # the crawl's replays
 )
 
 LINK_ARTIFACTS = Table(

@@ -39,6 +39,20 @@ class Table:
     #: file's footer and in the file's entry of the Delta log, which every reader of the log,
     #: and each table a crawl keeps open, holds in memory.
     no_statistics: tuple[str, ...] = ()
+    #: Columns besides the key and the sort order that a reader of the Delta log selects
+    #: files by (a crawl's own reads of the lake): their statistics stay in the log.
+    selected_by: tuple[str, ...] = ()
+
+    @property
+    def log_statistics(self) -> tuple[str, ...]:
+        """The columns whose minimum and maximum each file's entry of the Delta log records:
+        those the table's rows are keyed, sorted and :attr:`selected_by`, and the crawl and
+        batch that wrote them. Readers of the log (delta-rs's datasets, Spark) skip files by these; DuckDB
+        reads the files' own footers, which keep every column's but :attr:`no_statistics`.
+        Each opened table holds its files' entries in memory, every column's statistics
+        otherwise among them."""
+        wanted = {*self.key, *self.sort_by, *self.selected_by, *(c for c, _ in CRAWL_COLUMNS)}
+        return tuple(f.name for f in self.schema if f.name in wanted)
 
 
 def schema_of(*columns: tuple[str, pa.DataType] | str) -> pa.Schema:

@@ -37,7 +37,12 @@ from attestlake.lake.delta import (
     table_path,
 )
 from attestlake.lake.fan_out import each_table
-from attestlake.lake.file_layout import LARGE_VALUE_ROW_GROUP, ordered, writer_properties
+from attestlake.lake.file_layout import (
+    LARGE_VALUE_ROW_GROUP,
+    ordered,
+    table_properties,
+    writer_properties,
+)
 from attestlake.lake.lake_check import unlisted_files
 from attestlake.lake.location import LOCK_FILE
 from attestlake.lake.log_cleanup import COMMIT_HOOKS, after_commit
@@ -67,10 +72,31 @@ def create_tables(root: LakeRoot) -> None:
             mode="ignore",
             partition_by=list(table.partition_by) or None,
             storage_options=storage_options(root),
+            configuration=table_properties(table),
         )
         guarded(root, table, "create", call)
 
     each_table(root, create, [t for t in TABLES if t.name not in present])
+
+
+def _set_properties(root: LakeRoot, table: Table, delta: DeltaTable) -> None:
+    """Give ``delta`` the table properties of ``table`` where it lacks them (a table created
+    before they were set): one commit that changes no row; the files written from then on
+    follow them."""
+    wanted = table_properties(table)
+    configuration = delta.metadata().configuration
+    if all(configuration.get(k) == v for k, v in wanted.items()):
+        return
+
+    def alter() -> None:
+        in_store = isinstance(root, ObjectLake)
+        delta.alter.set_table_properties(
+            wanted, post_commithook_properties=COMMIT_HOOKS if in_store else None
+        )
+        if in_store:
+            after_commit(delta)
+
+    guarded(root, table, "set the properties of", alter)
 
 
 @contextlib.contextmanager
@@ -127,6 +153,7 @@ class Appender:
                 self.root, table, "open", lambda: open_table(self.root, table)
             )
             self._commits[table.name] = 0
+            _set_properties(self.root, table, delta)
         # A table keeps the partitions it was created with (lakes written before tables
         # were unpartitioned have run_date= or crawl_date= directories).
         partitions = list(delta.metadata().partition_columns) or None

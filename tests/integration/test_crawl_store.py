@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -468,6 +469,67 @@ def test_documents_and_free_text_have_no_statistics_in_files_or_log(
     compact(lake)
     assert len(log_statistics()) == 1
     assert_none_for_text()
+
+
+def _log_statistics(lake: Path, table: Any) -> dict[str, set[str]]:
+    """The columns with a maximum in each live file's entry of ``table``'s log, by file."""
+    import pyarrow as pa
+
+    actions = pa.table(open_table(lake, table).get_add_actions(flatten=True)).to_pylist()
+    return {
+        a["path"]: {k[4:] for k, v in a.items() if k.startswith("max.") and v is not None}
+        for a in actions
+    }
+
+
+def test_the_log_keeps_statistics_of_the_columns_files_are_selected_by(
+    tmp_path: Path, store: tuple[LayoutStore, Signer], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file's log entry has the minimum and maximum of the columns readers of the log
+    select files by, and of no other, while its footer keeps every column's; a lake whose
+    tables were made before gains the setting with its next crawl, its rows unchanged."""
+    import pyarrow.parquet as pq
+
+    from attestlake.lake import write
+    from attestlake.lake.file_layout import LOG_STATISTICS
+    from attestlake.lake.tables import RUNS
+
+    layout, signer = store
+    policy = load_policy(signer.trust)
+    lake = tmp_path / "lake"
+    with monkeypatch.context() as before:  # tables as an older version made them
+        before.setattr(write, "table_properties", lambda table: {})
+        crawl(layout, lake, policy, now=NOW)
+    assert LOG_STATISTICS not in open_table(lake, RUNS).metadata().configuration
+    old = _log_statistics(lake, RUNS)
+    assert all("status" in columns for columns in old.values())  # every column's, as before
+    rows = lake_rows(lake, maintained=False)
+
+    more = LayoutStore(tmp_path / "more")
+    for n in (40, 41):
+        evidence = sbom(n)
+        statement = signer.envelope(run_statement(n, evidence))
+        push(more, [(ENVELOPE_MEDIA_TYPE, statement)], tag=f"run-{n}", evidence=[(CDX, evidence)])
+    assert crawl(more, lake, policy, now=NOW).ingested == 2
+    after = lake_rows(lake, maintained=False)
+    written = [t for t in UNIT_TABLES if after[t.name] != rows[t.name]]
+    assert len(written) >= 6
+    for table in written:  # each table the crawl wrote to has the setting now
+        configuration = open_table(lake, table).metadata().configuration
+        assert configuration.get(LOG_STATISTICS) == ",".join(table.log_statistics), table.name
+    for table in (RUNS, BY_NAME["sbom_components"], BY_NAME["attestations"]):
+        new = {p: c for p, c in _log_statistics(lake, table).items() if p not in old}
+        assert new, table.name
+        for columns in new.values():
+            assert columns <= set(table.log_statistics), table.name
+            assert {"manifest_digest", "crawl_id"} <= columns, table.name
+    new_runs = [p for p in _log_statistics(lake, RUNS) if p not in old]
+    footer = pq.ParquetFile(str(lake / "runs" / new_runs[0])).metadata
+    status = footer.schema.names.index("status")
+    assert footer.row_group(0).column(status).is_stats_set  # DuckDB still prunes by it
+    for table in UNIT_TABLES:  # the rows before are all there still
+        assert not Counter(rows[table.name]) - Counter(after[table.name]), table.name
+    assert len(after["runs"]) == len(rows["runs"]) + 2
 
 
 def test_new_tables_exist_and_old_lakes_gain_columns(

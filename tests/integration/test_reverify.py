@@ -30,8 +30,10 @@ from attestlake.crawl.sources import open_source
 from attestlake.demo.demo import DemoResult
 from attestlake.errors import LakeError
 from attestlake.lake.consistency import check
+from attestlake.lake.delta import open_table
+from attestlake.lake.file_layout import LOG_STATISTICS
 from attestlake.lake.maintained_views import MAINTAINED
-from attestlake.lake.tables import BLOBS, REBUILT_TABLES
+from attestlake.lake.tables import ATTESTATIONS, BLOBS, REBUILT_TABLES, VERIFICATIONS
 from attestlake.store.layout import LayoutStore
 from attestlake.verify.verify import load_policy
 from tests.demo_lake import NOW, copy_demo
@@ -142,6 +144,9 @@ def test_reverify_equals_a_first_crawl_under_the_new_policy(
     digests = _sql(lake, "SELECT DISTINCT policy_digest FROM verifications")
     assert digests == [{"policy_digest": load_policy(revoked.org / "revoked-ci.yaml").digest}]
     assert not check(lake).problems
+    for table in (VERIFICATIONS, ATTESTATIONS):  # replaced, with the table's own settings
+        configuration = open_table(lake, table).metadata().configuration
+        assert configuration[LOG_STATISTICS] == ",".join(table.log_statistics)
 
 
 def test_reverify_json_summary(revoked: Revoked) -> None:

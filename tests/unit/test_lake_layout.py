@@ -9,9 +9,9 @@ import pyarrow as pa
 import pytest
 
 from attestlake.errors import LakeError
-from attestlake.lake.file_layout import ordered, writer_properties
+from attestlake.lake.file_layout import ordered, table_properties, writer_properties
 from attestlake.lake.lake import duckdb_type, empty_relation
-from attestlake.lake.tables import ATTESTATIONS, BLOBS, RUNS, TABLES, Table
+from attestlake.lake.tables import ATTESTATIONS, BLOBS, RUNS, SBOM_COMPONENTS, TABLES, Table
 
 
 @pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
@@ -50,6 +50,29 @@ def test_the_columns_without_statistics_are_the_tables_and_none_that_prunes(tabl
     names = set(table.schema.names)
     assert set(table.no_statistics) <= names
     assert not set(table.no_statistics) & {*table.sort_by, *table.key, *table.partition_by}
+
+
+@pytest.mark.parametrize("table", TABLES, ids=lambda t: t.name)
+def test_the_log_has_statistics_of_the_columns_files_are_selected_by(table: Table) -> None:
+    """Each file's entry of the Delta log keeps the minimum and maximum of the columns a
+    reader of the log selects files by (the key, the sort order, those named, the crawl's
+    columns) and of no other: every opened table holds those entries in memory."""
+    names = table.schema.names
+    wanted = {*table.key, *table.sort_by, *table.selected_by, "crawl_id", "crawl_batch"}
+    assert set(table.selected_by) <= set(names)
+    assert list(table.log_statistics) == [n for n in names if n in wanted]
+    assert not set(table.log_statistics) & set(table.no_statistics)
+    assert table_properties(table) == {
+        "delta.dataSkippingStatsColumns": ",".join(table.log_statistics)
+    }
+
+
+def test_the_crawls_own_selections_keep_their_statistics_in_the_log() -> None:
+    """The crawl's replays select attestations by statement and trust, and SBOM components
+    by where they were read and trust (:mod:`attestlake.crawl.replay`)."""
+    assert {"statement_digest", "trusted"} <= set(ATTESTATIONS.log_statistics)
+    assert {"carrier", "trusted", "manifest_digest"} <= set(SBOM_COMPONENTS.log_statistics)
+    assert "statement" not in ATTESTATIONS.log_statistics
 
 
 def test_documents_and_free_text_are_written_without_statistics() -> None:
