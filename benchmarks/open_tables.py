@@ -1,13 +1,15 @@
-"""What an opened lake table holds for each of its files, with and without statistics of its
-documents and free text.
+"""What an opened lake table holds for each of its files, with the statistics of every
+column, without those of its documents and free text, and with the log's for the columns files
+are selected by alone.
 
 A crawl keeps each table it appends to open (:class:`attestlake.lake.write.Appender`), and
 every lake session reads each table's log; delta-rs holds every live file's entry of the log,
 with its statistics. This takes one batch of real rows of each table named from a crawled
-lake, appends it ``--files`` times to a new table, once with the lake's Parquet settings
-(documents and free text without statistics) and once with statistics on every column (as
-before), then opens each table in a process of its own and prints what opening it added to
-the process's resident memory, per file, and the bytes of its log per file:
+lake, appends it ``--files`` times to a new table in each of three ways (statistics on every
+column; the lake's Parquet settings, documents and free text without statistics; those, and
+the lake's table properties, the log's statistics for :attr:`Table.log_statistics` alone),
+then opens each table in a process of its own and prints what opening it added to the
+process's resident memory, per file, and the bytes of its log per file:
 
     .venv/bin/python -m benchmarks.open_tables LAKE --files 400
 """
@@ -19,10 +21,11 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from benchmarks.measure.memory import rss
 
-TABLES = ("attestations", "provenance", "runs")
+TABLES = ("attestations", "provenance", "runs", "sbom_components", "verifications")
 
 
 def _opened(location: str) -> None:
@@ -49,16 +52,29 @@ def _batch(lake: Path, name: str) -> object:
     return pq.read_table(first)
 
 
-def _build(location: Path, rows: object, name: str, files: int, statistics: bool) -> None:
+#: The ways a table is written: (Parquet settings with every column's statistics, table
+#: properties of the lake).
+WAYS = {
+    "every column with statistics": (True, False),
+    "documents without": (False, False),
+    "the lake's (and the log's for selected columns)": (False, True),
+}
+
+
+def _build(location: Path, rows: Any, name: str, files: int, way: tuple[bool, bool]) -> None:
     from deltalake import write_deltalake
 
-    from attestlake.lake.file_layout import writer_properties
+    from attestlake.lake.file_layout import table_properties, writer_properties
     from attestlake.lake.tables import BY_NAME
 
+    statistics, properties = way
+    table = BY_NAME[name]
     # the lake's settings, or the same with statistics on every column (no table's own)
-    properties = writer_properties(None if statistics else BY_NAME[name])
-    for _ in range(files):
-        write_deltalake(str(location), rows, mode="append", writer_properties=properties)
+    settings = writer_properties(None if statistics else table)
+    configuration = table_properties(table) if properties else None
+    write_deltalake(str(location), rows, writer_properties=settings, configuration=configuration)
+    for _ in range(files - 1):
+        write_deltalake(str(location), rows, mode="append", writer_properties=settings)
 
 
 def _log_bytes(location: Path) -> int:
@@ -82,10 +98,10 @@ def main() -> None:
     for name in TABLES:
         rows = _batch(args.lake, name)
         line = [f"{name} ({rows.num_rows} rows a file):"]  # type: ignore[attr-defined]
-        for way, statistics in (("every column with statistics", True), ("the lake's", False)):
+        for way, settings in WAYS.items():
             with tempfile.TemporaryDirectory(prefix="attestlake-open-") as folder:
                 location = Path(folder) / name
-                _build(location, rows, name, args.files, statistics)
+                _build(location, rows, name, args.files, settings)
                 out = subprocess.run(
                     [sys.executable, "-m", "benchmarks.open_tables", "--opened", str(location)],
                     check=True, capture_output=True, text=True,
