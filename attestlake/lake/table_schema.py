@@ -47,10 +47,10 @@ class Table:
     def log_statistics(self) -> tuple[str, ...]:
         """The columns whose minimum and maximum each file's entry of the Delta log records:
         those the table's rows are keyed, sorted and :attr:`selected_by`, and the crawl and
-        batch that wrote them. Readers of the log (delta-rs's datasets, Spark) skip files by these; DuckDB
-        reads the files' own footers, which keep every column's but :attr:`no_statistics`.
-        Each opened table holds its files' entries in memory, every column's statistics
-        otherwise among them."""
+        batch that wrote them. Readers of the log (delta-rs's datasets, Spark) skip files by
+        these; DuckDB reads the files' own footers, which keep every column's but
+        :attr:`no_statistics`. Each opened table holds its files' entries in memory, every
+        column's statistics otherwise among them."""
         wanted = {*self.key, *self.sort_by, *self.selected_by, *(c for c, _ in CRAWL_COLUMNS)}
         return tuple(f.name for f in self.schema if f.name in wanted)
 
