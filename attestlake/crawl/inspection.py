@@ -133,10 +133,11 @@ def _spooled(result: ChunkResult, spool: str) -> ChunkResult | _Spooled:
     return _Spooled(path, sizes, result.units, result.skipped)
 
 
-def _unspooled(spooled: _Spooled, spool: str) -> ChunkResult:
+def _unspooled(spooled: _Spooled, spool: str | None) -> ChunkResult:
     """The result a worker wrote to ``spooled.path``, mapped, and the file removed; an
-    :class:`OSError` if it is not a file of ``spool`` of the size the worker said."""
-    if os.path.dirname(spooled.path) != spool:
+    :class:`OSError` if it is not a file of ``spool`` (None: the folder is removed already)
+    of the size the worker said."""
+    if spool is None or os.path.dirname(spooled.path) != spool:
         raise OSError(f"{spooled.path}: not a result of this crawl's workers")
     fd = os.open(spooled.path, os.O_RDONLY | os.O_NOFOLLOW)
     try:
@@ -276,7 +277,7 @@ class Inspector:
             if not isinstance(result, _Spooled):
                 return result
             try:
-                return _unspooled(result, str(self._spool))
+                return _unspooled(result, self._spool)
             except OSError:  # removed from under the crawl (a cleaner of TMPDIR): again here
                 return self._here(work)
 

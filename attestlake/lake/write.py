@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable, PostCommitHookProperties, write_deltalake
 
 from attestlake._internal.process_start import refuse_while_starting
 from attestlake.errors import LakeError
@@ -88,15 +88,22 @@ def _set_properties(root: LakeRoot, table: Table, delta: DeltaTable) -> None:
     if all(configuration.get(k) == v for k, v in wanted.items()):
         return
 
-    def alter() -> None:
-        in_store = isinstance(root, ObjectLake)
-        delta.alter.set_table_properties(
-            wanted, post_commithook_properties=COMMIT_HOOKS if in_store else None
-        )
-        if in_store:
-            after_commit(delta)
+    def alter(hooks: PostCommitHookProperties | None) -> None:
+        delta.alter.set_table_properties(wanted, post_commithook_properties=hooks)
 
-    guarded(root, table, "set the properties of", alter)
+    guarded(root, table, "set the properties of", lambda: _commit(root, delta, alter))
+
+
+def _commit(
+    root: LakeRoot, delta: DeltaTable, commit: Callable[[PostCommitHookProperties | None], None]
+) -> None:
+    """Make the commit ``commit`` on ``delta`` (given its post-commit hooks) with the lake's
+    post-commit work: in object storage, :data:`COMMIT_HOOKS` and then :func:`after_commit`;
+    on a disk, delta-rs's own."""
+    in_store = isinstance(root, ObjectLake)
+    commit(COMMIT_HOOKS if in_store else None)
+    if in_store:
+        after_commit(delta)
 
 
 @contextlib.contextmanager
@@ -159,9 +166,7 @@ class Appender:
         partitions = list(delta.metadata().partition_columns) or None
         data = ordered(table, data)
 
-        in_store = isinstance(self.root, ObjectLake)
-
-        def write() -> None:
+        def write(hooks: PostCommitHookProperties | None) -> None:
             write_deltalake(
                 delta,
                 data,
@@ -169,14 +174,12 @@ class Appender:
                 partition_by=partitions,
                 schema_mode="merge",  # a lake made by an older version gains the new columns
                 writer_properties=writer_properties(table),
-                post_commithook_properties=COMMIT_HOOKS if in_store else None,
+                post_commithook_properties=hooks,
             )
-            if in_store:
-                after_commit(delta)
 
         started = time.time()
         try:
-            guarded(self.root, table, "write", write)
+            guarded(self.root, table, "write", lambda: _commit(self.root, delta, write))
         except LakeError:
             self._open.pop(table.name, None)  # reopen from the log next time
             self._remove_partial(table, started)

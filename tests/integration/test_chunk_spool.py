@@ -76,10 +76,9 @@ def test_results_come_as_files_removed_once_read_and_the_folder_with_the_pool(
         results = [collect() for collect in pending]
         assert list(spool.iterdir()) == []  # each removed once read
         assert here == [] and not inspector.broken
-        unread = inspector.submit(list(chunks[0]))  # never collected
+        inspector.submit(list(chunks[0]))  # never collected
         assert _files_appear(spool, 1)
     assert not spool.exists()  # nor is what was never read left behind
-    assert unread is not None
     assert _rows(merged(results)[0]) == _serial(candidates, signer)
 
 
@@ -127,6 +126,8 @@ def test_only_a_file_of_the_spool_of_the_size_the_worker_said_is_read(tmp_path: 
     with pytest.raises(OSError, match="not a result of this crawl"):
         _unspooled(_Spooled(str(outside), (("runs", 5),), (), ()), str(spool))
     assert outside.exists()  # not removed either
+    with pytest.raises(OSError, match="not a result of this crawl"):  # the folder is gone
+        _unspooled(_Spooled(str(spool / "result.arrows"), (("runs", 5),), (), ()), None)
     link = spool / "link.arrows"
     link.symlink_to(outside)
     with pytest.raises(OSError):  # a link is not followed
