@@ -50,7 +50,7 @@ __all__ = ["PARTS", "computed", "refresh"]
 log = logging.getLogger(__name__)
 
 #: How many parts a definition that can be computed in parts is split into when it does not fit
-#: in the bound at once: a million runs' ``workflow_packages`` needed about 1 GB at once.
+#: in the bound at once: a million runs' ``workflow_packages`` fits in 8 parts, not in 4.
 PARTS = 8
 
 

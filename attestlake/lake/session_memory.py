@@ -26,9 +26,10 @@ __all__ = ["WIDER_WORK_MEMORY", "WORK_MEMORY", "MemoryBound", "bound", "spilling
 
 #: How much working data a session over the whole lake may hold (DuckDB's ``memory_limit``).
 WORK_MEMORY = "256MB"
-#: The bound of a second try, for work that did not fit in :data:`WORK_MEMORY`: a million
-#: runs' ``workflow_packages`` needed about 1 GB at once (the process 1.3 GB), and without a
-#: bound DuckDB took 10 GB; it is now computed in parts within :data:`WORK_MEMORY` first.
+#: The bound of a second try, for work that did not fit in :data:`WORK_MEMORY`: an earlier
+#: definition of ``workflow_packages`` needed about 1 GB at once at a million runs (the
+#: process 1.3 GB), and without a bound DuckDB took 10 GB; what can be computed in parts is
+#: computed so within :data:`WORK_MEMORY` first.
 WIDER_WORK_MEMORY = "1GB"
 
 log = logging.getLogger(__name__)
