@@ -99,7 +99,7 @@ def _expected(runs: list[dict[str, Any]], components: list[dict[str, Any]]) -> s
 
 def _organisation(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Runs and components with the awkward cases: a run id shared by manifests of one
-    workflow and by two workflows, runs started at once, runs without a start, a run id or a
+    workflow and by two workflows, a manifest with two runs, runs started at once, runs without a start, a run id or a
     project; failed runs and runs without a status; a package listed twice by one run, at two
     versions or at the same one; components without a purl, a version or a name; untrusted
     components; purls with qualifiers and subpaths."""
@@ -108,9 +108,11 @@ def _organisation(seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
     workflows = ["build", "release", None]
     runs: list[dict[str, Any]] = []
     for index in range(60):
+        # some manifests hold two run statements: their components are listed by both
+        manifest = index - 1 if index % 7 == 6 else index
         runs.append(
             {
-                "manifest_digest": f"sha256:{index:064x}",
+                "manifest_digest": f"sha256:{manifest:064x}",
                 "project": rng.choice(projects),
                 "workflow": rng.choice(workflows),
                 "team": rng.choice(["red", "blue", None]),
