@@ -118,6 +118,10 @@ def _table_units(
             return TableUnits({(None, None): dataset.count_rows()})
         batches: Batches = {}
         found: list[pa.Array] = []
+        # The units found are made distinct again once they have doubled since they last
+        # were: each unit is hashed a few times however many slices the table has, and at
+        # most twice the table's distinct units (and a slice) are held at once.
+        distinct_past = SLICE_ROWS
         for data in column_slices(dataset, _UNIT_COLUMNS):
             counted = pa.Table.from_batches([data]).group_by(["crawl_id", "crawl_batch"])
             here = {
@@ -127,8 +131,9 @@ def _table_units(
             for key, n in here.items():
                 batches[key] = batches.get(key, 0) + n
             found.append(_kept_units(data, journal, here))
-            if sum(len(a) for a in found) > SLICE_ROWS:  # a table of one unit per row
+            if sum(len(a) for a in found) > distinct_past:
                 found = [pc.unique(pa.concat_arrays(found))]
+                distinct_past = max(SLICE_ROWS, 2 * len(found[0]))
         units = pc.unique(pa.concat_arrays(found)) if found else _no_units()
         return TableUnits(batches, units)
 
