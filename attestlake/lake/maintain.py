@@ -14,7 +14,9 @@ that bound (an operator that does not spill) and can be computed in parts
 (:attr:`~attestlake.lake.maintained_views.Maintained.parts_of`) is computed again in
 :data:`PARTS` parts, one after the other, within the same bound: each part from a share of
 the rows of the table it is computed in parts of, chosen by a hash of the columns named. One
-that still does not fit is computed again within
+whose last rows were computed so, or that reads a table larger than its
+:attr:`~attestlake.lake.maintained_views.Maintained.parts_past`, is computed in parts from the
+start. One that still does not fit is computed again within
 :data:`~attestlake.lake.session_memory.WIDER_WORK_MEMORY` (at once, then in parts), and only if
 it does not fit in that either, without a bound; a warning says which.
 """
@@ -40,6 +42,7 @@ from attestlake.lake.maintained_views import (
     current_states,
     current_versions,
     table_versions,
+    too_large_at_once,
 )
 from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.session_memory import WIDER_WORK_MEMORY, WORK_MEMORY, MemoryBound, spilling
@@ -115,12 +118,11 @@ def _compute(
     stale: list[Maintained],
     versions: dict[str, int | None],
     bound: MemoryBound | None,
-    in_parts: set[str],
+    in_parts: dict[str, str],
 ) -> list[Maintained]:
     """Write each of ``stale`` from one session (bounded by ``bound``), in :data:`PARTS` parts
-    when one that can be does not fit at once (or did not the last time: named in
-    ``in_parts``); return those whose definition did not fit in the bound (left as they
-    were)."""
+    when one that can be does not fit at once (or would not: named in ``in_parts``, with why);
+    return those whose definition did not fit in the bound (left as they were)."""
     unfit: list[Maintained] = []
     with Lake.open(root, memory=bound, derived=False) as lake:
         for maintained in stale:
@@ -144,7 +146,7 @@ def _compute(
                     maintained.name,
                     f"does not fit in {bound.limit} of memory at once"
                     if 1 in tries
-                    else "did not fit in memory at once the last time",
+                    else in_parts[maintained.name],
                     parts,
                 )
             _write(
@@ -170,7 +172,11 @@ def refresh(
     if not stale:
         return []
     versions = table_versions(root, {n for m in stale for n in m.reads}, listed)
-    in_parts = computed_in_parts(root, stale, listed)
+    why = "did not fit in memory at once the last time"
+    in_parts = {
+        **too_large_at_once(root, stale, listed),
+        **dict.fromkeys(computed_in_parts(root, stale, listed), why),
+    }
     unfit = stale
     limits = [memory_limit, wider_limit] if memory_limit is not None else []
     for limit, then in zip(limits, [*limits[1:], None], strict=True):

@@ -46,6 +46,7 @@ __all__ = [
     "current_tables",
     "current_versions",
     "recorded_versions",
+    "too_large_at_once",
 ]
 
 #: The commit metadata key that records the tables' versions a maintained table was built from.
@@ -64,11 +65,14 @@ class Maintained:
     computed from the rows of that table with one value of those columns alone (and of the
     other tables, whatever it joins to them): its rows are then those computed from each share
     of the table's rows together, and the crawler computes it so when it does not fit in
-    memory at once (:mod:`attestlake.lake.maintain`)."""
+    memory at once (:mod:`attestlake.lake.maintain`). ``parts_past``: a table it reads and a
+    number of rows past which (in that table) it is computed in parts from the start, without
+    a first try at once that would run out of memory."""
 
     name: str
     reads: tuple[str, ...]
     parts_of: tuple[str, tuple[str, ...]] | None = None
+    parts_past: tuple[str, int] | None = None
 
     @property
     def table(self) -> Table:
@@ -97,7 +101,11 @@ MAINTAINED: tuple[Maintained, ...] = (
     Maintained("image_sbom_gaps", ("runs", "materials")),
     Maintained("shared_digests", ("runs", "subjects")),
     Maintained(
-        "workflow_packages", ("runs", "sbom_components"), parts_of=("runs", ("project", "workflow"))
+        "workflow_packages",
+        ("runs", "sbom_components"),
+        parts_of=("runs", ("project", "workflow")),
+        # within the refresh's 256 MB: 5.3 million components fit at once, 12.5 million do not
+        parts_past=("sbom_components", 8_000_000),
     ),
     Maintained("component_gaps", ("runs", "sbom_components")),
     Maintained("signer_moves", ("runs", "verifications")),
@@ -211,6 +219,22 @@ def computed_in_parts(
             data = _record(table, _newest_record(root, table, state))
             if data is not None and data.get("in_parts") is True:
                 out.add(table.name)
+    return out
+
+
+def too_large_at_once(
+    root: LakeRoot, maintained: Iterable[Maintained], listed: LakeListing | None = None
+) -> dict[str, str]:
+    """Those of ``maintained`` that can be computed in parts and read a table with more rows
+    than their ``parts_past`` (the rows its log records of its live files), by name, with
+    why. Guessing wrongly costs time, never rows."""
+    sized = [(m, m.parts_past) for m in maintained if m.parts_of and m.parts_past]
+    tables = [BY_NAME[table] for _, (table, _) in sized]
+    out = {}
+    for (m, (table, past)), state in zip(sized, table_states(root, tables, listed), strict=True):
+        rows = sum(f.rows or 0 for f in state.files) if state.present else 0
+        if rows > past:
+            out[m.name] = f"reads {rows:,} rows of {table} (over {past:,})"
     return out
 
 

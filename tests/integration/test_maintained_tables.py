@@ -7,6 +7,7 @@ end), missing (a lake written before they existed), compacted, or tampered with.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -325,6 +326,58 @@ def test_a_refresh_computes_in_parts_what_does_not_fit_at_once_within_its_bound(
         f"computed in {PARTS} parts"
     ]
     assert set(current_tables(lake.resolve())) == {m.name for m in MAINTAINED}
+
+
+@pytest.mark.parametrize("over", [True, False])
+def test_a_refresh_starts_in_parts_when_the_table_it_reads_is_past_its_size(
+    demo: DemoResult,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    over: bool,
+) -> None:
+    """Past ``parts_past`` rows of the table named there (counted from the log), a definition
+    is computed in parts without a first try at once; at that size or below, at once."""
+    org = copy_demo(demo, tmp_path / "org")
+    lake = org / "lake"
+    for maintained in MAINTAINED:
+        shutil.rmtree(lake / maintained.name)
+    components = DeltaTable(str(lake / "sbom_components")).to_pyarrow_table().num_rows
+    assert components > 100
+    past = components - 1 if over else components
+    monkeypatch.setattr(
+        maintain,
+        "MAINTAINED",
+        tuple(
+            dataclasses.replace(m, parts_past=("sbom_components", past)) if m.parts_past else m
+            for m in MAINTAINED
+        ),
+    )
+    real = maintain.computed
+    tried: list[tuple[str, int]] = []
+
+    def recorded(
+        con: duckdb.DuckDBPyConnection, maintained: Maintained, parts: int = 1
+    ) -> pa.Table:
+        tried.append((maintained.name, parts))
+        return real(con, maintained, parts)
+
+    monkeypatch.setattr(maintain, "computed", recorded)
+    with writer_lock(lake.resolve()), caplog.at_level(logging.INFO, logger=maintain.__name__):
+        written = refresh(lake.resolve(), memory_limit="256MB", wider_limit="1GB")
+    assert set(current_tables(lake.resolve())) == set(written) == {m.name for m in MAINTAINED}
+    assert [parts for name, parts in tried if name == "workflow_packages"] == (
+        [PARTS] if over else [1]
+    )
+    assert [r.getMessage() for r in caplog.records] == (
+        [
+            f"maintained table workflow_packages reads {components:,} rows of sbom_components "
+            f"(over {past:,}): computed in {PARTS} parts"
+        ]
+        if over
+        else []
+    )
+    assert maintained_rows(lake) == maintained_rows(demo.lake)
 
 
 def test_only_a_record_of_the_current_definition_says_it_was_computed_in_parts(
