@@ -13,7 +13,8 @@ as ``timestampdiff`` of both truncated to the minute, since Spark's counts whole
 elapsed; ``string_agg(DISTINCT x, sep ORDER BY x)`` as
 ``array_join(array_sort(collect_set(x)), sep)`` (NULL for no values, as DuckDB gives): Spark's
 ``listagg(DISTINCT x) WITHIN GROUP (ORDER BY x)`` fails with an internal error when the same
-aggregation has another DISTINCT aggregate (``count(DISTINCT y)``).
+aggregation has another DISTINCT aggregate (``count(DISTINCT y)``). In every dialect, a
+CTE's ``MATERIALIZED`` or ``NOT MATERIALIZED`` (how DuckDB should hold it) is left out.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def transpile(sql: str, dialect: str, what: str) -> str:
         trees = [t for t in sqlglot.parse(sql, read="duckdb") if t is not None]
         if len(trees) != 1:
             raise QueryError(f"{what}: expected one statement, sqlglot read {len(trees)}")
-        tree = trees[0]
+        tree = trees[0].transform(_without_materialization)
         if dialect in _SPARK:
             tree = tree.transform(_sorted_distinct_join).transform(_spark_calls)
         out = [tree.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE)]
@@ -70,6 +71,17 @@ def transpile(sql: str, dialect: str, what: str) -> str:
             "run it in DuckDB, or port those calls by hand"
         )
     return out[0] + "\n"
+
+
+def _without_materialization(node: exp.Expression) -> exp.Expression:
+    """A CTE without DuckDB's ``[NOT] MATERIALIZED``: a hint about memory, not about rows,
+    that the other dialects do not parse; any other node unchanged."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node = node.copy()
+        node.set("materialized", None)
+    return node
 
 
 def _sorted_distinct_join(node: exp.Expression) -> exp.Expression:

@@ -9,7 +9,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from attestlake.audit.dialects import DIALECTS, in_dialect
+from attestlake.audit.dialects import DIALECTS, in_dialect, transpile
 from attestlake.audit.query_files import load_queries
 from attestlake.errors import QueryError
 from attestlake.lake.lake import DERIVED_VIEWS
@@ -64,3 +64,20 @@ def test_query_show_dialect(tmp_path: Path) -> None:
     assert not out.out.startswith("missing_sbom_digests:")  # only the SQL
     bad = run_cli(tmp_path, "query", "show", "missing_sbom_digests", "--dialect", "cobol")
     assert bad.code == 2 and "spark" in bad.err
+
+
+@pytest.mark.parametrize("dialect", ["spark", "trino"])
+def test_a_ctes_materialization_is_left_out_of_other_dialects(dialect: str) -> None:
+    """DuckDB's ``[NOT] MATERIALIZED`` says how to hold a CTE, not what it holds: the other
+    dialects do not parse it, so it is left out and the rest kept."""
+    sql = (
+        "WITH a AS MATERIALIZED (SELECT 1 AS x), b AS NOT MATERIALIZED (SELECT x FROM a), "
+        "c AS (SELECT x FROM b) SELECT x FROM a UNION ALL SELECT x FROM c"
+    )
+    out = transpile(sql, dialect, "the test's query")
+    assert "MATERIALIZED" not in out.upper()
+    tree = sqlglot.parse_one(out, read=dialect)
+    assert [cte.alias for cte in tree.find_all(exp.CTE)] == ["a", "b", "c"]
+    assert tree == sqlglot.parse_one(
+        sql.replace(" NOT MATERIALIZED", "").replace(" MATERIALIZED", ""), read="duckdb"
+    )
