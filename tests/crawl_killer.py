@@ -7,6 +7,8 @@ Run as a script by the resume tests::
 ``TABLE`` is a table name, ``crawls`` (the batch's journal entry) or ``first`` (the first table
 the batch wrote). Without ``--kill-at`` it is an ordinary crawl. The arguments after ``--`` are
 ``attestlake crawl``'s own (``--from``, ``--lake``, ``--trust``, ``--batch-size``, ``--jobs``).
+``--merge-after N`` merges a table's small files once it holds N of them (the crawl's own
+threshold is far above a test store's batches).
 """
 
 from __future__ import annotations
@@ -41,7 +43,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--trust", type=Path, required=True)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--jobs", type=int)
+    parser.add_argument("--merge-after", type=int)
     args = parser.parse_args([a for a in argv if a != "--"])
+
+    if args.merge_after is not None:
+        from attestlake.lake import write
+
+        write.MERGE_AFTER = args.merge_after
 
     from attestlake.crawl.crawl import crawl
     from attestlake.crawl.sources import open_source

@@ -11,8 +11,8 @@ to three times larger). ``blobs`` is sorted by ``role`` only, which puts the doc
 together and the evidence files together, and its ``content`` (whole files, read only whole)
 is written without a dictionary or statistics, in pages of :data:`LARGE_VALUE_PAGE` bytes:
 zstd then finds what similar files share across more of them; its row groups hold
-:data:`LARGE_VALUE_ROW_GROUP` rows. A table's ``no_statistics`` columns (documents and free
-text) are written without statistics: a statement's whole text as a file's minimum and
+:data:`LARGE_VALUE_ROW_GROUP` rows, every other table's :data:`ROW_GROUP`. A table's
+``no_statistics`` columns (documents and free text) are written without statistics: a statement's whole text as a file's minimum and
 maximum made 69% of the bytes of ``attestations``' entries in the Delta log.
 """
 
@@ -38,6 +38,11 @@ LARGE_VALUE_PAGE = 8 * 1024 * 1024
 #: writes about three thousand), so a reader that wants one crawl batch's rows skips the rest
 #: by their statistics.
 LARGE_VALUE_ROW_GROUP = 1024
+#: The rows of a row group of every other table (the default is about a million): DuckDB reads
+#: a row group at a time per thread, and a million runs' ``runs`` merged in row groups of
+#: 65,536 rows made a maintained table's definition run out of the refresh's 256 MB, where
+#: 8,192 rows fit (see docs/performance.md, *Small files merged during a crawl*).
+ROW_GROUP = 8192
 
 
 #: The table property naming the columns with statistics in the Delta log.
@@ -64,7 +69,7 @@ def writer_properties(table: Table | None = None) -> WriterProperties:
         compression="ZSTD",
         compression_level=ZSTD_LEVEL,
         data_page_size_limit=LARGE_VALUE_PAGE if large else None,
-        max_row_group_size=LARGE_VALUE_ROW_GROUP if large else None,
+        max_row_group_size=LARGE_VALUE_ROW_GROUP if large else ROW_GROUP,
         column_properties=columns or None,
     )
 

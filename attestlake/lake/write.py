@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import functools
+import logging
 import queue
 import re
 import threading
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable, PostCommitHookProperties, write_deltalake
 
 from attestlake._internal.process_start import refuse_while_starting
@@ -132,17 +134,37 @@ def writer_lock(root: LakeRoot) -> Iterator[None]:
 #: again reads its newest checkpoint and the entries after it. Measured in
 #: docs/performance.md (*A crawl's open tables*).
 REOPEN_AFTER = 25
+#: The size below which a data file counts as small, and about the size of the files small ones
+#: are merged into.
+MERGE_TARGET = 16 * 1024 * 1024
+#: How many small files a table holds before an :class:`Appender` merges them: a crawl writes
+#: one file per table per batch, and every file's statistics and footer cost its readers (the
+#: crawl's open tables, each lake session) memory; measured in docs/performance.md (*Small
+#: files merged during a crawl*).
+MERGE_AFTER = 64
+
+log = logging.getLogger(__name__)
+
+
+def _small_files(delta: DeltaTable) -> int:
+    """How many of ``delta``'s live data files are smaller than :data:`MERGE_TARGET`."""
+    sizes = pa.table(delta.get_add_actions(flatten=True)).column("size_bytes")
+    return int(pc.sum(pc.less(sizes, MERGE_TARGET)).as_py() or 0)
 
 
 class Appender:
     """Appends batches to a lake's tables, keeping each table open for
-    :data:`REOPEN_AFTER` commits (no log replay per batch). For one writer at a time: use it
-    under :func:`writer_lock`."""
+    :data:`REOPEN_AFTER` commits (no log replay per batch), and merging a table's small files
+    once it holds :data:`MERGE_AFTER` of them, so that the files of a table a crawl writes
+    do not grow with its batches. For one writer at a time: use it under
+    :func:`writer_lock`."""
 
     def __init__(self, root: LakeRoot) -> None:
         self.root = root
         self._open: dict[str, DeltaTable] = {}
         self._commits: dict[str, int] = {}  # commits made since each table was opened
+        self._small: dict[str, int] = {}  # small files each table is known to hold (at least)
+        self._merge_at: dict[str, int] = {}  # how many small files make the next merge
 
     def append(self, table: Table, rows: pa.Table | Sequence[dict[str, Any]]) -> int:
         """Append ``rows`` (an Arrow table of ``table``'s schema, or dicts) in one commit;
@@ -161,6 +183,9 @@ class Appender:
             )
             self._commits[table.name] = 0
             _set_properties(self.root, table, delta)
+            if table.name not in self._small:
+                self._small[table.name] = _small_files(delta)
+                self._merge_at[table.name] = MERGE_AFTER
         # A table keeps the partitions it was created with (lakes written before tables
         # were unpartitioned have run_date= or crawl_date= directories).
         partitions = list(delta.metadata().partition_columns) or None
@@ -185,15 +210,54 @@ class Appender:
             self._remove_partial(table, started)
             raise
         self._commits[table.name] += 1
+        self._small[table.name] += 1
+        if self._small[table.name] >= self._merge_at[table.name]:
+            self._merge(table, delta)
         if self._commits[table.name] >= REOPEN_AFTER:
-            del self._open[table.name]
+            self._open.pop(table.name, None)
         return int(data.num_rows)
+
+    def _merge(self, table: Table, delta: DeltaTable) -> None:
+        """Merge ``table``'s small files into files of about :data:`MERGE_TARGET` bytes, in
+        one commit that changes no row (a reader of an earlier version still finds its files:
+        only a vacuum deletes them). A merge that fails leaves the table as it was and the
+        crawl going, with a warning: the rows are written either way."""
+        small = self._small[table.name] = _small_files(delta)
+        if small < self._merge_at[table.name]:
+            return
+
+        def merge(hooks: PostCommitHookProperties | None) -> None:
+            delta.optimize.compact(
+                target_size=MERGE_TARGET,
+                writer_properties=writer_properties(table),
+                max_concurrent_tasks=1,  # one file at a time: the crawl's memory stays bounded
+                post_commithook_properties=hooks,
+            )
+
+        started = time.time()
+        try:
+            guarded(
+                self.root, table, "merge the files of", lambda: _commit(self.root, delta, merge)
+            )
+        except LakeError as exc:
+            log.warning("%s; its rows are written, its small files stay as they are", exc)
+            self._open.pop(table.name, None)
+            self._remove_partial(table, started)
+            self._merge_at[table.name] = small + MERGE_AFTER  # not again at every append
+            return
+        left = self._small[table.name] = _small_files(delta)
+        # a table partitioned by an older version keeps a small file per partition: merged
+        # again only once it holds MERGE_AFTER more
+        self._merge_at[table.name] = max(MERGE_AFTER, left + MERGE_AFTER // 2)
+        log.info("%s: %d small files merged, %d left", table.name, small, left)
 
     def close(self) -> None:
         """Let go of the open tables (and the lists of data files they hold); a later append
         opens its table again."""
         self._open.clear()
         self._commits.clear()
+        self._small.clear()
+        self._merge_at.clear()
 
     def _remove_partial(self, table: Table, since: float) -> None:
         """Delete the data files a failed write left that no log entry names (a full disk

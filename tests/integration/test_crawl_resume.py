@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 import pytest
+from deltalake import DeltaTable
 
+from attestlake.lake import write
 from tests.integration.cli_helpers import run_cli
 from tests.integration.test_crawl_store import (
     Signer,
@@ -71,15 +73,22 @@ def _env(tmp: Path, mark: str = "") -> dict[str, str]:
     return env
 
 
-def _crawl(tmp: Path, store: Path, lake: Path, trust: Path, kill_at: str | None = None) -> int:
+def _crawl(
+    tmp: Path,
+    store: Path,
+    lake: Path,
+    trust: Path,
+    kill_at: str | None = None,
+    *extra: str,
+) -> int:
     """A crawl that completes (in this process, exit code 0), or one that kills itself at
-    ``kill_at`` (a subprocess, -SIGKILL)."""
+    ``kill_at`` (a subprocess, -SIGKILL, given the killer's ``extra`` arguments)."""
     if kill_at is None:
         done = run_cli(tmp, *_command(store, lake, trust)[3:])
         assert done.code == 0, done.err
         return done.code
     proc = subprocess.run(
-        _command(store, lake, trust, kill_at=kill_at),
+        [*_command(store, lake, trust, kill_at=kill_at), *extra],
         env=_env(tmp),
         capture_output=True,
         text=True,
@@ -118,6 +127,28 @@ def test_killed_crawl_resumes_to_the_same_lake(
     lake = tmp_path / "lake"
     for kill_at in kills:
         assert _crawl(tmp_path, store, lake, signer.trust, kill_at) == -signal.SIGKILL
+    assert _crawl(tmp_path, store, lake, signer.trust) == 0
+    assert lake_rows(lake) == reference
+    assert_no_duplicate_keys(lake)
+
+
+@pytest.mark.parametrize("kills", [["3:runs"], ["4:verifications", "1:crawls"]], ids="+".join)
+def test_a_crawl_killed_after_merging_files_resumes_to_the_same_lake(
+    world: tuple[Path, Path, Signer, object],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    kills: list[str],
+) -> None:
+    """Each table's small files merged every second batch, by the crawls that are killed and
+    the one that resumes: the rows the resuming crawl deletes sit in merged files."""
+    _, store, signer, reference = world
+    lake = tmp_path / "lake"
+    for kill_at in kills:
+        killed = _crawl(tmp_path, store, lake, signer.trust, kill_at, "--merge-after", "2")
+        assert killed == -signal.SIGKILL
+    history = DeltaTable(str(lake / "runs")).history()
+    assert any(c["operation"] == "OPTIMIZE" for c in history)
+    monkeypatch.setattr(write, "MERGE_AFTER", 2)
     assert _crawl(tmp_path, store, lake, signer.trust) == 0
     assert lake_rows(lake) == reference
     assert_no_duplicate_keys(lake)

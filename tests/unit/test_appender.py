@@ -1,15 +1,20 @@
 """An Appender keeps a table open between its commits, and opens it again from the log every
-``REOPEN_AFTER`` commits: a table held open grows with every commit it makes."""
+``REOPEN_AFTER`` commits: a table held open grows with every commit it makes. It merges a
+table's small files once there are ``MERGE_AFTER`` of them: a crawl's tables do not grow a
+file per batch."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
+from deltalake.table import TableOptimizer
 
 from attestlake.errors import LakeError
 from attestlake.lake import write
+from attestlake.lake.file_layout import ROW_GROUP
 from attestlake.lake.lake import Lake
 from attestlake.lake.tables import BY_NAME
 from attestlake.lake.write import Appender, create_tables
@@ -85,3 +90,91 @@ def test_a_closed_appender_opens_its_table_again_to_append(tmp_path: Path) -> No
     with Lake.open(lake) as reading:
         rows = reading.sql("SELECT run_id FROM runs ORDER BY run_id").column(0).to_pylist()
     assert rows == ["a", "b"]
+
+
+def _history(lake: Path) -> list[str]:
+    return [c["operation"] for c in reversed(DeltaTable(str(lake / "runs")).history())]
+
+
+def _read(lake: Path) -> list[str]:
+    with Lake.open(lake) as reading:
+        return reading.sql("SELECT run_id FROM runs ORDER BY run_id").column(0).to_pylist()
+
+
+def test_small_files_are_merged_once_a_table_holds_merge_after_of_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write, "MERGE_AFTER", 3)
+    lake = tmp_path / "lake"
+    create_tables(lake)
+    appender = Appender(lake)
+    ids = [f"run-{i:02d}" for i in range(8)]
+    for run_id in ids:
+        appender.append(RUNS, [_run(run_id)])
+    # merged after appends 3, 5 and 7 (the merged file is small too, and counts)
+    assert _history(lake) == [
+        "CREATE TABLE",
+        *["WRITE"] * 3,
+        "OPTIMIZE",
+        *["WRITE", "WRITE", "OPTIMIZE"] * 2,
+        "WRITE",
+    ]
+    assert len(DeltaTable(str(lake / "runs")).file_uris()) == 2
+    assert _read(lake) == ids
+    # a merge deletes no file: a reader of an earlier version still finds its rows
+    before = DeltaTable(str(lake / "runs"), version=3).to_pyarrow_table()
+    assert sorted(before.column("run_id").to_pylist()) == ids[:3]
+
+
+def test_files_of_merge_target_or_more_are_not_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write, "MERGE_AFTER", 3)
+    monkeypatch.setattr(write, "MERGE_TARGET", 1)  # every file is large
+    lake = tmp_path / "lake"
+    create_tables(lake)
+    appender = Appender(lake)
+    for i in range(5):
+        appender.append(RUNS, [_run(f"run-{i}")])
+    assert "OPTIMIZE" not in _history(lake)
+    assert len(DeltaTable(str(lake / "runs")).file_uris()) == 5
+
+
+def test_a_merge_that_fails_keeps_the_rows_leaves_no_file_and_warns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(write, "MERGE_AFTER", 2)
+    lake = tmp_path / "lake"
+    create_tables(lake)
+    appender = Appender(lake)
+    tried: list[int] = []
+
+    def failing(self: object, *args: object, **kwargs: object) -> None:
+        tried.append(len(list((lake / "runs").glob("*.parquet"))))
+        (lake / "runs" / "part-00001-half-written-c000.zstd.parquet").write_bytes(b"PAR1")
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(TableOptimizer, "compact", failing)
+        for run_id in ("a", "b", "c"):
+            assert appender.append(RUNS, [_run(run_id)]) == 1
+    assert tried == [2]  # tried once, not again at the next append
+    assert "cannot merge the files of table runs" in caplog.text
+    assert "its rows are written" in caplog.text
+    assert not (lake / "runs" / "part-00001-half-written-c000.zstd.parquet").exists()
+    assert _read(lake) == ["a", "b", "c"]
+    assert "OPTIMIZE" not in _history(lake)
+    for run_id in ("d", "e"):  # the next merge is due two small files later, and works
+        appender.append(RUNS, [_run(run_id)])
+    assert _history(lake)[-1] == "OPTIMIZE"
+    assert len(DeltaTable(str(lake / "runs")).file_uris()) == 1
+    assert _read(lake) == ["a", "b", "c", "d", "e"]
+
+
+def test_a_crawl_sized_table_is_written_in_row_groups_of_row_group_rows(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    create_tables(lake)
+    Appender(lake).append(RUNS, [_run(f"run-{i:05d}") for i in range(ROW_GROUP + 10)])
+    (data,) = (lake / "runs").glob("*.parquet")
+    footer = pq.ParquetFile(data).metadata
+    assert [footer.row_group(i).num_rows for i in range(footer.num_row_groups)] == [ROW_GROUP, 10]
