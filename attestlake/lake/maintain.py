@@ -12,8 +12,9 @@ spills the rest to a private temporary directory, so a crawl's memory does not g
 lake's history (only with the maintained tables' own rows). A definition that cannot fit in
 that bound (an operator that does not spill) and can be computed in parts
 (:attr:`~attestlake.lake.maintained_views.Maintained.parts_of`) is computed again in
-:data:`PARTS` parts, one after the other, within the same bound: each part from a share of
-the rows of the table it is computed in parts of, chosen by a hash of the columns named. One
+:data:`PARTS` parts, one after the other, within the same bound (then in more:
+:data:`PARTS_TRIED`): each part from a share of the rows of the table it is computed in parts
+of, chosen by a hash of the columns named. One
 whose last rows were computed so, or that reads a table larger than its
 :attr:`~attestlake.lake.maintained_views.Maintained.parts_past`, is computed in parts from the
 start. One that still does not fit is computed again within
@@ -48,13 +49,17 @@ from attestlake.lake.object_store import LakeRoot, ObjectLake
 from attestlake.lake.session_memory import WIDER_WORK_MEMORY, WORK_MEMORY, MemoryBound, spilling
 from attestlake.lake.structure import tables_listed
 
-__all__ = ["PARTS", "computed", "refresh"]
+__all__ = ["PARTS", "PARTS_TRIED", "computed", "refresh"]
 
 log = logging.getLogger(__name__)
 
 #: How many parts a definition that can be computed in parts is split into when it does not fit
 #: in the bound at once: a million runs' ``workflow_packages`` fits in 8 parts, not in 4.
 PARTS = 8
+#: The parts it is tried in, in turn, within one bound: a million runs' ``workflow_packages``
+#: read from merged files needed 16 (see docs/performance.md, *Small files merged during a
+#: crawl*); each try that fails costs a scan, where a wider bound costs the machine's memory.
+PARTS_TRIED = (PARTS, 2 * PARTS, 4 * PARTS)
 
 
 def _write(
@@ -126,9 +131,9 @@ def _compute(
     unfit: list[Maintained] = []
     with Lake.open(root, memory=bound, derived=False) as lake:
         for maintained in stale:
-            tries = [1, PARTS] if maintained.parts_of and bound is not None else [1]
+            tries = [1, *PARTS_TRIED] if maintained.parts_of and bound is not None else [1]
             if maintained.name in in_parts and bound is not None:
-                tries = [PARTS]
+                tries = list(PARTS_TRIED)
             data = None
             for parts in tries:
                 try:
@@ -141,13 +146,16 @@ def _compute(
                 unfit.append(maintained)
                 continue
             if parts > 1 and bound is not None:  # parts are tried only within a bound
-                log.info(
-                    "maintained table %s %s: computed in %d parts",
-                    maintained.name,
+                why = (
                     f"does not fit in {bound.limit} of memory at once"
                     if 1 in tries
-                    else in_parts[maintained.name],
-                    parts,
+                    else in_parts[maintained.name]
+                )
+                fewer = [str(n) for n in tries[: tries.index(parts)] if n > 1]
+                if fewer:
+                    why += f", nor in {' or '.join(fewer)} parts"
+                log.info(
+                    "maintained table %s %s: computed in %d parts", maintained.name, why, parts
                 )
             _write(
                 root, maintained, data, current_versions(versions, maintained), in_parts=parts > 1

@@ -139,9 +139,10 @@ REOPEN_AFTER = 25
 MERGE_TARGET = 16 * 1024 * 1024
 #: How many small files a table holds before an :class:`Appender` merges them: a crawl writes
 #: one file per table per batch, and every file's statistics and footer cost its readers (the
-#: crawl's open tables, each lake session) memory; measured in docs/performance.md (*Small
-#: files merged during a crawl*).
-MERGE_AFTER = 64
+#: crawl's open tables, each lake session) memory. 128 batches of a table make about
+#: :data:`MERGE_TARGET` bytes or more, so a row is merged about once; measured in
+#: docs/performance.md (*Small files merged during a crawl*).
+MERGE_AFTER = 128
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +157,9 @@ class Appender:
     """Appends batches to a lake's tables, keeping each table open for
     :data:`REOPEN_AFTER` commits (no log replay per batch), and merging a table's small files
     once it holds :data:`MERGE_AFTER` of them, so that the files of a table a crawl writes
-    do not grow with its batches. For one writer at a time: use it under
-    :func:`writer_lock`."""
+    do not grow with its batches. A table with large values (whole files) is not merged:
+    delta-rs reads 8,192 rows at a time to merge, a few hundred MB of them; ``attestlake lake
+    compact`` merges it. For one writer at a time: use it under :func:`writer_lock`."""
 
     def __init__(self, root: LakeRoot) -> None:
         self.root = root
@@ -211,7 +213,7 @@ class Appender:
             raise
         self._commits[table.name] += 1
         self._small[table.name] += 1
-        if self._small[table.name] >= self._merge_at[table.name]:
+        if self._small[table.name] >= self._merge_at[table.name] and not table.large_values:
             self._merge(table, delta)
         if self._commits[table.name] >= REOPEN_AFTER:
             self._open.pop(table.name, None)

@@ -328,6 +328,44 @@ def test_a_refresh_computes_in_parts_what_does_not_fit_at_once_within_its_bound(
     assert set(current_tables(lake.resolve())) == {m.name for m in MAINTAINED}
 
 
+def test_a_definition_that_does_not_fit_in_parts_is_tried_in_more_parts_within_the_bound(
+    demo: DemoResult,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Out of memory at once and in PARTS parts (simulated): computed in twice as many parts
+    within the same bound, never within the wider one, with the same rows."""
+    org = copy_demo(demo, tmp_path / "org")
+    lake = org / "lake"
+    for maintained in MAINTAINED:
+        shutil.rmtree(lake / maintained.name)
+    real = maintain.computed
+    tried: list[tuple[str, int]] = []
+    bounds: list[str] = []
+
+    def too_large_below(
+        con: duckdb.DuckDBPyConnection, maintained: Maintained, parts: int = 1
+    ) -> pa.Table:
+        tried.append((maintained.name, parts))
+        bounds.append(con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        if maintained.parts_of and parts < 2 * PARTS:
+            raise duckdb.OutOfMemoryException("Out of Memory Error: (simulated)")
+        return real(con, maintained, parts)
+
+    monkeypatch.setattr(maintain, "computed", too_large_below)
+    with writer_lock(lake.resolve()), caplog.at_level(logging.INFO, logger=maintain.__name__):
+        written = refresh(lake.resolve(), memory_limit="256MB", wider_limit="1GB")
+    assert set(current_tables(lake.resolve())) == set(written) == {m.name for m in MAINTAINED}
+    assert [p for name, p in tried if name == "workflow_packages"] == [1, PARTS, 2 * PARTS]
+    assert len(set(bounds)) == 1  # one session, one bound: never the wider one
+    assert [r.getMessage() for r in caplog.records] == [
+        "maintained table workflow_packages does not fit in 256MB of memory at once, "
+        f"nor in {PARTS} parts: computed in {2 * PARTS} parts"
+    ]
+    assert maintained_rows(lake) == maintained_rows(demo.lake)
+
+
 @pytest.mark.parametrize("over", [True, False])
 def test_a_refresh_starts_in_parts_when_the_table_it_reads_is_past_its_size(
     demo: DemoResult,

@@ -21,9 +21,12 @@ from typing import Any
 import pytest
 
 from attestlake.demo.demo import DemoResult
+from attestlake.lake import write
 from attestlake.lake.consistency import check
+from attestlake.lake.delta import open_table
 from attestlake.lake.lake import Lake
 from attestlake.lake.object_store import ObjectLake, parse_object_uri
+from attestlake.lake.tables import BY_NAME
 from tests.integration.cli_helpers import Result, run_cli
 from tests.integration.s3_server import SECRET_KEY, S3Server, _free_port
 from tests.integration.test_crawl_store import assert_no_duplicate_keys, lake_rows
@@ -32,7 +35,7 @@ BUCKET = "attestations"
 URI = f"s3://{BUCKET}/org/lake"
 #: Buckets of the other lakes the tests write. One bucket per lake: the S3 server lists a
 #: prefix by going through every key of its bucket.
-OTHER_BUCKETS = ("sharded", "leased", "maintained")
+OTHER_BUCKETS = ("sharded", "leased", "maintained", "merged")
 #: The saved queries compared between the S3 lake and the local one.
 QUERIES = (
     "non_compliant_workflows",
@@ -365,6 +368,23 @@ def test_writers_take_turns_under_the_lease_and_an_expired_one_is_taken(s3: S3Se
         assert object_lock._current(object_lock._open(lake))["holder"] != "killed"
     assert time.monotonic() - started < 30
     assert object_lock._current(object_lock._open(lake))["state"] == "released"
+
+
+def test_a_crawl_into_s3_merges_its_small_files_and_keeps_every_row(
+    s3: S3Server, crawled: Crawled, demo: DemoResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crawl in small batches that merges each table's small files every third batch:
+    merge commits in the bucket's logs, the rows of one crawl, a lake that checks clean."""
+    monkeypatch.setattr(write, "MERGE_AFTER", 3)
+    uri = "s3://merged/lake"
+    crawl = ("crawl", "--from", str(demo.store), "--lake", uri, "--trust", crawled.trust)
+    out = _run(crawled.cwd, crawled.env, *crawl, "--batch-size", "10")
+    assert out.code == 0, out.err
+    lake = crawled.object_lake(uri)
+    history = open_table(lake, BY_NAME["runs"]).history()
+    assert sum(c["operation"] == "OPTIMIZE" for c in history) >= 2
+    assert lake_rows(lake) == lake_rows(crawled.object_lake())  # type: ignore[arg-type]
+    assert not check(lake).problems
 
 
 def test_compact_vacuum_and_export_on_s3_keep_every_row(

@@ -178,3 +178,21 @@ def test_a_crawl_sized_table_is_written_in_row_groups_of_row_group_rows(tmp_path
     (data,) = (lake / "runs").glob("*.parquet")
     footer = pq.ParquetFile(data).metadata
     assert [footer.row_group(i).num_rows for i in range(footer.num_row_groups)] == [ROW_GROUP, 10]
+
+
+def test_a_table_with_large_values_is_not_merged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write, "MERGE_AFTER", 2)
+    blobs = BY_NAME["blobs"]
+    assert blobs.large_values
+    lake = tmp_path / "lake"
+    create_tables(lake)
+    appender = Appender(lake)
+    for i in range(4):
+        row: dict[str, object] = dict.fromkeys(blobs.schema.names)
+        row.update(manifest_digest=f"sha256:{i}", role="document", content=b"{}")
+        appender.append(blobs, [row])
+    history = [c["operation"] for c in DeltaTable(str(lake / "blobs")).history()]
+    assert "OPTIMIZE" not in history
+    assert len(DeltaTable(str(lake / "blobs")).file_uris()) == 4
