@@ -153,13 +153,19 @@ def _small_files(delta: DeltaTable) -> int:
     return int(pc.sum(pc.less(sizes, MERGE_TARGET)).as_py() or 0)
 
 
+def merges(table: Table) -> bool:
+    """Whether an :class:`Appender` merges ``table``'s small files: not a table with large
+    values (whole files), which delta-rs reads 8,192 rows at a time to merge, a few hundred
+    MB of them (``attestlake lake compact`` merges it)."""
+    return not table.large_values
+
+
 class Appender:
     """Appends batches to a lake's tables, keeping each table open for
     :data:`REOPEN_AFTER` commits (no log replay per batch), and merging a table's small files
     once it holds :data:`MERGE_AFTER` of them, so that the files of a table a crawl writes
-    do not grow with its batches. A table with large values (whole files) is not merged:
-    delta-rs reads 8,192 rows at a time to merge, a few hundred MB of them; ``attestlake lake
-    compact`` merges it. For one writer at a time: use it under :func:`writer_lock`."""
+    do not grow with its batches (those it :func:`merges`). For one writer at a time: use it
+    under :func:`writer_lock`."""
 
     def __init__(self, root: LakeRoot) -> None:
         self.root = root
@@ -213,7 +219,7 @@ class Appender:
             raise
         self._commits[table.name] += 1
         self._small[table.name] += 1
-        if self._small[table.name] >= self._merge_at[table.name] and not table.large_values:
+        if self._small[table.name] >= self._merge_at[table.name] and merges(table):
             self._merge(table, delta)
         if self._commits[table.name] >= REOPEN_AFTER:
             self._open.pop(table.name, None)
