@@ -198,17 +198,21 @@ def add(
 ) -> None:
     """Add a material (``attest add``)."""
     from attestlake.collect import run_state
-    from attestlake.store import open_store
-    from attestlake.store.images import resolve_image
 
     att = run_state.load(state)
-    store = open_store(att.store) if att.store else None
+
+    def resolve_image(ref: str) -> str:  # an image named without its digest: the store's client
+        from attestlake.store import open_store
+        from attestlake.store.images import resolve_image
+
+        return resolve_image(ref, open_store(att.store) if att.store else None)
+
     material = att.add(
         name,
         value,
         kind=kind,
         annotations=key_values(annotation, "--annotation"),
-        resolve_image=lambda ref: resolve_image(ref, store),
+        resolve_image=resolve_image,
     )
     run_state.save(att, state)
     echo(f"added {material.name} ({material.kind}) {material.digest or material.value}")
@@ -271,7 +275,7 @@ def push(
     from attestlake.collect import lifecycle, run_state
     from attestlake.errors import PolicyViolated
 
-    att = run_state.load(state)
+    att = run_state.load(state, check_contract=True)
     for k, v in key_values(annotation, "--annotation").items():
         att.annotate(k, v)
     status = att.status()
@@ -313,7 +317,7 @@ def reset(
     """Record the run as failed or cancelled (``attest reset``)."""
     from attestlake.collect import lifecycle, run_state
 
-    att = run_state.load(state)
+    att = run_state.load(state, check_contract=True)
     signer = make_signer(att, key, keyless, staging)
     result = lifecycle.reset(att, trigger, reason, signer, _store(att, to))
     run_state.save(att, state)

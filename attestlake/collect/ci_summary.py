@@ -15,11 +15,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from attestlake.collect.policy_outcome import PolicyEvaluation, blocking
 from attestlake.collect.record import RunRecord, Status
 from attestlake.contracts.model import MaterialRequirement
 
 if TYPE_CHECKING:
+    from attestlake.collect.policy_outcome import PolicyEvaluation
     from attestlake.collect.push import PushResult
 
 
@@ -85,6 +85,10 @@ def error_annotations(
     violation of a gating policy."""
     title = _escape_property(f"attestlake: contract {att.contract.name}")
     lines = explain_missing(att, status)
+    from attestlake.collect.policy_outcome import (
+        blocking,
+    )  # the policies' module, when a push has some
+
     lines += [line for e in blocking(policies) for line in e.sentences()]
     return [f"::error title={title}::{_escape_data(m)}" for m in lines]
 
@@ -124,6 +128,8 @@ def summary_markdown(
 ) -> str:
     """The job summary of the run after ``step`` (init, add, status, push, reset), with what
     the contract's ``policies`` said when they were evaluated."""
+    from attestlake.collect.policy_outcome import blocking
+
     refused = blocking(policies)
     if result is not None:
         state = f"pushed ({result.status})" if not result.already_pushed else "already pushed"

@@ -92,5 +92,7 @@ class Attestation(RunRecord):
 
     @classmethod
     def load(cls, path: Path = DEFAULT_STATE) -> Attestation:
-        record = load(path)
+        """The run in progress at ``path``, its contract's bytes parsed again and checked
+        against the parsed form the state keeps (a run loaded here may be pushed)."""
+        record = load(path, check_contract=True)
         return cls(**{f.name: getattr(record, f.name) for f in fields(record)})

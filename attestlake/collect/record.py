@@ -9,8 +9,6 @@ statement and SLSA provenance are built from it. Recording the run in a store is
 
 from __future__ import annotations
 
-import hashlib
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,6 +66,8 @@ def derive_run_id(runner: RunnerContext, workflow: str, project: str) -> str | N
     key = job_key(runner)
     if key is None:
         return None
+    import hashlib  # on first use: a collector step that reads its state has no id to derive
+
     return hashlib.sha256(f"{key};workflow={workflow};project={project}".encode()).hexdigest()[:32]
 
 
@@ -130,8 +130,12 @@ class RunRecord:
                 f"but this is {runner.type} (use --dry-run to try the contract locally)",
                 [f"runner {'/'.join(contract.runner_types)}"],
             )
+        if run_id is None:
+            import uuid  # on first use, as hashlib above
+
+            run_id = derive_run_id(runner, workflow, project) or uuid.uuid4().hex
         att = cls(
-            run_id=run_id or derive_run_id(runner, workflow, project) or uuid.uuid4().hex,
+            run_id=run_id,
             workflow=workflow,
             project=project,
             team=team,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from attestlake.collect.record import RunRecord
-from attestlake.contracts.contracts import parse_contract
+from attestlake.contracts.model import Contract
 from attestlake.errors import InputError
 from attestlake.evidence.materials import Material
 from attestlake.evidence.runner_context import RunnerContext
@@ -37,6 +37,7 @@ def to_state(att: RunRecord) -> dict[str, Any]:
         "contractSource": att.contract.name,
         "contractName": att.contract.name,
         "contractRevision": att.contract.revision,
+        "contractParsed": att.contract.to_state(),
         "contractRef": att.contract_source,
         "contractDir": att.contract_dir,
         "runner": att.runner.to_json(),
@@ -58,6 +59,28 @@ def save(att: RunRecord, path: Path = DEFAULT_STATE) -> None:
     replace_file(path, json.dumps(to_state(att), indent=2).encode())
 
 
+def _contract(state: dict[str, Any], check: bool) -> Contract | None:
+    """The state's contract, ``None`` when its parsed form and its bytes disagree. A state
+    written before the parsed form was kept has its bytes parsed."""
+    raw = base64.b64decode(state["contract"])
+    parsed = state.get("contractParsed")
+    kept = None if parsed is None else Contract.from_state(parsed, raw)
+    if kept is None or check:
+        from attestlake.contracts.contracts import parse_contract
+
+        contract = parse_contract(raw, source=state["contractSource"])
+    else:
+        contract = kept
+    named = {
+        "name": state.get("contractName", contract.name),
+        "revision": int(state.get("contractRevision", contract.revision)),
+    }
+    contract = replace(contract, **named)
+    if kept is not None and replace(kept, **named) != contract:
+        return None
+    return contract
+
+
 def _material(m: dict[str, Any]) -> Material:
     return Material(
         name=m["name"],
@@ -72,7 +95,10 @@ def _material(m: dict[str, Any]) -> Material:
     )
 
 
-def load(path: Path = DEFAULT_STATE) -> RunRecord:
+def load(path: Path = DEFAULT_STATE, *, check_contract: bool = False) -> RunRecord:
+    """The run in progress at ``path``. Its contract is read from the parsed form the state
+    keeps beside the contract's bytes (no YAML is parsed); with ``check_contract`` (the steps
+    that sign) the bytes are parsed again and must give the same contract."""
     try:
         state = json.loads(path.read_bytes())
     except FileNotFoundError:
@@ -84,14 +110,12 @@ def load(path: Path = DEFAULT_STATE) -> RunRecord:
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
         raise InputError(f"{path} is not an attestation state file of version {STATE_VERSION}")
     try:
-        contract = parse_contract(
-            base64.b64decode(state["contract"]), source=state["contractSource"]
-        )
-        contract = replace(
-            contract,
-            name=state.get("contractName", contract.name),
-            revision=int(state.get("contractRevision", contract.revision)),
-        )
+        contract = _contract(state, check_contract)
+        if contract is None:
+            raise InputError(
+                f"{path} is damaged (its contract's parsed form differs from the contract's "
+                "bytes); run 'attestlake attest init' again"
+            )
         return RunRecord(
             run_id=state["runId"],
             workflow=state["workflow"],

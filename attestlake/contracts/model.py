@@ -94,6 +94,69 @@ class Contract:
     #: The attestlake policies (SQL) an attestlake contract names, evaluated at push.
     policies: tuple[PolicyReference, ...] = ()
 
+    def to_state(self) -> dict[str, Any]:
+        """The parsed contract as a run's state file keeps it beside the contract's bytes, so
+        that a step reads it back without parsing YAML (:meth:`from_state`)."""
+        return {
+            "name": self.name,
+            "revision": self.revision,
+            "digest": self.digest,
+            "apiVersion": self.api_version,
+            "materials": [
+                {
+                    "name": m.name,
+                    "kind": m.kind,
+                    "optional": m.optional,
+                    "output": m.output,
+                    "annotations": [[a.name, a.value] for a in m.annotations],
+                    "group": m.group,
+                    "skipUpload": m.skip_upload,
+                }
+                for m in self.materials
+            ],
+            "envAllowList": list(self.env_allow_list),
+            "runnerTypes": list(self.runner_types),
+            "annotations": [[a.name, a.value] for a in self.annotations],
+            "revisionDeclared": self.revision_declared,
+            "regoPolicies": list(self.rego_policies),
+            "policies": [[p.policy, [list(kv) for kv in p.params]] for p in self.policies],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], raw: bytes) -> Contract:
+        """The contract :meth:`to_state` wrote, with its bytes ``raw``; a value of the wrong
+        type raises ``TypeError`` or ``ValueError``, a missing one ``KeyError``."""
+        return cls(
+            name=_text(state["name"]),
+            revision=_number(state["revision"]),
+            digest=_text(state["digest"]),
+            api_version=_text(state["apiVersion"]),
+            materials=tuple(
+                MaterialRequirement(
+                    name=_text(m["name"]),
+                    kind=_text(m["kind"]),
+                    optional=_flag(m["optional"]),
+                    output=_flag(m["output"]),
+                    annotations=_annotations(m["annotations"]),
+                    group=None if m["group"] is None else _text(m["group"]),
+                    skip_upload=_flag(m["skipUpload"]),
+                )
+                for m in _list(state["materials"])
+            ),
+            env_allow_list=tuple(_text(e) for e in _list(state["envAllowList"])),
+            runner_types=tuple(_text(r) for r in _list(state["runnerTypes"])),
+            annotations=_annotations(state["annotations"]),
+            raw=raw,
+            revision_declared=_flag(state["revisionDeclared"]),
+            rego_policies=tuple(_text(r) for r in _list(state["regoPolicies"])),
+            policies=tuple(
+                PolicyReference(
+                    _text(policy), tuple((_text(k), _text(v)) for k, v in _list(params))
+                )
+                for policy, params in _list(state["policies"])
+            ),
+        )
+
     def ignored_policies_warning(self) -> str | None:
         """What ``contract lint`` and ``attest init`` say when the contract names Chainloop
         (Rego) policies: they are not evaluated, and nothing passes or fails by them."""
@@ -142,6 +205,36 @@ class Contract:
             "annotations": [a.name for a in self.annotations],
             "runnerTypes": list(self.runner_types),
         }
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, found {type(value).__name__}")
+    return value
+
+
+def _flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, found {type(value).__name__}")
+    return value
+
+
+def _number(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"expected a whole number, found {type(value).__name__}")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, found {type(value).__name__}")
+    return value
+
+
+def _annotations(value: Any) -> tuple[Annotation, ...]:
+    return tuple(
+        Annotation(_text(name), None if v is None else _text(v)) for name, v in _list(value)
+    )
 
 
 def contract_changes(old: Contract, new: Contract) -> list[str]:

@@ -121,9 +121,6 @@ def read_material(
     ``resolve_image`` turns an image reference without a digest into one with its digest
     (:func:`attestlake.store.images.resolve_image`); without it such a reference is refused.
     """
-    from attestlake.evidence.material_formats import FILE_FORMATS
-    from attestlake.store.oci import sha256_digest
-
     annotations = dict(annotations or {})
     if kind not in MATERIAL_KINDS:
         raise MaterialError(
@@ -160,6 +157,9 @@ def read_material(
             if kind == "HELM_CHART"
             else f"{value}: a {kind} is a local file, not a URL to fetch"
         )
+    from attestlake.evidence.material_formats import FILE_FORMATS  # the readers, for a file
+    from attestlake.store.oci import sha256_digest
+
     media_type, validate = FILE_FORMATS[kind]
     data = read_file(value)
     details = validate(data, value)
