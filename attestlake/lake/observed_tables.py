@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
+from attestlake.lake.file_layout import NARROW_ROW_GROUP
 from attestlake.lake.table_schema import TIMESTAMP, Table, crawled
 
 VERIFICATIONS = Table(
@@ -64,6 +65,7 @@ SBOM_COMPONENTS = Table(
     trusted=False,
     key=("manifest_digest", "envelope_digest", "sbom_digest", "bom_ref", "name", "version"),
     selected_by=("carrier", "trusted"),  # the crawl's replays (attestlake.crawl.replay)
+    row_group=NARROW_ROW_GROUP,
 )
 
 ATTESTATIONS = Table(

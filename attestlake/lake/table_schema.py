@@ -42,6 +42,9 @@ class Table:
     #: Columns besides the key and the sort order that a reader of the Delta log selects
     #: files by (a crawl's own reads of the lake): their statistics stay in the log.
     selected_by: tuple[str, ...] = ()
+    #: The rows of a row group of the table's files, for a table of many narrow rows (none:
+    #: :mod:`attestlake.lake.file_layout`'s default for a table with or without large values).
+    row_group: int | None = None
 
     @property
     def log_statistics(self) -> tuple[str, ...]:
