@@ -10,10 +10,19 @@ WITH revisions AS (
     UNION ALL
     SELECT contract_name, contract_revision, started_at FROM runs
 ),
+-- Each run's trusted statement, by its digest: the join of every run to its statement
+-- carries digests alone (a million rows of them at a million runs); the statements' JSON is
+-- read in a join on the one digest, the same text for every copy of a statement.
+matched AS (
+    SELECT r.contract_name, r.contract_revision, a.statement_digest
+    FROM runs AS r
+    JOIN attestations AS a
+        ON a.manifest_digest = r.manifest_digest
+        AND a.envelope_digest = r.envelope_digest
+    WHERE a.trusted AND r.contract_name IS NOT NULL AND r.contract_revision IS NOT NULL
+),
 stated AS (
     SELECT
-        manifest_digest,
-        envelope_digest,
         statement_digest,
         TRY_CAST(json_extract(statement, '$.predicate.contract.annotations') AS VARCHAR[])
             AS annotations,
@@ -24,16 +33,13 @@ stated AS (
 ),
 rules AS (
     SELECT
-        r.contract_name,
-        r.contract_revision,
+        m.contract_name,
+        m.contract_revision,
         arg_min(a.annotations, a.statement_digest) AS annotations,
         arg_min(a.runner_types, a.statement_digest) AS runner_types
-    FROM runs AS r
-    JOIN stated AS a
-        ON a.manifest_digest = r.manifest_digest
-        AND a.envelope_digest = r.envelope_digest
-    WHERE r.contract_name IS NOT NULL AND r.contract_revision IS NOT NULL
-    GROUP BY r.contract_name, r.contract_revision
+    FROM matched AS m
+    JOIN stated AS a ON a.statement_digest = m.statement_digest
+    GROUP BY m.contract_name, m.contract_revision
 )
 SELECT
     v.contract_name,
