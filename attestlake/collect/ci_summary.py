@@ -83,12 +83,10 @@ def error_annotations(
 ) -> list[str]:
     """GitHub ``::error`` workflow commands, one per missing requirement and one per recorded
     violation of a gating policy."""
+    from attestlake.collect.policy_outcome import blocking  # on first use: steps import this
+
     title = _escape_property(f"attestlake: contract {att.contract.name}")
     lines = explain_missing(att, status)
-    from attestlake.collect.policy_outcome import (
-        blocking,
-    )  # the policies' module, when a push has some
-
     lines += [line for e in blocking(policies) for line in e.sentences()]
     return [f"::error title={title}::{_escape_data(m)}" for m in lines]
 

@@ -60,25 +60,27 @@ def save(att: RunRecord, path: Path = DEFAULT_STATE) -> None:
 
 
 def _contract(state: dict[str, Any], check: bool) -> Contract | None:
-    """The state's contract, ``None`` when its parsed form and its bytes disagree. A state
-    written before the parsed form was kept has its bytes parsed."""
+    """The state's contract, ``None`` when ``check`` finds its parsed form and its bytes
+    disagree. A state written before the parsed form was kept has its bytes parsed."""
     raw = base64.b64decode(state["contract"])
     parsed = state.get("contractParsed")
-    kept = None if parsed is None else Contract.from_state(parsed, raw)
-    if kept is None or check:
-        from attestlake.contracts.contracts import parse_contract
+    kept = None if parsed is None else _named(state, Contract.from_state(parsed, raw))
+    if kept is not None and not check:
+        return kept
+    from attestlake.contracts.contracts import parse_contract
 
-        contract = parse_contract(raw, source=state["contractSource"])
-    else:
-        contract = kept
-    named = {
-        "name": state.get("contractName", contract.name),
-        "revision": int(state.get("contractRevision", contract.revision)),
-    }
-    contract = replace(contract, **named)
-    if kept is not None and replace(kept, **named) != contract:
-        return None
-    return contract
+    contract = _named(state, parse_contract(raw, source=state["contractSource"]))
+    return None if kept is not None and kept != contract else contract
+
+
+def _named(state: dict[str, Any], contract: Contract) -> Contract:
+    """``contract`` with the name and revision the state records (a store's, for a contract
+    pulled from one)."""
+    return replace(
+        contract,
+        name=state.get("contractName", contract.name),
+        revision=int(state.get("contractRevision", contract.revision)),
+    )
 
 
 def _material(m: dict[str, Any]) -> Material:

@@ -11,9 +11,10 @@ to three times larger). ``blobs`` is sorted by ``role`` only, which puts the doc
 together and the evidence files together, and its ``content`` (whole files, read only whole)
 is written without a dictionary or statistics, in pages of :data:`LARGE_VALUE_PAGE` bytes:
 zstd then finds what similar files share across more of them; its row groups hold
-:data:`LARGE_VALUE_ROW_GROUP` rows, every other table's :data:`ROW_GROUP`. A table's
-``no_statistics`` columns (documents and free text) are written without statistics: a statement's whole text as a file's minimum and
-maximum made 69% of the bytes of ``attestations``' entries in the Delta log.
+:data:`LARGE_VALUE_ROW_GROUP` rows, ``sbom_components``' :data:`NARROW_ROW_GROUP`, every other
+table's :data:`ROW_GROUP`. A table's ``no_statistics`` columns (documents and free text) are
+written without statistics: a statement's whole text as a file's minimum and maximum made 69%
+of the bytes of ``attestations``' entries in the Delta log.
 """
 
 from __future__ import annotations
