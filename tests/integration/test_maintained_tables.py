@@ -92,6 +92,28 @@ def _without_maintained(lake: Path, target: Path) -> Path:
     return target
 
 
+def _computed_recorded(
+    monkeypatch: pytest.MonkeyPatch, too_large: Callable[[Maintained, int], bool] | None = None
+) -> tuple[list[tuple[str, int]], list[str]]:
+    """Record each definition the refresh computes, in how many parts and within which memory
+    limit; DuckDB running out of memory is simulated where ``too_large`` says."""
+    real = maintain.computed
+    tried: list[tuple[str, int]] = []
+    bounds: list[str] = []
+
+    def recorded(
+        con: duckdb.DuckDBPyConnection, maintained: Maintained, parts: int = 1
+    ) -> pa.Table:
+        tried.append((maintained.name, parts))
+        bounds.append(con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0])
+        if too_large is not None and too_large(maintained, parts):
+            raise duckdb.OutOfMemoryException("Out of Memory Error: (simulated)")
+        return real(con, maintained, parts)
+
+    monkeypatch.setattr(maintain, "computed", recorded)
+    return tried, bounds
+
+
 def _sorted_rows(table: pa.Table) -> list[tuple[Any, ...]]:
     return sorted((tuple(r.values()) for r in table.to_pylist()), key=repr)
 
@@ -188,10 +210,7 @@ def test_a_refresh_past_its_memory_bound_writes_them_unbounded_and_says_so(
     """A definition that cannot fit in the refresh's memory bound is computed without it: the
     tables are written, current, with the rows of a refresh within the bound, and a warning
     names each one."""
-    org = copy_demo(demo, tmp_path / "org")
-    lake = org / "lake"
-    for maintained in MAINTAINED:
-        shutil.rmtree(lake / maintained.name)
+    lake = _without_maintained(demo.lake, tmp_path / "lake")
     with writer_lock(lake.resolve()), caplog.at_level(logging.WARNING):
         written = refresh(lake.resolve(), memory_limit="16MB", wider_limit=None)
     assert written == [m.name for m in MAINTAINED]
@@ -210,10 +229,7 @@ def test_a_refresh_past_its_memory_bound_tries_a_wider_one_before_none(
     """A definition that cannot fit in the refresh's bound is computed again within the wider
     bound (and without one only past that): every table written, current and right, and the
     warnings say within which bound."""
-    org = copy_demo(demo, tmp_path / "org")
-    lake = org / "lake"
-    for maintained in MAINTAINED:
-        shutil.rmtree(lake / maintained.name)
+    lake = _without_maintained(demo.lake, tmp_path / "lake")
     with writer_lock(lake.resolve()), caplog.at_level(logging.WARNING):
         written = refresh(lake.resolve(), memory_limit="16MB", wider_limit="512MB")
     assert set(current_tables(lake.resolve())) == set(written) == {m.name for m in MAINTAINED}
@@ -285,22 +301,8 @@ def test_a_refresh_computes_in_parts_what_does_not_fit_at_once_within_its_bound(
     once is computed in parts within that bound, not again within the wider one. DuckDB
     running out of memory at once is simulated (the demo's tables fit in any bound above its
     own start-up, so no real bound separates the two ways)."""
-    org = copy_demo(demo, tmp_path / "org")
-    lake = org / "lake"
-    for maintained in MAINTAINED:
-        shutil.rmtree(lake / maintained.name)
-    real = maintain.computed
-    tried: list[tuple[str, int]] = []
-
-    def at_once_too_large(
-        con: duckdb.DuckDBPyConnection, maintained: Maintained, parts: int = 1
-    ) -> pa.Table:
-        tried.append((maintained.name, parts))
-        if maintained.parts_of and parts == 1:
-            raise duckdb.OutOfMemoryException("Out of Memory Error: (simulated)")
-        return real(con, maintained, parts)
-
-    monkeypatch.setattr(maintain, "computed", at_once_too_large)
+    lake = _without_maintained(demo.lake, tmp_path / "lake")
+    tried, _ = _computed_recorded(monkeypatch, lambda m, parts: bool(m.parts_of) and parts == 1)
     with writer_lock(lake.resolve()), caplog.at_level(logging.INFO, logger=maintain.__name__):
         written = refresh(lake.resolve(), memory_limit="256MB", wider_limit="1GB")
     assert set(current_tables(lake.resolve())) == set(written) == {m.name for m in MAINTAINED}
@@ -336,24 +338,10 @@ def test_a_definition_that_does_not_fit_in_parts_is_tried_in_more_parts_within_t
 ) -> None:
     """Out of memory at once and in PARTS parts (simulated): computed in twice as many parts
     within the same bound, never within the wider one, with the same rows."""
-    org = copy_demo(demo, tmp_path / "org")
-    lake = org / "lake"
-    for maintained in MAINTAINED:
-        shutil.rmtree(lake / maintained.name)
-    real = maintain.computed
-    tried: list[tuple[str, int]] = []
-    bounds: list[str] = []
-
-    def too_large_below(
-        con: duckdb.DuckDBPyConnection, maintained: Maintained, parts: int = 1
-    ) -> pa.Table:
-        tried.append((maintained.name, parts))
-        bounds.append(con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0])
-        if maintained.parts_of and parts < 2 * PARTS:
-            raise duckdb.OutOfMemoryException("Out of Memory Error: (simulated)")
-        return real(con, maintained, parts)
-
-    monkeypatch.setattr(maintain, "computed", too_large_below)
+    lake = _without_maintained(demo.lake, tmp_path / "lake")
+    tried, bounds = _computed_recorded(
+        monkeypatch, lambda m, parts: bool(m.parts_of) and parts < 2 * PARTS
+    )
     with writer_lock(lake.resolve()), caplog.at_level(logging.INFO, logger=maintain.__name__):
         written = refresh(lake.resolve(), memory_limit="256MB", wider_limit="1GB")
     assert set(current_tables(lake.resolve())) == set(written) == {m.name for m in MAINTAINED}
@@ -376,10 +364,7 @@ def test_a_refresh_starts_in_parts_when_the_table_it_reads_is_past_its_size(
 ) -> None:
     """Past ``parts_past`` rows of the table named there (counted from the log), a definition
     is computed in parts without a first try at once; at that size or below, at once."""
-    org = copy_demo(demo, tmp_path / "org")
-    lake = org / "lake"
-    for maintained in MAINTAINED:
-        shutil.rmtree(lake / maintained.name)
+    lake = _without_maintained(demo.lake, tmp_path / "lake")
     components = DeltaTable(str(lake / "sbom_components")).to_pyarrow_table().num_rows
     assert components > 100
     past = components - 1 if over else components
@@ -391,16 +376,7 @@ def test_a_refresh_starts_in_parts_when_the_table_it_reads_is_past_its_size(
             for m in MAINTAINED
         ),
     )
-    real = maintain.computed
-    tried: list[tuple[str, int]] = []
-
-    def recorded(
-        con: duckdb.DuckDBPyConnection, maintained: Maintained, parts: int = 1
-    ) -> pa.Table:
-        tried.append((maintained.name, parts))
-        return real(con, maintained, parts)
-
-    monkeypatch.setattr(maintain, "computed", recorded)
+    tried, _ = _computed_recorded(monkeypatch)
     with writer_lock(lake.resolve()), caplog.at_level(logging.INFO, logger=maintain.__name__):
         written = refresh(lake.resolve(), memory_limit="256MB", wider_limit="1GB")
     assert set(current_tables(lake.resolve())) == set(written) == {m.name for m in MAINTAINED}
@@ -456,10 +432,7 @@ def test_a_refresh_with_nowhere_to_spill_writes_them_unbounded_and_says_so(
 ) -> None:
     """No temporary directory to spill to (``$TMPDIR`` gone): the tables are still written,
     current and right, computed without the bound, and a warning says why."""
-    org = copy_demo(demo, tmp_path / "org")
-    lake = org / "lake"
-    for maintained in MAINTAINED:
-        shutil.rmtree(lake / maintained.name)
+    lake = _without_maintained(demo.lake, tmp_path / "lake")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
     with writer_lock(lake.resolve()), caplog.at_level(logging.WARNING):
         written = refresh(lake.resolve())

@@ -28,6 +28,15 @@ def _run(run_id: str) -> dict[str, object]:
     return row
 
 
+def _history(lake: Path) -> list[str]:
+    return [c["operation"] for c in reversed(DeltaTable(str(lake / "runs")).history())]
+
+
+def _read(lake: Path) -> list[str]:
+    with Lake.open(lake) as reading:
+        return reading.sql("SELECT run_id FROM runs ORDER BY run_id").column(0).to_pylist()
+
+
 def test_a_table_is_opened_again_every_reopen_after_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -50,9 +59,7 @@ def test_a_table_is_opened_again_every_reopen_after_commits(
     # commits made through the handle before it
     assert opened == [0, 3, 6]
     assert DeltaTable(str(lake / "runs")).version() == 8  # one commit per append, none lost
-    with Lake.open(lake) as reading:
-        rows = reading.sql("SELECT run_id FROM runs ORDER BY run_id").column(0).to_pylist()
-    assert rows == ids
+    assert _read(lake) == ids
 
 
 def test_a_failed_write_opens_the_table_again_and_the_count_starts_over(
@@ -74,9 +81,7 @@ def test_a_failed_write_opens_the_table_again_and_the_count_starts_over(
             appender.append(RUNS, [_run("c")])
     for run_id in ("c", "d", "e"):
         appender.append(RUNS, [_run(run_id)])
-    with Lake.open(lake) as reading:
-        rows = reading.sql("SELECT run_id FROM runs ORDER BY run_id").column(0).to_pylist()
-    assert rows == ["a", "b", "c", "d", "e"]
+    assert _read(lake) == ["a", "b", "c", "d", "e"]
     assert DeltaTable(str(lake / "runs")).version() == 5
 
 
@@ -87,18 +92,7 @@ def test_a_closed_appender_opens_its_table_again_to_append(tmp_path: Path) -> No
     appender.append(RUNS, [_run("a")])
     appender.close()
     appender.append(RUNS, [_run("b")])
-    with Lake.open(lake) as reading:
-        rows = reading.sql("SELECT run_id FROM runs ORDER BY run_id").column(0).to_pylist()
-    assert rows == ["a", "b"]
-
-
-def _history(lake: Path) -> list[str]:
-    return [c["operation"] for c in reversed(DeltaTable(str(lake / "runs")).history())]
-
-
-def _read(lake: Path) -> list[str]:
-    with Lake.open(lake) as reading:
-        return reading.sql("SELECT run_id FROM runs ORDER BY run_id").column(0).to_pylist()
+    assert _read(lake) == ["a", "b"]
 
 
 def test_small_files_are_merged_once_a_table_holds_merge_after_of_them(
