@@ -19,20 +19,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.measure.memory import rss
+from benchmarks.measure.memory import peak_rss, rss
 
 MiB = 1024 * 1024
-
-
-def _peak() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _open(lake: Path, bounded: bool) -> dict[str, object]:
@@ -112,7 +107,7 @@ def _merge(lake: Path, name: str, into: Path) -> dict[str, object]:
     return {
         "table": name,
         "before": before // MiB,
-        "peak": _peak() // MiB,
+        "peak": peak_rss() // MiB,
         "seconds": round(seconds, 2),
         "merged": history.count("OPTIMIZE"),
         "files": len(DeltaTable(str(into / name)).file_uris()),
