@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import compileall
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -19,8 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from attestlake.lake.session_memory import WORK_MEMORY
 from benchmarks.measure import bundles as bundle_bench
 from benchmarks.measure import floor
+from benchmarks.measure import floors as floor_bench
 from benchmarks.measure import listing as listing_bench
 from benchmarks.measure import registry as registry_bench
 from benchmarks.measure.figures import Figure, median_seconds
@@ -276,11 +279,7 @@ def _bytes_under(root: Path) -> int:
 def size(bench: Bench) -> list[Figure]:
     """Target 8: the lake after ``attestlake lake compact`` against the signed statements'
     bytes (DSSE envelopes and Sigstore bundles)."""
-    subprocess.run(
-        [*ATTESTLAKE, "lake", "compact", "--lake", str(bench.lake)],
-        check=True,
-        capture_output=True,
-    )
+    _compact(bench.lake)
     lake = _bytes_under(bench.lake)
     raw = bench.generated.signed_bytes
     return [
@@ -404,6 +403,96 @@ def sigstore(bench: Bench) -> list[Figure]:
     ]
 
 
+def _compact(lake: Path) -> None:
+    subprocess.run(
+        [*ATTESTLAKE, "lake", "compact", "--lake", str(lake)], check=True, capture_output=True
+    )
+
+
+#: The least a collector step that reads its state (JSON) into records (dataclasses) runs:
+#: ``attest status`` makes ten record classes (the run, its materials, its contract's rules).
+RECORDS_ONLY = """\
+import dataclasses, json
+for i in range(10):
+    fields = {f"f{j}": "str" for j in range(6)}
+    dataclasses.dataclass(frozen=True)(type(f"R{i}", (), {"__annotations__": fields, "__doc__": "."}))
+"""
+
+
+def floors(bench: Bench) -> list[Figure]:
+    """What the unmet targets 3, 6, 7 and 8 leave room for: the least this design spends,
+    beside the budget each target allows (see :mod:`benchmarks.measure.floors`)."""
+    store, directory = bench.generated.store, Path(bench.generated.directory)
+    public = (directory / "keys" / "ci.pub").read_bytes()
+    cores = bench.jobs or os.cpu_count() or 1
+    per_second = floor.verifications_per_second(floor.collect(store), public, bench.jobs)
+    budget = cores / (per_second / 3)  # CPU seconds a document may take at 1/3 of the floor
+    least = floor_bench.read_check_parse(store, public)
+    idle = _child("processes", str(bench.generated.trust_policy), str(cores))
+    idle_bytes = int(idle["command"]) + int(idle["others"])  # type: ignore[call-overload]
+    start_a, start_b, start_ratio = _paired(
+        [sys.executable, "-c", RECORDS_ONLY], [sys.executable, "-c", "pass"], 2 * bench.repeat
+    )
+    streams = floor_bench.kept_streams(store)
+    _compact(bench.lake)
+    kept = floor_bench.kept_columns(bench.lake)
+    kept_bytes = sum(v for k, v in kept.items() if k != "*")
+    allowed = 0.15 * bench.generated.signed_bytes
+    compressed = streams.payload_bytes + streams.rest_bytes
+    return [
+        Figure(
+            f"3 floor: read, check, parse, verify ({least.documents:,} doc)",
+            1e6 * least.cpu_per_document,
+            "us CPU",
+            1e6 * budget,
+            "us CPU a doc at 1/3 of the floor",
+            least.cpu_per_document / budget,
+            "share of the budget left to normalise and write: 1 - ratio",
+            None,
+        ),
+        Figure(
+            f"6 floor: the crawl's {idle['processes']} processes, no document",
+            idle_bytes / MIB,
+            "MiB",
+            int(idle["command"]) / MIB,  # type: ignore[call-overload]
+            "MiB the command alone",
+            None,
+            f"< 400 MB; the refresh then adds up to {WORK_MEMORY} to the command",
+            None,
+        ),
+        Figure(
+            "7 floor: json, dataclasses, ten record classes",
+            start_a,
+            "s",
+            start_b,
+            "s python -c pass",
+            start_ratio,
+            "< 3x for a step that reads its records",
+            None,
+        ),
+        Figure(
+            f"8 floor: {streams.documents:,} signed documents, one zstd-19 stream",
+            compressed / MIB,
+            "MiB",
+            streams.raw_bytes / MIB,
+            "MiB of those signed documents",
+            compressed / streams.raw_bytes,
+            "<= 0.15 for the whole lake",
+            None,
+        ),
+        Figure(
+            "8 floor: statements, documents' rest, SBOM components",
+            kept_bytes / MIB,
+            "MiB",
+            allowed / MIB,
+            "MiB: 0.15 of the signed statements",
+            kept_bytes / allowed,
+            f"the rest of the lake: {(kept['*'] - kept_bytes) / MIB:.1f} MiB",
+            None,
+        ),
+    ]
+
+
 TARGETS = {
     "crawl": crawl,
     "recrawl": recrawl,
@@ -414,6 +503,7 @@ TARGETS = {
     "help": help_start,
     "registry": registry,
     "size": size,
+    "floors": floors,
 }
 #: Targets that read the crawled lake (crawled first when it is missing).
-READ_THE_LAKE = frozenset({"queries", "recrawl", "report", "size"})
+READ_THE_LAKE = frozenset({"queries", "recrawl", "report", "size", "floors"})

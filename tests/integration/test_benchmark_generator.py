@@ -152,3 +152,71 @@ def test_the_listing_benchmark_lists_a_synthetic_index_as_the_layout_store_does(
     memory, cpu = figures(tmp_path)
     assert memory.target == "6 listing 2,000 manifests, peak memory"
     assert memory.unit == "MiB" and cpu.unit == "s" and memory.baseline is not None
+
+
+def test_the_floors_read_every_signed_document_and_refuse_a_changed_blob(
+    crawled: tuple[Generated, Path], tmp_path: Path
+) -> None:
+    """benchmarks/run --only floors: the least a crawler reads is every signed document of the
+    store, each blob's digest checked; a blob whose bytes changed stops it."""
+    import shutil
+
+    from benchmarks.measure.floors import kept_columns, kept_streams, read_check_parse
+    from benchmarks.measure.rawscan import SIGNED
+
+    made, lake = crawled
+    public = (made.store.parent / "keys" / "ci.pub").read_bytes()
+    least = read_check_parse(made.store, public)
+    blobs = made.store / "blobs" / "sha256"
+    signed = [  # every run's statements and provenance, and the contracts and inventory published
+        layer
+        for entry in json.loads((made.store / "index.json").read_bytes())["manifests"]
+        for layer in json.loads((blobs / entry["digest"].split(":", 1)[1]).read_bytes())["layers"]
+        if layer["mediaType"] in SIGNED
+    ]
+    assert least.documents == len(signed) > made.envelopes + made.bundles
+    assert least.cpu_seconds > 0
+    streams = kept_streams(made.store)
+    assert streams.documents == least.documents
+    assert 0 < streams.payload_bytes + streams.rest_bytes < streams.raw_bytes
+    sizes = kept_columns(lake)
+    assert all(sizes[k] > 0 for k in ("attestations.statement", "blobs.content"))
+    assert sizes["sbom_components"] > 0
+    assert sizes["*"] > sum(v for k, v in sizes.items() if k != "*")
+
+    store = tmp_path / "store"
+    shutil.copytree(made.store, store)
+    changed = store / "blobs" / "sha256" / signed[0]["digest"].split(":", 1)[1]
+    changed.write_bytes(changed.read_bytes().replace(b"{", b"{ ", 1))
+    with pytest.raises(RuntimeError, match="another digest"):
+        read_check_parse(store, public)
+
+
+def test_the_floor_of_the_crawl_s_processes_counts_the_command_and_its_workers(
+    crawled: tuple[Generated, Path],
+) -> None:
+    """``python -m benchmarks.measure.child processes``: the crawl's command, its workers'
+    server and two workers started, their memory read, nothing left running."""
+    import subprocess
+    import sys
+
+    made, _ = crawled
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.measure.child",
+            "processes",
+            str(made.trust_policy),
+            "2",
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    idle = json.loads(out.stdout)
+    assert idle["processes"] >= 4  # the command, the server, two workers (and a tracker)
+    assert idle["command"] > 0 and idle["others"] > 0
