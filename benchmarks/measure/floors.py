@@ -50,8 +50,8 @@ Layer = tuple[str, str, bytes]  # media type ("manifest" for the manifest), sha2
 
 def _blob(blobs: Path, digest: str) -> tuple[str, bytes]:
     algorithm, _, hexdigest = digest.partition(":")
-    if algorithm != "sha256":
-        raise RuntimeError(f"blob {digest}: not a sha256 digest")
+    if algorithm != "sha256" or len(hexdigest) != 64 or hexdigest.strip("0123456789abcdef"):
+        raise RuntimeError(f"blob {digest!r}: not a sha256 digest")
     return hexdigest, (blobs / hexdigest).read_bytes()
 
 

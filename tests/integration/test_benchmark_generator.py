@@ -190,6 +190,11 @@ def test_the_floors_read_every_signed_document_and_refuse_a_changed_blob(
     changed.write_bytes(changed.read_bytes().replace(b"{", b"{ ", 1))
     with pytest.raises(RuntimeError, match="another digest"):
         read_check_parse(store, public)
+    index = json.loads((store / "index.json").read_bytes())
+    index["manifests"][0]["digest"] = "sha256:../../index.json"  # outside the blobs
+    (store / "index.json").write_text(json.dumps(index))
+    with pytest.raises(RuntimeError, match="not a sha256 digest"):
+        read_check_parse(store, public)
 
 
 def test_the_floor_of_the_crawl_s_processes_counts_the_command_and_its_workers(
