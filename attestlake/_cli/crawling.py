@@ -194,7 +194,8 @@ def verify(
 
         rows = [{c: r[c] or "" for c in VERIFY_COLUMNS} for r in records]
         schema = pa.schema([(c, pa.string()) for c in VERIFY_COLUMNS])
-        echo(text_table(pa.Table.from_pylist(rows, schema=schema)))
+        table = pa.Table.from_pylist(rows, schema=schema)
+        echo(text_table(table, keep_end=("source", "signer")))
     for r in results:
         if r.unreadable:
             echo(f"error: {r.outcome.detail}", err=True)

@@ -15,7 +15,7 @@ import html
 import io
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -95,8 +95,10 @@ def _escape_control(text: str) -> str:
     return _UNSAFE.sub(sub, text)
 
 
-def _cut(text: str, width: int = MAX_CELL) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _cut(text: str, width: int = MAX_CELL, *, keep_end: bool = False) -> str:
+    if len(text) <= width:
+        return text
+    return "…" + text[-(width - 1) :] if keep_end else text[: width - 1] + "…"
 
 
 def row_values(table: pa.Table) -> list[tuple[Any, ...]]:
@@ -110,14 +112,23 @@ def _is_number(dtype: pa.DataType) -> bool:
     )
 
 
-def text_table(table: pa.Table) -> str:
-    """Aligned plain-text columns with a header row; long cells cut with "…"."""
+def text_table(table: pa.Table, *, keep_end: Collection[str] = ()) -> str:
+    """Aligned plain-text columns with a header row; long cells cut with "…".
+
+    Cells of the columns named in ``keep_end`` (paths, identities: where the end tells them
+    apart) lose their start instead of their end.
+    """
     if table.num_rows == 0:
         return NO_ROWS
     names = [_cut(_escape_control(n)) for n in table.column_names]
     numeric = [_is_number(f.type) for f in table.schema]
+    tails = [n in keep_end for n in table.column_names]
     cells = [
-        [_cut(_escape_control(cell_text(v, null="NULL"))) for v in row] for row in row_values(table)
+        [
+            _cut(_escape_control(cell_text(v, null="NULL")), keep_end=tail)
+            for v, tail in zip(row, tails, strict=True)
+        ]
+        for row in row_values(table)
     ]
     widths = [max(len(n), *(len(r[i]) for r in cells)) for i, n in enumerate(names)]
 

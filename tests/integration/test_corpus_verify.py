@@ -367,6 +367,27 @@ def test_cli_verify_table_exits_0_when_all_verified(
     assert result.err.strip() == "all 2 verified"
 
 
+def test_cli_verify_table_keeps_file_and_line_of_long_paths(
+    tmp_path: Path, corpus: Path, policy_path: Path
+) -> None:
+    deep = tmp_path / ("a-directory-with-a-long-name-" * 3) / "attestations"
+    deep.mkdir(parents=True)
+    names = ["bcr.MODULE.bazel.intoto.jsonl", "witness.cdx-att.dsse.json"]
+    for name in names:
+        (deep / name).write_bytes((corpus / name).read_bytes())
+
+    result = run_cli(
+        tmp_path, "verify", *(str(deep / n) for n in names), "--trust", str(policy_path)
+    )
+
+    assert result.code == 0, result.err
+    rows = result.out.splitlines()[2:]
+    assert len(rows) == 2
+    assert all(row.startswith("…") for row in rows)
+    assert "bcr.MODULE.bazel.intoto.jsonl:1 " in rows[0]
+    assert "witness.cdx-att.dsse.json " in rows[1]
+
+
 def test_cli_verify_errors(tmp_path: Path, corpus: Path, policy_path: Path) -> None:
     missing = run_cli(tmp_path, "verify", "absent.json", "--trust", str(policy_path))
     assert missing.code == 1
