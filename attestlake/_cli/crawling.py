@@ -178,9 +178,12 @@ def verify(
 ) -> None:
     """Verify attestation files against a trust policy: one outcome per envelope, no lake.
 
-    Exits 0 only when every envelope is verified, 1 otherwise ("N of M not verified"). A file
-    that cannot be read is reported (and counted as not verified); the others are still read.
+    Exits 0 only when every envelope is verified, 1 otherwise ("N of M not verified"). With the
+    table, each envelope not verified gets a line on stderr saying why ("SOURCE: DETAIL"). A
+    file that cannot be read is reported (and counted as not verified); the others are still
+    read.
     """
+    from attestlake.lake.render import printable
     from attestlake.verify.verify import load_policy, verify_files
 
     results = list(verify_files(paths, load_policy(trust)))
@@ -196,9 +199,12 @@ def verify(
         schema = pa.schema([(c, pa.string()) for c in VERIFY_COLUMNS])
         table = pa.Table.from_pylist(rows, schema=schema)
         echo(text_table(table, keep_end=("source", "signer")))
+        for r, record in zip(results, records, strict=True):
+            if not r.outcome.verified and not r.unreadable and r.outcome.detail:
+                echo(f"{printable(record['source'])}: {printable(r.outcome.detail)}", err=True)
     for r in results:
         if r.unreadable:
-            echo(f"error: {r.outcome.detail}", err=True)
+            echo(f"error: {printable(r.outcome.detail)}", err=True)
     failed = sum(not r.outcome.verified for r in results)
     if failed:
         echo(f"{failed} of {len(results)} not verified", err=True)

@@ -85,7 +85,9 @@ def cell_text(value: Any, *, null: str = "") -> str:
     return str(value)
 
 
-def _escape_control(text: str) -> str:
+def printable(text: str) -> str:
+    """The text with control and bidirectional characters written as escapes, for a terminal."""
+
     def sub(m: re.Match[str]) -> str:
         c = m.group(0)
         return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(
@@ -120,12 +122,12 @@ def text_table(table: pa.Table, *, keep_end: Collection[str] = ()) -> str:
     """
     if table.num_rows == 0:
         return NO_ROWS
-    names = [_cut(_escape_control(n)) for n in table.column_names]
+    names = [_cut(printable(n)) for n in table.column_names]
     numeric = [_is_number(f.type) for f in table.schema]
     tails = [n in keep_end for n in table.column_names]
     cells = [
         [
-            _cut(_escape_control(cell_text(v, null="NULL")), keep_end=tail)
+            _cut(printable(cell_text(v, null="NULL")), keep_end=tail)
             for v, tail in zip(row, tails, strict=True)
         ]
         for row in row_values(table)
@@ -191,7 +193,7 @@ def markdown_cell(value: Any, *, trusted: bool = False) -> str:
     Untrusted values (from attestations) also have Markdown syntax escaped, so they cannot
     become links, images or HTML; ``trusted`` text (titles, column names) keeps it.
     """
-    text = _escape_control(cell_text(value))
+    text = printable(cell_text(value))
     return text.replace("|", "\\|") if trusted else _MARKDOWN.sub(r"\\\1", text)
 
 
@@ -225,7 +227,7 @@ def html_cell(value: Any, *, short_digests: bool = False) -> str:
     """
     if value is None:
         return '<span class="null">null</span>'
-    text = _escape_control(cell_text(value))
+    text = printable(cell_text(value))
     if isinstance(value, datetime) and "T" in text:  # break between date and time only
         day, _, clock = text.partition("T")
         return f'<span class="nw">{html.escape(day)}</span><wbr><span class="nw">T{html.escape(clock)}</span>'
@@ -268,7 +270,7 @@ def html_table(table: pa.Table, *, limit: int | None = None, short_digests: bool
     shown = table if limit is None else table.slice(0, limit)
     kinds = [_kind(f.type) for f in table.schema]
     head = "".join(
-        f"<th{_NUM if kind == 'num' else ''}>{_wbr(html.escape(_escape_control(n)))}</th>"
+        f"<th{_NUM if kind == 'num' else ''}>{_wbr(html.escape(printable(n)))}</th>"
         for n, kind in zip(table.column_names, kinds, strict=True)
     )
     body = "\n".join(

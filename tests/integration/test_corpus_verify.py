@@ -388,6 +388,29 @@ def test_cli_verify_table_keeps_file_and_line_of_long_paths(
     assert "witness.cdx-att.dsse.json " in rows[1]
 
 
+def test_cli_verify_table_says_why_each_envelope_is_not_verified(
+    tmp_path: Path, corpus: Path, policy_path: Path
+) -> None:
+    hostile = tmp_path / "evil\x1b[2J\u202e.json"
+    hostile.write_text("{")
+    files = [
+        str(corpus / "bcr.MODULE.bazel.intoto.jsonl"),
+        str(corpus / "bcr.MODULE-wrong-signer.bazel.intoto.jsonl"),
+        str(hostile),
+    ]
+
+    result = run_cli(tmp_path, "verify", *files, "--trust", str(policy_path))
+
+    assert result.code == 1
+    lines = result.err.splitlines()
+    assert lines[0].startswith(f"{files[1]}:1: impersonation: the Sigstore signature is valid")
+    assert "malicious_attestation.yaml" in lines[0]
+    escaped = str(tmp_path / "evil\\x1b[2J\\u202e.json")
+    assert lines[1].startswith(f"{escaped}: document is not JSON")
+    assert lines[2:] == ["2 of 3 not verified"]
+    assert "\x1b" not in result.err and "\u202e" not in result.err + result.out
+
+
 def test_cli_verify_errors(tmp_path: Path, corpus: Path, policy_path: Path) -> None:
     missing = run_cli(tmp_path, "verify", "absent.json", "--trust", str(policy_path))
     assert missing.code == 1
