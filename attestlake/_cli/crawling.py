@@ -199,12 +199,12 @@ def verify(
         schema = pa.schema([(c, pa.string()) for c in VERIFY_COLUMNS])
         table = pa.Table.from_pylist(rows, schema=schema)
         echo(text_table(table, keep_end=("source", "signer")))
-        for r, record in zip(results, records, strict=True):
+        for r in results:
             if not r.outcome.verified and not r.unreadable and r.outcome.detail:
-                echo(f"{printable(record['source'])}: {printable(r.outcome.detail)}", err=True)
+                echo(f"{printable(r.source)}: {printable(r.outcome.detail)}", err=True)
     for r in results:
         if r.unreadable:
-            echo(f"error: {printable(r.outcome.detail)}", err=True)
+            echo(f"error: {printable(r.outcome.detail or '')}", err=True)
     failed = sum(not r.outcome.verified for r in results)
     if failed:
         echo(f"{failed} of {len(results)} not verified", err=True)
