@@ -53,6 +53,15 @@ def crawl(
             "--batch-size", min=1, help="Attestations read, verified and written per batch."
         ),
     ] = 1000,
+    batch_memory: Annotated[
+        str,
+        typer.Option(
+            "--batch-memory",
+            help="Most rows (as Arrow) a batch holds before it is written (e.g. 16M): a smaller "
+            "bound lowers the crawl's peak memory and makes more, smaller commits; a batch holds "
+            "at least one chunk of 64 attestations.",
+        ),
+    ] = "64M",
     max_blob_size: Annotated[
         str,
         typer.Option(
@@ -98,6 +107,7 @@ def crawl(
         lake_root(lake),
         trust,
         batch_size=batch_size,
+        batch_memory=batch_memory,
         max_blob_size=max_blob_size,
         jobs=jobs,
         allow_empty=allow_empty,

@@ -40,17 +40,20 @@ def crawl_job(
     batch_size: int,
     max_blob_size: str,
     jobs: int | None,
+    batch_memory: str = "64M",
     allow_empty: bool = False,
     progress: ProgressFn | None = None,
     shard: str | None = None,
 ) -> CrawlResult:
     """Crawl what ``sources`` name, in order, into the lake at ``lake_root`` under the policy
-    in ``trust``; ``max_blob_size`` bounds each document and evidence blob read."""
+    in ``trust``; ``max_blob_size`` bounds each document and evidence blob read,
+    ``batch_memory`` the rows a batch holds before it is written (both sizes as ``32M``)."""
     from attestlake.lake.location import require_lake_target
 
     if not sources:
         raise InputError("no source given: pass --from with a path or a registry reference")
-    max_size = parse_size(max_blob_size)
+    max_size = parse_size(max_blob_size, "--max-blob-size")
+    max_batch_bytes = parse_size(batch_memory, "--batch-memory")
     share = parse_shard(shard) if shard is not None else None
     require_lake_target(lake_root)
     src = open_sources(sources, functools.partial(open_source, max_document_size=max_size))
@@ -66,6 +69,7 @@ def crawl_job(
             lake_root,
             load_policy(trust),
             batch_size=batch_size,
+            max_batch_bytes=max_batch_bytes,
             max_document_size=max_size,
             jobs=jobs,
             allow_empty=allow_empty,

@@ -6,7 +6,8 @@ baseline (measured in the same run) and their ratio.
 The organisation is generated into DIR (default: attestlake-bench-RUNS in the temporary
 directory) unless DIR already holds one of RUNS runs; the lake is DIR/lake, written by the
 crawl target (and crawled first when another target needs it and it is missing). The figures
-are also written to DIR/results.json.
+are also written to DIR/results.json. Every target is measured but those only measured when
+named (``batches``: a first crawl for each ``--batch-memory`` bound).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.measure import targets
 from benchmarks.measure.figures import HEADER, Figure
 from benchmarks.measure.targets import READ_THE_LAKE, TARGETS, Bench
 from benchmarks.organisation.generate import Generated, generate
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
     bench = Bench(made, directory / "lake", args.repeat, args.jobs)
-    chosen = [name for name in TARGETS if args.only is None or name in args.only]
+    chosen = targets.chosen(args.only)
     if "crawl" not in chosen and not bench.lake.is_dir() and READ_THE_LAKE & set(chosen):
         chosen.insert(0, "crawl")
     print(f"{platform.node()}: {os.cpu_count()} cores, Python {platform.python_version()}")

@@ -66,13 +66,7 @@ def crawl(bench: Bench) -> list[Figure]:
     public = (Path(bench.generated.directory) / "keys" / "ci.pub").read_bytes()
     per_second = floor.verifications_per_second(items, public, bench.jobs)
     shutil.rmtree(bench.lake, ignore_errors=True)
-    command = [*ATTESTLAKE, "crawl", "--from", f"oci:{store}", "--lake", str(bench.lake)]
-    command += ["--trust", str(bench.generated.trust_policy), "--json"]
-    command += ["--jobs", str(bench.jobs)] if bench.jobs else []
-    run = run_sampled(command)
-    if run.returncode != 0:
-        raise RuntimeError(f"the crawl failed ({run.returncode}):\n{run.output[-2000:]}")
-    summary = json.loads(run.output[run.output.index("{") :])
+    run, summary = _first_crawl(bench, bench.lake)
     documents = int(summary["documents"])
     rate = documents / run.seconds
     return [
@@ -88,6 +82,58 @@ def crawl(bench: Bench) -> list[Figure]:
         ),
         _peak_memory("6 crawl peak memory, main + workers (PSS)", run),
     ]
+
+
+def _first_crawl(bench: Bench, lake: Path, *extra: str) -> tuple[TreeRun, dict[str, object]]:
+    """``attestlake crawl`` of the organisation into ``lake`` (new), sampled; and its summary."""
+    command = [*ATTESTLAKE, "crawl", "--from", f"oci:{bench.generated.store}", "--lake", str(lake)]
+    command += ["--trust", str(bench.generated.trust_policy), "--json", *extra]
+    command += ["--jobs", str(bench.jobs)] if bench.jobs else []
+    run = run_sampled(command)
+    if run.returncode != 0:
+        raise RuntimeError(f"the crawl failed ({run.returncode}):\n{run.output[-2000:]}")
+    summary: dict[str, object] = json.loads(run.output[run.output.index("{") :])
+    return run, summary
+
+
+#: The bounds ``batches`` crawls with, the crawl's default first.
+BATCH_MEMORY = ("64M", "32M", "16M", "8M")
+
+
+def batches(bench: Bench) -> list[Figure]:
+    """Target 6 against ``--batch-memory``: a first crawl of the organisation with each bound
+    of :data:`BATCH_MEMORY` in turn, its peak (PSS of the tree) and time against the
+    default's, measured in the same run."""
+    figures: list[Figure] = []
+    first: TreeRun | None = None
+    for size in BATCH_MEMORY:
+        with tempfile.TemporaryDirectory(prefix="attestlake-batches-") as folder:
+            run, summary = _first_crawl(bench, Path(folder) / "lake", "--batch-memory", size)
+        first = first or run
+        written = f"{summary['batches']} batches"
+        figures += [
+            Figure(
+                f"6 crawl peak, --batch-memory {size}",
+                run.peak_tree_bytes / MIB,
+                "MiB",
+                first.peak_tree_bytes / MIB,
+                f"MiB at {BATCH_MEMORY[0]}",
+                run.peak_tree_bytes / first.peak_tree_bytes,
+                f"< 400 MB ({written})",
+                run.peak_tree_bytes < 400e6,
+            ),
+            Figure(
+                f"6 crawl time, --batch-memory {size}",
+                run.seconds,
+                "s",
+                first.seconds,
+                f"s at {BATCH_MEMORY[0]}",
+                run.seconds / first.seconds,
+                "the time it costs",
+                None,
+            ),
+        ]
+    return figures
 
 
 def _peak_memory(name: str, run: TreeRun) -> Figure:
@@ -504,6 +550,18 @@ TARGETS = {
     "registry": registry,
     "size": size,
     "floors": floors,
+    "batches": batches,
 }
+#: Targets measured only when named with ``--only``: ``batches`` crawls the organisation once
+#: for each bound, hours at a million runs.
+ON_REQUEST = frozenset({"batches"})
 #: Targets that read the crawled lake (crawled first when it is missing).
 READ_THE_LAKE = frozenset({"queries", "recrawl", "report", "size", "floors"})
+
+
+def chosen(only: list[str] | None) -> list[str]:
+    """The targets to measure, in :data:`TARGETS`' order: those named in ``only``, else every
+    one but :data:`ON_REQUEST`."""
+    return [
+        name for name in TARGETS if (name in only if only is not None else name not in ON_REQUEST)
+    ]

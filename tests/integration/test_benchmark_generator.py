@@ -225,3 +225,29 @@ def test_the_floor_of_the_crawl_s_processes_counts_the_command_and_its_workers(
     idle = json.loads(out.stdout)
     assert idle["processes"] >= 4  # the command, the server, two workers (and a tracker)
     assert idle["command"] > 0 and idle["others"] > 0
+
+
+def test_the_batches_target_crawls_once_for_each_bound_and_only_when_named(
+    crawled: tuple[Generated, Path], tmp_path: Path
+) -> None:
+    """benchmarks/run --only batches: a first crawl of the organisation for each
+    ``--batch-memory`` bound, each peak and time against the default's; never run unasked."""
+    import re
+
+    from benchmarks.measure.targets import BATCH_MEMORY, Bench, batches, chosen
+
+    made, _ = crawled
+    figures = batches(Bench(made, tmp_path / "unused", 1, None))
+
+    assert [f.target for f in figures] == [
+        f"6 crawl {what}, --batch-memory {size}"
+        for size in BATCH_MEMORY
+        for what in ("peak", "time")
+    ]
+    assert figures[0].ratio == figures[1].ratio == 1.0
+    assert all(f.value > 0 and f.baseline == figures[i % 2].value for i, f in enumerate(figures))
+    written = [int(re.findall(r"\((\d+) batches\)", f.goal)[0]) for f in figures[::2]]
+    assert written == sorted(written) and written[0] >= 1
+    assert not (tmp_path / "unused").exists()
+    assert "batches" not in chosen(None) and {"crawl", "floors", "size"} <= set(chosen(None))
+    assert chosen(["size", "batches"]) == ["size", "batches"]
