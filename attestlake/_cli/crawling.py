@@ -193,7 +193,7 @@ def verify(
     file that cannot be read is reported (and counted as not verified); the others are still
     read.
     """
-    from attestlake.lake.render import printable
+    from attestlake._internal.printable import printable
     from attestlake.verify.verify import load_policy, verify_files
 
     results = list(verify_files(paths, load_policy(trust)))

@@ -22,6 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from attestlake._internal.printable import printable
 from attestlake.errors import InputError
 
 FORMATS = ("table", "json", "csv")
@@ -37,7 +38,6 @@ SEVERITY_COLOURS = {
     "info": "#4b5563",
 }
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MARKDOWN = re.compile(r"([\\`*_\[\]<>|])")
 _NUM = ' class="num"'
 _DIGEST = re.compile(r"(sha256:[0-9a-f]{8})[0-9a-f]{56}")
@@ -83,18 +83,6 @@ def cell_text(value: Any, *, null: str = "") -> str:
     if isinstance(value, dict | list):
         return json.dumps(value, separators=(",", ":"), sort_keys=True)
     return str(value)
-
-
-def printable(text: str) -> str:
-    """The text with control and bidirectional characters written as escapes, for a terminal."""
-
-    def sub(m: re.Match[str]) -> str:
-        c = m.group(0)
-        return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}.get(
-            c, f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
-        )
-
-    return _UNSAFE.sub(sub, text)
 
 
 def _cut(text: str, width: int = MAX_CELL, *, keep_end: bool = False) -> str:
