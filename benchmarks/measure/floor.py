@@ -22,6 +22,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from attestlake.intoto.dsse import pae
+from attestlake.store.oci import is_digest
 from benchmarks.measure.rawscan import SIGNED
 
 Item = tuple[bytes, bytes]  # (PAE, DER signature)
@@ -30,9 +32,13 @@ SAMPLE = 100_000
 _key: list[ec.EllipticCurvePublicKey] = []
 
 
-def _pae(payload_type: str, payload: bytes) -> bytes:
-    kind = payload_type.encode()
-    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+def blob(blobs: Path, digest: str) -> tuple[str, bytes]:
+    """The hex digits and bytes of the blob ``digest`` names in ``blobs``; a name that is not a
+    sha256 digest (a path outside the blobs) is refused."""
+    if not is_digest(digest):
+        raise RuntimeError(f"blob {digest!r}: not a sha256 digest")
+    hexdigest = digest.removeprefix("sha256:")
+    return hexdigest, (blobs / hexdigest).read_bytes()
 
 
 def collect(root: Path, limit: int = SAMPLE) -> list[Item]:
@@ -42,14 +48,14 @@ def collect(root: Path, limit: int = SAMPLE) -> list[Item]:
     blobs = root / "blobs" / "sha256"
     out = []
     for entry in index["manifests"]:
-        manifest = json.loads((blobs / entry["digest"].split(":", 1)[1]).read_bytes())
+        manifest = json.loads(blob(blobs, entry["digest"])[1])
         for layer in manifest.get("layers", []):
             if layer.get("mediaType") != SIGNED[0]:
                 continue
-            env = json.loads((blobs / layer["digest"].split(":", 1)[1]).read_bytes())
+            env = json.loads(blob(blobs, layer["digest"])[1])
             payload = base64.b64decode(env["payload"])
             for sig in env["signatures"]:
-                out.append((_pae(env["payloadType"], payload), base64.b64decode(sig["sig"])))
+                out.append((pae(env["payloadType"], payload), base64.b64decode(sig["sig"])))
             if len(out) >= limit:
                 return out[:limit]
     return out

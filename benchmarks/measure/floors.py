@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from attestlake.intoto.dsse import pae
+from benchmarks.measure.floor import blob
 from benchmarks.measure.rawscan import SBOM, SIGNED
 
 #: At most this many signed documents are read by :func:`read_check_parse` and compressed by
@@ -48,13 +50,6 @@ class Pipeline:
 Layer = tuple[str, str, bytes]  # media type ("manifest" for the manifest), sha256 hex, bytes
 
 
-def _blob(blobs: Path, digest: str) -> tuple[str, bytes]:
-    algorithm, _, hexdigest = digest.partition(":")
-    if algorithm != "sha256" or len(hexdigest) != 64 or hexdigest.strip("0123456789abcdef"):
-        raise RuntimeError(f"blob {digest!r}: not a sha256 digest")
-    return hexdigest, (blobs / hexdigest).read_bytes()
-
-
 def _documents(root: Path, limit: int) -> list[list[Layer]]:
     """The first manifests and their layers that hold up to ``limit`` signed documents, read
     into memory before anything is timed (the page cache warm either way)."""
@@ -63,21 +58,16 @@ def _documents(root: Path, limit: int) -> list[list[Layer]]:
     out: list[list[Layer]] = []
     signed = 0
     for entry in index["manifests"]:
-        layers: list[Layer] = [("manifest", *_blob(blobs, entry["digest"]))]
+        layers: list[Layer] = [("manifest", *blob(blobs, entry["digest"]))]
         for layer in json.loads(layers[0][2]).get("layers", []):
             media = layer.get("mediaType")
             if media in SIGNED or media == SBOM:
-                layers.append((media, *_blob(blobs, layer["digest"])))
+                layers.append((media, *blob(blobs, layer["digest"])))
                 signed += media in SIGNED
         out.append(layers)
         if signed >= limit:
             break
     return out
-
-
-def _pae(payload_type: str, payload: bytes) -> bytes:
-    kind = payload_type.encode()
-    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
 
 
 def read_check_parse(root: Path, public_pem: bytes, limit: int = SAMPLE) -> Pipeline:
@@ -104,7 +94,7 @@ def read_check_parse(root: Path, public_pem: bytes, limit: int = SAMPLE) -> Pipe
             envelope = doc.get("dsseEnvelope", doc)
             payload = base64.b64decode(envelope["payload"])
             if envelope is doc:
-                message = _pae(envelope["payloadType"], payload)
+                message = pae(envelope["payloadType"], payload)
                 for signature in envelope["signatures"]:
                     # the rogue signer's do not verify: verified all the same
                     with contextlib.suppress(InvalidSignature):
