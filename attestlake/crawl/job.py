@@ -40,20 +40,21 @@ def crawl_job(
     batch_size: int,
     max_blob_size: str,
     jobs: int | None,
-    batch_memory: str = "64M",
+    batch_memory: str | None = None,
     allow_empty: bool = False,
     progress: ProgressFn | None = None,
     shard: str | None = None,
 ) -> CrawlResult:
     """Crawl what ``sources`` name, in order, into the lake at ``lake_root`` under the policy
     in ``trust``; ``max_blob_size`` bounds each document and evidence blob read,
-    ``batch_memory`` the rows a batch holds before it is written (both sizes as ``32M``)."""
+    ``batch_memory`` the rows a batch holds before it is written (both sizes as ``32M``; the
+    crawl's own bound when ``None``)."""
     from attestlake.lake.location import require_lake_target
 
     if not sources:
         raise InputError("no source given: pass --from with a path or a registry reference")
     max_size = parse_size(max_blob_size, "--max-blob-size")
-    max_batch_bytes = parse_size(batch_memory, "--batch-memory")
+    batch_bound = None if batch_memory is None else parse_size(batch_memory, "--batch-memory")
     share = parse_shard(shard) if shard is not None else None
     require_lake_target(lake_root)
     src = open_sources(sources, functools.partial(open_source, max_document_size=max_size))
@@ -61,7 +62,7 @@ def crawl_job(
         listed = require_listed(src, allow_empty=allow_empty)
         if share is not None:
             listed = ShardedSource(listed, share)
-        from attestlake.crawl.crawl import crawl
+        from attestlake.crawl.crawl import MAX_BATCH_BYTES, crawl
         from attestlake.verify.verify import load_policy
 
         result = crawl(
@@ -69,7 +70,7 @@ def crawl_job(
             lake_root,
             load_policy(trust),
             batch_size=batch_size,
-            max_batch_bytes=max_batch_bytes,
+            max_batch_bytes=batch_bound or MAX_BATCH_BYTES,
             max_document_size=max_size,
             jobs=jobs,
             allow_empty=allow_empty,

@@ -70,3 +70,14 @@ def test_a_bad_bound_is_refused_and_nothing_is_written(
         f"error: --batch-memory: not a size: {size!r} (examples: 1048576, 512K, 32M, 1G)"
     )
     assert not lake.exists()
+
+
+def test_the_command_s_default_is_the_crawl_s_bound() -> None:
+    import inspect
+
+    from attestlake._cli.crawling import crawl as command
+    from attestlake._internal.sizes import parse_size
+    from attestlake.crawl.crawl import MAX_BATCH_BYTES
+
+    default = inspect.signature(command).parameters["batch_memory"].default
+    assert parse_size(default) == MAX_BATCH_BYTES
